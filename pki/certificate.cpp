@@ -1,0 +1,319 @@
+#include "pki/certificate.h"
+
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+
+#include <arpa/inet.h>
+
+#include <array>
+#include <cstring>
+
+namespace pki {
+namespace {
+
+std::string name_to_string(const X509_NAME* name) {
+  UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0)
+    return {};
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(len));
+}
+
+std::string last_cn(const X509_NAME* name) {
+  int idx = -1, last = -1;
+  while ((idx = X509_NAME_get_index_by_NID(name, NID_commonName, idx)) >= 0) last = idx;
+  if (last < 0) return {};
+  const ASN1_STRING* s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, last));
+  unsigned char* utf8 = nullptr;
+  int len = ASN1_STRING_to_UTF8(&utf8, s);
+  if (len < 0) return {};
+  std::string out(reinterpret_cast<char*>(utf8), static_cast<size_t>(len));
+  OPENSSL_free(utf8);
+  return out;
+}
+
+std::string hex(const unsigned char* p, size_t n, bool upper) {
+  static constexpr char lo[] = "0123456789abcdef", up[] = "0123456789ABCDEF";
+  const char* d = upper ? up : lo;
+  std::string out;
+  out.reserve(n * 2);
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(d[p[i] >> 4]);
+    out.push_back(d[p[i] & 0xf]);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string drain_errors() {
+  std::string out;
+  unsigned long e;
+  while ((e = ERR_get_error()) != 0) {
+    std::array<char, 256> buf{};
+    ERR_error_string_n(e, buf.data(), buf.size());
+    if (!out.empty()) out += "; ";
+    out += buf.data();
+  }
+  return out;
+}
+
+std::string to_string(const SubjectAltName& san) {
+  switch (san.type) {
+    case SubjectAltName::Type::dns: return "DNS:" + san.value;
+    case SubjectAltName::Type::ip: return "IP:" + san.value;
+    case SubjectAltName::Type::email: return "email:" + san.value;
+    case SubjectAltName::Type::uri: return "URI:" + san.value;
+    case SubjectAltName::Type::other: return "othername:" + san.value;
+  }
+  return san.value;
+}
+
+int64_t to_unix(const ASN1_TIME* t) {
+  struct tm tm {};
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
+Certificate::Certificate(UniquePtr<X509> x) : x_(x.release(), X509_free) {}
+
+Result<Certificate> Certificate::from_pem(std::string_view pem) {
+  UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio) return make_error("out of memory");
+  UniquePtr<X509> x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  if (!x) return make_error("not a PEM certificate: " + drain_errors());
+  return Certificate(std::move(x));
+}
+
+Result<Certificate> Certificate::from_der(std::span<const unsigned char> der) {
+  const unsigned char* p = der.data();
+  UniquePtr<X509> x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (!x) return make_error("not a DER certificate: " + drain_errors());
+  return Certificate(std::move(x));
+}
+
+std::string Certificate::subject() const { return name_to_string(X509_get_subject_name(native())); }
+std::string Certificate::issuer() const { return name_to_string(X509_get_issuer_name(native())); }
+std::string Certificate::subject_cn() const { return last_cn(X509_get_subject_name(native())); }
+std::string Certificate::issuer_cn() const { return last_cn(X509_get_issuer_name(native())); }
+
+std::string Certificate::serial_hex() const {
+  const ASN1_INTEGER* serial = X509_get0_serialNumber(native());
+  UniquePtr<BIGNUM> bn(ASN1_INTEGER_to_BN(serial, nullptr));
+  if (!bn) return {};
+  char* h = BN_bn2hex(bn.get());
+  if (h == nullptr) return {};
+  std::string out(h);
+  OPENSSL_free(h);
+  return out;
+}
+
+std::string Certificate::sha256_hex() const {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (X509_digest(native(), EVP_sha256(), md, &n) != 1) return {};
+  return hex(md, n, false);
+}
+
+std::string Certificate::spki_sha256_hex() const {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (X509_pubkey_digest(native(), EVP_sha256(), md, &n) != 1) return {};
+  return hex(md, n, false);
+}
+
+Validity Certificate::validity() const {
+  return Validity{to_unix(X509_get0_notBefore(native())), to_unix(X509_get0_notAfter(native()))};
+}
+
+int Certificate::version() const { return static_cast<int>(X509_get_version(native())) + 1; }
+
+std::vector<SubjectAltName> Certificate::sans() const {
+  std::vector<SubjectAltName> out;
+  UniquePtr<GENERAL_NAMES> names(static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(native(), NID_subject_alt_name, nullptr, nullptr)));
+  if (!names) return out;
+  for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
+    const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
+    SubjectAltName san;
+    switch (gn->type) {
+      case GEN_DNS:
+      case GEN_EMAIL:
+      case GEN_URI: {
+        const ASN1_IA5STRING* s = gn->d.ia5;
+        san.type = gn->type == GEN_DNS     ? SubjectAltName::Type::dns
+                   : gn->type == GEN_EMAIL ? SubjectAltName::Type::email
+                                           : SubjectAltName::Type::uri;
+        san.value.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                         static_cast<size_t>(ASN1_STRING_length(s)));
+        break;
+      }
+      case GEN_IPADD: {
+        san.type = SubjectAltName::Type::ip;
+        const ASN1_OCTET_STRING* ip = gn->d.iPAddress;
+        const int len = ASN1_STRING_length(ip);
+        char buf[INET6_ADDRSTRLEN] = {};
+        if ((len == 4 || len == 16) &&
+            inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(ip), buf,
+                      sizeof buf) != nullptr) {
+          san.value = buf;
+        } else {
+          san.value = "<invalid " + std::to_string(len) + "-byte address>";
+        }
+        break;
+      }
+      default: san.type = SubjectAltName::Type::other; break;
+    }
+    out.push_back(std::move(san));
+  }
+  return out;
+}
+
+}  // namespace pki
+
+namespace pki {
+
+bool Certificate::has_basic_constraints() const {
+  return X509_get_ext_by_NID(native(), NID_basic_constraints, -1) >= 0;
+}
+
+bool Certificate::basic_constraints_critical() const {
+  int idx = X509_get_ext_by_NID(native(), NID_basic_constraints, -1);
+  return idx >= 0 && X509_EXTENSION_get_critical(X509_get_ext(native(), idx)) == 1;
+}
+
+bool Certificate::is_ca() const {
+  UniquePtr<BASIC_CONSTRAINTS> bc(static_cast<BASIC_CONSTRAINTS*>(
+      X509_get_ext_d2i(native(), NID_basic_constraints, nullptr, nullptr)));
+  return bc && bc->ca != 0;
+}
+
+std::optional<long> Certificate::path_len() const {
+  UniquePtr<BASIC_CONSTRAINTS> bc(static_cast<BASIC_CONSTRAINTS*>(
+      X509_get_ext_d2i(native(), NID_basic_constraints, nullptr, nullptr)));
+  if (!bc || bc->ca == 0 || bc->pathlen == nullptr) return std::nullopt;
+  return ASN1_INTEGER_get(bc->pathlen);
+}
+
+KeyUsage Certificate::key_usage() const {
+  KeyUsage ku;
+  int idx = X509_get_ext_by_NID(native(), NID_key_usage, -1);
+  if (idx < 0) return ku;
+  ku.present = true;
+  ku.critical = X509_EXTENSION_get_critical(X509_get_ext(native(), idx)) == 1;
+  const uint32_t bits = X509_get_key_usage(native());
+  ku.digital_signature = (bits & KU_DIGITAL_SIGNATURE) != 0;
+  ku.non_repudiation = (bits & KU_NON_REPUDIATION) != 0;
+  ku.key_encipherment = (bits & KU_KEY_ENCIPHERMENT) != 0;
+  ku.data_encipherment = (bits & KU_DATA_ENCIPHERMENT) != 0;
+  ku.key_agreement = (bits & KU_KEY_AGREEMENT) != 0;
+  ku.key_cert_sign = (bits & KU_KEY_CERT_SIGN) != 0;
+  ku.crl_sign = (bits & KU_CRL_SIGN) != 0;
+  return ku;
+}
+
+bool Certificate::has_eku() const {
+  return X509_get_ext_by_NID(native(), NID_ext_key_usage, -1) >= 0;
+}
+
+std::vector<std::string> Certificate::eku() const {
+  std::vector<std::string> out;
+  UniquePtr<EXTENDED_KEY_USAGE> eku(static_cast<EXTENDED_KEY_USAGE*>(
+      X509_get_ext_d2i(native(), NID_ext_key_usage, nullptr, nullptr)));
+  if (!eku) return out;
+  for (int i = 0; i < sk_ASN1_OBJECT_num(eku.get()); ++i) {
+    const ASN1_OBJECT* obj = sk_ASN1_OBJECT_value(eku.get(), i);
+    int nid = OBJ_obj2nid(obj);
+    if (nid != NID_undef) {
+      out.emplace_back(OBJ_nid2sn(nid));
+    } else {
+      char buf[128];
+      OBJ_obj2txt(buf, sizeof buf, obj, 1);
+      out.emplace_back(buf);
+    }
+  }
+  return out;
+}
+
+std::string Certificate::ski_hex() const {
+  const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(native());
+  if (ski == nullptr) return {};
+  return hex(ASN1_STRING_get0_data(ski), static_cast<size_t>(ASN1_STRING_length(ski)), false);
+}
+
+std::string Certificate::aki_keyid_hex() const {
+  const ASN1_OCTET_STRING* aki = X509_get0_authority_key_id(native());
+  if (aki == nullptr) return {};
+  return hex(ASN1_STRING_get0_data(aki), static_cast<size_t>(ASN1_STRING_length(aki)), false);
+}
+
+bool Certificate::self_issued() const {
+  return X509_NAME_cmp(X509_get_subject_name(native()), X509_get_issuer_name(native())) == 0;
+}
+
+PublicKeyInfo Certificate::public_key() const {
+  PublicKeyInfo info;
+  EVP_PKEY* key = X509_get0_pubkey(native());
+  if (key == nullptr) return info;
+  info.bits = EVP_PKEY_get_bits(key);
+  switch (EVP_PKEY_get_base_id(key)) {
+    case EVP_PKEY_RSA: info.type = "RSA"; break;
+    case EVP_PKEY_EC: {
+      info.type = "EC";
+      char curve[64] = {};
+      size_t len = 0;
+      if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, curve, sizeof curve,
+                                         &len) == 1)
+        info.curve.assign(curve, len);
+      break;
+    }
+    case EVP_PKEY_ED25519: info.type = "ED25519"; break;
+    case EVP_PKEY_ED448: info.type = "ED448"; break;
+    default: {
+      const char* name = EVP_PKEY_get0_type_name(key);
+      info.type = name != nullptr ? name : "unknown";
+    }
+  }
+  return info;
+}
+
+std::string Certificate::signature_algorithm() const {
+  const int nid = X509_get_signature_nid(native());
+  const char* ln = OBJ_nid2ln(nid);
+  return ln != nullptr ? ln : "unknown";
+}
+
+std::vector<unsigned char> Certificate::der() const {
+  unsigned char* buf = nullptr;
+  int len = i2d_X509(native(), &buf);
+  if (len <= 0) return {};
+  std::vector<unsigned char> out(buf, buf + len);
+  OPENSSL_free(buf);
+  return out;
+}
+
+std::string Certificate::pem() const {
+  UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_X509(bio.get(), native()) != 1) return {};
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(len));
+}
+
+bool Certificate::signed_by(const Certificate& issuer) const {
+  if (X509_NAME_cmp(X509_get_issuer_name(native()), X509_get_subject_name(issuer.native())) != 0)
+    return false;
+  EVP_PKEY* key = X509_get0_pubkey(issuer.native());
+  if (key == nullptr) return false;
+  const bool ok = X509_verify(native(), key) == 1;
+  if (!ok) ERR_clear_error();  // a failed candidate is an answer, not an error
+  return ok;
+}
+
+bool Certificate::same_as(const Certificate& other) const {
+  return X509_cmp(native(), other.native()) == 0;
+}
+
+}  // namespace pki

@@ -1,0 +1,92 @@
+// pki::Certificate: a small immutable domain type over one X509. Copies share the underlying
+// object (reference counted). Raw X509* is reachable through native() for pki/ code only.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pki/ossl_ptr.h"
+#include "pki/result.h"
+
+namespace pki {
+
+struct Validity {
+  int64_t not_before = 0;  // POSIX seconds
+  int64_t not_after = 0;
+  int64_t lifetime() const { return not_after - not_before; }
+};
+
+struct SubjectAltName {
+  enum class Type { dns, ip, email, uri, other };
+  Type type = Type::other;
+  std::string value;  // IP addresses in textual form
+  bool operator==(const SubjectAltName&) const = default;
+};
+std::string to_string(const SubjectAltName& san);  // "DNS:x", "IP:1.2.3.4", ...
+
+// Key usage bits as in RFC 5280 4.2.1.3 (our own names, not OpenSSL's macros).
+struct KeyUsage {
+  bool present = false;
+  bool critical = false;
+  bool digital_signature = false, non_repudiation = false, key_encipherment = false,
+       data_encipherment = false, key_agreement = false, key_cert_sign = false,
+       crl_sign = false;
+};
+
+struct PublicKeyInfo {
+  std::string type;  // "RSA", "EC", "ED25519", "ED448", other: OpenSSL's name
+  int bits = 0;
+  std::string curve;  // EC only, e.g. "prime256v1"
+};
+
+class Certificate {
+ public:
+  static Result<Certificate> from_pem(std::string_view pem);  // the first CERTIFICATE block
+  static Result<Certificate> from_der(std::span<const unsigned char> der);
+  explicit Certificate(UniquePtr<X509> x);  // takes ownership; x must not be null
+
+  // Names: one-line RFC 2253 form ("CN=x,O=y") and the last CN ("" if none).
+  std::string subject() const;
+  std::string issuer() const;
+  std::string subject_cn() const;
+  std::string issuer_cn() const;
+  std::string serial_hex() const;      // upper-case hex, no separators
+  std::string sha256_hex() const;      // lower-case hex fingerprint of the DER
+  std::string spki_sha256_hex() const; // fingerprint of the public key (SubjectPublicKeyInfo)
+  Validity validity() const;
+  int version() const;                 // 1, 2 or 3
+  std::vector<SubjectAltName> sans() const;
+  bool is_ca() const;                  // basicConstraints CA:TRUE
+  bool has_basic_constraints() const;
+  bool basic_constraints_critical() const;
+  std::optional<long> path_len() const;  // pathLenConstraint, if set on a CA
+  KeyUsage key_usage() const;
+  bool has_eku() const;
+  std::vector<std::string> eku() const;  // short names: "serverAuth", "clientAuth", ...
+  std::string ski_hex() const;           // "" if absent
+  std::string aki_keyid_hex() const;     // "" if absent
+  bool self_issued() const;              // subject == issuer
+  PublicKeyInfo public_key() const;
+  std::string signature_algorithm() const;  // e.g. "ecdsa-with-SHA256"
+  std::vector<unsigned char> der() const;
+  std::string pem() const;
+
+  // True if `issuer` has signed this certificate (names match, and the signature verifies).
+  bool signed_by(const Certificate& issuer) const;
+  // Identity of the DER encoding.
+  bool same_as(const Certificate& other) const;
+
+  X509* native() const { return x_.get(); }
+
+ private:
+  std::shared_ptr<X509> x_;
+};
+
+// ASN1_TIME to POSIX seconds.
+int64_t to_unix(const ASN1_TIME* t);
+
+}  // namespace pki

@@ -1,0 +1,110 @@
+// The judge: turns what was read from a file (or served by an endpoint) into compact
+// certificate records and findings. The same code serves `certwatch check`, the agent's
+// inventory and the renewer's pre-deploy check. Contract for every caller; extend, don't
+// rename. Thread-safety: judge_* functions are reentrant; a VerifyCache may be shared
+// between threads (it locks internally).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "pki/certificate.h"
+#include "pki/finding.h"
+
+namespace pki {
+
+enum class Purpose { any, server, client };
+
+// Expiry thresholds. Unset: relative to lifetime, warning below min(30d, lifetime/3),
+// critical below min(7d, lifetime/10) (DESIGN.md). Set: these absolute amounts of seconds,
+// still capped by the lifetime fractions so short-lived certificates make sense.
+struct Thresholds {
+  int64_t warning_seconds = 30 * 86400;
+  int64_t critical_seconds = 7 * 86400;
+};
+
+struct JudgeOptions {
+  std::vector<Certificate> trust;  // trust anchors (and extra intermediates from bundles)
+  std::optional<std::string> host;  // hostname or IP to match against the leaf's SANs
+  Purpose purpose = Purpose::any;
+  Thresholds thresholds;
+  int64_t now = 0;  // POSIX seconds; the caller's clock (injected, never read here)
+  SeverityPolicy policy;
+};
+
+// Compact record of one certificate: what the inventory keeps (no OpenSSL object).
+struct CertRecord {
+  int index = 0;         // position in the file (0 = first)
+  std::string role;      // "leaf", "intermediate", "root", "unrelated"
+  std::string subject;   // RFC 2253
+  std::string issuer;
+  std::string subject_cn;
+  std::string issuer_cn;
+  std::string serial;    // upper-case hex
+  std::string sha256;    // lower-case hex
+  int64_t not_before = 0;
+  int64_t not_after = 0;
+  std::vector<std::string> sans;  // "DNS:x", "IP:y"
+  std::string key_type;           // "EC P-256", "RSA 2048", "ED25519"
+  std::string signature_algorithm;
+  bool is_ca = false;
+};
+
+// A private key found beside certificates (its material never leaves pki/).
+struct KeyRecord {
+  std::string path;
+  bool encrypted = false;      // could not be opened without a passphrase
+  std::string spki_sha256;     // public-key fingerprint ("" if encrypted)
+  std::string key_type;
+  unsigned mode = 0;           // file permission bits, for key.permissions
+};
+
+// The verdict for one target (a file, or an endpoint's served chain).
+struct Report {
+  std::string target;              // the path or host:port
+  std::vector<CertRecord> certs;   // in file order
+  std::vector<Finding> findings;   // every finding that applies, catalogue ids
+  std::optional<KeyRecord> key;    // the paired key, if any
+  bool trusted = false;            // a verified path to a trust anchor exists (openssl verify's verdict)
+  std::optional<std::string> verify_error;  // OpenSSL's X509_V_ERR name when not trusted
+  std::vector<int> fixed_order;    // indexes of certs for --fix-order (leaf first, no dups/extras)
+};
+
+// Caches "child signed by issuer" answers by (child sha256, issuer sha256), so an
+// intermediate shared by many chains is verified once.
+class VerifyCache {
+ public:
+  VerifyCache();
+  ~VerifyCache();
+  bool signed_by(const Certificate& child, const Certificate& issuer);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Judges certificates already parsed (from a file or from the wire).
+Report judge_chain(std::string target, std::span<const Certificate> chain,
+                   const std::optional<KeyRecord>& key, const JudgeOptions& options,
+                   VerifyCache* cache = nullptr);
+
+// Reads and judges one file. A key file given explicitly pairs with the file's leaf. Input
+// problems become input.* findings on the report, never exceptions.
+Report judge_file(const std::filesystem::path& path, const JudgeOptions& options,
+                  const std::optional<std::filesystem::path>& key_path = std::nullopt,
+                  VerifyCache* cache = nullptr);
+
+// Walks files and directories (recursive, symlink loops detected, files over 10 MiB refused),
+// pairs keys with certificates by file stem, and judges every certificate file. Key-only
+// files produce no report of their own unless they have findings (e.g. key.permissions).
+std::vector<Report> judge_paths(std::span<const std::filesystem::path> paths,
+                                const JudgeOptions& options,
+                                const std::optional<std::filesystem::path>& key_path = std::nullopt,
+                                VerifyCache* cache = nullptr);
+
+}  // namespace pki

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what certwatch needs to build and test on Debian 12 (idempotent). Uses sudo only
+# when not root. Prints nothing when everything is already there.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libssl-dev openssl libboost-dev libboost-program-options-dev
+  libpaho-mqttpp-dev libpaho-mqtt-dev catch2 libyaml-cpp-dev libspdlog-dev libfmt-dev
+  libsystemd-dev libsqlite3-dev zlib1g-dev
+  # tests
+  mosquitto mosquitto-clients prometheus faketime nginx-light systemd curl procps
+  # the fuzz target and sanitizer runtimes
+  clang libclang-rt-14-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "setup: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# Services from these packages (mosquitto, nginx, prometheus) must not keep running: the
+# tests start their own on free loopback ports.
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+for svc in mosquitto nginx prometheus prometheus-node-exporter; do
+  $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
+done
