@@ -1,0 +1,20 @@
+// Durations as written in the config and on the command line: "90d", "12h", "30s", "10m",
+// also "1w" and compounds such as "1h30m". Shared by the CLI and the config loader.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "pki/result.h"
+
+namespace pki {
+
+// Parses a duration into seconds. Units: w (weeks), d, h, m (minutes), s. A number without a
+// unit is rejected (ambiguous). Negative, empty and overflowing values are errors.
+Result<int64_t> parse_duration(std::string_view text);
+
+// The shortest exact rendering: 86400 -> "1d", 5400 -> "1h30m", 0 -> "0s".
+std::string format_duration(int64_t seconds);
+
+}  // namespace pki
