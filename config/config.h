@@ -1,0 +1,208 @@
+// The configuration schema: plain structs, one per YAML section (../shared/DESIGN.md, "Config").
+// config/loader.h fills them from one YAML file and validates everything; a Config that exists
+// is valid (paths absolute and normalised, enums checked, cross references resolved), so code
+// using it does not re-validate. Every struct compares with == so that the agent can tell what
+// changed on SIGHUP (e.g. `old.watch != fresh.watch` -> re-arm the watcher).
+//
+// Units: durations are std::chrono::seconds, except the sub-second ones that say
+// milliseconds. Paths are absolute (relative ones in the file are resolved against the
+// config file's directory) and lexically normalised.
+//
+// Thread-safety: plain values; share a const Config freely.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pki/finding.h"
+
+namespace config {
+
+using Seconds = std::chrono::seconds;
+using Milliseconds = std::chrono::milliseconds;
+
+// Expiry thresholds are caps on the lifetime-relative rule (DESIGN.md): a certificate is
+// `cert.expires_soon` (warning) when less than min(warning, lifetime/3) is left, critical
+// below min(critical, lifetime/10). The loader guarantees critical < warning.
+struct Thresholds {
+  Seconds warning{Seconds{30 * 86400}};
+  Seconds critical{Seconds{7 * 86400}};
+  bool operator==(const Thresholds&) const = default;
+};
+
+// `agent:`
+struct AgentConfig {
+  std::filesystem::path state_dir{"/var/lib/certwatch"};
+  Seconds rescan_interval{Seconds{600}};  // full rescan, the safety net behind inotify
+  Thresholds thresholds;
+  Milliseconds debounce{Milliseconds{200}};  // quiet time after the last inotify event
+  bool operator==(const AgentConfig&) const = default;
+};
+
+// "host:port" as written, and split. host is an IP literal (IPv6 without brackets);
+// "localhost" is accepted and stored as 127.0.0.1.
+struct ListenAddress {
+  std::string host{"127.0.0.1"};
+  uint16_t port = 9793;
+  std::string to_string() const;  // "127.0.0.1:9793", "[::1]:9793"
+  bool operator==(const ListenAddress&) const = default;
+};
+
+// `http:`
+struct HttpConfig {
+  ListenAddress listen;
+  uint32_t max_connections = 64;           // further connections are closed at accept
+  Seconds request_timeout{Seconds{10}};    // whole request read + response write
+  uint32_t max_header_bytes = 8 * 1024;    // request line + headers
+  uint32_t max_body_bytes = 64 * 1024;     // we only serve GETs; anything larger is refused
+  bool operator==(const HttpConfig&) const = default;
+};
+
+enum class Purpose { server, client };
+const char* to_string(Purpose p);
+
+// One `watch:` entry: a file or a directory. The path need not exist when the agent starts
+// (the watcher picks it up when it appears); the key need not exist either (a missing key
+// is reported as a finding, not a config error).
+struct WatchEntry {
+  std::filesystem::path path;
+  bool recursive = false;
+  // Trust anchors for this entry; nullopt = the global `trust:` list. Files must exist.
+  std::optional<std::vector<std::filesystem::path>> trust;
+  std::optional<std::string> host;  // hostname the leaf must match (leaf.hostname_mismatch)
+  Purpose purpose = Purpose::server;
+  std::optional<std::filesystem::path> key;  // private key to compare with the leaf
+  std::vector<std::string> exclude;          // fnmatch(3) globs on the file name
+  bool operator==(const WatchEntry&) const = default;
+};
+
+enum class Protocol { tls, mqtt, smtp, imap, pop3, ftp, postgres };
+const char* to_string(Protocol p);
+
+// "host:port" for endpoints and verify_endpoint; host is a name or an IP literal.
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+  std::string to_string() const;
+  bool operator==(const HostPort&) const = default;
+};
+
+// One `endpoints:` entry: a remote TLS server probed every `interval`.
+struct EndpointEntry {
+  HostPort target;
+  std::string sni;  // defaults to target.host
+  Protocol protocol = Protocol::tls;
+  Seconds interval{Seconds{60}};
+  Seconds timeout{Seconds{10}};  // < interval (checked)
+  // Client certificate and key: both or neither; they must exist.
+  std::optional<std::filesystem::path> client_cert;
+  std::optional<std::filesystem::path> client_key;
+  // The file the served certificate should match (endpoint.stale). May be missing at start.
+  std::optional<std::filesystem::path> expect_file;
+  std::optional<std::vector<std::filesystem::path>> trust;  // nullopt = global `trust:`
+  bool operator==(const EndpointEntry&) const = default;
+};
+
+// `mqtt:` (optional section: no alerts over MQTT without it).
+struct MqttConfig {
+  std::string broker;     // mqtt://, mqtts://, tcp://, ssl://, ws:// or wss:// URL
+  std::string client_id;  // default "certwatch-<hostname>"
+  std::string topic_prefix;  // default "certwatch/<hostname>", no trailing '/'
+  std::optional<std::filesystem::path> ca;    // must exist
+  std::optional<std::filesystem::path> cert;  // with key: both or neither; must exist
+  std::optional<std::filesystem::path> key;
+  std::optional<std::string> username;
+  std::optional<std::filesystem::path> password_file;  // must exist; never logged
+  int qos = 1;                                         // 0, 1 or 2
+  Seconds keepalive{Seconds{30}};
+  bool operator==(const MqttConfig&) const = default;
+};
+
+// One `issuers:` entry: a CA in a PKI directory made by `certwatch pki`.
+struct IssuerEntry {
+  std::string name;                  // referenced by managed[].issuer; unique
+  std::filesystem::path pki_dir;     // must exist
+  std::string ca;                    // CA name inside pki_dir; default = name
+  std::optional<std::filesystem::path> passphrase_file;  // must exist
+  bool operator==(const IssuerEntry&) const = default;
+};
+
+enum class KeyType { ec_p256, ec_p384, rsa_2048, rsa_3072, rsa_4096, ed25519 };
+const char* to_string(KeyType k);  // "ec-p256", ...
+
+// A SAN as written "DNS:name" or "IP:addr" (the IP is validated and normalised).
+struct San {
+  enum class Kind { dns, ip } kind = Kind::dns;
+  std::string value;
+  std::string to_string() const;  // "DNS:x" / "IP:y"
+  bool operator==(const San&) const = default;
+};
+
+// How to make the server pick up renewed files: exactly one of the three.
+struct ReloadSignal {
+  int signal = 1;  // SIGHUP
+  std::filesystem::path pid_file;  // may be missing at load (the server may be down)
+  bool operator==(const ReloadSignal&) const = default;
+};
+struct ReloadCommand {
+  std::vector<std::string> argv;  // run without a shell; non-empty
+  bool operator==(const ReloadCommand&) const = default;
+};
+struct ReloadSystemd {
+  std::string unit;  // "mosquitto.service"
+  bool operator==(const ReloadSystemd&) const = default;
+};
+struct Reload {
+  enum class Kind { none, signal, command, systemd } kind = Kind::none;
+  ReloadSignal signal;    // valid when kind == signal
+  ReloadCommand command;  // valid when kind == command
+  ReloadSystemd systemd;  // valid when kind == systemd
+  bool operator==(const Reload&) const = default;
+};
+
+// One `managed:` entry: a leaf certificate certwatch issues, deploys and reloads.
+struct ManagedEntry {
+  std::string name;    // unique
+  std::string issuer;  // an issuers[].name (checked)
+  Purpose profile = Purpose::server;
+  std::string subject;  // "/CN=..." (OpenSSL one-line form)
+  std::vector<San> sans;
+  KeyType key_type = KeyType::ec_p256;
+  Seconds validity{Seconds{90 * 86400}};
+  std::optional<Seconds> renew_before;  // nullopt = a third of the lifetime; < validity
+  // Deployed files; created by the renewal, so they may be missing at load.
+  std::filesystem::path cert;
+  std::filesystem::path key;
+  std::optional<std::filesystem::path> chain;
+  std::optional<std::string> owner;  // user name or uid for chown
+  std::optional<std::string> group;
+  uint32_t mode = 0600;  // of the key file; written as an octal string "0640"
+  Reload reload;
+  std::optional<HostPort> verify_endpoint;
+  bool operator==(const ManagedEntry&) const = default;
+};
+
+struct Config {
+  std::filesystem::path source;  // the file it was loaded from (absolute), or the given name
+  AgentConfig agent;
+  HttpConfig http;
+  std::vector<std::filesystem::path> trust;  // default anchors; files must exist
+  std::vector<WatchEntry> watch;
+  std::vector<EndpointEntry> endpoints;
+  std::optional<MqttConfig> mqtt;
+  std::vector<IssuerEntry> issuers;
+  std::vector<ManagedEntry> managed;
+  // `severities: {finding-id: info|warning|critical}`; ids checked against the catalogue.
+  std::map<std::string, pki::Severity> severities;
+
+  // The overrides as the policy the judge takes.
+  pki::SeverityPolicy severity_policy() const;
+  bool operator==(const Config&) const = default;
+};
+
+}  // namespace config
