@@ -1,0 +1,32 @@
+// Crash-safe file replacement, shared by the issuer and the agent's renewer: the bytes go to a
+// temporary file in the target's directory (created with the final mode, never wider), are
+// fsynced, renamed over the target, and the directory is fsynced. A reader sees the old file
+// or the new one, never a mix; a crash leaves at most a stray ".<name>.tmp.XXXXXX" file.
+// Thread-safety: reentrant; concurrent writers to the same path end with one of the contents.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string_view>
+
+#include "pki/result.h"
+
+namespace pki {
+
+struct AtomicWriteOptions {
+  bool replace = true;  // false: fail with "exists" instead of replacing an existing file
+};
+
+// Writes `bytes` to `path` with permission bits `mode` (umask is not applied).
+Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view bytes,
+                               mode_t mode, AtomicWriteOptions options = {});
+
+// Creates `dir` and its missing parents with `mode` (umask not applied to the last level).
+// An existing directory is left as it is.
+Result<void> make_directories(const std::filesystem::path& dir, mode_t mode);
+
+// fsyncs a directory so that renames and creations inside it survive a crash.
+Result<void> fsync_directory(const std::filesystem::path& dir);
+
+}  // namespace pki
