@@ -1,0 +1,73 @@
+// The agent's inventory: one entry per target (a watched file), holding the compact judged
+// report (pki::Report: strings and numbers, no OpenSSL object) and what is needed to tell
+// whether the file changed (stat stamp, content hash). Each observation replaces the target's
+// entry; the returned change says what differs, which drives logs and the metrics cache.
+// Thread-safety: owned by the io_context thread; not locked.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/stable_read.h"
+#include "pki/judge.h"
+
+namespace certwatch::agent {
+
+struct InventoryEntry {
+  std::string source;  // the `watch` path this target belongs to (metrics label)
+  FileStamp stamp;
+  ContentHash hash{};
+  bool read_ok = false;  // false: the report holds input.unreadable; always re-read
+  pki::Report report;
+  // When a time-dependent finding (expiry thresholds, not-yet-valid) may change: the entry is
+  // re-judged from its file then even if the file did not change.
+  int64_t rejudge_at = std::numeric_limits<int64_t>::max();
+};
+
+enum class ChangeKind { added, changed, unchanged, removed };
+
+struct InventoryChange {
+  ChangeKind kind = ChangeKind::unchanged;
+  std::string target;
+  std::vector<pki::Finding> raised;   // findings new in this observation
+  std::vector<pki::Finding> cleared;  // findings that went away (all of them on removal)
+  bool certs_changed = false;         // the certificate list differs (by fingerprint)
+};
+
+class Inventory {
+ public:
+  // Replaces the target's entry and reports the difference.
+  InventoryChange observe(const std::string& target, InventoryEntry entry);
+  std::optional<InventoryChange> remove(const std::string& target);
+  // Removes `path` itself and every target below it (a directory that vanished).
+  std::vector<InventoryChange> remove_under(const std::filesystem::path& path);
+
+  // Fast path of a rescan: the file was not touched since it was judged.
+  bool same_stamp(const std::string& target, const FileStamp& stamp) const;
+  // Same bytes as last time: only the stamp needs updating, nothing is re-judged.
+  bool same_content(const std::string& target, const ContentHash& hash) const;
+  void update_stamp(const std::string& target, const FileStamp& stamp);
+
+  const InventoryEntry* find(const std::string& target) const;
+  const std::map<std::string, InventoryEntry>& entries() const { return entries_; }
+  std::size_t size() const { return entries_.size(); }
+  std::size_t certificate_count() const { return certificates_; }
+  // Bumped on every change that affects what is exported (metrics, API).
+  uint64_t generation() const { return generation_; }
+
+ private:
+  std::map<std::string, InventoryEntry> entries_;
+  std::size_t certificates_ = 0;
+  uint64_t generation_ = 0;
+};
+
+// Diff of two reports of the same target (old may be null for a new target).
+InventoryChange diff_reports(const std::string& target, const pki::Report* old_report,
+                             const pki::Report* new_report);
+
+}  // namespace certwatch::agent
