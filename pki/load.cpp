@@ -1,0 +1,314 @@
+#include "pki/load.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <utility>
+
+namespace pki {
+namespace fs = std::filesystem;
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+
+bool all_space(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return is_space(c); });
+}
+
+bool is_private_key_label(std::string_view label) {
+  return label == "PRIVATE KEY" || label == "ENCRYPTED PRIVATE KEY" ||
+         label == "ANY PRIVATE KEY" ||
+         (label.size() > 12 && label.substr(label.size() - 12) == " PRIVATE KEY");
+}
+
+UniquePtr<BIO> mem_bio(std::string_view s) {
+  return UniquePtr<BIO>(BIO_new_mem_buf(s.data(), static_cast<int>(s.size())));
+}
+
+// Certificates of a signed PKCS#7 structure, in bundle order.
+Result<std::vector<Certificate>> pkcs7_certs(PKCS7* p7, std::string_view what) {
+  STACK_OF(X509)* certs = nullptr;
+  const int nid = OBJ_obj2nid(p7->type);
+  if (nid == NID_pkcs7_signed && p7->d.sign != nullptr) certs = p7->d.sign->cert;
+  else if (nid == NID_pkcs7_signedAndEnveloped && p7->d.signed_and_enveloped != nullptr)
+    certs = p7->d.signed_and_enveloped->cert;
+  else return make_error(std::string(what) + ": PKCS#7 structure is not signed data");
+  std::vector<Certificate> out;
+  for (int i = 0; i < sk_X509_num(certs); ++i) out.emplace_back(up_ref(sk_X509_value(certs, i)));
+  return out;
+}
+
+std::string block_name(std::string_view name, int index, std::string_view label) {
+  return std::string(name) + ": block " + std::to_string(index + 1) + " (" + std::string(label) + ")";
+}
+
+Result<void> load_pem_block(std::string_view block, std::string_view label, int index,
+                            std::string_view name, Loaded& out) {
+  const std::string where = block_name(name, index, label);
+  if (label == "CERTIFICATE" || label == "X509 CERTIFICATE" || label == "TRUSTED CERTIFICATE") {
+    auto bio = mem_bio(block);
+    if (!bio) return make_error("out of memory");
+    UniquePtr<X509> x(label == "TRUSTED CERTIFICATE"
+                          ? PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr)
+                          : PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (!x) return make_error(where + " is not a valid certificate: " + drain_errors());
+    out.certs.emplace_back(std::move(x));
+    return {};
+  }
+  if (label == "PKCS7" || label == "PKCS #7 SIGNED DATA") {
+    auto bio = mem_bio(block);
+    if (!bio) return make_error("out of memory");
+    UniquePtr<PKCS7> p7(PEM_read_bio_PKCS7(bio.get(), nullptr, nullptr, nullptr));
+    if (!p7) return make_error(where + " is not valid PKCS#7: " + drain_errors());
+    auto certs = pkcs7_certs(p7.get(), where);
+    if (!certs) return certs.error();
+    for (auto& c : *certs) out.certs.push_back(std::move(c));
+    return {};
+  }
+  if (is_private_key_label(label)) {
+    ++out.private_keys;
+    if (label == "ENCRYPTED PRIVATE KEY" || block.find("Proc-Type: 4,ENCRYPTED") != std::string_view::npos)
+      out.encrypted_key = true;
+    return {};
+  }
+  ++out.other_blocks;
+  out.notes.push_back("block " + std::to_string(index + 1) + ": " + std::string(label) + " skipped");
+  return {};
+}
+
+Result<Loaded> load_pem(std::string_view data, std::string_view name) {
+  Loaded out;
+  out.format = "PEM";
+  static constexpr std::string_view kBegin = "-----BEGIN ", kDashes = "-----";
+  size_t pos = 0;
+  int index = 0;
+  while ((pos = data.find(kBegin, pos)) != std::string_view::npos) {
+    const size_t label_start = pos + kBegin.size();
+    const size_t label_end = data.find(kDashes, label_start);
+    const size_t eol = data.find('\n', label_start);
+    if (label_end == std::string_view::npos || (eol != std::string_view::npos && eol < label_end))
+      return make_error(std::string(name) + ": malformed PEM header at byte " + std::to_string(pos));
+    const std::string_view label = data.substr(label_start, label_end - label_start);
+    const std::string end_marker = "-----END " + std::string(label) + "-----";
+    const size_t end = data.find(end_marker, label_end);
+    if (end == std::string_view::npos)
+      return make_error(block_name(name, index, label) + ": no matching END line");
+    const std::string_view block = data.substr(pos, end + end_marker.size() - pos);
+    if (auto r = load_pem_block(block, label, index, name, out); !r) return r.error();
+    pos = end + end_marker.size();
+    ++index;
+  }
+  return out;
+}
+
+// DER: one or more concatenated certificates, a PKCS#7 bundle, or one private key.
+Result<Loaded> load_der(std::string_view data, std::string_view name) {
+  Loaded out;
+  const auto* begin = reinterpret_cast<const unsigned char*>(data.data());
+  const long len = static_cast<long>(data.size());
+  {
+    const unsigned char* p = begin;
+    std::vector<Certificate> certs;
+    while (p < begin + len) {
+      const unsigned char* start = p;
+      UniquePtr<X509> x(d2i_X509(nullptr, &p, begin + len - p));
+      if (!x || p <= start) {
+        certs.clear();
+        break;
+      }
+      certs.emplace_back(std::move(x));
+    }
+    ERR_clear_error();
+    if (!certs.empty()) {
+      out.format = "DER";
+      out.certs = std::move(certs);
+      return out;
+    }
+  }
+  {
+    const unsigned char* p = begin;
+    UniquePtr<PKCS7> p7(d2i_PKCS7(nullptr, &p, len));
+    ERR_clear_error();
+    if (p7 && p == begin + len) {
+      auto certs = pkcs7_certs(p7.get(), name);
+      if (!certs) return certs.error();
+      out.format = "PKCS7-DER";
+      out.certs = std::move(*certs);
+      return out;
+    }
+  }
+  {
+    const unsigned char* p = begin;
+    // X509_SIG has no Deleter in ossl_ptr.h: a local one.
+    std::unique_ptr<X509_SIG, decltype(&X509_SIG_free)> enc(d2i_X509_SIG(nullptr, &p, len),
+                                                            &X509_SIG_free);
+    ERR_clear_error();
+    if (enc && p == begin + len) {
+      out.format = "DER";
+      out.private_keys = 1;
+      out.encrypted_key = true;
+      return out;
+    }
+  }
+  {
+    const unsigned char* p = begin;
+    UniquePtr<EVP_PKEY> key(d2i_AutoPrivateKey(nullptr, &p, len));
+    ERR_clear_error();
+    if (key && p == begin + len) {
+      out.format = "DER";
+      out.private_keys = 1;
+      return out;
+    }
+  }
+  return make_error(std::string(name) + ": neither PEM nor a DER certificate, PKCS#7 bundle or key");
+}
+
+}  // namespace
+
+Result<Loaded> load_bytes(std::string_view data, std::string_view name) {
+  if (data.size() > kMaxInputBytes)
+    return make_error(std::string(name) + ": " + std::to_string(data.size()) +
+                      " bytes, over the 10 MiB limit");
+  if (all_space(data)) {
+    Loaded out;
+    out.format = "empty";
+    return out;
+  }
+  if (data.find("-----BEGIN ") != std::string_view::npos) return load_pem(data, name);
+  return load_der(data, name);
+}
+
+void FileInput::wipe() {
+  if (!key_bytes.empty()) OPENSSL_cleanse(key_bytes.data(), key_bytes.size());
+  key_bytes.clear();
+}
+
+Result<std::string> read_limited(const fs::path& path, std::uintmax_t limit) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (ec) return make_error(path.string() + ": " + ec.message());
+  if (size > limit)
+    return make_error(path.string() + ": " + std::to_string(size) + " bytes, over the " +
+                      std::to_string(limit / (1024 * 1024)) + " MiB limit");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(path.string() + ": " + std::strerror(errno));
+  std::string data;
+  data.resize(static_cast<size_t>(size));
+  in.read(data.data(), static_cast<std::streamsize>(size));
+  if (in.gcount() != static_cast<std::streamsize>(size))
+    return make_error(path.string() + ": short read");
+  return data;
+}
+
+FileInput load_file(const fs::path& path) {
+  FileInput in;
+  in.path = path;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    in.error_id = "input.unreadable";
+    in.error = path.string() + ": " + std::strerror(errno);
+    return in;
+  }
+  in.mode = st.st_mode & 07777;
+  if (!S_ISREG(st.st_mode)) {
+    in.error_id = "input.unreadable";
+    in.error = path.string() + ": not a regular file";
+    return in;
+  }
+  if (static_cast<std::uintmax_t>(st.st_size) > kMaxInputBytes) {
+    in.error_id = "input.malformed";
+    in.error = path.string() + ": " + std::to_string(st.st_size) + " bytes, over the 10 MiB limit";
+    return in;
+  }
+  auto data = read_limited(path);
+  if (!data) {
+    in.error_id = "input.unreadable";
+    in.error = data.error().message;
+    return in;
+  }
+  auto loaded = load_bytes(*data, path.string());
+  if (!loaded) {
+    OPENSSL_cleanse(data->data(), data->size());
+    in.error_id = "input.malformed";
+    in.error = loaded.error().message;
+    return in;
+  }
+  if (loaded->private_keys > 0) in.key_bytes = *data;
+  OPENSSL_cleanse(data->data(), data->size());
+  in.loaded = std::move(*loaded);
+  return in;
+}
+
+namespace {
+
+bool certificate_like_name(const fs::path& p) {
+  static constexpr std::array<std::string_view, 11> kExt{
+      ".pem", ".crt", ".cer", ".cert", ".der", ".key", ".p7b", ".p7c", ".chain", ".bundle", ".p8"};
+  const std::string ext = p.extension().string();
+  std::string lower;
+  for (char c : ext) lower.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
+  return std::find(kExt.begin(), kExt.end(), lower) != kExt.end();
+}
+
+struct DirId {
+  dev_t dev;
+  ino_t ino;
+  auto operator<=>(const DirId&) const = default;
+};
+
+void walk_dir(const fs::path& dir, std::set<DirId>& seen, std::vector<WalkEntry>& out) {
+  std::error_code ec;
+  std::vector<fs::path> children;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    children.push_back(it->path());
+  if (ec) {
+    out.push_back({dir, false, "input.unreadable", dir.string() + ": " + ec.message()});
+    return;
+  }
+  std::sort(children.begin(), children.end());
+  for (const auto& child : children) {
+    struct stat st {};
+    if (::stat(child.c_str(), &st) != 0) {
+      // A dangling symlink or a file removed meanwhile: only report certificate-like names.
+      if (certificate_like_name(child))
+        out.push_back({child, false, "input.unreadable", child.string() + ": " + std::strerror(errno)});
+      continue;
+    }
+    if (S_ISDIR(st.st_mode)) {
+      if (!seen.insert(DirId{st.st_dev, st.st_ino}).second) continue;  // loop or second link
+      walk_dir(child, seen, out);
+    } else if (S_ISREG(st.st_mode) && certificate_like_name(child)) {
+      out.push_back({child, false, {}, {}});
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<WalkEntry> walk_paths(std::span<const fs::path> roots) {
+  std::vector<WalkEntry> out;
+  std::set<DirId> seen;
+  for (const auto& root : roots) {
+    struct stat st {};
+    if (::stat(root.c_str(), &st) != 0) {
+      out.push_back({root, true, "input.unreadable", root.string() + ": " + std::strerror(errno)});
+      continue;
+    }
+    if (S_ISDIR(st.st_mode)) {
+      if (seen.insert(DirId{st.st_dev, st.st_ino}).second) walk_dir(root, seen, out);
+    } else {
+      out.push_back({root, true, {}, {}});
+    }
+  }
+  return out;
+}
+
+}  // namespace pki

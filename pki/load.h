@@ -1,0 +1,83 @@
+// Reading certificate and key files: PEM with one or many blocks (certificates, PKCS#7,
+// private keys; anything else is skipped and noted), DER certificates, DER PKCS#7 bundles and
+// DER private keys. load_bytes() is a pure function over bytes: it is the fuzzing entry point
+// and never touches the file system. Key material is not kept here: the loader only counts
+// private keys; pki/key.h opens them. Thread-safety: every function is reentrant.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pki/certificate.h"
+#include "pki/result.h"
+
+namespace pki {
+
+// Files over this size are refused as input.malformed (a certificate file is a few KiB).
+inline constexpr std::uintmax_t kMaxInputBytes = 10u * 1024u * 1024u;
+
+struct Loaded {
+  std::string format;              // "PEM", "DER", "PKCS7-DER" or "empty"
+  std::vector<Certificate> certs;  // in file order (PKCS#7 certificates in bundle order)
+  int private_keys = 0;            // private-key blocks seen (their material is not kept)
+  bool encrypted_key = false;      // one of them is encrypted
+  int other_blocks = 0;            // PEM blocks skipped (CSR, CRL, parameters, public keys...)
+  std::vector<std::string> notes;  // one line per skipped block, e.g. "block 2: X509 CRL skipped"
+};
+
+// Parses `data`; `name` only decorates messages. An error means malformed input (a PEM block
+// that does not decode, unterminated PEM, bytes that are neither PEM nor DER). Empty or
+// whitespace-only input is not an error: it yields format "empty" and nothing else.
+Result<Loaded> load_bytes(std::string_view data, std::string_view name);
+
+// A file read from disk. On failure `error_id` is "input.unreadable" or "input.malformed" and
+// `error` says why; otherwise `loaded` is set.
+struct FileInput {
+  std::filesystem::path path;
+  unsigned mode = 0;              // permission bits (after following symlinks)
+  std::optional<Loaded> loaded;
+  std::string error_id;
+  std::string error;
+  // The file's bytes, kept only when it holds a private key, for pki/key.h. Wiped with
+  // OPENSSL_cleanse by wipe() and by the destructor.
+  std::string key_bytes;
+
+  FileInput() = default;
+  FileInput(FileInput&&) noexcept = default;
+  FileInput& operator=(FileInput&&) noexcept = default;
+  FileInput(const FileInput&) = delete;
+  FileInput& operator=(const FileInput&) = delete;
+  ~FileInput() { wipe(); }
+  void wipe();
+  bool ok() const { return loaded.has_value(); }
+};
+
+// Reads (refusing files over kMaxInputBytes) and parses one file.
+FileInput load_file(const std::filesystem::path& path);
+
+// Reads a file's bytes with the same size limit. Errors name the path.
+Result<std::string> read_limited(const std::filesystem::path& path,
+                                 std::uintmax_t limit = kMaxInputBytes);
+
+// One file found by walk_paths. `explicit_arg`: named on the command line (as opposed to found
+// inside a directory). `error_id`/`error` are set when the entry cannot be used (a broken
+// symlink, an unreadable directory).
+struct WalkEntry {
+  std::filesystem::path path;
+  bool explicit_arg = false;
+  std::string error_id;
+  std::string error;
+};
+
+// Expands files and directories: directories are walked recursively following symlinks; a
+// directory reached twice (a symlink loop, or two links to one place) is walked once. In
+// directories only files with certificate-like names are kept (.pem .crt .cer .cert .der .key
+// .p7b .p7c .chain .bundle); files named explicitly are always kept. Sorted per directory.
+std::vector<WalkEntry> walk_paths(std::span<const std::filesystem::path> roots);
+
+}  // namespace pki
