@@ -2,15 +2,18 @@
 
 namespace config {
 
-std::string ListenAddress::to_string() const {
+namespace {
+
+std::string join_host_port(const std::string& host, uint16_t port) {
   const bool v6 = host.find(':') != std::string::npos;
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
-std::string HostPort::to_string() const {
-  const bool v6 = host.find(':') != std::string::npos;
-  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
+}  // namespace
+
+std::string ListenAddress::to_string() const { return join_host_port(host, port); }
+
+std::string HostPort::to_string() const { return join_host_port(host, port); }
 
 const char* to_string(Purpose p) { return p == Purpose::server ? "server" : "client"; }
 

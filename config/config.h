@@ -95,7 +95,7 @@ struct HostPort {
 // One `endpoints:` entry: a remote TLS server probed every `interval`.
 struct EndpointEntry {
   HostPort target;
-  std::string sni;  // defaults to target.host
+  std::string sni;  // default: target.host when it is a DNS name; empty = send no SNI
   Protocol protocol = Protocol::tls;
   Seconds interval{Seconds{60}};
   Seconds timeout{Seconds{10}};  // < interval (checked)
