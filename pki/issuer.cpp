@@ -174,6 +174,12 @@ struct SignSpec {
   ProfileParams profile;
 };
 
+void signed_by_ca(SignSpec& spec, const Certificate& ca, EVP_PKEY* ca_key) {
+  spec.issuer_cert = ca.native();
+  spec.issuer_name = X509_get_subject_name(ca.native());
+  spec.signer = ca_key;
+}
+
 Result<Certificate> sign(const SignSpec& spec) {
   UniquePtr<X509> x(X509_new());
   if (!x) return make_error("out of memory");
@@ -314,6 +320,19 @@ LedgerEntry entry_for(const Certificate& cert, const std::string& ca, const std:
   e.profile = std::string(to_string(profile));
   e.issued_at = now;
   return e;
+}
+
+// Records the certificate and writes its files as one unit: the ledger row commits only if
+// every file was written, and a failed write rolls back both.
+Result<void> record_and_write(Ledger& ledger, const LedgerEntry& entry, OutputSet& files, bool force,
+                              Outcome& out) {
+  return ledger.in_transaction([&]() -> Result<void> {
+    if (auto r = ledger.insert(entry); !r) return r;
+    auto w = files.write(force);
+    if (!w) return w.error();
+    out.written = std::move(*w);
+    return {};
+  });
 }
 
 }  // namespace
@@ -461,13 +480,7 @@ Result<Issued> Issuer::init(const InitRequest& rq) {
   auto ledger = this->ledger();
   if (!ledger) return ledger.error();
   auto entry = entry_for(*cert, kRootCaName, kRootCaName, std::string(to_string(rq.key_type)), Profile::root, rq.now);
-  auto done = (*ledger)->in_transaction([&]() -> Result<void> {
-    if (auto r = (*ledger)->insert(entry); !r) return r;
-    auto w = files.write(rq.force);
-    if (!w) return w.error();
-    out.written = std::move(*w);
-    return {};
-  });
+  auto done = record_and_write(**ledger, entry, files, rq.force, out);
   if (!done) return done.error();
   cas_.erase(kRootCaName);
   return out.finish(*cert);
@@ -498,9 +511,7 @@ Result<Issued> Issuer::create_ca(const CaRequest& rq) {
   SignSpec spec;
   spec.subject = name->get();
   spec.public_key = key->get();
-  spec.issuer_cert = (*parent)->cert.native();
-  spec.issuer_name = X509_get_subject_name((*parent)->cert.native());
-  spec.signer = (*parent)->key.get();
+  signed_by_ca(spec, (*parent)->cert, (*parent)->key.get());
   spec.window = *window;
   spec.profile.profile = Profile::intermediate;
   spec.profile.path_len = rq.path_len;
@@ -519,13 +530,7 @@ Result<Issued> Issuer::create_ca(const CaRequest& rq) {
   auto ledger = this->ledger();
   if (!ledger) return ledger.error();
   auto entry = entry_for(*cert, rq.parent, rq.name, std::string(to_string(rq.key_type)), Profile::intermediate, rq.now);
-  auto done = (*ledger)->in_transaction([&]() -> Result<void> {
-    if (auto r = (*ledger)->insert(entry); !r) return r;
-    auto w = files.write(rq.force);
-    if (!w) return w.error();
-    out.written = std::move(*w);
-    return {};
-  });
+  auto done = record_and_write(**ledger, entry, files, rq.force, out);
   if (!done) return done.error();
   cas_.erase(rq.name);
   return out.finish(*cert);
@@ -603,9 +608,7 @@ Result<Issued> Issuer::issue(const IssueRequest& rq) {
   SignSpec spec;
   spec.subject = subject.get();
   spec.public_key = pub;
-  spec.issuer_cert = (*ca)->cert.native();
-  spec.issuer_name = X509_get_subject_name((*ca)->cert.native());
-  spec.signer = (*ca)->key.get();
+  signed_by_ca(spec, (*ca)->cert, (*ca)->key.get());
   spec.window = *window;
   spec.profile = std::move(params);
   auto cert = sign(spec);
@@ -624,13 +627,7 @@ Result<Issued> Issuer::issue(const IssueRequest& rq) {
   auto ledger = this->ledger();
   if (!ledger) return ledger.error();
   auto entry = entry_for(*cert, rq.ca, rq.name, key_type, rq.profile, rq.now);
-  auto done = (*ledger)->in_transaction([&]() -> Result<void> {
-    if (auto r = (*ledger)->insert(entry); !r) return r;
-    auto w = files.write(rq.force);
-    if (!w) return w.error();
-    out.written = std::move(*w);
-    return {};
-  });
+  auto done = record_and_write(**ledger, entry, files, rq.force, out);
   if (!done) return done.error();
   return out.finish(*cert);
 }
