@@ -1,0 +1,132 @@
+#include "agent/agent_metrics.h"
+
+#include <openssl/crypto.h>
+
+#include <array>
+#include <stdexcept>
+
+#include "exporters/metric_names.h"
+
+namespace certwatch::agent {
+namespace mn = exporters::metric_names;
+namespace {
+
+template <class R>
+auto must(R r) {
+  // The definitions are ours and fixed; a failure here is a programming error caught by any
+  // test that builds an AgentMetrics.
+  if (!r.ok()) throw std::logic_error("metric registration: " + r.error().message);
+  return r.value();
+}
+
+std::string join_sans(const std::vector<std::string>& sans) {
+  std::string out;
+  for (const auto& s : sans) {
+    if (!out.empty()) out += ',';
+    out += s;
+  }
+  return out;
+}
+
+// The bounded per-certificate label values, in kCertLabels order. `index` must outlive use.
+std::array<std::string_view, 7> cert_labels(std::string_view source, const std::string& target,
+                                            const std::string& index, const pki::CertRecord& c) {
+  return {source, target, index, c.role, c.subject_cn, c.issuer_cn, c.serial};
+}
+
+}  // namespace
+
+bool chain_valid(const pki::Report& r) {
+  if (!r.trusted || r.certs.empty()) return false;
+  for (const auto& f : r.findings)
+    if (f.id.rfind("chain.", 0) == 0 && f.severity == pki::Severity::critical) return false;
+  return true;
+}
+
+AgentMetrics::AgentMetrics()
+    : not_after_(must(registry_.gauge(mn::kCertNotAfter))),
+      not_before_(must(registry_.gauge(mn::kCertNotBefore))),
+      info_(must(registry_.gauge(mn::kCertInfo))),
+      finding_(must(registry_.gauge(mn::kFinding))),
+      chain_valid_(must(registry_.gauge(mn::kChainValid))),
+      target_certs_(must(registry_.gauge(mn::kTargetCertificates))),
+      scan_duration_(must(registry_.gauge(mn::kScanDuration))),
+      last_scan_(must(registry_.gauge(mn::kLastScan))),
+      scans_(must(registry_.counter(mn::kScans))),
+      files_(must(registry_.gauge(mn::kFilesWatched))),
+      dirs_(must(registry_.gauge(mn::kDirectoriesWatched))),
+      certificates_(must(registry_.gauge(mn::kCertificates))),
+      read_errors_(must(registry_.counter(mn::kReadErrors))),
+      reload_ok_(must(registry_.gauge(mn::kConfigReloadSuccess))),
+      reload_ts_(must(registry_.gauge(mn::kConfigReloadTimestamp))),
+      build_info_(must(registry_.gauge(mn::kBuildInfo))) {
+  build_info_->add({CERTWATCH_VERSION, OpenSSL_version(OPENSSL_VERSION_STRING)}).set(1);
+  // Self metrics exist from the start, so dashboards and promtool see them before a scan.
+  scans_->add({});
+  read_errors_->add({});
+  files_->add({});
+  dirs_->add({});
+  certificates_->add({});
+}
+
+void AgentMetrics::update_target(const std::string& target, std::string_view source,
+                                 const pki::Report* old, const pki::Report* fresh) {
+  if (old != nullptr) remove_report(target, source, *old);
+  if (fresh != nullptr) add_report(target, source, *fresh);
+}
+
+void AgentMetrics::add_report(const std::string& target, std::string_view source,
+                              const pki::Report& r) {
+  for (const auto& c : r.certs) {
+    const std::string index = std::to_string(c.index);
+    const auto labels = cert_labels(source, target, index, c);
+    not_after_->add(labels).set(static_cast<double>(c.not_after));
+    not_before_->add(labels).set(static_cast<double>(c.not_before));
+    const std::string sans = join_sans(c.sans);
+    const std::array<std::string_view, 13> info = {
+        source,    target,   index,  c.role, c.subject_cn, c.issuer_cn,
+        c.serial,  c.subject, c.issuer, sans, c.sha256,     c.key_type,
+        c.signature_algorithm};
+    info_->add(info).set(1);
+  }
+  for (const auto& f : r.findings) finding_->add({f.target, f.id, pki::to_string(f.severity)}).set(1);
+  chain_valid_->add({source, target}).set(chain_valid(r) ? 1 : 0);
+  target_certs_->add({source, target}).set(static_cast<double>(r.certs.size()));
+}
+
+void AgentMetrics::remove_report(const std::string& target, std::string_view source,
+                                 const pki::Report& r) {
+  for (const auto& c : r.certs) {
+    const std::string index = std::to_string(c.index);
+    const auto labels = cert_labels(source, target, index, c);
+    not_after_->remove(labels);
+    not_before_->remove(labels);
+    const std::string sans = join_sans(c.sans);
+    const std::array<std::string_view, 13> info = {
+        source,    target,   index,  c.role, c.subject_cn, c.issuer_cn,
+        c.serial,  c.subject, c.issuer, sans, c.sha256,     c.key_type,
+        c.signature_algorithm};
+    info_->remove(info);
+  }
+  for (const auto& f : r.findings) finding_->remove({f.target, f.id, pki::to_string(f.severity)});
+  chain_valid_->remove({source, target});
+  target_certs_->remove({source, target});
+}
+
+void AgentMetrics::scan_finished(double duration_seconds, int64_t finished_at) {
+  scan_duration_->add({}).set(duration_seconds);
+  last_scan_->add({}).set(static_cast<double>(finished_at));
+  scans_->add({}).increment();
+}
+
+void AgentMetrics::set_files_watched(std::size_t n) { files_->add({}).set(static_cast<double>(n)); }
+void AgentMetrics::set_directories_watched(std::size_t n) { dirs_->add({}).set(static_cast<double>(n)); }
+void AgentMetrics::set_certificates(std::size_t n) { certificates_->add({}).set(static_cast<double>(n)); }
+void AgentMetrics::add_read_errors(std::size_t n) { read_errors_->add({}).increment(static_cast<double>(n)); }
+
+void AgentMetrics::config_loaded(bool ok, int64_t at) {
+  reload_ok_->add({}).set(ok ? 1 : 0);
+  if (ok) reload_ts_->add({}).set(static_cast<double>(at));
+}
+
+}  // namespace certwatch::agent

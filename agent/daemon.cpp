@@ -1,0 +1,397 @@
+#include "agent/daemon.h"
+
+#include <signal.h>
+
+#include <ctime>
+
+#include <spdlog/spdlog.h>
+
+#include "config/loader.h"
+#include "exporters/metric_names.h"
+#include "exporters/metrics.h"
+
+namespace certwatch::agent {
+namespace fs = std::filesystem;
+namespace {
+
+int64_t system_now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+bool is_within(const fs::path& p, const fs::path& base) {
+  auto rel = p.lexically_relative(base);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+std::vector<WatchRoot> roots_of(const config::Config& cfg) {
+  std::vector<WatchRoot> roots;
+  for (const auto& w : cfg.watch) roots.push_back({w.path, w.recursive});
+  return roots;
+}
+
+void log_config_errors(const std::string& message) {
+  // One problem per line, each "FILE:LINE:COL: message".
+  std::size_t start = 0;
+  while (start < message.size()) {
+    auto end = message.find('\n', start);
+    if (end == std::string::npos) end = message.size();
+    if (end > start) spdlog::error("{}", message.substr(start, end - start));
+    start = end + 1;
+  }
+}
+
+}  // namespace
+
+Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
+    : io_(io),
+      options_(std::move(options)),
+      signals_(io),
+      watchdog_timer_(io),
+      rejudge_timer_(io) {
+  if (!options_.clock) options_.clock = system_now;
+  status_.config_path = options_.config_path.string();
+  status_.started_at = now();
+}
+
+Daemon::~Daemon() {
+  cancelled_ = true;
+  if (pool_) pool_->join();
+}
+
+int Daemon::run() {
+  // 1. config: nothing starts on an invalid one.
+  auto cfg = config::load_config(options_.config_path);
+  if (!cfg) {
+    log_config_errors(cfg.error().message);
+    spdlog::critical("invalid configuration {}, not starting", options_.config_path.string());
+    return 3;
+  }
+  // 2. listeners (an unusable address is fatal at start, never on reload).
+  if (!start_http(cfg->http)) return 1;
+  pool_ = std::make_unique<ScanPool>(io_, options_.scan_threads);
+  watcher_ = std::make_shared<FileWatcher>(
+      io_, FileWatcherOptions{cfg->agent.debounce, std::max(cfg->agent.debounce * 5, std::chrono::milliseconds(1000)),
+                              std::chrono::duration_cast<std::chrono::milliseconds>(cfg->agent.rescan_interval)},
+      [this](WatchChanges c) { on_changes(std::move(c)); });
+  if (auto r = watcher_->start(); !r) {
+    spdlog::critical("{}", r.error().message);
+    return 1;
+  }
+  wait_signals();
+  // 3. first scan; READY=1 when it is done (finish_scan).
+  notify_.status("initial scan");
+  arm_watchdog();
+  apply_config(std::move(*cfg), true);
+  arm_rejudge();
+  // 4. loop: returns when shutdown() has closed everything and the last job completed.
+  io_.run();
+  spdlog::info("stopped");
+  return 0;
+}
+
+bool Daemon::apply_config(config::Config cfg, bool initial) {
+  const bool roots_changed = initial || cfg.watch != config_.watch;
+  const bool interval_changed = initial || cfg.agent.rescan_interval != config_.agent.rescan_interval;
+  config_ = std::move(cfg);
+  contexts_ = make_watch_contexts(config_);
+  if (roots_changed) watcher_->set_roots(roots_of(config_));
+  if (interval_changed)
+    watcher_->set_rescan_interval(
+        std::chrono::duration_cast<std::chrono::milliseconds>(config_.agent.rescan_interval));
+  metrics_.config_loaded(true, now());
+  status_.last_config_error.clear();
+  spdlog::info("configuration {}: {} watch entries, HTTP on {}", config_.source.string(),
+               config_.watch.size(), config_.http.listen.to_string());
+  // Trust, thresholds or severities may have changed: every target is judged again.
+  start_full_scan(!initial);
+  return true;
+}
+
+void Daemon::wait_signals() {
+  signals_.add(SIGHUP);
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec || stopping_) return;
+    on_signal(sig);
+    if (!stopping_) wait_signals();
+  });
+}
+
+void Daemon::on_signal(int sig) {
+  if (sig == SIGHUP) {
+    reload();
+  } else {
+    spdlog::info("signal {}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    shutdown();
+  }
+}
+
+void Daemon::reload() {
+  spdlog::info("SIGHUP: reloading {}", options_.config_path.string());
+  notify_.reloading("reloading configuration");
+  auto cfg = config::load_config(options_.config_path);
+  if (!cfg) {
+    log_config_errors(cfg.error().message);
+    spdlog::error("reload refused: keeping the previous configuration");
+    status_.last_config_error = cfg.error().message;
+    metrics_.config_loaded(false, now());
+    notify_.ready("reload refused (invalid config), running on the previous one; " + status_line());
+    return;
+  }
+  if (cfg->http != config_.http && !start_http(cfg->http)) {
+    spdlog::error("reload: keeping HTTP on {}", config_.http.listen.to_string());
+    cfg->http = config_.http;
+  }
+  reloading_ = true;
+  apply_config(std::move(*cfg), false);  // READY=1 when the rescan is done
+}
+
+void Daemon::shutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  cancelled_ = true;
+  notify_.stopping("stopping");
+  boost::system::error_code ec;
+  signals_.cancel(ec);
+  watchdog_timer_.cancel();
+  rejudge_timer_.cancel();
+  if (watcher_) watcher_->stop();
+  stop_http();
+}
+
+void Daemon::arm_watchdog() {
+  auto interval = notify_.watchdog_interval();
+  if (!interval || stopping_) return;
+  notify_.watchdog();
+  watchdog_timer_.expires_after(*interval);
+  watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec && !stopping_) arm_watchdog();
+  });
+}
+
+void Daemon::arm_rejudge() {
+  if (stopping_) return;
+  rejudge_timer_.expires_after(options_.rejudge_check);
+  rejudge_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    const int64_t t = now();
+    TargetMap due;
+    for (const auto& [target, e] : inventory_.entries()) {
+      if (e.rejudge_at > t) continue;
+      auto part = collect_targets(target, contexts_);
+      due.merge(part);
+    }
+    if (!due.empty()) {
+      spdlog::debug("{} targets crossed an expiry threshold: judging them again", due.size());
+      observe(due, true, false);
+    }
+    arm_rejudge();
+  });
+}
+
+void Daemon::on_changes(WatchChanges changes) {
+  if (stopping_) return;
+  if (changes.full_rescan) {
+    start_full_scan(false);
+    return;
+  }
+  for (const auto& p : changes.paths) {
+    if (!in_watch_scope(p, contexts_)) continue;
+    TargetMap present = collect_targets(p, contexts_);
+    remove_missing(p, present);
+    observe(present, false, false);
+  }
+  update_self_metrics();
+}
+
+void Daemon::start_full_scan(bool force) {
+  if (stopping_) return;
+  if (scan_in_progress_) {
+    scan_queued_ = true;
+    scan_queued_force_ = scan_queued_force_ || force;
+    return;
+  }
+  scan_in_progress_ = true;
+  scan_started_ = std::chrono::steady_clock::now();
+  TargetMap all = collect_all_targets(contexts_);
+  // Targets no longer under any watch path (config change, or missed deletions).
+  std::vector<std::string> gone;
+  for (const auto& [target, e] : inventory_.entries())
+    if (all.count(target) == 0) gone.push_back(target);
+  for (const auto& t : gone) remove_target(t);
+  observe(all, force, true);
+  if (scan_pending_ == 0) finish_scan();
+}
+
+void Daemon::finish_scan() {
+  scan_in_progress_ = false;
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - scan_started_).count();
+  status_.last_scan_at = now();
+  status_.last_scan_seconds = seconds;
+  metrics_.scan_finished(seconds, status_.last_scan_at);
+  update_self_metrics();
+  if (!status_.ready) {
+    status_.ready = true;
+    spdlog::info("initial scan: {} files, {} certificates in {:.3f} s", inventory_.size(),
+                 inventory_.certificate_count(), seconds);
+    notify_.ready(status_line());
+  } else if (reloading_) {
+    reloading_ = false;
+    spdlog::info("reload done: {} files, {} certificates in {:.3f} s", inventory_.size(),
+                 inventory_.certificate_count(), seconds);
+    notify_.ready(status_line());
+  } else {
+    spdlog::debug("rescan: {} files in {:.3f} s", inventory_.size(), seconds);
+    notify_.status(status_line());
+  }
+  if (scan_queued_) {
+    const bool force = scan_queued_force_;
+    scan_queued_ = scan_queued_force_ = false;
+    start_full_scan(force);
+  }
+}
+
+void Daemon::observe(const TargetMap& targets, bool force, bool full_scan) {
+  const int64_t t = now();
+  for (const auto& [path, ctx] : targets) {
+    const std::string target = path.string();
+    const InventoryEntry* known = inventory_.find(target);
+    const bool due = known != nullptr && known->rejudge_at <= t;
+    const bool same_source = known != nullptr && known->source == ctx->entry.path.string();
+    if (!force && !due && same_source && known != nullptr) {
+      // Fast path: stat unchanged means nothing to read (inotify or the rescan would have
+      // changed the stamp otherwise).
+      auto st = stat_file(path);
+      if (st && inventory_.same_stamp(target, *st)) continue;
+    }
+    ScanJob job;
+    job.path = path;
+    job.context = ctx;
+    job.now = t;
+    if (!force && !due && same_source && known != nullptr && known->read_ok) job.known_hash = known->hash;
+    job.cache = &cache_;
+    job.cancelled = &cancelled_;
+    const uint64_t seq = ++next_seq_;
+    job_seq_[target] = seq;
+    if (full_scan) ++scan_pending_;
+    pool_->submit([job = std::move(job)] { return scan_file(job); },
+                  [this, seq, full_scan](ScanResult r) { on_result(std::move(r), seq, full_scan); });
+  }
+}
+
+void Daemon::on_result(ScanResult r, uint64_t seq, bool full_scan) {
+  const std::string target = r.path.string();
+  const auto it = job_seq_.find(target);
+  const bool latest = it != job_seq_.end() && it->second == seq;
+  if (latest) job_seq_.erase(it);
+  if (!stopping_ && !r.cancelled && latest) {
+    if (r.read_error) metrics_.add_read_errors(1);
+    if (r.unchanged) {
+      inventory_.update_stamp(target, r.entry.stamp);
+    } else {
+      const InventoryEntry* old = inventory_.find(target);
+      metrics_.update_target(target, exporters::metric_names::kSourceFile, old != nullptr ? &old->report : nullptr,
+                             &r.entry.report);
+      const auto change = inventory_.observe(target, std::move(r.entry));
+      const bool quiet = !status_.ready;  // the initial scan is summarised, not listed
+      if (change.kind == ChangeKind::added && !quiet) spdlog::info("{}: new target", target);
+      if (change.kind == ChangeKind::changed && change.certs_changed)
+        spdlog::info("{}: certificates changed", target);
+      for (const auto& f : change.raised) {
+        if (quiet && f.severity != pki::Severity::critical) continue;
+        spdlog::log(f.severity >= pki::Severity::unknown ? spdlog::level::warn : spdlog::level::info,
+                    "{}: {} [{}] {}", f.target, f.id, pki::to_string(f.severity), f.message);
+      }
+      for (const auto& f : change.cleared)
+        if (!quiet) spdlog::info("{}: {} cleared", f.target, f.id);
+      if (!full_scan) update_self_metrics();
+    }
+  }
+  if (full_scan && --scan_pending_ == 0 && scan_in_progress_) finish_scan();
+}
+
+void Daemon::remove_target(const std::string& target) {
+  const InventoryEntry* old = inventory_.find(target);
+  if (old == nullptr) return;
+  metrics_.update_target(target, exporters::metric_names::kSourceFile, &old->report, nullptr);
+  (void)inventory_.remove(target);
+  job_seq_.erase(target);  // a job in flight for it is dropped on arrival
+  spdlog::info("{}: removed", target);
+}
+
+void Daemon::remove_missing(const fs::path& scope, const TargetMap& present) {
+  std::vector<std::string> gone;
+  const std::string prefix = scope.string();
+  const auto& entries = inventory_.entries();
+  // Every path inside `scope` starts with its text; the converse is checked by is_within.
+  for (auto it = entries.lower_bound(prefix); it != entries.end() && it->first.rfind(prefix, 0) == 0; ++it)
+    if (is_within(it->first, scope) && present.count(it->first) == 0) gone.push_back(it->first);
+  for (const auto& t : gone) remove_target(t);
+}
+
+void Daemon::update_self_metrics() {
+  status_.files = inventory_.size();
+  metrics_.set_files_watched(inventory_.size());
+  metrics_.set_certificates(inventory_.certificate_count());
+  metrics_.set_directories_watched(watcher_ ? watcher_->watch_count() : 0);
+}
+
+std::string Daemon::status_line() const {
+  std::size_t findings = 0;
+  for (const auto& [t, e] : inventory_.entries()) findings += e.report.findings.size();
+  return "watching " + std::to_string(inventory_.size()) + " files, " +
+         std::to_string(inventory_.certificate_count()) + " certificates, " +
+         std::to_string(findings) + " findings";
+}
+
+HttpResponse Daemon::serve(std::string_view path) {
+  HttpResponse r;
+  if (path == "/metrics") {
+    r.content_type = std::string(exporters::kPrometheusContentType);
+    r.body = metrics_.render();
+  } else if (path == "/healthz") {
+    r.status = status_.ready ? 200 : 503;
+    r.body = render_health(status_);
+  } else if (path == "/api/v1/certificates") {
+    r.content_type = "application/json";
+    r.body = render_certificates_json(inventory_, now());
+  } else if (path == "/") {
+    r.content_type = "text/html; charset=utf-8";
+    r.body = render_status_html(inventory_, status_, now());
+  } else {
+    r.status = 404;
+    r.body = "not found\n";
+  }
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+bool Daemon::start_http(const config::HttpConfig& http) {
+  HttpServerOptions o;
+  o.address = http.listen.host;
+  o.port = http.listen.port;
+  o.read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(http.request_timeout);
+  o.write_timeout = o.read_timeout * 3;
+  o.header_limit = http.max_header_bytes;
+  o.body_limit = http.max_body_bytes;
+  o.max_connections = http.max_connections;
+  auto server = std::make_unique<HttpServer>(io_, o);
+  for (const char* path : {"/metrics", "/healthz", "/api/v1/certificates", "/"})
+    server->route(path, [this](const HttpRequest& req) { return serve(req.path); });
+  if (auto r = server->start(); !r) {
+    spdlog::error("cannot listen on {}: {}", http.listen.to_string(), r.error().message);
+    return false;
+  }
+  spdlog::info("serving /metrics, /healthz, /api/v1/certificates and / on {}:{}", o.address,
+               server->port());
+  // A new listener replaces the old one only once it is up (reload keeps serving otherwise).
+  if (http_) http_->stop();
+  http_ = std::move(server);
+  return true;
+}
+
+void Daemon::stop_http() {
+  if (http_) http_->stop();
+}
+
+}  // namespace certwatch::agent

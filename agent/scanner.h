@@ -1,0 +1,81 @@
+// What the agent looks at and how one file becomes an inventory entry.
+//
+// Targets: every file named by a `watch` entry, and inside a watched directory every file
+// with a certificate-like name (the names `certwatch check` keeps in directories), minus the
+// entry's `exclude` globs; subdirectories only when `recursive`, without following directory
+// symlinks (loops) and skipping Kubernetes' ".."-prefixed internals (`..data` and the
+// timestamped directories behind it, reached through the visible symlinks). A file symlink
+// whose target is missing or loops is still a target: it is reported unreadable.
+//
+// Judging: the same judge_file() as `certwatch check`, with the entry's trust, host and
+// purpose; stable_read() first gives the content hash, so an unchanged file is not re-judged.
+// scan_file() runs on the scan pool; everything else on the io_context thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/inventory.h"
+#include "agent/stable_read.h"
+#include "config/config.h"
+#include "pki/judge.h"
+
+namespace certwatch::agent {
+
+// One watch entry with what judging its files needs, built once per config (re)load.
+struct WatchContext {
+  config::WatchEntry entry;
+  pki::JudgeOptions options;  // trust loaded, host, purpose, thresholds, policy; `now` unset
+  std::vector<std::string> trust_errors;  // trust files that could not be used
+};
+
+// Builds one context per watch entry (trust files read and parsed here).
+std::vector<std::shared_ptr<const WatchContext>> make_watch_contexts(const config::Config& cfg);
+
+using TargetMap = std::map<std::filesystem::path, std::shared_ptr<const WatchContext>>;
+
+// Targets inside `scope` (a file, a directory, or anything that overlaps a watch path), each
+// with the first watch entry (config order) that claims it.
+TargetMap collect_targets(const std::filesystem::path& scope,
+                          const std::vector<std::shared_ptr<const WatchContext>>& contexts);
+// Every target of every entry.
+TargetMap collect_all_targets(const std::vector<std::shared_ptr<const WatchContext>>& contexts);
+
+// True if `scope` is a watch path, lies under one, or contains one (a root that appeared).
+bool in_watch_scope(const std::filesystem::path& scope,
+                    const std::vector<std::shared_ptr<const WatchContext>>& contexts);
+
+bool certificate_like_name(const std::string& filename);
+
+struct ScanJob {
+  std::filesystem::path path;
+  std::shared_ptr<const WatchContext> context;
+  int64_t now = 0;
+  std::optional<ContentHash> known_hash;  // skip judging when the bytes are the same
+  pki::VerifyCache* cache = nullptr;       // shared by every job; locks internally
+  const std::atomic<bool>* cancelled = nullptr;
+};
+
+struct ScanResult {
+  std::filesystem::path path;
+  std::shared_ptr<const WatchContext> context;
+  bool cancelled = false;
+  bool unchanged = false;  // same bytes as known_hash: only `entry.stamp` is meaningful
+  bool read_error = false;
+  InventoryEntry entry;
+};
+
+// Reads and judges one file (scan pool thread). Never throws.
+ScanResult scan_file(const ScanJob& job);
+
+// When a time-dependent finding of this report may change (not-before reached, expiry
+// thresholds crossed, expiry): the earliest such instant after `now`, or INT64_MAX.
+int64_t next_rejudge_time(const pki::Report& report, const pki::Thresholds& t, int64_t now);
+
+}  // namespace certwatch::agent
