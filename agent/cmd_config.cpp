@@ -49,6 +49,8 @@ void print_summary(const std::string& file, const config::Config& c) {
   std::printf("  severities: %zu override(s)\n", c.severities.size());
 }
 
+// One key/value pair per line reads better than the formatter's split.
+// clang-format off
 std::string to_json(const std::string& file, const config::LoadReport& report) {
   pki::JsonWriter w;
   w.begin_object().key("file").value(file).key("ok").value(report.config.has_value());
@@ -77,6 +79,8 @@ std::string to_json(const std::string& file, const config::LoadReport& report) {
   w.end_object();
   return w.take();
 }
+
+// clang-format on
 
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "certwatch config: %s\n\n%s", message.c_str(), kUsage);
@@ -127,8 +131,8 @@ int run_config(const std::vector<std::string>& args) {
   return kExitUsage;
 }
 
-const CommandRegistration kRegistration{"config", "validate an agent config file (config check FILE)",
-                                        run_config};
+const CommandRegistration kRegistration{
+    "config", "validate an agent config file (config check FILE)", run_config};
 
 }  // namespace
 }  // namespace certwatch

@@ -139,8 +139,8 @@ pki::Result<San> parse_san(std::string_view text) {
     return pki::make_error("bad SAN " + quoted + ": '" + std::string(value) +
                            "' is not a DNS name");
   if (normalize_ip(value))
-    return pki::make_error("bad SAN " + quoted + ": an IP address must be written IP:" +
-                           std::string(value));
+    return pki::make_error("bad SAN " + quoted +
+                           ": an IP address must be written IP:" + std::string(value));
   san.value = std::string(value);
   return san;
 }

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -56,10 +57,10 @@ struct ListenAddress {
 // `http:`
 struct HttpConfig {
   ListenAddress listen;
-  uint32_t max_connections = 64;           // further connections are closed at accept
-  Seconds request_timeout{Seconds{10}};    // whole request read + response write
-  uint32_t max_header_bytes = 8 * 1024;    // request line + headers
-  uint32_t max_body_bytes = 64 * 1024;     // we only serve GETs; anything larger is refused
+  uint32_t max_connections = 64;         // further connections are closed at accept
+  Seconds request_timeout{Seconds{10}};  // whole request read + response write
+  uint32_t max_header_bytes = 8 * 1024;  // request line + headers
+  uint32_t max_body_bytes = 64 * 1024;   // we only serve GETs; anything larger is refused
   bool operator==(const HttpConfig&) const = default;
 };
 
@@ -110,8 +111,8 @@ struct EndpointEntry {
 
 // `mqtt:` (optional section: no alerts over MQTT without it).
 struct MqttConfig {
-  std::string broker;     // mqtt://, mqtts://, tcp://, ssl://, ws:// or wss:// URL
-  std::string client_id;  // default "certwatch-<hostname>"
+  std::string broker;        // mqtt://, mqtts://, tcp://, ssl://, ws:// or wss:// URL
+  std::string client_id;     // default "certwatch-<hostname>"
   std::string topic_prefix;  // default "certwatch/<hostname>", no trailing '/'
   std::optional<std::filesystem::path> ca;    // must exist
   std::optional<std::filesystem::path> cert;  // with key: both or neither; must exist
@@ -125,9 +126,9 @@ struct MqttConfig {
 
 // One `issuers:` entry: a CA in a PKI directory made by `certwatch pki`.
 struct IssuerEntry {
-  std::string name;                  // referenced by managed[].issuer; unique
-  std::filesystem::path pki_dir;     // must exist
-  std::string ca;                    // CA name inside pki_dir; default = name
+  std::string name;                                      // referenced by managed[].issuer; unique
+  std::filesystem::path pki_dir;                         // must exist
+  std::string ca;                                        // CA name inside pki_dir; default = name
   std::optional<std::filesystem::path> passphrase_file;  // must exist
   bool operator==(const IssuerEntry&) const = default;
 };
@@ -145,7 +146,7 @@ struct San {
 
 // How to make the server pick up renewed files: exactly one of the three.
 struct ReloadSignal {
-  int signal = 1;  // SIGHUP
+  int signal = SIGHUP;
   std::filesystem::path pid_file;  // may be missing at load (the server may be down)
   bool operator==(const ReloadSignal&) const = default;
 };

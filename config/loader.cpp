@@ -25,11 +25,14 @@ constexpr std::array<std::string_view, 2> kPurposes{"server", "client"};
 constexpr std::array<std::string_view, 7> kProtocols{"tls",  "mqtt", "smtp",    "imap",
                                                      "pop3", "ftp",  "postgres"};
 constexpr std::array<std::string_view, 6> kKeyTypes{"ec-p256",  "ec-p384",  "rsa-2048",
-                                                     "rsa-3072", "rsa-4096", "ed25519"};
+                                                    "rsa-3072", "rsa-4096", "ed25519"};
 constexpr std::array<std::string_view, 3> kSeverities{"info", "warning", "critical"};
-constexpr std::array<std::pair<std::string_view, int>, 6> kSignals{
-    {{"HUP", SIGHUP}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"INT", SIGINT},
-     {"QUIT", SIGQUIT}}};
+constexpr std::array<std::pair<std::string_view, int>, 6> kSignals{{{"HUP", SIGHUP},
+                                                                    {"USR1", SIGUSR1},
+                                                                    {"USR2", SIGUSR2},
+                                                                    {"TERM", SIGTERM},
+                                                                    {"INT", SIGINT},
+                                                                    {"QUIT", SIGQUIT}}};
 
 bool is_name(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
@@ -65,8 +68,8 @@ class Schema {
   }
 
   void http(const Field& f, HttpConfig& out) {
-    const auto m = r_.map(f, {"listen", "max_connections", "request_timeout", "max_header_bytes",
-                              "max_body_bytes"});
+    const auto m = r_.map(
+        f, {"listen", "max_connections", "request_timeout", "max_header_bytes", "max_body_bytes"});
     if (const auto* v = m.get("listen")) {
       if (auto s = r_.string(*v)) {
         auto addr = parse_listen_address(*s);
@@ -87,8 +90,7 @@ class Schema {
   }
 
   void watch(const Field& f, WatchEntry& out) {
-    const auto m =
-        r_.map(f, {"path", "recursive", "trust", "host", "purpose", "key", "exclude"});
+    const auto m = r_.map(f, {"path", "recursive", "trust", "host", "purpose", "key", "exclude"});
     if (const auto* v = m.required("path"))
       if (auto p = r_.path(*v, Need::nothing)) out.path = *p;
     if (const auto* v = m.get("recursive"))
@@ -137,8 +139,7 @@ class Schema {
       if (auto s = r_.string(*v)) out.client_id = *s;
     if (const auto* v = m.get("topic_prefix"))
       if (auto s = r_.string(*v)) {
-        if (s->find_first_of("+#") != std::string::npos || s->front() == '/' ||
-            s->back() == '/')
+        if (s->find_first_of("+#") != std::string::npos || s->front() == '/' || s->back() == '/')
           r_.problem(v->mark(), v->where +
                                     ": a topic prefix has no wildcards (+ #) and no leading or "
                                     "trailing '/'");
@@ -166,9 +167,9 @@ class Schema {
   }
 
   void managed(const Field& f, ManagedEntry& out) {
-    const auto m = r_.map(f, {"name", "issuer", "profile", "subject", "sans", "key_type",
-                              "validity", "renew_before", "cert", "key", "chain", "owner",
-                              "group", "mode", "reload", "verify_endpoint"});
+    const auto m = r_.map(
+        f, {"name", "issuer", "profile", "subject", "sans", "key_type", "validity", "renew_before",
+            "cert", "key", "chain", "owner", "group", "mode", "reload", "verify_endpoint"});
     if (const auto* v = m.required("name")) out.name = entry_name(*v);
     if (const auto* v = m.required("issuer")) out.issuer = entry_name(*v);
     if (const auto* v = m.get("profile"))
@@ -240,8 +241,8 @@ class Schema {
   void reload(const Field& f, Reload& out) {
     const auto m = r_.map(f, {"signal", "pid_file", "command", "systemd_unit"});
     const bool by_signal = m.get("signal") != nullptr || m.get("pid_file") != nullptr;
-    const int kinds = int{by_signal} + int{m.get("command") != nullptr} +
-                      int{m.get("systemd_unit") != nullptr};
+    const int kinds =
+        int{by_signal} + int{m.get("command") != nullptr} + int{m.get("systemd_unit") != nullptr};
     if (m.is_map() && kinds != 1) {
       r_.problem(m.mark(), m.where() +
                                ": give exactly one of {signal, pid_file}, {command: [argv]} or "
@@ -264,14 +265,13 @@ class Schema {
     } else if (const auto* v = m.get("command")) {
       out.kind = Reload::Kind::command;
       if (auto argv = r_.strings(*v)) {
-        if (argv->empty())
-          r_.problem(v->mark(), v->where + ": needs at least the program to run");
+        if (argv->empty()) r_.problem(v->mark(), v->where + ": needs at least the program to run");
         out.command.argv = *argv;
       }
     } else if (const auto* v = m.get("systemd_unit")) {
       out.kind = Reload::Kind::systemd;
-      if (auto unit = checked(*v, service_name_ok, "unit name",
-                              "NAME.service (e.g. mosquitto.service)"))
+      if (auto unit =
+              checked(*v, service_name_ok, "unit name", "NAME.service (e.g. mosquitto.service)"))
         out.systemd.unit = *unit;
     }
   }
@@ -284,9 +284,9 @@ class Schema {
     if (fa != nullptr) out_a = r_.path(*fa, Need::file);
     if (fb != nullptr) out_b = r_.path(*fb, Need::file);
     if ((fa == nullptr) != (fb == nullptr))
-      r_.problem((fa != nullptr ? fa : fb)->key_mark,
-                 m.where() + ": " + std::string(a) + " and " + std::string(b) +
-                     " go together: give both or neither");
+      r_.problem((fa != nullptr ? fa : fb)->key_mark, m.where() + ": " + std::string(a) + " and " +
+                                                          std::string(b) +
+                                                          " go together: give both or neither");
   }
 
   std::optional<HostPort> host_port(const Field& f) {
@@ -331,7 +331,8 @@ class Schema {
     const bool ok = (s->size() == 3 || (s->size() == 4 && s->front() == '0')) &&
                     std::all_of(s->begin(), s->end(), [](char c) { return c >= '0' && c <= '7'; });
     if (!ok) {
-      r_.problem(f.mark(), f.where + ": bad mode '" + *s + "': expected an octal string like \"0640\"");
+      r_.problem(f.mark(),
+                 f.where + ": bad mode '" + *s + "': expected an octal string like \"0640\"");
       return std::nullopt;
     }
     return static_cast<uint32_t>(std::stoul(*s, nullptr, 8));
@@ -381,9 +382,9 @@ void cross_check(YamlReader& r, const Config& c, const std::vector<Field>& watch
                  const std::vector<Field>& issuer_fields,
                  const std::vector<Field>& managed_fields) {
   auto field_mark = [](const Field& f, std::string_view key) {
-    return f.value.IsMap() && f.value[std::string(key)] ? Field{"", f.value[std::string(key)],
-                                                                 f.key_mark}.mark()
-                                                        : f.key_mark;
+    return f.value.IsMap() && f.value[std::string(key)]
+               ? Field{"", f.value[std::string(key)], f.key_mark}.mark()
+               : f.key_mark;
   };
   for (size_t i = 0; i < c.watch.size(); ++i)
     for (size_t j = 0; j < i; ++j)
@@ -428,7 +429,12 @@ LoadReport load_text(std::string_view text, const std::string& name, const fs::p
   LoadReport report;
   YAML::Node root;
   try {
-    root = YAML::Load(std::string(text));
+    // LoadAll, so that a second document (a stray "---") is an error rather than ignored.
+    const auto docs = YAML::LoadAll(std::string(text));
+    if (!docs.empty()) root = docs.front();
+    if (docs.size() > 1)
+      r.problem(docs[1].Mark(),
+                "a second YAML document: the config is one document (remove '---')");
   } catch (const YAML::Exception& e) {
     r.problem(e.mark, "YAML syntax error: " + e.msg);
     report.problems = r.take_problems();
@@ -468,7 +474,8 @@ LoadReport load_tree(YamlReader& r, const YAML::Node& root, const fs::path& sour
   if (const auto* v = m.get("severities")) schema.severities(*v, c.severities);
   cross_check(r, c, watch_fields, issuer_fields, managed_fields);
   // Only when the file is otherwise clean: a broken watch section is reason enough.
-  if (m.is_map() && !r.has_problems() && c.watch.empty() && c.endpoints.empty() && c.managed.empty())
+  if (m.is_map() && !r.has_problems() && c.watch.empty() && c.endpoints.empty() &&
+      c.managed.empty())
     r.problem(YAML::Mark{}, "nothing to do: give at least one of watch, endpoints or managed");
 
   report.problems = r.take_problems();
@@ -519,8 +526,8 @@ pki::Result<Config> load_config_string(std::string_view text, std::string_view n
                                        const fs::path& base_dir, LoadOptions options) {
   std::error_code ec;
   const fs::path base = base_dir.empty() ? fs::current_path(ec) : fs::absolute(base_dir, ec);
-  return to_result(load_text(text, std::string(name), base.lexically_normal(), fs::path(name),
-                             options));
+  return to_result(
+      load_text(text, std::string(name), base.lexically_normal(), fs::path(name), options));
 }
 
 }  // namespace config

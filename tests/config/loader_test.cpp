@@ -1,16 +1,16 @@
-#include <catch2/catch.hpp>
+#include "config/loader.h"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <csignal>
 #include <sstream>
 
-#include "config/loader.h"
 #include "support/fixtures.h"
 
 namespace {
 
-using config::LoadOptions;
 using Catch::Matchers::Contains;
+using config::LoadOptions;
 
 std::vector<std::string> lines_of(const std::string& s) {
   std::vector<std::string> out;
@@ -59,6 +59,13 @@ TEST_CASE("YAML syntax errors carry yaml-cpp's position, 1-based", "[config][loa
         std::vector<std::string>{"c.yaml:3:1: YAML syntax error: end of sequence flow not found"});
   CHECK(errors_of("agent: {state_dir: a: b}\n") ==
         std::vector<std::string>{"c.yaml:1:21: YAML syntax error: end of map flow not found"});
+}
+
+TEST_CASE("a second YAML document is an error, not ignored", "[config][loader][errors]") {
+  CHECK(errors_of("watch: [{path: /x}]\n---\nwatch: [{path: /y}]\n") ==
+        std::vector<std::string>{"c.yaml:3:1: a second YAML document: the config is one document "
+                                 "(remove '---')"});
+  CHECK(errors_of("---\nwatch: [{path: /x}]\n").empty());
 }
 
 TEST_CASE("unknown keys are reported where they stand, with a suggestion",
@@ -144,9 +151,9 @@ TEST_CASE("missing required keys are reported at their mapping", "[config][loade
             "c.yaml:2:5: missing required key 'target' in endpoints[0]",
             "c.yaml:3:7: missing required key 'broker' in mqtt",
         });
-  CHECK(errors_of("") == std::vector<std::string>{
-                             "c.yaml:1:1: nothing to do: give at least one of watch, endpoints "
-                             "or managed"});
+  CHECK(errors_of("") ==
+        std::vector<std::string>{"c.yaml:1:1: nothing to do: give at least one of watch, endpoints "
+                                 "or managed"});
 }
 
 TEST_CASE("trust files must exist; watch paths and keys may be missing",
@@ -182,10 +189,9 @@ TEST_CASE("trust files must exist; watch paths and keys may be missing",
 TEST_CASE("duplicates: watch paths (after resolution), keys, names", "[config][loader][errors]") {
   CHECK(errors_of("watch:\n  - path: /etc/x\n  - path: /etc/y/../x/\n") ==
         std::vector<std::string>{
-            "c.yaml:3:11: watch[1].path: duplicate watch path /etc/x (also watch[0])"} );
+            "c.yaml:3:11: watch[1].path: duplicate watch path /etc/x (also watch[0])"});
   CHECK(errors_of("watch:\n  - path: /a\n    path: /b\n") ==
-        std::vector<std::string>{
-            "c.yaml:3:5: duplicate key 'path' in watch[0] (first at line 2)"});
+        std::vector<std::string>{"c.yaml:3:5: duplicate key 'path' in watch[0] (first at line 2)"});
   const std::string managed =
       "issuers: [{name: ca, pki_dir: /p}, {name: ca, pki_dir: /q}]\n"
       "managed:\n"
@@ -202,17 +208,17 @@ TEST_CASE("duplicates: watch paths (after resolution), keys, names", "[config][l
 TEST_CASE("every problem of a file is reported, in file order", "[config][loader][errors]") {
   const auto errs = errors_of(
       "agent:\n"
-      "  rescan_interval: soon\n"        // bad duration
+      "  rescan_interval: soon\n"  // bad duration
       "http:\n"
-      "  listen: 'localhost:http'\n"     // bad port
+      "  listen: 'localhost:http'\n"  // bad port
       "watch:\n"
       "  - path: /x\n"
-      "    purpose: both\n"              // bad enum
-      "  - host: a\n"                    // missing path
+      "    purpose: both\n"  // bad enum
+      "  - host: a\n"        // missing path
       "managed:\n"
       "  - name: m\n"
-      "    issuer: nobody\n"             // no such issuer
-      "    subject: CN=m\n"              // bad subject
+      "    issuer: nobody\n"  // no such issuer
+      "    subject: CN=m\n"   // bad subject
       "    sans: [DNS:a, IP:300.1.1.1, 'DNS:10.0.0.1']\n"
       "    key_type: rsa-1024\n"
       "    cert: a\n"
@@ -226,23 +232,28 @@ TEST_CASE("every problem of a file is reported, in file order", "[config][loader
   CHECK(errs[1] == "c.yaml:4:11: http.listen: bad address 'localhost:http': port must be 1-65535");
   CHECK_THAT(errs[2], Contains("c.yaml:7:14: watch[0].purpose: bad value 'both'"));
   CHECK(errs[3] == "c.yaml:8:5: missing required key 'path' in watch[1]");
-  CHECK(errs[4] == "c.yaml:11:13: managed[0].issuer: no issuer named 'nobody' (the issuers "
-                   "section is empty)");
+  CHECK(errs[4] ==
+        "c.yaml:11:13: managed[0].issuer: no issuer named 'nobody' (the issuers "
+        "section is empty)");
   CHECK_THAT(errs[5], Contains("c.yaml:12:14: managed[0].subject: bad subject 'CN=m'"));
-  CHECK(errs[6] == "c.yaml:13:19: managed[0].sans[1]: bad SAN 'IP:300.1.1.1': '300.1.1.1' is "
-                   "not an IPv4 or IPv6 address");
-  CHECK(errs[7] == "c.yaml:13:33: managed[0].sans[2]: bad SAN 'DNS:10.0.0.1': an IP address "
-                   "must be written IP:10.0.0.1");
+  CHECK(errs[6] ==
+        "c.yaml:13:19: managed[0].sans[1]: bad SAN 'IP:300.1.1.1': '300.1.1.1' is "
+        "not an IPv4 or IPv6 address");
+  CHECK(errs[7] ==
+        "c.yaml:13:33: managed[0].sans[2]: bad SAN 'DNS:10.0.0.1': an IP address "
+        "must be written IP:10.0.0.1");
   CHECK_THAT(errs[8], Contains("c.yaml:14:15: managed[0].key_type: bad value 'rsa-1024'"));
   CHECK_THAT(errs[9], Contains("c.yaml:17:11: managed[0].mode: bad mode '0844'"));
-  CHECK(errs[10] == "c.yaml:19:19: managed[0].renew_before: must be shorter than validity "
-                    "(30d), or renewal loops");
+  CHECK(errs[10] ==
+        "c.yaml:19:19: managed[0].renew_before: must be shorter than validity "
+        "(30d), or renewal loops");
   CHECK_THAT(errs[11], Contains("c.yaml:20:13: managed[0].reload: give exactly one of"));
 }
 
 TEST_CASE("listen addresses and host:port values", "[config][loader][address]") {
-  CHECK(load_ok("watch: [{path: /x}]\nhttp: {listen: 'localhost:9000'}\n").http.listen.to_string() ==
-        "127.0.0.1:9000");
+  CHECK(
+      load_ok("watch: [{path: /x}]\nhttp: {listen: 'localhost:9000'}\n").http.listen.to_string() ==
+      "127.0.0.1:9000");
   CHECK(load_ok("watch: [{path: /x}]\nhttp: {listen: '[::1]:9793'}\n").http.listen.to_string() ==
         "[::1]:9793");
   CHECK(errors_of("watch: [{path: /x}]\nhttp: {listen: '::1:9793'}\n") ==
@@ -407,7 +418,8 @@ TEST_CASE("reload takes exactly one way and checks each", "[config][loader][erro
   };
   CHECK(errs("{}").size() == 1);
   CHECK(errs("{signal: HUP}") ==
-        std::vector<std::string>{"c.yaml:3:68: missing required key 'pid_file' in managed[0].reload"});
+        std::vector<std::string>{
+            "c.yaml:3:68: missing required key 'pid_file' in managed[0].reload"});
   CHECK(errs("{signal: KILL, pid_file: /p}") ==
         std::vector<std::string>{"c.yaml:3:77: managed[0].reload.signal: bad value 'KILL', "
                                  "expected one of HUP, USR1, USR2, TERM, INT, QUIT"});

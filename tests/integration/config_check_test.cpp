@@ -75,8 +75,7 @@ TEST_CASE("config check prints every problem with file:line:col and exits 3",
   CHECK_THAT(n.err, Contains(file + ": 3 problems"));
 }
 
-TEST_CASE("config check reports YAML syntax errors and unreadable files",
-          "[integration][config]") {
+TEST_CASE("config check reports YAML syntax errors and unreadable files", "[integration][config]") {
   testing::TempDir dir;
   const auto file = (dir / "syntax.yaml").string();
   testing::write_file(dir / "syntax.yaml", "watch:\n  - {path: /x\n");
