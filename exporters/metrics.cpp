@@ -208,9 +208,24 @@ std::size_t Family<M>::remove_where(std::string_view label, std::string_view val
   const auto pos = std::find(label_names_.begin(), label_names_.end(), label);
   if (pos == label_names_.end()) return 0;
   const auto index = static_cast<std::size_t>(pos - label_names_.begin());
+  std::size_t removed = 0;
+  if (index == 0) {
+    // Keys sort by their first label: the matches are one range starting with
+    // `{label="escaped"`. The closing quote ends the prefix, and escaped values never hold a
+    // bare quote, so "/a" does not match "/ab" or "/a\"b".
+    scratch_ = "{" + label_names_[0] + "=\"";
+    append_escaped_label_value(scratch_, value);
+    scratch_ += '"';
+    auto it = series_.lower_bound(std::string_view(scratch_));
+    while (it != series_.end() && it->first.starts_with(scratch_)) {
+      key_bytes_ -= it->first.size();
+      it = series_.erase(it);
+      ++removed;
+    }
+    return removed;
+  }
   scratch_.clear();
   append_escaped_label_value(scratch_, value);
-  std::size_t removed = 0;
   for (auto it = series_.begin(); it != series_.end();) {
     if (nth_escaped_value(it->first, label_names_, index) == scratch_) {
       key_bytes_ -= it->first.size();

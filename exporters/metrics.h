@@ -131,7 +131,8 @@ class Family {
     return remove(std::span<const std::string_view>(values.begin(), values.size()));
   }
   // Removes every series whose label `label` equals `value`; returns how many. 0 if the
-  // family has no such label.
+  // family has no such label. O(log n) when `label` is the first label, else a scan of every
+  // series (300,000 series: ~0.2 s) -- prefer remove() with the exact labels you added.
   std::size_t remove_where(std::string_view label, std::string_view value);
   void clear() { series_.clear(); }
   std::size_t size() const { return series_.size(); }

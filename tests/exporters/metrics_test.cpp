@@ -145,6 +145,21 @@ TEST_CASE("series are removed one by one or by label", "[exporters][metrics]") {
   CHECK(expiry.remove_where("no_such_label", "x") == 0);
   CHECK(reg.render().find("test_not_after") == std::string::npos);
 
+  // First-label removal (a range of the sorted keys) with prefix-like neighbours.
+  finding.add({"/b", "x"}).set(1);
+  finding.add({"/b\"", "x"}).set(1);
+  finding.add({"/b\\", "x"}).set(1);
+  finding.add({"/bc", "x"}).set(1);
+  finding.add({"/", "x"}).set(1);
+  CHECK(finding.remove_where("target", "/b") == 2);
+  CHECK(finding.size() == 4);
+  CHECK(finding.find({"/b\"", "x"}) != nullptr);
+  CHECK(finding.find({"/b\\", "x"}) != nullptr);
+  CHECK(finding.find({"/bc", "x"}) != nullptr);
+  CHECK(finding.find({"/", "x"}) != nullptr);
+  CHECK(finding.remove_where("target", "/b\\") == 1);
+  CHECK(finding.find({"/b\"", "x"}) != nullptr);
+
   // Removal by a value with escapes in a later label position.
   expiry.add({"/c", "we\\ird\"\n"}).set(5);
   expiry.add({"/c", "we\\ird"}).set(6);

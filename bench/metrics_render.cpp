@@ -1,0 +1,210 @@
+// Benchmark: render /metrics for 100,000 certificates (issue #4 goal: <= 300 ms).
+//
+// Builds the agent's per-certificate families from exporters/metric_names.h with realistic
+// label values (100,000 certificates in 20,000 files, 5 per file): not_after and not_before
+// (7 labels each) and cert_info (13 labels), i.e. 300,000 series, plus one finding per 10
+// files. Then times, each as the median of several runs: building the registry, rendering,
+// gzip of the rendered text at levels 1 and 6, and replacing one file's series; and the heap
+// the registry holds.
+//
+//   build/bench/metrics_render [certificates]    (default 100000)
+#include <malloc.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "exporters/gzip.h"
+#include "exporters/metric_names.h"
+#include "exporters/metrics.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace names = exporters::metric_names;
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+std::string hex(unsigned long long x, std::size_t width) {
+  static const char* digits = "0123456789ABCDEF";
+  std::string s(width, '0');
+  for (std::size_t i = width; i-- > 0 && x != 0; x >>= 4) s[i] = digits[x & 15];
+  return s;
+}
+
+struct Corpus {
+  std::size_t certs;
+  static constexpr std::size_t kPerFile = 5;
+  std::string path(std::size_t file) const {
+    return "/var/lib/certwatch/corpus/d" + std::to_string(file % 200) + "/server-" +
+           std::to_string(file) + ".chain.pem";
+  }
+};
+
+// The label values of certificate i (file i / 5, index i % 5), realistic in length.
+struct Cert {
+  Cert(const Corpus& corpus, std::size_t i) {
+    const std::size_t file = i / Corpus::kPerFile;
+    const std::size_t index = i % Corpus::kPerFile;
+    target = corpus.path(file);
+    idx = std::to_string(index);
+    role = index == 0 ? "leaf" : index == Corpus::kPerFile - 1 ? "root" : "intermediate";
+    cn = index == 0 ? "host-" + std::to_string(file) + ".lab.local"
+                    : "Lab CA " + std::to_string(index);
+    issuer = "Lab CA " + std::to_string(std::min(index + 1, Corpus::kPerFile - 1));
+    serial = hex(0x5A17ull * (i + 1), 16) + hex(i, 16);
+    subject = "CN=" + cn + ",O=Lab,C=DE";
+    issuer_dn = "CN=" + issuer + ",O=Lab,C=DE";
+    if (index == 0)
+      sans = "DNS:" + cn + ",IP:10.0." + std::to_string(file % 256) + "." +
+             std::to_string(file % 250 + 1);
+    fp = hex(i * 2654435761ull, 16) + hex(i, 16) + hex(~i, 16) + hex(i * 7, 16);
+    not_before = 1700000000.0 + static_cast<double>(i);
+    has_finding = index == 0 && file % 10 == 0;
+  }
+  std::vector<std::string_view> labels() const {
+    return {"file", target, idx, role, cn, issuer, serial};
+  }
+  std::vector<std::string_view> info_labels() const {
+    return {"file", target,    idx,  role, cn,         issuer,           serial,
+            subject, issuer_dn, sans, fp,   "EC P-256", "ecdsa-with-SHA256"};
+  }
+  std::string target, idx, role, cn, issuer, serial, subject, issuer_dn, sans, fp;
+  double not_before = 0;
+  bool has_finding = false;
+};
+
+struct Families {
+  explicit Families(exporters::Registry& reg)
+      : not_after(*reg.gauge(names::kCertNotAfter).value()),
+        not_before(*reg.gauge(names::kCertNotBefore).value()),
+        info(*reg.gauge(names::kCertInfo).value()),
+        finding(*reg.gauge(names::kFinding).value()) {}
+  void add(const Cert& c) {
+    const auto labels = c.labels();
+    not_after.add(labels).set(c.not_before + 90 * 86400);
+    not_before.add(labels).set(c.not_before);
+    info.add(c.info_labels()).set(1);
+    if (c.has_finding) finding.add({c.target, "cert.expires_soon", "warning"}).set(1);
+  }
+  std::size_t remove(const Cert& c) {
+    const auto labels = c.labels();
+    std::size_t n = not_after.remove(labels) + not_before.remove(labels);
+    n += info.remove(c.info_labels());
+    if (c.has_finding) n += finding.remove({c.target, "cert.expires_soon", "warning"});
+    return n;
+  }
+  exporters::GaugeFamily& not_after;
+  exporters::GaugeFamily& not_before;
+  exporters::GaugeFamily& info;
+  exporters::GaugeFamily& finding;
+};
+
+void fill(exporters::Registry& reg, const Corpus& corpus) {
+  Families f(reg);
+  for (std::size_t i = 0; i < corpus.certs; ++i) f.add(Cert(corpus, i));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::size_t certs = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 100000;
+  const Corpus corpus{certs};
+  constexpr int kRuns = 5;
+
+  std::vector<double> build_ms;
+  exporters::Registry reg;
+  for (int run = 0; run < 3; ++run) {
+    exporters::Registry scratch;
+    const auto t0 = Clock::now();
+    fill(scratch, corpus);
+    build_ms.push_back(ms_since(t0));
+  }
+  const std::size_t heap_before = mallinfo2().uordblks;
+  fill(reg, corpus);
+  const std::size_t heap_bytes = mallinfo2().uordblks - heap_before;
+  const std::size_t series = reg.series_count();
+
+  std::vector<double> render_ms;
+  std::string body;
+  for (int run = 0; run < kRuns; ++run) {
+    std::string out;
+    const auto t0 = Clock::now();
+    reg.render(out);
+    render_ms.push_back(ms_since(t0));
+    body = std::move(out);
+  }
+
+  std::vector<double> gzip1_ms, gzip6_ms;
+  std::size_t gz1 = 0, gz6 = 0;
+  for (int run = 0; run < 3; ++run) {
+    auto t0 = Clock::now();
+    gz1 = exporters::gzip_compress(body, 1)->size();
+    gzip1_ms.push_back(ms_since(t0));
+    t0 = Clock::now();
+    gz6 = exporters::gzip_compress(body, 6)->size();
+    gzip6_ms.push_back(ms_since(t0));
+  }
+
+  // One file changed, the way the agent does it: the series of its 5 certificates removed
+  // by exact labels (from the previous report) and added again, O(log n) each. For
+  // reference, remove_where() scans every series of every family.
+  Families families(reg);
+  std::vector<double> change_ms;
+  std::size_t changed = 0;
+  for (int run = 0; run < kRuns; ++run) {
+    const std::size_t file = static_cast<std::size_t>(run) * 10;
+    const auto t0 = Clock::now();
+    changed = 0;
+    for (std::size_t i = file * Corpus::kPerFile; i < (file + 1) * Corpus::kPerFile; ++i) {
+      const Cert c(corpus, i);
+      changed += families.remove(c);
+      families.add(c);
+    }
+    change_ms.push_back(ms_since(t0));
+  }
+  if (reg.series_count() != series) {
+    std::fprintf(stderr, "metrics_render: series count changed after a re-add\n");
+    return 2;
+  }
+  std::vector<double> remove_where_ms;
+  std::size_t removed = 0;
+  for (int run = 0; run < 3; ++run) {
+    const auto t0 = Clock::now();
+    removed = reg.remove_where("target", corpus.path(static_cast<std::size_t>(run + 1) * 10));
+    remove_where_ms.push_back(ms_since(t0));
+  }
+
+  const double render = median(render_ms);
+  std::printf("metrics_render: %zu certificates, %zu series, %.1f MiB of text\n", certs, series,
+              static_cast<double>(body.size()) / (1 << 20));
+  std::printf("  registry heap       %8.1f MiB (%.0f bytes per certificate, %.0f per series)\n",
+              static_cast<double>(heap_bytes) / (1 << 20),
+              static_cast<double>(heap_bytes) / static_cast<double>(certs),
+              static_cast<double>(heap_bytes) / static_cast<double>(series));
+  std::printf("  build registry      %8.1f ms  (%.0f series/s)\n", median(build_ms),
+              static_cast<double>(series) / median(build_ms) * 1000);
+  std::printf("  render              %8.1f ms  (%.0f series/s)  goal <= 300 ms: %s\n", render,
+              static_cast<double>(series) / render * 1000, render <= 300 ? "met" : "MISSED");
+  std::printf("  gzip level 1        %8.1f ms  -> %.1f MiB (%.1fx)\n", median(gzip1_ms),
+              static_cast<double>(gz1) / (1 << 20),
+              static_cast<double>(body.size()) / static_cast<double>(gz1));
+  std::printf("  gzip level 6        %8.1f ms  -> %.1f MiB (%.1fx)\n", median(gzip6_ms),
+              static_cast<double>(gz6) / (1 << 20),
+              static_cast<double>(body.size()) / static_cast<double>(gz6));
+  std::printf("  one file changed    %8.3f ms  (%zu series removed by labels and re-added)\n",
+              median(change_ms), changed);
+  std::printf("  remove_where target %8.1f ms  (%zu series; scans all series)\n",
+              median(remove_where_ms), removed);
+  return render <= 300 ? 0 : 1;
+}
