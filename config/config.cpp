@@ -19,46 +19,15 @@ std::string HostPort::to_string() const {
   return join_host_port(host, port);
 }
 
+// The name arrays hold string literals, so data() is NUL-terminated.
 const char* to_string(Purpose p) {
-  return p == Purpose::server ? "server" : "client";
+  return kPurposeNames.at(static_cast<size_t>(p)).data();
 }
-
 const char* to_string(Protocol p) {
-  switch (p) {
-    case Protocol::tls:
-      return "tls";
-    case Protocol::mqtt:
-      return "mqtt";
-    case Protocol::smtp:
-      return "smtp";
-    case Protocol::imap:
-      return "imap";
-    case Protocol::pop3:
-      return "pop3";
-    case Protocol::ftp:
-      return "ftp";
-    case Protocol::postgres:
-      return "postgres";
-  }
-  return "tls";
+  return kProtocolNames.at(static_cast<size_t>(p)).data();
 }
-
 const char* to_string(KeyType k) {
-  switch (k) {
-    case KeyType::ec_p256:
-      return "ec-p256";
-    case KeyType::ec_p384:
-      return "ec-p384";
-    case KeyType::rsa_2048:
-      return "rsa-2048";
-    case KeyType::rsa_3072:
-      return "rsa-3072";
-    case KeyType::rsa_4096:
-      return "rsa-4096";
-    case KeyType::ed25519:
-      return "ed25519";
-  }
-  return "ec-p256";
+  return kKeyTypeNames.at(static_cast<size_t>(k)).data();
 }
 
 std::string San::to_string() const {

@@ -11,6 +11,7 @@
 // Thread-safety: plain values; share a const Config freely.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -18,6 +19,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pki/finding.h"
@@ -65,6 +67,8 @@ struct HttpConfig {
 };
 
 enum class Purpose { server, client };
+// Names as written in the file, indexed by the enum's value (the loader reads with them too).
+inline constexpr std::array<std::string_view, 2> kPurposeNames{"server", "client"};
 const char* to_string(Purpose p);
 
 // One `watch:` entry: a file or a directory. The path need not exist when the agent starts
@@ -83,6 +87,8 @@ struct WatchEntry {
 };
 
 enum class Protocol { tls, mqtt, smtp, imap, pop3, ftp, postgres };
+inline constexpr std::array<std::string_view, 7> kProtocolNames{"tls",  "mqtt", "smtp",    "imap",
+                                                                "pop3", "ftp",  "postgres"};
 const char* to_string(Protocol p);
 
 // "host:port" for endpoints and verify_endpoint; host is a name or an IP literal.
@@ -134,6 +140,8 @@ struct IssuerEntry {
 };
 
 enum class KeyType { ec_p256, ec_p384, rsa_2048, rsa_3072, rsa_4096, ed25519 };
+inline constexpr std::array<std::string_view, 6> kKeyTypeNames{"ec-p256",  "ec-p384",  "rsa-2048",
+                                                               "rsa-3072", "rsa-4096", "ed25519"};
 const char* to_string(KeyType k);  // "ec-p256", ...
 
 // A SAN as written "DNS:name" or "IP:addr" (the IP is validated and normalised).

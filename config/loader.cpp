@@ -21,11 +21,6 @@ namespace {
 
 using Need = YamlReader::Need;
 
-constexpr std::array<std::string_view, 2> kPurposes{"server", "client"};
-constexpr std::array<std::string_view, 7> kProtocols{"tls",  "mqtt", "smtp",    "imap",
-                                                     "pop3", "ftp",  "postgres"};
-constexpr std::array<std::string_view, 6> kKeyTypes{"ec-p256",  "ec-p384",  "rsa-2048",
-                                                    "rsa-3072", "rsa-4096", "ed25519"};
 constexpr std::array<std::string_view, 3> kSeverities{"info", "warning", "critical"};
 constexpr std::array<std::pair<std::string_view, int>, 6> kSignals{{{"HUP", SIGHUP},
                                                                     {"USR1", SIGUSR1},
@@ -98,7 +93,7 @@ class Schema {
     if (const auto* v = m.get("trust")) out.trust = r_.paths(*v, Need::file_or_directory);
     if (const auto* v = m.get("host")) out.host = host_name(*v);
     if (const auto* v = m.get("purpose"))
-      if (auto i = r_.choice(*v, kPurposes)) out.purpose = static_cast<Purpose>(*i);
+      if (auto i = r_.choice(*v, kPurposeNames)) out.purpose = static_cast<Purpose>(*i);
     if (const auto* v = m.get("key")) out.key = r_.path(*v, Need::nothing);
     if (const auto* v = m.get("exclude"))
       if (auto globs = r_.strings(*v)) out.exclude = *globs;
@@ -113,7 +108,7 @@ class Schema {
     if (const auto* v = m.get("sni"))
       if (auto s = host_name(*v)) out.sni = *s;
     if (const auto* v = m.get("protocol"))
-      if (auto i = r_.choice(*v, kProtocols)) out.protocol = static_cast<Protocol>(*i);
+      if (auto i = r_.choice(*v, kProtocolNames)) out.protocol = static_cast<Protocol>(*i);
     if (const auto* v = m.get("interval"))
       if (auto d = r_.duration(*v, Seconds{1})) out.interval = *d;
     const Field* timeout = m.get("timeout");
@@ -173,7 +168,7 @@ class Schema {
     if (const auto* v = m.required("name")) out.name = entry_name(*v);
     if (const auto* v = m.required("issuer")) out.issuer = entry_name(*v);
     if (const auto* v = m.get("profile"))
-      if (auto i = r_.choice(*v, kPurposes)) out.profile = static_cast<Purpose>(*i);
+      if (auto i = r_.choice(*v, kPurposeNames)) out.profile = static_cast<Purpose>(*i);
     if (const auto* v = m.required("subject"))
       if (auto s = checked(*v, subject_ok, "subject", "/TYPE=value/... (e.g. /CN=mqtt.lab.local)"))
         out.subject = *s;
@@ -188,7 +183,7 @@ class Schema {
           r_.problem(element.mark(), element.where + ": " + san.error().message);
       }
     if (const auto* v = m.get("key_type"))
-      if (auto i = r_.choice(*v, kKeyTypes)) out.key_type = static_cast<KeyType>(*i);
+      if (auto i = r_.choice(*v, kKeyTypeNames)) out.key_type = static_cast<KeyType>(*i);
     if (const auto* v = m.get("validity"))
       if (auto d = r_.duration(*v, Seconds{3600})) out.validity = *d;
     if (const auto* v = m.get("renew_before")) {

@@ -333,6 +333,8 @@ severities: {leaf.long_validity: critical, cert.v1: info}
   CHECK(e.target.to_string() == "mqtt.lab.local:8883");
   CHECK(e.sni == "mqtt.lab.local");
   CHECK(e.protocol == config::Protocol::mqtt);
+  CHECK(std::string(config::to_string(e.protocol)) == "mqtt");
+  CHECK(std::string(config::to_string(w.purpose)) == "client");
   CHECK(e.interval == std::chrono::minutes(2));
   CHECK(e.timeout == std::chrono::seconds(5));
   CHECK(e.client_cert == d / "probe.crt");
