@@ -1,6 +1,7 @@
 #include "pki/duration.h"
 
 #include <array>
+#include <ctime>
 #include <limits>
 #include <utility>
 
@@ -62,6 +63,15 @@ std::string format_duration(int64_t seconds) {
     seconds %= s;
   }
   return out;
+}
+
+std::string format_timestamp(int64_t posix_seconds) {
+  const time_t t = static_cast<time_t>(posix_seconds);
+  struct tm tm {};
+  if (gmtime_r(&t, &tm) == nullptr) return std::to_string(posix_seconds);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+  return buf;
 }
 
 }  // namespace pki

@@ -17,4 +17,7 @@ Result<int64_t> parse_duration(std::string_view text);
 // The shortest exact rendering: 86400 -> "1d", 5400 -> "1h30m", 0 -> "0s".
 std::string format_duration(int64_t seconds);
 
+// A POSIX timestamp as "2026-03-01 12:00 UTC" (minutes precision, for messages and tables).
+std::string format_timestamp(int64_t posix_seconds);
+
 }  // namespace pki

@@ -20,6 +20,12 @@ namespace pki {
 
 enum class Purpose { any, server, client };
 
+class TrustIndex;  // pki/chain.h: the anchors indexed, with their X509_STORE
+
+// Builds the index of trust anchors once, to be shared by many judge_* calls through
+// JudgeOptions::trust_index (building it per file costs more than judging a small chain).
+std::shared_ptr<const TrustIndex> make_trust_index(std::span<const Certificate> trust);
+
 // Expiry thresholds. Unset: relative to lifetime, warning below min(30d, lifetime/3),
 // critical below min(7d, lifetime/10) (DESIGN.md). Set: these absolute amounts of seconds,
 // still capped by the lifetime fractions so short-lived certificates make sense.
@@ -35,6 +41,16 @@ struct JudgeOptions {
   Thresholds thresholds;
   int64_t now = 0;  // POSIX seconds; the caller's clock (injected, never read here)
   SeverityPolicy policy;
+  // The first certificate is meant as a leaf (an endpoint's served chain). Otherwise a file
+  // holding only CA certificates is judged as a CA bundle: no leaf, order or extra findings.
+  bool expect_leaf = false;
+  // Budget for chain.too_large: certificates in the file, and their total DER size.
+  int max_chain_certs = 4;
+  size_t max_chain_bytes = 8192;
+  // Optional prebuilt index of `trust` (make_trust_index); built per call when null.
+  std::shared_ptr<const TrustIndex> trust_index;
+  // Worker threads for judge_paths (0: one per core, at most 8; 1: the calling thread only).
+  unsigned threads = 0;
 };
 
 // Compact record of one certificate: what the inventory keeps (no OpenSSL object).
@@ -73,6 +89,8 @@ struct Report {
   bool trusted = false;            // a verified path to a trust anchor exists (openssl verify's verdict)
   std::optional<std::string> verify_error;  // OpenSSL's X509_V_ERR name when not trusted
   std::vector<int> fixed_order;    // indexes of certs for --fix-order (leaf first, no dups/extras)
+  std::vector<std::string> notes;  // what the loader skipped ("block 3: X509 CRL skipped")
+  bool fixable = false;            // fixed_order is a complete path (no issuer missing)
 };
 
 // Caches "child signed by issuer" answers by (child sha256, issuer sha256), so an
@@ -106,5 +124,13 @@ std::vector<Report> judge_paths(std::span<const std::filesystem::path> paths,
                                 const JudgeOptions& options,
                                 const std::optional<std::filesystem::path>& key_path = std::nullopt,
                                 VerifyCache* cache = nullptr);
+
+class JsonWriter;  // pki/json.h
+
+// The JSON fields of a certificate record and of a finding, written into an object the caller
+// has opened (so it can add its own keys: file, days_left...). One spelling for the CLI, the
+// HTTP API and MQTT payloads.
+void write_json_fields(JsonWriter& w, const CertRecord& c);
+void write_json_fields(JsonWriter& w, const Finding& f);
 
 }  // namespace pki

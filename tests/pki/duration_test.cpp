@@ -31,3 +31,8 @@ TEST_CASE("format_duration round-trips", "[duration]") {
     CHECK(pki::parse_duration(pki::format_duration(s)).value() == s);
   }
 }
+
+TEST_CASE("format_timestamp renders UTC", "[duration]") {
+  CHECK(pki::format_timestamp(0) == "1970-01-01 00:00 UTC");
+  CHECK(pki::format_timestamp(1700000000) == "2023-11-14 22:13 UTC");
+}

@@ -1,7 +1,11 @@
 #include "support/pki_fixture.h"
 
+#include <algorithm>
+#include <ctime>
 #include <random>
 #include <stdexcept>
+
+#include "pki/load.h"
 
 #include "support/fixtures.h"
 
@@ -81,7 +85,7 @@ CertFiles PkiFixture::issue(const std::string& name, const CertFiles* parent,
   if (parent == nullptr) {
     argv.insert(argv.end(), {"openssl", "req", "-new", "-x509", "-config", cnf.string(), "-key",
                              out.key.string(), "-days", std::to_string(o.days), "-" + o.digest,
-                             "-set_serial", random_serial(), "-out", out.cert.string()});
+                             "-set_serial", o.serial.value_or(random_serial()), "-out", out.cert.string()});
     if (!o.v1) argv.insert(argv.end(), {"-extensions", "ext"});
     must_run(argv);
   } else {
@@ -91,7 +95,7 @@ CertFiles PkiFixture::issue(const std::string& name, const CertFiles* parent,
     argv.insert(argv.end(), {"openssl", "x509", "-req", "-in", csr.string(), "-CA",
                              parent->cert.string(), "-CAkey", parent->key.string(), "-days",
                              std::to_string(o.days), "-" + o.digest, "-set_serial",
-                             random_serial(), "-out", out.cert.string()});
+                             o.serial.value_or(random_serial()), "-out", out.cert.string()});
     if (!o.v1) argv.insert(argv.end(), {"-extfile", cnf.string(), "-extensions", "ext"});
     must_run(argv);
   }
@@ -210,6 +214,179 @@ DeepChain make_deep_chain(PkiFixture& f, const std::string& prefix) {
   d.leaf = f.server(prefix + "-leaf", d.int2, CertOptions::of("mqtt.lab.local"));
   d.bundle = f.cat(prefix + "-bundle.pem", {d.root.cert});
   return d;
+}
+
+std::vector<pki::Certificate> load_certs(const fs::path& p) {
+  auto r = pki::load_bytes(read_file(p), p.string());
+  if (!r) throw std::runtime_error(r.error().message);
+  return r->certs;
+}
+
+std::vector<Scenario> make_scenarios(PkiFixture& f) {
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  const std::string host = "mqtt.lab.local";
+  auto root = f.root("root", CertOptions::of("Scenario Root CA").with_days(3650));
+  auto ca = f.ca("server-ca", root, CertOptions::of("Scenario Server CA").with_days(1825), 0);
+  auto leaf = f.server("leaf", ca, CertOptions::of(host));
+  auto other_root = f.root("other-root", CertOptions::of("Other Root CA").with_days(3650));
+  auto stranger = f.server("stranger", other_root, CertOptions::of("stranger.example"));
+  auto deep = make_deep_chain(f, "deep");
+  const fs::path bundle = f.cat("bundle.pem", {root.cert});
+  const fs::path other_bundle = f.cat("other-bundle.pem", {other_root.cert});
+
+  const std::vector<std::string> chain_ids{
+      "chain.leaf_not_first", "chain.order",    "chain.incomplete", "chain.untrusted",
+      "chain.contains_root",  "chain.duplicate", "chain.extra",     "chain.ambiguous_issuer",
+      "chain.too_large",      "chain.verify_failed"};
+  auto all_but = [&](std::vector<std::string> keep) {
+    std::vector<std::string> out;
+    for (const auto& id : chain_ids)
+      if (std::find(keep.begin(), keep.end(), id) == keep.end()) out.push_back(id);
+    return out;
+  };
+
+  std::vector<Scenario> s;
+  auto add = [&](Scenario sc) { s.push_back(std::move(sc)); };
+  Scenario good{"good chain", f.cat("good.pem", {leaf.cert, ca.cert}), bundle};
+  good.key = leaf.key;
+  good.host = host;
+  good.purpose = "server";
+  good.absent = all_but({});
+  for (const char* id : {"key.mismatch", "key.encrypted", "key.permissions", "leaf.no_san",
+                         "leaf.hostname_mismatch", "leaf.purpose_mismatch", "cert.expired",
+                         "cert.expires_soon"})
+    good.absent.push_back(id);
+  good.fixable = true;
+  add(good);
+
+  Scenario lnf{"leaf not first", f.cat("leaf-not-first.pem", {ca.cert, leaf.cert}), bundle};
+  lnf.key = leaf.key;
+  lnf.expect = {"chain.leaf_not_first"};
+  lnf.absent = all_but({"chain.leaf_not_first"});
+  lnf.absent.push_back("key.mismatch");
+  lnf.exit_code = 2;
+  lnf.fixable = true;
+  add(lnf);
+
+  // A chain-shape case: exactly one chain finding expected.
+  auto chain_case = [&](std::string name, const std::string& file, std::vector<fs::path> parts,
+                        const fs::path& anchors, const std::string& id, int exit_code, bool fixable) {
+    Scenario sc{std::move(name), f.cat(file, parts), anchors};
+    sc.expect = {id};
+    sc.absent = all_but({id});
+    sc.exit_code = exit_code;
+    sc.fixable = fixable;
+    add(sc);
+  };
+  chain_case("intermediates reversed", "reversed.pem", {deep.leaf.cert, deep.int1.cert, deep.int2.cert},
+             deep.bundle, "chain.order", 2, true);
+  chain_case("missing intermediate", "missing.pem", {leaf.cert}, bundle, "chain.incomplete", 2, false);
+  chain_case("root included", "with-root.pem", {leaf.cert, ca.cert, root.cert}, bundle,
+             "chain.contains_root", 0, true);
+  chain_case("duplicate", "duplicate.pem", {leaf.cert, ca.cert, ca.cert}, bundle, "chain.duplicate", 1,
+             true);
+  chain_case("unrelated extra", "extra.pem", {leaf.cert, ca.cert, stranger.cert}, bundle, "chain.extra",
+             1, true);
+
+  Scenario wrong{"wrong trust anchor", f.cat("wrong-anchor.pem", {leaf.cert, ca.cert, root.cert}),
+                 other_bundle};
+  wrong.expect = {"chain.untrusted"};
+  wrong.absent = {"chain.incomplete", "chain.order", "chain.leaf_not_first"};
+  wrong.exit_code = 2;
+  add(wrong);
+
+  // Issued 400 days ago for 30 days (faketime), so expired for 370 days.
+  auto old = f.server("expired", ca, CertOptions::of(host).with_days(30).with_not_before(now - 400 * 86400));
+  Scenario expired{"expired", f.cat("expired.pem", {old.cert, ca.cert}), bundle};
+  expired.expect = {"cert.expired"};
+  expired.absent = {"chain.verify_failed", "chain.incomplete"};
+  expired.exit_code = 2;
+  add(expired);
+
+  // 90-day certificates: 20 days left is a warning (< 30d), 5 days left is critical (< 7d).
+  auto soon_w = f.server("soon-warning", ca, CertOptions::of(host).with_days(90).with_not_before(now - 70 * 86400));
+  Scenario warn{"expiring (warning)", f.cat("soon-warning.pem", {soon_w.cert, ca.cert}), bundle};
+  warn.expect = {"cert.expires_soon"};
+  warn.absent = {"cert.expired"};
+  warn.exit_code = 1;
+  warn.fixable = true;
+  add(warn);
+  auto soon_c = f.server("soon-critical", ca, CertOptions::of(host).with_days(90).with_not_before(now - 85 * 86400));
+  Scenario crit{"expiring (critical)", f.cat("soon-critical.pem", {soon_c.cert, ca.cert}), bundle};
+  crit.expect = {"cert.expires_soon"};
+  crit.absent = {"cert.expired"};
+  crit.exit_code = 2;
+  add(crit);
+
+  Scenario mismatch{"key mismatch", good.file, bundle};
+  mismatch.key = f.key("wrong.key.pem");
+  mismatch.expect = {"key.mismatch"};
+  mismatch.absent = {"chain.leaf_not_first", "key.encrypted"};
+  mismatch.exit_code = 2;
+  add(mismatch);
+
+  Scenario enc{"encrypted key", good.file, bundle};
+  enc.key = f.encrypt_key(leaf.key, "leaf-encrypted.key.pem", "secret");
+  fs::permissions(*enc.key, fs::perms::owner_read | fs::perms::owner_write);
+  enc.expect = {"key.encrypted"};
+  enc.absent = {"key.mismatch"};
+  enc.exit_code = 0;
+  add(enc);
+
+  auto rsa = f.server("rsa-no-ke", ca,
+                      CertOptions::of(host).with_alg(KeyAlg::rsa_2048).with_ext(
+                          "basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature\n"
+                          "extendedKeyUsage = serverAuth\nsubjectAltName = DNS:" + host +
+                          "\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n"));
+  Scenario rsa_ke{"RSA leaf without keyEncipherment", f.cat("rsa-no-ke.pem", {rsa.cert, ca.cert}), bundle};
+  rsa_ke.expect = {"leaf.rsa_no_key_encipherment"};
+  rsa_ke.exit_code = 1;
+  add(rsa_ke);
+
+  auto nosan = f.server("no-san", ca,
+                        CertOptions::of(host).with_ext(
+                            "basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature\n"
+                            "extendedKeyUsage = serverAuth\nsubjectKeyIdentifier = hash\n"
+                            "authorityKeyIdentifier = keyid\n"));
+  Scenario no_san{"leaf without SAN", f.cat("no-san.pem", {nosan.cert, ca.cert}), bundle};
+  no_san.expect = {"leaf.no_san"};
+  no_san.exit_code = 1;
+  add(no_san);
+
+  Scenario wrong_host{"wrong hostname", good.file, bundle};
+  wrong_host.host = "broker.example.org";
+  wrong_host.expect = {"leaf.hostname_mismatch"};
+  wrong_host.exit_code = 2;
+  add(wrong_host);
+
+  auto client = f.client("client", ca, CertOptions::of("device-001"));
+  Scenario as_server{"client cert used as server cert", f.cat("client.pem", {client.cert, ca.cert}), bundle};
+  as_server.purpose = "server";
+  as_server.expect = {"leaf.purpose_mismatch"};
+  as_server.exit_code = 2;
+  add(as_server);
+
+  Scenario malformed{"malformed PEM",
+                     f.write("malformed.pem", "-----BEGIN CERTIFICATE-----\nMIIBnotbase64!!\n"
+                                              "-----END CERTIFICATE-----\n"),
+                     bundle};
+  malformed.expect = {"input.malformed"};
+  malformed.exit_code = 3;
+  add(malformed);
+
+  Scenario empty{"empty file", f.write("empty.pem", ""), bundle};
+  empty.expect = {"input.no_certificates"};
+  empty.exit_code = 3;
+  add(empty);
+
+  // Seed shapes as they are: seed 000's v1 leaf without SAN; seed 001's chain.
+  Seed000 s0 = make_seed000(f);
+  Scenario seed0{"seed 000 server", s0.server.cert, s0.root.cert};
+  seed0.expect = {"cert.v1", "leaf.no_san"};
+  seed0.absent = all_but({});
+  seed0.exit_code = 1;
+  add(seed0);
+  return s;
 }
 
 }  // namespace testing

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "pki/certificate.h"
+
 namespace testing {
 
 namespace fs = std::filesystem;
@@ -33,6 +35,7 @@ struct CertOptions {
   std::string digest = "sha256";
   std::optional<fs::path> reuse_key;   // sign this existing key instead of generating one
   bool v1 = false;                     // no extensions at all (x509 -req without -extfile)
+  std::optional<std::string> serial;   // e.g. "0x01"; default: 16 random bytes
 
   // Fluent construction (designated initializers trip -Wmissing-field-initializers on GCC 12):
   //   CertOptions::of("mqtt.lab.local").with_days(30).with_alg(KeyAlg::rsa_2048)
@@ -49,6 +52,7 @@ struct CertOptions {
   CertOptions& with_digest(std::string d) { digest = std::move(d); return *this; }
   CertOptions& with_key(fs::path k) { reuse_key = std::move(k); return *this; }
   CertOptions& as_v1() { v1 = true; return *this; }
+  CertOptions& with_serial(std::string s) { serial = std::move(s); return *this; }
 };
 
 class PkiFixture {
@@ -93,6 +97,9 @@ void must_run(const std::vector<std::string>& argv);
 bool openssl_verifies(const fs::path& bundle, const fs::path& chain,
                       std::optional<int64_t> now = std::nullopt);
 
+// Every certificate of a PEM/DER file (throws if it does not load).
+std::vector<pki::Certificate> load_certs(const fs::path& p);
+
 // Standard shapes -----------------------------------------------------------------------------
 
 // Seed 000: root "Lab ECC Root CA" signing a server and a client leaf directly; the leaves
@@ -117,5 +124,23 @@ struct DeepChain {
   fs::path bundle;
 };
 DeepChain make_deep_chain(PkiFixture& f, const std::string& prefix = "deep");
+
+// The acceptance fixtures of issue #2: one broken variant per case, with what `certwatch
+// check` must say about it. Built once per test case (about a second of openssl runs).
+struct Scenario {
+  Scenario(std::string n, fs::path f, fs::path b)
+      : name(std::move(n)), file(std::move(f)), bundle(std::move(b)) {}
+  std::string name;
+  fs::path file;
+  fs::path bundle;
+  std::optional<fs::path> key;
+  std::optional<std::string> host;
+  std::optional<std::string> purpose;  // "server" | "client"
+  std::vector<std::string> expect;     // finding ids that must be reported
+  std::vector<std::string> absent;     // finding ids that must not be reported
+  int exit_code = 0;                   // DESIGN.md's Nagios code
+  bool fixable = false;                // --fix-order output must pass with no chain finding
+};
+std::vector<Scenario> make_scenarios(PkiFixture& f);
 
 }  // namespace testing

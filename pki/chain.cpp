@@ -1,0 +1,526 @@
+#include "pki/chain.h"
+
+#include <openssl/err.h>
+
+#include <algorithm>
+#include <array>
+#include <set>
+#include <utility>
+
+namespace pki {
+namespace {
+
+struct ErrorName {
+  int code;
+  const char* name;
+};
+
+constexpr ErrorName kErrorNames[] = {
+    {X509_V_OK, "X509_V_OK"},
+    {X509_V_ERR_UNSPECIFIED, "X509_V_ERR_UNSPECIFIED"},
+    {X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT"},
+    {X509_V_ERR_UNABLE_TO_GET_CRL, "X509_V_ERR_UNABLE_TO_GET_CRL"},
+    {X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE, "X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE"},
+    {X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE, "X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE"},
+    {X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY, "X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY"},
+    {X509_V_ERR_CERT_SIGNATURE_FAILURE, "X509_V_ERR_CERT_SIGNATURE_FAILURE"},
+    {X509_V_ERR_CRL_SIGNATURE_FAILURE, "X509_V_ERR_CRL_SIGNATURE_FAILURE"},
+    {X509_V_ERR_CERT_NOT_YET_VALID, "X509_V_ERR_CERT_NOT_YET_VALID"},
+    {X509_V_ERR_CERT_HAS_EXPIRED, "X509_V_ERR_CERT_HAS_EXPIRED"},
+    {X509_V_ERR_CRL_NOT_YET_VALID, "X509_V_ERR_CRL_NOT_YET_VALID"},
+    {X509_V_ERR_CRL_HAS_EXPIRED, "X509_V_ERR_CRL_HAS_EXPIRED"},
+    {X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD, "X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD"},
+    {X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD, "X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD"},
+    {X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD, "X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD"},
+    {X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD, "X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD"},
+    {X509_V_ERR_OUT_OF_MEM, "X509_V_ERR_OUT_OF_MEM"},
+    {X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, "X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT"},
+    {X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, "X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN"},
+    {X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY"},
+    {X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE, "X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE"},
+    {X509_V_ERR_CERT_CHAIN_TOO_LONG, "X509_V_ERR_CERT_CHAIN_TOO_LONG"},
+    {X509_V_ERR_CERT_REVOKED, "X509_V_ERR_CERT_REVOKED"},
+    {X509_V_ERR_NO_ISSUER_PUBLIC_KEY, "X509_V_ERR_NO_ISSUER_PUBLIC_KEY"},
+    {X509_V_ERR_PATH_LENGTH_EXCEEDED, "X509_V_ERR_PATH_LENGTH_EXCEEDED"},
+    {X509_V_ERR_INVALID_PURPOSE, "X509_V_ERR_INVALID_PURPOSE"},
+    {X509_V_ERR_CERT_UNTRUSTED, "X509_V_ERR_CERT_UNTRUSTED"},
+    {X509_V_ERR_CERT_REJECTED, "X509_V_ERR_CERT_REJECTED"},
+    {X509_V_ERR_SUBJECT_ISSUER_MISMATCH, "X509_V_ERR_SUBJECT_ISSUER_MISMATCH"},
+    {X509_V_ERR_AKID_SKID_MISMATCH, "X509_V_ERR_AKID_SKID_MISMATCH"},
+    {X509_V_ERR_AKID_ISSUER_SERIAL_MISMATCH, "X509_V_ERR_AKID_ISSUER_SERIAL_MISMATCH"},
+    {X509_V_ERR_KEYUSAGE_NO_CERTSIGN, "X509_V_ERR_KEYUSAGE_NO_CERTSIGN"},
+    {X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER, "X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER"},
+    {X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION, "X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION"},
+    {X509_V_ERR_KEYUSAGE_NO_CRL_SIGN, "X509_V_ERR_KEYUSAGE_NO_CRL_SIGN"},
+    {X509_V_ERR_UNHANDLED_CRITICAL_CRL_EXTENSION, "X509_V_ERR_UNHANDLED_CRITICAL_CRL_EXTENSION"},
+    {X509_V_ERR_INVALID_NON_CA, "X509_V_ERR_INVALID_NON_CA"},
+    {X509_V_ERR_PROXY_PATH_LENGTH_EXCEEDED, "X509_V_ERR_PROXY_PATH_LENGTH_EXCEEDED"},
+    {X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE, "X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE"},
+    {X509_V_ERR_PROXY_CERTIFICATES_NOT_ALLOWED, "X509_V_ERR_PROXY_CERTIFICATES_NOT_ALLOWED"},
+    {X509_V_ERR_INVALID_EXTENSION, "X509_V_ERR_INVALID_EXTENSION"},
+    {X509_V_ERR_INVALID_POLICY_EXTENSION, "X509_V_ERR_INVALID_POLICY_EXTENSION"},
+    {X509_V_ERR_NO_EXPLICIT_POLICY, "X509_V_ERR_NO_EXPLICIT_POLICY"},
+    {X509_V_ERR_DIFFERENT_CRL_SCOPE, "X509_V_ERR_DIFFERENT_CRL_SCOPE"},
+    {X509_V_ERR_UNSUPPORTED_EXTENSION_FEATURE, "X509_V_ERR_UNSUPPORTED_EXTENSION_FEATURE"},
+    {X509_V_ERR_UNNESTED_RESOURCE, "X509_V_ERR_UNNESTED_RESOURCE"},
+    {X509_V_ERR_PERMITTED_VIOLATION, "X509_V_ERR_PERMITTED_VIOLATION"},
+    {X509_V_ERR_EXCLUDED_VIOLATION, "X509_V_ERR_EXCLUDED_VIOLATION"},
+    {X509_V_ERR_SUBTREE_MINMAX, "X509_V_ERR_SUBTREE_MINMAX"},
+    {X509_V_ERR_APPLICATION_VERIFICATION, "X509_V_ERR_APPLICATION_VERIFICATION"},
+    {X509_V_ERR_UNSUPPORTED_CONSTRAINT_TYPE, "X509_V_ERR_UNSUPPORTED_CONSTRAINT_TYPE"},
+    {X509_V_ERR_UNSUPPORTED_CONSTRAINT_SYNTAX, "X509_V_ERR_UNSUPPORTED_CONSTRAINT_SYNTAX"},
+    {X509_V_ERR_UNSUPPORTED_NAME_SYNTAX, "X509_V_ERR_UNSUPPORTED_NAME_SYNTAX"},
+    {X509_V_ERR_CRL_PATH_VALIDATION_ERROR, "X509_V_ERR_CRL_PATH_VALIDATION_ERROR"},
+    {X509_V_ERR_PATH_LOOP, "X509_V_ERR_PATH_LOOP"},
+    {X509_V_ERR_SUITE_B_INVALID_VERSION, "X509_V_ERR_SUITE_B_INVALID_VERSION"},
+    {X509_V_ERR_SUITE_B_INVALID_ALGORITHM, "X509_V_ERR_SUITE_B_INVALID_ALGORITHM"},
+    {X509_V_ERR_SUITE_B_INVALID_CURVE, "X509_V_ERR_SUITE_B_INVALID_CURVE"},
+    {X509_V_ERR_SUITE_B_INVALID_SIGNATURE_ALGORITHM, "X509_V_ERR_SUITE_B_INVALID_SIGNATURE_ALGORITHM"},
+    {X509_V_ERR_SUITE_B_LOS_NOT_ALLOWED, "X509_V_ERR_SUITE_B_LOS_NOT_ALLOWED"},
+    {X509_V_ERR_SUITE_B_CANNOT_SIGN_P_384_WITH_P_256, "X509_V_ERR_SUITE_B_CANNOT_SIGN_P_384_WITH_P_256"},
+    {X509_V_ERR_HOSTNAME_MISMATCH, "X509_V_ERR_HOSTNAME_MISMATCH"},
+    {X509_V_ERR_EMAIL_MISMATCH, "X509_V_ERR_EMAIL_MISMATCH"},
+    {X509_V_ERR_IP_ADDRESS_MISMATCH, "X509_V_ERR_IP_ADDRESS_MISMATCH"},
+    {X509_V_ERR_DANE_NO_MATCH, "X509_V_ERR_DANE_NO_MATCH"},
+    {X509_V_ERR_EE_KEY_TOO_SMALL, "X509_V_ERR_EE_KEY_TOO_SMALL"},
+    {X509_V_ERR_CA_KEY_TOO_SMALL, "X509_V_ERR_CA_KEY_TOO_SMALL"},
+    {X509_V_ERR_CA_MD_TOO_WEAK, "X509_V_ERR_CA_MD_TOO_WEAK"},
+    {X509_V_ERR_INVALID_CALL, "X509_V_ERR_INVALID_CALL"},
+    {X509_V_ERR_STORE_LOOKUP, "X509_V_ERR_STORE_LOOKUP"},
+    {X509_V_ERR_NO_VALID_SCTS, "X509_V_ERR_NO_VALID_SCTS"},
+    {X509_V_ERR_PROXY_SUBJECT_NAME_VIOLATION, "X509_V_ERR_PROXY_SUBJECT_NAME_VIOLATION"},
+    {X509_V_ERR_OCSP_VERIFY_NEEDED, "X509_V_ERR_OCSP_VERIFY_NEEDED"},
+    {X509_V_ERR_OCSP_VERIFY_FAILED, "X509_V_ERR_OCSP_VERIFY_FAILED"},
+    {X509_V_ERR_OCSP_CERT_UNKNOWN, "X509_V_ERR_OCSP_CERT_UNKNOWN"},
+    {X509_V_ERR_UNSUPPORTED_SIGNATURE_ALGORITHM, "X509_V_ERR_UNSUPPORTED_SIGNATURE_ALGORITHM"},
+    {X509_V_ERR_SIGNATURE_ALGORITHM_MISMATCH, "X509_V_ERR_SIGNATURE_ALGORITHM_MISMATCH"},
+    {X509_V_ERR_SIGNATURE_ALGORITHM_INCONSISTENCY, "X509_V_ERR_SIGNATURE_ALGORITHM_INCONSISTENCY"},
+    {X509_V_ERR_INVALID_CA, "X509_V_ERR_INVALID_CA"},
+    {X509_V_ERR_PATHLEN_INVALID_FOR_NON_CA, "X509_V_ERR_PATHLEN_INVALID_FOR_NON_CA"},
+    {X509_V_ERR_PATHLEN_WITHOUT_KU_KEY_CERT_SIGN, "X509_V_ERR_PATHLEN_WITHOUT_KU_KEY_CERT_SIGN"},
+    {X509_V_ERR_KU_KEY_CERT_SIGN_INVALID_FOR_NON_CA, "X509_V_ERR_KU_KEY_CERT_SIGN_INVALID_FOR_NON_CA"},
+    {X509_V_ERR_ISSUER_NAME_EMPTY, "X509_V_ERR_ISSUER_NAME_EMPTY"},
+    {X509_V_ERR_SUBJECT_NAME_EMPTY, "X509_V_ERR_SUBJECT_NAME_EMPTY"},
+    {X509_V_ERR_MISSING_AUTHORITY_KEY_IDENTIFIER, "X509_V_ERR_MISSING_AUTHORITY_KEY_IDENTIFIER"},
+    {X509_V_ERR_MISSING_SUBJECT_KEY_IDENTIFIER, "X509_V_ERR_MISSING_SUBJECT_KEY_IDENTIFIER"},
+    {X509_V_ERR_EMPTY_SUBJECT_ALT_NAME, "X509_V_ERR_EMPTY_SUBJECT_ALT_NAME"},
+    {X509_V_ERR_EMPTY_SUBJECT_SAN_NOT_CRITICAL, "X509_V_ERR_EMPTY_SUBJECT_SAN_NOT_CRITICAL"},
+    {X509_V_ERR_CA_BCONS_NOT_CRITICAL, "X509_V_ERR_CA_BCONS_NOT_CRITICAL"},
+    {X509_V_ERR_AUTHORITY_KEY_IDENTIFIER_CRITICAL, "X509_V_ERR_AUTHORITY_KEY_IDENTIFIER_CRITICAL"},
+    {X509_V_ERR_SUBJECT_KEY_IDENTIFIER_CRITICAL, "X509_V_ERR_SUBJECT_KEY_IDENTIFIER_CRITICAL"},
+    {X509_V_ERR_CA_CERT_MISSING_KEY_USAGE, "X509_V_ERR_CA_CERT_MISSING_KEY_USAGE"},
+    {X509_V_ERR_EXTENSIONS_REQUIRE_VERSION_3, "X509_V_ERR_EXTENSIONS_REQUIRE_VERSION_3"},
+    {X509_V_ERR_EC_KEY_EXPLICIT_PARAMS, "X509_V_ERR_EC_KEY_EXPLICIT_PARAMS"},
+};
+
+}  // namespace
+
+std::string verify_error_name(int code) {
+  for (const auto& e : kErrorNames)
+    if (e.code == code) return e.name;
+  return "X509_V_ERR_" + std::to_string(code);
+}
+
+TrustIndex::TrustIndex(std::span<const Certificate> trust) : store_(X509_STORE_new()) {
+  std::set<std::string> seen;
+  for (const auto& c : trust) {
+    std::string sha = c.sha256_hex();
+    if (!seen.insert(sha).second) continue;
+    const int idx = static_cast<int>(certs_.size());
+    int ok = 0;
+    const unsigned long h = X509_NAME_hash_ex(X509_get_subject_name(c.native()), nullptr, nullptr, &ok);
+    by_hash_.emplace(ok == 1 ? h : 0, idx);
+    if (store_ && X509_STORE_add_cert(store_.get(), c.native()) != 1) ERR_clear_error();
+    certs_.push_back(c);
+    sha256_.push_back(std::move(sha));
+  }
+}
+
+std::vector<int> TrustIndex::by_subject(const X509_NAME* name) const {
+  std::vector<int> out;
+  int ok = 0;
+  const unsigned long h = X509_NAME_hash_ex(name, nullptr, nullptr, &ok);
+  auto [lo, hi] = by_hash_.equal_range(ok == 1 ? h : 0);
+  for (auto it = lo; it != hi; ++it) {
+    if (X509_NAME_cmp(name, X509_get_subject_name(certs_[it->second].native())) == 0)
+      out.push_back(it->second);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Verdict openssl_verdict(const Certificate& target, std::span<const Certificate> untrusted,
+                        const TrustIndex& trust, int64_t now) {
+  Verdict v;
+  X509Stack stack(sk_X509_new_null());
+  UniquePtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
+  if (!stack || !ctx || trust.store() == nullptr) {
+    v.error = X509_V_ERR_OUT_OF_MEM;
+    v.error_name = verify_error_name(v.error);
+    return v;
+  }
+  for (const auto& c : untrusted) {
+    X509* x = up_ref(c.native()).release();
+    if (sk_X509_push(stack.get(), x) <= 0) X509_free(x);
+  }
+  if (X509_STORE_CTX_init(ctx.get(), trust.store(), target.native(), stack.get()) != 1) {
+    drain_errors();
+    v.error = X509_V_ERR_UNSPECIFIED;
+    v.error_name = verify_error_name(v.error);
+    return v;
+  }
+  if (now != 0) X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx.get()), static_cast<time_t>(now));
+  const int rc = X509_verify_cert(ctx.get());
+  v.error = X509_STORE_CTX_get_error(ctx.get());
+  v.ok = rc == 1 && v.error == X509_V_OK;
+  if (!v.ok) {
+    if (v.error == X509_V_OK) v.error = X509_V_ERR_UNSPECIFIED;
+    v.error_name = verify_error_name(v.error);
+    v.error_depth = X509_STORE_CTX_get_error_depth(ctx.get());
+  }
+  ERR_clear_error();
+  return v;
+}
+
+namespace {
+
+// A certificate of the pool the graph is built over: the file's distinct certificates and
+// the trust anchors, merged by fingerprint.
+struct Node {
+  const Certificate* cert = nullptr;
+  int file_index = -1;   // first occurrence in the file
+  int trust_index = -1;
+  bool self_signed = false;
+};
+
+std::string cn_or_dn(const Certificate& c) {
+  std::string cn = c.subject_cn();
+  return cn.empty() ? c.subject() : cn;
+}
+
+std::string quoted(const Certificate& c) { return "'" + cn_or_dn(c) + "'"; }
+
+class Graph {
+ public:
+  explicit Graph(const ChainInput& in) : in_(in) {
+    const auto& trust = *in.trust;
+    std::map<std::string, int> by_sha;
+    for (int i = 0; i < static_cast<int>(in.file.size()); ++i) {
+      auto [it, inserted] = by_sha.emplace(in.file_sha256[static_cast<size_t>(i)], static_cast<int>(nodes_.size()));
+      if (!inserted) continue;
+      nodes_.push_back(Node{&in.file[static_cast<size_t>(i)], i, -1, false});
+    }
+    for (int t = 0; t < static_cast<int>(trust.certs().size()); ++t) {
+      auto it = by_sha.find(trust.sha256()[static_cast<size_t>(t)]);
+      if (it != by_sha.end()) {
+        nodes_[static_cast<size_t>(it->second)].trust_index = t;
+      } else {
+        trust_node_[t] = -1;  // created lazily: bundles can hold hundreds of anchors
+      }
+    }
+    for (auto& n : nodes_) n.self_signed = n.cert->self_issued() && signed_by(*n.cert, *n.cert);
+  }
+
+  std::vector<Node>& nodes() { return nodes_; }
+
+  bool signed_by(const Certificate& child, const Certificate& issuer) {
+    return in_.cache != nullptr ? in_.cache->signed_by(child, issuer) : child.signed_by(issuer);
+  }
+
+  // Candidate issuers of node `n` that verify, best first (file copies in file order, then
+  // anchors). `name_only` receives the count of candidates that matched by name alone.
+  std::vector<int> issuers_of(int n, int& name_only) {
+    auto cached = issuers_.find(n);
+    if (cached != issuers_.end()) {
+      name_only = name_only_[n];
+      return cached->second;
+    }
+    const Certificate& child = *nodes_[static_cast<size_t>(n)].cert;
+    const X509_NAME* issuer_name = X509_get_issuer_name(child.native());
+    const std::string aki = child.aki_keyid_hex();
+    std::vector<int> candidates;
+    const size_t file_nodes = nodes_.size();
+    for (size_t i = 0; i < file_nodes; ++i) {
+      if (static_cast<int>(i) == n || nodes_[i].file_index < 0) continue;
+      if (X509_NAME_cmp(issuer_name, X509_get_subject_name(nodes_[i].cert->native())) == 0)
+        candidates.push_back(static_cast<int>(i));
+    }
+    for (int t : in_.trust->by_subject(issuer_name)) candidates.push_back(node_for_trust(t));
+    std::vector<int> out;
+    int names = 0;
+    std::set<int> done;
+    for (int c : candidates) {
+      if (c == n || !done.insert(c).second) continue;
+      ++names;
+      const Certificate& cand = *nodes_[static_cast<size_t>(c)].cert;
+      const std::string ski = cand.ski_hex();
+      if (!aki.empty() && !ski.empty() && aki != ski) continue;  // OpenSSL skips these too
+      if (signed_by(child, cand)) out.push_back(c);
+    }
+    issuers_[n] = out;
+    name_only_[n] = names;
+    name_only = names;
+    return out;
+  }
+
+ private:
+  int node_for_trust(int t) {
+    auto it = trust_node_.find(t);
+    if (it != trust_node_.end() && it->second >= 0) return it->second;
+    for (size_t i = 0; i < nodes_.size(); ++i)
+      if (nodes_[i].trust_index == t) return static_cast<int>(i);
+    const Certificate& c = in_.trust->certs()[static_cast<size_t>(t)];
+    nodes_.push_back(Node{&c, -1, t, false});
+    nodes_.back().self_signed = c.self_issued() && signed_by(c, c);
+    trust_node_[t] = static_cast<int>(nodes_.size()) - 1;
+    return trust_node_[t];
+  }
+
+  const ChainInput& in_;
+  std::vector<Node> nodes_;
+  std::map<int, int> trust_node_;
+  std::map<int, std::vector<int>> issuers_;
+  std::map<int, int> name_only_;
+};
+
+std::string position(int i) { return "position " + std::to_string(i); }
+
+}  // namespace
+
+ChainAnalysis analyze_chain(const ChainInput& in) {
+  ChainAnalysis out;
+  const JudgeOptions& opt = *in.options;
+  const std::string target(in.target);
+  const auto cert_target = [&](int i) { return target + "#" + std::to_string(i); };
+  const int n = static_cast<int>(in.file.size());
+  out.duplicate_of.assign(static_cast<size_t>(n), -1);
+  out.roles.assign(static_cast<size_t>(n), "unrelated");
+  if (n == 0) return out;
+
+  Graph g(in);
+  auto& nodes = g.nodes();
+  // Node of each file index (duplicates map to their first copy).
+  std::vector<int> node_of(static_cast<size_t>(n), -1);
+  {
+    std::map<std::string, int> first;
+    for (int i = 0; i < n; ++i) {
+      auto [it, inserted] = first.emplace(in.file_sha256[static_cast<size_t>(i)], i);
+      if (!inserted) out.duplicate_of[static_cast<size_t>(i)] = it->second;
+    }
+    for (int k = 0; k < static_cast<int>(nodes.size()); ++k)
+      if (nodes[static_cast<size_t>(k)].file_index >= 0)
+        node_of[static_cast<size_t>(nodes[static_cast<size_t>(k)].file_index)] = k;
+    for (int i = 0; i < n; ++i)
+      if (out.duplicate_of[static_cast<size_t>(i)] >= 0)
+        node_of[static_cast<size_t>(i)] = node_of[static_cast<size_t>(out.duplicate_of[static_cast<size_t>(i)])];
+  }
+  const auto distinct = [&](int i) { return out.duplicate_of[static_cast<size_t>(i)] < 0; };
+
+  out.ca_file = !opt.expect_leaf &&
+                std::all_of(in.file.begin(), in.file.end(), [](const Certificate& c) { return c.is_ca(); });
+
+  // Which file certificates issue another one in the file.
+  std::vector<bool> issues_other(static_cast<size_t>(n), false);
+  for (int i = 0; i < n; ++i) {
+    if (!distinct(i)) continue;
+    int names = 0;
+    for (int p : g.issuers_of(node_of[static_cast<size_t>(i)], names)) {
+      const int fi = nodes[static_cast<size_t>(p)].file_index;
+      if (fi >= 0 && fi != i) issues_other[static_cast<size_t>(fi)] = true;
+    }
+  }
+
+  // The leaf: the key's certificate if a key was opened; else the first certificate that
+  // issues no other, preferring end-entity certificates.
+  int leaf = -1;
+  const std::optional<KeyRecord>* key = in.key;
+  const bool key_usable = key != nullptr && key->has_value() && !(*key)->encrypted &&
+                          !(*key)->spki_sha256.empty();
+  if (key_usable) {
+    for (int i = 0; i < n && leaf < 0; ++i)
+      if (distinct(i) && in.file[static_cast<size_t>(i)].spki_sha256_hex() == (*key)->spki_sha256) leaf = i;
+    out.key_matched = leaf >= 0;
+    if (!out.key_matched) {
+      const Certificate& first = in.file[0];
+      out.findings.push_back(make_finding(
+          opt.policy, "key.mismatch", target,
+          "the private key " + (*key)->path + " (" + (*key)->key_type + ") belongs to none of the " +
+              std::to_string(n) + " certificate(s), first " + quoted(first)));
+    }
+  }
+  if (leaf < 0 && out.ca_file) leaf = 0;
+  for (int pass = 0; pass < 2 && leaf < 0; ++pass) {
+    for (int i = 0; i < n && leaf < 0; ++i) {
+      if (!distinct(i) || issues_other[static_cast<size_t>(i)]) continue;
+      if (pass == 0 && in.file[static_cast<size_t>(i)].is_ca()) continue;
+      leaf = i;
+    }
+  }
+  if (leaf < 0) leaf = 0;
+  out.leaf = leaf;
+
+  // The path from the leaf up.
+  std::vector<int> ambiguous;  // path nodes with more than one verifying issuer
+  {
+    std::set<int> visited;
+    int cur = node_of[static_cast<size_t>(leaf)];
+    for (;;) {
+      visited.insert(cur);
+      const Node node = nodes[static_cast<size_t>(cur)];  // a copy: issuers_of() may grow nodes
+      out.path.push_back(PathNode{node.file_index, node.trust_index});
+      if (node.self_signed) {
+        out.end = node.trust_index >= 0 ? PathEnd::anchor : PathEnd::untrusted_root;
+        break;
+      }
+      int names = 0;
+      auto issuers = g.issuers_of(cur, names);
+      if (issuers.size() > 1) ambiguous.push_back(cur);
+      if (issuers.empty()) {
+        out.end = PathEnd::missing_issuer;
+        out.missing_issuer = node.cert->issuer();
+        if (names > 0) {
+          // The name is known but no candidate's key signed this certificate: a re-keyed CA
+          // or the wrong anchor. Say so rather than "missing".
+          bool anchor_named = !in.trust->by_subject(X509_get_issuer_name(node.cert->native())).empty();
+          out.findings.push_back(make_finding(
+              opt.policy, anchor_named ? "chain.untrusted" : "chain.incomplete", target,
+              "a CA named '" + out.missing_issuer + "' is present but did not sign " +
+                  quoted(*node.cert) + " (different key: re-issued CA or wrong trust anchor)"));
+          out.missing_issuer.clear();
+        }
+        break;
+      }
+      // Prefer an issuer that is valid now; candidates are already in preference order.
+      int next = issuers.front();
+      for (int c : issuers) {
+        const Validity v = nodes[static_cast<size_t>(c)].cert->validity();
+        if (opt.now == 0 || (v.not_before <= opt.now && opt.now <= v.not_after)) {
+          next = c;
+          break;
+        }
+      }
+      if (visited.count(next) != 0) {
+        out.end = PathEnd::loop;
+        break;
+      }
+      cur = next;
+    }
+  }
+
+  // Roles.
+  std::vector<bool> on_path(static_cast<size_t>(n), false);
+  for (size_t k = 0; k < out.path.size(); ++k) {
+    const int fi = out.path[k].file_index;
+    if (fi < 0) continue;
+    on_path[static_cast<size_t>(fi)] = true;
+    const Node& node = nodes[static_cast<size_t>(node_of[static_cast<size_t>(fi)])];
+    out.roles[static_cast<size_t>(fi)] = k == 0 && !out.ca_file ? "leaf"
+                                         : node.self_signed        ? "root"
+                                         : in.file[static_cast<size_t>(fi)].is_ca() ? "intermediate"
+                                                                                    : "leaf";
+  }
+  for (int i = 0; i < n; ++i) {
+    const int first = distinct(i) ? i : out.duplicate_of[static_cast<size_t>(i)];
+    if (!distinct(i)) {
+      out.roles[static_cast<size_t>(i)] = out.roles[static_cast<size_t>(first)];
+      continue;
+    }
+    if (on_path[static_cast<size_t>(i)]) continue;
+    if (out.ca_file) {
+      const Node& node = nodes[static_cast<size_t>(node_of[static_cast<size_t>(i)])];
+      out.roles[static_cast<size_t>(i)] = node.self_signed ? "root" : "intermediate";
+    }
+  }
+
+  // Findings about the path's end.
+  if (out.end == PathEnd::untrusted_root) {
+    const PathNode& top = out.path.back();
+    const Certificate& root = in.file[static_cast<size_t>(top.file_index)];
+    out.findings.push_back(make_finding(opt.policy, "chain.untrusted", target,
+                                        "the path ends at root " + quoted(root) +
+                                            " (" + root.subject() + "), which is not a trust anchor"));
+  } else if (out.end == PathEnd::missing_issuer && !out.missing_issuer.empty()) {
+    const PathNode& top = out.path.back();
+    const Certificate& c = top.file_index >= 0 ? in.file[static_cast<size_t>(top.file_index)]
+                                               : in.trust->certs()[static_cast<size_t>(top.trust_index)];
+    out.findings.push_back(make_finding(
+        opt.policy, "chain.incomplete", target,
+        "missing issuer '" + out.missing_issuer + "' of " + quoted(c) +
+            ": it is neither in the file nor among the trust anchors"));
+  } else if (out.end == PathEnd::loop) {
+    out.findings.push_back(make_finding(opt.policy, "chain.incomplete", target,
+                                        "the issuers form a loop; no path reaches a root"));
+  }
+  for (int a : ambiguous) {
+    int names = 0;
+    auto issuers = g.issuers_of(a, names);
+    std::string which;
+    for (int c : issuers) {
+      const Certificate& ic = *nodes[static_cast<size_t>(c)].cert;
+      if (!which.empty()) which += ", ";
+      which += quoted(ic) + " serial " + ic.serial_hex() +
+               (nodes[static_cast<size_t>(c)].file_index >= 0 ? " (file)" : " (trust)");
+    }
+    out.findings.push_back(make_finding(opt.policy, "chain.ambiguous_issuer", target,
+                                        std::to_string(issuers.size()) + " certificates could sign " +
+                                            quoted(*nodes[static_cast<size_t>(a)].cert) + ": " + which));
+  }
+
+  for (int i = 0; i < n; ++i) {
+    if (distinct(i)) continue;
+    out.findings.push_back(make_finding(opt.policy, "chain.duplicate", cert_target(i),
+                                        quoted(in.file[static_cast<size_t>(i)]) + " at " + position(i) +
+                                            " repeats " + position(out.duplicate_of[static_cast<size_t>(i)])));
+  }
+
+  if (!out.ca_file) {
+    if (leaf != 0) {
+      const Certificate& first = in.file[0];
+      out.findings.push_back(make_finding(
+          opt.policy, "chain.leaf_not_first", cert_target(0),
+          "the first certificate is " + quoted(first) + (first.is_ca() ? " (a CA)" : "") +
+              "; the leaf " + quoted(in.file[static_cast<size_t>(leaf)]) + " stands at " + position(leaf) +
+              (out.key_matched ? " (it holds the key's public half)" : "")));
+    }
+    // Order: every issuer must come after its child. The leaf's own displacement is already
+    // chain.leaf_not_first.
+    for (size_t k = 0; k + 1 < out.path.size(); ++k) {
+      const int child = out.path[k].file_index, issuer = out.path[k + 1].file_index;
+      if (child < 0 || issuer < 0 || issuer > child) continue;
+      if (child == leaf && leaf != 0) continue;
+      out.findings.push_back(make_finding(
+          opt.policy, "chain.order", cert_target(issuer),
+          "issuer " + quoted(in.file[static_cast<size_t>(issuer)]) + " at " + position(issuer) +
+              " stands before its child " + quoted(in.file[static_cast<size_t>(child)]) + " at " +
+              position(child)));
+    }
+    for (int i = 0; i < n; ++i) {
+      if (!distinct(i) || on_path[static_cast<size_t>(i)]) continue;
+      out.findings.push_back(make_finding(opt.policy, "chain.extra", cert_target(i),
+                                          quoted(in.file[static_cast<size_t>(i)]) + " at " + position(i) +
+                                              " is not on the path from the leaf " +
+                                              quoted(in.file[static_cast<size_t>(leaf)])));
+    }
+    if (out.end == PathEnd::anchor || out.end == PathEnd::untrusted_root) {
+      const int root = out.path.back().file_index;
+      if (root >= 0 && root != leaf)
+        out.findings.push_back(make_finding(opt.policy, "chain.contains_root", cert_target(root),
+                                            "the file includes the root " +
+                                                quoted(in.file[static_cast<size_t>(root)]) +
+                                                "; clients must have it already"));
+    }
+    size_t bytes = 0;
+    for (const auto& c : in.file) bytes += c.der().size();
+    if (n > opt.max_chain_certs || bytes > opt.max_chain_bytes)
+      out.findings.push_back(make_finding(
+          opt.policy, "chain.too_large", target,
+          std::to_string(n) + " certificates, " + std::to_string(bytes) +
+              " bytes DER (budget " + std::to_string(opt.max_chain_certs) + " certificates, " +
+              std::to_string(opt.max_chain_bytes) + " bytes)"));
+    for (const auto& p : out.path)
+      if (p.file_index >= 0) out.fixed_order.push_back(p.file_index);
+  }
+  return out;
+}
+
+}  // namespace pki

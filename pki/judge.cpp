@@ -1,0 +1,409 @@
+#include "pki/judge.h"
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "pki/chain.h"
+#include "pki/json.h"
+#include "pki/key.h"
+#include "pki/lints.h"
+#include "pki/load.h"
+
+namespace pki {
+namespace fs = std::filesystem;
+
+// VerifyCache --------------------------------------------------------------------------------
+
+struct VerifyCache::Impl {
+  std::mutex mutex;
+  std::unordered_map<std::string, bool> answers;  // child sha256 + issuer sha256
+};
+
+VerifyCache::VerifyCache() : impl_(std::make_unique<Impl>()) {}
+VerifyCache::~VerifyCache() = default;
+
+bool VerifyCache::signed_by(const Certificate& child, const Certificate& issuer) {
+  // Name mismatches are cheap to decide and never cached.
+  if (X509_NAME_cmp(X509_get_issuer_name(child.native()), X509_get_subject_name(issuer.native())) != 0)
+    return false;
+  const std::string key = child.sha256_hex() + issuer.sha256_hex();
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (auto it = impl_->answers.find(key); it != impl_->answers.end()) return it->second;
+  }
+  // Verified outside the lock: two threads may both verify a new pair; both get one answer.
+  const bool ok = child.signed_by(issuer);
+  std::lock_guard lock(impl_->mutex);
+  impl_->answers.emplace(key, ok);
+  return ok;
+}
+
+void write_json_fields(JsonWriter& w, const CertRecord& c) {
+  w.key("index").value(c.index)
+      .key("role").value(c.role)
+      .key("subject").value(c.subject)
+      .key("issuer").value(c.issuer)
+      .key("subject_cn").value(c.subject_cn)
+      .key("issuer_cn").value(c.issuer_cn)
+      .key("serial").value(c.serial)
+      .key("sha256").value(c.sha256)
+      .key("not_before").value(c.not_before)
+      .key("not_after").value(c.not_after)
+      .key("sans").begin_array();
+  for (const auto& s : c.sans) w.value(s);
+  w.end_array()
+      .key("key_type").value(c.key_type)
+      .key("signature_algorithm").value(c.signature_algorithm)
+      .key("is_ca").value(c.is_ca);
+}
+
+void write_json_fields(JsonWriter& w, const Finding& f) {
+  w.key("id").value(f.id)
+      .key("severity").value(to_string(f.severity))
+      .key("target").value(f.target)
+      .key("message").value(f.message);
+}
+
+std::shared_ptr<const TrustIndex> make_trust_index(std::span<const Certificate> trust) {
+  return std::make_shared<const TrustIndex>(trust);
+}
+
+namespace {
+
+CertRecord make_record(const Certificate& c, int index, std::string role,
+                       const std::string& sha256) {
+  CertRecord r;
+  r.index = index;
+  r.role = std::move(role);
+  r.subject = c.subject();
+  r.issuer = c.issuer();
+  r.subject_cn = c.subject_cn();
+  r.issuer_cn = c.issuer_cn();
+  r.serial = c.serial_hex();
+  r.sha256 = sha256;
+  const Validity v = c.validity();
+  r.not_before = v.not_before;
+  r.not_after = v.not_after;
+  for (const auto& s : c.sans()) r.sans.push_back(to_string(s));
+  r.key_type = describe_key(X509_get0_pubkey(c.native()));
+  r.signature_algorithm = c.signature_algorithm();
+  r.is_ca = c.is_ca();
+  return r;
+}
+
+// Which findings already explain an OpenSSL error code (so chain.verify_failed is not a
+// second report of the same problem).
+std::vector<std::string_view> explained_by(int code) {
+  switch (code) {
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+      return {"chain.incomplete", "chain.untrusted"};
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+      return {"chain.untrusted", "chain.incomplete"};
+    case X509_V_ERR_CERT_HAS_EXPIRED: return {"cert.expired"};
+    case X509_V_ERR_CERT_NOT_YET_VALID: return {"cert.not_yet_valid"};
+    case X509_V_ERR_PATH_LENGTH_EXCEEDED: return {"ca.path_len_exceeded"};
+    case X509_V_ERR_KEYUSAGE_NO_CERTSIGN: return {"ca.no_key_cert_sign"};
+    default: return {};
+  }
+}
+
+bool has_id(const std::vector<Finding>& fs, std::string_view id) {
+  return std::any_of(fs.begin(), fs.end(), [&](const Finding& f) { return f.id == id; });
+}
+
+std::shared_ptr<const TrustIndex> trust_of(const JudgeOptions& o) {
+  return o.trust_index ? o.trust_index : make_trust_index(o.trust);
+}
+
+void add_key_findings(const KeyRecord& k, const JudgeOptions& o, std::vector<Finding>& out) {
+  if (k.encrypted)
+    out.push_back(make_finding(o.policy, "key.encrypted", k.path,
+                               "the key is encrypted; without its passphrase it cannot be "
+                               "compared with the certificate"));
+  if (key_mode_too_open(k.mode)) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", k.mode);
+    out.push_back(make_finding(o.policy, "key.permissions", k.path,
+                               std::string("mode ") + mode + ": readable by group or others"));
+  }
+}
+
+Report judge_impl(std::string target, std::span<const Certificate> chain,
+                  const std::optional<KeyRecord>& key, const JudgeOptions& options,
+                  const TrustIndex& trust, VerifyCache& cache) {
+  Report rep;
+  rep.target = std::move(target);
+  rep.key = key;
+  if (chain.empty()) return rep;
+  std::vector<std::string> sha;
+  sha.reserve(chain.size());
+  for (const auto& c : chain) sha.push_back(c.sha256_hex());
+
+  ChainInput in{rep.target, chain, sha, &trust, &key, &options, &cache};
+  ChainAnalysis a = analyze_chain(in);
+  for (size_t i = 0; i < chain.size(); ++i)
+    rep.certs.push_back(make_record(chain[i], static_cast<int>(i), a.roles[i], sha[i]));
+  rep.findings = std::move(a.findings);
+
+  // Lints on each distinct certificate of the file.
+  std::map<int, size_t> path_pos;
+  for (size_t k = 0; k < a.path.size(); ++k)
+    if (a.path[k].file_index >= 0) path_pos.emplace(a.path[k].file_index, k);
+  const auto path_cert = [&](size_t k) -> const Certificate* {
+    if (k >= a.path.size()) return nullptr;
+    const PathNode& p = a.path[k];
+    return p.file_index >= 0 ? &chain[static_cast<size_t>(p.file_index)]
+                             : &trust.certs()[static_cast<size_t>(p.trust_index)];
+  };
+  for (int i = 0; i < static_cast<int>(chain.size()); ++i) {
+    if (a.duplicate_of[static_cast<size_t>(i)] >= 0) continue;
+    LintContext ctx{chain[static_cast<size_t>(i)], a.roles[static_cast<size_t>(i)],
+                    !a.ca_file && i == a.leaf, nullptr, false, 0, options};
+    if (auto it = path_pos.find(i); it != path_pos.end()) {
+      ctx.on_path = true;
+      ctx.issuer = path_cert(it->second + 1);
+      if (ctx.issuer == &chain[static_cast<size_t>(i)]) ctx.issuer = nullptr;
+      for (size_t j = 1; j < it->second; ++j)
+        if (!path_cert(j)->self_issued()) ++ctx.intermediates_below;
+    }
+    for (auto& f : run_lints(ctx, rep.target + "#" + std::to_string(i))) rep.findings.push_back(std::move(f));
+  }
+  // A trust anchor's pathLenConstraint also limits the path (its own lints are not ours).
+  if (a.path.size() > 1 && a.path.back().file_index < 0) {
+    const Certificate* top = path_cert(a.path.size() - 1);
+    int below = 0;
+    for (size_t j = 1; j + 1 < a.path.size(); ++j)
+      if (!path_cert(j)->self_issued()) ++below;
+    if (const auto pl = top->path_len(); pl && below > *pl)
+      rep.findings.push_back(make_finding(options.policy, "ca.path_len_exceeded", rep.target,
+                                          "trust anchor '" + top->subject_cn() + "' allows " +
+                                              std::to_string(*pl) + " CA(s) below it, the path has " +
+                                              std::to_string(below)));
+  }
+
+  // OpenSSL's verdict: on the first certificate (what `openssl verify` says), and on the
+  // leaf when the file does not start with it (to explain the leaf's own path).
+  const Verdict first = openssl_verdict(chain[0], chain, trust, options.now);
+  rep.trusted = first.ok;
+  if (!first.ok) rep.verify_error = first.error_name;
+  const Verdict leaf = a.leaf == 0 ? first
+                                   : openssl_verdict(chain[static_cast<size_t>(a.leaf)], chain,
+                                                     trust, options.now);
+  if (!leaf.ok) {
+    const auto explaining = explained_by(leaf.error);
+    const bool explained = std::any_of(explaining.begin(), explaining.end(),
+                                       [&](std::string_view id) { return has_id(rep.findings, id); });
+    if (!explained)
+      rep.findings.push_back(make_finding(
+          options.policy, "chain.verify_failed", rep.target,
+          "OpenSSL: " + leaf.error_name + " (" + X509_verify_cert_error_string(leaf.error) +
+              ") at depth " + std::to_string(leaf.error_depth)));
+  }
+
+  rep.fixed_order = std::move(a.fixed_order);
+  rep.fixable = !a.ca_file && a.end == PathEnd::anchor;
+  return rep;
+}
+
+// A file already loaded, with its key (if any) already opened.
+Report judge_loaded(FileInput& in, const std::optional<KeyRecord>& key, bool key_findings_here,
+                    bool explicit_arg, const JudgeOptions& options, const TrustIndex& trust,
+                    VerifyCache& cache) {
+  Report rep;
+  rep.target = in.path.string();
+  if (!in.ok()) {
+    rep.findings.push_back(make_finding(options.policy, in.error_id, rep.target, in.error));
+    return rep;
+  }
+  const Loaded& l = *in.loaded;
+  if (l.certs.empty()) {
+    rep.notes = l.notes;
+    if (l.private_keys > 0) {
+      // A key file: its own findings only.
+      auto k = key_from_bytes(in.key_bytes, in.path.string(), in.mode);
+      in.wipe();
+      if (!k) {
+        rep.findings.push_back(make_finding(options.policy, "input.malformed", rep.target, k.error().message));
+      } else {
+        add_key_findings(*k, options, rep.findings);
+        rep.key = std::move(*k);
+      }
+      return rep;
+    }
+    if (explicit_arg || l.other_blocks == 0)
+      rep.findings.push_back(make_finding(
+          options.policy, "input.no_certificates", rep.target,
+          l.format == "empty" ? "the file is empty"
+                              : "no certificate in the file (" + std::to_string(l.other_blocks) +
+                                    " other PEM block(s) skipped)"));
+    return rep;
+  }
+  rep = judge_impl(in.path.string(), l.certs, key, options, trust, cache);
+  rep.notes = l.notes;
+  if (key && key_findings_here) add_key_findings(*key, options, rep.findings);
+  return rep;
+}
+
+// The key a certificate file carries itself (a combined PEM), if any.
+std::optional<KeyRecord> embedded_key(FileInput& in) {
+  if (!in.ok() || in.loaded->certs.empty() || in.loaded->private_keys == 0) return std::nullopt;
+  auto k = key_from_bytes(in.key_bytes, in.path.string(), in.mode);
+  in.wipe();
+  if (!k) return std::nullopt;
+  return std::move(*k);
+}
+
+// The key named with --key, opened once; a key that cannot be read is an input finding.
+std::optional<KeyRecord> explicit_key(const std::optional<fs::path>& key_path,
+                                      const JudgeOptions& options, std::vector<Finding>& errors) {
+  if (!key_path) return std::nullopt;
+  auto k = load_key(*key_path);
+  if (k) return std::move(*k);
+  errors.push_back(make_finding(options.policy, "input.unreadable", key_path->string(), k.error().message));
+  return std::nullopt;
+}
+
+// Runs fn(i) for i in [0, n) on up to `threads` workers (the calling thread included).
+template <class Fn>
+void parallel_for(size_t n, unsigned threads, Fn fn) {
+  if (threads <= 1 || n < 32) {
+    for (size_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < n;) fn(i);
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+}
+
+// "x" for x.key.pem, x.cert.pem, x.chain.pem, x.crt, x.key ...; the directory is the parent,
+// or the grandparent for seed 001's private/ and certs/ folders.
+std::string pairing_key(const fs::path& p) {
+  static const std::vector<std::string> kStrip{".pem", ".crt", ".cer", ".cert", ".der", ".key",
+                                               ".p7b", ".p7c", ".chain", ".bundle", ".p8",
+                                               ".fullchain", ".privkey"};
+  std::string stem = p.filename().string();
+  for (bool stripped = true; stripped;) {
+    stripped = false;
+    for (const auto& ext : kStrip) {
+      if (stem.size() > ext.size() && stem.compare(stem.size() - ext.size(), ext.size(), ext) == 0) {
+        stem.resize(stem.size() - ext.size());
+        stripped = true;
+      }
+    }
+  }
+  fs::path dir = p.parent_path();
+  const std::string dn = dir.filename().string();
+  if (dn == "private" || dn == "certs") dir = dir.parent_path();
+  return dir.lexically_normal().string() + "/" + stem;
+}
+
+unsigned worker_count(const JudgeOptions& o) {
+  if (o.threads != 0) return o.threads;
+  return std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+}
+
+}  // namespace
+
+Report judge_chain(std::string target, std::span<const Certificate> chain,
+                   const std::optional<KeyRecord>& key, const JudgeOptions& options,
+                   VerifyCache* cache) {
+  VerifyCache local;
+  auto trust = trust_of(options);
+  Report rep = judge_impl(std::move(target), chain, key, options, *trust, cache ? *cache : local);
+  if (chain.empty())
+    rep.findings.push_back(make_finding(options.policy, "input.no_certificates", rep.target,
+                                        "no certificate"));
+  if (key) add_key_findings(*key, options, rep.findings);
+  return rep;
+}
+
+Report judge_file(const fs::path& path, const JudgeOptions& options,
+                  const std::optional<fs::path>& key_path, VerifyCache* cache) {
+  VerifyCache local;
+  auto trust = trust_of(options);
+  FileInput in = load_file(path);
+  std::vector<Finding> key_errors;
+  std::optional<KeyRecord> key = key_path ? explicit_key(key_path, options, key_errors) : embedded_key(in);
+  Report rep = judge_loaded(in, key, true, true, options, *trust, cache ? *cache : local);
+  for (auto& f : key_errors) rep.findings.push_back(std::move(f));
+  return rep;
+}
+
+std::vector<Report> judge_paths(std::span<const fs::path> paths, const JudgeOptions& options,
+                                const std::optional<fs::path>& key_path, VerifyCache* cache) {
+  VerifyCache local;
+  VerifyCache& vc = cache ? *cache : local;
+  auto trust = trust_of(options);
+  const unsigned threads = worker_count(options);
+  const std::vector<WalkEntry> entries = walk_paths(paths);
+
+  std::vector<FileInput> inputs(entries.size());
+  parallel_for(entries.size(), threads, [&](size_t i) {
+    if (!entries[i].error_id.empty()) {
+      inputs[i].path = entries[i].path;
+      inputs[i].error_id = entries[i].error_id;
+      inputs[i].error = entries[i].error;
+    } else {
+      inputs[i] = load_file(entries[i].path);
+    }
+  });
+
+  // Keys: the explicit one for every file, or keys paired by stem.
+  std::vector<Finding> key_errors;
+  const std::optional<KeyRecord> given_key = explicit_key(key_path, options, key_errors);
+  std::map<std::string, KeyRecord> keys_by_stem;
+  std::vector<bool> is_key_file(inputs.size(), false);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    FileInput& in = inputs[i];
+    if (!in.ok() || !in.loaded->certs.empty() || in.loaded->private_keys == 0) continue;
+    is_key_file[i] = true;
+    if (key_path) continue;
+    auto k = key_from_bytes(in.key_bytes, in.path.string(), in.mode);
+    if (k) keys_by_stem.emplace(pairing_key(in.path), std::move(*k));
+  }
+
+  std::vector<Report> reports(inputs.size());
+  parallel_for(inputs.size(), threads, [&](size_t i) {
+    FileInput& in = inputs[i];
+    std::optional<KeyRecord> key = given_key;
+    bool key_here = given_key.has_value();
+    if (!key_path && !is_key_file[i]) {
+      key = embedded_key(in);
+      key_here = key.has_value();
+      if (!key) {
+        if (auto it = keys_by_stem.find(pairing_key(in.path)); it != keys_by_stem.end()) key = it->second;
+      }
+    }
+    reports[i] = judge_loaded(in, key, key_here, entries[i].explicit_arg, options, *trust, vc);
+    in.wipe();
+  });
+
+  std::vector<Report> out;
+  for (size_t i = 0; i < reports.size(); ++i) {
+    Report& r = reports[i];
+    const bool keep = !r.certs.empty() || !r.findings.empty() ||
+                      (entries[i].explicit_arg && !is_key_file[i]);
+    if (keep) out.push_back(std::move(r));
+  }
+  if (!key_errors.empty()) {
+    Report r;
+    r.target = key_path->string();
+    r.findings = std::move(key_errors);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace pki

@@ -1,0 +1,145 @@
+#include <catch2/catch.hpp>
+
+#include <ctime>
+
+#include "pki/chain.h"
+#include "pki/judge.h"
+#include "support/fixtures.h"
+#include "support/pki_fixture.h"
+
+using namespace testing;
+
+namespace {
+
+bool has(const pki::Report& r, const std::string& id) {
+  for (const auto& f : r.findings)
+    if (f.id == id) return true;
+  return false;
+}
+
+std::string describe(const pki::Report& r) {
+  std::string s = r.target + (r.trusted ? " trusted" : " untrusted") + "\n";
+  for (const auto& f : r.findings)
+    s += "  " + std::string(pki::to_string(f.severity)) + " " + f.id + " " + f.target + ": " + f.message + "\n";
+  return s;
+}
+
+pki::JudgeOptions options_for(const Scenario& sc, int64_t now) {
+  pki::JudgeOptions o;
+  o.trust = load_certs(sc.bundle);
+  o.now = now;
+  o.host = sc.host;
+  if (sc.purpose) o.purpose = *sc.purpose == "server" ? pki::Purpose::server : pki::Purpose::client;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("every acceptance fixture gets its findings, exit code and openssl's verdict", "[judge]") {
+  TempDir tmp;
+  PkiFixture f(tmp.path());
+  const auto scenarios = make_scenarios(f);
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  pki::VerifyCache cache;
+  for (const auto& sc : scenarios) {
+    const auto opt = options_for(sc, now);
+    const pki::Report r = pki::judge_file(sc.file, opt, sc.key, &cache);
+    INFO(sc.name << "\n" << describe(r));
+    for (const auto& id : sc.expect) CHECK(has(r, id));
+    for (const auto& id : sc.absent) CHECK_FALSE(has(r, id));
+    CHECK(pki::nagios_exit_code(r.findings) == sc.exit_code);
+    if (!r.certs.empty()) {
+      // Acceptance 2: our trust verdict is openssl verify's.
+      CHECK(r.trusted == openssl_verifies(sc.bundle, sc.file, now));
+      CHECK(r.trusted == !r.verify_error.has_value());
+    }
+    if (sc.fixable) CHECK(r.fixable);
+  }
+}
+
+TEST_CASE("no key material reaches a report", "[judge]") {
+  TempDir tmp;
+  PkiFixture f(tmp.path());
+  auto root = f.root("r", CertOptions::of("R").with_days(3650));
+  auto leaf = f.server("l", root, CertOptions::of("l.test"));
+  const fs::path combined = f.cat("combined.pem", {leaf.cert, leaf.key});
+  pki::JudgeOptions o;
+  o.trust = load_certs(root.cert);
+  o.now = static_cast<int64_t>(std::time(nullptr));
+  const pki::Report r = pki::judge_file(combined, o);
+  REQUIRE(r.key.has_value());
+  CHECK(r.key->spki_sha256 == load_certs(leaf.cert)[0].spki_sha256_hex());
+  CHECK_FALSE(has(r, "key.mismatch"));
+  const std::string key_pem = read_file(leaf.key);
+  const std::string body = key_pem.substr(key_pem.find('\n') + 1, 40);
+  for (const auto& fnd : r.findings) CHECK(fnd.message.find(body) == std::string::npos);
+  for (const auto& n : r.notes) CHECK(n.find(body) == std::string::npos);
+}
+
+TEST_CASE("judge_paths pairs keys by stem, also across private/ and certs/", "[judge]") {
+  TempDir tmp;
+  PkiFixture f(tmp.path());
+  auto s = make_seed001(f);
+  // A mismatched pair beside it: server.crt with a key that is not its own.
+  auto other = f.server("plain/server", s.server_ca, CertOptions::of("plain.test"));
+  fs::rename(other.cert, tmp / "plain" / "server.crt");
+  f.key("plain/server.key");
+  fs::remove(other.key);
+  fs::remove(tmp / "plain" / "server.cnf");
+  fs::remove(tmp / "plain" / "server.csr");
+  // A readable key without certificate.
+  const fs::path lonely = f.key("lonely.key");
+  fs::permissions(lonely, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+
+  pki::JudgeOptions o;
+  o.trust = load_certs(s.bundle);
+  o.now = static_cast<int64_t>(std::time(nullptr));
+  o.threads = 2;
+  const std::vector<fs::path> roots{tmp.path()};
+  const auto reports = pki::judge_paths(roots, o);
+  std::map<std::string, const pki::Report*> by_name;
+  for (const auto& r : reports) by_name[fs::path(r.target).filename().string()] = &r;
+
+  for (const char* name : {"mqtt-server.cert.pem", "mqtt-server.chain.pem"}) {
+    INFO(name);
+    REQUIRE(by_name.count(name) == 1);
+    const pki::Report& r = *by_name[name];
+    REQUIRE(r.key.has_value());
+    CHECK(r.key->path == s.leaf.key.string());
+    CHECK_FALSE(has(r, "key.mismatch"));
+  }
+  REQUIRE(by_name.count("server-ca.cert.pem") == 1);
+  CHECK(by_name["server-ca.cert.pem"]->key->path == s.server_ca.key.string());
+  CHECK_FALSE(has(*by_name["server-ca.cert.pem"], "key.mismatch"));
+  REQUIRE(by_name.count("server.crt") == 1);
+  CHECK(has(*by_name["server.crt"], "key.mismatch"));
+  // Key files only report when they have findings.
+  CHECK(by_name.count("mqtt-server.key.pem") == 0);
+  REQUIRE(by_name.count("lonely.key") == 1);
+  CHECK(has(*by_name["lonely.key"], "key.permissions"));
+  // The chain file is clean; the leaf-only cert file misses its intermediate.
+  CHECK(by_name["mqtt-server.chain.pem"]->trusted);
+  CHECK(has(*by_name["mqtt-server.cert.pem"], "chain.incomplete"));
+  // CA files are judged as bundles: no leaf findings for them.
+  CHECK_FALSE(has(*by_name["ca-bundle.pem"], "chain.leaf_not_first"));
+  CHECK_FALSE(has(*by_name["ca-bundle.pem"], "leaf.no_san"));
+}
+
+TEST_CASE("the VerifyCache verifies a shared intermediate once", "[judge]") {
+  TempDir tmp;
+  PkiFixture f(tmp.path());
+  auto root = f.root("r", CertOptions::of("R").with_days(3650));
+  auto ca = f.ca("i", root, CertOptions::of("I").with_days(1000), 0);
+  auto a = f.server("a", ca, CertOptions::of("a.test"));
+  const auto ca_cert = load_certs(ca.cert)[0], root_cert = load_certs(root.cert)[0];
+  const auto a_cert = load_certs(a.cert)[0];
+  pki::VerifyCache cache;
+  CHECK(cache.signed_by(ca_cert, root_cert));
+  CHECK(cache.signed_by(a_cert, ca_cert));
+  CHECK_FALSE(cache.signed_by(a_cert, root_cert));  // wrong name: never verified
+  CHECK_FALSE(cache.signed_by(ca_cert, ca_cert));
+  // The cached answer is reused: the same pair gives the same answer without a new verify
+  // (observable through a certificate whose signature we corrupt after the first answer is
+  // impossible here, so check consistency across many calls instead).
+  for (int i = 0; i < 100; ++i) CHECK(cache.signed_by(ca_cert, root_cert));
+}
