@@ -343,14 +343,18 @@ TEST_CASE("agent keeps running on bad input and reports it", "[integration][agen
 
 TEST_CASE("agent scans a directory of 20,000 files and still reflects one change quickly",
           "[integration][agent][large]") {
-  // Issue #4 asks for 100,000 files; 20,000 keeps this test within a few seconds on two cores.
-  // bench/agent_scale covers 100,000 certificates in 20,000 files.
+  // Issue #4 asks for 100,000 files; 20,000 keeps this test within seconds on two cores (5,000
+  // under the sanitizers). bench/agent_scale covers 100,000 certificates in 20,000 files.
   testing::TempDir dir;
   Pki pki(dir / "pki");
   const fs::path certs = dir / "big";
   fs::create_directories(certs);
   const std::string pem = testing::read_file(pki.leaf("many").cert);
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr int kFiles = 5000;
+#else
   constexpr int kFiles = 20000;
+#endif
   for (int i = 0; i < kFiles; ++i) testing::write_file(certs / ("c" + std::to_string(i) + ".pem"), pem);
   const int port = testing::free_port();
   testing::write_file(dir / "certwatch.yaml", agent_config(port, {certs}, pki.bundle));
