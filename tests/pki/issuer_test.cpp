@@ -75,7 +75,7 @@ TEST_CASE("init lays out the root CA like seed 001", "[pki][issuer]") {
   CHECK(again.error().message.find("--force") != std::string::npos);
 }
 
-TEST_CASE("serials are random, positive and at least 128 bits; notBefore is backdated", "[pki][issuer]") {
+TEST_CASE("serials are random, positive and at least 128 bits, notBefore is backdated", "[pki][issuer]") {
   Pki pki;
   std::set<std::string> serials;
   for (int i = 0; i < 5; ++i) {
@@ -191,7 +191,7 @@ TEST_CASE("every refusal writes nothing", "[pki][issuer]") {
   REQUIRE(pki.issuer.issue(forced).ok());
 }
 
-TEST_CASE("a leaf never outlives its issuer: clamped with a warning when asked", "[pki][issuer]") {
+TEST_CASE("a leaf never outlives its issuer, clamped with a warning when asked", "[pki][issuer]") {
   Pki pki;
   CaRequest ca;
   ca.name = "short-ca";
@@ -250,7 +250,7 @@ TEST_CASE("a CSR gives its key and validated SANs, nothing else", "[pki][issuer]
   CHECK_FALSE(pki.issuer.issue(bad).ok());
 }
 
-TEST_CASE("revoke and CRL: openssl sees the revocation", "[pki][issuer]") {
+TEST_CASE("revoke and CRL - openssl sees the revocation", "[pki][issuer]") {
   Pki pki;
   auto a = pki.issuer.issue(pki.server("keep"));
   auto b = pki.issuer.issue(pki.server("gone"));
