@@ -1,0 +1,223 @@
+#include <catch2/catch.hpp>
+
+#include <ctime>
+
+#include "pki/chain.h"
+#include "pki/judge.h"
+#include "support/fixtures.h"
+#include "support/pki_fixture.h"
+
+using namespace testing;
+
+namespace {
+
+bool has(const pki::Report& r, const std::string& id) {
+  for (const auto& f : r.findings)
+    if (f.id == id) return true;
+  return false;
+}
+
+const pki::Finding* find(const pki::Report& r, const std::string& id) {
+  for (const auto& f : r.findings)
+    if (f.id == id) return &f;
+  return nullptr;
+}
+
+std::string describe(const pki::Report& r) {
+  std::string s = r.target + (r.trusted ? " trusted" : " untrusted") + "\n";
+  for (const auto& f : r.findings) s += "  " + f.id + " " + f.target + ": " + f.message + "\n";
+  return s;
+}
+
+struct Pki {
+  explicit Pki(PkiFixture& f)
+      : root(f.root("root", CertOptions::of("Chain Root").with_days(3650))),
+        ca(f.ca("ca", root, CertOptions::of("Chain CA").with_days(1825), 0)),
+        leaf(f.server("leaf", ca, CertOptions::of("leaf.test"))),
+        bundle(f.cat("bundle.pem", {root.cert})) {}
+  CertFiles root, ca, leaf;
+  fs::path bundle;
+};
+
+pki::JudgeOptions opts(const fs::path& bundle) {
+  pki::JudgeOptions o;
+  o.trust = load_certs(bundle);
+  o.now = static_cast<int64_t>(std::time(nullptr));
+  return o;
+}
+
+// Judges the file and checks the verdict against openssl verify (acceptance 2).
+pki::Report judge(const fs::path& file, const pki::JudgeOptions& o, const fs::path& bundle) {
+  pki::Report r = pki::judge_file(file, o);
+  INFO(describe(r));
+  CHECK(r.trusted == openssl_verifies(bundle, file, o.now));
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("verify_error_name gives OpenSSL's macro names", "[chain]") {
+  CHECK(pki::verify_error_name(X509_V_OK) == "X509_V_OK");
+  CHECK(pki::verify_error_name(X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) ==
+        "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY");
+  CHECK(pki::verify_error_name(X509_V_ERR_CERT_HAS_EXPIRED) == "X509_V_ERR_CERT_HAS_EXPIRED");
+  CHECK(pki::verify_error_name(99999) == "X509_V_ERR_99999");
+}
+
+TEST_CASE("a good chain: path, roles, order, trust", "[chain]") {
+  TempDir tmp;
+  PkiFixture f(tmp.path());
+  Pki p(f);
+  const auto o = opts(p.bundle);
+  const auto r = judge(f.cat("good.pem", {p.leaf.cert, p.ca.cert}), o, p.bundle);
+  CHECK(r.trusted);
+  CHECK_FALSE(r.verify_error);
+  REQUIRE(r.certs.size() == 2);
+  CHECK(r.certs[0].role == "leaf");
+  CHECK(r.certs[1].role == "intermediate");
+  CHECK(r.fixed_order == std::vector<int>{0, 1});
+  CHECK(r.fixable);
+  for (const auto& fnd : r.findings) CHECK(fnd.id.rfind("chain.", 0) != 0);
+}
+
+TEST_CASE("chain.leaf_not_first and chain.order from the structure alone", "[chain]") {
+  TempDir tmp;
+  PkiFixture f(tmp.path());
+  auto d = make_deep_chain(f);
+  const auto o = opts(d.bundle);
+  // No key given: the leaf is the end-entity certificate that issues nothing.
+  auto r = judge(f.cat("a.pem", {d.int2.cert, d.leaf.cert, d.int1.cert}), o, d.bundle);
+  CHECK(has(r, "chain.leaf_not_first"));
+  CHECK_FALSE(has(r, "chain.order"));  // int2 before int1 is right; the leaf is the problem
+  CHECK(r.fixed_order == std::vector<int>{1, 0, 2});
+  CHECK(r.certs[1].role == "leaf");
+  // openssl verify judges the first certificate (a CA) and is content.
+  CHECK(r.trusted);
+
+  r = judge(f.cat("b.pem", {d.leaf.cert, d.int1.cert, d.int2.cert}), o, d.bundle);
+  CHECK_FALSE(has(r, "chain.leaf_not_first"));
+  REQUIRE(has(r, "chain.order"));
+  CHECK(find(r, "chain.order")->message.find("deep Intermediate 1") != std::string::npos);
+  CHECK(r.fixed_order == std::vector<int>{0, 2, 1});
+  CHECK(r.trusted);  // what openssl verify says; the finding says why a device would not
+}
+
+TEST_CASE("chain.incomplete names the missing issuer; chain.untrusted for foreign roots", "[chain]") {
+  TempDir tmp;
+  PkiFixture f(tmp.path());
+  Pki p(f);
+  auto r = judge(f.cat("leaf-only.pem", {p.leaf.cert}), opts(p.bundle), p.bundle);
+  REQUIRE(has(r, "chain.incomplete"));
+  CHECK(find(r, "chain.incomplete")->message.find("CN=Chain CA") != std::string::npos);
+  CHECK(r.verify_error == "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY");
+  CHECK_FALSE(has(r, "chain.verify_failed"));  // explained by chain.incomplete
+  CHECK_FALSE(r.fixable);
+
+  // A self-signed leaf that nobody trusts.
+  auto self = f.root("self", CertOptions::of("self.test").with_ext(
+                                 "basicConstraints = CA:FALSE\nsubjectAltName = DNS:self.test\n"
+                                 "subjectKeyIdentifier = hash\n"));
+  r = judge(self.cert, opts(p.bundle), p.bundle);
+  CHECK(has(r, "chain.untrusted"));
+  CHECK(r.verify_error == "X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT");
+  CHECK_FALSE(has(r, "chain.incomplete"));
+
+  // Negative for both: the same files with the right anchors.
+  r = judge(self.cert, opts(self.cert), self.cert);
+  CHECK_FALSE(has(r, "chain.untrusted"));
+  CHECK(r.trusted);
+}
+
+TEST_CASE("a same-name CA with another key is not the issuer", "[chain]") {
+  TempDir tmp;
+  PkiFixture f(tmp.path());
+  Pki p(f);
+  auto impostor = f.ca("impostor", p.root, CertOptions::of("Chain CA").with_days(1825), 0);
+  auto r = judge(f.cat("x.pem", {p.leaf.cert, impostor.cert}), opts(p.bundle), p.bundle);
+  REQUIRE(has(r, "chain.incomplete"));
+  CHECK(find(r, "chain.incomplete")->message.find("did not sign") != std::string::npos);
+  CHECK(has(r, "chain.extra"));
+  CHECK_FALSE(r.trusted);
+}
+
+TEST_CASE("chain.ambiguous_issuer for a re-issued intermediate with the same key", "[chain]") {
+  TempDir tmp;
+  PkiFixture f(tmp.path());
+  Pki p(f);
+  auto again = f.ca("ca-again", p.root,
+                    CertOptions::of("Chain CA").with_days(1500).with_key(p.ca.key), 0);
+  auto r = judge(f.cat("amb.pem", {p.leaf.cert, p.ca.cert, again.cert}), opts(p.bundle), p.bundle);
+  REQUIRE(has(r, "chain.ambiguous_issuer"));
+  CHECK(find(r, "chain.ambiguous_issuer")->message.find("2 certificates") != std::string::npos);
+  CHECK(has(r, "chain.extra"));  // only one of them is on the path
+  r = judge(f.cat("one.pem", {p.leaf.cert, p.ca.cert}), opts(p.bundle), p.bundle);
+  CHECK_FALSE(has(r, "chain.ambiguous_issuer"));
+}
+
+TEST_CASE("chain.too_large by count or bytes", "[chain]") {
+  TempDir tmp;
+  PkiFixture f(tmp.path());
+  Pki p(f);
+  const fs::path file = f.cat("full.pem", {p.leaf.cert, p.ca.cert, p.root.cert});
+  auto o = opts(p.bundle);
+  CHECK_FALSE(has(judge(file, o, p.bundle), "chain.too_large"));
+  o.max_chain_certs = 2;
+  CHECK(has(judge(file, o, p.bundle), "chain.too_large"));
+  o.max_chain_certs = 4;
+  o.max_chain_bytes = 600;
+  CHECK(has(judge(file, o, p.bundle), "chain.too_large"));
+}
+
+TEST_CASE("chain.verify_failed carries OpenSSL's error name", "[chain]") {
+  TempDir tmp;
+  PkiFixture f(tmp.path());
+  Pki p(f);
+  // An "intermediate" that is not a CA, yet signs the leaf.
+  auto not_ca = f.ca("not-ca", p.root, CertOptions::of("Not A CA").with_ext(
+                                           "basicConstraints = critical, CA:FALSE\n"
+                                           "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n"),
+                     std::nullopt);
+  auto leaf = f.server("under-not-ca", not_ca, CertOptions::of("x.test"));
+  auto r = judge(f.cat("bad.pem", {leaf.cert, not_ca.cert}), opts(p.bundle), p.bundle);
+  REQUIRE(has(r, "chain.verify_failed"));
+  CHECK(find(r, "chain.verify_failed")->message.find("X509_V_ERR_INVALID_CA") != std::string::npos);
+  CHECK(r.verify_error == "X509_V_ERR_INVALID_CA");
+  CHECK_FALSE(has(r, "chain.incomplete"));
+  r = judge(f.cat("ok.pem", {p.leaf.cert, p.ca.cert}), opts(p.bundle), p.bundle);
+  CHECK_FALSE(has(r, "chain.verify_failed"));
+}
+
+TEST_CASE("a CA bundle file is not judged as a chain", "[chain]") {
+  TempDir tmp;
+  PkiFixture f(tmp.path());
+  Pki p(f);
+  auto other = f.root("other", CertOptions::of("Other Root").with_days(3650));
+  const fs::path two_roots = f.cat("roots.pem", {p.root.cert, other.cert});
+  auto r = judge(two_roots, opts(two_roots), two_roots);
+  CHECK(r.trusted);
+  for (const auto& fnd : r.findings) CHECK(fnd.id.rfind("chain.", 0) != 0);
+  CHECK(r.certs[0].role == "root");
+  CHECK(r.certs[1].role == "root");
+  // An endpoint's chain is different: the first certificate is the leaf, whatever it is.
+  auto o = opts(two_roots);
+  o.expect_leaf = true;
+  r = pki::judge_file(two_roots, o);
+  CHECK(has(r, "chain.extra"));
+  CHECK(has(r, "leaf.is_ca"));
+}
+
+TEST_CASE("judge_chain and a shared TrustIndex agree with judge_file", "[chain]") {
+  TempDir tmp;
+  PkiFixture f(tmp.path());
+  Pki p(f);
+  auto o = opts(p.bundle);
+  const fs::path file = f.cat("c.pem", {p.ca.cert, p.leaf.cert});
+  const auto certs = load_certs(file);
+  const auto a = pki::judge_file(file, o);
+  o.trust_index = pki::make_trust_index(o.trust);
+  pki::VerifyCache cache;
+  const auto b = pki::judge_chain(file.string(), certs, std::nullopt, o, &cache);
+  CHECK(a.findings == b.findings);
+  CHECK(a.trusted == b.trusted);
+  CHECK(a.fixed_order == b.fixed_order);
+}
