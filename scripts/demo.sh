@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# certwatch demo: installs what is missing, builds, makes a small PKI under demo/ with
+# `certwatch pki`, writes demo/certwatch.yaml and runs the agent in the foreground on
+# 127.0.0.1:9793 (CERTWATCH_DEMO_PORT overrides). Idempotent: an existing demo/ is reused.
+# Ctrl-C stops the agent. Try, in another terminal:
+#   curl -s 127.0.0.1:9793/metrics | grep ^certwatch_cert_not_after
+#   curl -s 127.0.0.1:9793/api/v1/certificates
+#   open http://127.0.0.1:9793/ in a browser
+#   touch/replace/delete files under demo/certs and watch /metrics follow
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+port="${CERTWATCH_DEMO_PORT:-9793}"
+build="${CERTWATCH_BUILD_DIR:-build}"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j "$(nproc)" --target certwatch >/dev/null
+bin="$PWD/$build/agent/certwatch"
+
+demo="$PWD/demo"
+pki="$demo/pki"
+broker="$demo/certs/broker"
+devices="$demo/certs/devices"
+mkdir -p "$broker" "$devices"
+
+if [ ! -f "$pki/ca-bundle.pem" ]; then
+  echo "demo: creating the PKI in $pki" >&2
+  "$bin" pki init --dir "$pki" --subject "/O=certwatch demo/CN=Demo Root CA" >/dev/null
+  "$bin" pki ca --dir "$pki" --name server-ca --subject "/O=certwatch demo/CN=Demo MQTT Server CA" >/dev/null
+  "$bin" pki ca --dir "$pki" --name device-ca --subject "/O=certwatch demo/CN=Demo Device CA" >/dev/null
+fi
+issue() {  # issue CA PROFILE NAME CN OUT [extra args...]
+  local ca=$1 profile=$2 name=$3 cn=$4 out=$5
+  shift 5
+  [ -f "$out/$name.cert.pem" ] && return 0
+  "$bin" pki issue --dir "$pki" --ca "$ca" --profile "$profile" --name "$name" \
+    --subject "/O=certwatch demo/CN=$cn" --san "DNS:$cn" --out "$out" "$@" >/dev/null
+}
+# The broker: a good chain file (leaf, server CA), as Mosquitto's certfile wants it.
+issue server-ca server mqtt mqtt.demo.local "$broker" --san IP:127.0.0.1 --validity 90d
+# Two devices: one fine, one about to expire (issued 60 hours ago for three days when
+# faketime is there, else a plain short-lived one).
+issue device-ca client sensor-1 sensor-1.demo.local "$devices" --validity 365d
+if [ ! -f "$devices/sensor-2.cert.pem" ]; then
+  if command -v faketime >/dev/null; then
+    faketime -f "-60h" "$bin" pki issue --dir "$pki" --ca device-ca --profile client --name sensor-2 \
+      --subject "/O=certwatch demo/CN=sensor-2.demo.local" --san DNS:sensor-2.demo.local \
+      --validity 3d --out "$devices" >/dev/null
+  else
+    issue device-ca client sensor-2 sensor-2.demo.local "$devices" --validity 2d
+  fi
+fi
+# A classic mistake: the chain written CA first (Mosquitto then blames the key).
+[ -f "$broker/wrong-order.pem" ] ||
+  cat "$pki/server-ca/certs/server-ca.cert.pem" "$broker/mqtt.cert.pem" >"$broker/wrong-order.pem"
+
+cat >"$demo/certwatch.yaml" <<YAML
+# Written by scripts/demo.sh. Relative paths are relative to this file.
+agent:
+  state_dir: state
+  rescan_interval: 10m
+  debounce: 200ms
+http:
+  listen: "127.0.0.1:$port"
+trust:
+  - pki/ca-bundle.pem
+watch:
+  - path: certs/broker
+    host: mqtt.demo.local
+    purpose: server
+    exclude: ["*.cert.pem"]     # the leaf alone; Mosquitto serves mqtt.chain.pem
+  - path: certs/devices
+    purpose: client
+    # Devices keep only their leaf: their CA is trusted here as an intermediate.
+    trust: [pki/ca-bundle.pem, pki/device-ca/certs/device-ca.cert.pem]
+YAML
+
+cat >&2 <<TEXT
+
+certwatch demo: watching $demo/certs (config $demo/certwatch.yaml)
+  metrics:      curl -s http://127.0.0.1:$port/metrics | grep '^certwatch_'
+  time left:    curl -s http://127.0.0.1:$port/metrics | grep ^certwatch_cert_not_after
+  inventory:    curl -s http://127.0.0.1:$port/api/v1/certificates
+  status page:  http://127.0.0.1:$port/
+  health:       curl -s http://127.0.0.1:$port/healthz
+  reload:       kill -HUP <pid>   (edit $demo/certwatch.yaml first)
+Change files under $demo/certs and /metrics follows within a second. Ctrl-C stops.
+
+TEXT
+exec "$bin" agent -c "$demo/certwatch.yaml"
