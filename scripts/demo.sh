@@ -23,11 +23,15 @@ broker="$demo/certs/broker"
 devices="$demo/certs/devices"
 mkdir -p "$broker" "$devices"
 
+# The CAs are made "ten days ago" (with faketime, when installed) so that one device
+# certificate can be shown close to its end.
+past=()
+command -v faketime >/dev/null && past=(faketime -f "-10d")
 if [ ! -f "$pki/ca-bundle.pem" ]; then
   echo "demo: creating the PKI in $pki" >&2
-  "$bin" pki init --dir "$pki" --subject "/O=certwatch demo/CN=Demo Root CA" >/dev/null
-  "$bin" pki ca --dir "$pki" --name server-ca --subject "/O=certwatch demo/CN=Demo MQTT Server CA" >/dev/null
-  "$bin" pki ca --dir "$pki" --name device-ca --subject "/O=certwatch demo/CN=Demo Device CA" >/dev/null
+  "${past[@]}" "$bin" pki init --dir "$pki" --subject "/O=certwatch demo/CN=Demo Root CA" >/dev/null
+  "${past[@]}" "$bin" pki ca --dir "$pki" --name server-ca --subject "/O=certwatch demo/CN=Demo MQTT Server CA" >/dev/null
+  "${past[@]}" "$bin" pki ca --dir "$pki" --name device-ca --subject "/O=certwatch demo/CN=Demo Device CA" >/dev/null
 fi
 issue() {  # issue CA PROFILE NAME CN OUT [extra args...]
   local ca=$1 profile=$2 name=$3 cn=$4 out=$5
@@ -38,17 +42,12 @@ issue() {  # issue CA PROFILE NAME CN OUT [extra args...]
 }
 # The broker: a good chain file (leaf, server CA), as Mosquitto's certfile wants it.
 issue server-ca server mqtt mqtt.demo.local "$broker" --san IP:127.0.0.1 --validity 90d
-# Two devices: one fine, one about to expire (issued 60 hours ago for three days when
-# faketime is there, else a plain short-lived one).
+# Two devices: one fine, one issued ten days ago for eleven days (cert.expires_soon).
 issue device-ca client sensor-1 sensor-1.demo.local "$devices" --validity 365d
 if [ ! -f "$devices/sensor-2.cert.pem" ]; then
-  if command -v faketime >/dev/null; then
-    faketime -f "-60h" "$bin" pki issue --dir "$pki" --ca device-ca --profile client --name sensor-2 \
-      --subject "/O=certwatch demo/CN=sensor-2.demo.local" --san DNS:sensor-2.demo.local \
-      --validity 3d --out "$devices" >/dev/null
-  else
-    issue device-ca client sensor-2 sensor-2.demo.local "$devices" --validity 2d
-  fi
+  "${past[@]}" "$bin" pki issue --dir "$pki" --ca device-ca --profile client --name sensor-2 \
+    --subject "/O=certwatch demo/CN=sensor-2.demo.local" --san DNS:sensor-2.demo.local \
+    --validity 11d --out "$devices" >/dev/null
 fi
 # A classic mistake: the chain written CA first (Mosquitto then blames the key).
 [ -f "$broker/wrong-order.pem" ] ||
