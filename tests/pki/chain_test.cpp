@@ -11,24 +11,6 @@ using namespace testing;
 
 namespace {
 
-bool has(const pki::Report& r, const std::string& id) {
-  for (const auto& f : r.findings)
-    if (f.id == id) return true;
-  return false;
-}
-
-const pki::Finding* find(const pki::Report& r, const std::string& id) {
-  for (const auto& f : r.findings)
-    if (f.id == id) return &f;
-  return nullptr;
-}
-
-std::string describe(const pki::Report& r) {
-  std::string s = r.target + (r.trusted ? " trusted" : " untrusted") + "\n";
-  for (const auto& f : r.findings) s += "  " + f.id + " " + f.target + ": " + f.message + "\n";
-  return s;
-}
-
 struct Pki {
   explicit Pki(PkiFixture& f)
       : root(f.root("root", CertOptions::of("Chain Root").with_days(3650))),
@@ -87,17 +69,17 @@ TEST_CASE("chain.leaf_not_first and chain.order from the structure alone", "[cha
   const auto o = opts(d.bundle);
   // No key given: the leaf is the end-entity certificate that issues nothing.
   auto r = judge(f.cat("a.pem", {d.int2.cert, d.leaf.cert, d.int1.cert}), o, d.bundle);
-  CHECK(has(r, "chain.leaf_not_first"));
-  CHECK_FALSE(has(r, "chain.order"));  // int2 before int1 is right; the leaf is the problem
+  CHECK(has_finding(r, "chain.leaf_not_first"));
+  CHECK_FALSE(has_finding(r, "chain.order"));  // int2 before int1 is right; the leaf is the problem
   CHECK(r.fixed_order == std::vector<int>{1, 0, 2});
   CHECK(r.certs[1].role == "leaf");
   // openssl verify judges the first certificate (a CA) and is content.
   CHECK(r.trusted);
 
   r = judge(f.cat("b.pem", {d.leaf.cert, d.int1.cert, d.int2.cert}), o, d.bundle);
-  CHECK_FALSE(has(r, "chain.leaf_not_first"));
-  REQUIRE(has(r, "chain.order"));
-  CHECK(find(r, "chain.order")->message.find("deep Intermediate 1") != std::string::npos);
+  CHECK_FALSE(has_finding(r, "chain.leaf_not_first"));
+  REQUIRE(has_finding(r, "chain.order"));
+  CHECK(find_finding(r, "chain.order")->message.find("deep Intermediate 1") != std::string::npos);
   CHECK(r.fixed_order == std::vector<int>{0, 2, 1});
   CHECK(r.trusted);  // what openssl verify says; the finding says why a device would not
 }
@@ -107,10 +89,10 @@ TEST_CASE("chain.incomplete names the missing issuer; chain.untrusted for foreig
   PkiFixture f(tmp.path());
   Pki p(f);
   auto r = judge(f.cat("leaf-only.pem", {p.leaf.cert}), opts(p.bundle), p.bundle);
-  REQUIRE(has(r, "chain.incomplete"));
-  CHECK(find(r, "chain.incomplete")->message.find("CN=Chain CA") != std::string::npos);
+  REQUIRE(has_finding(r, "chain.incomplete"));
+  CHECK(find_finding(r, "chain.incomplete")->message.find("CN=Chain CA") != std::string::npos);
   CHECK(r.verify_error == "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY");
-  CHECK_FALSE(has(r, "chain.verify_failed"));  // explained by chain.incomplete
+  CHECK_FALSE(has_finding(r, "chain.verify_failed"));  // explained by chain.incomplete
   CHECK_FALSE(r.fixable);
 
   // A self-signed leaf that nobody trusts.
@@ -118,13 +100,13 @@ TEST_CASE("chain.incomplete names the missing issuer; chain.untrusted for foreig
                                  "basicConstraints = CA:FALSE\nsubjectAltName = DNS:self.test\n"
                                  "subjectKeyIdentifier = hash\n"));
   r = judge(self.cert, opts(p.bundle), p.bundle);
-  CHECK(has(r, "chain.untrusted"));
+  CHECK(has_finding(r, "chain.untrusted"));
   CHECK(r.verify_error == "X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT");
-  CHECK_FALSE(has(r, "chain.incomplete"));
+  CHECK_FALSE(has_finding(r, "chain.incomplete"));
 
   // Negative for both: the same files with the right anchors.
   r = judge(self.cert, opts(self.cert), self.cert);
-  CHECK_FALSE(has(r, "chain.untrusted"));
+  CHECK_FALSE(has_finding(r, "chain.untrusted"));
   CHECK(r.trusted);
 }
 
@@ -134,9 +116,9 @@ TEST_CASE("a same-name CA with another key is not the issuer", "[chain]") {
   Pki p(f);
   auto impostor = f.ca("impostor", p.root, CertOptions::of("Chain CA").with_days(1825), 0);
   auto r = judge(f.cat("x.pem", {p.leaf.cert, impostor.cert}), opts(p.bundle), p.bundle);
-  REQUIRE(has(r, "chain.incomplete"));
-  CHECK(find(r, "chain.incomplete")->message.find("did not sign") != std::string::npos);
-  CHECK(has(r, "chain.extra"));
+  REQUIRE(has_finding(r, "chain.incomplete"));
+  CHECK(find_finding(r, "chain.incomplete")->message.find("did not sign") != std::string::npos);
+  CHECK(has_finding(r, "chain.extra"));
   CHECK_FALSE(r.trusted);
 }
 
@@ -147,11 +129,11 @@ TEST_CASE("chain.ambiguous_issuer for a re-issued intermediate with the same key
   auto again = f.ca("ca-again", p.root,
                     CertOptions::of("Chain CA").with_days(1500).with_key(p.ca.key), 0);
   auto r = judge(f.cat("amb.pem", {p.leaf.cert, p.ca.cert, again.cert}), opts(p.bundle), p.bundle);
-  REQUIRE(has(r, "chain.ambiguous_issuer"));
-  CHECK(find(r, "chain.ambiguous_issuer")->message.find("2 certificates") != std::string::npos);
-  CHECK(has(r, "chain.extra"));  // only one of them is on the path
+  REQUIRE(has_finding(r, "chain.ambiguous_issuer"));
+  CHECK(find_finding(r, "chain.ambiguous_issuer")->message.find("2 certificates") != std::string::npos);
+  CHECK(has_finding(r, "chain.extra"));  // only one of them is on the path
   r = judge(f.cat("one.pem", {p.leaf.cert, p.ca.cert}), opts(p.bundle), p.bundle);
-  CHECK_FALSE(has(r, "chain.ambiguous_issuer"));
+  CHECK_FALSE(has_finding(r, "chain.ambiguous_issuer"));
 }
 
 TEST_CASE("chain.too_large by count or bytes", "[chain]") {
@@ -160,12 +142,12 @@ TEST_CASE("chain.too_large by count or bytes", "[chain]") {
   Pki p(f);
   const fs::path file = f.cat("full.pem", {p.leaf.cert, p.ca.cert, p.root.cert});
   auto o = opts(p.bundle);
-  CHECK_FALSE(has(judge(file, o, p.bundle), "chain.too_large"));
+  CHECK_FALSE(has_finding(judge(file, o, p.bundle), "chain.too_large"));
   o.max_chain_certs = 2;
-  CHECK(has(judge(file, o, p.bundle), "chain.too_large"));
+  CHECK(has_finding(judge(file, o, p.bundle), "chain.too_large"));
   o.max_chain_certs = 4;
   o.max_chain_bytes = 600;
-  CHECK(has(judge(file, o, p.bundle), "chain.too_large"));
+  CHECK(has_finding(judge(file, o, p.bundle), "chain.too_large"));
 }
 
 TEST_CASE("chain.verify_failed carries OpenSSL's error name", "[chain]") {
@@ -179,12 +161,12 @@ TEST_CASE("chain.verify_failed carries OpenSSL's error name", "[chain]") {
                      std::nullopt);
   auto leaf = f.server("under-not-ca", not_ca, CertOptions::of("x.test"));
   auto r = judge(f.cat("bad.pem", {leaf.cert, not_ca.cert}), opts(p.bundle), p.bundle);
-  REQUIRE(has(r, "chain.verify_failed"));
-  CHECK(find(r, "chain.verify_failed")->message.find("X509_V_ERR_INVALID_CA") != std::string::npos);
+  REQUIRE(has_finding(r, "chain.verify_failed"));
+  CHECK(find_finding(r, "chain.verify_failed")->message.find("X509_V_ERR_INVALID_CA") != std::string::npos);
   CHECK(r.verify_error == "X509_V_ERR_INVALID_CA");
-  CHECK_FALSE(has(r, "chain.incomplete"));
+  CHECK_FALSE(has_finding(r, "chain.incomplete"));
   r = judge(f.cat("ok.pem", {p.leaf.cert, p.ca.cert}), opts(p.bundle), p.bundle);
-  CHECK_FALSE(has(r, "chain.verify_failed"));
+  CHECK_FALSE(has_finding(r, "chain.verify_failed"));
 }
 
 TEST_CASE("a CA bundle file is not judged as a chain", "[chain]") {
@@ -202,8 +184,8 @@ TEST_CASE("a CA bundle file is not judged as a chain", "[chain]") {
   auto o = opts(two_roots);
   o.expect_leaf = true;
   r = pki::judge_file(two_roots, o);
-  CHECK(has(r, "chain.extra"));
-  CHECK(has(r, "leaf.is_ca"));
+  CHECK(has_finding(r, "chain.extra"));
+  CHECK(has_finding(r, "leaf.is_ca"));
 }
 
 TEST_CASE("judge_chain and a shared TrustIndex agree with judge_file", "[chain]") {

@@ -11,19 +11,6 @@ using namespace testing;
 
 namespace {
 
-bool has(const pki::Report& r, const std::string& id) {
-  for (const auto& f : r.findings)
-    if (f.id == id) return true;
-  return false;
-}
-
-std::string describe(const pki::Report& r) {
-  std::string s = r.target + (r.trusted ? " trusted" : " untrusted") + "\n";
-  for (const auto& f : r.findings)
-    s += "  " + std::string(pki::to_string(f.severity)) + " " + f.id + " " + f.target + ": " + f.message + "\n";
-  return s;
-}
-
 pki::JudgeOptions options_for(const Scenario& sc, int64_t now) {
   pki::JudgeOptions o;
   o.trust = load_certs(sc.bundle);
@@ -45,8 +32,8 @@ TEST_CASE("every acceptance fixture gets its findings, exit code and openssl's v
     const auto opt = options_for(sc, now);
     const pki::Report r = pki::judge_file(sc.file, opt, sc.key, &cache);
     INFO(sc.name << "\n" << describe(r));
-    for (const auto& id : sc.expect) CHECK(has(r, id));
-    for (const auto& id : sc.absent) CHECK_FALSE(has(r, id));
+    for (const auto& id : sc.expect) CHECK(has_finding(r, id));
+    for (const auto& id : sc.absent) CHECK_FALSE(has_finding(r, id));
     CHECK(pki::nagios_exit_code(r.findings) == sc.exit_code);
     if (!r.certs.empty()) {
       // Acceptance 2: our trust verdict is openssl verify's.
@@ -69,7 +56,7 @@ TEST_CASE("no key material reaches a report", "[judge]") {
   const pki::Report r = pki::judge_file(combined, o);
   REQUIRE(r.key.has_value());
   CHECK(r.key->spki_sha256 == load_certs(leaf.cert)[0].spki_sha256_hex());
-  CHECK_FALSE(has(r, "key.mismatch"));
+  CHECK_FALSE(has_finding(r, "key.mismatch"));
   const std::string key_pem = read_file(leaf.key);
   const std::string body = key_pem.substr(key_pem.find('\n') + 1, 40);
   for (const auto& fnd : r.findings) CHECK(fnd.message.find(body) == std::string::npos);
@@ -106,23 +93,23 @@ TEST_CASE("judge_paths pairs keys by stem, also across private/ and certs/", "[j
     const pki::Report& r = *by_name[name];
     REQUIRE(r.key.has_value());
     CHECK(r.key->path == s.leaf.key.string());
-    CHECK_FALSE(has(r, "key.mismatch"));
+    CHECK_FALSE(has_finding(r, "key.mismatch"));
   }
   REQUIRE(by_name.count("server-ca.cert.pem") == 1);
   CHECK(by_name["server-ca.cert.pem"]->key->path == s.server_ca.key.string());
-  CHECK_FALSE(has(*by_name["server-ca.cert.pem"], "key.mismatch"));
+  CHECK_FALSE(has_finding(*by_name["server-ca.cert.pem"], "key.mismatch"));
   REQUIRE(by_name.count("server.crt") == 1);
-  CHECK(has(*by_name["server.crt"], "key.mismatch"));
+  CHECK(has_finding(*by_name["server.crt"], "key.mismatch"));
   // Key files only report when they have findings.
   CHECK(by_name.count("mqtt-server.key.pem") == 0);
   REQUIRE(by_name.count("lonely.key") == 1);
-  CHECK(has(*by_name["lonely.key"], "key.permissions"));
+  CHECK(has_finding(*by_name["lonely.key"], "key.permissions"));
   // The chain file is clean; the leaf-only cert file misses its intermediate.
   CHECK(by_name["mqtt-server.chain.pem"]->trusted);
-  CHECK(has(*by_name["mqtt-server.cert.pem"], "chain.incomplete"));
+  CHECK(has_finding(*by_name["mqtt-server.cert.pem"], "chain.incomplete"));
   // CA files are judged as bundles: no leaf findings for them.
-  CHECK_FALSE(has(*by_name["ca-bundle.pem"], "chain.leaf_not_first"));
-  CHECK_FALSE(has(*by_name["ca-bundle.pem"], "leaf.no_san"));
+  CHECK_FALSE(has_finding(*by_name["ca-bundle.pem"], "chain.leaf_not_first"));
+  CHECK_FALSE(has_finding(*by_name["ca-bundle.pem"], "leaf.no_san"));
 }
 
 TEST_CASE("the VerifyCache verifies a shared intermediate once", "[judge]") {

@@ -222,6 +222,19 @@ std::vector<pki::Certificate> load_certs(const fs::path& p) {
   return r->certs;
 }
 
+const pki::Finding* find_finding(const pki::Report& r, const std::string& id) {
+  for (const auto& f : r.findings)
+    if (f.id == id) return &f;
+  return nullptr;
+}
+
+std::string describe(const pki::Report& r) {
+  std::string s = r.target + (r.trusted ? " trusted" : " untrusted") + "\n";
+  for (const auto& f : r.findings)
+    s += "  " + std::string(pki::to_string(f.severity)) + " " + f.id + " " + f.target + ": " + f.message + "\n";
+  return s;
+}
+
 std::vector<Scenario> make_scenarios(PkiFixture& f) {
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
   const std::string host = "mqtt.lab.local";

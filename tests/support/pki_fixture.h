@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pki/certificate.h"
+#include "pki/judge.h"
 
 namespace testing {
 
@@ -99,6 +100,11 @@ bool openssl_verifies(const fs::path& bundle, const fs::path& chain,
 
 // Every certificate of a PEM/DER file (throws if it does not load).
 std::vector<pki::Certificate> load_certs(const fs::path& p);
+
+// The first finding with `id` in a report, or nullptr; and a readable dump for INFO().
+const pki::Finding* find_finding(const pki::Report& r, const std::string& id);
+inline bool has_finding(const pki::Report& r, const std::string& id) { return find_finding(r, id) != nullptr; }
+std::string describe(const pki::Report& r);
 
 // Standard shapes -----------------------------------------------------------------------------
 
