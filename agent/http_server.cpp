@@ -95,10 +95,10 @@ struct HttpServer::Listener : std::enable_shared_from_this<HttpServer::Listener>
     }
     try {
       const auto cap = shared->options.max_connections;
-      if (shared->sessions.size() < cap) {
+      if (shared->served() < cap) {
         std::make_shared<HttpSession>(std::move(socket), shared, false)->start();
       } else if (shared->rejecting < cap) {
-        spdlog::warn("http: {} connections open; answering 503", shared->sessions.size());
+        spdlog::warn("http: {} connections open; answering 503", shared->served());
         std::make_shared<HttpSession>(std::move(socket), shared, true)->start();
       }  // else: far over the cap; the socket closes as it goes out of scope
     } catch (const std::exception& e) {

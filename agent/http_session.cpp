@@ -55,17 +55,13 @@ HttpSession::HttpSession(asio::ip::tcp::socket&& socket,
       buffer_(shared->options.header_limit + shared->options.body_limit + 4096),
       shared_(std::move(shared)),
       reject_(reject) {
-  if (reject_)
-    ++shared_->rejecting;
-  else
-    shared_->sessions.insert(this);
+  shared_->sessions.insert(this);
+  if (reject_) ++shared_->rejecting;
 }
 
 HttpSession::~HttpSession() {
-  if (reject_)
-    --shared_->rejecting;
-  else
-    shared_->sessions.erase(this);
+  shared_->sessions.erase(this);
+  if (reject_) --shared_->rejecting;
 }
 
 void HttpSession::start() {

@@ -36,8 +36,9 @@ struct HttpServer::Shared {
   explicit Shared(HttpServerOptions o) : options(std::move(o)) {}
   const HttpServerOptions options;
   std::unordered_map<std::string, HttpHandler> routes;
-  std::unordered_set<HttpSession*> sessions;  // served connections, at most max_connections
-  std::size_t rejecting = 0;                  // connections being answered 503
+  std::unordered_set<HttpSession*> sessions;  // every live connection, for stop()
+  std::size_t rejecting = 0;                  // of which being answered 503
+  std::size_t served() const { return sessions.size() - rejecting; }
   bool stopping = false;
 };
 

@@ -413,17 +413,27 @@ TEST_CASE("connections over the cap get 503 until one closes", "[agent][http]") 
 
 TEST_CASE("stop closes the acceptor and every connection; the io thread ends",
           "[agent][http]") {
-  TestServer srv;
+  HttpServerOptions options;
+  options.max_connections = 2;
+  options.read_timeout = 20s;  // longer than the test: only stop() can end these connections
+  TestServer srv(options);
   Client idle(srv.port());
   REQUIRE(idle.send(get("/small")));
   REQUIRE(idle.read_response());  // now an idle keep-alive connection
   Client fresh(srv.port());       // accepted, no request yet
   REQUIRE(fresh.connected());
+  REQUIRE(fresh.send("GET /sm"));  // half a request: the session is reading
+  Client extra(srv.port());        // over the cap: a 503 session waiting for its request
+  REQUIRE(extra.connected());
   const auto port = srv.port();
+  testing::sleep_ms(100);  // let the loop accept them
 
+  const auto t0 = std::chrono::steady_clock::now();
   CHECK(srv.stop_and_join(3s));  // finished by itself: nothing left running
+  CHECK(std::chrono::steady_clock::now() - t0 < 3s);
   CHECK(idle.wait_closed());
   CHECK(fresh.wait_closed());
+  CHECK(extra.wait_closed());
   Client late(port);
   CHECK_FALSE(late.connected());
 }
