@@ -99,9 +99,11 @@ void HttpSession::on_read(beast::error_code ec) {
       else
         return close();
       res.version(11);
+      res.set(http::field::server, beast::string_view(kServerName.data(), kServerName.size()));
       res.set(http::field::content_type, "text/plain; charset=utf-8");
       res.body() = std::string(res.reason()) + "\n";
       res.keep_alive(false);
+      res.prepare_payload();
       return send(std::move(res));
     }
     send(handle(parser_->get()));

@@ -312,6 +312,8 @@ TEST_CASE("oversized headers and bodies are rejected and the connection closed",
     auto r = c.read_response();
     REQUIRE(r);
     CHECK(r->status == 431);
+    CHECK(r->body == "Request Header Fields Too Large\n");
+    CHECK(r->header("connection") == "close");
     CHECK(c.wait_closed());
   }
   {
@@ -321,6 +323,7 @@ TEST_CASE("oversized headers and bodies are rejected and the connection closed",
     auto r = c.read_response();
     REQUIRE(r);
     CHECK(r->status == 413);
+    CHECK(r->body == "Payload Too Large\n");
     CHECK(c.wait_closed());
   }
   {
