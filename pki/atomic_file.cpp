@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <memory>
 #include <string>
 
 namespace pki {
@@ -71,30 +73,37 @@ Result<void> make_directories(const std::filesystem::path& dir, mode_t mode) {
   return {};
 }
 
-Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view bytes,
-                               mode_t mode, AtomicWriteOptions options) {
+namespace {
+
+// Writes bytes to a fsynced, closed temp file beside `path`; the TempFile unlinks it unless kept.
+Result<std::unique_ptr<TempFile>> stage(const std::filesystem::path& path, std::string_view bytes, mode_t mode) {
   const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   std::string templ = (dir / ("." + path.filename().string() + ".tmp.XXXXXX")).string();
   int fd = ::mkostemp(templ.data(), O_CLOEXEC);
   if (fd < 0) return sys_error("cannot create temporary file in", dir, errno);
-  TempFile tmp(fd, templ);
+  auto tmp = std::make_unique<TempFile>(fd, templ);
   // mkostemp creates 0600; set the final mode before any byte is written so the content is
   // never readable more widely than asked.
-  if (::fchmod(tmp.fd(), mode) != 0) return sys_error("cannot chmod", tmp.path(), errno);
+  if (::fchmod(tmp->fd(), mode) != 0) return sys_error("cannot chmod", tmp->path(), errno);
   const char* p = bytes.data();
   size_t left = bytes.size();
   while (left > 0) {
-    ssize_t n = ::write(tmp.fd(), p, left);
+    ssize_t n = ::write(tmp->fd(), p, left);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return sys_error("cannot write", tmp.path(), errno);
+      return sys_error("cannot write", tmp->path(), errno);
     }
     p += n;
     left -= static_cast<size_t>(n);
   }
-  if (::fsync(tmp.fd()) != 0) return sys_error("cannot fsync", tmp.path(), errno);
-  if (tmp.close_fd() != 0) return sys_error("cannot close", tmp.path(), errno);
-  if (options.replace) {
+  if (::fsync(tmp->fd()) != 0) return sys_error("cannot fsync", tmp->path(), errno);
+  if (tmp->close_fd() != 0) return sys_error("cannot close", tmp->path(), errno);
+  return tmp;
+}
+
+// Moves a staged file to `path`: rename (replace) or link + unlink (no-clobber).
+Result<void> publish(TempFile& tmp, const std::filesystem::path& path, bool replace) {
+  if (replace) {
     if (::rename(tmp.path().c_str(), path.c_str()) != 0) return sys_error("cannot rename onto", path, errno);
   } else {
     // link() fails with EEXIST instead of replacing: the no-clobber check and the write are one
@@ -107,7 +116,40 @@ Result<void> write_file_atomic(const std::filesystem::path& path, std::string_vi
     ::unlink(tmp.path().c_str());
   }
   tmp.keep();
-  return fsync_directory(dir);
+  return {};
+}
+
+std::filesystem::path dir_of(const std::filesystem::path& p) {
+  return p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
+}
+
+}  // namespace
+
+Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view bytes,
+                               mode_t mode, AtomicWriteOptions options) {
+  return write_files_atomic({FileWrite{path, bytes, mode}}, options);
+}
+
+Result<void> write_files_atomic(const std::vector<FileWrite>& files, AtomicWriteOptions options) {
+  std::vector<std::unique_ptr<TempFile>> staged;
+  for (const auto& f : files) {
+    auto t = stage(f.path, f.bytes, f.mode);
+    if (!t) return t.error();
+    staged.push_back(std::move(*t));
+  }
+  std::vector<std::filesystem::path> dirs;
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (auto r = publish(*staged[i], files[i].path, options.replace); !r) {
+      if (!options.replace)
+        for (size_t j = 0; j < i; ++j) ::unlink(files[j].path.c_str());  // ours: created by link()
+      return r;
+    }
+    const auto d = dir_of(files[i].path);
+    if (std::find(dirs.begin(), dirs.end(), d) == dirs.end()) dirs.push_back(d);
+  }
+  for (const auto& d : dirs)
+    if (auto r = fsync_directory(d); !r) return r;
+  return {};
 }
 
 }  // namespace pki

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <string_view>
+#include <vector>
 
 #include "pki/result.h"
 
@@ -21,6 +22,17 @@ struct AtomicWriteOptions {
 // Writes `bytes` to `path` with permission bits `mode` (umask is not applied).
 Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view bytes,
                                mode_t mode, AtomicWriteOptions options = {});
+
+// Several files as one step (e.g. key, certificate, chain): every temp file is written and
+// fsynced first, then they are renamed in the given order, then each directory is fsynced once.
+// A failure before the renames leaves nothing; with replace=false an existing target stops the
+// set, and the files of this set created before it are removed again.
+struct FileWrite {
+  std::filesystem::path path;
+  std::string_view bytes;
+  mode_t mode = 0600;
+};
+Result<void> write_files_atomic(const std::vector<FileWrite>& files, AtomicWriteOptions options = {});
 
 // Creates `dir` and its missing parents with `mode` (umask not applied to the last level).
 // An existing directory is left as it is.

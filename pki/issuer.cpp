@@ -88,25 +88,21 @@ class OutputSet {
     return {};
   }
   Result<std::vector<fs::path>> write(bool force) {
-    std::vector<fs::path> created;
+    std::vector<FileWrite> writes;
+    std::vector<fs::path> paths;
     for (const auto& f : files_) {
-      auto dir = f.path.parent_path();
-      if (!dir.empty()) {
-        if (auto r = make_directories(dir, kDirMode); !r) {
-          rollback(created);
-          return r.error();
-        }
-      }
-      auto r = write_file_atomic(f.path, f.bytes, f.mode, {.replace = force});
-      if (!r) {
-        rollback(created);
-        if (!force && r.error().message.find(" exists") != std::string::npos)
-          return make_error(r.error().message + " (use --force to replace it)");
-        return r.error();
-      }
-      created.push_back(f.path);
+      if (auto dir = f.path.parent_path(); !dir.empty())
+        if (auto r = make_directories(dir, kDirMode); !r) return r.error();
+      writes.push_back({f.path, f.bytes, f.mode});
+      paths.push_back(f.path);
     }
-    return created;
+    // One step: all temp files fsynced, renamed in order (key first), each directory fsynced once.
+    if (auto r = write_files_atomic(writes, {.replace = force}); !r) {
+      if (!force && r.error().message.find(" exists") != std::string::npos)
+        return make_error(r.error().message + " (use --force to replace it)");
+      return r.error();
+    }
+    return paths;
   }
   ~OutputSet() {
     for (auto& f : files_)
@@ -119,12 +115,6 @@ class OutputSet {
     std::string bytes;
     mode_t mode;
   };
-  void rollback(const std::vector<fs::path>& created) const {
-    for (const auto& p : created) {
-      std::error_code ec;
-      fs::remove(p, ec);
-    }
-  }
   std::vector<File> files_;
 };
 

@@ -68,3 +68,22 @@ TEST_CASE("make_directories creates private parents", "[pki][atomic_file]") {
   testing::write_file(tmp / "file", "x");
   CHECK_FALSE(make_directories(tmp / "file", 0700).ok());
 }
+
+TEST_CASE("a file set is all or nothing without replace", "[pki][atomic_file]") {
+  testing::TempDir tmp;
+  testing::write_file(tmp / "b.pem", "old b");
+  auto r = write_files_atomic({{tmp / "a.key", "new a", 0600}, {tmp / "b.pem", "new b", 0644},
+                               {tmp / "c.pem", "new c", 0644}},
+                              {.replace = false});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("b.pem exists") != std::string::npos);
+  CHECK_FALSE(fs::exists(tmp / "a.key"));  // created by this set, removed again
+  CHECK(testing::read_file(tmp / "b.pem") == "old b");
+  CHECK(entries(tmp.path()) == 1);  // no temp files either
+
+  REQUIRE(write_files_atomic({{tmp / "a.key", "1", 0600}, {tmp / "b.pem", "2", 0644}}).ok());
+  CHECK(testing::read_file(tmp / "a.key") == "1");
+  CHECK(testing::read_file(tmp / "b.pem") == "2");
+  CHECK(mode_of(tmp / "a.key") == 0600);
+  CHECK(entries(tmp.path()) == 2);
+}
