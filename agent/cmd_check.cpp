@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <ctime>
@@ -146,7 +147,10 @@ void print_human(const std::vector<pki::Report>& reports, const std::vector<pki:
     for (const auto& n : r.notes) std::printf("note: %s: %s\n", r.target.c_str(), n.c_str());
   if (!findings.empty()) {
     std::printf("\nFindings:\n");
-    for (const auto& f : findings) {
+    std::vector<pki::Finding> sorted = findings;  // worst first, otherwise as judged
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const auto& a, const auto& b) { return a.severity > b.severity; });
+    for (const auto& f : sorted) {
       std::printf("  %s%-8s%s %-34s %s\n    %s\n", st.on(f.severity).c_str(),
                   upper(pki::to_string(f.severity)).c_str(), st.off().c_str(), f.id.c_str(),
                   f.target.c_str(), f.message.c_str());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <ctime>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -136,8 +137,15 @@ void add_key_findings(const KeyRecord& k, const JudgeOptions& o, std::vector<Fin
 }
 
 Report judge_impl(std::string target, std::span<const Certificate> chain,
-                  const std::optional<KeyRecord>& key, const JudgeOptions& options,
+                  const std::optional<KeyRecord>& key, const JudgeOptions& given,
                   const TrustIndex& trust, VerifyCache& cache) {
+  // One instant for every time check of this chain (see JudgeOptions::now).
+  JudgeOptions clocked;
+  if (given.now == 0) {
+    clocked = given;
+    clocked.now = static_cast<int64_t>(std::time(nullptr));
+  }
+  const JudgeOptions& options = given.now == 0 ? clocked : given;
   Report rep;
   rep.target = std::move(target);
   rep.key = key;

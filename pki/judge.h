@@ -39,7 +39,8 @@ struct JudgeOptions {
   std::optional<std::string> host;  // hostname or IP to match against the leaf's SANs
   Purpose purpose = Purpose::any;
   Thresholds thresholds;
-  int64_t now = 0;  // POSIX seconds; the caller's clock (injected, never read here)
+  int64_t now = 0;  // POSIX seconds; the caller's clock (injected). 0: the system clock, read
+                    // once per judged chain so lints and OpenSSL's verdict use one instant
   SeverityPolicy policy;
   // The first certificate is meant as a leaf (an endpoint's served chain). Otherwise a file
   // holding only CA certificates is judged as a CA bundle: no leaf, order or extra findings.
