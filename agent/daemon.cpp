@@ -1,5 +1,6 @@
 #include "agent/daemon.h"
 
+#include <malloc.h>
 #include <signal.h>
 
 #include <ctime>
@@ -230,6 +231,9 @@ void Daemon::finish_scan() {
   status_.last_scan_seconds = seconds;
   metrics_.scan_finished(seconds, status_.last_scan_at);
   update_self_metrics();
+  // The scan's garbage (file contents, OpenSSL objects, pool-thread arenas) goes back to the
+  // system: what stays is the inventory and the registry.
+  ::malloc_trim(0);
   if (!status_.ready) {
     status_.ready = true;
     spdlog::info("initial scan: {} files, {} certificates in {:.3f} s", inventory_.size(),
@@ -292,7 +296,11 @@ void Daemon::on_result(ScanResult r, uint64_t seq, bool full_scan) {
       const InventoryEntry* old = inventory_.find(target);
       metrics_.update_target(target, exporters::metric_names::kSourceFile, old != nullptr ? &old->report : nullptr,
                              &r.entry.report);
-      const auto change = inventory_.observe(target, std::move(r.entry));
+      // A deep copy, not a move: the record is then allocated by this (long-lived) thread,
+      // and the pool's arena, holding only scan garbage, can be returned to the system.
+      InventoryEntry kept = r.entry;
+      r.entry = InventoryEntry{};
+      const auto change = inventory_.observe(target, std::move(kept));
       const bool quiet = !status_.ready;  // the initial scan is summarised, not listed
       if (change.kind == ChangeKind::added && !quiet) spdlog::info("{}: new target", target);
       if (change.kind == ChangeKind::changed && change.certs_changed)

@@ -1,0 +1,83 @@
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "agent/agent_metrics.h"
+
+using certwatch::agent::AgentMetrics;
+
+namespace {
+
+pki::CertRecord cert(int index, std::string cn, int64_t not_after) {
+  pki::CertRecord c;
+  c.index = index;
+  c.role = index == 0 ? "leaf" : "intermediate";
+  c.subject = "CN=" + cn;
+  c.subject_cn = cn;
+  c.issuer = "CN=Root";
+  c.issuer_cn = "Root";
+  c.serial = "0A" + std::to_string(index);
+  c.sha256 = std::string(64, 'a');
+  c.not_before = 1000;
+  c.not_after = not_after;
+  c.sans = {"DNS:" + cn, "IP:127.0.0.1"};
+  return c;
+}
+
+std::size_t count(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("agent metrics: one series per certificate, identical certificates told apart by index",
+          "[agent][metrics]") {
+  AgentMetrics m;
+  pki::Report r;
+  r.target = "/c/a.pem";
+  r.certs = {cert(0, "a", 2000000000), cert(1, "a", 2000000000)};  // the same certificate twice
+  r.findings = {pki::Finding{"chain.duplicate", pki::Severity::warning, "/c/a.pem#1", "dup"}};
+  m.update_target("/c/a.pem", "file", nullptr, &r);
+  const std::string text = m.render();
+  CHECK(count(text, "certwatch_cert_not_after_timestamp_seconds{") == 2);
+  CHECK(count(text, "index=\"0\"") >= 3);
+  CHECK(count(text, "index=\"1\"") >= 3);
+  CHECK(text.find("certwatch_cert_not_after_timestamp_seconds{source=\"file\",target=\"/c/a.pem\",index=\"0\",role=\"leaf\","
+                  "subject_cn=\"a\",issuer_cn=\"Root\",serial=\"0A0\"} 2000000000") != std::string::npos);
+  CHECK(text.find("sans=\"DNS:a,IP:127.0.0.1\"") != std::string::npos);
+  CHECK(text.find("certwatch_finding{target=\"/c/a.pem#1\",id=\"chain.duplicate\",severity=\"warning\"} 1") !=
+        std::string::npos);
+  CHECK(text.find("certwatch_chain_valid{source=\"file\",target=\"/c/a.pem\"} 0") != std::string::npos);
+  CHECK(text.find("certwatch_build_info{") != std::string::npos);
+}
+
+TEST_CASE("agent metrics: expiry is exported when verification fails, and nothing stays after removal",
+          "[agent][metrics]") {
+  AgentMetrics m;
+  pki::Report bad;
+  bad.target = "/c/b.pem";
+  bad.certs = {cert(0, "b", 1900000000)};
+  bad.trusted = false;
+  bad.verify_error = "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY";
+  bad.findings = {pki::Finding{"chain.incomplete", pki::Severity::critical, "/c/b.pem", "missing"}};
+  m.update_target("/c/b.pem", "file", nullptr, &bad);
+  std::string text = m.render();
+  CHECK(text.find("certwatch_cert_not_after_timestamp_seconds{source=\"file\",target=\"/c/b.pem\"") != std::string::npos);
+
+  pki::Report good = bad;
+  good.trusted = true;
+  good.verify_error.reset();
+  good.findings.clear();
+  good.certs[0].not_after = 1950000000;
+  m.update_target("/c/b.pem", "file", &bad, &good);
+  text = m.render();
+  CHECK(text.find("1900000000") == std::string::npos);
+  CHECK(text.find("1950000000") != std::string::npos);
+  CHECK(text.find("chain.incomplete") == std::string::npos);
+  CHECK(text.find("certwatch_chain_valid{source=\"file\",target=\"/c/b.pem\"} 1") != std::string::npos);
+
+  m.update_target("/c/b.pem", "file", &good, nullptr);
+  text = m.render();
+  CHECK(text.find("/c/b.pem") == std::string::npos);
+}
