@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <ctime>
+#include <map>
 
 #include "pki/chain.h"
 #include "pki/judge.h"
@@ -129,4 +130,37 @@ TEST_CASE("the VerifyCache verifies a shared intermediate once", "[judge]") {
   // (observable through a certificate whose signature we corrupt after the first answer is
   // impossible here, so check consistency across many calls instead).
   for (int i = 0; i < 100; ++i) CHECK(cache.signed_by(ca_cert, root_cert));
+}
+
+TEST_CASE("seed 002 shape: an encrypted RSA root key beside its certificate", "[judge]") {
+  TempDir tmp;
+  PkiFixture f(tmp.path());
+  auto s = make_seed002(f);
+  pki::JudgeOptions o;
+  o.trust = load_certs(s.root.cert);
+  o.now = static_cast<int64_t>(std::time(nullptr));
+  const std::vector<fs::path> roots{tmp / "ca"};
+  std::map<std::string, pki::Report> by_name;
+  for (auto& r : pki::judge_paths(roots, o)) by_name[fs::path(r.target).filename().string()] = std::move(r);
+  REQUIRE(by_name.count("ca.key.pem") == 1);
+  CHECK(has_finding(by_name["ca.key.pem"], "key.encrypted"));
+  REQUIRE(by_name.count("ca.cert.pem") == 1);
+  const pki::Report& root = by_name["ca.cert.pem"];
+  REQUIRE(root.key.has_value());
+  CHECK(root.key->encrypted);
+  CHECK_FALSE(has_finding(root, "key.mismatch"));
+  CHECK(root.trusted);
+  CHECK(root.certs[0].key_type == "RSA 2048");
+  // The CAs verify against the root; each with its own (plain) key.
+  for (const char* ca : {"server-ca.cert.pem", "engine-ca.cert.pem"}) {
+    INFO(ca << "\n" << describe(by_name[ca]));
+    CHECK(by_name[ca].trusted);
+    CHECK(by_name[ca].findings.empty());
+  }
+  // The engine's client leaf: fine as a client, refused as a server.
+  const fs::path engine_chain = f.cat("engine.chain.pem", {s.engine.cert, s.engine_ca.cert});
+  o.purpose = pki::Purpose::client;
+  CHECK(pki::judge_file(engine_chain, o, s.engine.key).findings.empty());
+  o.purpose = pki::Purpose::server;
+  CHECK(has_finding(pki::judge_file(engine_chain, o, s.engine.key), "leaf.purpose_mismatch"));
 }

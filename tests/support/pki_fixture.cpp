@@ -206,6 +206,20 @@ Seed001 make_seed001(PkiFixture& f) {
   return s;
 }
 
+Seed002 make_seed002(PkiFixture& f, const std::string& passphrase) {
+  Seed002 s;
+  s.root = f.root("ca/ca", CertOptions::of("Chariot Root CA").with_alg(KeyAlg::rsa_2048).with_days(3650));
+  s.server_ca = f.ca("ca/server/server-ca", s.root, CertOptions::of("Chariot Server CA").with_days(1825), 0);
+  s.engine_ca = f.ca("ca/engine/engine-ca", s.root, CertOptions::of("MQTT Engine CA").with_days(1825), 0);
+  s.server = f.server("certs/server/server", s.server_ca, CertOptions::of("chariot.lab.local"));
+  s.engine = f.client("certs/engine/engine", s.engine_ca, CertOptions::of("mqtt-engine"));
+  // The root key encrypted in place, as the seed keeps it.
+  const fs::path enc = f.encrypt_key(s.root.key, "ca/ca.enc.tmp", passphrase, true);
+  fs::rename(enc, s.root.key);
+  fs::permissions(s.root.key, fs::perms::owner_read | fs::perms::owner_write);
+  return s;
+}
+
 DeepChain make_deep_chain(PkiFixture& f, const std::string& prefix) {
   DeepChain d;
   d.root = f.root(prefix + "-root", CertOptions::of(prefix + " Root CA").with_days(3650));

@@ -123,6 +123,14 @@ struct Seed001 {
 };
 Seed001 make_seed001(PkiFixture& f);
 
+// Seed 002 (Chariot): an RSA root whose key is encrypted (genrsa -des3 in the seed; AES here),
+// a server CA and a client (engine) CA under it, a server leaf and an engine client leaf.
+// Layout: ca/ca.{key,cert}.pem, ca/<x>/<x>-ca.*, certs/<x>/<x>.*.
+struct Seed002 {
+  CertFiles root, server_ca, engine_ca, server, engine;
+};
+Seed002 make_seed002(PkiFixture& f, const std::string& passphrase = "chariot");
+
 // A deeper chain for order tests: root -> int1 -> int2 -> leaf ("mqtt.lab.local"), with
 // bundle.pem holding the root.
 struct DeepChain {
