@@ -225,6 +225,7 @@ void Daemon::start_full_scan(bool force) {
 
 void Daemon::finish_scan() {
   scan_in_progress_ = false;
+  if (stopping_) return;  // no READY/STATUS after STOPPING=1
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - scan_started_).count();
   status_.last_scan_at = now();
