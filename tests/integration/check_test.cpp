@@ -44,7 +44,7 @@ TEST_CASE("check exits as DESIGN.md says for every acceptance fixture", "[integr
   }
 }
 
-TEST_CASE("--fix-order output of every fixable fixture passes with no chain finding",
+TEST_CASE("fix-order output of every fixable fixture passes with no chain finding",
           "[integration][check]") {
   TempDir tmp;
   PkiFixture f(tmp.path());
@@ -73,7 +73,7 @@ TEST_CASE("--fix-order output of every fixable fixture passes with no chain find
   CHECK(fixed >= 6);
 }
 
-TEST_CASE("--fix-order --keep-root keeps the root last", "[integration][check]") {
+TEST_CASE("fix-order with keep-root keeps the root last", "[integration][check]") {
   TempDir tmp;
   PkiFixture f(tmp.path());
   auto d = make_deep_chain(f);
