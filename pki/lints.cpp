@@ -135,6 +135,16 @@ Out bad_serial(const Ctx& c) {
 
 // leaf.* ---------------------------------------------------------------------------------
 
+// SANs are what TLS clients match a server against (RFC 9525); a client certificate may go
+// without (issue #3: SAN optional for client leaves, as in the seeds). So the lint applies to
+// leaves that can act as servers: no EKU at all, or an EKU with serverAuth.
+bool server_capable_leaf(const Ctx& c) {
+  if (!c.is_leaf || c.options.purpose == Purpose::client) return false;
+  if (!c.cert.has_eku()) return true;
+  const auto eku = c.cert.eku();
+  return std::find(eku.begin(), eku.end(), "serverAuth") != eku.end();
+}
+
 Out no_san(const Ctx& c) {
   if (X509_get_ext_by_NID(c.cert.native(), NID_subject_alt_name, -1) >= 0) return std::nullopt;
   return hit("no subjectAltName: clients ignore the CN '" + c.cert.subject_cn() + "'");
@@ -256,7 +266,7 @@ constexpr Lint kLints[] = {
     {"cert.missing_aki", v3_not_self_issued, missing_aki},
     {"cert.v1", any, v1},
     {"cert.bad_serial", any, bad_serial},
-    {"leaf.no_san", leaf, no_san},
+    {"leaf.no_san", server_capable_leaf, no_san},
     {"leaf.hostname_mismatch", has_host, hostname_mismatch},
     {"leaf.purpose_mismatch", has_purpose, purpose_mismatch},
     {"leaf.rsa_no_key_encipherment", rsa_leaf, rsa_no_key_encipherment},

@@ -57,11 +57,6 @@ void expect_leaf(const std::string& cert, bool server, bool rsa, const std::stri
   CHECK(t.find(rsa ? "Public-Key: (2048 bit)" : "NIST CURVE: P-256") != std::string::npos);
 }
 
-// check's leaf.no_san lint (pki/lints.cpp, not ours) also fires for clientAuth-only leaves,
-// which the issue allows without SAN (hostname matching is a server matter, RFC 9525). It is
-// tolerated on client leaves only, and nothing else is.
-const std::vector<std::string> kClientTolerated = {"leaf.no_san"};
-
 std::map<std::string, std::string> snapshot(const fs::path& dir) {
   std::map<std::string, std::string> out;
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
@@ -98,9 +93,9 @@ TEST_CASE("seed 000 - EC P-256 root, server mqtt.lab.local, client whatwatt-001"
   pki_cli::check_clean({"--ca-bundle", bundle, "--key", out + "/server.key.pem", "--host", "mqtt.lab.local",
                         "--purpose", "server", out + "/server.chain.pem"});
   pki_cli::check_clean({"--ca-bundle", bundle, "--key", out + "/whatwatt.key.pem", "--purpose", "client",
-                        out + "/whatwatt.cert.pem"}, kClientTolerated);
+                        out + "/whatwatt.cert.pem"});
   pki_cli::check_clean({"--ca-bundle", bundle, d});
-  pki_cli::check_clean({"--ca-bundle", bundle, out}, kClientTolerated);
+  pki_cli::check_clean({"--ca-bundle", bundle, out});
 }
 
 TEST_CASE("seed 001 - root, server CA pathlen 0, four-SAN server, chain, bundle, RSA server", "[integration][pki][seeds]") {
@@ -217,7 +212,7 @@ TEST_CASE("seed 002 - RSA 2048, encrypted root key, server/engine/transmission C
     std::vector<std::string> check = {"--ca-bundle", bundle, "--key", leaf + ".key.pem", "--purpose", f.profile};
     if (server) check.insert(check.end(), {"--host", "chariot.lab.local"});
     check.push_back(leaf + ".chain.pem");
-    pki_cli::check_clean(check, server ? std::vector<std::string>{} : kClientTolerated);
+    pki_cli::check_clean(check);
   }
   // Clients of one family are not signed by the other family's CA.
   auto cross = testing::run({"openssl", "verify", "-CAfile", root, "-untrusted", d + "/engine/certs/engine.cert.pem",

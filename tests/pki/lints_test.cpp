@@ -164,6 +164,12 @@ TEST_CASE("leaf.* lints: positive and negative", "[lints]") {
   CHECK(lint_ids(no_san, true, o, &ca).count("leaf.no_san") == 1);
   CHECK(lint_ids(good, true, o, &ca).count("leaf.no_san") == 0);
   CHECK(lint_ids(no_san, false, o, &ca).count("leaf.no_san") == 0);  // leaf lints: leaves only
+  // A client-only leaf may go without SANs (the seeds' device certificates do).
+  const auto client_no_san = lab.leaf_with(
+      "clientnosan", CertOptions::of("device-1").with_ext(
+                         "basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature\n"
+                         "extendedKeyUsage = clientAuth\n"));
+  CHECK(lint_ids(client_no_san, true, o, &ca).count("leaf.no_san") == 0);
 
   const auto ip = lab.leaf_with("ip", CertOptions::of("ip.test").with_ext(
                                           kLeafExt + "subjectAltName = DNS:ip.test, IP:127.0.0.1, DNS:10.0.0.1, DNS:IP.test\n"));
