@@ -36,9 +36,9 @@ std::array<std::string_view, 7> cert_labels(std::string_view source, const std::
 
 }  // namespace
 
-bool chain_valid(const pki::Report& r) {
-  if (!r.trusted || r.certs.empty()) return false;
-  for (const auto& f : r.findings)
+bool chain_valid(const InventoryEntry& e) {
+  if (!e.report.trusted || e.certs.empty()) return false;
+  for (const auto& f : e.report.findings)
     if (f.id.rfind("chain.", 0) == 0 && f.severity == pki::Severity::critical) return false;
   return true;
 }
@@ -70,14 +70,16 @@ AgentMetrics::AgentMetrics()
 }
 
 void AgentMetrics::update_target(const std::string& target, std::string_view source,
-                                 const pki::Report* old, const pki::Report* fresh) {
-  if (old != nullptr) remove_report(target, source, *old);
-  if (fresh != nullptr) add_report(target, source, *fresh);
+                                 const InventoryEntry* old, const InventoryEntry* fresh) {
+  if (old != nullptr) remove_entry(target, source, *old);
+  if (fresh != nullptr) add_entry(target, source, *fresh);
 }
 
-void AgentMetrics::add_report(const std::string& target, std::string_view source,
-                              const pki::Report& r) {
-  for (const auto& c : r.certs) {
+void AgentMetrics::add_entry(const std::string& target, std::string_view source,
+                             const InventoryEntry& e) {
+  const pki::Report& r = e.report;
+  for (const auto& cp : e.certs) {
+    const pki::CertRecord& c = *cp;
     const std::string index = std::to_string(c.index);
     const auto labels = cert_labels(source, target, index, c);
     not_after_->add(labels).set(static_cast<double>(c.not_after));
@@ -90,13 +92,15 @@ void AgentMetrics::add_report(const std::string& target, std::string_view source
     info_->add(info).set(1);
   }
   for (const auto& f : r.findings) finding_->add({f.target, f.id, pki::to_string(f.severity)}).set(1);
-  chain_valid_->add({source, target}).set(chain_valid(r) ? 1 : 0);
-  target_certs_->add({source, target}).set(static_cast<double>(r.certs.size()));
+  chain_valid_->add({source, target}).set(chain_valid(e) ? 1 : 0);
+  target_certs_->add({source, target}).set(static_cast<double>(e.certs.size()));
 }
 
-void AgentMetrics::remove_report(const std::string& target, std::string_view source,
-                                 const pki::Report& r) {
-  for (const auto& c : r.certs) {
+void AgentMetrics::remove_entry(const std::string& target, std::string_view source,
+                                const InventoryEntry& e) {
+  const pki::Report& r = e.report;
+  for (const auto& cp : e.certs) {
+    const pki::CertRecord& c = *cp;
     const std::string index = std::to_string(c.index);
     const auto labels = cert_labels(source, target, index, c);
     not_after_->remove(labels);

@@ -15,8 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "agent/inventory.h"
 #include "exporters/metrics.h"
-#include "pki/judge.h"
 
 namespace certwatch::agent {
 
@@ -27,8 +27,8 @@ class AgentMetrics {
   AgentMetrics& operator=(const AgentMetrics&) = delete;
 
   // Replaces the series of `target` (null old: new target; null fresh: target gone).
-  void update_target(const std::string& target, std::string_view source, const pki::Report* old,
-                     const pki::Report* fresh);
+  void update_target(const std::string& target, std::string_view source,
+                     const InventoryEntry* old, const InventoryEntry* fresh);
 
   void scan_finished(double duration_seconds, int64_t finished_at);
   void set_files_watched(std::size_t n);
@@ -42,8 +42,8 @@ class AgentMetrics {
   const exporters::Registry& registry() const { return registry_; }
 
  private:
-  void add_report(const std::string& target, std::string_view source, const pki::Report& r);
-  void remove_report(const std::string& target, std::string_view source, const pki::Report& r);
+  void add_entry(const std::string& target, std::string_view source, const InventoryEntry& e);
+  void remove_entry(const std::string& target, std::string_view source, const InventoryEntry& e);
 
   exporters::Registry registry_;
   exporters::GaugeFamily* not_after_;
@@ -65,6 +65,6 @@ class AgentMetrics {
 };
 
 // 1 when the chain verifies to a trusted anchor and no critical chain.* finding is active.
-bool chain_valid(const pki::Report& r);
+bool chain_valid(const InventoryEntry& e);
 
 }  // namespace certwatch::agent

@@ -294,13 +294,10 @@ void Daemon::on_result(ScanResult r, uint64_t seq, bool full_scan) {
     if (r.unchanged) {
       inventory_.update_stamp(target, r.entry.stamp);
     } else {
-      const InventoryEntry* old = inventory_.find(target);
-      metrics_.update_target(target, exporters::metric_names::kSourceFile, old != nullptr ? &old->report : nullptr,
-                             &r.entry.report);
-      // A deep copy, not a move: the record is then allocated by this (long-lived) thread,
-      // and the pool's arena, holding only scan garbage, can be returned to the system.
-      InventoryEntry kept = r.entry;
-      r.entry = InventoryEntry{};
+      // prepare() interns the records and copies the rest onto this (long-lived) thread, so
+      // the pool's arena holds only scan garbage and can be returned to the system.
+      InventoryEntry kept = inventory_.prepare(std::move(r.entry));
+      metrics_.update_target(target, exporters::metric_names::kSourceFile, inventory_.find(target), &kept);
       const auto change = inventory_.observe(target, std::move(kept));
       const bool quiet = !status_.ready;  // the initial scan is summarised, not listed
       if (change.kind == ChangeKind::added && !quiet) spdlog::info("{}: new target", target);
@@ -322,7 +319,7 @@ void Daemon::on_result(ScanResult r, uint64_t seq, bool full_scan) {
 void Daemon::remove_target(const std::string& target) {
   const InventoryEntry* old = inventory_.find(target);
   if (old == nullptr) return;
-  metrics_.update_target(target, exporters::metric_names::kSourceFile, &old->report, nullptr);
+  metrics_.update_target(target, exporters::metric_names::kSourceFile, old, nullptr);
   (void)inventory_.remove(target);
   job_seq_.erase(target);  // a job in flight for it is dropped on arrival
   spdlog::info("{}: removed", target);

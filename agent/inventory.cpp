@@ -27,45 +27,80 @@ std::vector<pki::Finding> missing_from(const std::vector<pki::Finding>& from,
 
 }  // namespace
 
-InventoryChange diff_reports(const std::string& target, const pki::Report* old_report,
-                             const pki::Report* new_report) {
+InventoryChange diff_entries(const std::string& target, const InventoryEntry* old,
+                             const InventoryEntry* fresh) {
   static const std::vector<pki::Finding> none;
   InventoryChange c;
   c.target = target;
-  const auto& old_f = old_report != nullptr ? old_report->findings : none;
-  const auto& new_f = new_report != nullptr ? new_report->findings : none;
+  const auto& old_f = old != nullptr ? old->report.findings : none;
+  const auto& new_f = fresh != nullptr ? fresh->report.findings : none;
   c.raised = missing_from(new_f, old_f);
   c.cleared = missing_from(old_f, new_f);
-  const std::size_t old_n = old_report != nullptr ? old_report->certs.size() : 0;
-  const std::size_t new_n = new_report != nullptr ? new_report->certs.size() : 0;
+  const std::size_t old_n = old != nullptr ? old->certs.size() : 0;
+  const std::size_t new_n = fresh != nullptr ? fresh->certs.size() : 0;
   c.certs_changed = old_n != new_n;
   for (std::size_t i = 0; !c.certs_changed && i < new_n; ++i)
-    c.certs_changed = old_report->certs[i].sha256 != new_report->certs[i].sha256;
-  if (old_report == nullptr)
+    c.certs_changed = old->certs[i]->sha256 != fresh->certs[i]->sha256;
+  if (old == nullptr)
     c.kind = ChangeKind::added;
-  else if (new_report == nullptr)
+  else if (fresh == nullptr)
     c.kind = ChangeKind::removed;
   else if (c.certs_changed || !c.raised.empty() || !c.cleared.empty() ||
-           old_report->trusted != new_report->trusted)
+           old->report.trusted != fresh->report.trusted)
     c.kind = ChangeKind::changed;
   else
     c.kind = ChangeKind::unchanged;
   return c;
 }
 
+CertPtr Inventory::intern(const pki::CertRecord& record) {
+  uint64_t h = std::hash<std::string>{}(record.sha256);
+  h ^= std::hash<std::string>{}(record.role) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+  h ^= static_cast<uint64_t>(record.index) * 0xff51afd7ed558ccdull;
+  auto& slot = interned_[h];
+  if (auto shared = slot.lock()) {
+    if (shared->sha256 == record.sha256 && shared->index == record.index &&
+        shared->role == record.role && shared->subject == record.subject)
+      return shared;
+    return std::make_shared<const pki::CertRecord>(record);  // hash collision: keep apart
+  }
+  auto fresh = std::make_shared<const pki::CertRecord>(record);
+  slot = fresh;
+  return fresh;
+}
+
+InventoryEntry Inventory::prepare(InventoryEntry fresh) {
+  if (fresh.report.certs.empty()) return fresh;
+  InventoryEntry kept;
+  kept.source = fresh.source;
+  kept.stamp = fresh.stamp;
+  kept.hash = fresh.hash;
+  kept.read_ok = fresh.read_ok;
+  kept.rejudge_at = fresh.rejudge_at;
+  kept.certs.reserve(fresh.report.certs.size());
+  for (const auto& c : fresh.report.certs) kept.certs.push_back(intern(c));
+  fresh.report.certs.clear();
+  kept.report = fresh.report;  // a copy: allocated here
+  // Forget interned slots whose records are gone (deleted files), now and then.
+  if (interned_.size() > 2 * certificates_ + 4096)
+    for (auto it = interned_.begin(); it != interned_.end();)
+      it = it->second.expired() ? interned_.erase(it) : std::next(it);
+  return kept;
+}
+
 InventoryChange Inventory::observe(const std::string& target, InventoryEntry entry) {
+  if (!entry.report.certs.empty()) entry = prepare(std::move(entry));
   auto it = entries_.find(target);
-  InventoryChange c = diff_reports(target, it != entries_.end() ? &it->second.report : nullptr,
-                                   &entry.report);
+  InventoryChange c = diff_entries(target, it != entries_.end() ? &it->second : nullptr, &entry);
   // Messages (e.g. days left) and labels may differ even when the verdict does not: the
   // exported view changes with any new report, so the generation always moves.
   ++generation_;
   if (it != entries_.end()) {
-    certificates_ -= it->second.report.certs.size();
+    certificates_ -= it->second.certs.size();
     it->second = std::move(entry);
-    certificates_ += it->second.report.certs.size();
+    certificates_ += it->second.certs.size();
   } else {
-    certificates_ += entry.report.certs.size();
+    certificates_ += entry.certs.size();
     entries_.emplace(target, std::move(entry));
   }
   return c;
@@ -74,8 +109,8 @@ InventoryChange Inventory::observe(const std::string& target, InventoryEntry ent
 std::optional<InventoryChange> Inventory::remove(const std::string& target) {
   auto it = entries_.find(target);
   if (it == entries_.end()) return std::nullopt;
-  InventoryChange c = diff_reports(target, &it->second.report, nullptr);
-  certificates_ -= it->second.report.certs.size();
+  InventoryChange c = diff_entries(target, &it->second, nullptr);
+  certificates_ -= it->second.certs.size();
   entries_.erase(it);
   ++generation_;
   return c;
@@ -85,8 +120,8 @@ std::vector<InventoryChange> Inventory::remove_under(const std::filesystem::path
   std::vector<InventoryChange> out;
   for (auto it = entries_.begin(); it != entries_.end();) {
     if (is_within(it->first, path)) {
-      out.push_back(diff_reports(it->first, &it->second.report, nullptr));
-      certificates_ -= it->second.report.certs.size();
+      out.push_back(diff_entries(it->first, &it->second, nullptr));
+      certificates_ -= it->second.certs.size();
       it = entries_.erase(it);
       ++generation_;
     } else {

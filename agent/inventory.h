@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -18,8 +20,15 @@
 
 namespace certwatch::agent {
 
+// Certificate records are interned: identical records (same fingerprint, position and role)
+// in many files, such as the intermediates of every chain file, are stored once and shared.
+using CertPtr = std::shared_ptr<const pki::CertRecord>;
+
 struct InventoryEntry {
   std::string source;  // the `watch` path this target belongs to (metrics label)
+  // The target's certificates, in file order. Filled by Inventory::prepare() from
+  // report.certs, which is then left empty: read certificates from here.
+  std::vector<CertPtr> certs;
   FileStamp stamp;
   ContentHash hash{};
   bool read_ok = false;  // false: the report holds input.unreadable; always re-read
@@ -41,7 +50,10 @@ struct InventoryChange {
 
 class Inventory {
  public:
-  // Replaces the target's entry and reports the difference.
+  // Moves report.certs into interned `certs`, and copies everything else so that what the
+  // inventory keeps is allocated by the owning thread (not by a scan-pool thread's arena).
+  InventoryEntry prepare(InventoryEntry fresh);
+  // Replaces the target's entry and reports the difference (prepares it if needed).
   InventoryChange observe(const std::string& target, InventoryEntry entry);
   std::optional<InventoryChange> remove(const std::string& target);
   // Removes `path` itself and every target below it (a directory that vanished).
@@ -61,13 +73,17 @@ class Inventory {
   uint64_t generation() const { return generation_; }
 
  private:
+  CertPtr intern(const pki::CertRecord& record);
+
   std::map<std::string, InventoryEntry> entries_;
+  // Interned records by a hash of (sha256, index, role); equality is checked on lookup.
+  std::unordered_map<uint64_t, std::weak_ptr<const pki::CertRecord>> interned_;
   std::size_t certificates_ = 0;
   uint64_t generation_ = 0;
 };
 
-// Diff of two reports of the same target (old may be null for a new target).
-InventoryChange diff_reports(const std::string& target, const pki::Report* old_report,
-                             const pki::Report* new_report);
+// Diff of two prepared entries of the same target (old null: new target; fresh null: gone).
+InventoryChange diff_entries(const std::string& target, const InventoryEntry* old,
+                             const InventoryEntry* fresh);
 
 }  // namespace certwatch::agent

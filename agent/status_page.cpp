@@ -55,7 +55,8 @@ std::string render_certificates_json(const Inventory& inventory, int64_t now) {
     else
       w.null();
     w.key("certificates").begin_array();
-    for (const auto& c : r.certs) {
+    for (const auto& cp : e.certs) {
+      const pki::CertRecord& c = *cp;
       w.begin_object()
           .key("index").value(c.index)
           .key("role").value(c.role)
@@ -97,7 +98,7 @@ std::string render_status_html(const Inventory& inventory, const AgentStatus& st
   std::vector<Row> rows;
   std::vector<const pki::Finding*> findings;
   for (const auto& [target, e] : inventory.entries()) {
-    for (const auto& c : e.report.certs) rows.push_back({&target, &c});
+    for (const auto& c : e.certs) rows.push_back({&target, c.get()});
     for (const auto& f : e.report.findings) findings.push_back(&f);
   }
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {

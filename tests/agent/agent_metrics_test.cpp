@@ -4,6 +4,8 @@
 #include "agent/agent_metrics.h"
 
 using certwatch::agent::AgentMetrics;
+using certwatch::agent::Inventory;
+using certwatch::agent::InventoryEntry;
 
 namespace {
 
@@ -29,6 +31,13 @@ std::size_t count(const std::string& text, const std::string& needle) {
   return n;
 }
 
+// What the daemon hands to the metrics: an entry prepared (interned) by the inventory.
+InventoryEntry prepared(Inventory& inv, const pki::Report& r) {
+  InventoryEntry e;
+  e.report = r;
+  return inv.prepare(std::move(e));
+}
+
 }  // namespace
 
 TEST_CASE("agent metrics: one series per certificate, identical certificates told apart by index",
@@ -38,7 +47,9 @@ TEST_CASE("agent metrics: one series per certificate, identical certificates tol
   r.target = "/c/a.pem";
   r.certs = {cert(0, "a", 2000000000), cert(1, "a", 2000000000)};  // the same certificate twice
   r.findings = {pki::Finding{"chain.duplicate", pki::Severity::warning, "/c/a.pem#1", "dup"}};
-  m.update_target("/c/a.pem", "file", nullptr, &r);
+  Inventory inv;
+  const auto e = prepared(inv, r);
+  m.update_target("/c/a.pem", "file", nullptr, &e);
   const std::string text = m.render();
   CHECK(count(text, "certwatch_cert_not_after_timestamp_seconds{") == 2);
   CHECK(count(text, "index=\"0\"") >= 3);
@@ -61,7 +72,9 @@ TEST_CASE("agent metrics: expiry is exported when verification fails, and nothin
   bad.trusted = false;
   bad.verify_error = "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY";
   bad.findings = {pki::Finding{"chain.incomplete", pki::Severity::critical, "/c/b.pem", "missing"}};
-  m.update_target("/c/b.pem", "file", nullptr, &bad);
+  Inventory inv;
+  const auto bad_e = prepared(inv, bad);
+  m.update_target("/c/b.pem", "file", nullptr, &bad_e);
   std::string text = m.render();
   CHECK(text.find("certwatch_cert_not_after_timestamp_seconds{source=\"file\",target=\"/c/b.pem\"") != std::string::npos);
 
@@ -69,15 +82,17 @@ TEST_CASE("agent metrics: expiry is exported when verification fails, and nothin
   good.trusted = true;
   good.verify_error.reset();
   good.findings.clear();
-  good.certs[0].not_after = 1950000000;
-  m.update_target("/c/b.pem", "file", &bad, &good);
+  good.certs[0].not_after = 1950000000;  // a renewed certificate: another fingerprint
+  good.certs[0].sha256 = std::string(64, 'b');
+  const auto good_e = prepared(inv, good);
+  m.update_target("/c/b.pem", "file", &bad_e, &good_e);
   text = m.render();
   CHECK(text.find("1900000000") == std::string::npos);
   CHECK(text.find("1950000000") != std::string::npos);
   CHECK(text.find("chain.incomplete") == std::string::npos);
   CHECK(text.find("certwatch_chain_valid{source=\"file\",target=\"/c/b.pem\"} 1") != std::string::npos);
 
-  m.update_target("/c/b.pem", "file", &good, nullptr);
+  m.update_target("/c/b.pem", "file", &good_e, nullptr);
   text = m.render();
   CHECK(text.find("/c/b.pem") == std::string::npos);
 }

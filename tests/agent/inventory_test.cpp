@@ -69,6 +69,21 @@ TEST_CASE("inventory removes targets and everything under a vanished directory",
   CHECK_FALSE(inv.remove("/w/a.pem").has_value());
 }
 
+TEST_CASE("inventory shares identical certificate records between targets", "[agent][inventory]") {
+  Inventory inv;
+  (void)inv.observe("/x/a.pem", entry({"leaf-a", "int"}, {}));
+  (void)inv.observe("/x/b.pem", entry({"leaf-b", "int"}, {}));
+  const auto* a = inv.find("/x/a.pem");
+  const auto* b = inv.find("/x/b.pem");
+  REQUIRE(a->certs.size() == 2);
+  REQUIRE(b->certs.size() == 2);
+  CHECK(a->report.certs.empty());        // moved into the interned list
+  CHECK(a->certs[1] == b->certs[1]);     // the intermediate, stored once
+  CHECK(a->certs[0] != b->certs[0]);
+  CHECK(a->certs[1]->sha256 == "int");
+  CHECK(inv.certificate_count() == 4);
+}
+
 TEST_CASE("inventory tells unchanged stamps and contents apart", "[agent][inventory]") {
   Inventory inv;
   auto e = entry({"aa"}, {});
