@@ -91,7 +91,18 @@ int Daemon::run() {
 bool Daemon::apply_config(config::Config cfg, bool initial) {
   const bool roots_changed = initial || cfg.watch != config_.watch;
   const bool interval_changed = initial || cfg.agent.rescan_interval != config_.agent.rescan_interval;
+  const bool state_changed = initial || cfg.agent.state_dir != config_.agent.state_dir;
   config_ = std::move(cfg);
+  if (state_changed) {
+    // Nothing is stored there yet (the renewal will); made now so that a wrong path shows
+    // at start, not at the first renewal. Under systemd, StateDirectory= made it already.
+    std::error_code ec;
+    const bool created = fs::create_directories(config_.agent.state_dir, ec);
+    if (ec)
+      spdlog::warn("state directory {}: {}", config_.agent.state_dir.string(), ec.message());
+    else if (created)
+      fs::permissions(config_.agent.state_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  }
   contexts_ = make_watch_contexts(config_);
   if (roots_changed) watcher_->set_roots(roots_of(config_));
   if (interval_changed)

@@ -80,7 +80,7 @@ Agent start_agent(const fs::path& dir, const fs::path& watch, const fs::path& bu
   Agent a;
   a.port = free_port();
   const fs::path cfg = dir / (name + ".yaml");
-  bench::write(cfg.string(), "agent:\n  debounce: 50ms\n  rescan_interval: 1h\nhttp:\n  listen: \"127.0.0.1:" +
+  bench::write(cfg.string(), "agent:\n  debounce: 50ms\n  rescan_interval: 1h\n  state_dir: " + (dir / "state").string() + "\nhttp:\n  listen: \"127.0.0.1:" +
                                  std::to_string(a.port) + "\"\ntrust:\n  - " + bundle.string() +
                                  "\nwatch:\n  - path: " + watch.string() + "\n");
   std::fflush(nullptr);

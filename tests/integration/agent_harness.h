@@ -131,7 +131,11 @@ class AgentProcess {
 inline std::string agent_config(int port, const std::vector<fs::path>& watch_dirs,
                                 const std::optional<fs::path>& bundle,
                                 const std::string& extra_agent = "") {
-  std::string y = "agent:\n  rescan_interval: 10m\n  debounce: 50ms\n" + extra_agent +
+  // state_dir beside the first watched directory: never the system's /var/lib/certwatch.
+  const fs::path state = watch_dirs.empty() ? fs::temp_directory_path() / "certwatch-state"
+                                            : watch_dirs.front().parent_path() / "state";
+  std::string y = "agent:\n  rescan_interval: 10m\n  debounce: 50ms\n  state_dir: " + state.string() +
+                  "\n" + extra_agent +
                   "http:\n  listen: \"127.0.0.1:" + std::to_string(port) + "\"\n";
   if (bundle) y += "trust:\n  - " + bundle->string() + "\n";
   y += "watch:\n";

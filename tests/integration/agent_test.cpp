@@ -160,7 +160,8 @@ TEST_CASE("agent applies a valid config on SIGHUP, keeps the old one on an inval
   CHECK(series(agent.metrics(), "certwatch_config_last_reload_successful").at(0).back() == '1');
 
   // Invalid: an unknown key on line 3. The agent logs file:line:col and keeps `two`.
-  testing::write_file(cfg, "agent:\n  rescan_interval: 10m\n  rescan_intervall: 5m\nhttp:\n  listen: \"127.0.0.1:" +
+  testing::write_file(cfg, "agent:\n  rescan_interval: 10m\n  rescan_intervall: 5m\n  state_dir: " +
+                               (dir / "state").string() + "\nhttp:\n  listen: \"127.0.0.1:" +
                                std::to_string(port) + "\"\nwatch:\n  - path: " + one.string() + "\n");
   REQUIRE(agent.process().signal(SIGHUP));
   CHECK(testing::eventually(
