@@ -77,7 +77,13 @@ int64_t to_unix(const ASN1_TIME* t) {
   return static_cast<int64_t>(timegm(&tm));
 }
 
-Certificate::Certificate(UniquePtr<X509> x) : x_(x.release(), X509_free) {}
+Certificate::Certificate(UniquePtr<X509> x) : x_(x.release(), X509_free) {
+  unsigned int n = 0;
+  if (X509_digest(x_.get(), EVP_sha256(), sha256_.data(), &n) != 1 || n != sha256_.size()) {
+    sha256_.fill(0);
+    ERR_clear_error();
+  }
+}
 
 Result<Certificate> Certificate::from_pem(std::string_view pem) {
   UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
@@ -111,10 +117,8 @@ std::string Certificate::serial_hex() const {
 }
 
 std::string Certificate::sha256_hex() const {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  if (X509_digest(native(), EVP_sha256(), md, &n) != 1) return {};
-  return hex(md, n, false);
+  if (sha256_ == Sha256{}) return {};
+  return hex(sha256_.data(), sha256_.size(), false);
 }
 
 std::string Certificate::spki_sha256_hex() const {

@@ -2,6 +2,7 @@
 // object (reference counted). Raw X509* is reachable through native() for pki/ code only.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -56,6 +57,10 @@ class Certificate {
   std::string issuer_cn() const;
   std::string serial_hex() const;      // upper-case hex, no separators
   std::string sha256_hex() const;      // lower-case hex fingerprint of the DER
+  // The same fingerprint in binary, computed once when the object is made (chain building
+  // and the VerifyCache key on it many times per certificate).
+  using Sha256 = std::array<unsigned char, 32>;
+  const Sha256& sha256() const { return sha256_; }
   std::string spki_sha256_hex() const; // fingerprint of the public key (SubjectPublicKeyInfo)
   Validity validity() const;
   int version() const;                 // 1, 2 or 3
@@ -84,6 +89,7 @@ class Certificate {
 
  private:
   std::shared_ptr<X509> x_;
+  Sha256 sha256_{};  // of the DER; all zero only if OpenSSL could not encode it
 };
 
 // ASN1_TIME to POSIX seconds.

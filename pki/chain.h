@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "pki/certificate.h"
@@ -30,16 +31,23 @@ class TrustIndex {
   // Indexes of anchors whose subject equals `name` (an X509_NAME of a child's issuer).
   std::vector<int> by_subject(const X509_NAME* name) const;
   X509_STORE* store() const { return store_.get(); }
+  // The anchor whose X509 object this is (the store hands out the objects it was given), or
+  // nullptr.
+  const Certificate* find(const X509* x) const;
 
  private:
   std::vector<Certificate> certs_;
   std::vector<std::string> sha256_;
   std::multimap<unsigned long, int> by_hash_;
+  std::unordered_map<const X509*, int> by_object_;
   UniquePtr<X509_STORE> store_;
 };
 
 // OpenSSL's verdict for `target` with `untrusted` as the pile of helpers, at time `now`
 // (0: the current time). No purpose, no host: what `openssl verify` checks.
+// With a cache, OpenSSL builds and checks the path as always, but the signature step of its
+// internal_verify is done by our equivalent (same order, errors, depths and callbacks) that
+// asks the cache, so a signature the graph (or an earlier file) verified is not verified again.
 struct Verdict {
   bool ok = false;
   int error = 0;           // X509_V_ERR_* code
@@ -47,7 +55,7 @@ struct Verdict {
   int error_depth = 0;
 };
 Verdict openssl_verdict(const Certificate& target, std::span<const Certificate> untrusted,
-                        const TrustIndex& trust, int64_t now);
+                        const TrustIndex& trust, int64_t now, VerifyCache* cache = nullptr);
 
 // "X509_V_ERR_CERT_HAS_EXPIRED" for 10; "X509_V_ERR_<code>" for unknown codes.
 std::string verify_error_name(int code);

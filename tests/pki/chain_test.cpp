@@ -203,3 +203,151 @@ TEST_CASE("judge_chain and a shared TrustIndex agree with judge_file", "[chain]"
   CHECK(a.trusted == b.trusted);
   CHECK(a.fixed_order == b.fixed_order);
 }
+
+namespace {
+
+// A copy of `cert_pem` whose signature has its last byte flipped: the same names and key, a
+// signature no issuer made.
+fs::path tampered(PkiFixture& f, const fs::path& cert_pem, const std::string& name) {
+  std::vector<unsigned char> der = load_certs(cert_pem).at(0).der();
+  REQUIRE(!der.empty());
+  der.back() ^= 0x01;
+  auto c = pki::Certificate::from_der(der);
+  REQUIRE(c);
+  return f.write(name, c->pem());
+}
+
+// OpenSSL's verdict with its own internal_verify and with ours over the cache (cold, then warm)
+// must be the same in every field.
+void same_verdict_both_ways(const fs::path& file, const fs::path& bundle, int64_t now,
+                            pki::VerifyCache& cache) {
+  const auto certs = load_certs(file);
+  const auto trust = load_certs(bundle);
+  const pki::TrustIndex index(trust);
+  for (const auto& target : certs) {
+    const pki::Verdict plain = pki::openssl_verdict(target, certs, index, now);
+    for (int pass = 0; pass < 2; ++pass) {
+      INFO(file.filename().string() << " target " << target.subject_cn() << " pass " << pass);
+      const pki::Verdict cached = pki::openssl_verdict(target, certs, index, now, &cache);
+      CHECK(cached.ok == plain.ok);
+      CHECK(cached.error == plain.error);
+      CHECK(cached.error_name == plain.error_name);
+      CHECK(cached.error_depth == plain.error_depth);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("the cached verifier gives OpenSSL's own verdict, error and depth", "[chain]") {
+  TempDir tmp;
+  PkiFixture f(tmp.path());
+  auto d = make_deep_chain(f);
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  auto old_int = f.ca("old-int", d.root,
+                      CertOptions::of("Old Intermediate").with_days(30).with_not_before(now - 400 * 86400), 0);
+  auto under_old = f.server("under-old", old_int,
+                            CertOptions::of("old.test").with_days(3650).with_not_before(now - 395 * 86400));
+  auto no_sign = f.ca("no-sign", d.root, CertOptions::of("No CertSign CA").with_ext(
+                                             "basicConstraints = critical, CA:TRUE\n"
+                                             "keyUsage = critical, digitalSignature\n"
+                                             "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n"),
+                      std::nullopt);
+  auto under_no_sign = f.server("under-no-sign", no_sign, CertOptions::of("ns.test"));
+  const std::vector<fs::path> files{
+      f.cat("good.pem", {d.leaf.cert, d.int2.cert, d.int1.cert}),
+      f.cat("with-root.pem", {d.leaf.cert, d.int2.cert, d.int1.cert, d.root.cert}),
+      f.cat("reversed.pem", {d.int1.cert, d.int2.cert, d.leaf.cert}),
+      f.cat("missing.pem", {d.leaf.cert, d.int1.cert}),
+      f.cat("bad-int1.pem", {d.leaf.cert, d.int2.cert, tampered(f, d.int1.cert, "int1-bad.pem")}),
+      f.cat("bad-int2.pem", {d.leaf.cert, tampered(f, d.int2.cert, "int2-bad.pem"), d.int1.cert}),
+      f.cat("bad-leaf.pem", {tampered(f, d.leaf.cert, "leaf-bad.pem"), d.int2.cert, d.int1.cert}),
+      f.cat("expired-int.pem", {under_old.cert, old_int.cert}),
+      f.cat("no-certsign.pem", {under_no_sign.cert, no_sign.cert}),
+      d.root.cert,
+  };
+  pki::VerifyCache cache;  // shared across files, as `check` shares it across a directory
+  for (const auto& file : files) {
+    same_verdict_both_ways(file, d.bundle, now, cache);
+    same_verdict_both_ways(file, file, now, cache);  // the file as its own anchors: partial paths
+  }
+}
+
+TEST_CASE("a tampered intermediate in the middle of a chain fails under the cached verifier", "[chain]") {
+  TempDir tmp;
+  PkiFixture f(tmp.path());
+  auto d = make_deep_chain(f);
+  const auto o = opts(d.bundle);
+  pki::VerifyCache cache;
+  // The good chain first, so the cache holds every pair of the genuine certificates.
+  const fs::path good = f.cat("good.pem", {d.leaf.cert, d.int2.cert, d.int1.cert});
+  auto certs = load_certs(good);
+  const pki::TrustIndex index(o.trust);
+  CHECK(pki::openssl_verdict(certs[0], certs, index, o.now, &cache).ok);
+
+  const fs::path bad = f.cat("bad.pem", {d.leaf.cert, d.int2.cert, tampered(f, d.int1.cert, "int1-bad.pem")});
+  certs = load_certs(bad);
+  const pki::Verdict v = pki::openssl_verdict(certs[0], certs, index, o.now, &cache);
+  CHECK_FALSE(v.ok);
+  CHECK(v.error_name == "X509_V_ERR_CERT_SIGNATURE_FAILURE");
+  CHECK(v.error_depth == 2);  // leaf 0, int2 1, int1 2, root 3
+
+  pki::Report r = pki::judge_file(bad, o, std::nullopt, &cache);
+  CHECK(r.trusted == openssl_verifies(d.bundle, bad, o.now));
+  CHECK_FALSE(r.trusted);
+  CHECK(r.verify_error == "X509_V_ERR_CERT_SIGNATURE_FAILURE");
+  // And the genuine chain is still trusted with the same cache afterwards.
+  r = pki::judge_file(good, o, std::nullopt, &cache);
+  CHECK(r.trusted);
+  CHECK(r.trusted == openssl_verifies(d.bundle, good, o.now));
+}
+
+TEST_CASE("an expired intermediate fails under the cached verifier", "[chain]") {
+  TempDir tmp;
+  PkiFixture f(tmp.path());
+  Pki p(f);
+  const auto o = opts(p.bundle);
+  auto old_int = f.ca("old-int", p.root,
+                      CertOptions::of("Old Intermediate").with_days(30).with_not_before(o.now - 400 * 86400), 0);
+  auto leaf = f.server("under-old", old_int,
+                       CertOptions::of("old.test").with_days(3650).with_not_before(o.now - 395 * 86400));
+  const fs::path file = f.cat("expired-int.pem", {leaf.cert, old_int.cert});
+  pki::VerifyCache cache;
+  const auto certs = load_certs(file);
+  const pki::TrustIndex index(o.trust);
+  const pki::Verdict v = pki::openssl_verdict(certs[0], certs, index, o.now, &cache);
+  CHECK_FALSE(v.ok);
+  CHECK(v.error_name == "X509_V_ERR_CERT_HAS_EXPIRED");
+  CHECK(v.error_depth == 1);
+  // 390 days ago the intermediate and the leaf were valid, the root (made today) was not yet:
+  // the walk from the top stops at it.
+  const pki::Verdict then = pki::openssl_verdict(certs[0], certs, index, o.now - 390 * 86400, &cache);
+  CHECK(then.error_name == "X509_V_ERR_CERT_NOT_YET_VALID");
+  CHECK(then.error_depth == 2);
+  const pki::Report r = pki::judge_file(file, o, std::nullopt, &cache);
+  CHECK(r.trusted == openssl_verifies(p.bundle, file, o.now));
+  CHECK(r.verify_error == "X509_V_ERR_CERT_HAS_EXPIRED");
+}
+
+TEST_CASE("the trust verdict takes its signatures from the VerifyCache", "[chain]") {
+  TempDir tmp;
+  PkiFixture f(tmp.path());
+  auto d = make_deep_chain(f);
+  const auto certs = load_certs(f.cat("good.pem", {d.leaf.cert, d.int2.cert, d.int1.cert}));
+  const pki::TrustIndex index(load_certs(d.bundle));
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  pki::VerifyCache cache;
+  REQUIRE(pki::openssl_verdict(certs[0], certs, index, now, &cache).ok);
+  // leaf by int2, int2 by int1, int1 by root; the root's self-signature is not checked.
+  CHECK(cache.verifications() == 3);
+  for (int i = 0; i < 3; ++i) REQUIRE(pki::openssl_verdict(certs[0], certs, index, now, &cache).ok);
+  CHECK(cache.verifications() == 3);
+  // Judging the file: the graph asks the same pairs (plus the anchor's self-signature) and the
+  // verdict asks nothing new.
+  pki::JudgeOptions o;
+  o.trust = load_certs(d.bundle);
+  o.now = now;
+  const pki::Report r = pki::judge_chain("good.pem", certs, std::nullopt, o, &cache);
+  CHECK(r.trusted);
+  CHECK(cache.verifications() == 4);
+}

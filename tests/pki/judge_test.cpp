@@ -126,10 +126,14 @@ TEST_CASE("the VerifyCache verifies a shared intermediate once", "[judge]") {
   CHECK(cache.signed_by(a_cert, ca_cert));
   CHECK_FALSE(cache.signed_by(a_cert, root_cert));  // wrong name: never verified
   CHECK_FALSE(cache.signed_by(ca_cert, ca_cert));
-  // The cached answer is reused: the same pair gives the same answer without a new verify
-  // (observable through a certificate whose signature we corrupt after the first answer is
-  // impossible here, so check consistency across many calls instead).
+  CHECK(cache.verifications() == 2);  // the name mismatches were not verified
+  // The cached answer is reused: the same pair gives the same answer without a new verify.
   for (int i = 0; i < 100; ++i) CHECK(cache.signed_by(ca_cert, root_cert));
+  CHECK(cache.verifications() == 2);
+  // signature_verifies does not compare names: the root's key did not sign the leaf.
+  CHECK_FALSE(cache.signature_verifies(a_cert, root_cert));
+  CHECK(cache.signature_verifies(a_cert, ca_cert));
+  CHECK(cache.verifications() == 3);
 }
 
 TEST_CASE("seed 002 shape: an encrypted RSA root key beside its certificate", "[judge]") {
@@ -163,4 +167,31 @@ TEST_CASE("seed 002 shape: an encrypted RSA root key beside its certificate", "[
   CHECK(pki::judge_file(engine_chain, o, s.engine.key).findings.empty());
   o.purpose = pki::Purpose::server;
   CHECK(has_finding(pki::judge_file(engine_chain, o, s.engine.key), "leaf.purpose_mismatch"));
+}
+
+TEST_CASE("a CA certificate shared by many files is parsed once; leaves are not kept", "[judge]") {
+  TempDir tmp;
+  PkiFixture f(tmp.path());
+  auto root = f.root("r", CertOptions::of("Parse Root").with_days(3650));
+  auto ca = f.ca("i", root, CertOptions::of("Parse CA").with_days(1000), 0);
+  auto a = f.server("a", ca, CertOptions::of("a.test"));
+  auto b = f.server("b", ca, CertOptions::of("b.test"));
+  const auto fa = load_certs(f.cat("a.pem", {a.cert, ca.cert}));
+  const auto fb = load_certs(f.cat("b.pem", {b.cert, ca.cert}));
+  REQUIRE(fa.size() == 2);
+  REQUIRE(fb.size() == 2);
+  CHECK(fa[1].native() == fb[1].native());  // one X509 object for the shared CA
+  CHECK(fa[1].sha256() == fb[1].sha256());
+  const auto fa_again = load_certs(f.cat("a2.pem", {a.cert}));
+  CHECK(fa_again[0].native() != fa[0].native());  // leaves are parsed each time
+  CHECK(fa_again[0].sha256() == fa[0].sha256());
+  CHECK(fa[0].sha256_hex().size() == 64);
+  // A tampered copy of the CA is a different certificate, not a cache hit.
+  std::vector<unsigned char> der = fa[1].der();
+  der.back() ^= 0x01;
+  auto bad = pki::Certificate::from_der(der);
+  REQUIRE(bad);
+  const auto fc = load_certs(f.write("bad-ca.pem", bad->pem()));
+  CHECK(fc[0].native() != fa[1].native());
+  CHECK(fc[0].sha256() != fa[1].sha256());
 }
