@@ -110,8 +110,10 @@ void load_trust(const std::vector<fs::path>& paths, WatchContext& ctx) {
 }  // namespace
 
 bool certificate_like_name(const std::string& filename) {
-  static constexpr std::array<std::string_view, 11> kExt = {
-      ".pem", ".crt", ".cer", ".cert", ".der", ".key", ".p7b", ".p7c", ".chain", ".bundle", ".p12"};
+  // The names pki::walk_paths keeps in directories (pki/load.h), so the agent and
+  // `certwatch check DIR` look at the same files.
+  static constexpr std::array<std::string_view, 10> kExt = {
+      ".pem", ".crt", ".cer", ".cert", ".der", ".key", ".p7b", ".p7c", ".chain", ".bundle"};
   std::string lower = filename;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
   return std::any_of(kExt.begin(), kExt.end(), [&](std::string_view e) { return ends_with(lower, e); });
