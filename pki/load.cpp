@@ -51,73 +51,52 @@ Result<std::vector<Certificate>> pkcs7_certs(PKCS7* p7, std::string_view what) {
   return out;
 }
 
-// Parsed CA certificates by the SHA-256 of their DER, shared by every load in the process.
+// Parsed CA certificates by the text of their PEM block, shared by every load in the process.
 // Why: OpenSSL 3.0's d2i_X509 decodes the public key through the provider decoder framework,
 // which costs about two signature verifications per certificate, and the intermediates of a
-// directory of chain files are the same few certificates in every file. Only CA certificates
-// are kept (leaves are unique and would only grow the table); the table is emptied when full,
-// so a long-running agent keeps the CAs it currently sees. A Certificate is immutable and
-// shares its X509 by reference count, so one object may be handed to many threads.
-// Thread-safety: every member locks.
+// directory of chain files are the same few blocks of text in every file. Keyed by the exact
+// text, a hit needs neither base64 nor a digest, and identical bytes always parse to the same
+// certificate. Only CA certificates are kept (leaves are unique and would only grow the
+// table); the table is emptied when full, so a long-running agent keeps the CAs it currently
+// sees. A Certificate is immutable and shares its X509 by reference count, so one object may
+// be handed to many threads. Thread-safety: every member locks.
 class CaParseCache {
  public:
-  using Key = std::array<unsigned char, 32>;
   static constexpr size_t kMaxEntries = 1024;
 
-  std::optional<Certificate> find(const Key& k) {
+  std::optional<Certificate> find(const std::string& block) {
     std::lock_guard lock(mutex_);
-    auto it = by_der_.find(k);
-    if (it == by_der_.end()) return std::nullopt;
+    auto it = by_text_.find(block);
+    if (it == by_text_.end()) return std::nullopt;
     return it->second;
   }
-  void add(const Key& k, const Certificate& c) {
+  void add(std::string block, const Certificate& c) {
     std::lock_guard lock(mutex_);
-    if (by_der_.size() >= kMaxEntries) by_der_.clear();
-    by_der_.emplace(k, c);
+    if (by_text_.size() >= kMaxEntries) by_text_.clear();
+    by_text_.emplace(std::move(block), c);
   }
 
  private:
-  struct KeyHash {
-    size_t operator()(const Key& k) const {
-      size_t h = 0;  // SHA-256 output is uniform already
-      std::memcpy(&h, k.data(), sizeof h);
-      return h;
-    }
-  };
   std::mutex mutex_;
-  std::unordered_map<Key, Certificate, KeyHash> by_der_;
+  std::unordered_map<std::string, Certificate> by_text_;
 };
 
 CaParseCache& ca_parse_cache() {
-  static CaParseCache cache;  // never destroyed before the last load: function-local static
+  static CaParseCache cache;  // function-local static: outlives every load
   return cache;
 }
 
-// One "CERTIFICATE" PEM block: what PEM_read_bio_X509 does (PEM_bytes_read_bio, then
-// d2i_X509 over the bytes), with CA certificates seen before taken from the cache.
-Result<Certificate> read_pem_certificate(BIO* bio) {
-  unsigned char* der = nullptr;
-  long len = 0;
-  char* label = nullptr;
-  if (PEM_bytes_read_bio(&der, &len, &label, PEM_STRING_X509, bio, nullptr, nullptr) != 1)
-    return make_error(drain_errors());
-  OPENSSL_free(label);
-  std::unique_ptr<unsigned char, void (*)(unsigned char*)> owned(
-      der, [](unsigned char* p) { OPENSSL_free(p); });
-  CaParseCache::Key key{};
-  unsigned int key_len = 0;
-  const bool keyed = EVP_Digest(der, static_cast<size_t>(len), key.data(), &key_len, EVP_sha256(),
-                                nullptr) == 1 && key_len == key.size();
-  if (keyed) {
-    if (auto hit = ca_parse_cache().find(key)) return std::move(*hit);
-  } else {
-    ERR_clear_error();
-  }
-  const unsigned char* p = der;
-  UniquePtr<X509> x(d2i_X509(nullptr, &p, len));
+// One "CERTIFICATE" PEM block: PEM_read_bio_X509, with CA certificates seen before taken from
+// the cache.
+Result<Certificate> read_pem_certificate(std::string_view block) {
+  std::string key(block);
+  if (auto hit = ca_parse_cache().find(key)) return std::move(*hit);
+  auto bio = mem_bio(block);
+  if (!bio) return make_error("out of memory");
+  UniquePtr<X509> x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (!x) return make_error(drain_errors());
   Certificate c(std::move(x));
-  if (keyed && (X509_get_extension_flags(c.native()) & EXFLAG_CA) != 0) ca_parse_cache().add(key, c);
+  if ((X509_get_extension_flags(c.native()) & EXFLAG_CA) != 0) ca_parse_cache().add(std::move(key), c);
   return c;
 }
 
@@ -129,15 +108,15 @@ Result<void> load_pem_block(std::string_view block, std::string_view label, int 
                             std::string_view name, Loaded& out) {
   const std::string where = block_name(name, index, label);
   if (label == "CERTIFICATE" || label == "X509 CERTIFICATE" || label == "TRUSTED CERTIFICATE") {
-    auto bio = mem_bio(block);
-    if (!bio) return make_error("out of memory");
     if (label != "TRUSTED CERTIFICATE") {
-      auto c = read_pem_certificate(bio.get());
+      auto c = read_pem_certificate(block);
       if (!c) return make_error(where + " is not a valid certificate: " + c.error().message);
       out.certs.push_back(std::move(*c));
       return {};
     }
     // Trust settings (the _AUX part) are per object: never shared through the cache.
+    auto bio = mem_bio(block);
+    if (!bio) return make_error("out of memory");
     UniquePtr<X509> x(PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr));
     if (!x) return make_error(where + " is not a valid certificate: " + drain_errors());
     out.certs.emplace_back(std::move(x));
