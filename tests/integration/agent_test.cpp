@@ -342,25 +342,26 @@ TEST_CASE("agent keeps running on bad input and reports it", "[integration][agen
   CHECK(http_get(port, "/healthz").status == 200);
 }
 
-TEST_CASE("agent scans a directory of 20,000 files and still reflects one change quickly",
+TEST_CASE("agent scans a directory of 100,000 files and still reflects one change quickly",
           "[integration][agent][large]") {
-  // Issue #4 asks for 100,000 files; 20,000 keeps this test within seconds on two cores (5,000
-  // under the sanitizers). bench/agent_scale covers 100,000 certificates in 20,000 files.
+  // Issue #4's 100,000-file directory (about a minute on two cores); 10,000 under the
+  // sanitizers, which are there for memory errors, not scale. bench/agent_scale measures
+  // 100,000 certificates in 20,000 files.
   testing::TempDir dir;
   Pki pki(dir / "pki");
   const fs::path certs = dir / "big";
   fs::create_directories(certs);
   const std::string pem = testing::read_file(pki.leaf("many").cert);
 #if defined(__SANITIZE_ADDRESS__)
-  constexpr int kFiles = 5000;
+  constexpr int kFiles = 10000;
 #else
-  constexpr int kFiles = 20000;
+  constexpr int kFiles = 100000;
 #endif
   for (int i = 0; i < kFiles; ++i) testing::write_file(certs / ("c" + std::to_string(i) + ".pem"), pem);
   const int port = testing::free_port();
   testing::write_file(dir / "certwatch.yaml", agent_config(port, {certs}, pki.bundle));
   AgentProcess agent(dir.path(), dir / "certwatch.yaml", port);
-  REQUIRE(agent.wait_ready(std::chrono::seconds(120)));
+  REQUIRE(agent.wait_ready(std::chrono::seconds(240)));
   const auto m = agent.metrics();
   auto files = series(m, "certwatch_files_watched");
   REQUIRE(files.size() == 1);
