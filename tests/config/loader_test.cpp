@@ -457,7 +457,7 @@ TEST_CASE("the shipped examples are valid", "[config][loader][examples]") {
   auto full = config::load_config(examples / "certwatch.yaml", LoadOptions{.check_files = false});
   INFO((full ? std::string() : full.error().message));
   REQUIRE(full.ok());
-  CHECK(full->watch.size() == 2);
+  CHECK(full->watch.size() == 3);
   CHECK(full->endpoints.size() == 1);
   CHECK(full->mqtt.has_value());
   CHECK(full->issuers.size() == 1);
