@@ -57,33 +57,16 @@ std::string render_certificates_json(const Inventory& inventory, int64_t now) {
     w.key("certificates").begin_array();
     for (const auto& cp : e.certs) {
       const pki::CertRecord& c = *cp;
-      w.begin_object()
-          .key("index").value(c.index)
-          .key("role").value(c.role)
-          .key("subject").value(c.subject)
-          .key("issuer").value(c.issuer)
-          .key("subject_cn").value(c.subject_cn)
-          .key("issuer_cn").value(c.issuer_cn)
-          .key("serial").value(c.serial)
-          .key("sha256").value(c.sha256)
-          .key("not_before").value(c.not_before)
-          .key("not_after").value(c.not_after)
-          .key("seconds_left").value(c.not_after - now)
-          .key("key_type").value(c.key_type)
-          .key("signature_algorithm").value(c.signature_algorithm)
-          .key("is_ca").value(c.is_ca)
-          .key("sans").begin_array();
-      for (const auto& s : c.sans) w.value(s);
-      w.end_array().end_object();
+      w.begin_object();
+      pki::write_json_fields(w, c);
+      w.key("seconds_left").value(c.not_after - now).end_object();
     }
     w.end_array().key("findings").begin_array();
-    for (const auto& f : r.findings)
-      w.begin_object()
-          .key("id").value(f.id)
-          .key("severity").value(pki::to_string(f.severity))
-          .key("target").value(f.target)
-          .key("message").value(f.message)
-          .end_object();
+    for (const auto& f : r.findings) {
+      w.begin_object();
+      pki::write_json_fields(w, f);
+      w.end_object();
+    }
     w.end_array().end_object();
   }
   w.end_array().end_object();
