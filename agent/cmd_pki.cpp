@@ -162,15 +162,6 @@ int fail(const std::string& what, const pki::Error& e) {
   return kExitFailed;
 }
 
-std::string iso(int64_t t) {
-  char buf[32];
-  const time_t tt = static_cast<time_t>(t);
-  struct tm tm {};
-  gmtime_r(&tt, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 int report(const pki::Issued& issued, bool json) {
   for (const auto& w : issued.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   if (json) {
@@ -187,7 +178,7 @@ int report(const pki::Issued& issued, bool json) {
     return kExitOk;
   }
   std::printf("issued %s serial %s valid until %s\n", issued.cert.subject().c_str(),
-              issued.cert.serial_hex().c_str(), iso(issued.cert.validity().not_after).c_str());
+              issued.cert.serial_hex().c_str(), pki::format_iso8601(issued.cert.validity().not_after).c_str());
   for (const auto& p : issued.written) std::printf("wrote %s\n", p.c_str());
   return kExitOk;
 }
@@ -410,7 +401,7 @@ int cmd_list(const std::vector<std::string>& args) {
     std::string sans;
     for (const auto& s : e.sans) sans += (sans.empty() ? "" : ",") + s;
     std::printf("%-8s %-12s %-14s %-20s %-20s %-40s %s%s%s\n", e.status.c_str(), e.profile.c_str(), e.ca.c_str(),
-                e.name.c_str(), iso(e.not_after).c_str(), e.serial.c_str(), e.subject.c_str(),
+                e.name.c_str(), pki::format_iso8601(e.not_after).c_str(), e.serial.c_str(), e.subject.c_str(),
                 sans.empty() ? "" : " / ", sans.c_str());
   }
   return kExitOk;

@@ -10,15 +10,6 @@
 namespace certwatch::agent {
 namespace {
 
-std::string iso_time(int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  ::gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::string time_left(int64_t seconds) {
   if (seconds < 0) return "expired " + pki::format_duration(-seconds) + " ago";
   // Round to minutes: seconds make the page noisy.
@@ -102,8 +93,8 @@ std::string render_status_html(const Inventory& inventory, const AgentStatus& st
        "<h1>certwatch</h1>\n<p>";
   h += "config " + html_escape(status.config_path) + " &middot; " + std::to_string(status.files) +
        " files &middot; " + std::to_string(inventory.certificate_count()) + " certificates";
-  if (status.last_scan_at > 0) h += " &middot; last full scan " + iso_time(status.last_scan_at);
-  h += " &middot; now " + iso_time(now) + "</p>\n";
+  if (status.last_scan_at > 0) h += " &middot; last full scan " + pki::format_iso8601(status.last_scan_at);
+  h += " &middot; now " + pki::format_iso8601(now) + "</p>\n";
   if (!status.last_config_error.empty())
     h += "<p class=\"critical\">Last reload refused, running on the previous config:<br><pre>" +
          html_escape(status.last_config_error) + "</pre></p>\n";
@@ -118,7 +109,7 @@ std::string render_status_html(const Inventory& inventory, const AgentStatus& st
     const char* cls = left < 0 ? "critical" : left < 7 * 86400 ? "warning" : "";
     h += "<tr class=\"";
     h += cls;
-    h += "\"><td>" + iso_time(r.cert->not_after) + "</td><td>" + time_left(left) + "</td><td>" +
+    h += "\"><td>" + pki::format_iso8601(r.cert->not_after) + "</td><td>" + time_left(left) + "</td><td>" +
          html_escape(r.cert->subject_cn) + "</td><td>" + html_escape(r.cert->issuer_cn) +
          "</td><td>" + html_escape(r.cert->role) + "</td><td>" + html_escape(*r.target) +
          "</td><td>" + std::to_string(r.cert->index) + "</td><td>" + html_escape(r.cert->serial) +

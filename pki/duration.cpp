@@ -65,13 +65,25 @@ std::string format_duration(int64_t seconds) {
   return out;
 }
 
-std::string format_timestamp(int64_t posix_seconds) {
+namespace {
+
+std::string format_utc(int64_t posix_seconds, const char* format) {
   const time_t t = static_cast<time_t>(posix_seconds);
   struct tm tm {};
   if (gmtime_r(&t, &tm) == nullptr) return std::to_string(posix_seconds);
   char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+  std::strftime(buf, sizeof buf, format, &tm);
   return buf;
+}
+
+}  // namespace
+
+std::string format_timestamp(int64_t posix_seconds) {
+  return format_utc(posix_seconds, "%Y-%m-%d %H:%M UTC");
+}
+
+std::string format_iso8601(int64_t posix_seconds) {
+  return format_utc(posix_seconds, "%Y-%m-%dT%H:%M:%SZ");
 }
 
 }  // namespace pki

@@ -19,5 +19,7 @@ std::string format_duration(int64_t seconds);
 
 // A POSIX timestamp as "2026-03-01 12:00 UTC" (minutes precision, for messages and tables).
 std::string format_timestamp(int64_t posix_seconds);
+// A POSIX timestamp as "2026-03-01T12:00:00Z" (RFC 3339, for JSON and ledgers).
+std::string format_iso8601(int64_t posix_seconds);
 
 }  // namespace pki

@@ -13,6 +13,7 @@
 #include "pki/atomic_file.h"
 #include "pki/crl.h"
 #include "pki/dn.h"
+#include "pki/duration.h"
 
 namespace pki {
 
@@ -59,15 +60,6 @@ std::string pem_of(const std::vector<Certificate>& certs) {
   std::string out;
   for (const auto& c : certs) out += c.pem();
   return out;
-}
-
-std::string format_time(int64_t t) {
-  char buf[32];
-  const time_t tt = static_cast<time_t>(t);
-  struct tm tm {};
-  gmtime_r(&tt, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 // Output files of one operation, written only after everything else succeeded. Without
@@ -139,14 +131,14 @@ Result<Window> validity_window(int64_t now, int64_t seconds, const Certificate* 
   if (issuer != nullptr) {
     const auto iv = issuer->validity();
     if (iv.not_after <= now)
-      return make_error("the issuing CA " + issuer->subject_cn() + " expired at " + format_time(iv.not_after));
+      return make_error("the issuing CA " + issuer->subject_cn() + " expired at " + format_iso8601(iv.not_after));
     if (w.not_after > iv.not_after) {
       if (policy == BeyondIssuer::refuse)
-        return make_error("validity beyond the issuer: asked until " + format_time(w.not_after) +
+        return make_error("validity beyond the issuer: asked until " + format_iso8601(w.not_after) +
                           ", but the CA " + issuer->subject_cn() + " is valid until " +
-                          format_time(iv.not_after) + " (shorten --validity)");
-      warnings.push_back("validity clamped to the issuer's notAfter " + format_time(iv.not_after) +
-                         " (asked until " + format_time(w.not_after) + ")");
+                          format_iso8601(iv.not_after) + " (shorten --validity)");
+      warnings.push_back("validity clamped to the issuer's notAfter " + format_iso8601(iv.not_after) +
+                         " (asked until " + format_iso8601(w.not_after) + ")");
       w.not_after = iv.not_after;
     }
     w.not_before = std::max(w.not_before, iv.not_before);
