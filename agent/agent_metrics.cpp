@@ -5,6 +5,7 @@
 #include <array>
 #include <stdexcept>
 
+#include "exporters/gzip.h"
 #include "exporters/metric_names.h"
 
 namespace certwatch::agent {
@@ -73,46 +74,55 @@ void AgentMetrics::update_target(const std::string& target, std::string_view sou
                                  const InventoryEntry* old, const InventoryEntry* fresh) {
   if (old != nullptr) remove_entry(target, source, *old);
   if (fresh != nullptr) add_entry(target, source, *fresh);
+  changed();
 }
+
+namespace {
+
+// Calls fn(labels, info_labels) with the label values of one certificate's series; the
+// views point into locals that live for the call.
+template <class Fn>
+void with_cert_labels(std::string_view source, const std::string& target,
+                      const pki::CertRecord& c, Fn&& fn) {
+  const std::string index = std::to_string(c.index);
+  const auto labels = cert_labels(source, target, index, c);
+  const std::string sans = join_sans(c.sans);
+  const std::array<std::string_view, 13> info = {
+      source,    target,    index,    c.role, c.subject_cn, c.issuer_cn,
+      c.serial,  c.subject, c.issuer, sans,   c.sha256,     c.key_type,
+      c.signature_algorithm};
+  fn(labels, info);
+}
+
+}  // namespace
 
 void AgentMetrics::add_entry(const std::string& target, std::string_view source,
                              const InventoryEntry& e) {
-  const pki::Report& r = e.report;
   for (const auto& cp : e.certs) {
     const pki::CertRecord& c = *cp;
-    const std::string index = std::to_string(c.index);
-    const auto labels = cert_labels(source, target, index, c);
-    not_after_->add(labels).set(static_cast<double>(c.not_after));
-    not_before_->add(labels).set(static_cast<double>(c.not_before));
-    const std::string sans = join_sans(c.sans);
-    const std::array<std::string_view, 13> info = {
-        source,    target,   index,  c.role, c.subject_cn, c.issuer_cn,
-        c.serial,  c.subject, c.issuer, sans, c.sha256,     c.key_type,
-        c.signature_algorithm};
-    info_->add(info).set(1);
+    with_cert_labels(source, target, c, [&](const auto& labels, const auto& info) {
+      not_after_->add(labels).set(static_cast<double>(c.not_after));
+      not_before_->add(labels).set(static_cast<double>(c.not_before));
+      info_->add(info).set(1);
+    });
   }
-  for (const auto& f : r.findings) finding_->add({f.target, f.id, pki::to_string(f.severity)}).set(1);
+  for (const auto& f : e.report.findings)
+    finding_->add({f.target, f.id, pki::to_string(f.severity)}).set(1);
   chain_valid_->add({source, target}).set(chain_valid(e) ? 1 : 0);
   target_certs_->add({source, target}).set(static_cast<double>(e.certs.size()));
 }
 
 void AgentMetrics::remove_entry(const std::string& target, std::string_view source,
                                 const InventoryEntry& e) {
-  const pki::Report& r = e.report;
   for (const auto& cp : e.certs) {
-    const pki::CertRecord& c = *cp;
-    const std::string index = std::to_string(c.index);
-    const auto labels = cert_labels(source, target, index, c);
-    not_after_->remove(labels);
-    not_before_->remove(labels);
-    const std::string sans = join_sans(c.sans);
-    const std::array<std::string_view, 13> info = {
-        source,    target,   index,  c.role, c.subject_cn, c.issuer_cn,
-        c.serial,  c.subject, c.issuer, sans, c.sha256,     c.key_type,
-        c.signature_algorithm};
-    info_->remove(info);
+    with_cert_labels(source, target, *cp, [&](const auto& labels, const auto& info) {
+      not_after_->remove(labels);
+      not_before_->remove(labels);
+      info_->remove(info);
+    });
   }
-  for (const auto& f : r.findings) finding_->remove({f.target, f.id, pki::to_string(f.severity)});
+  for (const auto& f : e.report.findings)
+    finding_->remove({f.target, f.id, pki::to_string(f.severity)});
   chain_valid_->remove({source, target});
   target_certs_->remove({source, target});
 }
@@ -121,16 +131,51 @@ void AgentMetrics::scan_finished(double duration_seconds, int64_t finished_at) {
   scan_duration_->add({}).set(duration_seconds);
   last_scan_->add({}).set(static_cast<double>(finished_at));
   scans_->add({}).increment();
+  changed();
 }
 
-void AgentMetrics::set_files_watched(std::size_t n) { files_->add({}).set(static_cast<double>(n)); }
-void AgentMetrics::set_directories_watched(std::size_t n) { dirs_->add({}).set(static_cast<double>(n)); }
-void AgentMetrics::set_certificates(std::size_t n) { certificates_->add({}).set(static_cast<double>(n)); }
-void AgentMetrics::add_read_errors(std::size_t n) { read_errors_->add({}).increment(static_cast<double>(n)); }
+void AgentMetrics::set_files_watched(std::size_t n) {
+  files_->add({}).set(static_cast<double>(n));
+  changed();
+}
+
+void AgentMetrics::set_directories_watched(std::size_t n) {
+  dirs_->add({}).set(static_cast<double>(n));
+  changed();
+}
+
+void AgentMetrics::set_certificates(std::size_t n) {
+  certificates_->add({}).set(static_cast<double>(n));
+  changed();
+}
+
+void AgentMetrics::add_read_errors(std::size_t n) {
+  read_errors_->add({}).increment(static_cast<double>(n));
+  changed();
+}
 
 void AgentMetrics::config_loaded(bool ok, int64_t at) {
   reload_ok_->add({}).set(ok ? 1 : 0);
   if (ok) reload_ts_->add({}).set(static_cast<double>(at));
+  changed();
+}
+
+const std::string& AgentMetrics::text() {
+  if (text_generation_ != generation_) {
+    text_.clear();
+    registry_.render(text_);
+    text_generation_ = generation_;
+  }
+  return text_;
+}
+
+const std::string& AgentMetrics::gzipped() {
+  if (gzip_generation_ != generation_) {
+    auto gz = exporters::gzip_compress(text());
+    gzip_ = gz ? std::move(*gz) : std::string();
+    gzip_generation_ = generation_;
+  }
+  return gzip_;
 }
 
 }  // namespace certwatch::agent

@@ -15,6 +15,9 @@ namespace certwatch::agent {
 namespace fs = std::filesystem;
 namespace {
 
+// Bodies from this size on are sent gzipped to clients that ask (HTTP server and /metrics).
+constexpr std::size_t kGzipMinBytes = 1024;
+
 int64_t system_now() { return static_cast<int64_t>(std::time(nullptr)); }
 
 bool is_within(const fs::path& p, const fs::path& base) {
@@ -361,11 +364,23 @@ std::string Daemon::status_line() const {
          std::to_string(findings) + " findings";
 }
 
-HttpResponse Daemon::serve(std::string_view path) {
+HttpResponse Daemon::serve(const HttpRequest& req) {
+  const std::string_view path = req.path;
   HttpResponse r;
   if (path == "/metrics") {
     r.content_type = std::string(exporters::kPrometheusContentType);
-    r.body = metrics_.render();
+    // From the render cache, compressed here (once per change) rather than by the server on
+    // every scrape. Content-Encoding set by a handler tells the server not to compress again.
+    const std::string& text = metrics_.text();
+    const auto accept = req.headers[boost::beast::http::field::accept_encoding];
+    if (text.size() >= kGzipMinBytes && accepts_gzip({accept.data(), accept.size()}) &&
+        !metrics_.gzipped().empty()) {
+      r.body = metrics_.gzipped();
+      r.headers.emplace_back("Content-Encoding", "gzip");
+      r.headers.emplace_back("Vary", "Accept-Encoding");
+    } else {
+      r.body = text;
+    }
   } else if (path == "/healthz") {
     r.status = status_.ready ? 200 : 503;
     r.body = render_health(status_);
@@ -392,9 +407,10 @@ bool Daemon::start_http(const config::HttpConfig& http) {
   o.header_limit = http.max_header_bytes;
   o.body_limit = http.max_body_bytes;
   o.max_connections = http.max_connections;
+  o.gzip_min_bytes = kGzipMinBytes;
   auto server = std::make_unique<HttpServer>(io_, o);
   for (const char* path : {"/metrics", "/healthz", "/api/v1/certificates", "/"})
-    server->route(path, [this](const HttpRequest& req) { return serve(req.path); });
+    server->route(path, [this](const HttpRequest& req) { return serve(req); });
   if (auto r = server->start(); !r) {
     spdlog::error("cannot listen on {}: {}", http.listen.to_string(), r.error().message);
     return false;

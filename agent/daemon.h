@@ -56,7 +56,7 @@ class Daemon {
   int run();
 
   // The HTTP routes by path (also used directly by the benchmark); the server adds gzip.
-  HttpResponse serve(std::string_view path);
+  HttpResponse serve(const HttpRequest& req);
   // The port actually bound (http.listen may say 0).
   std::uint16_t http_port() const { return http_ ? http_->port() : 0; }
   const Inventory& inventory() const { return inventory_; }

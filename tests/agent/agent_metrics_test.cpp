@@ -2,6 +2,7 @@
 #include <string>
 
 #include "agent/agent_metrics.h"
+#include "exporters/gzip.h"
 
 using certwatch::agent::AgentMetrics;
 using certwatch::agent::Inventory;
@@ -95,4 +96,33 @@ TEST_CASE("agent metrics: expiry is exported when verification fails, and nothin
   m.update_target("/c/b.pem", "file", &good_e, nullptr);
   text = m.render();
   CHECK(text.find("/c/b.pem") == std::string::npos);
+}
+
+TEST_CASE("agent metrics: the scrape text and its gzip are cached until something changes",
+          "[agent][metrics]") {
+  AgentMetrics m;
+  Inventory inv;
+  pki::Report r;
+  r.target = "/c/b.pem";
+  r.certs = {cert(0, "b", 2000000000)};
+  const auto e = prepared(inv, r);
+  m.update_target("/c/b.pem", "file", nullptr, &e);
+
+  const std::string& first = m.text();
+  CHECK(first == m.render());
+  const std::string* cached = &m.text();
+  CHECK(cached->data() == m.text().data());  // unchanged: the same buffer, not a re-render
+  auto unzipped = exporters::gzip_decompress(m.gzipped(), 64u << 20);
+  REQUIRE(unzipped.ok());
+  CHECK(*unzipped == m.text());
+
+  // Any change invalidates both.
+  m.set_files_watched(7);
+  CHECK(m.text().find("certwatch_files_watched 7") != std::string::npos);
+  unzipped = exporters::gzip_decompress(m.gzipped(), 64u << 20);
+  REQUIRE(unzipped.ok());
+  CHECK(unzipped->find("certwatch_files_watched 7") != std::string::npos);
+  m.update_target("/c/b.pem", "file", &e, nullptr);
+  CHECK(m.text().find("/c/b.pem") == std::string::npos);
+  CHECK(m.text() == m.render());
 }
