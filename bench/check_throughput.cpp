@@ -43,7 +43,7 @@ Hierarchy make_hierarchy(bool rsa, int depth, int n) {
   if (depth == 2) {
     h.int2_key = bench::make_key(rsa);
     h.int2 = bench::make_cert("Bench Int2 " + tag, h.int2_key.get(), h.int1.get(),
-                              h.int1_key.get(), true, 1825);
+                              h.int1_key.get(), true, 1800);  // inside int1's validity
     h.intermediates_pem = bench::to_pem(h.int2.get()) + bench::to_pem(h.int1.get());
   } else {
     h.intermediates_pem = bench::to_pem(h.int1.get());
