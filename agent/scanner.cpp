@@ -46,7 +46,7 @@ bool is_dir(const fs::path& p) {
 // their certificate), not excluded.
 bool wanted_in_dir(const config::WatchEntry& e, const fs::path& file) {
   const std::string name = file.filename().string();
-  return certificate_like_name(name) && !is_key_name(name) && !excluded(e, name);
+  return pki::certificate_like_name(file) && !is_key_name(name) && !excluded(e, name);
 }
 
 // The private key beside a certificate file, by stem: server.cert.pem / server.crt /
@@ -108,16 +108,6 @@ void load_trust(const std::vector<fs::path>& paths, WatchContext& ctx) {
 }
 
 }  // namespace
-
-bool certificate_like_name(const std::string& filename) {
-  // The names pki::walk_paths keeps in directories (pki/load.h), so the agent and
-  // `certwatch check DIR` look at the same files.
-  static constexpr std::array<std::string_view, 10> kExt = {
-      ".pem", ".crt", ".cer", ".cert", ".der", ".key", ".p7b", ".p7c", ".chain", ".bundle"};
-  std::string lower = filename;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  return std::any_of(kExt.begin(), kExt.end(), [&](std::string_view e) { return ends_with(lower, e); });
-}
 
 std::vector<std::shared_ptr<const WatchContext>> make_watch_contexts(const config::Config& cfg) {
   std::vector<std::shared_ptr<const WatchContext>> out;

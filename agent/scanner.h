@@ -51,8 +51,6 @@ TargetMap collect_all_targets(const std::vector<std::shared_ptr<const WatchConte
 bool in_watch_scope(const std::filesystem::path& scope,
                     const std::vector<std::shared_ptr<const WatchContext>>& contexts);
 
-bool certificate_like_name(const std::string& filename);
-
 struct ScanJob {
   std::filesystem::path path;
   std::shared_ptr<const WatchContext> context;

@@ -306,8 +306,6 @@ FileInput load_file(const fs::path& path) {
   return in;
 }
 
-namespace {
-
 bool certificate_like_name(const fs::path& p) {
   static constexpr std::array<std::string_view, 11> kExt{
       ".pem", ".crt", ".cer", ".cert", ".der", ".key", ".p7b", ".p7c", ".chain", ".bundle", ".p8"};
@@ -316,6 +314,8 @@ bool certificate_like_name(const fs::path& p) {
   for (char c : ext) lower.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
   return std::find(kExt.begin(), kExt.end(), lower) != kExt.end();
 }
+
+namespace {
 
 struct DirId {
   dev_t dev;

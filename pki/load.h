@@ -77,7 +77,11 @@ struct WalkEntry {
 // Expands files and directories: directories are walked recursively following symlinks; a
 // directory reached twice (a symlink loop, or two links to one place) is walked once. In
 // directories only files with certificate-like names are kept (.pem .crt .cer .cert .der .key
-// .p7b .p7c .chain .bundle); files named explicitly are always kept. Sorted per directory.
+// .p7b .p7c .chain .bundle .p8); files named explicitly are always kept. Sorted per directory.
 std::vector<WalkEntry> walk_paths(std::span<const std::filesystem::path> roots);
+
+// The names walk_paths keeps inside directories (by extension, case-insensitive). The agent
+// uses the same rule, so `certwatch check DIR` and a watched DIR look at the same files.
+bool certificate_like_name(const std::filesystem::path& p);
 
 }  // namespace pki
