@@ -24,7 +24,9 @@ bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-bool is_key_name(const std::string& name) { return ends_with(name, ".key") || ends_with(name, ".key.pem"); }
+bool is_key_name(const std::string& name) {
+  return ends_with(name, ".key") || ends_with(name, ".key.pem") || ends_with(name, ".p8");
+}
 
 bool excluded(const config::WatchEntry& e, const std::string& name) {
   return std::any_of(e.exclude.begin(), e.exclude.end(), [&](const std::string& glob) {
