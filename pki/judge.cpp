@@ -420,8 +420,11 @@ std::vector<Report> judge_paths(std::span<const fs::path> paths, const JudgeOpti
   std::vector<Report> reports(inputs.size());
   parallel_for(inputs.size(), threads, [&](size_t i) {
     FileInput& in = inputs[i];
-    std::optional<KeyRecord> key = given_key;
-    bool key_here = given_key.has_value();
+    // --key pairs with the leaf: files whose first certificate is a CA (bundles, the
+    // intermediate beside the chain) are judged without it.
+    const bool holds_leaf = in.ok() && !in.loaded->certs.empty() && !in.loaded->certs.front().is_ca();
+    std::optional<KeyRecord> key = holds_leaf ? given_key : std::nullopt;
+    bool key_here = key.has_value();
     if (!key_path && !is_key_file[i]) {
       key = embedded_key(in);
       key_here = key.has_value();

@@ -117,6 +117,32 @@ TEST_CASE("check walks a seed 001 tree and pairs keys across private/ and certs/
   CHECK(bad.exit_code == 2);
 }
 
+TEST_CASE("check --key pairs with the leaf, not with CA files given beside it",
+          "[integration][check]") {
+  TempDir tmp;
+  PkiFixture f(tmp.path());
+  auto s = make_seed001(f);
+  // The chain, the intermediate and the bundle on one command line: only the chain holds a
+  // leaf, so only it is compared with the key.
+  const RunResult r = run({certwatch_bin().string(), "check", "--json", "--ca-bundle",
+                           s.bundle.string(), "--key", s.leaf.key.string(), s.chain.string(),
+                           s.server_ca.cert.string(), s.bundle.string()});
+  INFO(r.out << r.err);
+  CHECK_FALSE(reports(r.out, "key.mismatch"));
+  CHECK(r.exit_code == 0);
+
+  // A key that is not the leaf's is still reported, once, on the chain.
+  const fs::path stranger = f.key("stranger");
+  const RunResult bad = run({certwatch_bin().string(), "check", "--json", "--ca-bundle",
+                             s.bundle.string(), "--key", stranger.string(), s.chain.string(),
+                             s.server_ca.cert.string()});
+  INFO(bad.out << bad.err);
+  CHECK(bad.exit_code == 2);
+  const auto first = bad.out.find("\"id\":\"key.mismatch\"");
+  REQUIRE(first != std::string::npos);
+  CHECK(bad.out.find("\"id\":\"key.mismatch\"", first + 1) == std::string::npos);
+}
+
 TEST_CASE("check output: table, plain when piped, usage errors exit 3", "[integration][check]") {
   TempDir tmp;
   PkiFixture f(tmp.path());
