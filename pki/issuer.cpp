@@ -127,6 +127,10 @@ struct Window {
 Result<Window> validity_window(int64_t now, int64_t seconds, const Certificate* issuer,
                                BeyondIssuer policy, std::vector<std::string>& warnings) {
   if (seconds <= 0) return make_error("validity must be positive");
+  // RFC 5280 4.1.2.5: the latest notAfter a certificate can carry is 9999-12-31T23:59:59Z.
+  constexpr int64_t kLatestNotAfter = 253402300799;
+  if (seconds > kLatestNotAfter - now)
+    return make_error("validity ends after 9999-12-31T23:59:59Z, the latest date a certificate can carry");
   Window w{now - kBackdateSeconds, now + seconds};
   if (issuer != nullptr) {
     const auto iv = issuer->validity();
@@ -438,6 +442,14 @@ Result<Issued> Issuer::init(const InitRequest& rq) {
   if (!name) return name.error();
   if (!rq.force && (fs::exists(ca_cert_path(kRootCaName)) || fs::exists(ca_key_path(kRootCaName))))
     return make_error("a root CA exists in " + dir_.string() + " (use --force to replace it)");
+  // A new root orphans every CA below the old one: their chains would still verify against
+  // the old bundle only, and leaves issued from them would fail against the new one.
+  std::string below;
+  for (const auto& ca : ca_names())
+    if (ca != kRootCaName) below += (below.empty() ? "" : ", ") + ca;
+  if (!below.empty())
+    return make_error("intermediate CAs exist in " + dir_.string() + " (" + below +
+                      "): a new root would orphan them; use a new directory");
   auto window = validity_window(rq.now, rq.validity_seconds, nullptr, BeyondIssuer::refuse, out.warnings);
   if (!window) return window.error();
   auto key = generate_key(rq.key_type);

@@ -335,6 +335,17 @@ TEST_CASE("every refusal of the CLI is clear and writes nothing", "[integration]
   auto init_again = pki_cli::certwatch({"pki", "init", "--dir", d, "--subject", "/CN=Root 2"});
   CHECK(init_again.exit_code == 1);
   CHECK(init_again.err.find("--force") != std::string::npos);
+  // --force cannot replace a root that has CAs below it: they would be orphaned.
+  auto init_forced = pki_cli::certwatch({"pki", "init", "--dir", d, "--subject", "/CN=Root 2", "--force"});
+  CHECK(init_forced.exit_code == 1);
+  CHECK(init_forced.err.find("srv-ca") != std::string::npos);
+  // A validity past 9999-12-31 cannot be encoded: refused, not wrapped around to 1970.
+  auto forever = pki_cli::certwatch({"pki", "init", "--dir", (tmp / "forever").string(), "--subject", "/CN=R",
+                                     "--validity", "20000000d"});
+  CHECK(forever.exit_code == 1);
+  CHECK(forever.err.find("9999-12-31") != std::string::npos);
+  CHECK_FALSE(fs::exists(tmp / "forever" / "root-ca" / "certs" / "root-ca.cert.pem"));
+  fs::remove_all(tmp / "forever");  // the refusal may leave the empty directory it was given
   CHECK(snapshot(tmp.path()) == before);
   CHECK(ok({"pki", "list", "--dir", d, "--json"}).out == ledger_before);
 
