@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include <spdlog/spdlog.h>
@@ -233,6 +234,8 @@ void Daemon::start_full_scan(bool force) {
   for (const auto& [target, e] : inventory_.entries())
     if (all.count(target) == 0) gone.push_back(target);
   for (const auto& t : gone) remove_target(t);
+  pairing_index_.clear();
+  for (const auto& [path, ctx] : all) index_target(path);
   observe(all, force, true);
   if (scan_pending_ == 0) finish_scan();
 }
@@ -272,22 +275,34 @@ void Daemon::finish_scan() {
 
 void Daemon::observe(const TargetMap& targets, bool force, bool full_scan) {
   const int64_t t = now();
+  // Indexed first, so that every job of this batch sees keys of the same batch.
+  for (const auto& [path, ctx] : targets) index_target(path);
   for (const auto& [path, ctx] : targets) {
     const std::string target = path.string();
     const InventoryEntry* known = inventory_.find(target);
     const bool due = known != nullptr && known->rejudge_at <= t;
     const bool same_source = known != nullptr && known->source == ctx->entry.path.string();
     if (!force && !due && same_source && known != nullptr) {
-      // Fast path: stat unchanged means nothing to read (inotify or the rescan would have
-      // changed the stamp otherwise).
+      // Fast path: stat unchanged (the file and the key judged with it) means nothing to read
+      // (inotify or the rescan would have changed the stamp otherwise). A key that appeared
+      // is a new target itself: rejudge_partners() handles it.
       auto st = stat_file(path);
-      if (st && inventory_.same_stamp(target, *st)) continue;
+      bool same_key = true;
+      if (known->key) {
+        auto kst = stat_file(known->key->path);
+        same_key = kst && *kst == known->key->stamp;
+      }
+      if (st && same_key && inventory_.same_stamp(target, *st)) continue;
     }
     ScanJob job;
     job.path = path;
     job.context = ctx;
     job.now = t;
-    if (!force && !due && same_source && known != nullptr && known->read_ok) job.known_hash = known->hash;
+    if (!force && !due && same_source && known != nullptr && known->read_ok) {
+      job.known_hash = known->hash;
+      job.known_key = known->key;
+    }
+    job.key_candidates = pairing_partners(path);
     job.cache = &cache_;
     job.cancelled = &cancelled_;
     const uint64_t seq = ++next_seq_;
@@ -296,6 +311,41 @@ void Daemon::observe(const TargetMap& targets, bool force, bool full_scan) {
     pool_->submit([job = std::move(job)] { return scan_file(job); },
                   [this, seq, full_scan](ScanResult r) { on_result(std::move(r), seq, full_scan); });
   }
+}
+
+void Daemon::index_target(const fs::path& path) {
+  auto& list = pairing_index_[pki::pairing_stem(path)];
+  if (std::find(list.begin(), list.end(), path) == list.end()) list.push_back(path);
+}
+
+void Daemon::unindex_target(const fs::path& path) {
+  const auto it = pairing_index_.find(pki::pairing_stem(path));
+  if (it == pairing_index_.end()) return;
+  std::erase(it->second, path);
+  if (it->second.empty()) pairing_index_.erase(it);
+}
+
+std::vector<fs::path> Daemon::pairing_partners(const fs::path& path) const {
+  const auto it = pairing_index_.find(pki::pairing_stem(path));
+  if (it == pairing_index_.end()) return {};
+  std::vector<fs::path> out;
+  for (const auto& p : it->second)
+    if (p != path) out.push_back(p);
+  return out;
+}
+
+void Daemon::rejudge_partners(const fs::path& key_file) {
+  if (stopping_) return;
+  TargetMap partners;
+  for (const auto& p : pairing_partners(key_file)) {
+    const InventoryEntry* e = inventory_.find(p.string());
+    if (e != nullptr && e->key_file) continue;  // another key: nothing to compare there
+    auto part = collect_targets(p, contexts_);
+    partners.merge(part);
+  }
+  if (partners.empty()) return;
+  spdlog::debug("{}: key changed, judging {} paired file(s) again", key_file.string(), partners.size());
+  observe(partners, true, false);
 }
 
 void Daemon::on_result(ScanResult r, uint64_t seq, bool full_scan) {
@@ -310,6 +360,8 @@ void Daemon::on_result(ScanResult r, uint64_t seq, bool full_scan) {
     } else {
       // prepare() interns the records and copies the rest onto this (long-lived) thread, so
       // the pool's arena holds only scan garbage and can be returned to the system.
+      const InventoryEntry* before = inventory_.find(target);
+      const bool key_changed = (before != nullptr && before->key_file) || r.entry.key_file;
       InventoryEntry kept = inventory_.prepare(std::move(r.entry));
       metrics_.update_target(target, exporters::metric_names::kSourceFile, inventory_.find(target), &kept);
       const auto change = inventory_.observe(target, std::move(kept));
@@ -325,6 +377,8 @@ void Daemon::on_result(ScanResult r, uint64_t seq, bool full_scan) {
       for (const auto& f : change.cleared)
         if (!quiet) spdlog::info("{}: {} cleared", f.target, f.id);
       if (!full_scan) update_self_metrics();
+      // The initial scan judges every certificate with the keys as they are: nothing to redo.
+      if (key_changed && status_.ready) rejudge_partners(r.path);
     }
   }
   if (full_scan && --scan_pending_ == 0 && scan_in_progress_) finish_scan();
@@ -333,10 +387,13 @@ void Daemon::on_result(ScanResult r, uint64_t seq, bool full_scan) {
 void Daemon::remove_target(const std::string& target) {
   const InventoryEntry* old = inventory_.find(target);
   if (old == nullptr) return;
+  const bool key_file = old->key_file;
   metrics_.update_target(target, exporters::metric_names::kSourceFile, old, nullptr);
   (void)inventory_.remove(target);
   job_seq_.erase(target);  // a job in flight for it is dropped on arrival
+  unindex_target(target);
   spdlog::info("{}: removed", target);
+  if (key_file) rejudge_partners(target);
 }
 
 void Daemon::remove_missing(const fs::path& scope, const TargetMap& present) {

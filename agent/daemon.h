@@ -79,6 +79,14 @@ class Daemon {
   void observe(const TargetMap& targets, bool force, bool full_scan);
   void on_result(ScanResult result, uint64_t seq, bool full_scan);
   void remove_target(const std::string& target);
+  // Key pairing: every target by pki::pairing_stem, so a certificate job gets its candidate
+  // keys and a changed key file finds the certificate files it pairs with.
+  void index_target(const std::filesystem::path& path);
+  void unindex_target(const std::filesystem::path& path);
+  std::vector<std::filesystem::path> pairing_partners(const std::filesystem::path& path) const;
+  // A key file changed, appeared or went away: judge the certificate files paired with it
+  // again (their own bytes may not have changed).
+  void rejudge_partners(const std::filesystem::path& key_file);
   void remove_missing(const std::filesystem::path& scope, const TargetMap& present);
   void update_self_metrics();
   std::string status_line() const;
@@ -110,6 +118,7 @@ class Daemon {
   std::chrono::steady_clock::time_point scan_started_;
   // Per target, the sequence number of the latest job: older results are dropped.
   std::unordered_map<std::string, uint64_t> job_seq_;
+  std::unordered_map<std::string, std::vector<std::filesystem::path>> pairing_index_;
   uint64_t next_seq_ = 0;
 };
 

@@ -76,6 +76,8 @@ InventoryEntry Inventory::prepare(InventoryEntry fresh) {
   kept.stamp = fresh.stamp;
   kept.hash = fresh.hash;
   kept.read_ok = fresh.read_ok;
+  kept.key = fresh.key;
+  kept.key_file = fresh.key_file;
   kept.rejudge_at = fresh.rejudge_at;
   kept.certs.reserve(fresh.report.certs.size());
   for (const auto& c : fresh.report.certs) kept.certs.push_back(intern(c));

@@ -24,6 +24,16 @@ namespace certwatch::agent {
 // in many files, such as the intermediates of every chain file, are stored once and shared.
 using CertPtr = std::shared_ptr<const pki::CertRecord>;
 
+// Identity of the key a certificate file was judged with (paired by stem, or the entry's
+// `key`): a rescan that sees the same certificate bytes re-judges anyway when this differs.
+struct KeyIdentity {
+  std::string path;
+  FileStamp stamp;          // dev, inode, size, mtime, ctime
+  std::string spki_sha256;  // content identity that matters for key.mismatch
+  bool encrypted = false;
+  bool operator==(const KeyIdentity&) const = default;
+};
+
 struct InventoryEntry {
   std::string source;  // the `watch` path this target belongs to (metrics label)
   // The target's certificates, in file order. Filled by Inventory::prepare() from
@@ -32,6 +42,11 @@ struct InventoryEntry {
   FileStamp stamp;
   ContentHash hash{};
   bool read_ok = false;  // false: the report holds input.unreadable; always re-read
+  // The key compared with this file's leaf, if any (not for a file carrying its own key).
+  std::optional<KeyIdentity> key;
+  // The file holds private keys and no certificate: its change re-judges the certificate
+  // files it pairs with.
+  bool key_file = false;
   pki::Report report;
   // When a time-dependent finding (expiry thresholds, not-yet-valid) may change: the entry is
   // re-judged from its file then even if the file did not change.

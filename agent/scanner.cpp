@@ -20,14 +20,6 @@ bool is_within(const fs::path& p, const fs::path& base) {
   return !rel.empty() && *rel.begin() != "..";
 }
 
-bool ends_with(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-bool is_key_name(const std::string& name) {
-  return ends_with(name, ".key") || ends_with(name, ".key.pem") || ends_with(name, ".p8");
-}
-
 bool excluded(const config::WatchEntry& e, const std::string& name) {
   return std::any_of(e.exclude.begin(), e.exclude.end(), [&](const std::string& glob) {
     return ::fnmatch(glob.c_str(), name.c_str(), 0) == 0;
@@ -44,30 +36,18 @@ bool is_dir(const fs::path& p) {
   return fs::is_directory(p, ec);
 }
 
-// A file found inside a watched directory: certificate-like, not a key (keys are judged with
-// their certificate), not excluded.
+// A file found inside a watched directory: certificate-like (keys included, as `check` walks
+// them), not excluded.
 bool wanted_in_dir(const config::WatchEntry& e, const fs::path& file) {
-  const std::string name = file.filename().string();
-  return pki::certificate_like_name(file) && !is_key_name(name) && !excluded(e, name);
+  return pki::certificate_like_name(file) && !excluded(e, file.filename().string());
 }
 
-// The private key beside a certificate file, by stem: server.cert.pem / server.crt /
-// server.pem / server.chain.pem -> server.key.pem or server.key.
-std::optional<fs::path> sibling_key(const fs::path& file) {
-  static constexpr std::array<std::string_view, 9> kSuffixes = {
-      ".fullchain.pem", ".chain.pem", ".cert.pem", ".crt.pem", ".pem", ".crt", ".cer", ".cert", ".chain"};
-  const std::string name = file.filename().string();
-  for (auto suffix : kSuffixes) {
-    if (!ends_with(name, suffix) || name.size() == suffix.size()) continue;
-    const std::string stem = name.substr(0, name.size() - suffix.size());
-    for (const char* ext : {".key.pem", ".key"}) {
-      fs::path k = file.parent_path() / (stem + ext);
-      std::error_code ec;
-      if (fs::is_regular_file(k, ec)) return k;
-    }
-    return std::nullopt;
-  }
-  return std::nullopt;
+// PEM text holding private keys and no certificate: a key file, which pairs with nothing
+// itself (pki::judge_walked_file ignores a paired key for it), so no partner is opened.
+bool looks_like_key_only(std::string_view bytes) {
+  return bytes.find("PRIVATE KEY-----") != std::string_view::npos &&
+         bytes.find("-----BEGIN CERTIFICATE") == std::string_view::npos &&
+         bytes.find("-----BEGIN TRUSTED CERTIFICATE") == std::string_view::npos;
 }
 
 void walk_dir(const fs::path& dir, const std::shared_ptr<const WatchContext>& ctx, bool recursive,
@@ -117,7 +97,10 @@ std::vector<std::shared_ptr<const WatchContext>> make_watch_contexts(const confi
     auto ctx = std::make_shared<WatchContext>();
     ctx->entry = e;
     ctx->options.host = e.host;
-    ctx->options.purpose = e.purpose == config::Purpose::client ? pki::Purpose::client : pki::Purpose::server;
+    // Unset: no purpose checked, as `certwatch check` without --purpose.
+    ctx->options.purpose = !e.purpose                          ? pki::Purpose::any
+                           : *e.purpose == config::Purpose::client ? pki::Purpose::client
+                                                                   : pki::Purpose::server;
     ctx->options.thresholds.warning_seconds = cfg.agent.thresholds.warning.count();
     ctx->options.thresholds.critical_seconds = cfg.agent.thresholds.critical.count();
     ctx->options.policy = cfg.severity_policy();
@@ -196,18 +179,26 @@ ScanResult scan_file(const ScanJob& job) {
     e.stamp = content->stamp;
     e.hash = content->hash;
     e.read_ok = true;
-    if (job.known_hash && *job.known_hash == content->hash) {
+    // The entry's own `key` for its file (as `check --key`), or the key check pairs by stem.
+    const bool entry_key = ctx.entry.key && job.path == ctx.entry.path;
+    std::optional<pki::KeyRecord> paired;
+    if (entry_key) {
+      if (auto st = stat_file(*ctx.entry.key)) e.key = KeyIdentity{ctx.entry.key->string(), *st, {}, false};
+    } else if (!looks_like_key_only(content->bytes)) {
+      paired = pki::paired_key_among(job.path, job.key_candidates);
+      if (paired) e.key = key_identity(*paired);
+    }
+    if (job.known_hash && *job.known_hash == content->hash && job.known_key == e.key) {
       res.unchanged = true;
       return res;
     }
     pki::JudgeOptions opts = ctx.options;
     opts.now = job.now;
-    std::optional<fs::path> key;
-    if (ctx.entry.key && job.path == ctx.entry.path)
-      key = ctx.entry.key;
+    if (entry_key)
+      e.report = pki::judge_file(job.path, opts, ctx.entry.key, job.cache);
     else
-      key = sibling_key(job.path);
-    e.report = pki::judge_file(job.path, opts, key, job.cache);
+      e.report = pki::judge_walked_file(job.path, opts, paired, job.path == ctx.entry.path, job.cache);
+    e.key_file = e.report.certs.empty() && e.report.key.has_value();
     e.rejudge_at = next_rejudge_time(e.report, ctx.options.thresholds, job.now);
     for (const auto& f : e.report.findings)
       if (f.id == "input.unreadable" || f.id == "input.malformed") res.read_error = true;
@@ -221,6 +212,12 @@ ScanResult scan_file(const ScanJob& job) {
                                            std::string("internal error: ") + ex.what())};
   }
   return res;
+}
+
+std::optional<KeyIdentity> key_identity(const pki::KeyRecord& key) {
+  auto st = stat_file(key.path);
+  if (!st) return std::nullopt;
+  return KeyIdentity{key.path, *st, key.spki_sha256, key.encrypted};
 }
 
 int64_t next_rejudge_time(const pki::Report& report, const pki::Thresholds& t, int64_t now) {

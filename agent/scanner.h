@@ -7,8 +7,14 @@
 // timestamped directories behind it, reached through the visible symlinks). A file symlink
 // whose target is missing or loops is still a target: it is reported unreadable.
 //
-// Judging: the same judge_file() as `certwatch check`, with the entry's trust, host and
-// purpose; stable_read() first gives the content hash, so an unchanged file is not re-judged.
+// Key files are targets too: as in `certwatch check`, a key-only file reports its own findings
+// (key.permissions, key.encrypted), and a certificate file is compared with the key
+// judge_paths pairs with it (pki::paired_key_among over the targets: same pairing_stem,
+// seed 001's private/ and certs/ included).
+//
+// Judging: the same pki::judge_walked_file() as `certwatch check`, with the entry's trust,
+// host and purpose (an unset purpose checks none); stable_read() first gives the content
+// hash, so a file whose bytes and paired key are unchanged is not re-judged.
 // scan_file() runs on the scan pool; everything else on the io_context thread.
 #pragma once
 
@@ -55,7 +61,10 @@ struct ScanJob {
   std::filesystem::path path;
   std::shared_ptr<const WatchContext> context;
   int64_t now = 0;
-  std::optional<ContentHash> known_hash;  // skip judging when the bytes are the same
+  std::optional<ContentHash> known_hash;  // skip judging when the bytes are the same...
+  std::optional<KeyIdentity> known_key;   // ...and the paired key is this one
+  // Targets that may pair with this one (same pki::pairing_stem; may include itself).
+  std::vector<std::filesystem::path> key_candidates;
   pki::VerifyCache* cache = nullptr;       // shared by every job; locks internally
   const std::atomic<bool>* cancelled = nullptr;
 };
@@ -74,6 +83,9 @@ ScanResult scan_file(const ScanJob& job);
 
 // When a time-dependent finding of this report may change (not-before reached, expiry
 // thresholds crossed, expiry): the earliest such instant after `now`, or INT64_MAX.
+// The current identity of a key judged with a certificate file (stat of its path).
+std::optional<KeyIdentity> key_identity(const pki::KeyRecord& key);
+
 int64_t next_rejudge_time(const pki::Report& report, const pki::Thresholds& t, int64_t now);
 
 }  // namespace certwatch::agent

@@ -80,7 +80,8 @@ struct WatchEntry {
   // Trust anchors for this entry; nullopt = the global `trust:` list. Files must exist.
   std::optional<std::vector<std::filesystem::path>> trust;
   std::optional<std::string> host;  // hostname the leaf must match (leaf.hostname_mismatch)
-  Purpose purpose = Purpose::server;
+  // The EKU purpose the leaf must allow; nullopt = none checked (as `check` without --purpose).
+  std::optional<Purpose> purpose;
   std::optional<std::filesystem::path> key;  // private key to compare with the leaf
   std::vector<std::string> exclude;          // fnmatch(3) globs on the file name
   bool operator==(const WatchEntry&) const = default;

@@ -330,9 +330,29 @@ void parallel_for(size_t n, unsigned threads, Fn fn) {
   for (auto& t : pool) t.join();
 }
 
-// "x" for x.key.pem, x.cert.pem, x.chain.pem, x.crt, x.key ...; the directory is the parent,
-// or the grandparent for seed 001's private/ and certs/ folders.
-std::string pairing_key(const fs::path& p) {
+unsigned worker_count(const JudgeOptions& o) {
+  if (o.threads != 0) return o.threads;
+  return std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+}
+
+}  // namespace
+
+namespace {
+
+bool is_pairing_folder(const fs::path& dir) {
+  const std::string dn = dir.filename().string();
+  return dn == "private" || dn == "certs";
+}
+
+fs::path pairing_base(const fs::path& file) {
+  fs::path dir = file.parent_path();
+  if (is_pairing_folder(dir)) dir = dir.parent_path();
+  return dir;
+}
+
+}  // namespace
+
+std::string pairing_stem(const fs::path& p) {
   static const std::vector<std::string> kStrip{".pem", ".crt", ".cer", ".cert", ".der", ".key",
                                                ".p7b", ".p7c", ".chain", ".bundle", ".p8",
                                                ".fullchain", ".privkey"};
@@ -346,18 +366,60 @@ std::string pairing_key(const fs::path& p) {
       }
     }
   }
-  fs::path dir = p.parent_path();
-  const std::string dn = dir.filename().string();
-  if (dn == "private" || dn == "certs") dir = dir.parent_path();
-  return dir.lexically_normal().string() + "/" + stem;
+  return pairing_base(p).lexically_normal().string() + "/" + stem;
 }
 
-unsigned worker_count(const JudgeOptions& o) {
-  if (o.threads != 0) return o.threads;
-  return std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+std::vector<fs::path> pairing_dirs(const fs::path& file) {
+  const fs::path base = pairing_base(file);
+  return {base, base / "certs", base / "private"};
 }
 
-}  // namespace
+std::optional<KeyRecord> paired_key_among(const fs::path& cert, std::vector<fs::path> files) {
+  const std::string stem = pairing_stem(cert);
+  std::erase_if(files, [&](const fs::path& p) { return p == cert || pairing_stem(p) != stem; });
+  // judge_paths' walk order (sorted children, depth first) is the sorted full paths'; the
+  // first key wins there too.
+  std::sort(files.begin(), files.end());
+  for (const auto& p : files) {
+    FileInput in = load_file(p);
+    if (!in.ok() || !in.loaded->certs.empty() || in.loaded->private_keys == 0) continue;
+    auto k = key_from_bytes(in.key_bytes, in.path.string(), in.mode);
+    in.wipe();
+    if (k) return std::move(*k);
+  }
+  return std::nullopt;
+}
+
+std::optional<KeyRecord> paired_key_for(const fs::path& cert) {
+  std::vector<fs::path> files;
+  for (const auto& dir : pairing_dirs(cert)) {
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      const fs::path& p = it->path();
+      std::error_code sec;
+      // Regular files after following links (stat(2)), certificate-like: what the walk keeps.
+      if (certificate_like_name(p) && fs::is_regular_file(p, sec)) files.push_back(p);
+    }
+  }
+  return paired_key_among(cert, std::move(files));
+}
+
+Report judge_walked_file(const fs::path& path, const JudgeOptions& options,
+                         const std::optional<KeyRecord>& paired_key, bool explicit_arg,
+                         VerifyCache* cache) {
+  VerifyCache local;
+  auto trust = trust_of(options);
+  FileInput in = load_file(path);
+  const bool key_file = in.ok() && in.loaded->certs.empty() && in.loaded->private_keys > 0;
+  std::optional<KeyRecord> key;
+  bool key_here = false;
+  if (!key_file) {
+    key = embedded_key(in);
+    key_here = key.has_value();
+    if (!key) key = paired_key;
+  }
+  return judge_loaded(in, key, key_here, explicit_arg, options, *trust, cache ? *cache : local);
+}
 
 Report judge_chain(std::string target, std::span<const Certificate> chain,
                    const std::optional<KeyRecord>& key, const JudgeOptions& options,
@@ -414,7 +476,7 @@ std::vector<Report> judge_paths(std::span<const fs::path> paths, const JudgeOpti
     is_key_file[i] = true;
     if (key_path) continue;
     auto k = key_from_bytes(in.key_bytes, in.path.string(), in.mode);
-    if (k) keys_by_stem.emplace(pairing_key(in.path), std::move(*k));
+    if (k) keys_by_stem.emplace(pairing_stem(in.path), std::move(*k));
   }
 
   std::vector<Report> reports(inputs.size());
@@ -429,7 +491,7 @@ std::vector<Report> judge_paths(std::span<const fs::path> paths, const JudgeOpti
       key = embedded_key(in);
       key_here = key.has_value();
       if (!key) {
-        if (auto it = keys_by_stem.find(pairing_key(in.path)); it != keys_by_stem.end()) key = it->second;
+        if (auto it = keys_by_stem.find(pairing_stem(in.path)); it != keys_by_stem.end()) key = it->second;
       }
     }
     reports[i] = judge_loaded(in, key, key_here, entries[i].explicit_arg, options, *trust, vc);

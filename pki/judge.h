@@ -133,6 +133,32 @@ std::vector<Report> judge_paths(std::span<const std::filesystem::path> paths,
                                 const std::optional<std::filesystem::path>& key_path = std::nullopt,
                                 VerifyCache* cache = nullptr);
 
+// The pairing rule of judge_paths, in one place for `certwatch check` and the agent. Files
+// pair when their stems match ("x" for x.key.pem, x.cert.pem, x.chain.pem, x.crt, x.key...)
+// within one directory, where seed 001's private/ and certs/ folders count as their parent.
+std::string pairing_stem(const std::filesystem::path& file);
+// The directories where a partner of `file` may lie: its base directory (the parent, or the
+// grandparent for a file in private/ or certs/) and the base's private/ and certs/ folders.
+std::vector<std::filesystem::path> pairing_dirs(const std::filesystem::path& file);
+// The key judge_paths pairs with certificate file `cert` when walking its directories: the
+// first (in walk order) certificate-like regular file, other than `cert`, with the same
+// pairing_stem that holds private keys and no certificate and opens as a key. Its material
+// stays in pki/ (the record only has the fingerprint).
+std::optional<KeyRecord> paired_key_for(const std::filesystem::path& cert);
+// The same choice among files already listed (the agent's targets): `files` may hold
+// anything; only those with cert's pairing_stem are opened.
+std::optional<KeyRecord> paired_key_among(const std::filesystem::path& cert,
+                                          std::vector<std::filesystem::path> files);
+
+// Judges one file exactly as judge_paths judges it inside a walk: a key the file carries
+// itself wins (and its findings are reported here); otherwise `paired_key` (from
+// paired_key_for) is compared with the leaf but its own findings (key.permissions,
+// key.encrypted) belong to the key file's report, as in judge_paths. A key-only file gives
+// its own findings. `explicit_arg`: the file was named, not found in a directory.
+Report judge_walked_file(const std::filesystem::path& path, const JudgeOptions& options,
+                         const std::optional<KeyRecord>& paired_key, bool explicit_arg,
+                         VerifyCache* cache = nullptr);
+
 class JsonWriter;  // pki/json.h
 
 // The JSON fields of a certificate record and of a finding, written into an object the caller

@@ -21,7 +21,7 @@ std::shared_ptr<const WatchContext> ctx(const fs::path& p, bool recursive, std::
 
 }  // namespace
 
-TEST_CASE("scanner collects certificate-like files, skips keys, excluded names and Kubernetes internals",
+TEST_CASE("scanner collects certificate-like files and keys, skips excluded names and Kubernetes internals",
           "[agent][scanner]") {
   testing::TempDir d;
   for (const char* f : {"a.pem", "b.crt", "server.key.pem", "tls.key", "README", "skip.pem"})
@@ -37,7 +37,8 @@ TEST_CASE("scanner collects certificate-like files, skips keys, excluded names a
   auto flat = collect_all_targets({ctx(d.path(), false, {"skip.*"})});
   std::set<std::string> names;
   for (const auto& [p, c] : flat) names.insert(p.lexically_relative(d.path()).string());
-  CHECK(names == std::set<std::string>{"a.pem", "b.crt", "tls.crt"});
+  // Keys are targets, as `certwatch check` walks them (their own findings, pairing).
+  CHECK(names == std::set<std::string>{"a.pem", "b.crt", "server.key.pem", "tls.crt", "tls.key"});
 
   auto deep = collect_all_targets({ctx(d.path(), true)});
   CHECK(deep.count(d / "sub" / "deep.pem") == 1);

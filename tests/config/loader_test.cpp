@@ -48,7 +48,7 @@ TEST_CASE("defaults fill everything not written", "[config][loader]") {
   REQUIRE(c.watch.size() == 1);
   CHECK(c.watch[0].path == "/base/certs");  // relative to the config's directory
   CHECK_FALSE(c.watch[0].recursive);
-  CHECK(c.watch[0].purpose == config::Purpose::server);
+  CHECK_FALSE(c.watch[0].purpose.has_value());  // unset: no purpose checked
   CHECK_FALSE(c.watch[0].trust.has_value());
   CHECK_FALSE(c.mqtt.has_value());
   CHECK(c.severities.empty());
@@ -334,7 +334,7 @@ severities: {leaf.long_validity: critical, cert.v1: info}
   CHECK(e.sni == "mqtt.lab.local");
   CHECK(e.protocol == config::Protocol::mqtt);
   CHECK(std::string(config::to_string(e.protocol)) == "mqtt");
-  CHECK(std::string(config::to_string(w.purpose)) == "client");
+  CHECK(std::string(config::to_string(*w.purpose)) == "client");
   CHECK(e.interval == std::chrono::minutes(2));
   CHECK(e.timeout == std::chrono::seconds(5));
   CHECK(e.client_cert == d / "probe.crt");
