@@ -79,6 +79,8 @@ void AgentMetrics::update_target(const std::string& target, std::string_view sou
 
 namespace {
 
+bool key_only(const InventoryEntry& e) { return e.certs.empty() && e.report.key.has_value(); }
+
 // Calls fn(labels, info_labels) with the label values of one certificate's series; the
 // views point into locals that live for the call.
 template <class Fn>
@@ -108,6 +110,7 @@ void AgentMetrics::add_entry(const std::string& target, std::string_view source,
   }
   for (const auto& f : e.report.findings)
     finding_->add({f.target, f.id, pki::to_string(f.severity)}).set(1);
+  if (key_only(e)) return;  // a key file has findings, but no chain to be valid or not
   chain_valid_->add({source, target}).set(chain_valid(e) ? 1 : 0);
   target_certs_->add({source, target}).set(static_cast<double>(e.certs.size()));
 }

@@ -126,3 +126,21 @@ TEST_CASE("agent metrics: the scrape text and its gzip are cached until somethin
   CHECK(m.text().find("/c/b.pem") == std::string::npos);
   CHECK(m.text() == m.render());
 }
+
+TEST_CASE("agent metrics: a key file exports its findings but no chain verdict",
+          "[agent][metrics]") {
+  AgentMetrics m;
+  Inventory inv;
+  pki::Report r;
+  r.target = "/c/server.key.pem";
+  r.key = pki::KeyRecord{"/c/server.key.pem", false, std::string(64, 'b'), "EC P-256", 0644};
+  r.findings = {pki::Finding{"key.permissions", pki::Severity::warning, "/c/server.key.pem", "0644"}};
+  const auto e = prepared(inv, r);
+  m.update_target("/c/server.key.pem", "file", nullptr, &e);
+  CHECK(m.text().find("certwatch_finding{target=\"/c/server.key.pem\",id=\"key.permissions\"") !=
+        std::string::npos);
+  CHECK(m.text().find("certwatch_chain_valid{") == std::string::npos);
+  CHECK(m.text().find("certwatch_target_certificates{") == std::string::npos);
+  m.update_target("/c/server.key.pem", "file", &e, nullptr);
+  CHECK(m.text().find("/c/server.key.pem") == std::string::npos);
+}
