@@ -163,19 +163,11 @@ void AgentMetrics::config_loaded(bool ok, int64_t at) {
   changed();
 }
 
-const std::string& AgentMetrics::text() {
-  if (text_generation_ != generation_) {
-    text_.clear();
-    registry_.render(text_);
-    text_generation_ = generation_;
-  }
-  return text_;
-}
-
 const std::string& AgentMetrics::gzipped() {
   if (gzip_generation_ != generation_) {
-    auto gz = exporters::gzip_compress(text());
+    auto gz = exporters::gzip_compress(registry_.render());
     gzip_ = gz ? std::move(*gz) : std::string();
+    gzip_.shrink_to_fit();
     gzip_generation_ = generation_;
   }
   return gzip_;

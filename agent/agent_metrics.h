@@ -41,11 +41,11 @@ class AgentMetrics {
   void render(std::string& out) const { registry_.render(out); }
   const exporters::Registry& registry() const { return registry_; }
 
-  // The exposition text, rendered again only after a change, and its gzip form, compressed
-  // once per change: Prometheus scrapes an unchanged inventory every few seconds, always
-  // asking for gzip, and at 100,000 certificates render + gzip is most of a second.
-  // gzipped() is empty if compression failed (the caller then sends text()).
-  const std::string& text();
+  // The exposition in gzip form, rendered and compressed once per change: Prometheus scrapes
+  // an unchanged inventory every few seconds, always asking for gzip, and at 100,000
+  // certificates render + gzip is most of a second. Only the compressed form is kept (about a
+  // tenth of the text: the text is what would cost RSS). Empty if compression failed (the
+  // caller then sends render()).
   const std::string& gzipped();
 
  private:
@@ -53,9 +53,9 @@ class AgentMetrics {
   void remove_entry(const std::string& target, std::string_view source, const InventoryEntry& e);
   void changed() { ++generation_; }
 
-  uint64_t generation_ = 1;  // bumped by every mutation; the caches remember theirs
-  uint64_t text_generation_ = 0, gzip_generation_ = 0;
-  std::string text_, gzip_;
+  uint64_t generation_ = 1;  // bumped by every mutation; the cache remembers its own
+  uint64_t gzip_generation_ = 0;
+  std::string gzip_;
 
   exporters::Registry registry_;
   exporters::GaugeFamily* not_after_;

@@ -16,7 +16,7 @@ namespace certwatch::agent {
 namespace fs = std::filesystem;
 namespace {
 
-// Bodies from this size on are sent gzipped to clients that ask (HTTP server and /metrics).
+// Bodies from this size on are sent gzipped to clients that ask (/metrics compresses its own).
 constexpr std::size_t kGzipMinBytes = 1024;
 
 int64_t system_now() { return static_cast<int64_t>(std::time(nullptr)); }
@@ -426,17 +426,15 @@ HttpResponse Daemon::serve(const HttpRequest& req) {
   HttpResponse r;
   if (path == "/metrics") {
     r.content_type = std::string(exporters::kPrometheusContentType);
-    // From the render cache, compressed here (once per change) rather than by the server on
-    // every scrape. Content-Encoding set by a handler tells the server not to compress again.
-    const std::string& text = metrics_.text();
+    // Compressed once per change by AgentMetrics, not by the server on every scrape; a
+    // Content-Encoding set here tells the server not to compress again.
     const auto accept = req.headers[boost::beast::http::field::accept_encoding];
-    if (text.size() >= kGzipMinBytes && accepts_gzip({accept.data(), accept.size()}) &&
-        !metrics_.gzipped().empty()) {
+    if (accepts_gzip({accept.data(), accept.size()}) && !metrics_.gzipped().empty()) {
       r.body = metrics_.gzipped();
       r.headers.emplace_back("Content-Encoding", "gzip");
       r.headers.emplace_back("Vary", "Accept-Encoding");
     } else {
-      r.body = text;
+      r.body = metrics_.render();
     }
   } else if (path == "/healthz") {
     r.status = status_.ready ? 200 : 503;
