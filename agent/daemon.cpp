@@ -249,6 +249,7 @@ void Daemon::finish_scan() {
   status_.last_scan_seconds = seconds;
   metrics_.scan_finished(seconds, status_.last_scan_at);
   update_self_metrics();
+  compact_pairing_index();
   // The scan's garbage (file contents, OpenSSL objects, pool-thread arenas) goes back to the
   // system: what stays is the inventory and the registry.
   ::malloc_trim(0);
@@ -334,12 +335,27 @@ std::vector<fs::path> Daemon::pairing_partners(const fs::path& path) const {
   return out;
 }
 
+void Daemon::compact_pairing_index() {
+  // After a full scan every target's kind is known: certificate jobs only need the key files
+  // of their stem, so the index keeps those (and targets not judged yet). Certificates are
+  // found from a changed key by a pass over the inventory instead (rare, and O(files)).
+  for (auto it = pairing_index_.begin(); it != pairing_index_.end();) {
+    std::erase_if(it->second, [this](const fs::path& p) {
+      const InventoryEntry* e = inventory_.find(p.string());
+      return e != nullptr && !e->key_file;
+    });
+    it = it->second.empty() ? pairing_index_.erase(it) : std::next(it);
+  }
+}
+
 void Daemon::rejudge_partners(const fs::path& key_file) {
   if (stopping_) return;
+  const std::string stem = pki::pairing_stem(key_file);
   TargetMap partners;
-  for (const auto& p : pairing_partners(key_file)) {
-    const InventoryEntry* e = inventory_.find(p.string());
-    if (e != nullptr && e->key_file) continue;  // another key: nothing to compare there
+  for (const auto& [target, e] : inventory_.entries()) {
+    if (e.key_file || target == key_file.string()) continue;  // another key: nothing to compare
+    const fs::path p(target);
+    if (pki::pairing_stem(p) != stem) continue;
     auto part = collect_targets(p, contexts_);
     partners.merge(part);
   }

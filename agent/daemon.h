@@ -79,9 +79,11 @@ class Daemon {
   void observe(const TargetMap& targets, bool force, bool full_scan);
   void on_result(ScanResult result, uint64_t seq, bool full_scan);
   void remove_target(const std::string& target);
-  // Key pairing: every target by pki::pairing_stem, so a certificate job gets its candidate
-  // keys and a changed key file finds the certificate files it pairs with.
+  // Key pairing by pki::pairing_stem: a certificate job gets its candidate keys from the
+  // index (every target during a full scan; key files and new targets after it, see
+  // compact_pairing_index); a changed key file finds its certificate files in the inventory.
   void index_target(const std::filesystem::path& path);
+  void compact_pairing_index();
   void unindex_target(const std::filesystem::path& path);
   std::vector<std::filesystem::path> pairing_partners(const std::filesystem::path& path) const;
   // A key file changed, appeared or went away: judge the certificate files paired with it

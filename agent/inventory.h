@@ -34,6 +34,12 @@ struct KeyIdentity {
   bool operator==(const KeyIdentity&) const = default;
 };
 
+// Both absent, or both present and equal.
+inline bool same_key(const std::shared_ptr<const KeyIdentity>& a,
+                     const std::shared_ptr<const KeyIdentity>& b) {
+  return a == b || (a && b && *a == *b);
+}
+
 struct InventoryEntry {
   std::string source;  // the `watch` path this target belongs to (metrics label)
   // The target's certificates, in file order. Filled by Inventory::prepare() from
@@ -43,7 +49,9 @@ struct InventoryEntry {
   ContentHash hash{};
   bool read_ok = false;  // false: the report holds input.unreadable; always re-read
   // The key compared with this file's leaf, if any (not for a file carrying its own key).
-  std::optional<KeyIdentity> key;
+  // A pointer, not an optional: most files have no paired key, and an inline identity would
+  // cost every entry its size (bench/agent_scale counts bytes per certificate).
+  std::shared_ptr<const KeyIdentity> key;
   // The file holds private keys and no certificate: its change re-judges the certificate
   // files it pairs with.
   bool key_file = false;

@@ -183,12 +183,13 @@ ScanResult scan_file(const ScanJob& job) {
     const bool entry_key = ctx.entry.key && job.path == ctx.entry.path;
     std::optional<pki::KeyRecord> paired;
     if (entry_key) {
-      if (auto st = stat_file(*ctx.entry.key)) e.key = KeyIdentity{ctx.entry.key->string(), *st, {}, false};
+      if (auto st = stat_file(*ctx.entry.key))
+        e.key = std::make_shared<const KeyIdentity>(KeyIdentity{ctx.entry.key->string(), *st, {}, false});
     } else if (!looks_like_key_only(content->bytes)) {
       paired = pki::paired_key_among(job.path, job.key_candidates);
       if (paired) e.key = key_identity(*paired);
     }
-    if (job.known_hash && *job.known_hash == content->hash && job.known_key == e.key) {
+    if (job.known_hash && *job.known_hash == content->hash && same_key(job.known_key, e.key)) {
       res.unchanged = true;
       return res;
     }
@@ -214,10 +215,10 @@ ScanResult scan_file(const ScanJob& job) {
   return res;
 }
 
-std::optional<KeyIdentity> key_identity(const pki::KeyRecord& key) {
+std::shared_ptr<const KeyIdentity> key_identity(const pki::KeyRecord& key) {
   auto st = stat_file(key.path);
-  if (!st) return std::nullopt;
-  return KeyIdentity{key.path, *st, key.spki_sha256, key.encrypted};
+  if (!st) return nullptr;
+  return std::make_shared<const KeyIdentity>(KeyIdentity{key.path, *st, key.spki_sha256, key.encrypted});
 }
 
 int64_t next_rejudge_time(const pki::Report& report, const pki::Thresholds& t, int64_t now) {

@@ -62,7 +62,7 @@ struct ScanJob {
   std::shared_ptr<const WatchContext> context;
   int64_t now = 0;
   std::optional<ContentHash> known_hash;  // skip judging when the bytes are the same...
-  std::optional<KeyIdentity> known_key;   // ...and the paired key is this one
+  std::shared_ptr<const KeyIdentity> known_key;  // ...and the paired key is this one
   // Targets that may pair with this one (same pki::pairing_stem; may include itself).
   std::vector<std::filesystem::path> key_candidates;
   pki::VerifyCache* cache = nullptr;       // shared by every job; locks internally
@@ -84,7 +84,7 @@ ScanResult scan_file(const ScanJob& job);
 // When a time-dependent finding of this report may change (not-before reached, expiry
 // thresholds crossed, expiry): the earliest such instant after `now`, or INT64_MAX.
 // The current identity of a key judged with a certificate file (stat of its path).
-std::optional<KeyIdentity> key_identity(const pki::KeyRecord& key);
+std::shared_ptr<const KeyIdentity> key_identity(const pki::KeyRecord& key);
 
 int64_t next_rejudge_time(const pki::Report& report, const pki::Thresholds& t, int64_t now);
 
