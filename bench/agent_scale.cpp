@@ -10,7 +10,10 @@
 // unique leaf followed by the four intermediates (5 certificates, the root in the trust
 // bundle). Leaf keys come from a pool of 16 (key generation is not what is measured).
 // /metrics is fetched with curl (identity encoding: the render, not gzip, is measured).
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,12 +39,17 @@ struct Agent {
 };
 
 int free_port() {
-  // Ask the kernel through a throwaway listener (the same trick as the tests).
-  FILE* p = popen("python3 -c 'import socket;s=socket.socket();s.bind((\"127.0.0.1\",0));print(s.getsockname()[1])'", "r");
-  int port = 0;
-  if (p == nullptr || std::fscanf(p, "%d", &port) != 1) bench::die("no free port");
-  pclose(p);
-  return port;
+  // Ask the kernel through a throwaway listener on port 0 (the same trick as the tests).
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+    bench::die("no free port");
+  ::close(fd);
+  return ntohs(addr.sin_port);
 }
 
 std::string sh_out(const std::string& cmd) {
