@@ -20,15 +20,6 @@ auto must(R r) {
   return r.value();
 }
 
-std::string join_sans(const std::vector<std::string>& sans) {
-  std::string out;
-  for (const auto& s : sans) {
-    if (!out.empty()) out += ',';
-    out += s;
-  }
-  return out;
-}
-
 // The bounded per-certificate label values, in kCertLabels order. `index` must outlive use.
 std::array<std::string_view, 7> cert_labels(std::string_view source, const std::string& target,
                                             const std::string& index, const pki::CertRecord& c) {
@@ -88,7 +79,7 @@ void with_cert_labels(std::string_view source, const std::string& target,
                       const pki::CertRecord& c, Fn&& fn) {
   const std::string index = std::to_string(c.index);
   const auto labels = cert_labels(source, target, index, c);
-  const std::string sans = join_sans(c.sans);
+  const std::string sans = pki::join_sans(c.sans);
   const std::array<std::string_view, 13> info = {
       source,    target,    index,    c.role, c.subject_cn, c.issuer_cn,
       c.serial,  c.subject, c.issuer, sans,   c.sha256,     c.key_type,

@@ -71,6 +71,15 @@ std::string to_string(const SubjectAltName& san) {
   return san.value;
 }
 
+std::string join_sans(const std::vector<std::string>& sans) {
+  std::string out;
+  for (const auto& s : sans) {
+    if (!out.empty()) out += ',';
+    out += s;
+  }
+  return out;
+}
+
 int64_t to_unix(const ASN1_TIME* t) {
   struct tm tm {};
   if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return 0;

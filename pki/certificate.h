@@ -28,6 +28,8 @@ struct SubjectAltName {
   bool operator==(const SubjectAltName&) const = default;
 };
 std::string to_string(const SubjectAltName& san);  // "DNS:x", "IP:1.2.3.4", ...
+// SANs as one comma-separated value ("DNS:x,IP:1.2.3.4"): a ledger column, a metric label.
+std::string join_sans(const std::vector<std::string>& sans);
 
 // Key usage bits as in RFC 5280 4.2.1.3 (our own names, not OpenSSL's macros).
 struct KeyUsage {

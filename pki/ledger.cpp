@@ -7,6 +7,8 @@
 #include <cctype>
 #include <utility>
 
+#include "pki/certificate.h"
+
 namespace pki {
 namespace {
 
@@ -71,15 +73,6 @@ class Stmt {
   sqlite3_stmt* s_ = nullptr;
   int rc_;
 };
-
-std::string join_sans(const std::vector<std::string>& sans) {
-  std::string out;
-  for (const auto& s : sans) {
-    if (!out.empty()) out += ',';
-    out += s;
-  }
-  return out;
-}
 
 std::vector<std::string> split_sans(const std::string& s) {
   std::vector<std::string> out;

@@ -6,14 +6,10 @@
 #include "support/fixtures.h"
 
 using namespace pki;
+using testing::mode_of;
 namespace fs = std::filesystem;
 
 namespace {
-unsigned mode_of(const fs::path& p) {
-  struct stat st {};
-  REQUIRE(::stat(p.c_str(), &st) == 0);
-  return st.st_mode & 07777;
-}
 size_t entries(const fs::path& dir) {
   size_t n = 0;
   for ([[maybe_unused]] auto& e : fs::directory_iterator(dir)) ++n;

@@ -11,15 +11,11 @@
 #include "support/fixtures.h"
 
 using namespace pki;
+using testing::mode_of;
 namespace fs = std::filesystem;
 
 namespace {
 
-unsigned mode_of(const fs::path& p) {
-  struct stat st {};
-  REQUIRE(::stat(p.c_str(), &st) == 0);
-  return st.st_mode & 07777;
-}
 
 // Every file under `dir` (except SQLite's own files) with its content.
 std::map<std::string, std::string> snapshot(const fs::path& dir) {

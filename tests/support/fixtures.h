@@ -81,6 +81,8 @@ bool eventually(Pred pred, std::chrono::milliseconds timeout) {
 }
 
 std::string read_file(const fs::path& p);
+// Permission bits of a file (st_mode & 07777); throws if it cannot be stat'ed.
+unsigned mode_of(const fs::path& p);
 void write_file(const fs::path& p, const std::string& content);
 bool have_program(const std::string& name);  // found on PATH
 
