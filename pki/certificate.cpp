@@ -1,5 +1,6 @@
 #include "pki/certificate.h"
 
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
@@ -8,6 +9,9 @@
 
 #include <array>
 #include <cstring>
+#include <unordered_map>
+
+#include "pki/parse_context.h"
 
 namespace pki {
 namespace {
@@ -86,12 +90,66 @@ int64_t to_unix(const ASN1_TIME* t) {
   return static_cast<int64_t>(timegm(&tm));
 }
 
-Certificate::Certificate(UniquePtr<X509> x) : x_(x.release(), X509_free) {
+// Deferred keys: the loader parses end-entity certificates in leaf_parse_context() (see
+// pki/parse_context.h for why and how). What such an X509 differs in, and how this class
+// makes up for it:
+//  - its key is a wrapper that only answers size queries: public_key_object() decodes the
+//    key again in the default context on first use, and public_key() reads RSA and
+//    named-curve EC parameters from the encoding;
+//  - X509_verify of it works as usual: the signature operation comes from the issuer key's
+//    provider;
+//  - our SHA-256 is taken from the encoding in the default context.
+// OpenSSL's path building uses the key of an issuer candidate, and of a self-issued
+// certificate when it decides "self-signed": CA and self-issued certificates are therefore
+// always parsed in full, the loader parses in full any certificate that another one of the
+// same input names as its issuer, and TrustIndex holds full parses only.
+namespace {
+
+const EVP_MD* sha256_md() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
+// Sizes of a named curve, from OpenSSL's own group (cached: a group costs more to build
+// than the rest of a certificate's parse).
+struct CurveSize {
+  int order_bits = 0;   // what EVP_PKEY_get_bits reports for a key on the curve
+  int field_bytes = 0;  // length of one coordinate in a point encoding
+};
+
+CurveSize curve_size(int nid) {
+  static std::mutex mutex;
+  static std::unordered_map<int, CurveSize> sizes;
+  std::lock_guard lock(mutex);
+  if (auto it = sizes.find(nid); it != sizes.end()) return it->second;
+  CurveSize size;
+  if (EC_GROUP* g = EC_GROUP_new_by_curve_name(nid); g != nullptr) {
+    size.order_bits = EC_GROUP_order_bits(g);
+    size.field_bytes = (EC_GROUP_get_degree(g) + 7) / 8;
+    EC_GROUP_free(g);
+  }
+  ERR_clear_error();
+  sizes.emplace(nid, size);
+  return size;
+}
+
+}  // namespace
+
+Certificate::Certificate(UniquePtr<X509> x) : Certificate(std::move(x), false) {}
+
+Certificate::Certificate(UniquePtr<X509> x, bool deferred) : state_(std::make_shared<State>()) {
+  state_->x = std::move(x);
+  state_->deferred = deferred;
+  unsigned char* der = nullptr;
+  const int len = i2d_X509(native(), &der);
   unsigned int n = 0;
-  if (X509_digest(x_.get(), EVP_sha256(), sha256_.data(), &n) != 1 || n != sha256_.size()) {
+  if (len <= 0 || sha256_md() == nullptr ||
+      EVP_Digest(der, static_cast<size_t>(len), sha256_.data(), &n, sha256_md(), nullptr) != 1 ||
+      n != sha256_.size()) {
     sha256_.fill(0);
     ERR_clear_error();
   }
+  OPENSSL_free(der);
 }
 
 Result<Certificate> Certificate::from_pem(std::string_view pem) {
@@ -106,6 +164,69 @@ Result<Certificate> Certificate::from_der(std::span<const unsigned char> der) {
   const unsigned char* p = der.data();
   UniquePtr<X509> x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
   if (!x) return make_error("not a DER certificate: " + drain_errors());
+  return Certificate(std::move(x));
+}
+
+Result<Certificate> Certificate::from_der_deferred_key(std::span<const unsigned char> der,
+                                                       size_t* consumed) {
+  const long len = static_cast<long>(der.size());
+  if (OSSL_LIB_CTX* ctx = leaf_parse_context(); ctx != nullptr) {
+    X509* raw = X509_new_ex(ctx, nullptr);
+    const unsigned char* p = der.data();
+    // d2i into an existing object caches the extensions at once, and answers null for a
+    // certificate OpenSSL finds invalid (raw then still holds the object, or is null).
+    if (raw != nullptr && d2i_X509(&raw, &p, len) != nullptr) {
+      UniquePtr<X509> x(raw);
+      const uint32_t flags = X509_get_extension_flags(x.get());
+      // No key means the parse context could not decode it (another algorithm, explicit
+      // curve parameters, a malformed key): the full parse decides what it is.
+      if ((flags & (EXFLAG_CA | EXFLAG_SI)) == 0 && X509_get0_pubkey(x.get()) != nullptr) {
+        if (consumed != nullptr) *consumed = static_cast<size_t>(p - der.data());
+        return Certificate(std::move(x), true);
+      }
+    } else {
+      X509_free(raw);
+    }
+    ERR_clear_error();
+  }
+  // In full: CAs, self-issued certificates, and whatever the leaf parse refused (the
+  // error and the object are then exactly d2i_X509's).
+  const unsigned char* p = der.data();
+  UniquePtr<X509> x(d2i_X509(nullptr, &p, len));
+  if (!x) return make_error(drain_errors());
+  if (consumed != nullptr) *consumed = static_cast<size_t>(p - der.data());
+  return Certificate(std::move(x));
+}
+
+EVP_PKEY* Certificate::public_key_object() const {
+  if (!state_->deferred) return X509_get0_pubkey(native());
+  std::call_once(state_->key_once, [this] {
+    unsigned char* der = nullptr;
+    const int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(native()), &der);
+    if (len > 0) {
+      const unsigned char* p = der;
+      state_->key.reset(d2i_PUBKEY(nullptr, &p, len));
+    }
+    OPENSSL_free(der);
+    ERR_clear_error();  // an undecodable key is an answer (nullptr), as in d2i_X509
+  });
+  return state_->key.get();
+}
+
+Certificate Certificate::with_key_decoded() const {
+  if (!state_->deferred) return *this;
+  unsigned char* der = nullptr;
+  const int len = i2d_X509(native(), &der);
+  UniquePtr<X509> x;
+  if (len > 0) {
+    const unsigned char* p = der;
+    x.reset(d2i_X509(nullptr, &p, len));
+  }
+  OPENSSL_free(der);
+  if (!x) {  // bytes OpenSSL has just parsed; only memory can be short here
+    ERR_clear_error();
+    return *this;
+  }
   return Certificate(std::move(x));
 }
 
@@ -266,9 +387,8 @@ bool Certificate::self_issued() const {
   return X509_NAME_cmp(X509_get_subject_name(native()), X509_get_issuer_name(native())) == 0;
 }
 
-PublicKeyInfo Certificate::public_key() const {
+PublicKeyInfo public_key_info(const EVP_PKEY* key) {
   PublicKeyInfo info;
-  EVP_PKEY* key = X509_get0_pubkey(native());
   if (key == nullptr) return info;
   info.bits = EVP_PKEY_get_bits(key);
   switch (EVP_PKEY_get_base_id(key)) {
@@ -290,6 +410,75 @@ PublicKeyInfo Certificate::public_key() const {
     }
   }
   return info;
+}
+
+PublicKeyInfo Certificate::public_key() const {
+  if (state_->deferred) {
+    if (auto info = public_key_from_encoding()) return *info;
+  }
+  return public_key_info(public_key_object());
+}
+
+// For a deferred key: RSA and named-curve EC keys are described from their encoding, as the
+// decoded key would describe itself. Anything else, or anything unusual about these two
+// (explicit curve parameters, a point or a modulus that is not well-formed), is left to the
+// decoder: nullopt.
+std::optional<PublicKeyInfo> Certificate::public_key_from_encoding() const {
+  ASN1_OBJECT* algorithm = nullptr;
+  const unsigned char* bits = nullptr;
+  int len = 0;
+  X509_ALGOR* alg = nullptr;
+  if (X509_PUBKEY_get0_param(&algorithm, &bits, &len, &alg, X509_get_X509_PUBKEY(native())) != 1 ||
+      bits == nullptr || len <= 0)
+    return std::nullopt;
+  switch (OBJ_obj2nid(algorithm)) {
+    case NID_rsaEncryption: {
+      // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
+      const unsigned char* p = bits;
+      ASN1_SEQUENCE_ANY* seq = d2i_ASN1_SEQUENCE_ANY(nullptr, &p, len);
+      std::optional<PublicKeyInfo> out;
+      if (seq != nullptr && p == bits + len && sk_ASN1_TYPE_num(seq) == 2) {
+        const ASN1_TYPE* n = sk_ASN1_TYPE_value(seq, 0);
+        const ASN1_TYPE* e = sk_ASN1_TYPE_value(seq, 1);
+        if (ASN1_TYPE_get(n) == V_ASN1_INTEGER && ASN1_TYPE_get(e) == V_ASN1_INTEGER) {
+          UniquePtr<BIGNUM> modulus(ASN1_INTEGER_to_BN(n->value.integer, nullptr));
+          if (modulus && !BN_is_zero(modulus.get()))
+            out = PublicKeyInfo{"RSA", BN_num_bits(modulus.get()), {}};
+        }
+      }
+      sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
+      ERR_clear_error();
+      return out;
+    }
+    case NID_X9_62_id_ecPublicKey: {
+      int ptype = 0;
+      const void* pval = nullptr;
+      X509_ALGOR_get0(nullptr, &ptype, &pval, alg);
+      if (ptype != V_ASN1_OBJECT) return std::nullopt;
+      const int curve = OBJ_obj2nid(static_cast<const ASN1_OBJECT*>(pval));
+      const char* name = OSSL_EC_curve_nid2name(curve);
+      const CurveSize size = curve_size(curve);
+      if (name == nullptr || size.order_bits == 0) return std::nullopt;
+      const bool uncompressed = bits[0] == 0x04 && len == 1 + 2 * size.field_bytes;
+      const bool compressed = (bits[0] == 0x02 || bits[0] == 0x03) && len == 1 + size.field_bytes;
+      if (!uncompressed && !compressed) return std::nullopt;
+      return PublicKeyInfo{"EC", size.order_bits, name};
+    }
+    default: return std::nullopt;
+  }
+}
+
+std::string Certificate::key_description() const { return describe_public_key(public_key()); }
+
+std::string describe_public_key(const PublicKeyInfo& info) {
+  if (info.type == "RSA" || info.type == "DSA") return info.type + " " + std::to_string(info.bits);
+  if (info.type == "EC") {
+    if (info.curve.empty()) return "EC " + std::to_string(info.bits);
+    const int nid = OBJ_sn2nid(info.curve.c_str());
+    const char* nist = nid != NID_undef ? EC_curve_nid2nist(nid) : nullptr;
+    return "EC " + (nist != nullptr ? std::string(nist) : info.curve);
+  }
+  return info.type.empty() ? "unknown" : info.type;
 }
 
 std::string Certificate::signature_algorithm() const {
@@ -318,7 +507,7 @@ std::string Certificate::pem() const {
 bool Certificate::signed_by(const Certificate& issuer) const {
   if (X509_NAME_cmp(X509_get_issuer_name(native()), X509_get_subject_name(issuer.native())) != 0)
     return false;
-  EVP_PKEY* key = X509_get0_pubkey(issuer.native());
+  EVP_PKEY* key = issuer.public_key_object();
   if (key == nullptr) return false;
   const bool ok = X509_verify(native(), key) == 1;
   if (!ok) ERR_clear_error();  // a failed candidate is an answer, not an error

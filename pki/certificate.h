@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -46,10 +48,25 @@ struct PublicKeyInfo {
   std::string curve;  // EC only, e.g. "prime256v1"
 };
 
+// The PublicKeyInfo of a decoded key (a certificate's, or a private key's public half);
+// empty type for nullptr.
+PublicKeyInfo public_key_info(const EVP_PKEY* key);
+// "EC P-256", "EC P-384", "RSA 2048", "ED25519"... ("unknown" for an empty type).
+std::string describe_public_key(const PublicKeyInfo& info);
+
 class Certificate {
  public:
   static Result<Certificate> from_pem(std::string_view pem);  // the first CERTIFICATE block
   static Result<Certificate> from_der(std::span<const unsigned char> der);
+  // As from_der, but an end-entity certificate is parsed without decoding its public key,
+  // which in OpenSSL 3.0 costs more than a signature verification (see certificate.cpp).
+  // Everything this class offers works the same on such a certificate; the key is decoded
+  // on first use of public_key_object(). CA and self-issued certificates, and anything
+  // OpenSSL's own parser would treat differently, are parsed in full. Used by the loader.
+  // `consumed` (if given) receives the length of the certificate's encoding, for inputs of
+  // concatenated certificates. The error text is OpenSSL's.
+  static Result<Certificate> from_der_deferred_key(std::span<const unsigned char> der,
+                                                   size_t* consumed = nullptr);
   explicit Certificate(UniquePtr<X509> x);  // takes ownership; x must not be null
 
   // Names: one-line RFC 2253 form ("CN=x,O=y") and the last CN ("" if none).
@@ -78,6 +95,16 @@ class Certificate {
   std::string aki_keyid_hex() const;     // "" if absent
   bool self_issued() const;              // subject == issuer
   PublicKeyInfo public_key() const;
+  std::string key_description() const;   // describe_key's words: "EC P-256", "RSA 2048"...
+  // The public key; nullptr if it cannot be decoded. For a certificate parsed with a
+  // deferred key this is decoded once, on first call, and OpenSSL's own X509_get0_pubkey on
+  // native() stays nullptr: pki/ code asks here, never X509_get0_pubkey(c.native()).
+  EVP_PKEY* public_key_object() const;
+  // True while the X509 holds no decoded key (from_der_deferred_key of an end-entity).
+  bool key_deferred() const { return state_->deferred; }
+  // This certificate parsed in full (itself if it is): for handing to code that calls
+  // OpenSSL on native() as an issuer, such as an X509_STORE of trust anchors.
+  Certificate with_key_decoded() const;
   std::string signature_algorithm() const;  // e.g. "ecdsa-with-SHA256"
   std::vector<unsigned char> der() const;
   std::string pem() const;
@@ -87,10 +114,20 @@ class Certificate {
   // Identity of the DER encoding.
   bool same_as(const Certificate& other) const;
 
-  X509* native() const { return x_.get(); }
+  X509* native() const { return state_->x.get(); }
 
  private:
-  std::shared_ptr<X509> x_;
+  // Shared by copies: the X509 and, for a deferred key, the key once decoded.
+  struct State {
+    UniquePtr<X509> x;
+    bool deferred = false;
+    mutable std::once_flag key_once;
+    mutable UniquePtr<EVP_PKEY> key;  // deferred only
+  };
+  Certificate(UniquePtr<X509> x, bool deferred);
+  std::optional<PublicKeyInfo> public_key_from_encoding() const;
+
+  std::shared_ptr<State> state_;
   Sha256 sha256_{};  // of the DER; all zero only if OpenSSL could not encode it
 };
 

@@ -124,7 +124,9 @@ std::string verify_error_name(int code) {
 
 TrustIndex::TrustIndex(std::span<const Certificate> trust) : store_(X509_STORE_new()) {
   std::set<std::string> seen;
-  for (const auto& c : trust) {
+  for (const auto& given : trust) {
+    // The store hands anchors to OpenSSL's path building as issuers: keys decoded.
+    const Certificate c = given.with_key_decoded();
     std::string sha = c.sha256_hex();
     if (!seen.insert(sha).second) continue;
     const int idx = static_cast<int>(certs_.size());

@@ -55,7 +55,7 @@ bool VerifyCache::signed_by(const Certificate& child, const Certificate& issuer)
 
 bool VerifyCache::signature_verifies(const Certificate& child, const Certificate& issuer) {
   const auto verify = [&] {
-    EVP_PKEY* pkey = X509_get0_pubkey(issuer.native());
+    EVP_PKEY* pkey = issuer.public_key_object();
     const bool ok = pkey != nullptr && X509_verify(child.native(), pkey) == 1;
     if (!ok) ERR_clear_error();  // a failed candidate is an answer, not an error
     impl_->verifications.fetch_add(1);
@@ -125,7 +125,7 @@ CertRecord make_record(const Certificate& c, int index, std::string role,
   r.not_before = v.not_before;
   r.not_after = v.not_after;
   for (const auto& s : c.sans()) r.sans.push_back(to_string(s));
-  r.key_type = describe_key(X509_get0_pubkey(c.native()));
+  r.key_type = c.key_description();
   r.signature_algorithm = c.signature_algorithm();
   r.is_ca = c.is_ca();
   return r;

@@ -77,28 +77,7 @@ std::string public_key_sha256_hex(const EVP_PKEY* key) {
 }
 
 std::string describe_key(const EVP_PKEY* key) {
-  if (key == nullptr) return "unknown";
-  const int bits = EVP_PKEY_get_bits(key);
-  switch (EVP_PKEY_get_base_id(key)) {
-    case EVP_PKEY_RSA: return "RSA " + std::to_string(bits);
-    case EVP_PKEY_EC: {
-      char curve[64] = {};
-      size_t len = 0;
-      if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, curve, sizeof curve,
-                                         &len) != 1)
-        return "EC " + std::to_string(bits);
-      const int nid = OBJ_sn2nid(curve);
-      const char* nist = nid != NID_undef ? EC_curve_nid2nist(nid) : nullptr;
-      return "EC " + std::string(nist != nullptr ? nist : curve);
-    }
-    case EVP_PKEY_ED25519: return "ED25519";
-    case EVP_PKEY_ED448: return "ED448";
-    case EVP_PKEY_DSA: return "DSA " + std::to_string(bits);
-    default: {
-      const char* name = EVP_PKEY_get0_type_name(key);
-      return name != nullptr ? name : "unknown";
-    }
-  }
+  return describe_public_key(public_key_info(key));
 }
 
 bool key_mode_too_open(unsigned mode) { return (mode & (S_IRGRP | S_IROTH)) != 0; }

@@ -86,17 +86,23 @@ CaParseCache& ca_parse_cache() {
   return cache;
 }
 
-// One "CERTIFICATE" PEM block: PEM_read_bio_X509, with CA certificates seen before taken from
-// the cache.
+// One "CERTIFICATE" PEM block, with CA certificates seen before taken from the cache; an
+// end-entity certificate's key is left undecoded (Certificate::from_der_deferred_key).
 Result<Certificate> read_pem_certificate(std::string_view block) {
   std::string key(block);
   if (auto hit = ca_parse_cache().find(key)) return std::move(*hit);
   auto bio = mem_bio(block);
   if (!bio) return make_error("out of memory");
-  UniquePtr<X509> x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  if (!x) return make_error(drain_errors());
-  Certificate c(std::move(x));
-  if ((X509_get_extension_flags(c.native()) & EXFLAG_CA) != 0) ca_parse_cache().add(std::move(key), c);
+  char* label = nullptr;
+  unsigned char* der = nullptr;
+  long len = 0;
+  if (PEM_bytes_read_bio(&der, &len, &label, PEM_STRING_X509, bio.get(), nullptr, nullptr) != 1)
+    return make_error(drain_errors());
+  OPENSSL_free(label);
+  auto c = Certificate::from_der_deferred_key({der, static_cast<size_t>(len)});
+  OPENSSL_free(der);
+  if (!c) return c;
+  if ((X509_get_extension_flags(c->native()) & EXFLAG_CA) != 0) ca_parse_cache().add(std::move(key), *c);
   return c;
 }
 
@@ -177,13 +183,14 @@ Result<Loaded> load_der(std::string_view data, std::string_view name) {
     const unsigned char* p = begin;
     std::vector<Certificate> certs;
     while (p < begin + len) {
-      const unsigned char* start = p;
-      UniquePtr<X509> x(d2i_X509(nullptr, &p, begin + len - p));
-      if (!x || p <= start) {
+      size_t used = 0;
+      auto c = Certificate::from_der_deferred_key({p, static_cast<size_t>(begin + len - p)}, &used);
+      if (!c || used == 0) {
         certs.clear();
         break;
       }
-      certs.emplace_back(std::move(x));
+      p += used;
+      certs.push_back(std::move(*c));
     }
     ERR_clear_error();
     if (!certs.empty()) {
@@ -230,6 +237,47 @@ Result<Loaded> load_der(std::string_view data, std::string_view name) {
   return make_error(std::string(name) + ": neither PEM nor a DER certificate, PKCS#7 bundle or key");
 }
 
+// OpenSSL's path building needs the key of every issuer candidate inside its X509, so a
+// certificate that another one of the same input names as its issuer is parsed in full
+// (a leaf acting as an issuer is odd, but OpenSSL must see it as it is). Names are matched
+// by hash first: a 10 MiB bundle holds thousands of certificates.
+void decode_keys_of_issuers(std::vector<Certificate>& certs) {
+  if (certs.size() < 2 ||
+      std::none_of(certs.begin(), certs.end(), [](const Certificate& c) { return c.key_deferred(); }))
+    return;
+  const auto name_hash = [](const X509_NAME* name) -> std::optional<unsigned long> {
+    int ok = 0;
+    const unsigned long h = X509_NAME_hash_ex(name, nullptr, nullptr, &ok);
+    if (ok != 1) {
+      ERR_clear_error();
+      return std::nullopt;
+    }
+    return h;
+  };
+  std::unordered_multimap<unsigned long, size_t> by_issuer;
+  bool all_hashed = true;
+  for (size_t i = 0; i < certs.size(); ++i) {
+    if (auto h = name_hash(X509_get_issuer_name(certs[i].native()))) by_issuer.emplace(*h, i);
+    else all_hashed = false;
+  }
+  for (size_t i = 0; i < certs.size(); ++i) {
+    if (!certs[i].key_deferred()) continue;
+    const X509_NAME* subject = X509_get_subject_name(certs[i].native());
+    const auto names_it = [&](size_t j) {
+      return j != i && X509_NAME_cmp(X509_get_issuer_name(certs[j].native()), subject) == 0;
+    };
+    bool issuer = false;
+    const auto h = name_hash(subject);
+    if (h && all_hashed) {
+      auto [lo, hi] = by_issuer.equal_range(*h);
+      for (auto it = lo; it != hi && !issuer; ++it) issuer = names_it(it->second);
+    } else {
+      for (size_t j = 0; j < certs.size() && !issuer; ++j) issuer = names_it(j);
+    }
+    if (issuer) certs[i] = certs[i].with_key_decoded();
+  }
+}
+
 }  // namespace
 
 Result<Loaded> load_bytes(std::string_view data, std::string_view name) {
@@ -241,8 +289,10 @@ Result<Loaded> load_bytes(std::string_view data, std::string_view name) {
     out.format = "empty";
     return out;
   }
-  if (data.find("-----BEGIN ") != std::string_view::npos) return load_pem(data, name);
-  return load_der(data, name);
+  auto out = data.find("-----BEGIN ") != std::string_view::npos ? load_pem(data, name)
+                                                                : load_der(data, name);
+  if (out) decode_keys_of_issuers(out->certs);
+  return out;
 }
 
 void FileInput::wipe() {

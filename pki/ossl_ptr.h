@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
+#include <openssl/param_build.h>
 #include <openssl/pkcs12.h>
 #include <openssl/pkcs7.h>
 #include <openssl/ssl.h>
@@ -45,6 +46,7 @@ CERTWATCH_OSSL_DELETER(EVP_MD_CTX, EVP_MD_CTX_free)
 CERTWATCH_OSSL_DELETER(EVP_CIPHER_CTX, EVP_CIPHER_CTX_free)
 CERTWATCH_OSSL_DELETER(BIO, BIO_free_all)
 CERTWATCH_OSSL_DELETER(BIGNUM, BN_free)
+CERTWATCH_OSSL_DELETER(OSSL_PARAM_BLD, OSSL_PARAM_BLD_free)
 // ASN1_INTEGER, ASN1_TIME, ASN1_OCTET_STRING... are all ASN1_STRING: one deleter serves them.
 CERTWATCH_OSSL_DELETER(ASN1_STRING, ASN1_STRING_free)
 CERTWATCH_OSSL_DELETER(GENERAL_NAMES, GENERAL_NAMES_free)
