@@ -2,9 +2,11 @@
 
 #include <malloc.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <ctime>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -26,9 +28,39 @@ bool is_within(const fs::path& p, const fs::path& base) {
   return !rel.empty() && *rel.begin() != "..";
 }
 
+std::vector<fs::path> trust_files_of(const config::Config& cfg) {
+  std::set<fs::path> files(cfg.trust.begin(), cfg.trust.end());
+  for (const auto& w : cfg.watch)
+    if (w.trust) files.insert(w.trust->begin(), w.trust->end());
+  return {files.begin(), files.end()};
+}
+
+// Identity of the files' current contents as far as stat(2) tells: inode, size, mtime.
+std::string stamp_of(const std::vector<fs::path>& files) {
+  std::string out;
+  for (const auto& f : files) {
+    struct stat st {};
+    if (::stat(f.c_str(), &st) != 0) {
+      out += "-;";
+      continue;
+    }
+    out += std::to_string(st.st_ino) + ':' + std::to_string(st.st_size) + ':' +
+           std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec) + ';';
+  }
+  return out;
+}
+
+std::string join_paths(const std::vector<fs::path>& files) {
+  std::string out;
+  for (const auto& f : files) out += (out.empty() ? "" : ", ") + f.string();
+  return out;
+}
+
+// The watch paths, and the trust bundles as file roots.
 std::vector<WatchRoot> roots_of(const config::Config& cfg) {
   std::vector<WatchRoot> roots;
   for (const auto& w : cfg.watch) roots.push_back({w.path, w.recursive});
+  for (const auto& t : trust_files_of(cfg)) roots.push_back({t, false});
   return roots;
 }
 
@@ -70,7 +102,10 @@ int Daemon::run() {
     return 3;
   }
   // 2. listeners (an unusable address is fatal at start, never on reload).
-  if (!start_http(cfg->http)) return 1;
+  if (auto r = start_http(cfg->http); !r) {
+    spdlog::critical("{}", r.error().message);
+    return 1;
+  }
   pool_ = std::make_unique<ScanPool>(io_, options_.scan_threads);
   watcher_ = std::make_shared<FileWatcher>(
       io_, FileWatcherOptions{cfg->agent.debounce, std::max(cfg->agent.debounce * 5, std::chrono::milliseconds(1000)),
@@ -93,7 +128,8 @@ int Daemon::run() {
 }
 
 bool Daemon::apply_config(config::Config cfg, bool initial) {
-  const bool roots_changed = initial || cfg.watch != config_.watch;
+  const bool roots_changed =
+      initial || cfg.watch != config_.watch || trust_files_of(cfg) != trust_files_of(config_);
   const bool interval_changed = initial || cfg.agent.rescan_interval != config_.agent.rescan_interval;
   const bool state_changed = initial || cfg.agent.state_dir != config_.agent.state_dir;
   config_ = std::move(cfg);
@@ -108,6 +144,8 @@ bool Daemon::apply_config(config::Config cfg, bool initial) {
       fs::permissions(config_.agent.state_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
   }
   contexts_ = make_watch_contexts(config_);
+  trust_files_ = trust_files_of(config_);
+  trust_stamp_ = stamp_of(trust_files_);
   if (roots_changed) watcher_->set_roots(roots_of(config_));
   if (interval_changed)
     watcher_->set_rescan_interval(
@@ -153,12 +191,23 @@ void Daemon::reload() {
     notify_.ready("reload refused (invalid config), running on the previous one; " + status_line());
     return;
   }
-  if (cfg->http != config_.http && !start_http(cfg->http)) {
-    spdlog::error("reload: keeping HTTP on {}", config_.http.listen.to_string());
-    cfg->http = config_.http;
+  // The rest of a valid config is applied even if its new listen address is unusable; the
+  // reload then counts as failed (metric 0, the reason on the status page) while the old
+  // listener keeps serving.
+  std::string http_error;
+  if (cfg->http != config_.http) {
+    if (auto r = start_http(cfg->http); !r) {
+      http_error = r.error().message + "; still serving on " + config_.http.listen.to_string();
+      spdlog::error("reload: {}", http_error);
+      cfg->http = config_.http;
+    }
   }
   reloading_ = true;
   apply_config(std::move(*cfg), false);  // READY=1 when the rescan is done
+  if (!http_error.empty()) {
+    metrics_.config_loaded(false, now());
+    status_.last_config_error = http_error;
+  }
 }
 
 void Daemon::shutdown() {
@@ -206,6 +255,12 @@ void Daemon::arm_rejudge() {
 
 void Daemon::on_changes(WatchChanges changes) {
   if (stopping_) return;
+  // A changed trust bundle (the path itself, or a directory above it) changes every verdict.
+  const bool trust_event = std::any_of(trust_files_.begin(), trust_files_.end(), [&](const fs::path& t) {
+    return std::any_of(changes.paths.begin(), changes.paths.end(),
+                       [&](const fs::path& p) { return is_within(t, p); });
+  });
+  if (reload_trust_if_changed(trust_event)) return;
   if (changes.full_rescan) {
     start_full_scan(false);
     return;
@@ -217,6 +272,17 @@ void Daemon::on_changes(WatchChanges changes) {
     observe(present, false, false);
   }
   update_self_metrics();
+}
+
+bool Daemon::reload_trust_if_changed(bool changed) {
+  std::string stamp = stamp_of(trust_files_);
+  if (!changed && stamp == trust_stamp_) return false;
+  trust_stamp_ = std::move(stamp);
+  spdlog::info("trust bundle changed ({}): reading the trust again and judging every target",
+               join_paths(trust_files_));
+  contexts_ = make_watch_contexts(config_);
+  start_full_scan(true);
+  return true;
 }
 
 void Daemon::start_full_scan(bool force) {
@@ -469,7 +535,7 @@ HttpResponse Daemon::serve(const HttpRequest& req) {
   return r;
 }
 
-bool Daemon::start_http(const config::HttpConfig& http) {
+pki::Result<void> Daemon::start_http(const config::HttpConfig& http) {
   HttpServerOptions o;
   o.address = http.listen.host;
   o.port = http.listen.port;
@@ -482,16 +548,14 @@ bool Daemon::start_http(const config::HttpConfig& http) {
   auto server = std::make_unique<HttpServer>(io_, o);
   for (const char* path : {"/metrics", "/healthz", "/api/v1/certificates", "/"})
     server->route(path, [this](const HttpRequest& req) { return serve(req); });
-  if (auto r = server->start(); !r) {
-    spdlog::error("cannot listen on {}: {}", http.listen.to_string(), r.error().message);
-    return false;
-  }
+  if (auto r = server->start(); !r)
+    return pki::make_error("cannot listen on " + http.listen.to_string() + ": " + r.error().message);
   spdlog::info("serving /metrics, /healthz, /api/v1/certificates and / on {}:{}", o.address,
                server->port());
   // A new listener replaces the old one only once it is up (reload keeps serving otherwise).
   if (http_) http_->stop();
   http_ = std::move(server);
-  return true;
+  return {};
 }
 
 void Daemon::stop_http() {

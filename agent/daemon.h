@@ -65,7 +65,8 @@ class Daemon {
  private:
   int64_t now() const { return options_.clock(); }
   bool apply_config(config::Config cfg, bool initial);
-  bool start_http(const config::HttpConfig& http);
+  // Starts a listener for `http`; on success it replaces the current one. The error says why not.
+  pki::Result<void> start_http(const config::HttpConfig& http);
   void stop_http();
   void wait_signals();
   void on_signal(int sig);
@@ -97,6 +98,15 @@ class Daemon {
   DaemonOptions options_;
   config::Config config_;
   std::vector<std::shared_ptr<const WatchContext>> contexts_;
+  // Trust bundle files of the config (global and per entry): watched, and a change to one
+  // re-reads the trust and judges every target again.
+  std::vector<std::filesystem::path> trust_files_;
+  // What the trust files looked like when last read (inode, size, mtime per file): the
+  // periodic rescan rereads the trust when it differs (events can be missed).
+  std::string trust_stamp_;
+  // Re-reads the trust and judges every target again when the trust files changed since
+  // they were read (or when `changed` says so). True if it did.
+  bool reload_trust_if_changed(bool changed);
   Inventory inventory_;
   AgentMetrics metrics_;
   AgentStatus status_;
