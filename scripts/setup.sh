@@ -10,6 +10,7 @@ packages=(
   libsystemd-dev libsqlite3-dev zlib1g-dev
   # tests
   mosquitto mosquitto-clients prometheus faketime nginx-light systemd curl procps
+  bsdutils  # script(1): the colour test runs check on a pseudo-terminal
   # the fuzz target and sanitizer runtimes
   clang libclang-rt-14-dev
 )
