@@ -446,6 +446,35 @@ Report judge_file(const fs::path& path, const JudgeOptions& options,
   return rep;
 }
 
+namespace {
+
+// The key of a key file (no certificate, at least one private key: what load_file and
+// key_from_bytes find), or nullopt for any other file. PEM text without a private-key label
+// is answered without parsing the certificates it holds. Bytes that may hold a key are wiped.
+std::optional<KeyRecord> key_file_record(const fs::path& p) {
+  auto peek = read_limited(p);
+  if (!peek) return std::nullopt;  // load_file would not find a key either
+  const bool pem = peek->find("-----BEGIN ") != std::string::npos;
+  const bool key_label = peek->find("PRIVATE KEY-----") != std::string::npos;
+  OPENSSL_cleanse(peek->data(), peek->size());
+  if (pem && !key_label) return std::nullopt;
+  FileInput in = load_file(p);
+  std::optional<KeyRecord> out;
+  if (in.ok() && in.loaded->certs.empty() && in.loaded->private_keys > 0) {
+    if (auto k = key_from_bytes(in.key_bytes, in.path.string(), in.mode)) out = std::move(*k);
+  }
+  in.wipe();
+  return out;
+}
+
+// A file of the walk as a pairing candidate: its key, read once on first demand.
+struct PairingCandidate {
+  std::once_flag once;
+  std::optional<KeyRecord> key;
+};
+
+}  // namespace
+
 std::vector<Report> judge_paths(std::span<const fs::path> paths, const JudgeOptions& options,
                                 const std::optional<fs::path>& key_path, VerifyCache* cache) {
   VerifyCache local;
@@ -454,45 +483,57 @@ std::vector<Report> judge_paths(std::span<const fs::path> paths, const JudgeOpti
   const unsigned threads = worker_count(options);
   const std::vector<WalkEntry> entries = walk_paths(paths);
 
-  std::vector<FileInput> inputs(entries.size());
-  parallel_for(entries.size(), threads, [&](size_t i) {
-    if (!entries[i].error_id.empty()) {
-      inputs[i].path = entries[i].path;
-      inputs[i].error_id = entries[i].error_id;
-      inputs[i].error = entries[i].error;
-    } else {
-      inputs[i] = load_file(entries[i].path);
-    }
-  });
-
   // Keys: the explicit one for every file, or keys paired by stem.
   std::vector<Finding> key_errors;
   const std::optional<KeyRecord> given_key = explicit_key(key_path, options, key_errors);
-  std::map<std::string, KeyRecord> keys_by_stem;
-  std::vector<bool> is_key_file(inputs.size(), false);
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    FileInput& in = inputs[i];
-    if (!in.ok() || !in.loaded->certs.empty() || in.loaded->private_keys == 0) continue;
-    is_key_file[i] = true;
-    if (key_path) continue;
-    auto k = key_from_bytes(in.key_bytes, in.path.string(), in.mode);
-    if (k) keys_by_stem.emplace(pairing_stem(in.path), std::move(*k));
+  // Each file is loaded when it is judged and released after, so memory holds the reports,
+  // not every parsed file. Pairing is by name: a certificate file's candidates are the other
+  // files of its stem, in walk order, and the first that is a key file wins. A candidate is
+  // opened once, by whichever worker needs it first.
+  std::vector<std::string> stems(entries.size());
+  std::unordered_map<std::string, std::vector<size_t>> by_stem;
+  if (!key_path) {
+    parallel_for(entries.size(), threads, [&](size_t i) {
+      if (entries[i].error_id.empty()) stems[i] = pairing_stem(entries[i].path);
+    });
+    for (size_t i = 0; i < entries.size(); ++i)
+      if (!stems[i].empty()) by_stem[stems[i]].push_back(i);
   }
+  std::vector<PairingCandidate> candidates(entries.size());
+  const auto paired_key = [&](size_t i) -> std::optional<KeyRecord> {
+    auto it = by_stem.find(stems[i]);
+    if (it == by_stem.end()) return std::nullopt;
+    for (size_t j : it->second) {
+      if (j == i) continue;
+      PairingCandidate& c = candidates[j];
+      std::call_once(c.once, [&] { c.key = key_file_record(entries[j].path); });
+      if (c.key) return c.key;
+    }
+    return std::nullopt;
+  };
 
-  std::vector<Report> reports(inputs.size());
-  parallel_for(inputs.size(), threads, [&](size_t i) {
-    FileInput& in = inputs[i];
+  std::vector<Report> reports(entries.size());
+  std::vector<char> is_key_file(entries.size(), 0);
+  parallel_for(entries.size(), threads, [&](size_t i) {
+    FileInput in;
+    if (!entries[i].error_id.empty()) {
+      in.path = entries[i].path;
+      in.error_id = entries[i].error_id;
+      in.error = entries[i].error;
+    } else {
+      in = load_file(entries[i].path);
+    }
+    const bool key_file = in.ok() && in.loaded->certs.empty() && in.loaded->private_keys > 0;
+    is_key_file[i] = key_file ? 1 : 0;
     // --key pairs with the leaf: files whose first certificate is a CA (bundles, the
     // intermediate beside the chain) are judged without it.
     const bool holds_leaf = in.ok() && !in.loaded->certs.empty() && !in.loaded->certs.front().is_ca();
     std::optional<KeyRecord> key = holds_leaf ? given_key : std::nullopt;
     bool key_here = key.has_value();
-    if (!key_path && !is_key_file[i]) {
+    if (!key_path && !key_file) {
       key = embedded_key(in);
       key_here = key.has_value();
-      if (!key) {
-        if (auto it = keys_by_stem.find(pairing_stem(in.path)); it != keys_by_stem.end()) key = it->second;
-      }
+      if (!key) key = paired_key(i);
     }
     reports[i] = judge_loaded(in, key, key_here, entries[i].explicit_arg, options, *trust, vc);
     in.wipe();
@@ -502,7 +543,7 @@ std::vector<Report> judge_paths(std::span<const fs::path> paths, const JudgeOpti
   for (size_t i = 0; i < reports.size(); ++i) {
     Report& r = reports[i];
     const bool keep = !r.certs.empty() || !r.findings.empty() ||
-                      (entries[i].explicit_arg && !is_key_file[i]);
+                      (entries[i].explicit_arg && is_key_file[i] == 0);
     if (keep) out.push_back(std::move(r));
   }
   if (!key_errors.empty()) {
