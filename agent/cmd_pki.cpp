@@ -389,18 +389,19 @@ int cmd_list(const std::vector<std::string>& args) {
       w.key("status").value(e.status).key("issued_at").value(e.issued_at);
       if (e.status == "revoked")
         w.key("revoked_at").value(e.revoked_at).key("revocation_reason").value(e.revocation_reason);
+      if (!e.superseded_by.empty()) w.key("superseded_by").value(e.superseded_by);
       w.end_object();
     }
     w.end_array();
     std::printf("%s\n", w.str().c_str());
     return kExitOk;
   }
-  std::printf("%-8s %-12s %-14s %-20s %-20s %-40s %s\n", "STATUS", "PROFILE", "CA", "NAME", "NOT_AFTER",
+  std::printf("%-10s %-12s %-14s %-20s %-20s %-40s %s\n", "STATUS", "PROFILE", "CA", "NAME", "NOT_AFTER",
               "SERIAL", "SUBJECT / SANS");
   for (const auto& e : *entries) {
     std::string sans;
     for (const auto& s : e.sans) sans += (sans.empty() ? "" : ",") + s;
-    std::printf("%-8s %-12s %-14s %-20s %-20s %-40s %s%s%s\n", e.status.c_str(), e.profile.c_str(), e.ca.c_str(),
+    std::printf("%-10s %-12s %-14s %-20s %-20s %-40s %s%s%s\n", e.status.c_str(), e.profile.c_str(), e.ca.c_str(),
                 e.name.c_str(), pki::format_iso8601(e.not_after).c_str(), e.serial.c_str(), e.subject.c_str(),
                 sans.empty() ? "" : " / ", sans.c_str());
   }

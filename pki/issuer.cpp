@@ -309,11 +309,20 @@ LedgerEntry entry_for(const Certificate& cert, const std::string& ca, const std:
 }
 
 // Records the certificate and writes its files as one unit: the ledger row commits only if
-// every file was written, and a failed write rolls back both.
+// every file was written, and a failed write rolls back both. A forced issue replaces the
+// name: the valid certificates recorded under it by the same CA become superseded.
 Result<void> record_and_write(Ledger& ledger, const LedgerEntry& entry, OutputSet& files, bool force,
                               Outcome& out) {
   return ledger.in_transaction([&]() -> Result<void> {
     if (auto r = ledger.insert(entry); !r) return r;
+    if (force) {
+      auto n = ledger.supersede(entry.ca, entry.name, entry.serial);
+      if (!n) return n.error();
+      if (*n > 0)
+        out.warnings.push_back(std::to_string(*n) + " earlier certificate(s) named '" + entry.name +
+                               "' by " + entry.ca + " marked superseded in the ledger (still valid until they expire; " +
+                               "revoke them with --serial if their key is at risk)");
+    }
     auto w = files.write(force);
     if (!w) return w.error();
     out.written = std::move(*w);

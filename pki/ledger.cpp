@@ -12,11 +12,13 @@
 namespace pki {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// Version 2 adds the 'superseded' status (a certificate replaced by a forced re-issue of its
+// name) and the serial that replaced it.
+constexpr int kSchemaVersion = 2;
 constexpr int kBusyTimeoutMs = 30000;
 
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS certificates (
+std::string certificates_table(const std::string& table) {
+  return "CREATE TABLE IF NOT EXISTS " + table + R"sql( (
   serial            TEXT    NOT NULL,
   ca                TEXT    NOT NULL,
   name              TEXT    NOT NULL,
@@ -27,12 +29,18 @@ CREATE TABLE IF NOT EXISTS certificates (
   sha256            TEXT    NOT NULL UNIQUE,
   key_type          TEXT    NOT NULL,
   profile           TEXT    NOT NULL,
-  status            TEXT    NOT NULL DEFAULT 'valid' CHECK (status IN ('valid', 'revoked')),
+  status            TEXT    NOT NULL DEFAULT 'valid'
+                            CHECK (status IN ('valid', 'revoked', 'superseded')),
   issued_at         INTEGER NOT NULL,
   revoked_at        INTEGER NOT NULL DEFAULT 0,
   revocation_reason TEXT    NOT NULL DEFAULT '',
+  superseded_by     TEXT    NOT NULL DEFAULT '',
   PRIMARY KEY (ca, serial)
 );
+)sql";
+}
+
+constexpr const char* kOtherTables = R"sql(
 CREATE INDEX IF NOT EXISTS certificates_name ON certificates (name);
 CREATE TABLE IF NOT EXISTS crl_numbers (
   ca     TEXT    PRIMARY KEY,
@@ -40,9 +48,21 @@ CREATE TABLE IF NOT EXISTS crl_numbers (
 );
 )sql";
 
+// Version 1 to 2: SQLite cannot change a CHECK constraint in place, so the table is rebuilt
+// (inside the migration's transaction: all or nothing).
+std::string migration_from_v1() {
+  return certificates_table("certificates_v2") +
+         "INSERT INTO certificates_v2 (serial, ca, name, subject, sans, not_before, not_after, sha256, "
+         "key_type, profile, status, issued_at, revoked_at, revocation_reason) "
+         "SELECT serial, ca, name, subject, sans, not_before, not_after, sha256, key_type, profile, "
+         "status, issued_at, revoked_at, revocation_reason FROM certificates;\n"
+         "DROP TABLE certificates;\n"
+         "ALTER TABLE certificates_v2 RENAME TO certificates;\n";
+}
+
 constexpr const char* kColumns =
     "serial, ca, name, subject, sans, not_before, not_after, sha256, key_type, profile, status, "
-    "issued_at, revoked_at, revocation_reason";
+    "issued_at, revoked_at, revocation_reason, superseded_by";
 
 // One prepared statement, finalized on scope exit.
 class Stmt {
@@ -102,6 +122,7 @@ LedgerEntry row(const Stmt& st) {
   e.issued_at = st.integer(11);
   e.revoked_at = st.integer(12);
   e.revocation_reason = st.text(13);
+  e.superseded_by = st.text(14);
   return e;
 }
 
@@ -112,6 +133,8 @@ Result<std::vector<LedgerEntry>> collect(Stmt& st) {
   if (rc != SQLITE_DONE) return make_error("ledger query failed: " + st.error());
   return out;
 }
+
+std::string normalize_serial_or_empty(const std::string& serial);
 
 }  // namespace
 
@@ -147,13 +170,21 @@ Result<Ledger> Ledger::open(const std::filesystem::path& path) {
   if (auto r = ledger.exec("PRAGMA synchronous=FULL"); !r) return r.error();
   if (auto r = ledger.exec("PRAGMA foreign_keys=ON"); !r) return r.error();
   auto migrate = ledger.in_transaction([&]() -> Result<void> {
-    Stmt v(db, "PRAGMA user_version");
-    if (!v.ok() || v.step() != SQLITE_ROW) return make_error("cannot read ledger version");
-    const int64_t version = v.integer(0);
+    int64_t version = 0;
+    {  // finalized before the migration: an open statement would lock the table it drops
+      Stmt v(db, "PRAGMA user_version");
+      if (!v.ok() || v.step() != SQLITE_ROW) return make_error("cannot read ledger version");
+      version = v.integer(0);
+    }
     if (version > kSchemaVersion)
       return make_error("ledger " + path.string() + " has schema version " + std::to_string(version) +
                         ", newer than this certwatch understands");
-    if (auto r = ledger.exec(kSchema); !r) return r;
+    if (version == 1) {
+      if (auto r = ledger.exec(migration_from_v1().c_str()); !r) return r;
+    } else if (auto r = ledger.exec(certificates_table("certificates").c_str()); !r) {
+      return r;
+    }
+    if (auto r = ledger.exec(kOtherTables); !r) return r;
     return ledger.exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
   });
   if (!migrate) return migrate.error();
@@ -198,18 +229,34 @@ Result<void> Ledger::in_transaction(const std::function<Result<void>()>& fn) {
   return {};
 }
 
+namespace {
+std::string normalize_serial_or_empty(const std::string& serial) {
+  return serial.empty() ? std::string() : normalize_serial(serial);
+}
+}  // namespace
+
 Result<void> Ledger::insert(const LedgerEntry& e) {
   Stmt st(db_,
           "INSERT INTO certificates (serial, ca, name, subject, sans, not_before, not_after, sha256, "
-          "key_type, profile, status, issued_at, revoked_at, revocation_reason) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+          "key_type, profile, status, issued_at, revoked_at, revocation_reason, superseded_by) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
   if (!st.ok()) return make_error("ledger: " + st.error());
   st.bind(1, normalize_serial(e.serial)).bind(2, e.ca).bind(3, e.name).bind(4, e.subject);
   st.bind(5, join_sans(e.sans)).bind(6, e.not_before).bind(7, e.not_after).bind(8, e.sha256);
   st.bind(9, e.key_type).bind(10, e.profile).bind(11, e.status).bind(12, e.issued_at);
-  st.bind(13, e.revoked_at).bind(14, e.revocation_reason);
+  st.bind(13, e.revoked_at).bind(14, e.revocation_reason).bind(15, normalize_serial_or_empty(e.superseded_by));
   if (st.step() != SQLITE_DONE) return make_error("ledger: cannot record " + e.serial + ": " + st.error());
   return {};
+}
+
+Result<int> Ledger::supersede(const std::string& ca, const std::string& name, const std::string& by_serial) {
+  Stmt st(db_,
+          "UPDATE certificates SET status = 'superseded', superseded_by = ?1 "
+          "WHERE ca = ?2 AND name = ?3 AND status = 'valid' AND serial != ?1");
+  if (!st.ok()) return make_error("ledger: " + st.error());
+  st.bind(1, normalize_serial(by_serial)).bind(2, ca).bind(3, name);
+  if (st.step() != SQLITE_DONE) return make_error("ledger: " + st.error());
+  return sqlite3_changes(db_);
 }
 
 Result<std::vector<LedgerEntry>> Ledger::list(const std::optional<std::string>& ca) {
@@ -251,12 +298,12 @@ Result<void> Ledger::revoke(const std::string& ca, const std::string& serial,
   return in_transaction([&]() -> Result<void> {
     Stmt st(db_,
             "UPDATE certificates SET status = 'revoked', revoked_at = ?1, revocation_reason = ?2 "
-            "WHERE ca = ?3 AND serial = ?4 AND status = 'valid'");
+            "WHERE ca = ?3 AND serial = ?4 AND status IN ('valid', 'superseded')");
     if (!st.ok()) return make_error("ledger: " + st.error());
     st.bind(1, when).bind(2, reason).bind(3, ca).bind(4, normalize_serial(serial));
     if (st.step() != SQLITE_DONE) return make_error("ledger: " + st.error());
     if (sqlite3_changes(db_) != 1)
-      return make_error("no valid certificate with serial " + serial + " issued by " + ca);
+      return make_error("no unrevoked certificate with serial " + serial + " issued by " + ca);
     return {};
   });
 }

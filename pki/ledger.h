@@ -29,10 +29,13 @@ struct LedgerEntry {
   std::string sha256;      // lower-case hex of the DER
   std::string key_type;    // "ec-p256", ...
   std::string profile;     // root, intermediate, server, client
-  std::string status = "valid";  // valid | revoked
+  // valid | revoked | superseded (replaced by a forced re-issue of the same name and CA; still
+  // a valid certificate until it expires, and revocable by serial)
+  std::string status = "valid";
   int64_t issued_at = 0;
-  int64_t revoked_at = 0;  // 0 while valid
-  std::string revocation_reason;  // RFC 5280 reason name, "" while valid
+  int64_t revoked_at = 0;  // 0 unless revoked
+  std::string revocation_reason;  // RFC 5280 reason name, "" unless revoked
+  std::string superseded_by;      // serial of the replacing certificate, "" unless superseded
 };
 
 class Ledger {
@@ -56,7 +59,11 @@ class Ledger {
   // Valid entries issued under `name`.
   Result<std::vector<LedgerEntry>> find_name(const std::string& name,
                                              const std::optional<std::string>& ca = std::nullopt);
-  // Marks one certificate revoked; an error if it is unknown or already revoked.
+  // Marks the valid certificates of `ca` issued under `name`, other than `by_serial`,
+  // superseded by it; returns how many. Call inside in_transaction, with the new entry's insert.
+  Result<int> supersede(const std::string& ca, const std::string& name, const std::string& by_serial);
+  // Marks one certificate (valid or superseded) revoked; an error if it is unknown or already
+  // revoked.
   Result<void> revoke(const std::string& ca, const std::string& serial, const std::string& reason,
                       int64_t when);
   // Revoked entries of one CA (for its CRL).

@@ -11,6 +11,7 @@ packages=(
   # tests
   mosquitto mosquitto-clients prometheus faketime nginx-light systemd curl procps
   bsdutils  # script(1): the colour test runs check on a pseudo-terminal
+  sqlite3   # the ledger migration test writes a version 1 ledger
   # the fuzz target and sanitizer runtimes
   clang libclang-rt-14-dev
 )

@@ -313,3 +313,32 @@ TEST_CASE("import adopts an openssl CA and keeps it encrypted", "[pki][issuer]")
   leaf.passphrase.reset();
   CHECK_FALSE(issuer.import_ca(leaf).ok());
 }
+
+TEST_CASE("a forced re-issue supersedes the name's earlier certificate in the ledger", "[pki][issuer]") {
+  Pki pki;
+  auto first = pki.issuer.issue(pki.server("mqtt"));
+  REQUIRE(first.ok());
+  auto again = pki.server("mqtt");
+  CHECK_FALSE(pki.issuer.issue(again).ok());  // exists: refused without --force
+  again.force = true;
+  auto second = pki.issuer.issue(again);
+  REQUIRE(second.ok());
+  REQUIRE(second->warnings.size() == 1);
+  CHECK(second->warnings[0].find("superseded") != std::string::npos);
+  auto ledger = pki.issuer.ledger();
+  REQUIRE(ledger.ok());
+  auto old = (*ledger)->find_serial(first->cert.serial_hex());
+  REQUIRE(old->size() == 1);
+  CHECK(old->front().status == "superseded");
+  CHECK(old->front().superseded_by == second->cert.serial_hex());
+  // Revoking by name now means the current certificate, without --serial.
+  auto rev = pki.issuer.revoke(std::nullopt, std::nullopt, std::string("mqtt"), "keyCompromise", pki.now);
+  REQUIRE(rev.ok());
+  CHECK(rev->serial == second->cert.serial_hex());
+  // The superseded one is still revocable by serial.
+  auto rev_old = pki.issuer.revoke(std::nullopt, first->cert.serial_hex(), std::nullopt, "superseded", pki.now);
+  REQUIRE(rev_old.ok());
+  auto crl = pki.issuer.write_crl("root-ca", std::nullopt, 7 * 86400, pki.now, std::nullopt);
+  REQUIRE(crl.ok());
+  CHECK(crl->revoked == 2);
+}

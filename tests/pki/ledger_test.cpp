@@ -128,3 +128,70 @@ TEST_CASE("serials normalise for lookups", "[pki][ledger]") {
   CHECK(normalize_serial("0x0001") == "1");
   CHECK(normalize_serial("000") == "0");
 }
+
+TEST_CASE("superseded entries leave the name to their replacement and stay revocable", "[pki][ledger]") {
+  testing::TempDir tmp;
+  auto ledger = Ledger::open(tmp / "ledger.sqlite");
+  REQUIRE(ledger.ok());
+  REQUIRE(ledger->insert(make_entry("01", "server-ca", "mqtt")).ok());
+  REQUIRE(ledger->insert(make_entry("02", "other-ca", "mqtt")).ok());  // same name, other CA
+  REQUIRE(ledger->insert(make_entry("03", "server-ca", "mqtt")).ok());
+  auto n = ledger->supersede("server-ca", "mqtt", "03");
+  REQUIRE(n.ok());
+  CHECK(*n == 1);
+  auto old = ledger->find_serial("01");
+  REQUIRE(old.ok());
+  REQUIRE(old->size() == 1);
+  CHECK(old->front().status == "superseded");
+  CHECK(old->front().superseded_by == "3");
+  CHECK(ledger->find_serial("02")->front().status == "valid");  // another CA's is untouched
+  auto by_name = ledger->find_name("mqtt", std::string("server-ca"));
+  REQUIRE(by_name.ok());
+  REQUIRE(by_name->size() == 1);
+  CHECK(by_name->front().serial == "3");
+  CHECK(*ledger->supersede("server-ca", "mqtt", "03") == 0);  // nothing left to supersede
+  // A superseded certificate is still valid cryptographically: it can be revoked by serial.
+  REQUIRE(ledger->revoke("server-ca", "01", "superseded", 1800).ok());
+  CHECK(ledger->find_serial("01")->front().status == "revoked");
+  CHECK(ledger->revoked("server-ca")->size() == 1);
+}
+
+TEST_CASE("a version 1 ledger is migrated with every row kept", "[pki][ledger]") {
+  testing::TempDir tmp;
+  const auto path = tmp / "ledger.sqlite";
+  // The version 1 schema, as the first release wrote it, with one valid and one revoked row.
+  const std::string v1 = R"sql(
+CREATE TABLE certificates (
+  serial TEXT NOT NULL, ca TEXT NOT NULL, name TEXT NOT NULL, subject TEXT NOT NULL,
+  sans TEXT NOT NULL, not_before INTEGER NOT NULL, not_after INTEGER NOT NULL,
+  sha256 TEXT NOT NULL UNIQUE, key_type TEXT NOT NULL, profile TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'valid' CHECK (status IN ('valid', 'revoked')),
+  issued_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL DEFAULT 0,
+  revocation_reason TEXT NOT NULL DEFAULT '', PRIMARY KEY (ca, serial));
+CREATE INDEX certificates_name ON certificates (name);
+CREATE TABLE crl_numbers (ca TEXT PRIMARY KEY, number INTEGER NOT NULL);
+INSERT INTO certificates VALUES ('AA', 'root-ca', 'one', 'CN=one', 'DNS:one', 1, 2, 'h1', 'ec-p256', 'server', 'valid', 1, 0, '');
+INSERT INTO certificates VALUES ('BB', 'root-ca', 'two', 'CN=two', '', 1, 2, 'h2', 'rsa-2048', 'client', 'revoked', 1, 5, 'keyCompromise');
+INSERT INTO crl_numbers VALUES ('root-ca', 7);
+PRAGMA user_version=1;
+)sql";
+  REQUIRE(testing::have_program("sqlite3"));
+  auto r = testing::run({"sqlite3", path.string()}, std::chrono::seconds(10), v1);
+  REQUIRE(r.exit_code == 0);
+  auto ledger = Ledger::open(path);
+  if (!ledger.ok()) FAIL(ledger.error().message);
+  auto all = ledger->list();
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == 2);
+  auto two = ledger->find_serial("BB");
+  REQUIRE(two->size() == 1);
+  CHECK(two->front().status == "revoked");
+  CHECK(two->front().revocation_reason == "keyCompromise");
+  CHECK(two->front().key_type == "rsa-2048");
+  CHECK(*ledger->next_crl_number("root-ca") == 8);  // the CRL numbering continues
+  // The new status works on the migrated table.
+  REQUIRE(ledger->insert(make_entry("CC", "root-ca", "one")).ok());
+  CHECK(*ledger->supersede("root-ca", "one", "CC") == 1);
+  auto version = testing::run({"sqlite3", path.string(), "PRAGMA user_version;"});
+  CHECK(version.out == "2\n");
+}
