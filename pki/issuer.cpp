@@ -424,7 +424,7 @@ Result<Issuer::LoadedCa*> Issuer::load_ca(const std::string& name, const std::op
   auto key = private_key_from_pem(*key_pem, passphrase);
   OPENSSL_cleanse(key_pem->data(), key_pem->size());
   if (!key) return make_error("CA '" + name + "': " + key.error().message);
-  if (!key_matches(key->get(), X509_get0_pubkey(cert->native())))
+  if (!key_matches(key->get(), cert->public_key_object()))
     return make_error("CA '" + name + "': the key does not belong to the certificate");
   auto ca = std::make_unique<LoadedCa>(LoadedCa{name, *cert, {}, std::move(*key), passphrase});
   if (name != kRootCaName || !cert->self_issued()) {
@@ -640,20 +640,25 @@ Result<Issued> Issuer::import_ca(const ImportRequest& rq) {
   auto certs = parse_certs(rq.cert_pem, "--cert");
   if (!certs) return certs.error();
   const Certificate cert = certs->front();
+  // Not a CA first: that is the answer whatever the name (a leaf has nothing to import).
+  const KeyUsage ku = cert.key_usage();
+  if (!cert.is_ca() || (ku.present && !ku.key_cert_sign))
+    return make_error("--cert " + cert.subject() +
+                      " is not a CA (needs basicConstraints CA:TRUE and keyCertSign): import adopts CAs; "
+                      "leaves are issued with 'pki issue', and watched with 'check' or the agent");
   const bool self_signed = cert.self_issued() && cert.signed_by(cert);
   const std::string name = rq.name.empty() && self_signed ? std::string(kRootCaName) : rq.name;
-  if (name.empty()) return make_error("--name is required for an intermediate CA");
+  if (name.empty())
+    return make_error("--cert " + cert.subject() + " is an intermediate CA (issued by " + cert.issuer() +
+                      "): give it a name with --name (e.g. --name server-ca)");
   if (auto ok = check_file_name("--name", name); !ok) return ok.error();
   if (self_signed && name != kRootCaName)
     return make_error("a self-signed CA is the root: import it as 'root-ca'");
   if (!self_signed && name == kRootCaName)
     return make_error("'root-ca' must be self-signed; this certificate is issued by " + cert.issuer());
-  const KeyUsage ku = cert.key_usage();
-  if (!cert.is_ca() || (ku.present && !ku.key_cert_sign))
-    return make_error("the certificate is not a CA (needs basicConstraints CA:TRUE and keyCertSign)");
   auto key = private_key_from_pem(rq.key_pem, rq.passphrase);
   if (!key) return make_error("--key: " + key.error().message);
-  if (!key_matches(key->get(), X509_get0_pubkey(cert.native())))
+  if (!key_matches(key->get(), cert.public_key_object()))
     return make_error("--key does not belong to the certificate " + cert.subject());
   if (!rq.force && (fs::exists(ca_cert_path(name)) || fs::exists(ca_key_path(name))))
     return make_error("CA '" + name + "' exists (use --force to replace it)");
