@@ -13,7 +13,6 @@
 #include <openssl/provider.h>
 #include <openssl/x509.h>
 
-#include <cstring>
 #include <vector>
 
 #include "pki/ossl_ptr.h"
