@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "exporters/gzip.h"
-#include "exporters/metric_names.h"
-#include "exporters/metrics.h"
+#include "exporters/prometheus/metric_names.h"
+#include "exporters/prometheus/metrics.h"
 
 namespace {
 

@@ -1,5 +1,7 @@
 #include "config/address.h"
 
+#include "pki/dn.h"
+
 #include <arpa/inet.h>
 
 #include <array>
@@ -59,35 +61,6 @@ pki::Result<Split> split_and_check_port(std::string_view text, uint16_t& port) {
 
 }  // namespace
 
-pki::Result<std::string> normalize_ip(std::string_view text) {
-  const std::string s(text);
-  std::array<unsigned char, 16> buf{};
-  std::array<char, INET6_ADDRSTRLEN> out{};
-  for (const int family : {AF_INET, AF_INET6}) {
-    if (inet_pton(family, s.c_str(), buf.data()) == 1 &&
-        inet_ntop(family, buf.data(), out.data(), out.size()) != nullptr)
-      return std::string(out.data());
-  }
-  return pki::make_error("'" + s + "' is not an IPv4 or IPv6 address");
-}
-
-bool is_dns_name(std::string_view text) {
-  if (text.empty() || text.size() > 253) return false;
-  if (text.starts_with("*.")) text.remove_prefix(2);
-  size_t label = 0;
-  for (size_t i = 0; i <= text.size(); ++i) {
-    if (i == text.size() || text[i] == '.') {
-      if (label == 0 || label > 63) return false;
-      label = 0;
-      continue;
-    }
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (!std::isalnum(c) && c != '-' && c != '_') return false;
-    ++label;
-  }
-  return true;
-}
-
 pki::Result<ListenAddress> parse_listen_address(std::string_view text) {
   ListenAddress addr;
   auto split = split_and_check_port(text, addr.port);
@@ -96,7 +69,7 @@ pki::Result<ListenAddress> parse_listen_address(std::string_view text) {
     addr.host = "127.0.0.1";
     return addr;
   }
-  auto ip = normalize_ip(split->host);
+  auto ip = pki::normalize_ip(split->host);
   if (!ip || (split->bracketed != (ip->find(':') != std::string::npos)))
     return pki::make_error("bad listen address '" + std::string(text) +
                            "': expected IP:PORT or [IPv6]:PORT (e.g. 127.0.0.1:9793)");
@@ -108,41 +81,15 @@ pki::Result<HostPort> parse_host_port(std::string_view text) {
   HostPort hp;
   auto split = split_and_check_port(text, hp.port);
   if (!split) return split.error();
-  if (auto ip = normalize_ip(split->host)) {
+  if (auto ip = pki::normalize_ip(split->host)) {
     hp.host = *ip;
-  } else if (!split->bracketed && is_dns_name(split->host)) {
+  } else if (!split->bracketed && pki::check_dns_name(split->host).ok()) {
     hp.host = std::string(split->host);
   } else {
     return pki::make_error("bad address '" + std::string(text) +
                            "': host is neither a DNS name nor an IP address");
   }
   return hp;
-}
-
-pki::Result<San> parse_san(std::string_view text) {
-  const auto colon = text.find(':');
-  std::string prefix(text.substr(0, colon == std::string_view::npos ? 0 : colon));
-  for (auto& c : prefix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  const std::string quoted = "'" + std::string(text) + "'";
-  if (colon == std::string_view::npos || (prefix != "DNS" && prefix != "IP"))
-    return pki::make_error("bad SAN " + quoted + ": expected DNS:name or IP:address");
-  const auto value = text.substr(colon + 1);
-  San san;
-  if (prefix == "IP") {
-    auto ip = normalize_ip(value);
-    if (!ip) return pki::make_error("bad SAN " + quoted + ": " + ip.error().message);
-    san.kind = San::Kind::ip;
-    san.value = *ip;
-    return san;
-  }
-  if (!is_dns_name(value))
-    return pki::make_error("bad SAN " + quoted + ": '" + std::string(value) +
-                           "' is not a DNS name");
-  if (normalize_ip(value))
-    return pki::make_error("bad SAN " + quoted +
-                           ": an IP address must be written IP:" + std::string(value));
-  san.value = std::string(value);
-  return san;
 }
 
 }  // namespace config

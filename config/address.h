@@ -1,5 +1,4 @@
-// Parsers for the address-like values of the config (and of the CLI: `probe HOST:PORT`,
-// `pki issue --san`). Messages say what was expected; callers add the position.
+// Parsers for the address-like values of the config (and of the CLI: `probe HOST:PORT`). Messages say what was expected; callers add the position.
 #pragma once
 
 #include <string_view>
@@ -15,15 +14,7 @@ pki::Result<ListenAddress> parse_listen_address(std::string_view text);
 // "HOST:PORT" or "[IPv6]:PORT" to connect to; HOST is a DNS name or an IP literal.
 pki::Result<HostPort> parse_host_port(std::string_view text);
 
-// "DNS:name" or "IP:address" (prefix case-insensitive); the IP is normalised
-// ("IP:0:0::1" -> "IP:::1").
-pki::Result<San> parse_san(std::string_view text);
-
-// Normalised text of an IPv4 or IPv6 literal, or an error.
-pki::Result<std::string> normalize_ip(std::string_view text);
-
-// A DNS name as used in SANs and host checks: labels of [A-Za-z0-9_-], dots between, an
-// optional leading "*." wildcard label, at most 253 characters.
-bool is_dns_name(std::string_view text);
+// SANs, DNS names and IP literals follow pki's rules (pki/dn.h: parse_san, check_dns_name,
+// normalize_ip), so that what the config accepts is what the issuer accepts.
 
 }  // namespace config

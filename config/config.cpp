@@ -26,13 +26,7 @@ const char* to_string(Purpose p) {
 const char* to_string(Protocol p) {
   return kProtocolNames.at(static_cast<size_t>(p)).data();
 }
-const char* to_string(KeyType k) {
-  return kKeyTypeNames.at(static_cast<size_t>(k)).data();
-}
 
-std::string San::to_string() const {
-  return (kind == Kind::dns ? "DNS:" : "IP:") + value;
-}
 
 pki::SeverityPolicy Config::severity_policy() const {
   pki::SeverityPolicy policy;

@@ -22,7 +22,9 @@
 #include <string_view>
 #include <vector>
 
+#include "pki/certificate.h"
 #include "pki/finding.h"
+#include "pki/keygen.h"
 
 namespace config {
 
@@ -140,19 +142,6 @@ struct IssuerEntry {
   bool operator==(const IssuerEntry&) const = default;
 };
 
-enum class KeyType { ec_p256, ec_p384, rsa_2048, rsa_3072, rsa_4096, ed25519 };
-inline constexpr std::array<std::string_view, 6> kKeyTypeNames{"ec-p256",  "ec-p384",  "rsa-2048",
-                                                               "rsa-3072", "rsa-4096", "ed25519"};
-const char* to_string(KeyType k);  // "ec-p256", ...
-
-// A SAN as written "DNS:name" or "IP:addr" (the IP is validated and normalised).
-struct San {
-  enum class Kind { dns, ip } kind = Kind::dns;
-  std::string value;
-  std::string to_string() const;  // "DNS:x" / "IP:y"
-  bool operator==(const San&) const = default;
-};
-
 // How to make the server pick up renewed files: exactly one of the three.
 struct ReloadSignal {
   int signal = SIGHUP;
@@ -180,9 +169,9 @@ struct ManagedEntry {
   std::string name;    // unique
   std::string issuer;  // an issuers[].name (checked)
   Purpose profile = Purpose::server;
-  std::string subject;  // "/CN=..." (OpenSSL one-line form)
-  std::vector<San> sans;
-  KeyType key_type = KeyType::ec_p256;
+  std::string subject;  // "/CN=..." as pki::parse_dn takes it (checked by it at load)
+  std::vector<pki::SubjectAltName> sans;  // pki::parse_san's rules: what the issuer accepts
+  pki::KeyType key_type = pki::KeyType::ec_p256;
   Seconds validity{Seconds{90 * 86400}};
   std::optional<Seconds> renew_before;  // nullopt = a third of the lifetime; < validity
   // Deployed files; created by the renewal, so they may be missing at load.

@@ -12,7 +12,9 @@
 
 #include "config/address.h"
 #include "config/yaml_reader.h"
+#include "pki/dn.h"
 #include "pki/duration.h"
+#include "pki/keygen.h"
 
 namespace config {
 namespace fs = std::filesystem;
@@ -104,7 +106,7 @@ class Schema {
                               "client_key", "expect_file", "trust"});
     if (const auto* v = m.required("target"))
       if (auto hp = host_port(*v)) out.target = *hp;
-    if (!normalize_ip(out.target.host)) out.sni = out.target.host;  // no SNI for IP literals
+    if (!pki::normalize_ip(out.target.host)) out.sni = out.target.host;  // no SNI for IP literals
     if (const auto* v = m.get("sni"))
       if (auto s = host_name(*v)) out.sni = *s;
     if (const auto* v = m.get("protocol"))
@@ -170,20 +172,28 @@ class Schema {
     if (const auto* v = m.get("profile"))
       if (auto i = r_.choice(*v, kPurposeNames)) out.profile = static_cast<Purpose>(*i);
     if (const auto* v = m.required("subject"))
-      if (auto s = checked(*v, subject_ok, "subject", "/TYPE=value/... (e.g. /CN=mqtt.lab.local)"))
-        out.subject = *s;
+      if (auto s = r_.string(*v)) {
+        // The issuer's own parser: a subject that loads is one it can encode.
+        if (auto dn = pki::parse_dn(*s); !dn)
+          r_.problem(v->mark(), v->where + ": bad subject '" + *s + "': " + dn.error().message);
+        else if (auto name = pki::to_x509_name(*dn); !name)
+          r_.problem(v->mark(), v->where + ": bad subject '" + *s + "': " + name.error().message);
+        else
+          out.subject = *s;
+      }
     if (const auto* v = m.get("sans"))
       for (const auto& element : r_.list(*v)) {
         auto text = r_.string(element);
         if (!text) continue;
-        auto san = parse_san(*text);
+        auto san = pki::parse_san(*text);
         if (san)
           out.sans.push_back(*san);
         else
-          r_.problem(element.mark(), element.where + ": " + san.error().message);
+          r_.problem(element.mark(), element.where + ": bad " + san.error().message);
       }
     if (const auto* v = m.get("key_type"))
-      if (auto i = r_.choice(*v, kKeyTypeNames)) out.key_type = static_cast<KeyType>(*i);
+      if (auto i = r_.choice(*v, pki::key_type_names()))
+        out.key_type = *pki::parse_key_type(pki::key_type_names()[*i]);
     if (const auto* v = m.get("validity"))
       if (auto d = r_.duration(*v, Seconds{3600})) out.validity = *d;
     if (const auto* v = m.get("renew_before")) {
@@ -296,8 +306,11 @@ class Schema {
   std::optional<std::string> host_name(const Field& f) {
     auto s = r_.string(f);
     if (!s) return std::nullopt;
-    if (is_dns_name(*s) || normalize_ip(*s)) return s;
-    r_.problem(f.mark(), f.where + ": '" + *s + "' is neither a DNS name nor an IP address");
+    if (pki::normalize_ip(*s)) return s;
+    auto dns = pki::check_dns_name(*s);
+    if (dns) return s;
+    r_.problem(f.mark(), f.where + ": '" + *s + "' is neither a DNS name nor an IP address (" +
+                             dns.error().message + ")");
     return std::nullopt;
   }
 
@@ -353,20 +366,6 @@ class Schema {
           url[scheme.size()] != '/')
         return true;
     return false;
-  }
-
-  static bool subject_ok(std::string_view s) {
-    if (s.size() < 2 || s.front() != '/') return false;
-    size_t start = 1;
-    while (start <= s.size()) {
-      size_t end = s.find('/', start);
-      if (end == std::string_view::npos) end = s.size();
-      const auto rdn = s.substr(start, end - start);
-      const auto eq = rdn.find('=');
-      if (eq == std::string_view::npos || eq == 0 || eq + 1 == rdn.size()) return false;
-      start = end + 1;
-    }
-    return true;
   }
 
   YamlReader& r_;

@@ -4,21 +4,31 @@
 #include <openssl/objects.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 
 namespace pki {
-namespace {
 
-bool is_ip_literal(const std::string& s) {
-  unsigned char buf[16];
-  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+
+
+Result<std::string> normalize_ip(std::string_view text) {
+  const std::string s(text);
+  std::array<unsigned char, 16> buf{};
+  std::array<char, INET6_ADDRSTRLEN> out{};
+  for (const int family : {AF_INET, AF_INET6}) {
+    if (inet_pton(family, s.c_str(), buf.data()) == 1 &&
+        inet_ntop(family, buf.data(), out.data(), out.size()) != nullptr)
+      return std::string(out.data());
+  }
+  return make_error("'" + s + "' is not an IPv4 or IPv6 address");
 }
 
-Result<void> check_hostname(const std::string& host) {
+Result<void> check_dns_name(std::string_view name) {
+  const std::string host(name);
   if (host.empty()) return make_error("empty DNS name");
   if (host.size() > 253) return make_error("DNS name longer than 253 characters: " + host);
-  if (is_ip_literal(host))
-    return make_error("'" + host + "' is an IP address: give it as IP:" + host + ", not DNS:");
+  if (normalize_ip(host))
+    return make_error("an IP address must be written IP:" + host);
   size_t start = 0;
   int label_no = 0;
   for (;;) {
@@ -45,7 +55,6 @@ Result<void> check_hostname(const std::string& host) {
   return {};
 }
 
-}  // namespace
 
 Result<std::vector<DnEntry>> parse_dn(std::string_view text) {
   if (text.empty()) return make_error("empty subject: expected /CN=name or /C=DE/O=org/CN=name");
@@ -127,9 +136,9 @@ std::string format_dn(const std::vector<DnEntry>& dn) {
 Result<void> validate_san(const SubjectAltName& san) {
   switch (san.type) {
     case SubjectAltName::Type::dns:
-      return check_hostname(san.value);
+      return check_dns_name(san.value);
     case SubjectAltName::Type::ip:
-      if (!is_ip_literal(san.value)) return make_error("'" + san.value + "' is not an IPv4 or IPv6 address");
+      if (auto ip = normalize_ip(san.value); !ip) return ip.error();
       return {};
     case SubjectAltName::Type::email: {
       auto at = san.value.find('@');
@@ -175,14 +184,8 @@ Result<SubjectAltName> parse_san(std::string_view text) {
   }
   auto ok = validate_san(san);
   if (!ok) return make_error("SAN '" + std::string(text) + "': " + ok.error().message);
-  if (san.type == SubjectAltName::Type::ip) {
-    // Canonical text form, so "::0001" and "::1" compare equal in the ledger and duplicates.
-    unsigned char buf[16];
-    char out[INET6_ADDRSTRLEN];
-    const int af = san.value.find(':') != std::string::npos ? AF_INET6 : AF_INET;
-    if (inet_pton(af, san.value.c_str(), buf) == 1 && inet_ntop(af, buf, out, sizeof out) != nullptr)
-      san.value = out;
-  }
+  // Canonical text form, so "::0001" and "::1" compare equal in the ledger and duplicates.
+  if (san.type == SubjectAltName::Type::ip) san.value = *normalize_ip(san.value);
   return san;
 }
 

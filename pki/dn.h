@@ -34,4 +34,12 @@ Result<SubjectAltName> parse_san(std::string_view text);
 // Checks a SAN that came from elsewhere (a CSR) by the same rules.
 Result<void> validate_san(const SubjectAltName& san);
 
+// A DNS name as a SAN or a host check takes it: labels of [A-Za-z0-9_-] (not starting or
+// ending with '-', at most 63 characters), dots between, "*" allowed as the whole first label
+// of a longer name, at most 253 characters, and not an IP address. The config uses the same
+// rule, so a name that loads is a name the issuer accepts.
+Result<void> check_dns_name(std::string_view name);
+// Canonical text of an IPv4 or IPv6 literal ("0:0::0001" -> "::1"), or an error.
+Result<std::string> normalize_ip(std::string_view text);
+
 }  // namespace pki

@@ -54,6 +54,15 @@ Result<KeyType> parse_key_type(std::string_view name) {
                     "' (expected ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096 or ed25519)");
 }
 
+std::span<const std::string_view> key_type_names() {
+  static constexpr std::array<std::string_view, kKeyTypes.size()> names = [] {
+    std::array<std::string_view, kKeyTypes.size()> n{};
+    for (size_t i = 0; i < kKeyTypes.size(); ++i) n[static_cast<size_t>(kKeyTypes[i].type)] = kKeyTypes[i].name;
+    return n;
+  }();
+  return names;
+}
+
 std::string_view to_string(KeyType type) {
   for (const auto& k : kKeyTypes)
     if (k.type == type) return k.name;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,8 @@ enum class KeyType { ec_p256, ec_p384, rsa_2048, rsa_3072, rsa_4096, ed25519 };
 Result<KeyType> parse_key_type(std::string_view name);
 std::string_view to_string(KeyType type);
 bool is_rsa(KeyType type);
+// Every name parse_key_type accepts, in the enum's order (for "did you mean" in the config).
+std::span<const std::string_view> key_type_names();
 
 // Fresh key pair of `type`.
 Result<UniquePtr<EVP_PKEY>> generate_key(KeyType type);

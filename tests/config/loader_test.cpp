@@ -366,10 +366,10 @@ severities: {leaf.long_validity: critical, cert.v1: info}
   CHECK(m.profile == config::Purpose::server);
   CHECK(m.subject == "/CN=mqtt.lab.local/O=Lab");
   REQUIRE(m.sans.size() == 2);
-  CHECK(m.sans[0].to_string() == "DNS:mqtt.lab.local");
-  CHECK(m.sans[1].to_string() == "IP:::1");
-  CHECK(m.key_type == config::KeyType::ed25519);
-  CHECK(std::string(config::to_string(m.key_type)) == "ed25519");
+  CHECK(pki::to_string(m.sans[0]) == "DNS:mqtt.lab.local");
+  CHECK(pki::to_string(m.sans[1]) == "IP:::1");
+  CHECK(m.key_type == pki::KeyType::ed25519);
+  CHECK(std::string(pki::to_string(m.key_type)) == "ed25519");
   CHECK(m.validity == std::chrono::hours(24 * 30));
   CHECK(m.renew_before == std::chrono::hours(24 * 10));
   CHECK(m.cert == d / "out/s.crt");
@@ -383,7 +383,7 @@ severities: {leaf.long_validity: critical, cert.v1: info}
   CHECK(m.reload.signal.pid_file == "/run/m.pid");
   CHECK(m.verify_endpoint->to_string() == "[::1]:8883");
   CHECK(c.managed[1].profile == config::Purpose::client);
-  CHECK(c.managed[1].key_type == config::KeyType::ec_p256);
+  CHECK(c.managed[1].key_type == pki::KeyType::ec_p256);
   CHECK(c.managed[1].validity == std::chrono::hours(24 * 90));
   CHECK_FALSE(c.managed[1].renew_before.has_value());
   CHECK(c.managed[1].mode == 0600);
@@ -467,5 +467,33 @@ TEST_CASE("the shipped examples are valid", "[config][loader][examples]") {
   for (const auto& p : report.problems) {
     INFO(p.to_string());
     CHECK_THAT(p.message, Contains("does not exist"));
+  }
+}
+
+TEST_CASE("managed entries are checked by the issuer's own rules", "[config][loader][managed]") {
+  // Each of these loaded before the config used pki's parsers, and the issuer refused it later.
+  const std::string head =
+      "issuers: [{name: ca, pki_dir: /p}]\nmanaged:\n  - {name: m, issuer: ca, cert: a, key: b, ";
+  auto one_error = [&](const std::string& rest) {
+    auto errs = errors_of(head + rest + "}\n", LoadOptions{.check_files = false});
+    REQUIRE(errs.size() == 1);
+    return errs[0];
+  };
+  // An attribute type OpenSSL cannot encode.
+  CHECK_THAT(one_error("subject: /FOO=bar"), Contains("managed[0].subject: bad subject '/FOO=bar'"));
+  // DNS labels as the issuer checks them: no leading '-', at most 63 characters.
+  CHECK_THAT(one_error("subject: /CN=a, sans: [DNS:-a.lab]"),
+             Contains("bad SAN 'DNS:-a.lab': label starts or ends with '-'"));
+  CHECK_THAT(one_error("subject: /CN=a, sans: [DNS:" + std::string(64, 'a') + ".lab]"),
+             Contains("label longer than 63 characters"));
+  // And what the issuer accepts loads: e-mail and URI SANs, every key type it generates.
+  for (const auto& k : pki::key_type_names()) {
+    auto c = config::load_config_string(head + "subject: /CN=a, key_type: " + std::string(k) +
+                                            ", sans: ['email:ops@lab.local', 'URI:spiffe://lab/m']}\n",
+                                        "c.yaml", "/base", LoadOptions{.check_files = false});
+    INFO((c ? std::string() : c.error().message));
+    REQUIRE(c.ok());
+    CHECK(pki::to_string(c->managed[0].key_type) == k);
+    CHECK(c->managed[0].sans.size() == 2);
   }
 }

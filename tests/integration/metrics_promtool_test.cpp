@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "exporters/metric_names.h"
-#include "exporters/metrics.h"
+#include "exporters/prometheus/metric_names.h"
+#include "exporters/prometheus/metrics.h"
 #include "support/fixtures.h"
 
 using namespace exporters;

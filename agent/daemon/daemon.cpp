@@ -1,0 +1,245 @@
+#include "agent/daemon/daemon.h"
+
+#include <signal.h>
+
+#include <spdlog/spdlog.h>
+
+#include "agent/daemon/change_log.h"
+#include "agent/http/routes.h"
+#include "config/loader.h"
+
+namespace certwatch::agent {
+namespace fs = std::filesystem;
+namespace {
+
+// Bodies from this size on are sent gzipped to clients that ask (/metrics compresses its own).
+constexpr std::size_t kGzipMinBytes = 1024;
+
+void log_config_errors(const std::string& message) {
+  // One problem per line, each "FILE:LINE:COL: message".
+  std::size_t start = 0;
+  while (start < message.size()) {
+    auto end = message.find('\n', start);
+    if (end == std::string::npos) end = message.size();
+    if (end > start) spdlog::error("{}", message.substr(start, end - start));
+    start = end + 1;
+  }
+}
+
+}  // namespace
+
+Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
+    : io_(io),
+      options_(std::move(options)),
+      own_clock_(options_.clock != nullptr ? nullptr : std::make_unique<SystemClock>(io)),
+      clock_(options_.clock != nullptr ? options_.clock : own_clock_.get()),
+      files_(io, *clock_, inventory_, options_.scan_threads,
+             FileSourceHooks{[this](double s) { on_scan_finished(s); }, [this] { update_self_metrics(); },
+                             [this](std::size_t n) { metrics_.add_read_errors(n); },
+                             [this] { return status_.ready; }}),
+      signals_(io),
+      watchdog_timer_(io),
+      rejudge_timer_(clock_->make_timer()) {
+  status_.config_path = options_.config_path.string();
+  status_.started_at = now();
+  // Every observation reaches the consumers of the findings diff in one place.
+  inventory_.subscribe([this](const InventoryChange& c, const InventoryEntry* old, const InventoryEntry* fresh) {
+    metrics_.update_target(c.target, old, fresh);
+  });
+  inventory_.subscribe(make_change_log([this] { return !status_.ready; }));
+}
+
+Daemon::~Daemon() { files_.stop(); }
+
+int Daemon::run() {
+  // 1. config: nothing starts on an invalid one.
+  auto cfg = config::load_config(options_.config_path);
+  if (!cfg) {
+    log_config_errors(cfg.error().message);
+    spdlog::critical("invalid configuration {}, not starting", options_.config_path.string());
+    return 3;
+  }
+  // 2. listeners (an unusable address is fatal at start, never on reload).
+  if (auto r = start_http(cfg->http); !r) {
+    spdlog::critical("{}", r.error().message);
+    return 1;
+  }
+  if (auto r = files_.start(cfg->agent); !r) {
+    spdlog::critical("{}", r.error().message);
+    return 1;
+  }
+  wait_signals();
+  // 3. first scan; READY=1 when it is done (on_scan_finished).
+  notify_.status("initial scan");
+  arm_watchdog();
+  apply_config(std::move(*cfg), true);
+  arm_rejudge();
+  // 4. loop: returns when shutdown() has closed everything and the last job completed.
+  io_.run();
+  files_.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+void Daemon::apply_config(config::Config cfg, bool initial) {
+  const bool state_changed = initial || cfg.agent.state_dir != config_.agent.state_dir;
+  config_ = std::move(cfg);
+  if (state_changed) {
+    // Nothing is stored there yet (the renewal will); made now so that a wrong path shows
+    // at start, not at the first renewal. Under systemd, StateDirectory= made it already.
+    std::error_code ec;
+    const bool created = fs::create_directories(config_.agent.state_dir, ec);
+    if (ec)
+      spdlog::warn("state directory {}: {}", config_.agent.state_dir.string(), ec.message());
+    else if (created)
+      fs::permissions(config_.agent.state_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  }
+  metrics_.config_loaded(true, now());
+  status_.last_config_error.clear();
+  spdlog::info("configuration {}: {} watch entries, HTTP on {}", config_.source.string(),
+               config_.watch.size(), config_.http.listen.to_string());
+  files_.apply(config_, initial);
+}
+
+void Daemon::wait_signals() {
+  signals_.add(SIGHUP);
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec || stopping_) return;
+    on_signal(sig);
+    if (!stopping_) wait_signals();
+  });
+}
+
+void Daemon::on_signal(int sig) {
+  if (sig == SIGHUP) {
+    reload();
+  } else {
+    spdlog::info("signal {}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    shutdown();
+  }
+}
+
+void Daemon::reload() {
+  spdlog::info("SIGHUP: reloading {}", options_.config_path.string());
+  notify_.reloading("reloading configuration");
+  auto cfg = config::load_config(options_.config_path);
+  if (!cfg) {
+    log_config_errors(cfg.error().message);
+    spdlog::error("reload refused: keeping the previous configuration");
+    status_.last_config_error = cfg.error().message;
+    metrics_.config_loaded(false, now());
+    notify_.ready("reload refused (invalid config), running on the previous one; " + status_line());
+    return;
+  }
+  // The rest of a valid config is applied even if its new listen address is unusable; the
+  // reload then counts as failed (metric 0, the reason on the status page) while the old
+  // listener keeps serving.
+  std::string http_error;
+  if (cfg->http != config_.http) {
+    if (auto r = start_http(cfg->http); !r) {
+      http_error = r.error().message + "; still serving on " + config_.http.listen.to_string();
+      spdlog::error("reload: {}", http_error);
+      cfg->http = config_.http;
+    }
+  }
+  reloading_ = true;
+  apply_config(std::move(*cfg), false);  // READY=1 when the rescan is done
+  if (!http_error.empty()) {
+    metrics_.config_loaded(false, now());
+    status_.last_config_error = http_error;
+  }
+}
+
+void Daemon::shutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  notify_.stopping("stopping");
+  boost::system::error_code ec;
+  signals_.cancel(ec);
+  watchdog_timer_.cancel();
+  rejudge_timer_->cancel();
+  files_.stop();
+  if (http_) http_->stop();
+}
+
+void Daemon::arm_watchdog() {
+  auto interval = notify_.watchdog_interval();
+  if (!interval || stopping_) return;
+  notify_.watchdog();
+  watchdog_timer_.expires_after(*interval);
+  watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec && !stopping_) arm_watchdog();
+  });
+}
+
+void Daemon::arm_rejudge() {
+  if (stopping_) return;
+  rejudge_timer_->wait_for(options_.rejudge_check, [this](bool fired) {
+    if (!fired || stopping_) return;
+    files_.rejudge_due(now());
+    arm_rejudge();
+  });
+}
+
+void Daemon::on_scan_finished(double seconds) {
+  status_.last_scan_at = now();
+  status_.last_scan_seconds = seconds;
+  metrics_.scan_finished(seconds, status_.last_scan_at);
+  update_self_metrics();
+  if (!status_.ready) {
+    status_.ready = true;
+    spdlog::info("initial scan: {} files, {} certificates in {:.3f} s", inventory_.size(),
+                 inventory_.certificate_count(), seconds);
+    notify_.ready(status_line());
+  } else if (reloading_) {
+    reloading_ = false;
+    spdlog::info("reload done: {} files, {} certificates in {:.3f} s", inventory_.size(),
+                 inventory_.certificate_count(), seconds);
+    notify_.ready(status_line());
+  } else {
+    spdlog::debug("rescan: {} files in {:.3f} s", inventory_.size(), seconds);
+    notify_.status(status_line());
+  }
+}
+
+void Daemon::update_self_metrics() {
+  status_.files = inventory_.size();
+  metrics_.set_files_watched(inventory_.size());
+  metrics_.set_certificates(inventory_.certificate_count());
+  metrics_.set_directories_watched(files_.directories_watched());
+}
+
+std::string Daemon::status_line() const {
+  std::size_t findings = 0;
+  for (const auto& [t, e] : inventory_.entries()) findings += e.report.findings.size();
+  return "watching " + std::to_string(inventory_.size()) + " files, " +
+         std::to_string(inventory_.certificate_count()) + " certificates, " +
+         std::to_string(findings) + " findings";
+}
+
+pki::Result<void> Daemon::start_http(const config::HttpConfig& http) {
+  HttpServerOptions o;
+  o.address = http.listen.host;
+  o.port = http.listen.port;
+  o.read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(http.request_timeout);
+  o.write_timeout = o.read_timeout * 3;
+  o.header_limit = http.max_header_bytes;
+  o.body_limit = http.max_body_bytes;
+  o.max_connections = http.max_connections;
+  o.gzip_min_bytes = kGzipMinBytes;
+  auto server = std::make_unique<HttpServer>(io_, o);
+  for (auto& [path, handler] : agent_routes(AgentView{inventory_, metrics_, status_, *clock_}))
+    server->route(path, std::move(handler));
+  if (auto r = server->start(); !r)
+    return pki::make_error("cannot listen on " + http.listen.to_string() + ": " + r.error().message);
+  spdlog::info("serving /metrics, /healthz, /api/v1/certificates and / on {}:{}", o.address,
+               server->port());
+  // A new listener replaces the old one only once it is up (reload keeps serving otherwise).
+  if (http_) http_->stop();
+  http_ = std::move(server);
+  return {};
+}
+
+}  // namespace certwatch::agent

@@ -1,0 +1,34 @@
+// What the agent serves besides /metrics: the JSON inventory (/api/v1/certificates), the plain
+// HTML status page (/: certificates sorted by expiry, then the active findings) and /healthz.
+// Pure functions of the inventory and the clock, so they are tested without a server.
+// Thread-safety: call on the io_context thread (the inventory is not locked).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "agent/inventory/inventory.h"
+
+namespace certwatch::agent {
+
+struct AgentStatus {
+  std::string config_path;
+  int64_t started_at = 0;
+  int64_t last_scan_at = 0;
+  double last_scan_seconds = 0;
+  bool ready = false;  // the first scan finished
+  std::size_t files = 0;
+  std::string last_config_error;  // the reload that was refused, "" if none
+};
+
+// {"generated_at":..., "targets":[{"target","source","trusted","verify_error",
+//   "certificates":[{...,"seconds_left"}], "findings":[{id,severity,target,message}]}]}
+std::string render_certificates_json(const Inventory& inventory, int64_t now);
+std::string render_status_html(const Inventory& inventory, const AgentStatus& status, int64_t now);
+// "ok" body for /healthz; the HTTP status is 503 until the first scan finished.
+std::string render_health(const AgentStatus& status);
+
+// Escapes &, <, >, " and ' for HTML text and attribute values.
+std::string html_escape(std::string_view s);
+
+}  // namespace certwatch::agent

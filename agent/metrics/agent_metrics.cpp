@@ -1,0 +1,168 @@
+#include "agent/metrics/agent_metrics.h"
+
+#include <openssl/crypto.h>
+
+#include <array>
+#include <stdexcept>
+
+#include "exporters/gzip.h"
+#include "exporters/prometheus/metric_names.h"
+
+namespace certwatch::agent {
+namespace mn = exporters::metric_names;
+namespace {
+
+template <class R>
+auto must(R r) {
+  // The definitions are ours and fixed; a failure here is a programming error caught by any
+  // test that builds an AgentMetrics.
+  if (!r.ok()) throw std::logic_error("metric registration: " + r.error().message);
+  return r.value();
+}
+
+// The bounded per-certificate label values, in kCertLabels order. `index` must outlive use.
+std::array<std::string_view, 7> cert_labels(std::string_view source, const std::string& target,
+                                            const std::string& index, const pki::CertRecord& c) {
+  return {source, target, index, c.role, c.subject_cn, c.issuer_cn, c.serial};
+}
+
+}  // namespace
+
+bool chain_valid(const InventoryEntry& e) {
+  if (!e.report.trusted || e.certs.empty()) return false;
+  for (const auto& f : e.report.findings)
+    if (f.id.rfind("chain.", 0) == 0 && f.severity == pki::Severity::critical) return false;
+  return true;
+}
+
+AgentMetrics::AgentMetrics()
+    : not_after_(must(registry_.gauge(mn::kCertNotAfter))),
+      not_before_(must(registry_.gauge(mn::kCertNotBefore))),
+      info_(must(registry_.gauge(mn::kCertInfo))),
+      finding_(must(registry_.gauge(mn::kFinding))),
+      chain_valid_(must(registry_.gauge(mn::kChainValid))),
+      target_certs_(must(registry_.gauge(mn::kTargetCertificates))),
+      scan_duration_(must(registry_.gauge(mn::kScanDuration))),
+      last_scan_(must(registry_.gauge(mn::kLastScan))),
+      scans_(must(registry_.counter(mn::kScans))),
+      files_(must(registry_.gauge(mn::kFilesWatched))),
+      dirs_(must(registry_.gauge(mn::kDirectoriesWatched))),
+      certificates_(must(registry_.gauge(mn::kCertificates))),
+      read_errors_(must(registry_.counter(mn::kReadErrors))),
+      reload_ok_(must(registry_.gauge(mn::kConfigReloadSuccess))),
+      reload_ts_(must(registry_.gauge(mn::kConfigReloadTimestamp))),
+      build_info_(must(registry_.gauge(mn::kBuildInfo))) {
+  build_info_->add({CERTWATCH_VERSION, OpenSSL_version(OPENSSL_VERSION_STRING)}).set(1);
+  // Self metrics exist from the start, so dashboards and promtool see them before a scan.
+  scans_->add({});
+  read_errors_->add({});
+  files_->add({});
+  dirs_->add({});
+  certificates_->add({});
+}
+
+void AgentMetrics::update_target(const TargetId& target, const InventoryEntry* old,
+                                 const InventoryEntry* fresh) {
+  const std::string_view source = to_string(target.source);
+  if (old != nullptr) remove_entry(target.id, source, *old);
+  if (fresh != nullptr) add_entry(target.id, source, *fresh);
+  changed();
+}
+
+namespace {
+
+bool key_only(const InventoryEntry& e) { return e.certs.empty() && e.report.key.has_value(); }
+
+// Calls fn(labels, info_labels) with the label values of one certificate's series; the
+// views point into locals that live for the call.
+template <class Fn>
+void with_cert_labels(std::string_view source, const std::string& target,
+                      const pki::CertRecord& c, Fn&& fn) {
+  const std::string index = std::to_string(c.index);
+  const auto labels = cert_labels(source, target, index, c);
+  const std::string sans = pki::join_sans(c.sans);
+  const std::array<std::string_view, 13> info = {
+      source,    target,    index,    c.role, c.subject_cn, c.issuer_cn,
+      c.serial,  c.subject, c.issuer, sans,   c.sha256,     c.key_type,
+      c.signature_algorithm};
+  fn(labels, info);
+}
+
+}  // namespace
+
+void AgentMetrics::add_entry(const std::string& target, std::string_view source,
+                             const InventoryEntry& e) {
+  for (const auto& cp : e.certs) {
+    const pki::CertRecord& c = *cp;
+    with_cert_labels(source, target, c, [&](const auto& labels, const auto& info) {
+      not_after_->add(labels).set(static_cast<double>(c.not_after));
+      not_before_->add(labels).set(static_cast<double>(c.not_before));
+      info_->add(info).set(1);
+    });
+  }
+  for (const auto& f : e.report.findings)
+    finding_->add({f.target, f.id, pki::to_string(f.severity)}).set(1);
+  if (key_only(e)) return;  // a key file has findings, but no chain to be valid or not
+  chain_valid_->add({source, target}).set(chain_valid(e) ? 1 : 0);
+  target_certs_->add({source, target}).set(static_cast<double>(e.certs.size()));
+}
+
+void AgentMetrics::remove_entry(const std::string& target, std::string_view source,
+                                const InventoryEntry& e) {
+  for (const auto& cp : e.certs) {
+    with_cert_labels(source, target, *cp, [&](const auto& labels, const auto& info) {
+      not_after_->remove(labels);
+      not_before_->remove(labels);
+      info_->remove(info);
+    });
+  }
+  for (const auto& f : e.report.findings)
+    finding_->remove({f.target, f.id, pki::to_string(f.severity)});
+  chain_valid_->remove({source, target});
+  target_certs_->remove({source, target});
+}
+
+void AgentMetrics::scan_finished(double duration_seconds, int64_t finished_at) {
+  scan_duration_->add({}).set(duration_seconds);
+  last_scan_->add({}).set(static_cast<double>(finished_at));
+  scans_->add({}).increment();
+  changed();
+}
+
+void AgentMetrics::set_files_watched(std::size_t n) {
+  files_->add({}).set(static_cast<double>(n));
+  changed();
+}
+
+void AgentMetrics::set_directories_watched(std::size_t n) {
+  dirs_->add({}).set(static_cast<double>(n));
+  changed();
+}
+
+void AgentMetrics::set_certificates(std::size_t n) {
+  certificates_->add({}).set(static_cast<double>(n));
+  changed();
+}
+
+void AgentMetrics::add_read_errors(std::size_t n) {
+  read_errors_->add({}).increment(static_cast<double>(n));
+  changed();
+}
+
+void AgentMetrics::config_loaded(bool ok, int64_t at) {
+  reload_ok_->add({}).set(ok ? 1 : 0);
+  if (ok) reload_ts_->add({}).set(static_cast<double>(at));
+  changed();
+}
+
+const std::string& AgentMetrics::gzipped() {
+  if (gzip_generation_ != generation_) {
+    auto gz = exporters::gzip_compress(registry_.render());
+    gzip_ = gz ? std::move(*gz) : std::string();
+    gzip_.shrink_to_fit();
+    gzip_generation_ = generation_;
+  }
+  return gzip_;
+}
+
+}  // namespace certwatch::agent

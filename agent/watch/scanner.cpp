@@ -1,0 +1,236 @@
+#include "agent/watch/scanner.h"
+
+#include <fnmatch.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <array>
+#include <limits>
+
+#include <spdlog/spdlog.h>
+
+#include "agent/watch/paths.h"
+#include "pki/load.h"
+
+namespace certwatch::agent {
+namespace fs = std::filesystem;
+namespace {
+
+bool excluded(const config::WatchEntry& e, const std::string& name) {
+  return std::any_of(e.exclude.begin(), e.exclude.end(), [&](const std::string& glob) {
+    return ::fnmatch(glob.c_str(), name.c_str(), 0) == 0;
+  });
+}
+
+bool lstat_exists(const fs::path& p) {
+  struct stat st {};
+  return ::lstat(p.c_str(), &st) == 0;
+}
+
+bool is_dir(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_directory(p, ec);
+}
+
+// A file found inside a watched directory: certificate-like (keys included, as `check` walks
+// them), not excluded.
+bool wanted_in_dir(const config::WatchEntry& e, const fs::path& file) {
+  return pki::certificate_like_name(file) && !excluded(e, file.filename().string());
+}
+
+// PEM text holding private keys and no certificate: a key file, which pairs with nothing
+// itself (pki::judge_walked_file ignores a paired key for it), so no partner is opened.
+bool looks_like_key_only(std::string_view bytes) {
+  return bytes.find("PRIVATE KEY-----") != std::string_view::npos &&
+         bytes.find("-----BEGIN CERTIFICATE") == std::string_view::npos &&
+         bytes.find("-----BEGIN TRUSTED CERTIFICATE") == std::string_view::npos;
+}
+
+void walk_dir(const fs::path& dir, const std::shared_ptr<const WatchContext>& ctx, bool recursive,
+              TargetMap& out) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
+  if (ec) {
+    spdlog::warn("cannot list {}: {}", dir.string(), ec.message());
+    return;
+  }
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const fs::path& p = it->path();
+    const std::string name = p.filename().string();
+    if (name.size() >= 2 && name.compare(0, 2, "..") == 0) continue;  // Kubernetes internals
+    std::error_code sec;
+    const bool symlink = it->is_symlink(sec);
+    if (!symlink && it->is_directory(sec)) {
+      if (recursive) walk_dir(p, ctx, true, out);
+      continue;
+    }
+    if (symlink && it->is_directory(sec)) continue;  // never follow directory links
+    if (wanted_in_dir(ctx->entry, p)) out.emplace(p, ctx);  // first entry wins
+  }
+}
+
+void load_trust(const std::vector<fs::path>& paths, WatchContext& ctx) {
+  auto entries = pki::walk_paths(paths);
+  for (const auto& w : entries) {
+    if (!w.error.empty()) {
+      ctx.trust_errors.push_back(w.path.string() + ": " + w.error);
+      continue;
+    }
+    auto in = pki::load_file(w.path);
+    if (!in.ok()) {
+      ctx.trust_errors.push_back(w.path.string() + ": " + in.error);
+      continue;
+    }
+    for (const auto& c : in.loaded->certs) ctx.options.trust.push_back(c);
+  }
+}
+
+}  // namespace
+
+std::vector<std::shared_ptr<const WatchContext>> make_watch_contexts(const config::Config& cfg) {
+  std::vector<std::shared_ptr<const WatchContext>> out;
+  for (const auto& e : cfg.watch) {
+    auto ctx = std::make_shared<WatchContext>();
+    ctx->entry = e;
+    ctx->options.host = e.host;
+    // Unset: no purpose checked, as `certwatch check` without --purpose.
+    ctx->options.purpose = !e.purpose                          ? pki::Purpose::any
+                           : *e.purpose == config::Purpose::client ? pki::Purpose::client
+                                                                   : pki::Purpose::server;
+    ctx->options.thresholds.warning_seconds = cfg.agent.thresholds.warning.count();
+    ctx->options.thresholds.critical_seconds = cfg.agent.thresholds.critical.count();
+    ctx->options.policy = cfg.severity_policy();
+    load_trust(e.trust ? *e.trust : cfg.trust, *ctx);
+    // Indexed once per entry and shared by every job (and thread) judging its files.
+    ctx->options.trust_index = pki::make_trust_index(ctx->options.trust);
+    ctx->options.threads = 1;  // the scan pool already runs one file per thread
+    for (const auto& err : ctx->trust_errors) spdlog::warn("trust for {}: {}", e.path.string(), err);
+    out.push_back(std::move(ctx));
+  }
+  return out;
+}
+
+TargetMap collect_targets(const fs::path& scope,
+                          const std::vector<std::shared_ptr<const WatchContext>>& contexts) {
+  TargetMap out;
+  for (const auto& ctx : contexts) {
+    const fs::path& root = ctx->entry.path;
+    if (!is_dir(root)) {
+      // A file entry: always a target while it exists (even as a dangling or looping link).
+      if (is_within(root, scope) && lstat_exists(root)) out.emplace(root, ctx);
+      continue;
+    }
+    if (is_within(root, scope)) {
+      walk_dir(root, ctx, ctx->entry.recursive, out);
+    } else if (is_within(scope, root)) {
+      const bool direct = scope.parent_path() == root;
+      if (!ctx->entry.recursive && !direct) continue;
+      if (is_dir(scope)) {
+        if (ctx->entry.recursive) walk_dir(scope, ctx, true, out);
+      } else if (lstat_exists(scope) && wanted_in_dir(ctx->entry, scope)) {
+        out.emplace(scope, ctx);
+      }
+    }
+  }
+  return out;
+}
+
+TargetMap collect_all_targets(const std::vector<std::shared_ptr<const WatchContext>>& contexts) {
+  TargetMap out;
+  for (const auto& ctx : contexts) {
+    auto part = collect_targets(ctx->entry.path, {ctx});
+    out.merge(part);  // keys already present stay with the earlier entry
+  }
+  return out;
+}
+
+bool in_watch_scope(const fs::path& scope,
+                    const std::vector<std::shared_ptr<const WatchContext>>& contexts) {
+  return std::any_of(contexts.begin(), contexts.end(), [&](const auto& ctx) {
+    return is_within(scope, ctx->entry.path) || is_within(ctx->entry.path, scope);
+  });
+}
+
+ScanResult scan_file(const ScanJob& job) {
+  ScanResult res;
+  res.path = job.path;
+  res.context = job.context;
+  if (job.cancelled != nullptr && job.cancelled->load()) {
+    res.cancelled = true;
+    return res;
+  }
+  const auto& ctx = *job.context;
+  InventoryEntry& e = res.entry;
+  FileState& file = std::get<FileState>(e.state);
+  file.watch = ctx.entry.path.string();
+  e.report.target = job.path.string();
+  try {
+    auto content = stable_read(job.path);
+    if (!content) {
+      res.read_error = true;
+      if (auto st = stat_file(job.path)) file.stamp = *st;
+      e.report.findings.push_back(pki::make_finding(ctx.options.policy, "input.unreadable",
+                                                    job.path.string(), content.error().message));
+      return res;
+    }
+    file.stamp = content->stamp;
+    file.hash = content->hash;
+    file.read_ok = true;
+    // The entry's own `key` for its file (as `check --key`), or the key check pairs by stem.
+    const bool entry_key = ctx.entry.key && job.path == ctx.entry.path;
+    std::optional<pki::KeyRecord> paired;
+    if (entry_key) {
+      if (auto st = stat_file(*ctx.entry.key))
+        file.key = std::make_shared<const KeyIdentity>(KeyIdentity{ctx.entry.key->string(), *st, {}, false});
+    } else if (!looks_like_key_only(content->bytes)) {
+      paired = pki::paired_key_among(job.path, job.key_candidates);
+      if (paired) file.key = key_identity(*paired);
+    }
+    if (job.known_hash && *job.known_hash == content->hash && same_key(job.known_key, file.key)) {
+      res.unchanged = true;
+      return res;
+    }
+    pki::JudgeOptions opts = ctx.options;
+    opts.now = job.now;
+    if (entry_key)
+      e.report = pki::judge_file(job.path, opts, ctx.entry.key, job.cache);
+    else
+      e.report = pki::judge_walked_file(job.path, opts, paired, job.path == ctx.entry.path, job.cache);
+    file.key_file = e.report.certs.empty() && e.report.key.has_value();
+    e.rejudge_at = next_rejudge_time(e.report, ctx.options.thresholds, job.now);
+    for (const auto& f : e.report.findings)
+      if (f.id == "input.unreadable" || f.id == "input.malformed") res.read_error = true;
+  } catch (const std::exception& ex) {
+    // The judge reports input problems as findings; anything thrown is a bug or out of memory.
+    // Keep the agent running and make it visible on this target.
+    res.read_error = true;
+    std::get<FileState>(e.state).read_ok = false;
+    e.report.certs.clear();
+    e.report.findings = {pki::make_finding(ctx.options.policy, "input.unreadable", job.path.string(),
+                                           std::string("internal error: ") + ex.what())};
+  }
+  return res;
+}
+
+std::shared_ptr<const KeyIdentity> key_identity(const pki::KeyRecord& key) {
+  auto st = stat_file(key.path);
+  if (!st) return nullptr;
+  return std::make_shared<const KeyIdentity>(KeyIdentity{key.path, *st, key.spki_sha256, key.encrypted});
+}
+
+int64_t next_rejudge_time(const pki::Report& report, const pki::Thresholds& t, int64_t now) {
+  int64_t next = std::numeric_limits<int64_t>::max();
+  auto consider = [&](int64_t at) {
+    if (at > now && at < next) next = at;
+  };
+  for (const auto& c : report.certs) {
+    const int64_t lifetime = c.not_after - c.not_before;
+    consider(c.not_before);
+    consider(c.not_after - std::min(t.warning_seconds, lifetime / 3));
+    consider(c.not_after - std::min(t.critical_seconds, lifetime / 10));
+    consider(c.not_after + 1);
+  }
+  return next;
+}
+
+}  // namespace certwatch::agent

@@ -1,0 +1,107 @@
+// Every fixed metric certwatch exports, in one place so names stay greppable and stable
+// (../shared/DESIGN.md: extend, never rename). Each is a MetricDef: name, type, HELP and label
+// names in the order Family::add() expects the values. Register them with
+// Registry::gauge(def) / Registry::counter(def).
+//
+// Label rules (x509-certificate-exporter #18/#244, blackbox #1119): per-certificate gauges
+// carry only the bounded kCertLabels; long or unbounded values (full DNs, SAN lists,
+// fingerprints) appear only in certwatch_cert_info, whose value is always 1. Expiry is an
+// absolute timestamp; PromQL computes time left:
+//   certwatch_cert_not_after_timestamp_seconds - time()
+#pragma once
+
+#include <string_view>
+
+#include "exporters/prometheus/metrics.h"
+
+namespace exporters::metric_names {
+
+// Label values used across families.
+//   source: the kind of source that saw the target: "file" (a watched file), "endpoint" (a
+//           probed host:port) or "ledger" (a certificate the built-in issuer gave out)
+//   target: the file path or host:port, as in Finding::target without "#index"
+//   index:  position of the certificate in the file or served chain, "0" first
+//   role:   "leaf", "intermediate", "root" (a self-signed CA) or "unrelated" (a certificate
+//           on no path from the leaf), as pki::CertRecord::role says
+//   serial: upper-case hex, no separators (pki::Certificate::serial_hex)
+inline constexpr std::string_view kSourceFile = "file";
+inline constexpr std::string_view kSourceEndpoint = "endpoint";
+inline constexpr std::string_view kSourceLedger = "ledger";
+
+inline constexpr std::string_view kCertLabels[] = {"source",     "target",    "index", "role",
+                                                   "subject_cn", "issuer_cn", "serial"};
+inline constexpr std::string_view kCertInfoLabels[] = {
+    "source",  "target", "index", "role", "subject_cn",         "issuer_cn",  "serial",
+    "subject", "issuer", "sans",  "fingerprint_sha256", "public_key", "signature_algorithm"};
+inline constexpr std::string_view kFindingLabels[] = {"target", "id", "severity"};
+inline constexpr std::string_view kTargetLabels[] = {"source", "target"};
+inline constexpr std::string_view kBuildInfoLabels[] = {"version", "openssl_version"};
+
+// ---- per certificate ----
+inline constexpr MetricDef kCertNotAfter{
+    "certwatch_cert_not_after_timestamp_seconds", MetricType::gauge,
+    "Expiry (notAfter) of the certificate, in seconds since the Unix epoch. Exported even when "
+    "verification fails.",
+    kCertLabels};
+inline constexpr MetricDef kCertNotBefore{
+    "certwatch_cert_not_before_timestamp_seconds", MetricType::gauge,
+    "Start of validity (notBefore) of the certificate, in seconds since the Unix epoch.",
+    kCertLabels};
+inline constexpr MetricDef kCertInfo{
+    "certwatch_cert_info", MetricType::gauge,
+    "Descriptive labels of the certificate (full names, SANs, SHA-256 fingerprint); always 1.",
+    kCertInfoLabels};
+
+// ---- per target ----
+inline constexpr MetricDef kFinding{
+    "certwatch_finding", MetricType::gauge,
+    "One series per active finding (see the finding catalogue); always 1 while it is active.",
+    kFindingLabels};
+inline constexpr MetricDef kChainValid{
+    "certwatch_chain_valid", MetricType::gauge,
+    "1 if the target's chain is complete, in order and verifies to a trusted anchor, else 0.",
+    kTargetLabels};
+inline constexpr MetricDef kTargetCertificates{
+    "certwatch_target_certificates", MetricType::gauge,
+    "Number of certificates found in the target.", kTargetLabels};
+
+// ---- self ----
+inline constexpr MetricDef kScanDuration{
+    "certwatch_scan_duration_seconds", MetricType::gauge,
+    "Wall time of the last full scan (initial scan, rescan or reload), in seconds.", {}};
+inline constexpr MetricDef kLastScan{
+    "certwatch_last_scan_timestamp_seconds", MetricType::gauge,
+    "Time the last full scan finished, in seconds since the Unix epoch.", {}};
+inline constexpr MetricDef kScans{
+    "certwatch_scans_total", MetricType::counter, "Full scans completed since start.", {}};
+inline constexpr MetricDef kFilesWatched{
+    "certwatch_files_watched", MetricType::gauge,
+    "Files currently watched (every file under the watch paths, readable or not).", {}};
+inline constexpr MetricDef kDirectoriesWatched{
+    "certwatch_directories_watched", MetricType::gauge,
+    "Directories with an inotify watch.", {}};
+inline constexpr MetricDef kCertificates{
+    "certwatch_certificates", MetricType::gauge,
+    "Certificates in the inventory, over all targets.", {}};
+inline constexpr MetricDef kReadErrors{
+    "certwatch_read_errors_total", MetricType::counter,
+    "Reads of watched files that failed (unreadable, malformed or changing while read).", {}};
+inline constexpr MetricDef kConfigReloadSuccess{
+    "certwatch_config_last_reload_successful", MetricType::gauge,
+    "1 if the last configuration (re)load succeeded, 0 if the agent kept the previous one.", {}};
+inline constexpr MetricDef kConfigReloadTimestamp{
+    "certwatch_config_last_reload_success_timestamp_seconds", MetricType::gauge,
+    "Time of the last successful configuration load, in seconds since the Unix epoch.", {}};
+inline constexpr MetricDef kBuildInfo{
+    "certwatch_build_info", MetricType::gauge,
+    "Version of certwatch and of the OpenSSL library it runs with; always 1.",
+    kBuildInfoLabels};
+
+// Every definition above, in the order the agent registers (and renders) them.
+inline constexpr MetricDef kAll[] = {
+    kCertNotAfter, kCertNotBefore,      kCertInfo,          kFinding,
+    kChainValid,   kTargetCertificates, kScanDuration,      kLastScan,
+    kScans,        kFilesWatched,       kDirectoriesWatched, kCertificates,
+    kReadErrors,   kConfigReloadSuccess, kConfigReloadTimestamp, kBuildInfo};
+
+}  // namespace exporters::metric_names

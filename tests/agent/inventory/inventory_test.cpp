@@ -1,0 +1,148 @@
+#include <catch2/catch.hpp>
+
+#include "agent/inventory/inventory.h"
+#include "agent/watch/file_source.h"
+
+using certwatch::agent::ChangeKind;
+using certwatch::agent::Inventory;
+using certwatch::agent::InventoryEntry;
+using certwatch::agent::file_target;
+
+namespace {
+
+InventoryEntry entry(std::vector<std::string> fingerprints, std::vector<std::string> finding_ids) {
+  InventoryEntry e;
+  e.file()->read_ok = true;
+  int i = 0;
+  for (auto& fp : fingerprints) {
+    pki::CertRecord c;
+    c.index = i++;
+    c.sha256 = fp;
+    e.report.certs.push_back(c);
+  }
+  for (auto& id : finding_ids)
+    e.report.findings.push_back(pki::Finding{id, pki::Severity::warning, "/x/a.pem", "m"});
+  e.file()->hash = certwatch::agent::content_hash(fingerprints.empty() ? "" : fingerprints[0]);
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("inventory replaces entries on observe and reports the difference", "[agent][inventory]") {
+  Inventory inv;
+  auto c = inv.observe(file_target("/x/a.pem"), entry({"aa", "bb"}, {"chain.order"}));
+  CHECK(c.kind == ChangeKind::added);
+  CHECK(c.raised.size() == 1);
+  CHECK(inv.certificate_count() == 2);
+  const auto g1 = inv.generation();
+
+  c = inv.observe(file_target("/x/a.pem"), entry({"aa", "bb"}, {"chain.order"}));
+  CHECK(c.kind == ChangeKind::unchanged);
+  CHECK(c.raised.empty());
+  CHECK(c.cleared.empty());
+
+  c = inv.observe(file_target("/x/a.pem"), entry({"aa", "cc", "dd"}, {"cert.missing_ski"}));
+  CHECK(c.kind == ChangeKind::changed);
+  CHECK(c.certs_changed);
+  REQUIRE(c.raised.size() == 1);
+  CHECK(c.raised[0].id == "cert.missing_ski");
+  REQUIRE(c.cleared.size() == 1);
+  CHECK(c.cleared[0].id == "chain.order");
+  CHECK(inv.certificate_count() == 3);
+  CHECK(inv.generation() > g1);
+}
+
+TEST_CASE("inventory removes targets and everything under a vanished directory",
+          "[agent][inventory]") {
+  Inventory inv;
+  (void)inv.observe(file_target("/w/a.pem"), entry({"a"}, {}));
+  (void)inv.observe(file_target("/w/sub/b.pem"), entry({"b"}, {"leaf.no_san"}));
+  (void)inv.observe(file_target("/w/sub/c.pem"), entry({"c"}, {}));
+  (void)inv.observe(file_target("/w/subway.pem"), entry({"d"}, {}));
+  auto under = certwatch::agent::file_targets_under(inv, "/w/sub");
+  CHECK(under.size() == 2);
+  std::vector<certwatch::agent::InventoryChange> gone;
+  for (const auto& t : under) gone.push_back(*inv.remove(file_target(t)));
+  CHECK(inv.size() == 2);
+  CHECK(inv.find(file_target("/w/subway.pem")) != nullptr);
+  CHECK(inv.certificate_count() == 2);
+  for (const auto& c : gone) CHECK(c.kind == ChangeKind::removed);
+  auto r = inv.remove(file_target("/w/a.pem"));
+  REQUIRE(r.has_value());
+  CHECK(r->kind == ChangeKind::removed);
+  CHECK_FALSE(inv.remove(file_target("/w/a.pem")).has_value());
+}
+
+TEST_CASE("inventory shares identical certificate records between targets", "[agent][inventory]") {
+  Inventory inv;
+  (void)inv.observe(file_target("/x/a.pem"), entry({"leaf-a", "int"}, {}));
+  (void)inv.observe(file_target("/x/b.pem"), entry({"leaf-b", "int"}, {}));
+  const auto* a = inv.find(file_target("/x/a.pem"));
+  const auto* b = inv.find(file_target("/x/b.pem"));
+  REQUIRE(a->certs.size() == 2);
+  REQUIRE(b->certs.size() == 2);
+  CHECK(a->report.certs.empty());        // moved into the interned list
+  CHECK(a->certs[1] == b->certs[1]);     // the intermediate, stored once
+  CHECK(a->certs[0] != b->certs[0]);
+  CHECK(a->certs[1]->sha256 == "int");
+  CHECK(inv.certificate_count() == 4);
+}
+
+TEST_CASE("inventory keeps a file's stamp beside the record and lets its source update it",
+          "[agent][inventory]") {
+  Inventory inv;
+  auto e = entry({"aa"}, {});
+  e.file()->stamp.size = 10;
+  e.file()->stamp.mtime_ns = 5;
+  const auto g = inv.observe(file_target("/x/a.pem"), e).kind;
+  CHECK(g == ChangeKind::added);
+  const auto generation = inv.generation();
+  certwatch::agent::FileStamp s = e.file()->stamp;
+  CHECK(inv.find(file_target("/x/a.pem"))->file()->stamp == s);
+  s.mtime_ns = 6;
+  CHECK_FALSE(inv.find(file_target("/x/a.pem"))->file()->stamp == s);
+  CHECK(inv.find(file_target("/x/a.pem"))->file()->hash == certwatch::agent::content_hash("aa"));
+  CHECK_FALSE(inv.find(file_target("/x/a.pem"))->file()->hash == certwatch::agent::content_hash("ab"));
+  std::get<certwatch::agent::FileState>(*inv.source_state(file_target("/x/a.pem"))).stamp = s;
+  CHECK(inv.find(file_target("/x/a.pem"))->file()->stamp == s);
+  CHECK(inv.generation() == generation);  // nothing exported changed
+  CHECK(inv.source_state(file_target("/x/other.pem")) == nullptr);
+}
+
+TEST_CASE("inventory keys targets by source and id", "[agent][inventory]") {
+  Inventory inv;
+  const certwatch::agent::TargetId endpoint{certwatch::agent::SourceKind::endpoint, "/x/a.pem"};
+  (void)inv.observe(file_target("/x/a.pem"), entry({"aa"}, {}));
+  (void)inv.observe(endpoint, entry({"bb"}, {}));
+  CHECK(inv.size() == 2);
+  CHECK(inv.find(endpoint)->certs[0]->sha256 == "bb");
+  CHECK(inv.find(file_target("/x/a.pem"))->certs[0]->sha256 == "aa");
+  CHECK(certwatch::agent::file_targets_under(inv, "/x").size() == 1);  // files only
+  CHECK(to_string(endpoint.source) == "endpoint");
+}
+
+TEST_CASE("inventory reports a severity change as a change and tells every subscriber first",
+          "[agent][inventory]") {
+  Inventory inv;
+  std::vector<std::string> seen;
+  inv.subscribe([&](const certwatch::agent::InventoryChange& c, const InventoryEntry* old,
+                    const InventoryEntry* fresh) {
+    // Called before the replacement: the inventory still holds `old`.
+    const InventoryEntry* held = inv.find(c.target);
+    CHECK(held == old);
+    seen.push_back(std::to_string(static_cast<int>(c.kind)) + (fresh != nullptr ? "+" : "-"));
+  });
+  auto warn = entry({"aa"}, {"cert.expires_soon"});
+  (void)inv.observe(file_target("/x/a.pem"), warn);
+  auto crit = entry({"aa"}, {"cert.expires_soon"});
+  crit.report.findings[0].severity = pki::Severity::critical;
+  auto c = inv.observe(file_target("/x/a.pem"), crit);
+  CHECK(c.kind == ChangeKind::changed);
+  CHECK(c.raised.empty());
+  CHECK(c.cleared.empty());
+  REQUIRE(c.changed.size() == 1);
+  CHECK(c.changed[0].before.severity == pki::Severity::warning);
+  CHECK(c.changed[0].after.severity == pki::Severity::critical);
+  (void)inv.remove(file_target("/x/a.pem"));
+  CHECK(seen == std::vector<std::string>{"0+", "1+", "3-"});
+}

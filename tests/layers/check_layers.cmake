@@ -1,0 +1,27 @@
+# Builds the layer probes of tests/CMakeLists.txt: the allowed one must build, the upward ones
+# must fail because the header is not found (not for any other reason).
+function(build_probe target out_rc out_log)
+  execute_process(COMMAND ${CMAKE_COMMAND} --build ${BUILD_DIR} --target ${target}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE log ERROR_VARIABLE log)
+  set(${out_rc} ${rc} PARENT_SCOPE)
+  set(${out_log} "${log}" PARENT_SCOPE)
+endfunction()
+
+build_probe(layer_probe_allowed rc log)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "a pki/ file including pki/ did not build:\n${log}")
+endif()
+foreach(probe layer_probe_upward:config/config.h layer_probe_exporters_upward:agent/inventory/inventory.h)
+  string(REPLACE ":" ";" parts ${probe})
+  list(GET parts 0 target)
+  list(GET parts 1 header)
+  build_probe(${target} rc log)
+  if(rc EQUAL 0)
+    message(FATAL_ERROR "${target}: an upward include of ${header} built; the layers are not enforced")
+  endif()
+  string(FIND "${log}" "${header}: No such file or directory" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "${target} failed, but not for the missing header:\n${log}")
+  endif()
+  message(STATUS "${target}: refused as it should be (${header} not found)")
+endforeach()
