@@ -1,3 +1,7 @@
+// pki::Certificate (certificate.h): identity, names, validity, SANs, extensions, public key and
+// encodings. Over 400 lines because every accessor of the one X509 wrapper lives here beside
+// the lazily decoded state they share (State, the deferred key decode); the SAN decoder is
+// shared with the CSR reader (pki/csr.cpp).
 #include "pki/certificate.h"
 
 #include <openssl/ec.h>
