@@ -14,7 +14,8 @@ namespace pki {
 namespace {
 
 Error sys_error(const std::string& what, const std::filesystem::path& p, int err) {
-  return make_error(what + " " + p.string() + ": " + std::strerror(err));
+  return make_error(what + " " + p.string() + ": " + std::strerror(err),
+                    err == EEXIST ? ErrorKind::exists : ErrorKind::io);
 }
 
 // Closes an fd and unlinks a temp file unless released: the failure paths leave nothing behind.
@@ -58,7 +59,7 @@ Result<void> make_directories(const std::filesystem::path& dir, mode_t mode) {
   if (dir.empty()) return {};
   struct stat st {};
   if (::stat(dir.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) return make_error(dir.string() + " exists and is not a directory");
+    if (!S_ISDIR(st.st_mode)) return make_error(dir.string() + " exists and is not a directory", ErrorKind::io);
     return {};
   }
   auto parent = dir.parent_path();
@@ -110,7 +111,7 @@ Result<void> publish(TempFile& tmp, const std::filesystem::path& path, bool repl
     // step, so two processes cannot both "create" the same file.
     if (::link(tmp.path().c_str(), path.c_str()) != 0) {
       int err = errno;
-      if (err == EEXIST) return make_error(path.string() + " exists");
+      if (err == EEXIST) return make_error(path.string() + " exists", ErrorKind::exists);
       return sys_error("cannot create", path, err);
     }
     ::unlink(tmp.path().c_str());

@@ -1,3 +1,7 @@
+// pki::Certificate (certificate.h): identity, names, validity, SANs, extensions, public key and
+// encodings. Over 400 lines because every accessor of the one X509 wrapper lives here beside
+// the lazily decoded state they share (State, the deferred key decode); the SAN decoder is
+// shared with the CSR reader (pki/csr.cpp).
 #include "pki/certificate.h"
 
 #include <openssl/ec.h>
@@ -264,44 +268,49 @@ Validity Certificate::validity() const {
 
 int Certificate::version() const { return static_cast<int>(X509_get_version(native())) + 1; }
 
+DecodedSan decode_general_name(const GENERAL_NAME& name) {
+  const GENERAL_NAME* gn = &name;
+  DecodedSan out;
+  SubjectAltName& san = out.san;
+  switch (gn->type) {
+    case GEN_DNS:
+    case GEN_EMAIL:
+    case GEN_URI: {
+      const ASN1_IA5STRING* s = gn->d.ia5;
+      san.type = gn->type == GEN_DNS     ? SubjectAltName::Type::dns
+                 : gn->type == GEN_EMAIL ? SubjectAltName::Type::email
+                                         : SubjectAltName::Type::uri;
+      san.value.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                       static_cast<size_t>(ASN1_STRING_length(s)));
+      break;
+    }
+    case GEN_IPADD: {
+      san.type = SubjectAltName::Type::ip;
+      const ASN1_OCTET_STRING* ip = gn->d.iPAddress;
+      const int len = ASN1_STRING_length(ip);
+      char buf[INET6_ADDRSTRLEN] = {};
+      if ((len == 4 || len == 16) &&
+          inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(ip), buf,
+                    sizeof buf) != nullptr) {
+        san.value = buf;
+      } else {
+        san.value = "<invalid " + std::to_string(len) + "-byte address>";
+        out.ip_ok = false;
+      }
+      break;
+    }
+    default: san.type = SubjectAltName::Type::other; break;
+  }
+  return out;
+}
+
 std::vector<SubjectAltName> Certificate::sans() const {
   std::vector<SubjectAltName> out;
   UniquePtr<GENERAL_NAMES> names(static_cast<GENERAL_NAMES*>(
       X509_get_ext_d2i(native(), NID_subject_alt_name, nullptr, nullptr)));
   if (!names) return out;
-  for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
-    const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
-    SubjectAltName san;
-    switch (gn->type) {
-      case GEN_DNS:
-      case GEN_EMAIL:
-      case GEN_URI: {
-        const ASN1_IA5STRING* s = gn->d.ia5;
-        san.type = gn->type == GEN_DNS     ? SubjectAltName::Type::dns
-                   : gn->type == GEN_EMAIL ? SubjectAltName::Type::email
-                                           : SubjectAltName::Type::uri;
-        san.value.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                         static_cast<size_t>(ASN1_STRING_length(s)));
-        break;
-      }
-      case GEN_IPADD: {
-        san.type = SubjectAltName::Type::ip;
-        const ASN1_OCTET_STRING* ip = gn->d.iPAddress;
-        const int len = ASN1_STRING_length(ip);
-        char buf[INET6_ADDRSTRLEN] = {};
-        if ((len == 4 || len == 16) &&
-            inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(ip), buf,
-                      sizeof buf) != nullptr) {
-          san.value = buf;
-        } else {
-          san.value = "<invalid " + std::to_string(len) + "-byte address>";
-        }
-        break;
-      }
-      default: san.type = SubjectAltName::Type::other; break;
-    }
-    out.push_back(std::move(san));
-  }
+  for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i)
+    out.push_back(decode_general_name(*sk_GENERAL_NAME_value(names.get(), i)).san);
   return out;
 }
 

@@ -30,6 +30,15 @@ struct SubjectAltName {
   bool operator==(const SubjectAltName&) const = default;
 };
 std::string to_string(const SubjectAltName& san);  // "DNS:x", "IP:1.2.3.4", ...
+// One GENERAL_NAME as a SubjectAltName, decoded in one place for certificates and CSRs: DNS,
+// email and URI as their IA5 bytes, an IP of 4 or 16 octets in textual form, any other type
+// as Type::other. `ip_ok` is false for an IP of another length (its value then reads
+// "<invalid N-byte address>").
+struct DecodedSan {
+  SubjectAltName san;
+  bool ip_ok = true;
+};
+DecodedSan decode_general_name(const GENERAL_NAME& gn);
 // SANs as one comma-separated value ("DNS:x,IP:1.2.3.4"): a ledger column, a metric label.
 std::string join_sans(const std::vector<std::string>& sans);
 

@@ -17,7 +17,9 @@
 
 #include "pki/certificate.h"
 #include "pki/finding.h"
-#include "pki/judge.h"
+#include "pki/judge_options.h"
+#include "pki/report.h"
+#include "pki/verify_cache.h"
 
 namespace pki {
 

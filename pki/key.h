@@ -1,5 +1,5 @@
 // Private keys found beside certificates: opened only to learn their public half. The record
-// (pki::KeyRecord, judge.h) carries the SubjectPublicKeyInfo fingerprint, never the key
+// (pki::KeyRecord, report.h) carries the SubjectPublicKeyInfo fingerprint, never the key
 // material; the EVP_PKEY is freed before these functions return. Thread-safety: reentrant.
 #pragma once
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "pki/judge.h"
+#include "pki/report.h"
 #include "pki/ossl_ptr.h"
 #include "pki/result.h"
 

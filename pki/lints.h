@@ -11,7 +11,7 @@
 
 #include "pki/certificate.h"
 #include "pki/finding.h"
-#include "pki/judge.h"
+#include "pki/judge_options.h"
 
 namespace pki {
 

@@ -1,3 +1,7 @@
+// Reading inputs (load.h): PEM, DER and PKCS#7 bytes into certificates and key counts, the
+// size-limited whole-file reader that all of pki uses, and the directory walk. A little over
+// 400 lines: the formats share the CA parse cache and the block naming, and the walk shares
+// the limit and the certificate-like names.
 #include "pki/load.h"
 
 #include <openssl/err.h>
@@ -303,17 +307,18 @@ void FileInput::wipe() {
 Result<std::string> read_limited(const fs::path& path, std::uintmax_t limit) {
   std::error_code ec;
   const auto size = fs::file_size(path, ec);
-  if (ec) return make_error(path.string() + ": " + ec.message());
+  if (ec) return make_error(path.string() + ": " + ec.message(), ErrorKind::io);
   if (size > limit)
     return make_error(path.string() + ": " + std::to_string(size) + " bytes, over the " +
-                      std::to_string(limit / (1024 * 1024)) + " MiB limit");
+                      std::to_string(limit / (1024 * 1024)) + " MiB limit",
+                      ErrorKind::invalid_input);
   std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(path.string() + ": " + std::strerror(errno));
+  if (!in) return make_error(path.string() + ": " + std::strerror(errno), ErrorKind::io);
   std::string data;
   data.resize(static_cast<size_t>(size));
   in.read(data.data(), static_cast<std::streamsize>(size));
   if (in.gcount() != static_cast<std::streamsize>(size))
-    return make_error(path.string() + ": short read");
+    return make_error(path.string() + ": short read", ErrorKind::io);
   return data;
 }
 

@@ -13,6 +13,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "agent/cli/command.h"
@@ -157,8 +158,25 @@ std::optional<po::variables_map> parse(const std::vector<std::string>& args, po:
   return vm;
 }
 
+// pki's messages name request fields, not flags (pki/result.h): the flags go back in here.
+std::string with_flags(const pki::Error& e) {
+  static const std::vector<std::pair<std::string, std::string>> kFlags = {
+      {"subject", "--subject"}, {"CSR", "--csr"},     {"name", "--name"},
+      {"certificate", "--cert"}, {"key", "--key"},    {"chain", "--chain"},
+      {"path length", "--path-len"}, {"next update", "--next-update"},
+  };
+  std::string text = e.message;
+  for (const auto& [input, flag] : kFlags)
+    if (e.input == input && text.starts_with(input)) text = flag + text.substr(input.size());
+  if (e.kind == pki::ErrorKind::exists) text += " (use --force to replace it)";
+  if (e.fix == "validity") text += " (shorten --validity)";
+  if (e.fix == "name") text += " with --name (e.g. --name server-ca)";
+  if (e.fix == "serial") text += "; give --serial (and --ca)";
+  return text;
+}
+
 int fail(const std::string& what, const pki::Error& e) {
-  std::fprintf(stderr, "certwatch pki %s: %s\n", what.c_str(), e.message.c_str());
+  std::fprintf(stderr, "certwatch pki %s: %s\n", what.c_str(), with_flags(e).c_str());
   return kExitFailed;
 }
 

@@ -41,6 +41,7 @@ TEST_CASE("no-replace refuses an existing file and leaves it alone", "[pki][atom
   auto r = write_file_atomic(p, "second", 0600, {.replace = false});
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.find("exists") != std::string::npos);
+  CHECK(r.error().kind == pki::ErrorKind::exists);  // what the issuer tests, not the text
   CHECK(testing::read_file(p) == "first");
   CHECK(entries(tmp.path()) == 1);
 }
@@ -73,6 +74,7 @@ TEST_CASE("a file set is all or nothing without replace", "[pki][atomic_file]") 
                               {.replace = false});
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.find("b.pem exists") != std::string::npos);
+  CHECK(r.error().kind == pki::ErrorKind::exists);
   CHECK_FALSE(fs::exists(tmp / "a.key"));  // created by this set, removed again
   CHECK(testing::read_file(tmp / "b.pem") == "old b");
   CHECK(entries(tmp.path()) == 1);  // no temp files either
