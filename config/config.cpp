@@ -19,10 +19,7 @@ std::string HostPort::to_string() const {
   return join_host_port(host, port);
 }
 
-// The name arrays hold string literals, so data() is NUL-terminated.
-const char* to_string(Purpose p) {
-  return kPurposeNames.at(static_cast<size_t>(p)).data();
-}
+// The name array holds string literals, so data() is NUL-terminated.
 const char* to_string(Protocol p) {
   return kProtocolNames.at(static_cast<size_t>(p)).data();
 }

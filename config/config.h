@@ -24,27 +24,22 @@
 
 #include "pki/certificate.h"
 #include "pki/finding.h"
+#include "pki/judge_options.h"
 #include "pki/keygen.h"
+#include "pki/profile.h"
 
 namespace config {
 
 using Seconds = std::chrono::seconds;
 using Milliseconds = std::chrono::milliseconds;
 
-// Expiry thresholds are caps on the lifetime-relative rule (DESIGN.md): a certificate is
-// `cert.expires_soon` (warning) when less than min(warning, lifetime/3) is left, critical
-// below min(critical, lifetime/10). The loader guarantees critical < warning.
-struct Thresholds {
-  Seconds warning{Seconds{30 * 86400}};
-  Seconds critical{Seconds{7 * 86400}};
-  bool operator==(const Thresholds&) const = default;
-};
-
 // `agent:`
 struct AgentConfig {
   std::filesystem::path state_dir{"/var/lib/certwatch"};
   Seconds rescan_interval{Seconds{600}};  // full rescan, the safety net behind inotify
-  Thresholds thresholds;
+  // Caps of the lifetime-relative expiry rule (pki::Thresholds, as the judge takes them);
+  // the loader guarantees critical < warning.
+  pki::Thresholds thresholds;
   Milliseconds debounce{Milliseconds{200}};  // quiet time after the last inotify event
   bool operator==(const AgentConfig&) const = default;
 };
@@ -68,11 +63,6 @@ struct HttpConfig {
   bool operator==(const HttpConfig&) const = default;
 };
 
-enum class Purpose { server, client };
-// Names as written in the file, indexed by the enum's value (the loader reads with them too).
-inline constexpr std::array<std::string_view, 2> kPurposeNames{"server", "client"};
-const char* to_string(Purpose p);
-
 // One `watch:` entry: a file or a directory. The path need not exist when the agent starts
 // (the watcher picks it up when it appears); the key need not exist either (a missing key
 // is reported as a finding, not a config error).
@@ -83,7 +73,7 @@ struct WatchEntry {
   std::optional<std::vector<std::filesystem::path>> trust;
   std::optional<std::string> host;  // hostname the leaf must match (leaf.hostname_mismatch)
   // The EKU purpose the leaf must allow; nullopt = none checked (as `check` without --purpose).
-  std::optional<Purpose> purpose;
+  std::optional<pki::Purpose> purpose;  // server or client (pki::kPurposeNames)
   std::optional<std::filesystem::path> key;  // private key to compare with the leaf
   std::vector<std::string> exclude;          // fnmatch(3) globs on the file name
   bool operator==(const WatchEntry&) const = default;
@@ -168,7 +158,7 @@ struct Reload {
 struct ManagedEntry {
   std::string name;    // unique
   std::string issuer;  // an issuers[].name (checked)
-  Purpose profile = Purpose::server;
+  pki::Profile profile = pki::Profile::server;  // server or client
   std::string subject;  // "/CN=..." as pki::parse_dn takes it (checked by it at load)
   std::vector<pki::SubjectAltName> sans;  // pki::parse_san's rules: what the issuer accepts
   pki::KeyType key_type = pki::KeyType::ec_p256;

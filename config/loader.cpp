@@ -17,6 +17,9 @@
 #include "pki/keygen.h"
 
 namespace config {
+
+// The issuer profiles a managed (leaf) certificate can have (pki::parse_profile names).
+constexpr std::array<std::string_view, 2> kLeafProfiles{"server", "client"};
 namespace fs = std::filesystem;
 
 namespace {
@@ -55,10 +58,10 @@ class Schema {
       const Field* w = t.get("warning");
       const Field* c = t.get("critical");
       if (w != nullptr)
-        if (auto d = r_.duration(*w, Seconds{1})) out.thresholds.warning = *d;
+        if (auto d = r_.duration(*w, Seconds{1})) out.thresholds.warning_seconds = d->count();
       if (c != nullptr)
-        if (auto d = r_.duration(*c, Seconds{1})) out.thresholds.critical = *d;
-      if (out.thresholds.critical >= out.thresholds.warning)
+        if (auto d = r_.duration(*c, Seconds{1})) out.thresholds.critical_seconds = d->count();
+      if (out.thresholds.critical_seconds >= out.thresholds.warning_seconds)
         r_.problem(c != nullptr ? c->mark() : t.mark(),
                    "agent.thresholds: critical must be shorter than warning");
     }
@@ -95,7 +98,7 @@ class Schema {
     if (const auto* v = m.get("trust")) out.trust = r_.paths(*v, Need::file_or_directory);
     if (const auto* v = m.get("host")) out.host = host_name(*v);
     if (const auto* v = m.get("purpose"))
-      if (auto i = r_.choice(*v, kPurposeNames)) out.purpose = static_cast<Purpose>(*i);
+      if (auto i = r_.choice(*v, pki::kPurposeNames)) out.purpose = *pki::parse_purpose(pki::kPurposeNames[*i]);
     if (const auto* v = m.get("key")) out.key = r_.path(*v, Need::nothing);
     if (const auto* v = m.get("exclude"))
       if (auto globs = r_.strings(*v)) out.exclude = *globs;
@@ -170,7 +173,7 @@ class Schema {
     if (const auto* v = m.required("name")) out.name = entry_name(*v);
     if (const auto* v = m.required("issuer")) out.issuer = entry_name(*v);
     if (const auto* v = m.get("profile"))
-      if (auto i = r_.choice(*v, kPurposeNames)) out.profile = static_cast<Purpose>(*i);
+      if (auto i = r_.choice(*v, kLeafProfiles)) out.profile = *pki::parse_profile(kLeafProfiles[*i]);
     if (const auto* v = m.required("subject"))
       if (auto s = r_.string(*v)) {
         // The issuer's own parser: a subject that loads is one it can encode.

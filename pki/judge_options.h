@@ -3,19 +3,33 @@
 // every caller; extend, don't rename.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pki/certificate.h"
 #include "pki/finding.h"
+#include "pki/result.h"
 
 namespace pki {
 
 enum class Purpose { any, server, client };
+// The purposes a caller can name, in enum order after `any` (which is naming none): the CLI's
+// --purpose and the config's watch[].purpose take exactly these.
+inline constexpr std::array<std::string_view, 2> kPurposeNames{"server", "client"};
+inline Result<Purpose> parse_purpose(std::string_view name) {
+  if (name == kPurposeNames[0]) return Purpose::server;
+  if (name == kPurposeNames[1]) return Purpose::client;
+  return make_error("unknown purpose '" + std::string(name) + "' (server or client)", ErrorKind::invalid_input);
+}
+inline std::string_view to_string(Purpose p) {
+  return p == Purpose::server ? kPurposeNames[0] : p == Purpose::client ? kPurposeNames[1] : "any";
+}
 
 class TrustIndex;  // pki/chain.h: the anchors indexed, with their X509_STORE
 
@@ -29,6 +43,7 @@ std::shared_ptr<const TrustIndex> make_trust_index(std::span<const Certificate> 
 struct Thresholds {
   int64_t warning_seconds = 30 * 86400;
   int64_t critical_seconds = 7 * 86400;
+  bool operator==(const Thresholds&) const = default;
 };
 
 struct JudgeOptions {

@@ -140,7 +140,7 @@ Result<UniquePtr<EVP_PKEY>> private_key_from_pem(std::string_view pem,
                                                  const std::optional<Passphrase>& passphrase) {
   const bool encrypted = pem_key_is_encrypted(pem);
   if (encrypted && !passphrase)
-    return make_error("the private key is encrypted: a passphrase is needed (--passphrase-file)");
+    return make_error("the private key is encrypted: a passphrase is needed", ErrorKind::invalid_input, "", "passphrase");
   UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return make_error("out of memory");
   // An unencrypted key never consults the callback, so a stray passphrase is harmless.

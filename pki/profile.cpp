@@ -84,8 +84,9 @@ Result<void> check_profile(const ProfileParams& params) {
   if (is_ca_profile(params.profile) && !params.sans.empty())
     return make_error("CA certificates carry no subjectAltName");
   if (params.profile == Profile::server && params.sans.empty())
-    return make_error("the server profile needs at least one SAN (--san DNS:name or --san IP:address): "
-                      "clients match the host against SANs only (RFC 9525)");
+    return make_error("the server profile needs at least one SAN (DNS:name or IP:address): "
+                      "clients match the host against SANs only (RFC 9525)",
+                      ErrorKind::invalid_input, "", "san");
   for (const auto& san : params.sans) {
     auto ok = validate_san(san);
     if (!ok) return make_error("SAN " + to_string(san) + ": " + ok.error().message);

@@ -259,9 +259,11 @@ int run_check(const std::vector<std::string>& args) {
   pki::JudgeOptions opt;
   opt.now = static_cast<int64_t>(std::time(nullptr));
   if (!cli.host.empty()) opt.host = cli.host;
-  if (cli.purpose == "server") opt.purpose = pki::Purpose::server;
-  else if (cli.purpose == "client") opt.purpose = pki::Purpose::client;
-  else if (!cli.purpose.empty()) return usage_error(cmd, "--purpose must be server or client");
+  if (!cli.purpose.empty()) {
+    auto purpose = pki::parse_purpose(cli.purpose);
+    if (!purpose) return usage_error(cmd, "--purpose must be server or client");
+    opt.purpose = *purpose;
+  }
   if (!cli.warning.empty()) {
     auto d = pki::parse_duration(cli.warning);
     if (!d) return usage_error(cmd, "--warning: " + d.error().message);

@@ -30,11 +30,6 @@ namespace fs = std::filesystem;
 
 constexpr int kExitFailed = 1;
 
-// Thrown inside a sub-command for usage errors; caught in run_pki (never escapes the command).
-struct UsageError {
-  std::string message;
-};
-
 constexpr const char* kPkiUsage =
     "Usage: certwatch pki COMMAND --dir D [OPTIONS]...\n"
     "\n"
@@ -88,15 +83,22 @@ fs::path credential_path(const std::string& name) {
   return fs::path(dir != nullptr ? dir : "") / name;
 }
 
+// A usage error in the passphrase options with `prefix`, or nullopt.
+std::optional<std::string> passphrase_usage(const po::variables_map& vm, const std::string& prefix) {
+  const std::string file_opt = prefix + "passphrase-file";
+  const std::string cred_opt = prefix + "passphrase-credential";
+  if (vm.count(file_opt) && vm.count(cred_opt)) return "give --" + file_opt + " or --" + cred_opt + ", not both";
+  return std::nullopt;
+}
+
 // A passphrase named by --X-passphrase-file / --X-passphrase-credential; with neither, the
-// systemd credential `fallback` if it exists (so a unit's LoadCredential= just works).
+// systemd credential `fallback` if it exists (so a unit's LoadCredential= just works). The
+// caller checked passphrase_usage() first.
 pki::Result<std::optional<pki::Passphrase>> resolve_passphrase(const po::variables_map& vm,
                                                               const std::string& prefix,
                                                               const std::string& fallback) {
   const std::string file_opt = prefix + "passphrase-file";
   const std::string cred_opt = prefix + "passphrase-credential";
-  if (vm.count(file_opt) && vm.count(cred_opt))
-    throw UsageError{"give --" + file_opt + " or --" + cred_opt + ", not both"};
   if (vm.count(file_opt)) {
     auto p = passphrase_from(vm[file_opt].as<std::string>(), "--" + file_opt);
     if (!p) return p.error();
@@ -125,37 +127,69 @@ void add_passphrase_options(po::options_description& d, const std::string& prefi
       ("systemd credential ($CREDENTIALS_DIRECTORY/NAME) holding the passphrase " + what).c_str());
 }
 
-int64_t duration_option(const po::variables_map& vm, const std::string& name) {
+// A usage error's text, for the command's usage_error().
+using Usage = std::string;
+
+pki::Result<int64_t> duration_option(const po::variables_map& vm, const std::string& name) {
   auto d = pki::parse_duration(vm[name].as<std::string>());
-  if (!d) throw UsageError{"--" + name + ": " + d.error().message};
+  if (!d) return pki::make_error("--" + name + ": " + d.error().message, pki::ErrorKind::invalid_input);
   return *d;
 }
 
-pki::KeyType key_type_option(const po::variables_map& vm) {
+pki::Result<pki::KeyType> key_type_option(const po::variables_map& vm) {
   auto t = pki::parse_key_type(vm["key-type"].as<std::string>());
-  if (!t) throw UsageError{"--key-type: " + t.error().message};
+  if (!t) return pki::make_error("--key-type: " + t.error().message, pki::ErrorKind::invalid_input);
   return *t;
 }
 
-// Parses `args` (after the sub-command name); returns nullopt after printing --help.
-std::optional<po::variables_map> parse(const std::vector<std::string>& args, po::options_description& d,
-                                       const std::string& usage, const std::string& about) {
-  d.add_options()("help,h", "show this help");
+// The parsed options of a sub-command, or how it already ended: after --help (exit 0) or a
+// usage error it printed (exit 3).
+struct Parsed {
   po::variables_map vm;
+  std::optional<int> exit;
+};
+
+// Parses `args` (after the sub-command name `cmd`). Boost.Program_options reports by throwing;
+// that is converted here, at its edge.
+Parsed parse(const std::string& cmd, const std::vector<std::string>& args, po::options_description& d,
+             const std::string& usage, const std::string& about) {
+  d.add_options()("help,h", "show this help");
+  Parsed p;
   try {
-    po::store(po::command_line_parser(args).options(d).run(), vm);
+    po::store(po::command_line_parser(args).options(d).run(), p.vm);
+    if (p.vm.count("help")) {
+      std::ostringstream ss;
+      ss << usage << "\n\n" << about << "\n\n" << d;
+      std::fputs(ss.str().c_str(), stdout);
+      p.exit = kExitOk;
+      return p;
+    }
+    po::notify(p.vm);
   } catch (const po::error& e) {
-    throw UsageError{e.what()};
+    p.exit = usage_error("certwatch pki " + cmd, e.what());
+    return p;
   }
-  if (vm.count("help")) {
-    std::ostringstream ss;
-    ss << usage << "\n\n" << about << "\n\n" << d;
-    std::fputs(ss.str().c_str(), stdout);
-    return std::nullopt;
-  }
-  po::notify(vm);
-  if (!vm.count("dir")) throw UsageError{"--dir is required"};
-  return vm;
+  if (!p.vm.count("dir")) p.exit = usage_error("certwatch pki " + cmd, "--dir is required");
+  return p;
+}
+
+// The usage checks every command shares: options that exclude each other, typed values.
+std::optional<Usage> common_usage(const po::variables_map& vm) {
+  for (const char* prefix : {"", "parent-"})
+    if (auto u = passphrase_usage(vm, prefix)) return u;
+  for (const char* name : {"validity", "next-update"})
+    if (vm.count(name))
+      if (auto d = duration_option(vm, name); !d) return d.error().message;
+  if (vm.count("key-type"))
+    if (auto t = key_type_option(vm); !t) return t.error().message;
+  return std::nullopt;
+}
+
+// parse() and common_usage() together: nullopt means go on with p.vm.
+std::optional<int> start(const std::string& cmd, Parsed& p) {
+  if (p.exit) return p.exit;
+  if (auto u = common_usage(p.vm)) return usage_error("certwatch pki " + cmd, *u);
+  return std::nullopt;
 }
 
 // pki's messages name request fields, not flags (pki/result.h): the flags go back in here.
@@ -172,6 +206,8 @@ std::string with_flags(const pki::Error& e) {
   if (e.fix == "validity") text += " (shorten --validity)";
   if (e.fix == "name") text += " with --name (e.g. --name server-ca)";
   if (e.fix == "serial") text += "; give --serial (and --ca)";
+  if (e.fix == "san") text += " (give --san DNS:name or --san IP:address)";
+  if (e.fix == "passphrase") text += " (--passphrase-file F or --passphrase-credential NAME)";
   return text;
 }
 
@@ -215,14 +251,15 @@ int cmd_init(const std::vector<std::string>& args) {
       "validity", po::value<std::string>()->default_value("3650d"), "lifetime")(
       "force", "replace an existing root CA");
   add_passphrase_options(d, "", "that encrypts the root key (AES-256)");
-  auto vm = parse(args, d, "Usage: certwatch pki init --dir D --subject DN [OPTIONS]",
+  auto parsed = parse("init", args, d, "Usage: certwatch pki init --dir D --subject DN [OPTIONS]",
                   "Creates the self-signed root CA in D/root-ca and the device bundle D/ca-bundle.pem.");
-  if (!vm) return kExitOk;
+  if (auto done = start("init", parsed)) return *done;
+  const po::variables_map* vm = &parsed.vm;
   pki::Issuer issuer((*vm)["dir"].as<std::string>());
   pki::InitRequest rq;
   rq.subject = (*vm)["subject"].as<std::string>();
-  rq.key_type = key_type_option(*vm);
-  rq.validity_seconds = duration_option(*vm, "validity");
+  rq.key_type = *key_type_option(*vm);
+  rq.validity_seconds = *duration_option(*vm, "validity");
   rq.force = vm->count("force") > 0;
   rq.now = std::time(nullptr);
   auto pass = resolve_passphrase(*vm, "", "");
@@ -251,18 +288,19 @@ int cmd_ca(const std::vector<std::string>& args) {
       "force", "replace an existing CA of that name");
   add_passphrase_options(d, "", "that encrypts the new CA key");
   add_passphrase_options(d, "parent-", "of the parent CA's key");
-  auto vm = parse(args, d, "Usage: certwatch pki ca --dir D --name NAME --subject DN [OPTIONS]",
+  auto parsed = parse("ca", args, d, "Usage: certwatch pki ca --dir D --name NAME --subject DN [OPTIONS]",
                   "Creates an intermediate CA (CA:TRUE with pathlen, keyCertSign + cRLSign, SKI, AKI)\n"
                   "signed by --parent; writes D/NAME/private/NAME.key.pem (0400) and D/NAME/certs/.");
-  if (!vm) return kExitOk;
+  if (auto done = start("ca", parsed)) return *done;
+  const po::variables_map* vm = &parsed.vm;
   pki::Issuer issuer((*vm)["dir"].as<std::string>());
   pki::CaRequest rq;
   rq.name = (*vm)["name"].as<std::string>();
   rq.subject = (*vm)["subject"].as<std::string>();
   rq.parent = (*vm)["parent"].as<std::string>();
   rq.path_len = (*vm)["path-len"].as<int>();
-  rq.key_type = key_type_option(*vm);
-  rq.validity_seconds = duration_option(*vm, "validity");
+  rq.key_type = *key_type_option(*vm);
+  rq.validity_seconds = *duration_option(*vm, "validity");
   rq.beyond_issuer = beyond(*vm);
   rq.force = vm->count("force") > 0;
   rq.now = std::time(nullptr);
@@ -291,17 +329,18 @@ int cmd_issue(const std::vector<std::string>& args) {
       "out", po::value<std::string>()->value_name("DIR"), "output directory (default D/issued)")(
       "force", "replace existing output files");
   add_passphrase_options(d, "", "of the CA's key");
-  auto vm = parse(args, d,
+  auto parsed = parse("issue", args, d,
                   "Usage: certwatch pki issue --dir D --ca NAME --profile server|client --name NAME\n"
                   "                           --subject DN [--san DNS:x --san IP:y ...] [OPTIONS]",
                   "Issues a leaf certificate and writes OUT/NAME.key.pem (0600), OUT/NAME.cert.pem and\n"
                   "OUT/NAME.chain.pem (leaf first, then intermediates, no root).");
-  if (!vm) return kExitOk;
+  if (auto done = start("issue", parsed)) return *done;
+  const po::variables_map* vm = &parsed.vm;
   pki::Issuer issuer((*vm)["dir"].as<std::string>());
   pki::IssueRequest rq;
   rq.ca = (*vm)["ca"].as<std::string>();
   auto profile = pki::parse_profile((*vm)["profile"].as<std::string>());
-  if (!profile || pki::is_ca_profile(*profile)) throw UsageError{"--profile: server or client"};
+  if (!profile || pki::is_ca_profile(*profile)) return usage_error("certwatch pki issue", "--profile: server or client");
   rq.profile = *profile;
   rq.name = (*vm)["name"].as<std::string>();
   if (vm->count("subject")) rq.subject = (*vm)["subject"].as<std::string>();
@@ -311,8 +350,8 @@ int cmd_issue(const std::vector<std::string>& args) {
     if (!csr) return fail("issue", csr.error());
     rq.csr = std::move(*csr);
   }
-  rq.key_type = key_type_option(*vm);
-  rq.validity_seconds = duration_option(*vm, "validity");
+  rq.key_type = *key_type_option(*vm);
+  rq.validity_seconds = *duration_option(*vm, "validity");
   rq.beyond_issuer = beyond(*vm);
   if (vm->count("out")) rq.out_dir = (*vm)["out"].as<std::string>();
   rq.force = vm->count("force") > 0;
@@ -333,10 +372,11 @@ int cmd_import(const std::vector<std::string>& args) {
       "name", po::value<std::string>(), "CA name (default root-ca for a self-signed CA)")(
       "force", "replace an existing CA of that name");
   add_passphrase_options(d, "", "of the key (the stored key stays encrypted with it)");
-  auto vm = parse(args, d, "Usage: certwatch pki import --dir D --cert F --key F [--chain F] [--name NAME] [OPTIONS]",
+  auto parsed = parse("import", args, d, "Usage: certwatch pki import --dir D --cert F --key F [--chain F] [--name NAME] [OPTIONS]",
                   "Adopts a CA made with openssl (e.g. by the seeds' commands) so that it can issue\n"
                   "without re-keying devices. The key must match the certificate, which must be a CA.");
-  if (!vm) return kExitOk;
+  if (auto done = start("import", parsed)) return *done;
+  const po::variables_map* vm = &parsed.vm;
   pki::Issuer issuer((*vm)["dir"].as<std::string>());
   pki::ImportRequest rq;
   auto cert = read_file((*vm)["cert"].as<std::string>(), "--cert");
@@ -369,9 +409,10 @@ int cmd_bundle(const std::vector<std::string>& args) {
   d.add_options()("with-intermediates", "put the intermediate CAs before the root (seed 001 6.1: "
                                         "stricter pinning, but rotating an intermediate needs a new bundle)")(
       "out", po::value<std::string>()->value_name("F"), "output file (default D/ca-bundle.pem)");
-  auto vm = parse(args, d, "Usage: certwatch pki bundle --dir D [--with-intermediates] [--out F]",
+  auto parsed = parse("bundle", args, d, "Usage: certwatch pki bundle --dir D [--with-intermediates] [--out F]",
                   "Writes the CA bundle that devices pin: the root only by default (seed 001 6).");
-  if (!vm) return kExitOk;
+  if (auto done = start("bundle", parsed)) return *done;
+  const po::variables_map* vm = &parsed.vm;
   pki::Issuer issuer((*vm)["dir"].as<std::string>());
   std::optional<fs::path> out;
   if (vm->count("out")) out = (*vm)["out"].as<std::string>();
@@ -384,9 +425,10 @@ int cmd_bundle(const std::vector<std::string>& args) {
 int cmd_list(const std::vector<std::string>& args) {
   auto d = common("Options");
   d.add_options()("ca", po::value<std::string>(), "only certificates issued by this CA");
-  auto vm = parse(args, d, "Usage: certwatch pki list --dir D [--ca NAME] [--json]",
+  auto parsed = parse("list", args, d, "Usage: certwatch pki list --dir D [--ca NAME] [--json]",
                   "Shows the ledger: every certificate issued in D, newest first.");
-  if (!vm) return kExitOk;
+  if (auto done = start("list", parsed)) return *done;
+  const po::variables_map* vm = &parsed.vm;
   pki::Issuer issuer((*vm)["dir"].as<std::string>());
   if (!fs::exists(issuer.ledger_path())) return fail("list", pki::make_error("no ledger in " + issuer.dir().string()));
   auto ledger = issuer.ledger();
@@ -434,14 +476,16 @@ int cmd_revoke(const std::vector<std::string>& args) {
       "reason", po::value<std::string>()->default_value("unspecified"),
       "unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, "
       "certificateHold, privilegeWithdrawn, aACompromise");
-  auto vm = parse(args, d, "Usage: certwatch pki revoke --dir D (--serial HEX | --name NAME) [--ca NAME] [--reason R]",
+  auto parsed = parse("revoke", args, d, "Usage: certwatch pki revoke --dir D (--serial HEX | --name NAME) [--ca NAME] [--reason R]",
                   "Marks a certificate revoked in the ledger; 'pki crl' then publishes it.");
-  if (!vm) return kExitOk;
+  if (auto done = start("revoke", parsed)) return *done;
+  const po::variables_map* vm = &parsed.vm;
   pki::Issuer issuer((*vm)["dir"].as<std::string>());
   auto opt = [&](const char* k) {
     return vm->count(k) ? std::optional<std::string>((*vm)[k].as<std::string>()) : std::nullopt;
   };
-  if (opt("serial").has_value() == opt("name").has_value()) throw UsageError{"give exactly one of --serial and --name"};
+  if (opt("serial").has_value() == opt("name").has_value())
+    return usage_error("certwatch pki revoke", "give exactly one of --serial and --name");
   auto r = issuer.revoke(opt("ca"), opt("serial"), opt("name"), (*vm)["reason"].as<std::string>(), std::time(nullptr));
   if (!r) return fail("revoke", r.error());
   std::printf("revoked %s serial %s (CA %s, %s); run 'certwatch pki crl --ca %s' to publish\n", r->subject.c_str(),
@@ -455,17 +499,18 @@ int cmd_crl(const std::vector<std::string>& args) {
       "next-update", po::value<std::string>()->default_value("30d"), "how long the CRL is current")(
       "out", po::value<std::string>()->value_name("F"), "output file (default D/<ca>/crl/<ca>.crl.pem)");
   add_passphrase_options(d, "", "of the CA's key");
-  auto vm = parse(args, d, "Usage: certwatch pki crl --dir D [--ca NAME] [--next-update 30d] [--out F]",
+  auto parsed = parse("crl", args, d, "Usage: certwatch pki crl --dir D [--ca NAME] [--next-update 30d] [--out F]",
                   "Writes a v2 CRL signed by the CA listing every certificate it issued that is revoked\n"
                   "in the ledger (Mosquitto: crlfile).");
-  if (!vm) return kExitOk;
+  if (auto done = start("crl", parsed)) return *done;
+  const po::variables_map* vm = &parsed.vm;
   pki::Issuer issuer((*vm)["dir"].as<std::string>());
   const std::string ca = (*vm)["ca"].as<std::string>();
   auto pass = resolve_passphrase(*vm, "", ca + ".passphrase");
   if (!pass) return fail("crl", pass.error());
   std::optional<fs::path> out;
   if (vm->count("out")) out = (*vm)["out"].as<std::string>();
-  auto r = issuer.write_crl(ca, *pass, duration_option(*vm, "next-update"), std::time(nullptr), out);
+  auto r = issuer.write_crl(ca, *pass, *duration_option(*vm, "next-update"), std::time(nullptr), out);
   if (!r) return fail("crl", r.error());
   std::printf("wrote %s (CRL number %lld, %zu revoked)\n", r->path.c_str(), static_cast<long long>(r->number),
               r->revoked);
@@ -497,13 +542,7 @@ int run_pki(const std::vector<std::string>& args) {
   };
   for (const auto& [name, fn] : subs) {
     if (name != sub) continue;
-    try {
-      return fn(rest);
-    } catch (const UsageError& e) {
-      return usage_error("certwatch pki " + sub, e.message);
-    } catch (const po::error& e) {
-      return usage_error("certwatch pki " + sub, e.what());
-    }
+    return fn(rest);
   }
   std::fprintf(stderr, "certwatch pki: unknown command '%s' (see 'certwatch pki --help')\n", sub.c_str());
   return kExitUsage;

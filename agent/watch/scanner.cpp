@@ -94,11 +94,8 @@ std::vector<std::shared_ptr<const WatchContext>> make_watch_contexts(const confi
     ctx->entry = e;
     ctx->options.host = e.host;
     // Unset: no purpose checked, as `certwatch check` without --purpose.
-    ctx->options.purpose = !e.purpose                          ? pki::Purpose::any
-                           : *e.purpose == config::Purpose::client ? pki::Purpose::client
-                                                                   : pki::Purpose::server;
-    ctx->options.thresholds.warning_seconds = cfg.agent.thresholds.warning.count();
-    ctx->options.thresholds.critical_seconds = cfg.agent.thresholds.critical.count();
+    ctx->options.purpose = e.purpose.value_or(pki::Purpose::any);
+    ctx->options.thresholds = cfg.agent.thresholds;
     ctx->options.policy = cfg.severity_policy();
     load_trust(e.trust ? *e.trust : cfg.trust, *ctx);
     // Indexed once per entry and shared by every job (and thread) judging its files.

@@ -40,8 +40,8 @@ TEST_CASE("defaults fill everything not written", "[config][loader]") {
   CHECK(c.agent.state_dir == "/var/lib/certwatch");
   CHECK(c.agent.rescan_interval == std::chrono::minutes(10));
   CHECK(c.agent.debounce == std::chrono::milliseconds(200));
-  CHECK(c.agent.thresholds.warning == std::chrono::hours(24 * 30));
-  CHECK(c.agent.thresholds.critical == std::chrono::hours(24 * 7));
+  CHECK(c.agent.thresholds.warning_seconds == 24 * 30 * 3600);
+  CHECK(c.agent.thresholds.critical_seconds == 24 * 7 * 3600);
   CHECK(c.http.listen.to_string() == "127.0.0.1:9793");
   CHECK(c.http.max_connections == 64);
   CHECK(c.trust.empty());
@@ -119,8 +119,8 @@ TEST_CASE("durations accept units, compounds and milliseconds", "[config][loader
       " thresholds: {warning: 2w, critical: 36h}}\n");
   CHECK(c.agent.rescan_interval == std::chrono::minutes(90));
   CHECK(c.agent.debounce == std::chrono::milliseconds(50));
-  CHECK(c.agent.thresholds.warning == std::chrono::hours(24 * 14));
-  CHECK(c.agent.thresholds.critical == std::chrono::hours(36));
+  CHECK(c.agent.thresholds.warning_seconds == 24 * 14 * 3600);
+  CHECK(c.agent.thresholds.critical_seconds == 36 * 3600);
   CHECK(load_ok("watch: [{path: /x}]\nagent: {debounce: 2s}\n").agent.debounce ==
         std::chrono::seconds(2));
 }
@@ -310,7 +310,7 @@ severities: {leaf.long_validity: critical, cert.v1: info}
   CHECK(c.agent.state_dir == d / "state");
   CHECK(c.agent.rescan_interval == std::chrono::minutes(5));
   CHECK(c.agent.debounce == std::chrono::seconds(1));
-  CHECK(c.agent.thresholds == config::Thresholds{std::chrono::hours(480), std::chrono::hours(48)});
+  CHECK(c.agent.thresholds == pki::Thresholds{480 * 3600, 48 * 3600});
   CHECK(c.http.listen == config::ListenAddress{"0.0.0.0", 9100});
   CHECK(c.http.max_connections == 8);
   CHECK(c.http.request_timeout == std::chrono::seconds(3));
@@ -323,7 +323,7 @@ severities: {leaf.long_validity: critical, cert.v1: info}
   CHECK(w.path == d / "certs");
   CHECK(w.recursive);
   CHECK(w.host == "mqtt.lab.local");
-  CHECK(w.purpose == config::Purpose::client);
+  CHECK(w.purpose == pki::Purpose::client);
   CHECK(w.key == d / "certs/k.pem");
   CHECK(w.exclude == std::vector<std::string>{"*.key"});
   CHECK(w.trust == std::vector<std::filesystem::path>{d / "client-ca.pem"});
@@ -334,7 +334,7 @@ severities: {leaf.long_validity: critical, cert.v1: info}
   CHECK(e.sni == "mqtt.lab.local");
   CHECK(e.protocol == config::Protocol::mqtt);
   CHECK(std::string(config::to_string(e.protocol)) == "mqtt");
-  CHECK(std::string(config::to_string(*w.purpose)) == "client");
+  CHECK(std::string(pki::to_string(*w.purpose)) == "client");
   CHECK(e.interval == std::chrono::minutes(2));
   CHECK(e.timeout == std::chrono::seconds(5));
   CHECK(e.client_cert == d / "probe.crt");
@@ -363,7 +363,7 @@ severities: {leaf.long_validity: critical, cert.v1: info}
   const auto& m = c.managed[0];
   CHECK(m.name == "mosquitto");
   CHECK(m.issuer == "server-ca");
-  CHECK(m.profile == config::Purpose::server);
+  CHECK(m.profile == pki::Profile::server);
   CHECK(m.subject == "/CN=mqtt.lab.local/O=Lab");
   REQUIRE(m.sans.size() == 2);
   CHECK(pki::to_string(m.sans[0]) == "DNS:mqtt.lab.local");
@@ -382,7 +382,7 @@ severities: {leaf.long_validity: critical, cert.v1: info}
   CHECK(m.reload.signal.signal == SIGUSR1);
   CHECK(m.reload.signal.pid_file == "/run/m.pid");
   CHECK(m.verify_endpoint->to_string() == "[::1]:8883");
-  CHECK(c.managed[1].profile == config::Purpose::client);
+  CHECK(c.managed[1].profile == pki::Profile::client);
   CHECK(c.managed[1].key_type == pki::KeyType::ec_p256);
   CHECK(c.managed[1].validity == std::chrono::hours(24 * 90));
   CHECK_FALSE(c.managed[1].renew_before.has_value());
