@@ -182,6 +182,7 @@ void print_json(const std::vector<pki::Report>& reports, const std::vector<pki::
   w.end_array().key("files").begin_array();
   for (const auto& r : reports) {
     w.begin_object().key("target").value(r.target).key("trusted").value(r.trusted);
+    w.key("order_judged").value(r.order_judged);
     w.key("verify_error");
     if (r.verify_error) w.value(*r.verify_error);
     else w.null();

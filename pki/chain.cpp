@@ -297,7 +297,7 @@ int cached_internal_verify(X509_STORE_CTX* ctx) {
 }  // namespace
 
 Verdict openssl_verdict(const Certificate& target, std::span<const Certificate> untrusted,
-                        const TrustIndex& trust, int64_t now, VerifyCache* cache) {
+                        const TrustIndex& trust, int64_t now, VerifyCache* cache, Purpose purpose) {
   Verdict v;
   X509Stack stack(sk_X509_new_null());
   UniquePtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
@@ -317,6 +317,10 @@ Verdict openssl_verdict(const Certificate& target, std::span<const Certificate> 
     return v;
   }
   if (now != 0) X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx.get()), static_cast<time_t>(now));
+  if (purpose != Purpose::any &&
+      X509_STORE_CTX_set_purpose(ctx.get(), purpose == Purpose::server ? X509_PURPOSE_SSL_SERVER
+                                                                       : X509_PURPOSE_SSL_CLIENT) != 1)
+    ERR_clear_error();
   const CachedVerify cv{cache, &target, untrusted, &trust};
   if (cache != nullptr) {
     X509_STORE_CTX_set_app_data(ctx.get(), const_cast<CachedVerify*>(&cv));
@@ -626,7 +630,7 @@ ChainAnalysis analyze_chain(const ChainInput& in) {
   }
 
   if (!out.ca_file) {
-    if (leaf != 0) {
+    if (leaf != 0 && !in.unordered) {
       const Certificate& first = in.file[0];
       out.findings.push_back(make_finding(
           opt.policy, "chain.leaf_not_first", cert_target(0),
@@ -636,7 +640,7 @@ ChainAnalysis analyze_chain(const ChainInput& in) {
     }
     // Order: every issuer must come after its child. The leaf's own displacement is already
     // chain.leaf_not_first.
-    for (size_t k = 0; k + 1 < out.path.size(); ++k) {
+    for (size_t k = 0; k + 1 < out.path.size() && !in.unordered; ++k) {
       const int child = out.path[k].file_index, issuer = out.path[k + 1].file_index;
       if (child < 0 || issuer < 0 || issuer > child) continue;
       if (child == leaf && leaf != 0) continue;

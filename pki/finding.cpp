@@ -32,6 +32,9 @@ constexpr std::array kCatalogue{
                 "chain depth or size over budget for small devices", "field notes"},
     FindingKind{"chain.verify_failed", S::critical, "OpenSSL verification failed",
                 "X509_V_ERR_*"},
+    FindingKind{"chain.no_end_entity", S::critical,
+                "a server's or client's certificate file (--purpose/--host given) holds only CA "
+                "certificates", "RFC 8446 4.4.2: the first certificate is the peer's identity"},
 
     FindingKind{"cert.expired", S::critical, "the certificate has expired", "RFC 5280 4.1.2.5"},
     FindingKind{"cert.not_yet_valid", S::critical, "the certificate is not valid yet",

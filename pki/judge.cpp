@@ -1,6 +1,8 @@
 #include "pki/judge.h"
 
 #include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/x509_vfy.h>
 
 #include <algorithm>
 #include <array>
@@ -146,6 +148,7 @@ std::vector<std::string_view> explained_by(int code) {
     case X509_V_ERR_CERT_NOT_YET_VALID: return {"cert.not_yet_valid"};
     case X509_V_ERR_PATH_LENGTH_EXCEEDED: return {"ca.path_len_exceeded"};
     case X509_V_ERR_KEYUSAGE_NO_CERTSIGN: return {"ca.no_key_cert_sign"};
+    case X509_V_ERR_INVALID_PURPOSE: return {"leaf.purpose_mismatch"};
     default: return {};
   }
 }
@@ -171,9 +174,46 @@ void add_key_findings(const KeyRecord& k, const JudgeOptions& o, std::vector<Fin
   }
 }
 
+// A file said to be a server's or client's certificate (JudgeOptions::expect_leaf) that holds
+// only CA certificates: the server would present a CA certificate as its identity.
+Finding no_end_entity(std::span<const Certificate> chain, const JudgeOptions& o,
+                      const std::string& target) {
+  const std::string cn = chain.front().subject_cn();
+  return make_finding(o.policy, "chain.no_end_entity", target,
+                      "no end-entity certificate: all " + std::to_string(chain.size()) +
+                          " certificate(s) are CAs; the first, '" +
+                          (cn.empty() ? chain.front().subject() : cn) +
+                          "', would be presented as the " +
+                          (o.purpose == Purpose::client ? "client's" : "server's") + " identity");
+}
+
+// OpenSSL trust settings (a TRUSTED CERTIFICATE block: `openssl x509 -addtrust/-addreject`)
+// on the anchor decide "certificate rejected"/"not trusted": say so, and which purposes the
+// anchor is trusted for, so the reader knows that --purpose changes the answer.
+std::string trust_settings_note(const Verdict& v, const ChainAnalysis& a, const TrustIndex& trust) {
+  if (v.error != X509_V_ERR_CERT_REJECTED && v.error != X509_V_ERR_CERT_UNTRUSTED) return {};
+  if (a.path.empty() || a.path.back().trust_index < 0) return {};
+  X509* x = trust.certs()[static_cast<size_t>(a.path.back().trust_index)].native();
+  const auto names = [](STACK_OF(ASN1_OBJECT)* objs) {
+    std::string out;
+    for (int i = 0; i < sk_ASN1_OBJECT_num(objs); ++i) {
+      char buf[80];
+      OBJ_obj2txt(buf, sizeof buf, sk_ASN1_OBJECT_value(objs, i), 0);
+      out += (out.empty() ? "" : ", ") + std::string(buf);
+    }
+    return out.empty() ? std::string("none") : out;
+  };
+  STACK_OF(ASN1_OBJECT)* trusted = X509_get0_trust_objects(x);
+  STACK_OF(ASN1_OBJECT)* rejected = X509_get0_reject_objects(x);
+  if (trusted == nullptr && rejected == nullptr) return {};
+  return "; the trust anchor's OpenSSL trust settings decided it (trusted for: " + names(trusted) +
+         "; rejected for: " + names(rejected) + "); --purpose server|client (watch[].purpose) " +
+         "verifies for that purpose";
+}
+
 Report judge_impl(std::string target, std::span<const Certificate> chain,
                   const std::optional<KeyRecord>& key, const JudgeOptions& given,
-                  const TrustIndex& trust, VerifyCache& cache) {
+                  const TrustIndex& trust, VerifyCache& cache, bool unordered = false) {
   // One instant for every time check of this chain (see JudgeOptions::now).
   JudgeOptions clocked;
   if (given.now == 0) {
@@ -189,7 +229,7 @@ Report judge_impl(std::string target, std::span<const Certificate> chain,
   sha.reserve(chain.size());
   for (const auto& c : chain) sha.push_back(c.sha256_hex());
 
-  ChainInput in{rep.target, chain, sha, &trust, &key, &options, &cache};
+  ChainInput in{rep.target, chain, sha, &trust, &key, &options, &cache, unordered};
   ChainAnalysis a = analyze_chain(in);
   for (size_t i = 0; i < chain.size(); ++i)
     rep.certs.push_back(make_record(chain[i], static_cast<int>(i), a.roles[i], sha[i]));
@@ -231,14 +271,22 @@ Report judge_impl(std::string target, std::span<const Certificate> chain,
                                               std::to_string(below)));
   }
 
+  if (options.expect_leaf && std::all_of(chain.begin(), chain.end(),
+                                         [](const Certificate& c) { return c.is_ca(); }))
+    rep.findings.push_back(no_end_entity(chain, options, rep.target));
+
   // OpenSSL's verdict: on the first certificate (what `openssl verify` says), and on the
-  // leaf when the file does not start with it (to explain the leaf's own path).
-  const Verdict first = openssl_verdict(chain[0], chain, trust, options.now, &cache);
+  // leaf when the file does not start with it (to explain the leaf's own path). A PKCS#7 set
+  // has no first certificate: its leaf is the one judged. The purpose reaches OpenSSL (as
+  // `openssl verify -purpose sslserver`): the EKU and the anchors' trust settings depend on it.
+  const int judged = unordered ? a.leaf : 0;
+  const Verdict first = openssl_verdict(chain[static_cast<size_t>(judged)], chain, trust,
+                                        options.now, &cache, options.purpose);
   rep.trusted = first.ok;
   if (!first.ok) rep.verify_error = first.error_name;
-  const Verdict leaf = a.leaf == 0 ? first
-                                   : openssl_verdict(chain[static_cast<size_t>(a.leaf)], chain,
-                                                     trust, options.now, &cache);
+  const Verdict leaf = a.leaf == judged ? first
+                                        : openssl_verdict(chain[static_cast<size_t>(a.leaf)], chain,
+                                                          trust, options.now, &cache, options.purpose);
   if (!leaf.ok) {
     const auto explaining = explained_by(leaf.error);
     const bool explained = std::any_of(explaining.begin(), explaining.end(),
@@ -247,7 +295,11 @@ Report judge_impl(std::string target, std::span<const Certificate> chain,
       rep.findings.push_back(make_finding(
           options.policy, "chain.verify_failed", rep.target,
           "OpenSSL: " + leaf.error_name + " (" + X509_verify_cert_error_string(leaf.error) +
-              ") at depth " + std::to_string(leaf.error_depth)));
+              ") at depth " + std::to_string(leaf.error_depth) + trust_settings_note(leaf, a, trust)));
+  }
+  if (unordered) {
+    rep.order_judged = false;
+    rep.notes.push_back("order not judged: a PKCS#7 bundle is an unordered set (DER SET OF)");
   }
 
   rep.fixed_order = std::move(a.fixed_order);
@@ -288,8 +340,20 @@ Report judge_loaded(FileInput& in, const std::optional<KeyRecord>& key, bool key
                                     " other PEM block(s) skipped)"));
     return rep;
   }
-  rep = judge_impl(in.path.string(), l.certs, key, options, trust, cache);
+  // A file named by the caller together with a purpose or a host is a server's or client's
+  // certificate file, not a bundle.
+  JudgeOptions named;
+  const bool leaf_expected = explicit_arg && !options.expect_leaf &&
+                             (options.purpose != Purpose::any || options.host.has_value());
+  if (leaf_expected) {
+    named = options;
+    named.expect_leaf = true;
+  }
+  rep = judge_impl(in.path.string(), l.certs, key, leaf_expected ? named : options, trust, cache,
+                   l.unordered);
+  std::vector<std::string> judged_notes = std::move(rep.notes);  // the judge's, after the loader's
   rep.notes = l.notes;
+  rep.notes.insert(rep.notes.end(), judged_notes.begin(), judged_notes.end());
   if (key && key_findings_here) add_key_findings(*key, options, rep.findings);
   return rep;
 }
@@ -540,7 +604,11 @@ std::vector<Report> judge_paths(std::span<const fs::path> paths, const JudgeOpti
       is_key_file[i] = key_file ? 1 : 0;
       // --key pairs with the leaf: files whose first certificate is a CA (bundles, the
       // intermediate beside the chain) are judged without it.
-      const bool holds_leaf = in.ok() && !in.loaded->certs.empty() && !in.loaded->certs.front().is_ca();
+      const bool holds_leaf =
+          in.ok() && !in.loaded->certs.empty() &&
+          (in.loaded->unordered ? std::any_of(in.loaded->certs.begin(), in.loaded->certs.end(),
+                                              [](const Certificate& c) { return !c.is_ca(); })
+                                : !in.loaded->certs.front().is_ca());
       std::optional<KeyRecord> key = holds_leaf ? given_key : std::nullopt;
       bool key_here = key.has_value();
       if (!key_path && !key_file) {

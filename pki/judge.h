@@ -44,6 +44,9 @@ struct JudgeOptions {
   SeverityPolicy policy;
   // The first certificate is meant as a leaf (an endpoint's served chain). Otherwise a file
   // holding only CA certificates is judged as a CA bundle: no leaf, order or extra findings.
+  // A file named explicitly (check's argument, a watch entry that is a file) is judged with
+  // it when a purpose or host is given: the caller said it is a server's or client's file,
+  // and one without an end-entity certificate is chain.no_end_entity.
   bool expect_leaf = false;
   // Budget for chain.too_large: certificates in the file, and their total DER size.
   int max_chain_certs = 4;
@@ -92,6 +95,7 @@ struct Report {
   std::vector<int> fixed_order;    // indexes of certs for --fix-order (leaf first, no dups/extras)
   std::vector<std::string> notes;  // what the loader skipped ("block 3: X509 CRL skipped")
   bool fixable = false;            // fixed_order is a complete path (no issuer missing)
+  bool order_judged = true;        // false for a PKCS#7 set, whose order carries no meaning
 };
 
 // Caches "child signed by issuer" answers by (child sha256, issuer sha256), so an
