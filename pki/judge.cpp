@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "pki/chain.h"
+#include "pki/clients.h"
 #include "pki/json.h"
 #include "pki/key.h"
 #include "pki/lints.h"
@@ -296,6 +297,17 @@ Report judge_impl(std::string target, std::span<const Certificate> chain,
           options.policy, "chain.verify_failed", rep.target,
           "OpenSSL: " + leaf.error_name + " (" + X509_verify_cert_error_string(leaf.error) +
               ") at depth " + std::to_string(leaf.error_depth) + trust_settings_note(leaf, a, trust)));
+  }
+  if (!options.clients.empty() && !a.ca_file) {
+    // What a server sends: the file as it is; a PKCS#7 set has no order, so the path's.
+    std::vector<Certificate> served;
+    if (unordered)
+      for (const PathNode& p : a.path)
+        if (p.file_index >= 0) served.push_back(chain[static_cast<size_t>(p.file_index)]);
+    const ClientContext cc{unordered ? std::span<const Certificate>(served) : chain, &trust,
+                           options.host, options.now};
+    for (const auto& family : options.clients) rep.clients.push_back(predict_client(family, cc));
+    for (auto& f : client_findings(rep.clients, options.policy, rep.target)) rep.findings.push_back(std::move(f));
   }
   if (unordered) {
     rep.order_judged = false;

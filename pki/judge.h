@@ -55,6 +55,16 @@ struct JudgeOptions {
   std::shared_ptr<const TrustIndex> trust_index;
   // Worker threads for judge_paths (0: one per core, at most 8; 1: the calling thread only).
   unsigned threads = 0;
+  // Client families to predict for a served chain (pki/clients.h: "openssl", "gnutls", "go",
+  // "mbedtls"); empty: none. Not for CA bundles.
+  std::vector<std::string> clients;
+};
+
+// One client family's verdict on a served chain (pki/clients.h).
+struct ClientVerdict {
+  std::string family;
+  bool accepts = false;
+  std::string reason;  // why it rejects; "" when it accepts
 };
 
 // Compact record of one certificate: what the inventory keeps (no OpenSSL object).
@@ -96,6 +106,7 @@ struct Report {
   std::vector<std::string> notes;  // what the loader skipped ("block 3: X509 CRL skipped")
   bool fixable = false;            // fixed_order is a complete path (no issuer missing)
   bool order_judged = true;        // false for a PKCS#7 set, whose order carries no meaning
+  std::vector<ClientVerdict> clients;  // JudgeOptions::clients' predictions, in that order
 };
 
 // Caches "child signed by issuer" answers by (child sha256, issuer sha256), so an
