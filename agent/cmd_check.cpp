@@ -209,13 +209,7 @@ void print_json(const std::vector<pki::Report>& reports, const std::vector<pki::
     w.key("notes").begin_array();
     for (const auto& n : r.notes) w.value(n);
     w.end_array();
-    if (!r.clients.empty()) {
-      w.key("clients").begin_array();
-      for (const auto& v : r.clients)
-        w.begin_object().key("family").value(v.family).key("accepts").value(v.accepts)
-            .key("reason").value(v.reason).end_object();
-      w.end_array();
-    }
+    pki::write_json_clients(w, r.clients);
     w.end_object();
   }
   w.end_array().key("exit_code").value(code).key("status").value(status_word(code)).end_object();

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "pki/chain.h"
+#include "pki/json.h"
 
 namespace pki {
 namespace {
@@ -211,6 +212,21 @@ int signature_digest(const Certificate& c) {
     return NID_undef;
   }
   return md;
+}
+
+void write_json_fields(JsonWriter& w, const ClientVerdict& v) {
+  w.key("family").value(v.family).key("accepts").value(v.accepts).key("reason").value(v.reason);
+}
+
+void write_json_clients(JsonWriter& w, std::span<const ClientVerdict> verdicts) {
+  if (verdicts.empty()) return;
+  w.key("clients").begin_array();
+  for (const auto& v : verdicts) {
+    w.begin_object();
+    write_json_fields(w, v);
+    w.end_object();
+  }
+  w.end_array();
 }
 
 std::span<const std::string_view> client_families() { return kFamilies; }

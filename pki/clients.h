@@ -43,6 +43,13 @@ ClientVerdict predict_mbedtls(const ClientContext& ctx);
 // The NID of the digest a certificate is signed with (NID_undef when OpenSSL cannot tell).
 int signature_digest(const Certificate& c);
 
+class JsonWriter;  // pki/json.h
+// {"family", "accepts", "reason"} into an object the caller opened: one spelling for
+// `check --json` and the HTTP API.
+void write_json_fields(JsonWriter& w, const ClientVerdict& v);
+// "clients": [{...}, ...] into an open object; nothing when there are no verdicts.
+void write_json_clients(JsonWriter& w, std::span<const ClientVerdict> verdicts);
+
 // client.<family>.rejects findings for the verdicts that reject.
 std::vector<Finding> client_findings(std::span<const ClientVerdict> verdicts,
                                      const SeverityPolicy& policy, const std::string& target);

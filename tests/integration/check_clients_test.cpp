@@ -85,4 +85,18 @@ TEST_CASE("agent: clients: per watch entry exports one series per target and fam
   CHECK(s.size() == 4);
   for (const auto& line : s) CHECK(value_of(line) == (label_value(line, "family") == "mbedtls" ? 0 : 1));
   CHECK(series(m, "certwatch_finding", {"client.mbedtls.rejects"}).size() == 1);
+  // The API carries the verdicts with their reasons.
+  const auto api = YAML::Load(http_get(port, "/api/v1/certificates").body);
+  bool seen = false;
+  for (const auto& t : api["targets"]) {
+    if (t["target"].as<std::string>() != reversed.string()) continue;
+    REQUIRE(t["clients"].size() == 4);
+    for (const auto& v : t["clients"]) {
+      const bool mbedtls = v["family"].as<std::string>() == "mbedtls";
+      CHECK(v["accepts"].as<bool>() == !mbedtls);
+      if (mbedtls) CHECK(v["reason"].as<std::string>().find("after it") != std::string::npos);
+    }
+    seen = true;
+  }
+  CHECK(seen);
 }
