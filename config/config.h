@@ -76,6 +76,8 @@ struct WatchEntry {
   std::optional<pki::Purpose> purpose;  // server or client (pki::kPurposeNames)
   std::optional<std::filesystem::path> key;  // private key to compare with the leaf
   std::vector<std::string> exclude;          // fnmatch(3) globs on the file name
+  // Client families whose verdict is predicted for each chain (pki/clients.h names).
+  std::vector<std::string> clients;
   bool operator==(const WatchEntry&) const = default;
 };
 
@@ -105,6 +107,7 @@ struct EndpointEntry {
   // The file the served certificate should match (endpoint.stale). May be missing at start.
   std::optional<std::filesystem::path> expect_file;
   std::optional<std::vector<std::filesystem::path>> trust;  // nullopt = global `trust:`
+  std::vector<std::string> clients;  // client families to predict for the served chain
   bool operator==(const EndpointEntry&) const = default;
 };
 

@@ -13,6 +13,7 @@
 #include "config/address.h"
 #include "config/yaml_reader.h"
 #include "pki/dn.h"
+#include "pki/clients.h"
 #include "pki/duration.h"
 #include "pki/keygen.h"
 
@@ -90,7 +91,7 @@ class Schema {
   }
 
   void watch(const Field& f, WatchEntry& out) {
-    const auto m = r_.map(f, {"path", "recursive", "trust", "host", "purpose", "key", "exclude"});
+    const auto m = r_.map(f, {"path", "recursive", "trust", "host", "purpose", "key", "exclude", "clients"});
     if (const auto* v = m.required("path"))
       if (auto p = r_.path(*v, Need::nothing)) out.path = *p;
     if (const auto* v = m.get("recursive"))
@@ -102,11 +103,25 @@ class Schema {
     if (const auto* v = m.get("key")) out.key = r_.path(*v, Need::nothing);
     if (const auto* v = m.get("exclude"))
       if (auto globs = r_.strings(*v)) out.exclude = *globs;
+    if (const auto* v = m.get("clients")) out.clients = clients(*v);
+  }
+
+  // A list of client families (pki/clients.h), each checked where it stands; duplicates are
+  // kept once.
+  std::vector<std::string> clients(const Field& f) {
+    std::vector<std::string> out;
+    for (const Field& item : r_.list(f)) {
+      auto i = r_.choice(item, pki::client_families());
+      if (!i) continue;
+      std::string name(pki::client_families()[*i]);
+      if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(std::move(name));
+    }
+    return out;
   }
 
   void endpoint(const Field& f, EndpointEntry& out) {
     const auto m = r_.map(f, {"target", "sni", "protocol", "interval", "timeout", "client_cert",
-                              "client_key", "expect_file", "trust"});
+                              "client_key", "expect_file", "trust", "clients"});
     if (const auto* v = m.required("target"))
       if (auto hp = host_port(*v)) out.target = *hp;
     if (!pki::normalize_ip(out.target.host)) out.sni = out.target.host;  // no SNI for IP literals
@@ -125,6 +140,7 @@ class Schema {
     both_or_neither(m, "client_cert", "client_key", out.client_cert, out.client_key);
     if (const auto* v = m.get("expect_file")) out.expect_file = r_.path(*v, Need::nothing);
     if (const auto* v = m.get("trust")) out.trust = r_.paths(*v, Need::file_or_directory);
+    if (const auto* v = m.get("clients")) out.clients = clients(*v);
   }
 
   void mqtt(const Field& f, MqttConfig& out) {

@@ -297,7 +297,7 @@ int cached_internal_verify(X509_STORE_CTX* ctx) {
 }  // namespace
 
 Verdict openssl_verdict(const Certificate& target, std::span<const Certificate> untrusted,
-                        const TrustIndex& trust, int64_t now, VerifyCache* cache) {
+                        const TrustIndex& trust, int64_t now, VerifyCache* cache, Purpose purpose) {
   Verdict v;
   X509Stack stack(sk_X509_new_null());
   UniquePtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
@@ -317,6 +317,10 @@ Verdict openssl_verdict(const Certificate& target, std::span<const Certificate> 
     return v;
   }
   if (now != 0) X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx.get()), static_cast<time_t>(now));
+  if (purpose != Purpose::any &&
+      X509_STORE_CTX_set_purpose(ctx.get(), purpose == Purpose::server ? X509_PURPOSE_SSL_SERVER
+                                                                       : X509_PURPOSE_SSL_CLIENT) != 1)
+    ERR_clear_error();
   const CachedVerify cv{cache, &target, untrusted, &trust};
   if (cache != nullptr) {
     X509_STORE_CTX_set_app_data(ctx.get(), const_cast<CachedVerify*>(&cv));

@@ -56,8 +56,11 @@ struct Verdict {
   std::string error_name;  // "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY"; "" when ok
   int error_depth = 0;
 };
+// With a purpose, as `openssl verify -purpose sslserver|sslclient`: the leaf's EKU is checked
+// and an anchor's OpenSSL trust settings (TRUSTED CERTIFICATE) are read for that purpose.
 Verdict openssl_verdict(const Certificate& target, std::span<const Certificate> untrusted,
-                        const TrustIndex& trust, int64_t now, VerifyCache* cache = nullptr);
+                        const TrustIndex& trust, int64_t now, VerifyCache* cache = nullptr,
+                        Purpose purpose = Purpose::any);
 
 // "X509_V_ERR_CERT_HAS_EXPIRED" for 10; "X509_V_ERR_<code>" for unknown codes.
 std::string verify_error_name(int code);
@@ -97,6 +100,7 @@ struct ChainInput {
   const std::optional<KeyRecord>* key = nullptr;
   const JudgeOptions* options = nullptr;
   VerifyCache* cache = nullptr;
+  bool unordered = false;  // a PKCS#7 set: no order findings (chain.leaf_not_first, chain.order)
 };
 
 ChainAnalysis analyze_chain(const ChainInput& in);

@@ -344,7 +344,7 @@ void file_findings(Step& s, const std::vector<bool>& on_path) {
                                             " repeats " + position(out.duplicate_of[static_cast<size_t>(i)])));
   }
   if (out.ca_file) return;
-  if (leaf != 0) {
+  if (leaf != 0 && !in.unordered) {
     const Certificate& first = in.file[0];
     out.findings.push_back(make_finding(
         opt.policy, "chain.leaf_not_first", s.cert_target(0),
@@ -354,7 +354,7 @@ void file_findings(Step& s, const std::vector<bool>& on_path) {
   }
   // Order: every issuer must come after its child. The leaf's own displacement is already
   // chain.leaf_not_first.
-  for (size_t k = 0; k + 1 < out.path.size(); ++k) {
+  for (size_t k = 0; k + 1 < out.path.size() && !in.unordered; ++k) {
     const int child = out.path[k].file_index, issuer = out.path[k + 1].file_index;
     if (child < 0 || issuer < 0 || issuer > child) continue;
     if (child == leaf && leaf != 0) continue;

@@ -32,6 +32,20 @@ constexpr std::array kCatalogue{
                 "chain depth or size over budget for small devices", "field notes"},
     FindingKind{"chain.verify_failed", S::critical, "OpenSSL verification failed",
                 "X509_V_ERR_*"},
+    FindingKind{"chain.no_end_entity", S::critical,
+                "a server's or client's certificate file (--purpose/--host given) holds only CA "
+                "certificates", "RFC 8446 4.4.2: the first certificate is the peer's identity"},
+
+    // One per family of pki/clients.h: the real client of that family would refuse the chain.
+    FindingKind{"client.openssl.rejects", S::critical, "OpenSSL 3 clients reject the served chain",
+                "tests/integration/clients_test.cpp"},
+    FindingKind{"client.gnutls.rejects", S::critical, "GnuTLS 3.7 clients reject the served chain",
+                "tests/integration/clients_test.cpp"},
+    FindingKind{"client.go.rejects", S::critical, "Go crypto/x509 clients reject the served chain",
+                "tests/integration/clients_test.cpp"},
+    FindingKind{"client.mbedtls.rejects", S::critical,
+                "mbedTLS 2.28 clients (small devices) reject the served chain",
+                "tests/integration/clients_test.cpp"},
 
     FindingKind{"cert.expired", S::critical, "the certificate has expired", "RFC 5280 4.1.2.5"},
     FindingKind{"cert.not_yet_valid", S::critical, "the certificate is not valid yet",

@@ -8,6 +8,8 @@
 
 #include "pki/chain.h"
 #include "pki/judge_internal.h"
+#include "pki/json.h"
+#include "pki/verdict_notes.h"
 #include "pki/key.h"
 #include "pki/lints.h"
 #include "pki/load.h"
@@ -57,6 +59,7 @@ std::vector<std::string_view> explained_by(int code) {
     case X509_V_ERR_CERT_NOT_YET_VALID: return {"cert.not_yet_valid"};
     case X509_V_ERR_PATH_LENGTH_EXCEEDED: return {"ca.path_len_exceeded"};
     case X509_V_ERR_KEYUSAGE_NO_CERTSIGN: return {"ca.no_key_cert_sign"};
+    case X509_V_ERR_INVALID_PURPOSE: return {"leaf.purpose_mismatch"};
     default: return {};
   }
 }
@@ -80,7 +83,7 @@ void add_key_findings(const KeyRecord& k, const JudgeOptions& o, std::vector<Fin
 
 Report judge_impl(std::string target, std::span<const Certificate> chain,
                   const std::optional<KeyRecord>& key, const JudgeOptions& given,
-                  const TrustIndex& trust, VerifyCache& cache) {
+                  const TrustIndex& trust, VerifyCache& cache, bool unordered = false) {
   // One instant for every time check of this chain (see JudgeOptions::now).
   JudgeOptions clocked;
   if (given.now == 0) {
@@ -96,7 +99,7 @@ Report judge_impl(std::string target, std::span<const Certificate> chain,
   sha.reserve(chain.size());
   for (const auto& c : chain) sha.push_back(c.sha256_hex());
 
-  ChainInput in{rep.target, chain, sha, &trust, &key, &options, &cache};
+  ChainInput in{rep.target, chain, sha, &trust, &key, &options, &cache, unordered};
   ChainAnalysis a = analyze_chain(in);
   for (size_t i = 0; i < chain.size(); ++i)
     rep.certs.push_back(make_record(chain[i], static_cast<int>(i), a.roles[i], sha[i]));
@@ -138,14 +141,22 @@ Report judge_impl(std::string target, std::span<const Certificate> chain,
                                               std::to_string(below)));
   }
 
+  if (options.expect_leaf && std::all_of(chain.begin(), chain.end(),
+                                         [](const Certificate& c) { return c.is_ca(); }))
+    rep.findings.push_back(no_end_entity(chain, options, rep.target));
+
   // OpenSSL's verdict: on the first certificate (what `openssl verify` says), and on the
-  // leaf when the file does not start with it (to explain the leaf's own path).
-  const Verdict first = openssl_verdict(chain[0], chain, trust, options.now, &cache);
+  // leaf when the file does not start with it (to explain the leaf's own path). A PKCS#7 set
+  // has no first certificate: its leaf is the one judged. The purpose reaches OpenSSL (as
+  // `openssl verify -purpose sslserver`): the EKU and the anchors' trust settings depend on it.
+  const int judged = unordered ? a.leaf : 0;
+  const Verdict first = openssl_verdict(chain[static_cast<size_t>(judged)], chain, trust,
+                                        options.now, &cache, options.purpose);
   rep.trusted = first.ok;
   if (!first.ok) rep.verify_error = first.error_name;
-  const Verdict leaf = a.leaf == 0 ? first
-                                   : openssl_verdict(chain[static_cast<size_t>(a.leaf)], chain,
-                                                     trust, options.now, &cache);
+  const Verdict leaf = a.leaf == judged ? first
+                                        : openssl_verdict(chain[static_cast<size_t>(a.leaf)], chain,
+                                                          trust, options.now, &cache, options.purpose);
   if (!leaf.ok) {
     const auto explaining = explained_by(leaf.error);
     const bool explained = std::any_of(explaining.begin(), explaining.end(),
@@ -154,7 +165,12 @@ Report judge_impl(std::string target, std::span<const Certificate> chain,
       rep.findings.push_back(make_finding(
           options.policy, "chain.verify_failed", rep.target,
           "OpenSSL: " + leaf.error_name + " (" + X509_verify_cert_error_string(leaf.error) +
-              ") at depth " + std::to_string(leaf.error_depth)));
+              ") at depth " + std::to_string(leaf.error_depth) + trust_settings_note(leaf, a, trust)));
+  }
+  if (!options.clients.empty() && !a.ca_file) add_client_verdicts(chain, a, unordered, trust, options, rep);
+  if (unordered) {
+    rep.order_judged = false;
+    rep.notes.push_back("order not judged: a PKCS#7 bundle is an unordered set (DER SET OF)");
   }
 
   rep.fixed_order = std::move(a.fixed_order);
@@ -201,8 +217,20 @@ Report judge_loaded(FileInput& in, const std::optional<KeyRecord>& key, bool key
                                     " other PEM block(s) skipped)"));
     return rep;
   }
-  rep = judge_impl(in.path.string(), l.certs, key, options, trust, cache);
+  // A file named by the caller together with a purpose or a host is a server's or client's
+  // certificate file, not a bundle.
+  JudgeOptions named;
+  const bool leaf_expected = explicit_arg && !options.expect_leaf &&
+                             (options.purpose != Purpose::any || options.host.has_value());
+  if (leaf_expected) {
+    named = options;
+    named.expect_leaf = true;
+  }
+  rep = judge_impl(in.path.string(), l.certs, key, leaf_expected ? named : options, trust, cache,
+                   l.unordered);
+  std::vector<std::string> judged_notes = std::move(rep.notes);  // the judge's, after the loader's
   rep.notes = l.notes;
+  rep.notes.insert(rep.notes.end(), judged_notes.begin(), judged_notes.end());
   if (key && key_findings_here) add_key_findings(*key, options, rep.findings);
   return rep;
 }

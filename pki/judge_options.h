@@ -56,6 +56,9 @@ struct JudgeOptions {
   SeverityPolicy policy;
   // The first certificate is meant as a leaf (an endpoint's served chain). Otherwise a file
   // holding only CA certificates is judged as a CA bundle: no leaf, order or extra findings.
+  // A file named explicitly (check's argument, a watch entry that is a file) is judged with
+  // it when a purpose or host is given: the caller said it is a server's or client's file,
+  // and one without an end-entity certificate is chain.no_end_entity.
   bool expect_leaf = false;
   // Budget for chain.too_large: certificates in the file, and their total DER size.
   int max_chain_certs = 4;
@@ -64,6 +67,9 @@ struct JudgeOptions {
   std::shared_ptr<const TrustIndex> trust_index;
   // Worker threads for judge_paths (0: one per core, at most 8; 1: the calling thread only).
   unsigned threads = 0;
+  // Client families to predict for a served chain (pki/clients.h: "openssl", "gnutls", "go",
+  // "mbedtls"); empty: none. Not for CA bundles.
+  std::vector<std::string> clients;
 };
 
 }  // namespace pki

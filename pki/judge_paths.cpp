@@ -94,7 +94,11 @@ std::vector<Report> judge_paths(std::span<const fs::path> paths, const JudgeOpti
       is_key_file[i] = key_file ? 1 : 0;
       // --key pairs with the leaf: files whose first certificate is a CA (bundles, the
       // intermediate beside the chain) are judged without it.
-      const bool holds_leaf = in.ok() && !in.loaded->certs.empty() && !in.loaded->certs.front().is_ca();
+      const bool holds_leaf =
+          in.ok() && !in.loaded->certs.empty() &&
+          (in.loaded->unordered ? std::any_of(in.loaded->certs.begin(), in.loaded->certs.end(),
+                                              [](const Certificate& c) { return !c.is_ca(); })
+                                : !in.loaded->certs.front().is_ca());
       std::optional<KeyRecord> key = holds_leaf ? given_key : std::nullopt;
       bool key_here = key.has_value();
       if (!key_path && !key_file) {

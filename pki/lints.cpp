@@ -280,6 +280,14 @@ constexpr Lint kLints[] = {
     {"ca.path_len_exceeded", on_path_ca, path_len_exceeded},
 };
 
+// How a certificate was issued (serial entropy, criticality, key identifiers): nobody can
+// change that on a self-signed trust anchor, so there it is information, not a warning.
+// Expiry and weak crypto keep their severity.
+bool issuance_practice(std::string_view id) {
+  return id == "cert.bad_serial" || id == "ca.basic_constraints_not_critical" ||
+         id == "cert.missing_ski" || id == "cert.missing_aki" || id == "ca.no_path_len";
+}
+
 }  // namespace
 
 std::span<const Lint> all_lints() { return kLints; }
@@ -297,6 +305,11 @@ std::vector<Finding> run_lints(const LintContext& ctx, const std::string& target
     if (!r) continue;
     Finding f = make_finding(ctx.options.policy, lint.id, target, std::move(r->message));
     if (r->severity) f.severity = *r->severity;
+    // "root": self-signed, at the end of the path or in a bundle (pki/chain.cpp's roles).
+    if (ctx.role == "root" && issuance_practice(lint.id)) {
+      f.severity = Severity::info;
+      f.message += " (self-signed trust anchor: informational)";
+    }
     out.push_back(std::move(f));
   }
   return out;

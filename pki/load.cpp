@@ -122,6 +122,7 @@ Result<void> load_pem_block(std::string_view block, std::string_view label, int 
       auto c = read_pem_certificate(block);
       if (!c) return make_error(where + " is not a valid certificate: " + c.error().message);
       out.certs.push_back(std::move(*c));
+      out.unordered = false;  // a plain block beside PKCS#7 ones: the file has an order
       return {};
     }
     // Trust settings (the _AUX part) are per object: never shared through the cache.
@@ -130,6 +131,7 @@ Result<void> load_pem_block(std::string_view block, std::string_view label, int 
     UniquePtr<X509> x(PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr));
     if (!x) return make_error(where + " is not a valid certificate: " + drain_errors());
     out.certs.emplace_back(std::move(x));
+    out.unordered = false;
     return {};
   }
   if (label == "PKCS7" || label == "PKCS #7 SIGNED DATA") {
@@ -139,6 +141,7 @@ Result<void> load_pem_block(std::string_view block, std::string_view label, int 
     if (!p7) return make_error(where + " is not valid PKCS#7: " + drain_errors());
     auto certs = pkcs7_certs(p7.get(), where);
     if (!certs) return certs.error();
+    if (out.certs.empty()) out.unordered = true;
     for (auto& c : *certs) out.certs.push_back(std::move(c));
     return {};
   }
@@ -212,6 +215,7 @@ Result<Loaded> load_der(std::string_view data, std::string_view name) {
       if (!certs) return certs.error();
       out.format = "PKCS7-DER";
       out.certs = std::move(*certs);
+      out.unordered = true;
       return out;
     }
   }

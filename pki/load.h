@@ -28,6 +28,9 @@ struct Loaded {
   bool encrypted_key = false;      // one of them is encrypted
   int other_blocks = 0;            // PEM blocks skipped (CSR, CRL, parameters, public keys...)
   std::vector<std::string> notes;  // one line per skipped block, e.g. "block 2: X509 CRL skipped"
+  // Every certificate came from PKCS#7 (a DER SET OF): their order in the file carries no
+  // meaning (DER sorts them), so the judge does not judge it.
+  bool unordered = false;
 };
 
 // Parses `data`; `name` only decorates messages. An error means malformed input (a PEM block

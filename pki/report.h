@@ -39,6 +39,13 @@ struct KeyRecord {
   unsigned mode = 0;           // file permission bits, for key.permissions
 };
 
+// One client family's verdict on a served chain (pki/clients.h).
+struct ClientVerdict {
+  std::string family;
+  bool accepts = false;
+  std::string reason;  // why it rejects; "" when it accepts
+};
+
 // The verdict for one target (a file, or an endpoint's served chain).
 struct Report {
   std::string target;              // the path or host:port
@@ -50,6 +57,8 @@ struct Report {
   std::vector<int> fixed_order;    // indexes of certs for --fix-order (leaf first, no dups/extras)
   std::vector<std::string> notes;  // what the loader skipped ("block 3: X509 CRL skipped")
   bool fixable = false;            // fixed_order is a complete path (no issuer missing)
+  bool order_judged = true;        // false for a PKCS#7 set, whose order carries no meaning
+  std::vector<ClientVerdict> clients;  // JudgeOptions::clients' predictions, in that order
 };
 
 class JsonWriter;  // pki/json.h

@@ -15,6 +15,7 @@
 
 #include "agent/cli/command.h"
 #include "pki/atomic_file.h"
+#include "pki/clients.h"
 #include "pki/duration.h"
 #include "pki/judge.h"
 #include "pki/json.h"
@@ -29,12 +30,14 @@ namespace fs = std::filesystem;
 constexpr const char* kUsage =
     "Usage: certwatch check [--ca-bundle F]... [--key F] [--host NAME] [--purpose server|client]\n"
     "                       [--warning DUR] [--critical DUR] [--fix-order OUT [--keep-root]]\n"
-    "                       [--json] PATH...\n\n"
+    "                       [--clients] [--json] PATH...\n\n"
     "Judges certificate files (PEM, DER, PKCS#7) and directories (walked recursively; keys\n"
     "pair with certificates by file stem). A file is judged as an ordered chain: leaf first,\n"
     "each issuer after its child, complete up to a trust anchor. The trust verdict is the one\n"
     "`openssl verify -CAfile BUNDLE -untrusted FILE FILE` gives; the findings say why.\n"
-    "Without --ca-bundle the system trust store is used.\n\n"
+    "Without --ca-bundle the system trust store is used.\n"
+    "--clients predicts, per client family (OpenSSL 3, GnuTLS 3.7, Go crypto/x509, mbedTLS 2.28\n"
+    "with a 4 KiB record), whether it accepts the file served as it is (client.<family>.rejects).\n\n"
     "Exit codes (Nagios): 0 nothing worse than info, 1 warning, 2 critical,\n"
     "3 unknown (unreadable input or usage error) when nothing is critical.\n\n"
     "Options";
@@ -42,7 +45,7 @@ constexpr const char* kUsage =
 struct CliOptions {
   std::vector<std::string> bundles;
   std::string key, host, purpose, warning, critical, fix_order;
-  bool keep_root = false, json = false;
+  bool keep_root = false, json = false, clients = false;
   std::vector<std::string> paths;
 };
 
@@ -140,6 +143,12 @@ void print_human(const std::vector<pki::Report>& reports, const std::vector<pki:
   }
   for (const auto& r : reports)
     for (const auto& n : r.notes) std::printf("note: %s: %s\n", r.target.c_str(), n.c_str());
+  for (const auto& r : reports) {
+    if (r.clients.empty()) continue;
+    std::string line;
+    for (const auto& v : r.clients) line += (line.empty() ? "" : ", ") + v.family + (v.accepts ? " accepts" : " REJECTS");
+    std::printf("clients: %s: %s\n", r.target.c_str(), line.c_str());
+  }
   if (!findings.empty()) {
     std::printf("\nFindings:\n");
     std::vector<pki::Finding> sorted = findings;  // worst first, otherwise as judged
@@ -177,6 +186,7 @@ void print_json(const std::vector<pki::Report>& reports, const std::vector<pki::
   w.end_array().key("files").begin_array();
   for (const auto& r : reports) {
     w.begin_object().key("target").value(r.target).key("trusted").value(r.trusted);
+    w.key("order_judged").value(r.order_judged);
     w.key("verify_error");
     if (r.verify_error) w.value(*r.verify_error);
     else w.null();
@@ -193,7 +203,9 @@ void print_json(const std::vector<pki::Report>& reports, const std::vector<pki::
     }
     w.key("notes").begin_array();
     for (const auto& n : r.notes) w.value(n);
-    w.end_array().end_object();
+    w.end_array();
+    pki::write_json_clients(w, r.clients);
+    w.end_object();
   }
   w.end_array().key("exit_code").value(code).key("status").value(status_word(code)).end_object();
   std::printf("%s\n", w.str().c_str());
@@ -239,6 +251,9 @@ int run_check(const std::vector<std::string>& args) {
       "certificates and the root (atomically)")(
       "keep-root", po::bool_switch(&cli.keep_root), "with --fix-order: keep the root")(
       "json", po::bool_switch(&cli.json), "JSON output")(
+      "clients", po::bool_switch(&cli.clients),
+      "predict per client family (openssl, gnutls, go, mbedtls) whether it accepts the chain "
+      "served as the file is; with --host, the name is checked too")(
       "path", po::value(&cli.paths)->value_name("PATH"), "files or directories");
   po::positional_options_description pos;
   pos.add("path", -1);
@@ -275,6 +290,8 @@ int run_check(const std::vector<std::string>& args) {
     opt.thresholds.critical_seconds = *d;
   }
   if (cli.keep_root && cli.fix_order.empty()) return usage_error(cmd, "--keep-root needs --fix-order");
+  if (cli.clients)
+    for (const auto f : pki::client_families()) opt.clients.emplace_back(f);
   auto trust = load_trust(cli.bundles);
   if (!trust) return usage_error(cmd, trust.error().message);
   opt.trust = std::move(*trust);

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <vector>
 
+#include "pki/clients.h"
 #include "pki/duration.h"
 #include "pki/json.h"
 
@@ -61,7 +62,9 @@ std::string render_certificates_json(const Inventory& inventory, int64_t now) {
       pki::write_json_fields(w, f);
       w.end_object();
     }
-    w.end_array().end_object();
+    w.end_array();
+    pki::write_json_clients(w, r.clients);  // targets with clients: configured
+    w.end_object();
   }
   w.end_array().end_object();
   return w.take();

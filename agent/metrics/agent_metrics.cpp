@@ -51,7 +51,8 @@ AgentMetrics::AgentMetrics()
       read_errors_(must(registry_.counter(mn::kReadErrors))),
       reload_ok_(must(registry_.gauge(mn::kConfigReloadSuccess))),
       reload_ts_(must(registry_.gauge(mn::kConfigReloadTimestamp))),
-      build_info_(must(registry_.gauge(mn::kBuildInfo))) {
+      build_info_(must(registry_.gauge(mn::kBuildInfo))),
+      client_accepts_(must(registry_.gauge(mn::kClientAccepts))) {
   build_info_->add({CERTWATCH_VERSION, OpenSSL_version(OPENSSL_VERSION_STRING)}).set(1);
   // Self metrics exist from the start, so dashboards and promtool see them before a scan.
   scans_->add({});
@@ -105,6 +106,8 @@ void AgentMetrics::add_entry(const std::string& target, std::string_view source,
   if (key_only(e)) return;  // a key file has findings, but no chain to be valid or not
   chain_valid_->add({source, target}).set(chain_valid(e) ? 1 : 0);
   target_certs_->add({source, target}).set(static_cast<double>(e.certs.size()));
+  for (const auto& v : e.report.clients)
+    client_accepts_->add({source, target, v.family}).set(v.accepts ? 1 : 0);
 }
 
 void AgentMetrics::remove_entry(const std::string& target, std::string_view source,
@@ -120,6 +123,7 @@ void AgentMetrics::remove_entry(const std::string& target, std::string_view sour
     finding_->remove({f.target, f.id, pki::to_string(f.severity)});
   chain_valid_->remove({source, target});
   target_certs_->remove({source, target});
+  for (const auto& v : e.report.clients) client_accepts_->remove({source, target, v.family});
 }
 
 void AgentMetrics::scan_finished(double duration_seconds, int64_t finished_at) {

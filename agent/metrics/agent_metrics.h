@@ -74,6 +74,7 @@ class AgentMetrics {
   exporters::GaugeFamily* reload_ok_;
   exporters::GaugeFamily* reload_ts_;
   exporters::GaugeFamily* build_info_;
+  exporters::GaugeFamily* client_accepts_;
 };
 
 // 1 when the chain verifies to a trusted anchor and no critical chain.* finding is active.

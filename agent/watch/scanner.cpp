@@ -97,6 +97,7 @@ std::vector<std::shared_ptr<const WatchContext>> make_watch_contexts(const confi
     ctx->options.purpose = e.purpose.value_or(pki::Purpose::any);
     ctx->options.thresholds = cfg.agent.thresholds;
     ctx->options.policy = cfg.severity_policy();
+    ctx->options.clients = e.clients;
     load_trust(e.trust ? *e.trust : cfg.trust, *ctx);
     // Indexed once per entry and shared by every job (and thread) judging its files.
     ctx->options.trust_index = pki::make_trust_index(ctx->options.trust);

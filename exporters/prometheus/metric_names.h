@@ -36,6 +36,7 @@ inline constexpr std::string_view kCertInfoLabels[] = {
 inline constexpr std::string_view kFindingLabels[] = {"target", "id", "severity"};
 inline constexpr std::string_view kTargetLabels[] = {"source", "target"};
 inline constexpr std::string_view kBuildInfoLabels[] = {"version", "openssl_version"};
+inline constexpr std::string_view kClientLabels[] = {"source", "target", "family"};
 
 // ---- per certificate ----
 inline constexpr MetricDef kCertNotAfter{
@@ -98,10 +99,16 @@ inline constexpr MetricDef kBuildInfo{
     kBuildInfoLabels};
 
 // Every definition above, in the order the agent registers (and renders) them.
+inline constexpr MetricDef kClientAccepts{
+    "certwatch_client_accepts", MetricType::gauge,
+    "1 if clients of the family (openssl, gnutls, go, mbedtls) would accept the target's chain, "
+    "else 0; only for targets with clients: configured.",
+    kClientLabels};
+
 inline constexpr MetricDef kAll[] = {
     kCertNotAfter, kCertNotBefore,      kCertInfo,          kFinding,
     kChainValid,   kTargetCertificates, kScanDuration,      kLastScan,
     kScans,        kFilesWatched,       kDirectoriesWatched, kCertificates,
-    kReadErrors,   kConfigReloadSuccess, kConfigReloadTimestamp, kBuildInfo};
+    kReadErrors,   kConfigReloadSuccess, kConfigReloadTimestamp, kBuildInfo, kClientAccepts};
 
 }  // namespace exporters::metric_names

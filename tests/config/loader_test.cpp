@@ -497,3 +497,18 @@ TEST_CASE("managed entries are checked by the issuer's own rules", "[config][loa
     CHECK(c->managed[0].sans.size() == 2);
   }
 }
+
+TEST_CASE("clients: lists client families per watch entry and endpoint", "[config][loader][clients]") {
+  const auto c = load_ok("watch:\n  - path: /x\n    clients: [mbedtls, openssl, mbedtls]\n"
+                         "endpoints:\n  - target: 'h:8883'\n    clients: [go, gnutls]\n");
+  CHECK(c.watch[0].clients == std::vector<std::string>{"mbedtls", "openssl"});
+  CHECK(c.endpoints[0].clients == std::vector<std::string>{"go", "gnutls"});
+  CHECK(load_ok("watch:\n  - path: /x\n").watch[0].clients.empty());
+  CHECK(errors_of("watch:\n  - path: /x\n    clients: [openssl, mbedtsl]\n") ==
+        std::vector<std::string>{
+            "c.yaml:3:24: watch[0].clients[1]: bad value 'mbedtsl', expected one of openssl, gnutls, "
+            "go, mbedtls (did you mean 'mbedtls'?)"});
+  const auto errs = errors_of("endpoints:\n  - target: 'h:1'\n    clients: mbedtls\n");
+  REQUIRE(errs.size() == 1);
+  CHECK_THAT(errs[0], Contains("c.yaml:3:14: endpoints[0].clients"));
+}

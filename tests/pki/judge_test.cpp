@@ -38,7 +38,9 @@ TEST_CASE("every acceptance fixture gets its findings, exit code and openssl's v
     CHECK(pki::nagios_exit_code(r.findings) == sc.exit_code);
     if (!r.certs.empty()) {
       // Acceptance 2: our trust verdict is openssl verify's.
-      CHECK(r.trusted == openssl_verifies(sc.bundle, sc.file, now));
+      // With the scenario's purpose, as `openssl verify -purpose sslserver|sslclient`.
+      const std::string purpose = !sc.purpose ? "" : *sc.purpose == "server" ? "sslserver" : "sslclient";
+      CHECK(r.trusted == openssl_verifies(sc.bundle, sc.file, now, purpose));
       CHECK(r.trusted == !r.verify_error.has_value());
     }
     if (sc.fixable) CHECK(r.fixable);

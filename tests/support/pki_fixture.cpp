@@ -163,10 +163,12 @@ fs::path PkiFixture::to_p7b(const std::vector<fs::path>& certs, const std::strin
   return p;
 }
 
-bool openssl_verifies(const fs::path& bundle, const fs::path& chain, std::optional<int64_t> now) {
+bool openssl_verifies(const fs::path& bundle, const fs::path& chain, std::optional<int64_t> now,
+                      const std::string& purpose) {
   std::vector<std::string> argv{"openssl", "verify", "-CAfile", bundle.string(), "-untrusted",
                                 chain.string()};
   if (now) argv.insert(argv.end(), {"-attime", std::to_string(*now)});
+  if (!purpose.empty()) argv.insert(argv.end(), {"-purpose", purpose});
   argv.push_back(chain.string());
   return run(argv, std::chrono::seconds(30)).exit_code == 0;
 }

@@ -95,8 +95,9 @@ void must_run(const std::vector<std::string>& argv);
 
 // The oracle: `openssl verify -CAfile bundle -untrusted chain chain` succeeded. `now` (POSIX
 // seconds, optional) runs it with -attime.
+// `purpose` ("sslserver", "sslclient") adds -purpose, as the judge verifies with --purpose.
 bool openssl_verifies(const fs::path& bundle, const fs::path& chain,
-                      std::optional<int64_t> now = std::nullopt);
+                      std::optional<int64_t> now = std::nullopt, const std::string& purpose = {});
 
 // Every certificate of a PEM/DER file (throws if it does not load).
 std::vector<pki::Certificate> load_certs(const fs::path& p);
