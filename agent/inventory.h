@@ -41,7 +41,7 @@ inline bool same_key(const std::shared_ptr<const KeyIdentity>& a,
 }
 
 struct InventoryEntry {
-  std::string source;  // the `watch` path this target belongs to (metrics label)
+  std::string source;  // the `watch` path this target belongs to (`watch` in the JSON API)
   // The target's certificates, in file order. Filled by Inventory::prepare() from
   // report.certs, which is then left empty: read certificates from here.
   std::vector<CertPtr> certs;

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <vector>
 
+#include "exporters/metric_names.h"
 #include "pki/duration.h"
 #include "pki/json.h"
 
@@ -39,7 +40,9 @@ std::string render_certificates_json(const Inventory& inventory, int64_t now) {
   w.begin_object().key("generated_at").value(now).key("targets").begin_array();
   for (const auto& [target, e] : inventory.entries()) {
     const auto& r = e.report;
-    w.begin_object().key("target").value(target).key("source").value(e.source);
+    // source is the kind, as on the metrics; the watch entry the target came from is `watch`.
+    w.begin_object().key("target").value(target).key("source").value(exporters::metric_names::kSourceFile);
+    w.key("watch").value(e.source);
     w.key("trusted").value(r.trusted).key("verify_error");
     if (r.verify_error)
       w.value(*r.verify_error);

@@ -21,7 +21,8 @@ struct AgentStatus {
   std::string last_config_error;  // the reload that was refused, "" if none
 };
 
-// {"generated_at":..., "targets":[{"target","source","trusted","verify_error",
+// {"generated_at":..., "targets":[{"target","source" ("file"),"watch" (the watch path),
+//   "trusted","verify_error",
 //   "certificates":[{...,"seconds_left"}], "findings":[{id,severity,target,message}]}]}
 std::string render_certificates_json(const Inventory& inventory, int64_t now);
 std::string render_status_html(const Inventory& inventory, const AgentStatus& status, int64_t now);

@@ -95,13 +95,13 @@ struct Families {
     not_after.add(labels).set(c.not_before + 90 * 86400);
     not_before.add(labels).set(c.not_before);
     info.add(c.info_labels()).set(1);
-    if (c.has_finding) finding.add({c.target, "cert.expires_soon", "warning"}).set(1);
+    if (c.has_finding) finding.add({"file", c.target, "0", "cert.expires_soon", "warning"}).set(1);
   }
   std::size_t remove(const Cert& c) {
     const auto labels = c.labels();
     std::size_t n = not_after.remove(labels) + not_before.remove(labels);
     n += info.remove(c.info_labels());
-    if (c.has_finding) n += finding.remove({c.target, "cert.expires_soon", "warning"});
+    if (c.has_finding) n += finding.remove({"file", c.target, "0", "cert.expires_soon", "warning"});
     return n;
   }
   exporters::GaugeFamily& not_after;

@@ -46,6 +46,8 @@ TEST_CASE("JSON inventory carries certificates, time left and findings", "[agent
                                       {pki::Finding{"leaf.no_san", pki::Severity::warning, "/c/a.pem#0", "no SAN"}}));
   const std::string json = render_certificates_json(inv, 1000);
   CHECK(json.find("\"target\":\"/c/a.pem\"") != std::string::npos);
+  // source is the kind, as on the metrics; the watched path is `watch`.
+  CHECK(json.find("\"source\":\"file\",\"watch\":\"/c\"") != std::string::npos);
   CHECK(json.find("\"subject_cn\":\"a \\\"quoted\\\"\"") != std::string::npos);
   CHECK(json.find("\"seconds_left\":4000") != std::string::npos);
   CHECK(json.find("\"id\":\"leaf.no_san\",\"severity\":\"warning\"") != std::string::npos);
