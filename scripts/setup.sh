@@ -13,6 +13,7 @@ packages=(
   bsdutils  # script(1): the colour test runs check on a pseudo-terminal
   sqlite3   # the ledger migration test writes a version 1 ledger
   lintian   # the Debian package test: no error-severity findings
+  chromium  # the status page test renders / in headless Chromium
   # the fuzz target and sanitizer runtimes
   clang libclang-rt-14-dev
 )
