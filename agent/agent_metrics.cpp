@@ -3,8 +3,8 @@
 #include <openssl/crypto.h>
 
 #include <array>
-#include <utility>
 #include <stdexcept>
+#include <utility>
 
 #include "exporters/gzip.h"
 #include "exporters/metric_names.h"
