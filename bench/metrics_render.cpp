@@ -1,6 +1,6 @@
 // Benchmark: render /metrics for 100,000 certificates (issue #4 goal: <= 300 ms).
 //
-// Builds the agent's per-certificate families from exporters/metric_names.h with realistic
+// Builds the agent's per-certificate families from exporters/prometheus/metric_names.h with realistic
 // label values (100,000 certificates in 20,000 files, 5 per file): not_after and not_before
 // (7 labels each) and cert_info (13 labels), i.e. 300,000 series, plus one finding per 10
 // files. Then times, each as the median of several runs: building the registry, rendering,
@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/metrics_corpus.h"
 #include "exporters/gzip.h"
 #include "exporters/prometheus/metric_names.h"
 #include "exporters/prometheus/metrics.h"
@@ -25,6 +26,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 namespace names = exporters::metric_names;
+using bench::Cert;
+using bench::Corpus;
 
 double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
@@ -34,55 +37,6 @@ double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
 }
-
-std::string hex(unsigned long long x, std::size_t width) {
-  static const char* digits = "0123456789ABCDEF";
-  std::string s(width, '0');
-  for (std::size_t i = width; i-- > 0 && x != 0; x >>= 4) s[i] = digits[x & 15];
-  return s;
-}
-
-struct Corpus {
-  std::size_t certs;
-  static constexpr std::size_t kPerFile = 5;
-  std::string path(std::size_t file) const {
-    return "/var/lib/certwatch/corpus/d" + std::to_string(file % 200) + "/server-" +
-           std::to_string(file) + ".chain.pem";
-  }
-};
-
-// The label values of certificate i (file i / 5, index i % 5), realistic in length.
-struct Cert {
-  Cert(const Corpus& corpus, std::size_t i) {
-    const std::size_t file = i / Corpus::kPerFile;
-    const std::size_t index = i % Corpus::kPerFile;
-    target = corpus.path(file);
-    idx = std::to_string(index);
-    role = index == 0 ? "leaf" : index == Corpus::kPerFile - 1 ? "root" : "intermediate";
-    cn = index == 0 ? "host-" + std::to_string(file) + ".lab.local"
-                    : "Lab CA " + std::to_string(index);
-    issuer = "Lab CA " + std::to_string(std::min(index + 1, Corpus::kPerFile - 1));
-    serial = hex(0x5A17ull * (i + 1), 16) + hex(i, 16);
-    subject = "CN=" + cn + ",O=Lab,C=DE";
-    issuer_dn = "CN=" + issuer + ",O=Lab,C=DE";
-    if (index == 0)
-      sans = "DNS:" + cn + ",IP:10.0." + std::to_string(file % 256) + "." +
-             std::to_string(file % 250 + 1);
-    fp = hex(i * 2654435761ull, 16) + hex(i, 16) + hex(~i, 16) + hex(i * 7, 16);
-    not_before = 1700000000.0 + static_cast<double>(i);
-    has_finding = index == 0 && file % 10 == 0;
-  }
-  std::vector<std::string_view> labels() const {
-    return {"file", target, idx, role, cn, issuer, serial};
-  }
-  std::vector<std::string_view> info_labels() const {
-    return {"file", target,    idx,  role, cn,         issuer,           serial,
-            subject, issuer_dn, sans, fp,   "EC P-256", "ecdsa-with-SHA256"};
-  }
-  std::string target, idx, role, cn, issuer, serial, subject, issuer_dn, sans, fp;
-  double not_before = 0;
-  bool has_finding = false;
-};
 
 struct Families {
   explicit Families(exporters::Registry& reg)
@@ -95,13 +49,13 @@ struct Families {
     not_after.add(labels).set(c.not_before + 90 * 86400);
     not_before.add(labels).set(c.not_before);
     info.add(c.info_labels()).set(1);
-    if (c.has_finding) finding.add({c.target, "cert.expires_soon", "warning"}).set(1);
+    if (c.has_finding) finding.add({"file", c.target, "0", "cert.expires_soon", "warning"}).set(1);
   }
   std::size_t remove(const Cert& c) {
     const auto labels = c.labels();
     std::size_t n = not_after.remove(labels) + not_before.remove(labels);
     n += info.remove(c.info_labels());
-    if (c.has_finding) n += finding.remove({c.target, "cert.expires_soon", "warning"});
+    if (c.has_finding) n += finding.remove({"file", c.target, "0", "cert.expires_soon", "warning"});
     return n;
   }
   exporters::GaugeFamily& not_after;

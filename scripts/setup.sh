@@ -14,6 +14,8 @@ packages=(
   sqlite3   # the ledger migration test writes a version 1 ledger
   # the client-family differential test: real clients against openssl s_server
   gnutls-bin golang-go libmbedtls-dev
+  lintian   # the Debian package test: no error-severity findings
+  chromium  # the status page test renders / in headless Chromium
   # the fuzz target and sanitizer runtimes
   clang libclang-rt-14-dev
 )

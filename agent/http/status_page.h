@@ -1,5 +1,5 @@
-// What the agent serves besides /metrics: the JSON inventory (/api/v1/certificates), the plain
-// HTML status page (/: certificates sorted by expiry, then the active findings) and /healthz.
+// What the agent serves besides /metrics: the JSON inventory (/api/v1/certificates), the
+// HTML status page (/: expiry timeline, certificates, findings by target) and /healthz.
 // Pure functions of the inventory and the clock, so they are tested without a server.
 // Thread-safety: call on the io_context thread (the inventory is not locked).
 #pragma once
@@ -21,9 +21,12 @@ struct AgentStatus {
   std::string last_config_error;  // the reload that was refused, "" if none
 };
 
-// {"generated_at":..., "targets":[{"target","source","trusted","verify_error",
+// {"generated_at":..., "targets":[{"target","source" ("file"),"watch" (the watch path),
+//   "trusted","verify_error",
 //   "certificates":[{...,"seconds_left"}], "findings":[{id,severity,target,message}]}]}
 std::string render_certificates_json(const Inventory& inventory, int64_t now);
+// The page at `/` (agent/http/status_html.cpp): timeline, sortable/filterable certificates,
+// findings grouped by target; self-contained (no external assets).
 std::string render_status_html(const Inventory& inventory, const AgentStatus& status, int64_t now);
 // "ok" body for /healthz; the HTTP status is 503 until the first scan finished.
 std::string render_health(const AgentStatus& status);

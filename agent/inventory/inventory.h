@@ -48,7 +48,7 @@ inline bool same_key(const std::shared_ptr<const KeyIdentity>& a,
 
 // What the file source keeps to tell whether a file changed and what it was judged with.
 struct FileState {
-  std::string watch;  // the `watch` path this file belongs to (the API's "source")
+  std::string watch;  // the `watch` path this file belongs to (`watch` in the JSON API)
   FileStamp stamp;
   ContentHash hash{};
   bool read_ok = false;  // false: the report holds input.unreadable; always re-read

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <stdexcept>
+#include <utility>
 
 #include "exporters/gzip.h"
 #include "exporters/prometheus/metric_names.h"
@@ -24,6 +25,17 @@ auto must(R r) {
 std::array<std::string_view, 7> cert_labels(std::string_view source, const std::string& target,
                                             const std::string& index, const pki::CertRecord& c) {
   return {source, target, index, c.role, c.subject_cn, c.issuer_cn, c.serial};
+}
+
+// A finding's target and index labels ("path#3" -> "path", "3"); index is "" when the
+// finding is about the whole target. Findings carry the same source/target/index labels as
+// certificate series, so PromQL joins them with on(source, target, index).
+std::pair<std::string_view, std::string_view> finding_target(const std::string& target,
+                                                             const pki::Finding& f) {
+  const std::string_view t = f.target;
+  if (t.size() > target.size() + 1 && t.substr(0, target.size()) == target && t[target.size()] == '#')
+    return {t.substr(0, target.size()), t.substr(target.size() + 1)};
+  return {t, {}};
 }
 
 }  // namespace
@@ -101,8 +113,10 @@ void AgentMetrics::add_entry(const std::string& target, std::string_view source,
       info_->add(info).set(1);
     });
   }
-  for (const auto& f : e.report.findings)
-    finding_->add({f.target, f.id, pki::to_string(f.severity)}).set(1);
+  for (const auto& f : e.report.findings) {
+    const auto [t, index] = finding_target(target, f);
+    finding_->add({source, t, index, f.id, pki::to_string(f.severity)}).set(1);
+  }
   if (key_only(e)) return;  // a key file has findings, but no chain to be valid or not
   chain_valid_->add({source, target}).set(chain_valid(e) ? 1 : 0);
   target_certs_->add({source, target}).set(static_cast<double>(e.certs.size()));
@@ -119,8 +133,10 @@ void AgentMetrics::remove_entry(const std::string& target, std::string_view sour
       info_->remove(info);
     });
   }
-  for (const auto& f : e.report.findings)
-    finding_->remove({f.target, f.id, pki::to_string(f.severity)});
+  for (const auto& f : e.report.findings) {
+    const auto [t, index] = finding_target(target, f);
+    finding_->remove({source, t, index, f.id, pki::to_string(f.severity)});
+  }
   chain_valid_->remove({source, target});
   target_certs_->remove({source, target});
   for (const auto& v : e.report.clients) client_accepts_->remove({source, target, v.family});

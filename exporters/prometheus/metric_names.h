@@ -20,7 +20,8 @@ namespace exporters::metric_names {
 //   source: the kind of source that saw the target: "file" (a watched file), "endpoint" (a
 //           probed host:port) or "ledger" (a certificate the built-in issuer gave out)
 //   target: the file path or host:port, as in Finding::target without "#index"
-//   index:  position of the certificate in the file or served chain, "0" first
+//   index:  position of the certificate in the file or served chain, "0" first ("" on a
+//           finding about the whole target)
 //   role:   "leaf", "intermediate", "root" (a self-signed CA) or "unrelated" (a certificate
 //           on no path from the leaf), as pki::CertRecord::role says
 //   serial: upper-case hex, no separators (pki::Certificate::serial_hex)
@@ -33,7 +34,9 @@ inline constexpr std::string_view kCertLabels[] = {"source",     "target",    "i
 inline constexpr std::string_view kCertInfoLabels[] = {
     "source",  "target", "index", "role", "subject_cn",         "issuer_cn",  "serial",
     "subject", "issuer", "sans",  "fingerprint_sha256", "public_key", "signature_algorithm"};
-inline constexpr std::string_view kFindingLabels[] = {"target", "id", "severity"};
+// source/target/index as on the certificate series, so PromQL joins a finding to its
+// certificate with on(source, target, index); index is "" for a finding about the whole target.
+inline constexpr std::string_view kFindingLabels[] = {"source", "target", "index", "id", "severity"};
 inline constexpr std::string_view kTargetLabels[] = {"source", "target"};
 inline constexpr std::string_view kBuildInfoLabels[] = {"version", "openssl_version"};
 inline constexpr std::string_view kClientLabels[] = {"source", "target", "family"};

@@ -162,4 +162,30 @@ inline std::string strip_zeros(std::string s) {
   return s;
 }
 
+// A real Prometheus (Debian's /usr/bin/prometheus) on a free loopback port, scraping the agent
+// on `agent_port` every second as job "certwatch" and evaluating `rule_files` every second;
+// config, TSDB and log (prometheus.log) in `dir`. Killed with the returned process.
+struct PrometheusProcess {
+  int port = 0;
+  std::unique_ptr<testing::Process> process;
+};
+inline PrometheusProcess start_prometheus(const fs::path& dir, int agent_port,
+                                          const std::vector<fs::path>& rule_files = {}) {
+  std::string rules;
+  for (const auto& r : rule_files) rules += (rules.empty() ? "rule_files:\n" : "") + std::string("  - ") + r.string() + "\n";
+  testing::write_file(dir / "prometheus.yml",
+                      "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n" + rules +
+                      "scrape_configs:\n  - job_name: certwatch\n    static_configs:\n"
+                      "      - targets: ['127.0.0.1:" + std::to_string(agent_port) + "']\n");
+  fs::create_directories(dir / "tsdb");
+  PrometheusProcess p;
+  p.port = testing::free_port();
+  p.process = std::make_unique<testing::Process>(
+      std::vector<std::string>{"prometheus", "--config.file=" + (dir / "prometheus.yml").string(),
+                               "--storage.tsdb.path=" + (dir / "tsdb").string(),
+                               "--web.listen-address=127.0.0.1:" + std::to_string(p.port), "--log.level=warn"},
+      dir / "prometheus.log");
+  return p;
+}
+
 }  // namespace agent_test

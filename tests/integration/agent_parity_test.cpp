@@ -36,9 +36,12 @@ std::set<Triple> check_findings(const fs::path& dir, const fs::path& bundle) {
 // Findings the agent exports: one certwatch_finding series per active finding.
 std::set<Triple> agent_findings(const std::string& metrics) {
   std::set<Triple> out;
-  for (const auto& line : agent_test::series(metrics, "certwatch_finding"))
-    out.emplace(agent_test::label_value(line, "target"), agent_test::label_value(line, "id"),
-                agent_test::label_value(line, "severity"));
+  // The target/index labels put back together as check prints them ("path#index").
+  for (const auto& line : agent_test::series(metrics, "certwatch_finding")) {
+    const std::string index = agent_test::label_value(line, "index");
+    out.emplace(agent_test::label_value(line, "target") + (index.empty() ? "" : "#" + index),
+                agent_test::label_value(line, "id"), agent_test::label_value(line, "severity"));
+  }
   return out;
 }
 

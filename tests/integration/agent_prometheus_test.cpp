@@ -30,17 +30,8 @@ TEST_CASE("prometheus scrapes the agent and PromQL returns the time left", "[int
   AgentProcess agent(dir.path(), dir / "certwatch.yaml", agent_port);
   REQUIRE(agent.wait_ready());
 
-  const int prom_port = testing::free_port();
-  testing::write_file(dir / "prometheus.yml",
-                      "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-                      "scrape_configs:\n  - job_name: certwatch\n    static_configs:\n"
-                      "      - targets: ['127.0.0.1:" + std::to_string(agent_port) + "']\n");
-  fs::create_directories(dir / "tsdb");
-  testing::Process prom({"prometheus", "--config.file=" + (dir / "prometheus.yml").string(),
-                         "--storage.tsdb.path=" + (dir / "tsdb").string(),
-                         "--web.listen-address=127.0.0.1:" + std::to_string(prom_port),
-                         "--log.level=warn"},
-                        dir / "prometheus.log");
+  const auto prom = start_prometheus(dir.path(), agent_port);
+  const int prom_port = prom.port;
   REQUIRE(testing::wait_for_port(prom_port, std::chrono::seconds(20)));
 
   // Poll the query API until the first scrape is in (bounded).

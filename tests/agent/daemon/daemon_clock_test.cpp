@@ -77,7 +77,8 @@ TEST_CASE("agent follows the injected clock: ok, warning, critical, expired", "[
   const std::string url = "http://127.0.0.1:" + std::to_string(port);
   auto metrics = [&] { return testing::run({"curl", "-sf", url + "/metrics"}, 10s).out; };
   auto api = [&] { return testing::run({"curl", "-sf", url + "/api/v1/certificates"}, 10s).out; };
-  const std::string finding = "certwatch_finding{target=\"" + (dir / "watched/leaf.chain.pem").string() + "#0\",";
+  const std::string finding =
+      "certwatch_finding{source=\"file\",target=\"" + (dir / "watched/leaf.chain.pem").string() + "\",index=\"0\",";
 
   // ok: no expiry finding, the expiry exported.
   CHECK_FALSE(has(metrics(), "cert.expires_soon"));

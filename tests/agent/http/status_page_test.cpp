@@ -46,8 +46,49 @@ TEST_CASE("JSON inventory carries certificates, time left and findings", "[agent
                                       {pki::Finding{"leaf.no_san", pki::Severity::warning, "/c/a.pem#0", "no SAN"}}));
   const std::string json = render_certificates_json(inv, 1000);
   CHECK(json.find("\"target\":\"/c/a.pem\"") != std::string::npos);
+  // source is the kind, as on the metrics; the watched path is `watch`.
+  CHECK(json.find("\"source\":\"file\",\"watch\":\"/c\"") != std::string::npos);
   CHECK(json.find("\"subject_cn\":\"a \\\"quoted\\\"\"") != std::string::npos);
   CHECK(json.find("\"seconds_left\":4000") != std::string::npos);
   CHECK(json.find("\"id\":\"leaf.no_san\",\"severity\":\"warning\"") != std::string::npos);
   CHECK(render_health(AgentStatus{}) != "ok\n");
+}
+
+TEST_CASE("status page: timeline, severity by finding, findings grouped by target, nothing external",
+          "[agent][status]") {
+  Inventory inv;
+  const int64_t now = 1'800'000'000;
+  (void)inv.observe(certwatch::agent::file_target("/c/a.pem"), entry("a.example", now + 3 * 86400,
+                                      {pki::Finding{"cert.expires_soon", pki::Severity::critical, "/c/a.pem#0", "3d left"},
+                                       pki::Finding{"chain.incomplete", pki::Severity::critical, "/c/a.pem", "missing CA"}}));
+  (void)inv.observe(certwatch::agent::file_target("/c/b.pem"), entry("b.example", now + 200 * 86400,
+                                      {pki::Finding{"leaf.no_san", pki::Severity::warning, "/c/b.pem#0", "no SAN"}}));
+  (void)inv.observe(certwatch::agent::file_target("/c/c.pem"), entry("c.example", now - 86400));
+  AgentStatus st;
+  const std::string html = render_status_html(inv, st, now);
+
+  // Every certificate is a table row and a square on the timeline.
+  CHECK(html.find("<svg id=\"timeline\"") != std::string::npos);
+  std::size_t rects = 0, rows = 0;
+  for (auto p = html.find("<rect "); p != std::string::npos; p = html.find("<rect ", p + 1)) ++rects;
+  for (auto p = html.find("<tr class=\""); p != std::string::npos; p = html.find("<tr class=\"", p + 1)) ++rows;
+  CHECK(rects == 3);
+  CHECK(rows == 3 + 3);  // 3 certificates + 3 findings
+  // The row takes the severity of the certificate's own worst finding; c has none.
+  CHECK(html.find("<tr class=\"critical\"><td data-v=\"3\">critical</td>") != std::string::npos);
+  CHECK(html.find("<tr class=\"warning\"><td data-v=\"1\">warning</td>") != std::string::npos);
+  CHECK(html.find("<tr class=\"ok\"><td data-v=\"-1\">ok</td>") != std::string::npos);
+  // Findings grouped by target, worst target first; the whole-file finding says so.
+  const auto ga = html.find("<section class=\"group\" data-target=\"/c/a.pem\">");
+  const auto gb = html.find("<section class=\"group\" data-target=\"/c/b.pem\">");
+  REQUIRE(ga != std::string::npos);
+  REQUIRE(gb != std::string::npos);
+  CHECK(ga < gb);
+  CHECK(html.find("<td>chain.incomplete</td><td>whole file</td>") != std::string::npos);
+  CHECK(html.find("<td>leaf.no_san</td><td>#0</td>") != std::string::npos);
+  CHECK(html.find("Findings (3 on 2 targets)") != std::string::npos);
+  // Self-contained: no scripts, styles, fonts or images from anywhere else.
+  for (const char* external : {"http://", "https://", " src=", "<link", "@import", "url("})
+    CHECK(html.find(external) == std::string::npos);
+  CHECK(html.find("<script>") != std::string::npos);
 }

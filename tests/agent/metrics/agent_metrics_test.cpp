@@ -58,8 +58,10 @@ TEST_CASE("agent metrics: one series per certificate, identical certificates tol
   CHECK(text.find("certwatch_cert_not_after_timestamp_seconds{source=\"file\",target=\"/c/a.pem\",index=\"0\",role=\"leaf\","
                   "subject_cn=\"a\",issuer_cn=\"Root\",serial=\"0A0\"} 2000000000") != std::string::npos);
   CHECK(text.find("sans=\"DNS:a,IP:127.0.0.1\"") != std::string::npos);
-  CHECK(text.find("certwatch_finding{target=\"/c/a.pem#1\",id=\"chain.duplicate\",severity=\"warning\"} 1") !=
-        std::string::npos);
+  // The finding carries the certificate's source/target/index, so PromQL joins them directly.
+  CHECK(text.find("certwatch_finding{source=\"file\",target=\"/c/a.pem\",index=\"1\",id=\"chain.duplicate\","
+                  "severity=\"warning\"} 1") != std::string::npos);
+  CHECK(text.find("/c/a.pem#") == std::string::npos);
   CHECK(text.find("certwatch_chain_valid{source=\"file\",target=\"/c/a.pem\"} 0") != std::string::npos);
   CHECK(text.find("certwatch_build_info{") != std::string::npos);
 }
@@ -136,8 +138,9 @@ TEST_CASE("agent metrics: a key file exports its findings but no chain verdict",
   r.findings = {pki::Finding{"key.permissions", pki::Severity::warning, "/c/server.key.pem", "0644"}};
   const auto e = prepared(inv, r);
   m.update_target(certwatch::agent::file_target("/c/server.key.pem"), nullptr, &e);
-  CHECK(m.render().find("certwatch_finding{target=\"/c/server.key.pem\",id=\"key.permissions\"") !=
-        std::string::npos);
+  // A finding about the whole target: index is empty.
+  CHECK(m.render().find("certwatch_finding{source=\"file\",target=\"/c/server.key.pem\",index=\"\","
+                        "id=\"key.permissions\"") != std::string::npos);
   CHECK(m.render().find("certwatch_chain_valid{") == std::string::npos);
   CHECK(m.render().find("certwatch_target_certificates{") == std::string::npos);
   m.update_target(certwatch::agent::file_target("/c/server.key.pem"), &e, nullptr);

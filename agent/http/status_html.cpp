@@ -1,0 +1,214 @@
+// The status page at `/` (render_status_html, declared in agent/http/status_page.h): a summary,
+// an SVG timeline of expiries, a sortable and filterable certificate table, and the findings
+// grouped by target. One self-contained document: styles, script and graphics are inline,
+// so a host without internet access renders it (no fonts, scripts or images from elsewhere).
+// Without JavaScript the page is still complete (sorted by expiry, nothing hidden); the
+// script only adds sorting (click a column; #sort=KEY[-desc] in the URL) and filtering
+// (#filter=TEXT). Colours follow the agent's severities, not a fixed day count.
+#include <algorithm>
+#include <map>
+#include <vector>
+
+#include "agent/http/status_page.h"
+#include "agent/http/status_script.h"
+#include "pki/duration.h"
+
+namespace certwatch::agent {
+namespace {
+
+constexpr int64_t kDay = 86400;
+
+std::string time_left(int64_t seconds) {
+  if (seconds < 0) return "expired " + pki::format_duration(-seconds) + " ago";
+  // Round to minutes: seconds make the page noisy.
+  return pki::format_duration(seconds - seconds % 60);
+}
+
+struct CertRow {
+  const std::string* target;
+  const pki::CertRecord* cert;
+  int severity;  // worst finding on this certificate: -1 none, else pki::Severity
+};
+
+struct FindingGroup {
+  const std::string* target;
+  int worst = -1;
+  std::vector<const pki::Finding*> findings;
+};
+
+std::string sev_name(int s) { return s < 0 ? "ok" : std::string(pki::to_string(static_cast<pki::Severity>(s))); }
+
+// The certificate index a finding is about ("" for the whole target), as on the metrics.
+std::string finding_index(const std::string& target, const pki::Finding& f) {
+  if (f.target.size() > target.size() + 1 && f.target.compare(0, target.size(), target) == 0 &&
+      f.target[target.size()] == '#')
+    return f.target.substr(target.size() + 1);
+  return {};
+}
+
+// Expiries on one axis from a week ago to the latest expiry (at least 90 days, at most two
+// years ahead); earlier and later ones are stacked at the edges. Each certificate is one
+// square in its column (up to kStack, then "+N"), so a large inventory stays a few KiB.
+void timeline_svg(std::string& h, const std::vector<CertRow>& rows, int64_t now) {
+  constexpr int kBins = 60, kStack = 12, kW = 960, kH = 160, kLeft = 20, kBase = 120, kSq = 7;
+  const int64_t start = now - 7 * kDay;
+  int64_t end = now + 90 * kDay;
+  for (const auto& r : rows) end = std::max(end, std::min(r.cert->not_after, now + 730 * kDay));
+  const double bin_w = static_cast<double>(kW - 2 * kLeft) / (kBins + 1);
+  const auto x_of = [&](int64_t t) {
+    return kLeft + static_cast<double>(t - start) / static_cast<double>(end - start) * bin_w * kBins;
+  };
+  std::vector<std::vector<const CertRow*>> bins(kBins + 1);  // the last one: later than `end`
+  for (const auto& r : rows) {
+    const int64_t t = std::clamp(r.cert->not_after, start, end + 1);
+    const auto b = t > end ? kBins : std::min<int64_t>(kBins - 1, (t - start) * kBins / (end - start));
+    bins[static_cast<std::size_t>(b)].push_back(&r);
+  }
+  h += "<svg id=\"timeline\" role=\"img\" aria-label=\"expiry timeline\" viewBox=\"0 0 " + std::to_string(kW) + " " +
+       std::to_string(kH) + "\" width=\"100%\" preserveAspectRatio=\"xMinYMin meet\">\n";
+  h += "<line x1=\"" + std::to_string(kLeft) + "\" y1=\"" + std::to_string(kBase) + "\" x2=\"" + std::to_string(kW - kLeft) +
+       "\" y2=\"" + std::to_string(kBase) + "\" class=\"axis\"/>\n";
+  for (int i = 0; i <= 6; ++i) {
+    const int64_t t = start + (end - start) * i / 6;
+    const auto x = std::to_string(static_cast<int>(x_of(t)));
+    h += "<line x1=\"" + x + "\" y1=\"" + std::to_string(kBase) + "\" x2=\"" + x + "\" y2=\"" + std::to_string(kBase + 5) +
+         "\" class=\"axis\"/><text x=\"" + x + "\" y=\"" + std::to_string(kBase + 18) + "\" class=\"tick\" text-anchor=\"" +
+         (i == 0 ? "start" : i == 6 ? "end" : "middle") + "\">" +
+         pki::format_iso8601(t).substr(0, 10) + "</text>\n";
+  }
+  const auto now_x = std::to_string(static_cast<int>(x_of(now)));
+  h += "<line x1=\"" + now_x + "\" y1=\"10\" x2=\"" + now_x + "\" y2=\"" + std::to_string(kBase) +
+       "\" class=\"now\"/><text x=\"" + now_x + "\" y=\"9\" class=\"tick\" text-anchor=\"middle\">now</text>\n";
+  h += "<text x=\"" + std::to_string(kW - kLeft) + "\" y=\"" + std::to_string(kBase + 32) +
+       "\" class=\"tick\" text-anchor=\"end\">later &#8594;</text>\n";
+  for (std::size_t b = 0; b < bins.size(); ++b) {
+    const double x = kLeft + bin_w * static_cast<double>(b) + 1;
+    for (std::size_t i = 0; i < bins[b].size() && i < kStack; ++i) {
+      const CertRow& r = *bins[b][i];
+      h += "<rect x=\"" + std::to_string(static_cast<int>(x)) + "\" y=\"" +
+           std::to_string(kBase - static_cast<int>(i + 1) * (kSq + 1)) + "\" width=\"" + std::to_string(kSq) +
+           "\" height=\"" + std::to_string(kSq) + "\" class=\"" + sev_name(r.severity) + "\"><title>" +
+           html_escape(r.cert->subject_cn) + " (" + html_escape(*r.target) + " #" + std::to_string(r.cert->index) +
+           "): " + pki::format_iso8601(r.cert->not_after) + "</title></rect>\n";
+    }
+    if (bins[b].size() > kStack)
+      h += "<text x=\"" + std::to_string(static_cast<int>(x)) + "\" y=\"" +
+           std::to_string(kBase - (kStack + 1) * (kSq + 1)) + "\" class=\"tick\">+" +
+           std::to_string(bins[b].size() - kStack) + "</text>\n";
+  }
+  h += "</svg>\n";
+}
+
+constexpr std::string_view kStyle =
+    "<style>body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}"
+    "table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:.2em .5em;"
+    "text-align:left;font-size:90%}th{background:#f3f3f3;cursor:pointer;user-select:none}"
+    "th[aria-sort=ascending]::after{content:' \\25B2'}th[aria-sort=descending]::after{content:' \\25BC'}"
+    ".critical,.unknown{background:#fdd}.warning{background:#ffd}.info{background:#eef}"
+    "rect.ok{fill:#4a4}rect.info{fill:#68c}rect.warning{fill:#db0}rect.critical,rect.unknown{fill:#d33}"
+    ".axis{stroke:#888}.now{stroke:#36c;stroke-dasharray:3 2}.tick{font-size:11px;fill:#555}"
+    ".badge{padding:0 .4em;border-radius:.3em}section.group h3{font-size:100%;margin:.8em 0 .3em}"
+    "#filter{width:24em;padding:.3em}</style>\n";
+
+}  // namespace
+
+std::string render_status_html(const Inventory& inventory, const AgentStatus& status, int64_t now) {
+  std::vector<CertRow> rows;
+  std::vector<FindingGroup> groups;
+  std::size_t finding_count = 0;
+  int counts[4] = {0, 0, 0, 0};
+  for (const auto& [id, e] : inventory.entries()) {
+    const std::string& target = id.id;
+    std::map<std::string, int> worst_by_index;
+    FindingGroup g{&target, -1, {}};
+    for (const auto& f : e.report.findings) {
+      const int s = static_cast<int>(f.severity);
+      ++counts[s];
+      auto [it, fresh] = worst_by_index.emplace(finding_index(target, f), s);
+      if (!fresh) it->second = std::max(it->second, s);
+      g.worst = std::max(g.worst, s);
+      g.findings.push_back(&f);
+    }
+    for (const auto& c : e.certs) {
+      const auto it = worst_by_index.find(std::to_string(c->index));
+      rows.push_back({&target, c.get(), it == worst_by_index.end() ? -1 : it->second});
+    }
+    finding_count += g.findings.size();
+    if (!g.findings.empty()) groups.push_back(std::move(g));
+  }
+  std::sort(rows.begin(), rows.end(), [](const CertRow& a, const CertRow& b) {
+    if (a.cert->not_after != b.cert->not_after) return a.cert->not_after < b.cert->not_after;
+    if (*a.target != *b.target) return *a.target < *b.target;
+    return a.cert->index < b.cert->index;
+  });
+  std::stable_sort(groups.begin(), groups.end(), [](const FindingGroup& a, const FindingGroup& b) {
+    return a.worst > b.worst;  // worst target first, then by name (map order)
+  });
+  for (auto& g : groups)
+    std::stable_sort(g.findings.begin(), g.findings.end(),
+                     [](const pki::Finding* a, const pki::Finding* b) { return a->severity > b->severity; });
+
+  std::string h;
+  h.reserve(8192 + rows.size() * 420 + finding_count * 200);
+  h += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+       "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>certwatch</title>\n";
+  h += kStyle;
+  h += "</head><body>\n<h1>certwatch</h1>\n<p id=\"summary\">";
+  h += std::to_string(inventory.certificate_count()) + " certificates in " + std::to_string(status.files) +
+       " files &middot; <span class=\"badge critical\">" + std::to_string(counts[3] + counts[2]) +
+       " critical/unknown</span> <span class=\"badge warning\">" + std::to_string(counts[1]) +
+       " warning</span> <span class=\"badge info\">" + std::to_string(counts[0]) + " info</span> findings";
+  if (status.last_scan_at > 0) h += " &middot; last full scan " + pki::format_iso8601(status.last_scan_at);
+  h += " &middot; now " + pki::format_iso8601(now) + " &middot; config " + html_escape(status.config_path) + "</p>\n";
+  if (!status.last_config_error.empty())
+    h += "<p class=\"critical\">Last reload refused, running on the previous config:<br><pre>" +
+         html_escape(status.last_config_error) + "</pre></p>\n";
+  h += "<p><a href=\"/metrics\">/metrics</a> &middot; <a href=\"/api/v1/certificates\">"
+       "/api/v1/certificates</a> &middot; <a href=\"/healthz\">/healthz</a></p>\n";
+
+  h += "<h2>Expiry timeline</h2>\n";
+  timeline_svg(h, rows, now);
+
+  h += "<h2>Certificates (<span id=\"shown\">" + std::to_string(rows.size()) + "</span> of " +
+       std::to_string(rows.size()) + ")</h2>\n"
+       "<p><input id=\"filter\" type=\"search\" placeholder=\"filter: name, file, serial, severity, finding id\" "
+       "aria-label=\"filter\"></p>\n"
+       "<table id=\"certs\"><thead><tr><th data-key=\"severity\" data-type=\"num\">severity</th>"
+       "<th data-key=\"expires\" data-type=\"num\" aria-sort=\"ascending\">expires</th>"
+       "<th data-key=\"left\" data-type=\"num\">left</th><th data-key=\"subject\">subject CN</th>"
+       "<th data-key=\"issuer\">issuer CN</th><th data-key=\"role\">role</th><th data-key=\"file\">file</th>"
+       "<th data-key=\"index\" data-type=\"num\">#</th><th data-key=\"serial\">serial</th></tr></thead><tbody>\n";
+  for (const auto& r : rows) {
+    const std::string sev = sev_name(r.severity);
+    const int64_t left = r.cert->not_after - now;
+    h += "<tr class=\"" + sev + "\"><td data-v=\"" + std::to_string(r.severity) + "\">" + sev + "</td><td data-v=\"" +
+         std::to_string(r.cert->not_after) + "\">" + pki::format_iso8601(r.cert->not_after) + "</td><td data-v=\"" +
+         std::to_string(left) + "\">" + time_left(left) + "</td><td>" + html_escape(r.cert->subject_cn) +
+         "</td><td>" + html_escape(r.cert->issuer_cn) + "</td><td>" + html_escape(r.cert->role) + "</td><td>" +
+         html_escape(*r.target) + "</td><td>" + std::to_string(r.cert->index) + "</td><td>" +
+         html_escape(r.cert->serial) + "</td></tr>\n";
+  }
+  h += "</tbody></table>\n<h2>Findings (" + std::to_string(finding_count) + " on " + std::to_string(groups.size()) +
+       " targets)</h2>\n";
+  if (groups.empty()) h += "<p>None.</p>\n";
+  for (const auto& g : groups) {
+    const std::string worst = sev_name(g.worst);
+    h += "<section class=\"group\" data-target=\"" + html_escape(*g.target) + "\"><h3><span class=\"badge " + worst +
+         "\">" + worst + "</span> " + html_escape(*g.target) + "</h3>\n<table class=\"findings\"><thead><tr>"
+         "<th>severity</th><th>id</th><th>certificate</th><th>message</th></tr></thead><tbody>\n";
+    for (const auto* f : g.findings) {
+      const std::string sev(pki::to_string(f->severity));
+      const std::string index = finding_index(*g.target, *f);
+      h += "<tr class=\"" + sev + "\"><td>" + sev + "</td><td>" + html_escape(f->id) + "</td><td>" +
+           (index.empty() ? std::string("whole file") : "#" + html_escape(index)) + "</td><td>" +
+           html_escape(f->message) + "</td></tr>\n";
+    }
+    h += "</tbody></table></section>\n";
+  }
+  h += "<script>";
+  h += kStatusScript;
+  h += "</script>\n</body></html>\n";
+  return h;
+}
+
+}  // namespace certwatch::agent
