@@ -1,5 +1,7 @@
 #include "pki/chain.h"
 
+#include "pki/chain_limits.h"
+
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -374,8 +376,16 @@ class Graph {
   }
 
   std::vector<Node>& nodes() { return nodes_; }
+  // A bound of pki/chain_limits.h cut the work short: the graph may miss an issuer.
+  bool limited() const { return limited_; }
 
   bool signed_by(const Certificate& child, const Certificate& issuer) {
+    // Bounded (pki/chain_limits.h): past the budget a pair counts as not signed.
+    if (signature_checks_ >= kMaxSignatureChecks) {
+      limited_ = true;
+      return false;
+    }
+    ++signature_checks_;
     return in_.cache != nullptr ? in_.cache->signed_by(child, issuer) : child.signed_by(issuer);
   }
 
@@ -400,6 +410,7 @@ class Graph {
     for (int t : in_.trust->by_subject(issuer_name)) candidates.push_back(node_for_trust(t));
     std::vector<int> out;
     int names = 0;
+    int tried = 0;
     std::set<int> done;
     for (int c : candidates) {
       if (c == n || !done.insert(c).second) continue;
@@ -407,6 +418,10 @@ class Graph {
       const Certificate& cand = *nodes_[static_cast<size_t>(c)].cert;
       const std::string ski = cand.ski_hex();
       if (!aki.empty() && !ski.empty() && aki != ski) continue;  // OpenSSL skips these too
+      if (tried++ == kMaxIssuerCandidates) {
+        limited_ = true;
+        break;
+      }
       if (signed_by(child, cand)) out.push_back(c);
     }
     issuers_[n] = out;
@@ -433,6 +448,8 @@ class Graph {
   std::map<int, int> trust_node_;
   std::map<int, std::vector<int>> issuers_;
   std::map<int, int> name_only_;
+  int signature_checks_ = 0;
+  bool limited_ = false;
 };
 
 std::string position(int i) { return "position " + std::to_string(i); }
@@ -672,6 +689,7 @@ ChainAnalysis analyze_chain(const ChainInput& in) {
     for (const auto& p : out.path)
       if (p.file_index >= 0) out.fixed_order.push_back(p.file_index);
   }
+  if (g.limited()) out.findings.push_back(chain_limit_finding(opt.policy, target));
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "pki/chain.h"
+#include "pki/chain_limits.h"
 #include "pki/json.h"
 #include "pki/key.h"
 #include "pki/lints.h"
@@ -185,6 +186,11 @@ Report judge_impl(std::string target, std::span<const Certificate> chain,
   rep.target = std::move(target);
   rep.key = key;
   if (chain.empty()) return rep;
+  std::optional<Finding> cut;  // pki/chain_limits.h: the rest of a huge file is not judged
+  if (chain.size() > kMaxCertificatesAnalysed) {
+    cut = too_many_certificates_finding(options.policy, rep.target, chain.size());
+    chain = chain.first(kMaxCertificatesAnalysed);
+  }
   std::vector<std::string> sha;
   sha.reserve(chain.size());
   for (const auto& c : chain) sha.push_back(c.sha256_hex());
@@ -194,6 +200,7 @@ Report judge_impl(std::string target, std::span<const Certificate> chain,
   for (size_t i = 0; i < chain.size(); ++i)
     rep.certs.push_back(make_record(chain[i], static_cast<int>(i), a.roles[i], sha[i]));
   rep.findings = std::move(a.findings);
+  if (cut) rep.findings.push_back(std::move(*cut));
 
   // Lints on each distinct certificate of the file.
   std::map<int, size_t> path_pos;
@@ -289,6 +296,9 @@ Report judge_loaded(FileInput& in, const std::optional<KeyRecord>& key, bool key
     return rep;
   }
   rep = judge_impl(in.path.string(), l.certs, key, options, trust, cache);
+  if (l.certs_not_parsed > 0)
+    rep.findings.push_back(too_many_certificates_finding(options.policy, rep.target,
+                                                         l.certs.size() + l.certs_not_parsed));
   rep.notes = l.notes;
   if (key && key_findings_here) add_key_findings(*key, options, rep.findings);
   return rep;
