@@ -6,6 +6,7 @@
 
 #include "pki/duration.h"
 #include "pki/json.h"
+#include "pki/text_escape.h"
 
 namespace certwatch::agent {
 namespace {
@@ -18,7 +19,10 @@ std::string time_left(int64_t seconds) {
 
 }  // namespace
 
-std::string html_escape(std::string_view s) {
+std::string html_escape(std::string_view given) {
+  // The page is UTF-8: other bytes as "\xNN", as in the metrics and the API (issue 15).
+  const std::string escaped = pki::needs_escape(given) ? pki::escape_text(given) : std::string();
+  const std::string_view s = escaped.empty() ? given : std::string_view(escaped);
   std::string out;
   out.reserve(s.size());
   for (char c : s) {
