@@ -14,6 +14,8 @@
 #include "pki/crl.h"
 #include "pki/dn.h"
 #include "pki/duration.h"
+#include "pki/load.h"
+#include "pki/read_file.h"
 
 namespace pki {
 
@@ -35,11 +37,9 @@ constexpr mode_t kKeyMode = 0600;
 constexpr mode_t kCertMode = 0644;
 
 Result<std::string> read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return make_error("cannot read " + p.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto data = read_regular_file(p, kMaxInputBytes);  // non-blocking, regular, capped
+  if (!data) return make_error("cannot read " + data.error().message);
+  return data;
 }
 
 Result<std::vector<Certificate>> parse_certs(std::string_view pem, const std::string& what) {
