@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <ctime>
 #include <set>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -82,7 +83,8 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
       options_(std::move(options)),
       signals_(io),
       watchdog_timer_(io),
-      rejudge_timer_(io) {
+      rejudge_timer_(io),
+      hup_timer_(io) {
   if (!options_.clock) options_.clock = system_now;
   status_.config_path = options_.config_path.string();
   status_.started_at = now();
@@ -172,11 +174,24 @@ void Daemon::wait_signals() {
 
 void Daemon::on_signal(int sig) {
   if (sig == SIGHUP) {
-    reload();
+    // A SIGHUP storm is one reload (and one log line), not one per signal: signals within
+    // kHupSettle of the first, or during the reload's rescan, merge into it.
+    if (hups_pending_++ == 0) arm_hup_timer();
   } else {
     spdlog::info("signal {}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     shutdown();
   }
+}
+
+void Daemon::arm_hup_timer() {
+  hup_timer_.expires_after(std::chrono::milliseconds(100));
+  hup_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    if (reloading_) return arm_hup_timer();  // the previous reload's rescan is still running
+    if (const int merged = std::exchange(hups_pending_, 0); merged > 1)
+      spdlog::info("{} SIGHUPs merged into one reload", merged);
+    reload();
+  });
 }
 
 void Daemon::reload() {
@@ -219,6 +234,7 @@ void Daemon::shutdown() {
   signals_.cancel(ec);
   watchdog_timer_.cancel();
   rejudge_timer_.cancel();
+  hup_timer_.cancel();
   if (watcher_) watcher_->stop();
   stop_http();
 }
@@ -435,6 +451,12 @@ void Daemon::on_result(ScanResult r, uint64_t seq, bool full_scan) {
   const auto it = job_seq_.find(target);
   const bool latest = it != job_seq_.end() && it->second == seq;
   if (latest) job_seq_.erase(it);
+  // Caught mid-rewrite: the last stable judgement stays until a read is stable (issue 15); the
+  // next expiry pass (rejudge_check) reads the file again if no event comes first.
+  if (r.unstable && inventory_.find(target) != nullptr) {
+    inventory_.recheck_by(target, now());
+    r.cancelled = true;
+  }
   if (!stopping_ && !r.cancelled && latest) {
     if (r.read_error) metrics_.add_read_errors(1);
     if (r.unchanged) {
@@ -544,6 +566,7 @@ pki::Result<void> Daemon::start_http(const config::HttpConfig& http) {
   o.header_limit = http.max_header_bytes;
   o.body_limit = http.max_body_bytes;
   o.max_connections = http.max_connections;
+  o.max_connections_per_client = http.max_connections_per_client;
   o.gzip_min_bytes = kGzipMinBytes;
   auto server = std::make_unique<HttpServer>(io_, o);
   for (const char* path : {"/metrics", "/healthz", "/api/v1/certificates", "/"})

@@ -71,6 +71,7 @@ class Daemon {
   void wait_signals();
   void on_signal(int sig);
   void reload();
+  void arm_hup_timer();
   void shutdown();
   void arm_watchdog();
   void arm_rejudge();
@@ -121,6 +122,8 @@ class Daemon {
   std::atomic<bool> cancelled_{false};  // read by pool jobs
   bool stopping_ = false;
   bool reloading_ = false;
+  int hups_pending_ = 0;  // SIGHUPs not yet served by a reload (merged into the next one)
+  boost::asio::steady_timer hup_timer_;
 
   // Scans: one full scan at a time; a request during a scan queues one more.
   bool scan_in_progress_ = false;

@@ -143,6 +143,11 @@ bool Inventory::same_content(const std::string& target, const ContentHash& hash)
   return it != entries_.end() && it->second.read_ok && it->second.hash == hash;
 }
 
+void Inventory::recheck_by(const std::string& target, int64_t at) {
+  if (auto it = entries_.find(target); it != entries_.end())
+    it->second.rejudge_at = std::min(it->second.rejudge_at, at);
+}
+
 void Inventory::update_stamp(const std::string& target, const FileStamp& stamp) {
   auto it = entries_.find(target);
   if (it != entries_.end()) it->second.stamp = stamp;

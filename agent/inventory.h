@@ -87,6 +87,8 @@ class Inventory {
   // Same bytes as last time: only the stamp needs updating, nothing is re-judged.
   bool same_content(const std::string& target, const ContentHash& hash) const;
   void update_stamp(const std::string& target, const FileStamp& stamp);
+  // Judge the target again from its file at `at` (POSIX seconds) at the latest.
+  void recheck_by(const std::string& target, int64_t at);
 
   const InventoryEntry* find(const std::string& target) const;
   const std::map<std::string, InventoryEntry>& entries() const { return entries_; }
