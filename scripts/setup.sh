@@ -12,6 +12,7 @@ packages=(
   mosquitto mosquitto-clients prometheus faketime nginx-light systemd curl procps
   bsdutils  # script(1): the colour test runs check on a pseudo-terminal
   sqlite3   # the ledger migration test writes a version 1 ledger
+  python3   # JSON oracle: the API must stay valid UTF-8 JSON for any file name
   # the fuzz target and sanitizer runtimes
   clang libclang-rt-14-dev
 )
