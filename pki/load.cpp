@@ -1,6 +1,7 @@
 #include "pki/load.h"
 
 #include "pki/chain_limits.h"
+#include "pki/pkcs7_scan.h"
 #include "pki/read_file.h"
 
 #include <openssl/err.h>
@@ -51,6 +52,43 @@ Result<std::vector<Certificate>> pkcs7_certs(PKCS7* p7, std::string_view what) {
   else return make_error(std::string(what) + ": PKCS#7 structure is not signed data");
   std::vector<Certificate> out;
   for (int i = 0; i < sk_X509_num(certs); ++i) out.emplace_back(up_ref(sk_X509_value(certs, i)));
+  return out;
+}
+
+// A PKCS#7 bundle holding more certificates than the judge analyses (with those already in
+// `out`): only the first ones up to kMaxCertificatesAnalysed are parsed, the rest counted
+// (pki/pkcs7_scan.h), as for PEM and DER files. False for smaller or unusual bundles, which
+// OpenSSL parses whole as before (its errors are the precise ones).
+bool load_large_pkcs7(std::string_view der, Loaded& out) {
+  auto ders = pkcs7_certificate_ders(der);
+  if (!ders || ders->size() + out.certs.size() <= kMaxCertificatesAnalysed) return false;
+  const size_t take = kMaxCertificatesAnalysed - std::min(out.certs.size(), kMaxCertificatesAnalysed);
+  std::vector<Certificate> certs;
+  for (size_t i = 0; i < take; ++i) {
+    const auto& d = (*ders)[i];
+    auto c = Certificate::from_der_deferred_key({reinterpret_cast<const unsigned char*>(d.data()), d.size()});
+    if (!c) return false;
+    certs.push_back(std::move(*c));
+  }
+  for (auto& c : certs) out.certs.push_back(std::move(c));
+  out.certs_not_parsed += ders->size() - take;
+  return true;
+}
+
+// The DER bytes of one PEM block (its base64 decoded), or "" when it does not decode.
+std::string pem_block_der(std::string_view block) {
+  auto bio = mem_bio(block);
+  char* name = nullptr;
+  char* header = nullptr;
+  unsigned char* data = nullptr;
+  long len = 0;
+  std::string out;
+  if (bio && PEM_read_bio(bio.get(), &name, &header, &data, &len) == 1)
+    out.assign(reinterpret_cast<const char*>(data), static_cast<size_t>(len));
+  ERR_clear_error();
+  OPENSSL_free(name);
+  OPENSSL_free(header);
+  OPENSSL_free(data);
   return out;
 }
 
@@ -136,6 +174,7 @@ Result<void> load_pem_block(std::string_view block, std::string_view label, int 
     return {};
   }
   if (label == "PKCS7" || label == "PKCS #7 SIGNED DATA") {
+    if (load_large_pkcs7(pem_block_der(block), out)) return {};
     auto bio = mem_bio(block);
     if (!bio) return make_error("out of memory");
     UniquePtr<PKCS7> p7(PEM_read_bio_PKCS7(bio.get(), nullptr, nullptr, nullptr));
@@ -221,6 +260,10 @@ Result<Loaded> load_der(std::string_view data, std::string_view name) {
       out.certs_not_parsed = not_parsed;
       return out;
     }
+  }
+  if (load_large_pkcs7(data, out)) {
+    out.format = "PKCS7-DER";
+    return out;
   }
   {
     const unsigned char* p = begin;

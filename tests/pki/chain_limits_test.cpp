@@ -75,6 +75,17 @@ TEST_CASE("a 10 MiB file of same-key, same-name CAs: judged in part, in bounded 
   for (const auto& f : t.report.findings)
     if (f.id == "input.too_complex" && f.message.find(std::to_string(made) + " certificates") == 0) counted = true;
   CHECK(counted);
+
+  // The same certificates as a PKCS#7 bundle, DER and PEM (what openssl crl2pkcs7 writes).
+  for (const char* form : {"DER", "PEM"}) {
+    const fs::path p7 = tmp / (std::string("huge.p7b.") + form);
+    must_run({"openssl", "crl2pkcs7", "-nocrl", "-certfile", file.string(), "-outform", form, "-out", p7.string()});
+    const Timed b = judge_timed(p7);
+    INFO(form << ": cpu " << b.cpu_seconds << " s");
+    CHECK(b.cpu_seconds <= kCpuBudget);
+    CHECK(b.report.certs.size() == pki::kMaxCertificatesAnalysed);
+    CHECK(has_finding(b.report, "input.too_complex"));
+  }
 }
 
 TEST_CASE("an ordinary chain stays clear of the limits", "[chain][limits]") {
