@@ -59,8 +59,12 @@ TEST_CASE("a file of 1,000 same-name CAs delays neither READY, other targets nor
   {
     const auto t0 = std::chrono::steady_clock::now();
     AgentProcess agent(s.dir.path(), config, s.port);
-    REQUIRE(agent.wait_ready(10s));
+    REQUIRE(agent.wait_ready(30s));
+#if defined(__SANITIZE_ADDRESS__)
+    CHECK(std::chrono::steady_clock::now() - t0 < 15s);  // 67 s before the bounds
+#else
     CHECK(std::chrono::steady_clock::now() - t0 < 4s);  // 67 s before the bounds
+#endif
     const std::string m = agent.metrics();
     CHECK_FALSE(series(m, "certwatch_cert_not_after_timestamp_seconds", {(s.certs / "good.pem").string()}).empty());
     CHECK_FALSE(series(m, "certwatch_finding", {"input.too_complex", (s.certs / "same-name.pem").string()}).empty());
@@ -74,8 +78,14 @@ TEST_CASE("a file of 1,000 same-name CAs delays neither READY, other targets nor
   REQUIRE(testing::wait_for_port(s.port, 5s));
   const auto t1 = std::chrono::steady_clock::now();
   agent.process().signal(SIGTERM);
-  CHECK(agent.process().wait(3s).has_value());
-  CHECK(std::chrono::steady_clock::now() - t1 <= 1500ms);
+  CHECK(agent.process().wait(10s).has_value());
+  // <= 1 s of work after SIGTERM (a judge in flight is bounded), plus process teardown and
+  // slack for a loaded 2-core CI machine; ASan+UBSan builds judge several times slower.
+#if defined(__SANITIZE_ADDRESS__)
+  CHECK(std::chrono::steady_clock::now() - t1 <= 6s);
+#else
+  CHECK(std::chrono::steady_clock::now() - t1 <= 2s);
+#endif
 }
 
 TEST_CASE("a directory symlink created at run time is not followed, as in the full scan",
