@@ -38,20 +38,6 @@ struct Agent {
   int port = 0;
 };
 
-int free_port() {
-  // Ask the kernel through a throwaway listener on port 0 (the same trick as the tests).
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-    bench::die("no free port");
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 std::string sh_out(const std::string& cmd) {
   FILE* p = popen(cmd.c_str(), "r");
   if (p == nullptr) return {};
@@ -63,30 +49,10 @@ std::string sh_out(const std::string& cmd) {
   return out;
 }
 
-double cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto rp = s.rfind(')');
-  std::istringstream rest(s.substr(rp + 2));
-  std::string f;
-  std::vector<std::string> fields;
-  while (rest >> f) fields.push_back(f);
-  // Fields after the comm: state is [0]; utime is field 14 overall -> [11], stime [12].
-  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
-  return (std::stod(fields.at(11)) + std::stod(fields.at(12))) / tick;
-}
-
-long rss_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  return -1;
-}
-
 Agent start_agent(const fs::path& dir, const fs::path& watch, const fs::path& bundle,
                   const std::string& name) {
   Agent a;
-  a.port = free_port();
+  a.port = bench::free_port();
   const fs::path cfg = dir / (name + ".yaml");
   bench::write(cfg.string(), "agent:\n  debounce: 50ms\n  rescan_interval: 1h\n  state_dir: " + (dir / "state").string() + "\nhttp:\n  listen: \"127.0.0.1:" +
                                  std::to_string(a.port) + "\"\ntrust:\n  - " + bundle.string() +
@@ -178,7 +144,7 @@ int main(int argc, char** argv) {
   Agent empty = start_agent(dir, dir / "empty", bundle, "empty");
   if (!wait_ready(empty, 30)) bench::die("empty agent did not become ready");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  const long rss_empty = rss_kib(empty.pid);
+  const long rss_empty = bench::rss_kib(empty.pid);
   stop_agent(empty);
 
   // The full agent.
@@ -186,14 +152,14 @@ int main(int argc, char** argv) {
   Agent full = start_agent(dir, dir / "corpus", bundle, "full");
   if (!wait_ready(full, 900)) bench::die("agent did not become ready");
   const double ready_wall = bench::now_seconds() - t0;
-  const double scan_cpu = cpu_seconds(full.pid);
+  const double scan_cpu = bench::cpu_seconds(full.pid);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  const long rss_before_scrape = rss_kib(full.pid);
+  const long rss_before_scrape = bench::rss_kib(full.pid);
   std::string body;
   metrics_seconds(full, &body);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the session has closed
   const std::string scan_line = sh_out("grep -o 'initial scan: .*' " + (dir / "full.log").string());
-  const long rss_full = rss_kib(full.pid);
+  const long rss_full = bench::rss_kib(full.pid);
 
   // /metrics render (server side included: request to last byte), 5 scrapes.
   std::vector<double> renders;
@@ -204,19 +170,19 @@ int main(int argc, char** argv) {
 
   // One-file change: atomic replace of one file with a new leaf; CPU over the next 2 s.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  const double cpu_before = cpu_seconds(full.pid);
+  const double cpu_before = bench::cpu_seconds(full.pid);
   const fs::path victim = file_of(files / 2);
   bench::write((dir / "corpus" / ".tmp").string(), leaf_pem(999999, 77) + intermediates);
   fs::rename(dir / "corpus" / ".tmp", victim);
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  const double change_cpu = cpu_seconds(full.pid) - cpu_before;
+  const double change_cpu = bench::cpu_seconds(full.pid) - cpu_before;
   metrics_seconds(full, &body);
   const bool change_seen = body.find("leaf-999999.scale.local") != std::string::npos;
 
   // Idle.
-  const double idle_before = cpu_seconds(full.pid);
+  const double idle_before = bench::cpu_seconds(full.pid);
   std::this_thread::sleep_for(std::chrono::seconds(idle));
-  const double idle_cpu = cpu_seconds(full.pid) - idle_before;
+  const double idle_cpu = bench::cpu_seconds(full.pid) - idle_before;
   stop_agent(full);
 
   std::printf("initial scan: ready after %.2f s wall, %.2f s CPU (agent log: %s)\n", ready_wall,

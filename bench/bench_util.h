@@ -3,7 +3,10 @@
 // RSS readings. Not part of the product; key material here is throwaway test data.
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +14,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -130,6 +135,42 @@ inline ChildUsage run_child(const std::vector<std::string>& argv,
   u.sys = static_cast<double>(ru.ru_stime.tv_sec) + ru.ru_stime.tv_usec / 1e6;
   u.max_rss_kib = ru.ru_maxrss;
   return u;
+}
+
+// A free loopback port, and a process's CPU (user + system) and resident memory from /proc,
+// for the benchmarks that run the agent.
+inline int free_port() {
+  // Ask the kernel through a throwaway listener on port 0 (the same trick as the tests).
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+    die("no free port");
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+inline double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto rp = s.rfind(')');
+  std::istringstream rest(s.substr(rp + 2));
+  std::string f;
+  std::vector<std::string> fields;
+  while (rest >> f) fields.push_back(f);
+  // Fields after the comm: state is [0]; utime is field 14 overall -> [11], stime [12].
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return (std::stod(fields.at(11)) + std::stod(fields.at(12))) / tick;
+}
+
+inline long rss_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
 }
 
 }  // namespace bench

@@ -57,6 +57,7 @@ struct ListenAddress {
 struct HttpConfig {
   ListenAddress listen;
   uint32_t max_connections = 64;         // further connections are closed at accept
+  uint32_t max_connections_per_client = 16;  // per peer address: one client cannot fill the server
   Seconds request_timeout{Seconds{10}};  // whole request read + response write
   uint32_t max_header_bytes = 8 * 1024;  // request line + headers
   uint32_t max_body_bytes = 64 * 1024;   // we only serve GETs; anything larger is refused

@@ -8,14 +8,18 @@
 #include <csignal>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "config/address.h"
 #include "config/yaml_reader.h"
-#include "pki/dn.h"
 #include "pki/clients.h"
+#include "pki/dn.h"
 #include "pki/duration.h"
 #include "pki/keygen.h"
+#include "pki/read_file.h"
+
+#include <yaml-cpp/depthguard.h>
 
 namespace config {
 
@@ -70,7 +74,8 @@ class Schema {
 
   void http(const Field& f, HttpConfig& out) {
     const auto m = r_.map(
-        f, {"listen", "max_connections", "request_timeout", "max_header_bytes", "max_body_bytes"});
+        f, {"listen", "max_connections", "max_connections_per_client", "request_timeout",
+            "max_header_bytes", "max_body_bytes"});
     if (const auto* v = m.get("listen")) {
       if (auto s = r_.string(*v)) {
         auto addr = parse_listen_address(*s);
@@ -82,6 +87,8 @@ class Schema {
     }
     if (const auto* v = m.get("max_connections"))
       if (auto n = r_.integer(*v, 1, 100000)) out.max_connections = static_cast<uint32_t>(*n);
+    if (const auto* v = m.get("max_connections_per_client"))
+      if (auto n = r_.integer(*v, 1, 100000)) out.max_connections_per_client = static_cast<uint32_t>(*n);
     if (const auto* v = m.get("request_timeout"))
       if (auto d = r_.duration(*v, Seconds{1})) out.request_timeout = *d;
     if (const auto* v = m.get("max_header_bytes"))
@@ -399,31 +406,33 @@ void cross_check(YamlReader& r, const Config& c, const std::vector<Field>& watch
                ? Field{"", f.value[std::string(key)], f.key_mark}.mark()
                : f.key_mark;
   };
-  for (size_t i = 0; i < c.watch.size(); ++i)
-    for (size_t j = 0; j < i; ++j)
-      if (!c.watch[i].path.empty() && c.watch[i].path == c.watch[j].path) {
-        r.problem(field_mark(watch_fields[i], "path"),
-                  watch_fields[i].where + ".path: duplicate watch path " +
-                      c.watch[i].path.string() + " (also " + watch_fields[j].where + ")");
-        break;
-      }
+  // First occurrence of each path and name, in ordered sets: O(n log n) for 40k entries.
+  std::map<fs::path, size_t> first_watch;
+  for (size_t i = 0; i < c.watch.size(); ++i) {
+    if (c.watch[i].path.empty()) continue;
+    auto [it, inserted] = first_watch.emplace(c.watch[i].path, i);
+    if (!inserted)
+      r.problem(field_mark(watch_fields[i], "path"),
+                watch_fields[i].where + ".path: duplicate watch path " +
+                    c.watch[i].path.string() + " (also " + watch_fields[it->second].where + ")");
+  }
   std::vector<std::string_view> issuer_names;
+  std::set<std::string_view> issuer_set;
   for (size_t i = 0; i < c.issuers.size(); ++i) {
     const auto& name = c.issuers[i].name;
-    if (!name.empty() && std::count(issuer_names.begin(), issuer_names.end(), name) != 0)
+    if (!name.empty() && !issuer_set.insert(name).second)
       r.problem(field_mark(issuer_fields[i], "name"),
                 issuer_fields[i].where + ".name: duplicate issuer name '" + name + "'");
     issuer_names.push_back(name);
   }
-  std::vector<std::string_view> managed_names;
+  std::set<std::string_view> managed_names;
   for (size_t i = 0; i < c.managed.size(); ++i) {
     const auto& e = c.managed[i];
-    if (!e.name.empty() && std::count(managed_names.begin(), managed_names.end(), e.name) != 0)
+    if (!e.name.empty() && !managed_names.insert(e.name).second)
       r.problem(field_mark(managed_fields[i], "name"),
                 managed_fields[i].where + ".name: duplicate managed name '" + e.name + "'");
-    managed_names.push_back(e.name);
     if (!e.issuer.empty() &&
-        std::find(issuer_names.begin(), issuer_names.end(), e.issuer) == issuer_names.end()) {
+        issuer_set.count(e.issuer) == 0) {
       std::string msg = managed_fields[i].where + ".issuer: no issuer named '" + e.issuer + "'";
       if (auto best = closest_match(e.issuer, issuer_names); !best.empty())
         msg += " (did you mean '" + best + "'?)";
@@ -441,6 +450,15 @@ LoadReport load_text(std::string_view text, const std::string& name, const fs::p
   YamlReader r(name, base_dir, options);
   LoadReport report;
   YAML::Node root;
+  // A NUL byte: yaml-cpp reports it at a wrong position; name the real one.
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
+    const auto before = text.substr(0, nul);
+    const auto line_start = before.rfind('\n');
+    const int line = 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+    const int column = 1 + static_cast<int>(line_start == std::string_view::npos ? nul : nul - line_start - 1);
+    report.problems.push_back(Problem{name, line, column, "a NUL byte: the config must be text"});
+    return report;
+  }
   try {
     // LoadAll, so that a second document (a stray "---") is an error rather than ignored.
     const auto docs = YAML::LoadAll(std::string(text));
@@ -448,6 +466,11 @@ LoadReport load_text(std::string_view text, const std::string& name, const fs::p
     if (docs.size() > 1)
       r.problem(docs[1].Mark(),
                 "a second YAML document: the config is one document (remove '---')");
+  } catch (const YAML::DeepRecursion& e) {  // its message is "bad file"
+    r.problem(e.mark, "YAML nested too deeply (more than " + std::to_string(e.depth() - 1) +
+                          " levels)");
+    report.problems = r.take_problems();
+    return report;
   } catch (const YAML::Exception& e) {
     r.problem(e.mark, "YAML syntax error: " + e.msg);
     report.problems = r.take_problems();
@@ -515,20 +538,20 @@ std::string Problem::to_string() const {
 
 LoadReport check_config(const fs::path& path, LoadOptions options) {
   std::error_code ec;
-  std::ifstream in;
-  if (!fs::is_directory(path, ec)) in.open(path, std::ios::binary);
-  std::ostringstream text;
-  if (in.is_open()) text << in.rdbuf();
-  if (!in.is_open() || in.bad()) {
+  // Non-blocking, regular files only, capped: /dev/zero or a FIFO is refused at once.
+  auto text = fs::is_directory(path, ec) ? pki::Result<std::string>(pki::make_error(""))
+                                         : pki::read_regular_file(path, pki::kMaxConfigBytes);
+  if (!text) {
     const std::string why = fs::is_directory(path, ec) ? "is a directory"
-                            : fs::exists(path, ec)     ? "cannot be read"
-                                                       : "does not exist";
+                            : !fs::exists(path, ec)
+                                ? "does not exist"
+                                : "cannot be read: " + text.error().message.substr(path.string().size() + 2);
     LoadReport report;
     report.problems.push_back(Problem{path.string(), 0, 0, "config file " + why});
     return report;
   }
   const fs::path absolute = fs::absolute(path, ec).lexically_normal();
-  return load_text(text.str(), path.string(), absolute.parent_path(), absolute, options);
+  return load_text(*text, path.string(), absolute.parent_path(), absolute, options);
 }
 
 pki::Result<Config> load_config(const fs::path& path, LoadOptions options) {

@@ -283,6 +283,12 @@ std::optional<fs::path> YamlReader::path(const Field& f, Need need) {
     problem(f.mark(), f.where + ": " + p.string() + " is a directory, expected a file");
     return std::nullopt;
   }
+  // A FIFO or a device named as a file would block or never end when read (issue 15).
+  if ((need == Need::file || need == Need::file_or_directory) && !fs::is_directory(st) &&
+      !fs::is_regular_file(st)) {
+    problem(f.mark(), f.where + ": " + p.string() + " is not a regular file");
+    return std::nullopt;
+  }
   if (need == Need::directory && !fs::is_directory(st)) {
     problem(f.mark(), f.where + ": " + p.string() + " is not a directory");
     return std::nullopt;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pki/chain.h"
+#include "pki/chain_limits.h"
 
 namespace pki {
 namespace {
@@ -54,8 +55,16 @@ class Graph {
   }
 
   std::vector<Node>& nodes() { return nodes_; }
+  // A bound of pki/chain_limits.h cut the work short: the graph may miss an issuer.
+  bool limited() const { return limited_; }
 
   bool signed_by(const Certificate& child, const Certificate& issuer) {
+    // Bounded (pki/chain_limits.h): past the budget a pair counts as not signed.
+    if (signature_checks_ >= kMaxSignatureChecks) {
+      limited_ = true;
+      return false;
+    }
+    ++signature_checks_;
     return in_.cache != nullptr ? in_.cache->signed_by(child, issuer) : child.signed_by(issuer);
   }
 
@@ -80,6 +89,7 @@ class Graph {
     for (int t : in_.trust->by_subject(issuer_name)) candidates.push_back(node_for_trust(t));
     std::vector<int> out;
     int names = 0;
+    int tried = 0;
     std::set<int> done;
     for (int c : candidates) {
       if (c == n || !done.insert(c).second) continue;
@@ -87,6 +97,10 @@ class Graph {
       const Certificate& cand = *nodes_[static_cast<size_t>(c)].cert;
       const std::string ski = cand.ski_hex();
       if (!aki.empty() && !ski.empty() && aki != ski) continue;  // OpenSSL skips these too
+      if (tried++ == kMaxIssuerCandidates) {
+        limited_ = true;
+        break;
+      }
       if (signed_by(child, cand)) out.push_back(c);
     }
     issuers_[n] = out;
@@ -113,6 +127,8 @@ class Graph {
   std::map<int, int> trust_node_;
   std::map<int, std::vector<int>> issuers_;
   std::map<int, int> name_only_;
+  int signature_checks_ = 0;
+  bool limited_ = false;
 };
 
 std::string position(int i) { return "position " + std::to_string(i); }
@@ -409,6 +425,7 @@ ChainAnalysis analyze_chain(const ChainInput& in) {
   const std::vector<bool> on_path = assign_roles(s);
   path_findings(s, ambiguous);
   file_findings(s, on_path);
+  if (s.g.limited()) out.findings.push_back(chain_limit_finding(s.opt.policy, std::string(in.target)));
   return out;
 }
 

@@ -105,6 +105,10 @@ constexpr std::array kCatalogue{
     FindingKind{"input.unreadable", S::unknown, "the file cannot be read", ""},
     FindingKind{"input.malformed", S::unknown, "the file cannot be parsed", ""},
     FindingKind{"input.no_certificates", S::unknown, "the file holds no certificate", ""},
+    FindingKind{"input.too_complex", S::unknown,
+                "the file exceeds a bound of the judge (certificates, issuer candidates or "
+                "signature checks); only part of it was judged",
+                "README.md, Security"},
 };
 
 }  // namespace

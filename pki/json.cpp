@@ -3,9 +3,15 @@
 #include <cmath>
 #include <cstdio>
 
+#include "pki/text_escape.h"
+
 namespace pki {
 
-void json_escape(std::string& out, std::string_view s) {
+void json_escape(std::string& out, std::string_view given) {
+  // Bytes that are not UTF-8 would make the document invalid JSON: "\xNN", reversibly, as
+  // in the metrics and the status page (pki/text_escape.h).
+  const std::string escaped = needs_escape(given) ? escape_text(given) : std::string();
+  const std::string_view s = escaped.empty() ? given : std::string_view(escaped);
   out.push_back('"');
   for (unsigned char c : s) {
     switch (c) {

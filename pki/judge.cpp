@@ -8,6 +8,7 @@
 
 #include "pki/chain.h"
 #include "pki/judge_internal.h"
+#include "pki/chain_limits.h"
 #include "pki/json.h"
 #include "pki/verdict_notes.h"
 #include "pki/key.h"
@@ -95,6 +96,11 @@ Report judge_impl(std::string target, std::span<const Certificate> chain,
   rep.target = std::move(target);
   rep.key = key;
   if (chain.empty()) return rep;
+  std::optional<Finding> cut;  // pki/chain_limits.h: the rest of a huge file is not judged
+  if (chain.size() > kMaxCertificatesAnalysed) {
+    cut = too_many_certificates_finding(options.policy, rep.target, chain.size());
+    chain = chain.first(kMaxCertificatesAnalysed);
+  }
   std::vector<std::string> sha;
   sha.reserve(chain.size());
   for (const auto& c : chain) sha.push_back(c.sha256_hex());
@@ -104,6 +110,7 @@ Report judge_impl(std::string target, std::span<const Certificate> chain,
   for (size_t i = 0; i < chain.size(); ++i)
     rep.certs.push_back(make_record(chain[i], static_cast<int>(i), a.roles[i], sha[i]));
   rep.findings = std::move(a.findings);
+  if (cut) rep.findings.push_back(std::move(*cut));
 
   // Lints on each distinct certificate of the file.
   std::map<int, size_t> path_pos;
@@ -228,6 +235,9 @@ Report judge_loaded(FileInput& in, const std::optional<KeyRecord>& key, bool key
   }
   rep = judge_impl(in.path.string(), l.certs, key, leaf_expected ? named : options, trust, cache,
                    l.unordered);
+  if (l.certs_not_parsed > 0)
+    rep.findings.push_back(too_many_certificates_finding(options.policy, rep.target,
+                                                         l.certs.size() + l.certs_not_parsed));
   std::vector<std::string> judged_notes = std::move(rep.notes);  // the judge's, after the loader's
   rep.notes = l.notes;
   rep.notes.insert(rep.notes.end(), judged_notes.begin(), judged_notes.end());

@@ -4,6 +4,10 @@
 // the limit and the certificate-like names.
 #include "pki/load.h"
 
+#include "pki/chain_limits.h"
+#include "pki/pkcs7_scan.h"
+#include "pki/read_file.h"
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -52,6 +56,43 @@ Result<std::vector<Certificate>> pkcs7_certs(PKCS7* p7, std::string_view what) {
   else return make_error(std::string(what) + ": PKCS#7 structure is not signed data");
   std::vector<Certificate> out;
   for (int i = 0; i < sk_X509_num(certs); ++i) out.emplace_back(up_ref(sk_X509_value(certs, i)));
+  return out;
+}
+
+// A PKCS#7 bundle holding more certificates than the judge analyses (with those already in
+// `out`): only the first ones up to kMaxCertificatesAnalysed are parsed, the rest counted
+// (pki/pkcs7_scan.h), as for PEM and DER files. False for smaller or unusual bundles, which
+// OpenSSL parses whole as before (its errors are the precise ones).
+bool load_large_pkcs7(std::string_view der, Loaded& out) {
+  auto ders = pkcs7_certificate_ders(der);
+  if (!ders || ders->size() + out.certs.size() <= kMaxCertificatesAnalysed) return false;
+  const size_t take = kMaxCertificatesAnalysed - std::min(out.certs.size(), kMaxCertificatesAnalysed);
+  std::vector<Certificate> certs;
+  for (size_t i = 0; i < take; ++i) {
+    const auto& d = (*ders)[i];
+    auto c = Certificate::from_der_deferred_key({reinterpret_cast<const unsigned char*>(d.data()), d.size()});
+    if (!c) return false;
+    certs.push_back(std::move(*c));
+  }
+  for (auto& c : certs) out.certs.push_back(std::move(c));
+  out.certs_not_parsed += ders->size() - take;
+  return true;
+}
+
+// The DER bytes of one PEM block (its base64 decoded), or "" when it does not decode.
+std::string pem_block_der(std::string_view block) {
+  auto bio = mem_bio(block);
+  char* name = nullptr;
+  char* header = nullptr;
+  unsigned char* data = nullptr;
+  long len = 0;
+  std::string out;
+  if (bio && PEM_read_bio(bio.get(), &name, &header, &data, &len) == 1)
+    out.assign(reinterpret_cast<const char*>(data), static_cast<size_t>(len));
+  ERR_clear_error();
+  OPENSSL_free(name);
+  OPENSSL_free(header);
+  OPENSSL_free(data);
   return out;
 }
 
@@ -118,6 +159,10 @@ Result<void> load_pem_block(std::string_view block, std::string_view label, int 
                             std::string_view name, Loaded& out) {
   const std::string where = block_name(name, index, label);
   if (label == "CERTIFICATE" || label == "X509 CERTIFICATE" || label == "TRUSTED CERTIFICATE") {
+    if (out.certs.size() >= kMaxCertificatesAnalysed) {
+      ++out.certs_not_parsed;
+      return {};
+    }
     if (label != "TRUSTED CERTIFICATE") {
       auto c = read_pem_certificate(block);
       if (!c) return make_error(where + " is not a valid certificate: " + c.error().message);
@@ -135,6 +180,7 @@ Result<void> load_pem_block(std::string_view block, std::string_view label, int 
     return {};
   }
   if (label == "PKCS7" || label == "PKCS #7 SIGNED DATA") {
+    if (load_large_pkcs7(pem_block_der(block), out)) return {};
     auto bio = mem_bio(block);
     if (!bio) return make_error("out of memory");
     UniquePtr<PKCS7> p7(PEM_read_bio_PKCS7(bio.get(), nullptr, nullptr, nullptr));
@@ -189,7 +235,22 @@ Result<Loaded> load_der(std::string_view data, std::string_view name) {
   {
     const unsigned char* p = begin;
     std::vector<Certificate> certs;
+    std::size_t not_parsed = 0;
     while (p < begin + len) {
+      if (certs.size() >= kMaxCertificatesAnalysed) {
+        // Past the bound only the envelope (tag and length) is read, to count and skip.
+        const unsigned char* q = p;
+        long body = 0;
+        int tag = 0, cls = 0;
+        const int rc = ASN1_get_object(&q, &body, &tag, &cls, static_cast<long>(begin + len - p));
+        if ((rc & 0x80) != 0 || tag != V_ASN1_SEQUENCE || body > begin + len - q) {
+          certs.clear();
+          break;
+        }
+        p = q + body;
+        ++not_parsed;
+        continue;
+      }
       size_t used = 0;
       auto c = Certificate::from_der_deferred_key({p, static_cast<size_t>(begin + len - p)}, &used);
       if (!c || used == 0) {
@@ -203,8 +264,13 @@ Result<Loaded> load_der(std::string_view data, std::string_view name) {
     if (!certs.empty()) {
       out.format = "DER";
       out.certs = std::move(certs);
+      out.certs_not_parsed = not_parsed;
       return out;
     }
+  }
+  if (load_large_pkcs7(data, out)) {
+    out.format = "PKCS7-DER";
+    return out;
   }
   {
     const unsigned char* p = begin;
@@ -262,13 +328,16 @@ void decode_keys_of_issuers(std::vector<Certificate>& certs) {
     }
     return h;
   };
+  // Only the certificates the judge analyses (pki/chain_limits.h) can need an issuer's key:
+  // decoding 22,000 keys of a hostile 10 MiB file would cost seconds.
+  const size_t analysed = std::min(certs.size(), kMaxCertificatesAnalysed);
   std::unordered_multimap<unsigned long, size_t> by_issuer;
   bool all_hashed = true;
-  for (size_t i = 0; i < certs.size(); ++i) {
+  for (size_t i = 0; i < analysed; ++i) {
     if (auto h = name_hash(X509_get_issuer_name(certs[i].native()))) by_issuer.emplace(*h, i);
     else all_hashed = false;
   }
-  for (size_t i = 0; i < certs.size(); ++i) {
+  for (size_t i = 0; i < analysed; ++i) {
     if (!certs[i].key_deferred()) continue;
     const X509_NAME* subject = X509_get_subject_name(certs[i].native());
     const auto names_it = [&](size_t j) {
@@ -280,7 +349,7 @@ void decode_keys_of_issuers(std::vector<Certificate>& certs) {
       auto [lo, hi] = by_issuer.equal_range(*h);
       for (auto it = lo; it != hi && !issuer; ++it) issuer = names_it(it->second);
     } else {
-      for (size_t j = 0; j < certs.size() && !issuer; ++j) issuer = names_it(j);
+      for (size_t j = 0; j < analysed && !issuer; ++j) issuer = names_it(j);
     }
     if (issuer) certs[i] = certs[i].with_key_decoded();
   }
@@ -309,21 +378,7 @@ void FileInput::wipe() {
 }
 
 Result<std::string> read_limited(const fs::path& path, std::uintmax_t limit) {
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  if (ec) return make_error(path.string() + ": " + ec.message(), ErrorKind::io);
-  if (size > limit)
-    return make_error(path.string() + ": " + std::to_string(size) + " bytes, over the " +
-                      std::to_string(limit / (1024 * 1024)) + " MiB limit",
-                      ErrorKind::invalid_input);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(path.string() + ": " + std::strerror(errno), ErrorKind::io);
-  std::string data;
-  data.resize(static_cast<size_t>(size));
-  in.read(data.data(), static_cast<std::streamsize>(size));
-  if (in.gcount() != static_cast<std::streamsize>(size))
-    return make_error(path.string() + ": short read", ErrorKind::io);
-  return data;
+  return read_regular_file(path, limit);  // non-blocking, regular files only (pki/read_file.h)
 }
 
 FileInput load_file(const fs::path& path) {

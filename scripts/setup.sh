@@ -16,6 +16,7 @@ packages=(
   gnutls-bin golang-go libmbedtls-dev
   lintian   # the Debian package test: no error-severity findings
   chromium  # the status page test renders / in headless Chromium
+  python3   # JSON oracle: the API must stay valid UTF-8 JSON for any file name
   # the fuzz target and sanitizer runtimes
   clang libclang-rt-14-dev
 )

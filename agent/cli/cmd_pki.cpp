@@ -21,6 +21,8 @@
 #include "pki/duration.h"
 #include "pki/issuer.h"
 #include "pki/json.h"
+#include "pki/load.h"
+#include "pki/read_file.h"
 
 namespace certwatch {
 namespace {
@@ -58,17 +60,17 @@ std::string strip_newline(std::string s) {
   return s;
 }
 
-pki::Result<std::string> read_file(const fs::path& p, const std::string& what) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return pki::make_error(what + ": cannot read " + p.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+pki::Result<std::string> read_file(const fs::path& p, const std::string& what,
+                                   std::uintmax_t limit = pki::kMaxInputBytes) {
+  // Non-blocking, regular files only, capped (pki/read_file.h): a FIFO or /dev/zero is refused.
+  auto data = pki::read_regular_file(p, limit);
+  if (!data) return pki::make_error(what + ": cannot read " + data.error().message);
+  return data;
 }
 
 // The first line of a file, as a passphrase.
 pki::Result<pki::Passphrase> passphrase_from(const fs::path& p, const std::string& what) {
-  auto text = read_file(p, what);
+  auto text = read_file(p, what, pki::kMaxSecretBytes);
   if (!text) return text.error();
   auto nl = text->find('\n');
   std::string line = strip_newline(text->substr(0, nl));

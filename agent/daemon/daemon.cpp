@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include <utility>
+
 #include <spdlog/spdlog.h>
 
 #include "agent/daemon/change_log.h"
@@ -39,7 +41,8 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
                              [this] { return status_.ready; }}),
       signals_(io),
       watchdog_timer_(io),
-      rejudge_timer_(clock_->make_timer()) {
+      rejudge_timer_(clock_->make_timer()),
+      hup_timer_(io) {
   status_.config_path = options_.config_path.string();
   status_.started_at = now();
   // Every observation reaches the consumers of the findings diff in one place.
@@ -114,11 +117,24 @@ void Daemon::wait_signals() {
 
 void Daemon::on_signal(int sig) {
   if (sig == SIGHUP) {
-    reload();
+    // A SIGHUP storm is one reload (and one log line), not one per signal: signals within
+    // 100 ms of the first, or during the reload's rescan, merge into it.
+    if (hups_pending_++ == 0) arm_hup_timer();
   } else {
     spdlog::info("signal {}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     shutdown();
   }
+}
+
+void Daemon::arm_hup_timer() {
+  hup_timer_.expires_after(std::chrono::milliseconds(100));
+  hup_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    if (reloading_) return arm_hup_timer();  // the previous reload's rescan is still running
+    if (const int merged = std::exchange(hups_pending_, 0); merged > 1)
+      spdlog::info("{} SIGHUPs merged into one reload", merged);
+    reload();
+  });
 }
 
 void Daemon::reload() {
@@ -160,6 +176,7 @@ void Daemon::shutdown() {
   signals_.cancel(ec);
   watchdog_timer_.cancel();
   rejudge_timer_->cancel();
+  hup_timer_.cancel();
   files_.stop();
   if (http_) http_->stop();
 }
@@ -228,6 +245,7 @@ pki::Result<void> Daemon::start_http(const config::HttpConfig& http) {
   o.header_limit = http.max_header_bytes;
   o.body_limit = http.max_body_bytes;
   o.max_connections = http.max_connections;
+  o.max_connections_per_client = http.max_connections_per_client;
   o.gzip_min_bytes = kGzipMinBytes;
   auto server = std::make_unique<HttpServer>(io_, o);
   for (auto& [path, handler] : agent_routes(AgentView{inventory_, metrics_, status_, *clock_}))

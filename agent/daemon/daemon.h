@@ -71,6 +71,7 @@ class Daemon {
   void wait_signals();
   void on_signal(int sig);
   void reload();
+  void arm_hup_timer();
   void arm_watchdog();
   void arm_rejudge();
   void on_scan_finished(double seconds);
@@ -91,8 +92,10 @@ class Daemon {
   boost::asio::signal_set signals_;
   boost::asio::steady_timer watchdog_timer_;  // systemd's real-time watchdog, not the Clock
   std::unique_ptr<ClockTimer> rejudge_timer_;
+  boost::asio::steady_timer hup_timer_;  // merges a SIGHUP storm into one reload (real time)
   bool stopping_ = false;
   bool reloading_ = false;
+  int hups_pending_ = 0;  // SIGHUPs not yet served by a reload (merged into the next one)
 };
 
 }  // namespace certwatch::agent

@@ -8,6 +8,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "pki/text_escape.h"
+
 namespace certwatch::agent {
 namespace {
 
@@ -21,6 +23,27 @@ class PriorityFlag final : public spdlog::custom_flag_formatter {
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
     return std::make_unique<PriorityFlag>();
+  }
+};
+
+// %V in the pattern: the message with every control character and every byte that is not
+// UTF-8 escaped (pki/text_escape.h). Applied to the whole message, so every field of every
+// line is covered: a file name or certificate CN holding "\n<0>..." cannot start a forged
+// journald entry, and ESC cannot drive the terminal.
+class EscapedPayload final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    const std::string_view payload(msg.payload.data(), msg.payload.size());
+    if (!pki::needs_escape(payload, pki::EscapeSet::for_log)) {
+      dest.append(payload.data(), payload.data() + payload.size());
+      return;
+    }
+    const std::string escaped = pki::escape_text(payload, pki::EscapeSet::for_log);
+    dest.append(escaped.data(), escaped.data() + escaped.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<EscapedPayload>();
   }
 };
 
@@ -55,7 +78,8 @@ void setup_logging(spdlog::level::level_enum level, std::optional<bool> journald
       "certwatch", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
   formatter->add_flag<PriorityFlag>('*');
-  formatter->set_pattern(under_journald ? "%*%v" : "%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  formatter->add_flag<EscapedPayload>('V');
+  formatter->set_pattern(under_journald ? "%*%V" : "%Y-%m-%dT%H:%M:%S.%e%z %l %V");
   logger->set_formatter(std::move(formatter));
   logger->set_level(level);
   // Errors are rare and must not be lost if the process dies right after.

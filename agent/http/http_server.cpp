@@ -73,7 +73,9 @@ bool accepts_gzip(std::string_view accept_encoding) {
 struct HttpServer::Listener : std::enable_shared_from_this<HttpServer::Listener> {
   Listener(asio::io_context& ioc, HttpServerOptions options)
       : ioc(ioc), acceptor(ioc), retry_timer(ioc),
-        shared(std::make_shared<Shared>(std::move(options))) {}
+        shared(std::make_shared<Shared>(std::move(options))) {
+    shared->refusals = std::make_shared<RefusalLog>(ioc, shared->options.refusal_log_interval);
+  }
 
   void do_accept() {
     acceptor.async_accept(ioc, [self = shared_from_this()](beast::error_code ec,
@@ -95,12 +97,22 @@ struct HttpServer::Listener : std::enable_shared_from_this<HttpServer::Listener>
     }
     try {
       const auto cap = shared->options.max_connections;
-      if (shared->served() < cap) {
+      const auto per_client = shared->options.max_connections_per_client;
+      beast::error_code peer_ec;
+      const auto peer = socket.remote_endpoint(peer_ec);
+      const auto it = peer_ec ? shared->per_client.end() : shared->per_client.find(peer.address().to_string());
+      if (it != shared->per_client.end() && it->second >= per_client) {
+        // Closed at once (no 503 session, which would hold another slot): one address
+        // cannot take the slots other clients need.
+        shared->refusals->note("over the per-client cap of " + std::to_string(per_client));
+      } else if (shared->served() < cap) {
         std::make_shared<HttpSession>(std::move(socket), shared, false)->start();
       } else if (shared->rejecting < cap) {
-        spdlog::warn("http: {} connections open; answering 503", shared->served());
+        shared->refusals->note("answered 503 at the cap of " + std::to_string(cap));
         std::make_shared<HttpSession>(std::move(socket), shared, true)->start();
-      }  // else: far over the cap; the socket closes as it goes out of scope
+      } else {  // far over the cap; the socket closes as it goes out of scope
+        shared->refusals->note("closed far over the cap of " + std::to_string(cap));
+      }
     } catch (const std::exception& e) {
       spdlog::error("http: cannot start a session: {}", e.what());
     }
@@ -113,6 +125,7 @@ struct HttpServer::Listener : std::enable_shared_from_this<HttpServer::Listener>
     beast::error_code ec;
     acceptor.close(ec);
     retry_timer.cancel();
+    shared->refusals->stop();
     // Sessions erase themselves from the set when they end, never inside shutdown().
     const std::vector<HttpSession*> sessions(shared->sessions.begin(), shared->sessions.end());
     for (HttpSession* s : sessions) s->shutdown();

@@ -52,6 +52,15 @@ struct HttpServerOptions {
   std::uint32_t header_limit = 8 * 1024;  // bytes of request line + headers
   std::uint64_t body_limit = 1024;        // GET and HEAD carry no body worth reading
   std::size_t max_connections = 64;
+  // Connections from one peer address; more are closed at accept, so slow clients from one
+  // address cannot take every slot (slowloris).
+  std::size_t max_connections_per_client = 16;
+  // Every read of a request must bring data within this (at most read_timeout), and the
+  // request line and headers must be complete within header_timeout of the request's start.
+  std::chrono::milliseconds idle_read_timeout{5000};
+  std::chrono::milliseconds header_timeout{10000};
+  // Refused connections are logged once, then summarised at most once per interval.
+  std::chrono::milliseconds refusal_log_interval{60000};
   std::size_t gzip_min_bytes = 1024;
   int gzip_level = exporters::kGzipDefaultLevel;
 };

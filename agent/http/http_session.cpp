@@ -57,11 +57,17 @@ HttpSession::HttpSession(asio::ip::tcp::socket&& socket,
       reject_(reject) {
   shared_->sessions.insert(this);
   if (reject_) ++shared_->rejecting;
+  beast::error_code ec;
+  const auto peer = stream_.socket().remote_endpoint(ec);
+  client_ = ec ? std::string("?") : peer.address().to_string();
+  ++shared_->per_client[client_];
 }
 
 HttpSession::~HttpSession() {
   shared_->sessions.erase(this);
   if (reject_) --shared_->rejecting;
+  if (auto it = shared_->per_client.find(client_); it != shared_->per_client.end() && --it->second == 0)
+    shared_->per_client.erase(it);
 }
 
 void HttpSession::start() {
@@ -75,11 +81,28 @@ void HttpSession::do_read() {
   parser_.emplace();
   parser_->header_limit(shared_->options.header_limit);
   parser_->body_limit(shared_->options.body_limit);
-  stream_.expires_after(shared_->options.read_timeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                     self->on_read(ec);
-                   });
+  request_start_ = std::chrono::steady_clock::now();
+  read_more();
+}
+
+// One read of the request at a time, each with its own deadline: every read must bring data
+// within idle_read_timeout, the headers must be complete within header_timeout and the whole
+// request within read_timeout of the request's start (the keep-alive wait included). A client
+// trickling a byte now and then is cut off at the header deadline (slowloris).
+void HttpSession::read_more() {
+  const auto& o = shared_->options;
+  const auto whole = parser_->is_header_done() ? o.read_timeout : std::min(o.header_timeout, o.read_timeout);
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      request_start_ + whole - std::chrono::steady_clock::now());
+  if (left.count() <= 0) return on_read(beast::error::timeout);
+  stream_.expires_after(std::min({left, o.idle_read_timeout, o.read_timeout}));
+  http::async_read_some(stream_, buffer_, *parser_,
+                        [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                          if (self->closed_) return;
+                          if (!ec && !self->parser_->is_done()) return self->read_more();
+                          if (ec == http::error::need_more) return self->read_more();
+                          self->on_read(ec);
+                        });
 }
 
 void HttpSession::on_read(beast::error_code ec) {
@@ -124,10 +147,12 @@ HttpSession::Response HttpSession::handle(const http::request<http::string_body>
   HttpResponse out;
   if (reject_) {
     out = plain(503, "too many connections\n", {{"Retry-After", "1"}});
+  } else if (req.method() != http::verb::get && !head) {
+    // Before the path: CONNECT's authority and OPTIONS' "*" are no paths, and every method
+    // but GET and HEAD gets the same 405.
+    out = plain(405, "method not allowed\n", {{"Allow", "GET, HEAD"}});
   } else if (auto route = shared_->routes.find(std::string(path)); route == shared_->routes.end()) {
     out = plain(404, "not found\n");
-  } else if (req.method() != http::verb::get && !head) {
-    out = plain(405, "method not allowed\n", {{"Allow", "GET, HEAD"}});
   } else {
     const HttpRequest request{sv(req.method_string()), target, path, query, req.base()};
     try {

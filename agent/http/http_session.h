@@ -10,6 +10,7 @@
 
 #include <utility>  // before Boost.Asio (see http_server.h)
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -27,6 +28,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include "agent/http/http_server.h"
+#include "agent/http/http_refusals.h"
 
 namespace certwatch::agent {
 
@@ -38,6 +40,8 @@ struct HttpServer::Shared {
   std::unordered_map<std::string, HttpHandler> routes;
   std::unordered_set<HttpSession*> sessions;  // every live connection, for stop()
   std::size_t rejecting = 0;                  // of which being answered 503
+  std::unordered_map<std::string, std::size_t> per_client;  // live connections by peer address
+  std::shared_ptr<RefusalLog> refusals;       // set by the listener
   std::size_t served() const { return sessions.size() - rejecting; }
   bool stopping = false;
 };
@@ -63,6 +67,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
   void do_read();
+  void read_more();
   void on_read(boost::beast::error_code ec);
   Response handle(const boost::beast::http::request<boost::beast::http::string_body>& req);
   void send(Response&& res);
@@ -77,6 +82,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   Response res_;  // the response being written; one at a time (no pipelining)
   std::shared_ptr<HttpServer::Shared> shared_;
   const bool reject_;
+  std::string client_;  // peer address, the key of Shared::per_client
+  std::chrono::steady_clock::time_point request_start_;
   bool keep_alive_ = false;  // of res_, kept once res_ is released
   bool writing_ = false;
   bool closed_ = false;

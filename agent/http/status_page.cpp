@@ -8,10 +8,14 @@
 #include "pki/duration.h"
 #include "exporters/prometheus/metric_names.h"
 #include "pki/json.h"
+#include "pki/text_escape.h"
 
 namespace certwatch::agent {
 
-std::string html_escape(std::string_view s) {
+std::string html_escape(std::string_view given) {
+  // The page is UTF-8: other bytes as "\xNN", as in the metrics and the API (issue 15).
+  const std::string escaped = pki::needs_escape(given) ? pki::escape_text(given) : std::string();
+  const std::string_view s = escaped.empty() ? given : std::string_view(escaped);
   std::string out;
   out.reserve(s.size());
   for (char c : s) {

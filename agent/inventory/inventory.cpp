@@ -134,6 +134,11 @@ SourceState* Inventory::source_state(const TargetId& target) {
   return it != entries_.end() ? &it->second.state : nullptr;
 }
 
+void Inventory::recheck_by(const TargetId& target, int64_t at) {
+  if (auto it = entries_.find(target); it != entries_.end())
+    it->second.rejudge_at = std::min(it->second.rejudge_at, at);
+}
+
 const InventoryEntry* Inventory::find(const TargetId& target) const {
   auto it = entries_.find(target);
   return it != entries_.end() ? &it->second : nullptr;

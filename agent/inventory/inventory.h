@@ -114,6 +114,9 @@ class Inventory {
   // The source-specific state of a target, for its source to update what does not change
   // the exported view (a file's stamp after a read that found the same bytes). Null if unknown.
   SourceState* source_state(const TargetId& target);
+  // Judge the target again from its source at `at` (POSIX seconds) at the latest: a source
+  // that kept the last stable judgement (a file caught mid-rewrite) asks to look again.
+  void recheck_by(const TargetId& target, int64_t at);
 
   const InventoryEntry* find(const TargetId& target) const;
   const std::map<TargetId, InventoryEntry>& entries() const { return entries_; }

@@ -291,6 +291,12 @@ void FileSource::on_result(ScanResult r, uint64_t seq, bool full_scan) {
   const auto it = job_seq_.find(target);
   const bool latest = it != job_seq_.end() && it->second == seq;
   if (latest) job_seq_.erase(it);
+  // Caught mid-rewrite: the last stable judgement stays until a read is stable (issue 15); the
+  // next expiry pass (rejudge_check) reads the file again if no event comes first.
+  if (r.unstable && inventory_.find(file_target(target)) != nullptr) {
+    inventory_.recheck_by(file_target(target), clock_.now());
+    r.cancelled = true;
+  }
   if (!stopping_ && !r.cancelled && latest) {
     if (r.read_error && hooks_.read_errors) hooks_.read_errors(1);
     const TargetId id = file_target(target);

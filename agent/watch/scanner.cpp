@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <array>
 #include <limits>
 
@@ -25,6 +26,11 @@ bool excluded(const config::WatchEntry& e, const std::string& name) {
 bool lstat_exists(const fs::path& p) {
   struct stat st {};
   return ::lstat(p.c_str(), &st) == 0;
+}
+
+bool is_dir_link(const fs::path& p) {
+  struct stat st {};
+  return ::lstat(p.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
 }
 
 bool is_dir(const fs::path& p) {
@@ -52,6 +58,9 @@ void walk_dir(const fs::path& dir, const std::shared_ptr<const WatchContext>& ct
   fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
   if (ec) {
     spdlog::warn("cannot list {}: {}", dir.string(), ec.message());
+    // A directory that cannot be listed (a path beyond PATH_MAX, an I/O error) must not
+    // vanish with a log line only: it becomes a target, reported input.unreadable with why.
+    if (ec.value() == ENAMETOOLONG || ec.value() == EIO || ec.value() == ELOOP) out.emplace(dir, ctx);
     return;
   }
   for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
@@ -124,7 +133,8 @@ TargetMap collect_targets(const fs::path& scope,
       const bool direct = scope.parent_path() == root;
       if (!ctx->entry.recursive && !direct) continue;
       if (is_dir(scope)) {
-        if (ctx->entry.recursive) walk_dir(scope, ctx, true, out);
+        // A link to a directory is not followed here either: the full scan's rule (walk_dir).
+        if (ctx->entry.recursive && !is_dir_link(scope)) walk_dir(scope, ctx, true, out);
       } else if (lstat_exists(scope) && wanted_in_dir(ctx->entry, scope)) {
         out.emplace(scope, ctx);
       }
@@ -166,8 +176,13 @@ ScanResult scan_file(const ScanJob& job) {
     auto content = stable_read(job.path);
     if (!content) {
       res.read_error = true;
-      if (auto st = stat_file(job.path)) file.stamp = *st;
-      e.report.findings.push_back(pki::make_finding(ctx.options.policy, "input.unreadable",
+      res.unstable = is_unstable_read(content.error());
+      auto st = stat_file(job.path);
+      if (st) file.stamp = *st;
+      // Over the size cap is input.malformed, as `check` says (pki::load_file).
+      const bool too_big = st && static_cast<std::uintmax_t>(st->size) > pki::kMaxInputBytes;
+      e.report.findings.push_back(pki::make_finding(ctx.options.policy,
+                                                    too_big ? "input.malformed" : "input.unreadable",
                                                     job.path.string(), content.error().message));
       return res;
     }
@@ -195,6 +210,13 @@ ScanResult scan_file(const ScanJob& job) {
     else
       e.report = pki::judge_walked_file(job.path, opts, paired, job.path == ctx.entry.path, job.cache);
     file.key_file = e.report.certs.empty() && e.report.key.has_value();
+    // A rewrite in place caught half-way (empty, or cut short) reads as a broken file. Such a
+    // verdict replaces a good read only once the file has been quiet for a second; until
+    // then the last stable judgement stays (issue 15).
+    const bool broken = std::any_of(e.report.findings.begin(), e.report.findings.end(), [](const pki::Finding& f) {
+      return f.id == "input.no_certificates" || f.id == "input.malformed";
+    });
+    if (broken && job.known_hash && modified_within(file.stamp, std::chrono::seconds(1))) res.unstable = true;
     e.rejudge_at = next_rejudge_time(e.report, ctx.options.thresholds, job.now);
     for (const auto& f : e.report.findings)
       if (f.id == "input.unreadable" || f.id == "input.malformed") res.read_error = true;

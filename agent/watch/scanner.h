@@ -75,6 +75,7 @@ struct ScanResult {
   bool cancelled = false;
   bool unchanged = false;  // same bytes as known_hash: only the entry's FileState::stamp is meaningful
   bool read_error = false;
+  bool unstable = false;   // the content kept changing: keep the last stable judgement
   InventoryEntry entry;
 };
 

@@ -7,9 +7,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
+#include <string_view>
 #include <thread>
 
 #include <openssl/evp.h>
+
+#include "pki/read_file.h"
 
 namespace certwatch::agent {
 namespace {
@@ -28,15 +32,16 @@ pki::Error errno_error(const std::filesystem::path& path, const char* what, int 
   return pki::make_error(path.string() + ": " + what + ": " + std::strerror(err));
 }
 
-// Closes the descriptor on every path out of read_file_once.
-struct FdCloser {
-  int fd;
-  ~FdCloser() {
-    if (fd >= 0) ::close(fd);
-  }
-};
+constexpr std::string_view kKeptChanging = "content kept changing";
 
 }  // namespace
+
+bool modified_within(const FileStamp& stamp, std::chrono::milliseconds window) {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);  // mtime is wall-clock time
+  const int64_t age_ns = (static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec) - stamp.mtime_ns;
+  return age_ns >= 0 && age_ns < static_cast<int64_t>(window.count()) * 1000000;
+}
 
 ContentHash content_hash(std::string_view bytes) {
   ContentHash h{};
@@ -53,28 +58,13 @@ pki::Result<FileStamp> stat_file(const std::filesystem::path& path) {
 }
 
 pki::Result<RawRead> read_file_once(const std::filesystem::path& path, std::size_t max_bytes) {
-  FdCloser fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)};
-  if (fd.fd < 0) return errno_error(path, "open", errno);
+  // The one rule for files read by name (pki/read_file.h): non-blocking, regular, capped.
   struct stat st {};
-  if (::fstat(fd.fd, &st) != 0) return errno_error(path, "stat", errno);
-  if (!S_ISREG(st.st_mode)) return pki::make_error(path.string() + ": not a regular file");
-  if (static_cast<std::size_t>(st.st_size) > max_bytes)
-    return pki::make_error(path.string() + ": larger than " + std::to_string(max_bytes) + " bytes");
+  auto bytes = pki::read_regular_file(path, max_bytes, &st);
+  if (!bytes) return bytes.error();
   RawRead r;
+  r.bytes = std::move(*bytes);
   r.stamp = stamp_of(st);
-  r.bytes.reserve(static_cast<std::size_t>(st.st_size));
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd.fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error(path, "read", errno);
-    }
-    if (n == 0) break;
-    r.bytes.append(buf, static_cast<std::size_t>(n));
-    if (r.bytes.size() > max_bytes)  // grew while we read
-      return pki::make_error(path.string() + ": larger than " + std::to_string(max_bytes) + " bytes");
-  }
   return r;
 }
 
@@ -94,12 +84,16 @@ pki::Result<StableContent> stable_read(const std::filesystem::path& path,
     if (!next) return next.error();
     StableContent cur{std::move(next->bytes), {}, next->stamp, attempt};
     cur.hash = content_hash(cur.bytes);
-    if (cur.hash == prev.hash) return cur;
+    if (cur.hash == prev.hash && !modified_within(cur.stamp, options.settle)) return cur;
     prev = std::move(cur);
     if (options.backoff.count() > 0) std::this_thread::sleep_for(options.backoff * (attempt - 1));
   }
-  return pki::make_error(path.string() + ": content kept changing over " +
+  return pki::make_error(path.string() + ": " + std::string(kKeptChanging) + " over " +
                          std::to_string(max_attempts) + " reads");
+}
+
+bool is_unstable_read(const pki::Error& error) {
+  return error.message.find(kKeptChanging) != std::string::npos;
 }
 
 }  // namespace certwatch::agent

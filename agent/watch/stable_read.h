@@ -41,6 +41,10 @@ struct StableReadOptions {
   int max_attempts = 5;                      // reads in total, at least 2
   std::size_t max_bytes = 10 * 1024 * 1024;  // same budget as judge_paths
   std::chrono::milliseconds backoff{5};      // slept after a disagreement, times the attempt
+  // Two agreeing reads count only when the file was last modified at least this long ago: a
+  // writer that truncates and rewrites in place is otherwise caught twice in the empty window
+  // (issue 15). A modification time in the future (clock skew) does not count as fresh.
+  std::chrono::milliseconds settle{20};
   // One read of the file; replaceable so tests can script a file that changes mid-read.
   std::function<pki::Result<RawRead>(const std::filesystem::path&, std::size_t max_bytes)> reader;
 };
@@ -58,5 +62,12 @@ pki::Result<RawRead> read_file_once(const std::filesystem::path& path, std::size
 
 pki::Result<StableContent> stable_read(const std::filesystem::path& path,
                                        const StableReadOptions& options = {});
+
+// True when the file's modification time lies within `window` of now (not in the future).
+bool modified_within(const FileStamp& stamp, std::chrono::milliseconds window);
+
+// True for stable_read's "content kept changing" error: the caller keeps its last stable
+// judgement of the file rather than reporting it unreadable.
+bool is_unstable_read(const pki::Error& error);
 
 }  // namespace certwatch::agent

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "pki/text_escape.h"
+
 namespace exporters {
 namespace {
 
@@ -18,33 +20,9 @@ bool is_name_start(char c) {
 }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-// Length of the valid UTF-8 sequence starting at s[i] (RFC 3629: no overlongs, no
-// surrogates, nothing above U+10FFFF), or 0 if it is not valid.
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const unsigned char c = b(0);
-  const std::size_t left = s.size() - i;
-  const auto cont = [&](std::size_t k) { return k < left && (b(k) & 0xC0) == 0x80; };
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (!cont(1) || !cont(2)) return 0;
-    if (c == 0xE0 && b(1) < 0xA0) return 0;   // overlong
-    if (c == 0xED && b(1) >= 0xA0) return 0;  // UTF-16 surrogates
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    if (c == 0xF0 && b(1) < 0x90) return 0;  // overlong
-    if (c == 0xF4 && b(1) >= 0x90) return 0;  // above U+10FFFF
-    return 4;
-  }
-  return 0;
-}
-
 // Appends `s` escaping the characters in the text format's sense; `quote` also escapes `"`
 // (label values do, HELP does not). Runs of plain bytes are appended in one go.
-void append_escaped(std::string& out, std::string_view s, bool quote) {
+void append_escaped_valid(std::string& out, std::string_view s, bool quote) {
   std::size_t run = 0;  // start of the pending run of bytes copied as they are
   std::size_t i = 0;
   const auto flush = [&](std::size_t end) { out.append(s.data() + run, end - run); };
@@ -61,7 +39,7 @@ void append_escaped(std::string& out, std::string_view s, bool quote) {
       ++i;
       continue;
     }
-    const std::size_t n = utf8_sequence_length(s, i);
+    const std::size_t n = pki::utf8_sequence_length(s, i);
     if (n == 0) {
       flush(i);
       out += kReplacement;
@@ -71,6 +49,17 @@ void append_escaped(std::string& out, std::string_view s, bool quote) {
     }
   }
   flush(s.size());
+}
+
+// Bytes that are not UTF-8 become "\xNN" (pki/text_escape.h) before the text format's own
+// escaping: the same reversible spelling as the JSON API and the status page, so two files
+// whose names differ only in such bytes stay two series.
+void append_escaped(std::string& out, std::string_view s, bool quote) {
+  if (pki::needs_escape(s)) {
+    append_escaped_valid(out, pki::escape_text(s), quote);
+    return;
+  }
+  append_escaped_valid(out, s, quote);
 }
 
 // The escaped value of the label at `index` inside a rendered block `{a="x",b="y"}`, whose

@@ -18,6 +18,12 @@
 #include <string>
 #include <thread>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <sstream>
+
 #include "exporters/gzip.h"
 #include "exporters/prometheus/metrics.h"
 #include "support/fixtures.h"
@@ -456,4 +462,119 @@ TEST_CASE("start fails with the address when the port is taken", "[agent][http]"
   auto bad = third.start();
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().message.find("not-an-ip") != std::string::npos);
+}
+
+namespace {
+
+// A raw connection from a chosen loopback source address (127.0.0.2 is another client).
+int connect_from(const char* source, std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  timeval tv{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in src{};
+  src.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source, &src.sin_addr);
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  dst.sin_port = htons(port);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+TEST_CASE("200 slow connections from one address do not delay another client's scrape",
+          "[agent][http][hostile]") {
+  // Every warning the server logs, to count refusal lines.
+  std::ostringstream log;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  spdlog::default_logger()->sinks().push_back(sink);
+  HttpServerOptions options;
+  options.read_timeout = 10s;  // the agent's default request_timeout
+  auto server = std::make_unique<TestServer>(options);
+  TestServer& srv = *server;
+  std::vector<int> slow;
+  for (int i = 0; i < 200; ++i) {
+    const int fd = connect_from("127.0.0.1", srv.port());
+    if (fd < 0) continue;
+    const std::string partial = "GET /small HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    (void)::send(fd, partial.data(), partial.size(), MSG_NOSIGNAL);
+    slow.push_back(fd);
+  }
+  CHECK(slow.size() == 200);
+  std::this_thread::sleep_for(200ms);  // let the server accept (and refuse) them all
+
+  const auto t0 = std::chrono::steady_clock::now();
+  const int fd = connect_from("127.0.0.2", srv.port());
+  REQUIRE(fd >= 0);
+  const std::string req = get("/small", "Connection: close\r\n");
+  REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
+  std::string raw;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) raw.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(raw.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(took <= 1s);
+  for (int s : slow) ::close(s);
+  server.reset();  // no more logging from the io thread
+  auto& sinks = spdlog::default_logger()->sinks();
+  sinks.erase(std::remove(sinks.begin(), sinks.end(), sink), sinks.end());
+  // 184 refusals (old: one "answering 503" line each), one line now: the rest are
+  // summarised after the interval (60 s).
+  const std::string text = log.str();
+  CHECK(text.find("answering 503") == std::string::npos);
+  std::size_t lines = 0;
+  for (std::size_t p = 0; (p = text.find("http: refus", p)) != std::string::npos; ++p) ++lines;
+  CHECK(lines == 1);
+}
+
+TEST_CASE("a header trickled a byte at a time is cut off at the header deadline",
+          "[agent][http][hostile]") {
+  HttpServerOptions options;
+  options.read_timeout = 10s;
+  options.header_timeout = 700ms;
+  options.idle_read_timeout = 400ms;
+  TestServer srv(options);
+  Client slow(srv.port(), 5s);
+  REQUIRE(slow.connected());
+  const auto t0 = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (int i = 0; i < 40 && !closed; ++i) {  // one byte every 100 ms: each read brings data
+    closed = !slow.send("X");
+    std::this_thread::sleep_for(100ms);
+    if (std::chrono::steady_clock::now() - t0 > 1500ms) break;
+  }
+  CHECK((closed || slow.wait_closed()));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(took >= 600ms);
+  CHECK(took < 2500ms);  // request_timeout (10 s) would have kept it
+
+  // A client that stops sending is cut off by the per-read deadline.
+  Client stalled(srv.port(), 5s);
+  REQUIRE(stalled.send("GET /small HTTP/1.1\r\n"));
+  const auto t1 = std::chrono::steady_clock::now();
+  CHECK(stalled.wait_closed());
+  CHECK(std::chrono::steady_clock::now() - t1 < 1500ms);
+}
+
+TEST_CASE("CONNECT and OPTIONS * get 405 like every other method", "[agent][http][hostile]") {
+  TestServer srv;
+  Client c(srv.port());
+  REQUIRE(c.send("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"));
+  auto r = c.read_response();
+  REQUIRE(r);
+  CHECK(r->status == 405);
+  Client o(srv.port());
+  REQUIRE(o.send("OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  r = o.read_response();
+  REQUIRE(r);
+  CHECK(r->status == 405);
+  CHECK(r->header("allow") == "GET, HEAD");
 }

@@ -1,4 +1,10 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <climits>
+#include <functional>
 #include <filesystem>
 #include <limits>
 #include <set>
@@ -80,4 +86,56 @@ TEST_CASE("next_rejudge_time finds the next threshold crossing", "[agent][scanne
   CHECK(next_rejudge_time(r, t, 280 * 86400) == 293 * 86400);
   CHECK(next_rejudge_time(r, t, 299 * 86400) == 300 * 86400 + 1);
   CHECK(next_rejudge_time(r, t, 301 * 86400) == std::numeric_limits<int64_t>::max());
+}
+
+TEST_CASE("a directory symlink reported by an event is not followed, as in the full scan",
+          "[agent][scanner][hostile]") {
+  testing::TempDir d;
+  fs::create_directories(d / "watched");
+  fs::create_directories(d / "outside");
+  testing::write_file(d / "outside" / "x.pem", "x");
+  fs::create_directory_symlink(d / "outside", d / "watched" / "root");
+  const auto c = ctx(d / "watched", true);
+  CHECK(collect_all_targets({c}).empty());
+  CHECK(collect_targets(d / "watched" / "root", {c}).empty());  // the live-event path
+}
+
+TEST_CASE("a directory beyond PATH_MAX is a target (reported unreadable), not silently dropped",
+          "[agent][scanner][hostile]") {
+  testing::TempDir d;
+  // 20 levels of 250-byte names: 5,000 bytes, more than PATH_MAX (4096). Made level by level
+  // through descriptors, as no path this long can be passed to mkdir(2).
+  const std::string name(250, 'd');
+  int fd = ::open(d.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  for (int i = 0; i < 20; ++i) {
+    REQUIRE(::mkdirat(fd, name.c_str(), 0700) == 0);
+    const int next = ::openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ::close(fd);
+    REQUIRE(next >= 0);
+    fd = next;
+  }
+  ::close(fd);
+  const auto targets = collect_all_targets({ctx(d.path(), true)});
+  REQUIRE(targets.size() == 1);
+  const fs::path deep = targets.begin()->first;
+  CHECK(deep.string().size() > PATH_MAX);
+  ScanJob job;
+  job.path = deep;
+  job.context = targets.begin()->second;
+  const ScanResult r = scan_file(job);
+  REQUIRE(r.entry.report.findings.size() == 1);
+  CHECK(r.entry.report.findings[0].id == "input.unreadable");
+  CHECK(r.entry.report.findings[0].message.find("File name too long") != std::string::npos);
+  // TempDir's cleanup cannot remove such a tree by path either: do it level by level.
+  std::function<void(int)> remove_below = [&](int dirfd) {
+    const int sub = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (sub < 0) return;
+    remove_below(sub);
+    ::close(sub);
+    ::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR);
+  };
+  const int top = ::open(d.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  remove_below(top);
+  ::close(top);
 }

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 #include <atomic>
+#include <ctime>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -17,6 +18,9 @@ TEST_CASE("stable_read returns the content of a quiet file after two agreeing re
           "[agent][stable_read]") {
   testing::TempDir dir;
   testing::write_file(dir / "a.pem", "hello");
+  // Quiet: last written a while ago (a file written this instant must settle first).
+  std::filesystem::last_write_time(dir / "a.pem", std::filesystem::file_time_type::clock::now() -
+                                                      std::chrono::seconds(10));
   auto r = stable_read(dir / "a.pem");
   REQUIRE(r.ok());
   CHECK(r->bytes == "hello");
@@ -69,8 +73,10 @@ TEST_CASE("stable_read never returns a mix while a writer replaces the file by r
     }
   });
   int good = 0;
+  StableReadOptions no_settle;  // every version is a fresh file here; the point is "no mix"
+  no_settle.settle = std::chrono::milliseconds(0);
   for (int i = 0; i < 200; ++i) {
-    auto r = stable_read(dir / "f.pem");
+    auto r = stable_read(dir / "f.pem", no_settle);
     if (r.ok()) {
       CHECK((r->bytes == a || r->bytes == b));
       ++good;
@@ -99,4 +105,31 @@ TEST_CASE("stable_read reports missing files, directories, FIFOs and oversized f
   auto loop = stable_read(dir / "loop1");
   REQUIRE_FALSE(loop.ok());
   CHECK(loop.error().message.find("symbolic links") != std::string::npos);
+}
+
+TEST_CASE("an in-place rewrite caught between truncate and write is not read as empty",
+          "[agent][stable_read][hostile]") {
+  // A writer truncating and rewriting every millisecond: two reads can both land in the empty
+  // window; a file modified that recently is not believed until it settles.
+  testing::TempDir dir;
+  const std::string pem = "-----BEGIN CERTIFICATE-----\n" + std::string(64, 'A') + "\n-----END CERTIFICATE-----\n";
+  testing::write_file(dir / "f.pem", pem);
+  StableReadOptions opt;
+  opt.backoff = std::chrono::milliseconds(0);
+  int calls = 0;
+  opt.reader = [&](const std::filesystem::path& p, std::size_t max) -> pki::Result<RawRead> {
+    ++calls;
+    auto r = certwatch::agent::read_file_once(p, max);
+    if (r) {
+      r->bytes.clear();  // what the reader saw just after the truncate...
+      timespec now{};
+      ::clock_gettime(CLOCK_REALTIME, &now);  // ...which had just set mtime
+      r->stamp.mtime_ns = static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+    }
+    return r;
+  };
+  auto r = stable_read(dir / "f.pem", opt);
+  REQUIRE_FALSE(r.ok());
+  CHECK(certwatch::agent::is_unstable_read(r.error()));
+  CHECK(calls == opt.max_attempts);
 }

@@ -1,0 +1,84 @@
+// Hostile configs (issue 15): sizes, FIFOs, devices, 40k entries, deep nesting, NUL bytes.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
+
+#include "config/loader.h"
+#include "support/fixtures.h"
+
+using Catch::Matchers::Contains;
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+TEST_CASE("40,000 watch entries load fast; a duplicate is still found", "[config][hostile]") {
+  std::string text = "watch:\n";
+  for (int i = 0; i < 40000; ++i) text += "  - path: /srv/certs/d" + std::to_string(i) + "\n";
+  text += "  - path: /srv/certs/d17\n";
+  const auto start = std::chrono::steady_clock::now();
+  auto r = config::load_config_string(text, "c.yaml", "/base", {false});
+  const double took = seconds_since(start);
+  INFO(took << " s");
+  CHECK(took < 5.0);  // quadratic: 32 s
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error().message, Contains("c.yaml:40002:") && Contains("duplicate watch path /srv/certs/d17") &&
+                                    Contains("(also watch[17])"));
+}
+
+TEST_CASE("/dev/zero, a FIFO and an oversized file are refused as configs, at once", "[config][hostile]") {
+  testing::TempDir tmp;
+  const auto start = std::chrono::steady_clock::now();
+  auto zero = config::check_config("/dev/zero");
+  REQUIRE(zero.problems.size() == 1);
+  CHECK_THAT(zero.problems[0].message, Contains("not a regular file (a character device)"));
+
+  const auto fifo = tmp / "fifo.yaml";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto f = config::check_config(fifo);  // no writer: a blocking open would hang here
+  REQUIRE(f.problems.size() == 1);
+  CHECK_THAT(f.problems[0].message, Contains("not a regular file (a FIFO)"));
+
+  const auto big = tmp / "big.yaml";
+  {
+    std::ofstream out(big);
+    const std::string line = "# " + std::string(1000, 'x') + "\n";
+    for (int i = 0; i < 5000; ++i) out << line;
+  }
+  auto b = config::check_config(big);
+  REQUIRE(b.problems.size() == 1);
+  CHECK_THAT(b.problems[0].message, Contains("over the 4 MiB limit"));
+  CHECK(seconds_since(start) < 2.0);
+}
+
+TEST_CASE("a FIFO named as a trust file or passphrase file is refused by the loader", "[config][hostile]") {
+  testing::TempDir tmp;
+  const auto fifo = tmp / "bundle.pem";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto r = config::load_config_string("trust: [" + fifo.string() + "]\nwatch:\n  - path: /x\n", "c.yaml", tmp.path());
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error().message, Contains("c.yaml:1:") && Contains(fifo.string() + " is not a regular file"));
+}
+
+TEST_CASE("YAML nested too deeply says so, with a position", "[config][hostile]") {
+  const std::string text = "watch: " + std::string(3000, '[') + std::string(3000, ']') + "\n";
+  auto r = config::load_config_string(text, "c.yaml", "/base");
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error().message, Contains("c.yaml:1:") && Contains("nested too deeply"));
+  CHECK_THAT(r.error().message, !Contains("bad file"));
+}
+
+TEST_CASE("a NUL byte is reported at its own line and column", "[config][hostile]") {
+  std::string text = "watch:\n  - path: /a\n  - path: /b";
+  text += '\0';
+  text += "c\n";
+  auto r = config::load_config_string(text, "c.yaml", "/base", {false});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message == "c.yaml:3:13: a NUL byte: the config must be text");
+}
