@@ -1,8 +1,8 @@
 #include "pki/lints.h"
 
+#include "pki/dn.h"
 #include "pki/duration.h"
 
-#include <arpa/inet.h>
 #include <openssl/err.h>
 
 #include <algorithm>
@@ -26,10 +26,7 @@ std::string span_text(int64_t seconds) {
   return std::to_string(seconds / 60) + " minutes";
 }
 
-bool is_ip_literal(const std::string& s) {
-  unsigned char buf[16];
-  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
-}
+bool is_ip_literal(const std::string& s) { return normalize_ip(s).ok(); }  // pki/dn.h
 
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -38,14 +38,6 @@ struct FindingGroup {
 
 std::string sev_name(int s) { return s < 0 ? "ok" : std::string(pki::to_string(static_cast<pki::Severity>(s))); }
 
-// The certificate index a finding is about ("" for the whole target), as on the metrics.
-std::string finding_index(const std::string& target, const pki::Finding& f) {
-  if (f.target.size() > target.size() + 1 && f.target.compare(0, target.size(), target) == 0 &&
-      f.target[target.size()] == '#')
-    return f.target.substr(target.size() + 1);
-  return {};
-}
-
 // Expiries on one axis from a week ago to the latest expiry (at least 90 days, at most two
 // years ahead); earlier and later ones are stacked at the edges. Each certificate is one
 // square in its column (up to kStack, then "+N"), so a large inventory stays a few KiB.
@@ -124,7 +116,7 @@ std::string render_status_html(const Inventory& inventory, const AgentStatus& st
     for (const auto& f : e.report.findings) {
       const int s = static_cast<int>(f.severity);
       ++counts[s];
-      auto [it, fresh] = worst_by_index.emplace(finding_index(target, f), s);
+      auto [it, fresh] = worst_by_index.emplace(std::string(split_finding_target(target, f.target).second), s);
       if (!fresh) it->second = std::max(it->second, s);
       g.worst = std::max(g.worst, s);
       g.findings.push_back(&f);
@@ -198,7 +190,7 @@ std::string render_status_html(const Inventory& inventory, const AgentStatus& st
          "<th>severity</th><th>id</th><th>certificate</th><th>message</th></tr></thead><tbody>\n";
     for (const auto* f : g.findings) {
       const std::string sev(pki::to_string(f->severity));
-      const std::string index = finding_index(*g.target, *f);
+      const std::string index = std::string(split_finding_target(*g.target, f->target).second);
       h += "<tr class=\"" + sev + "\"><td>" + sev + "</td><td>" + html_escape(f->id) + "</td><td>" +
            (index.empty() ? std::string("whole file") : "#" + html_escape(index)) + "</td><td>" +
            html_escape(f->message) + "</td></tr>\n";

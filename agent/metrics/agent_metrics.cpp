@@ -27,17 +27,6 @@ std::array<std::string_view, 7> cert_labels(std::string_view source, const std::
   return {source, target, index, c.role, c.subject_cn, c.issuer_cn, c.serial};
 }
 
-// A finding's target and index labels ("path#3" -> "path", "3"); index is "" when the
-// finding is about the whole target. Findings carry the same source/target/index labels as
-// certificate series, so PromQL joins them with on(source, target, index).
-std::pair<std::string_view, std::string_view> finding_target(const std::string& target,
-                                                             const pki::Finding& f) {
-  const std::string_view t = f.target;
-  if (t.size() > target.size() + 1 && t.substr(0, target.size()) == target && t[target.size()] == '#')
-    return {t.substr(0, target.size()), t.substr(target.size() + 1)};
-  return {t, {}};
-}
-
 }  // namespace
 
 bool chain_valid(const InventoryEntry& e) {
@@ -114,7 +103,7 @@ void AgentMetrics::add_entry(const std::string& target, std::string_view source,
     });
   }
   for (const auto& f : e.report.findings) {
-    const auto [t, index] = finding_target(target, f);
+    const auto [t, index] = split_finding_target(target, f.target);
     finding_->add({source, t, index, f.id, pki::to_string(f.severity)}).set(1);
   }
   if (key_only(e)) return;  // a key file has findings, but no chain to be valid or not
@@ -134,7 +123,7 @@ void AgentMetrics::remove_entry(const std::string& target, std::string_view sour
     });
   }
   for (const auto& f : e.report.findings) {
-    const auto [t, index] = finding_target(target, f);
+    const auto [t, index] = split_finding_target(target, f.target);
     finding_->remove({source, t, index, f.id, pki::to_string(f.severity)});
   }
   chain_valid_->remove({source, target});

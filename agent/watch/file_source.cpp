@@ -224,6 +224,7 @@ void FileSource::observe(const TargetMap& targets, bool force, bool full_scan) {
       job.known_hash = known_file->hash;
       job.known_key = known_file->key;
     }
+    job.had_good_read = known_file != nullptr && known_file->read_ok && !known->certs.empty();
     job.key_candidates = pairing_partners(path);
     job.cache = &cache_;
     job.cancelled = &cancelled_;

@@ -216,7 +216,7 @@ ScanResult scan_file(const ScanJob& job) {
     const bool broken = std::any_of(e.report.findings.begin(), e.report.findings.end(), [](const pki::Finding& f) {
       return f.id == "input.no_certificates" || f.id == "input.malformed";
     });
-    if (broken && job.known_hash && modified_within(file.stamp, std::chrono::seconds(1))) res.unstable = true;
+    if (broken && job.had_good_read && modified_within(file.stamp, std::chrono::seconds(1))) res.unstable = true;
     e.rejudge_at = next_rejudge_time(e.report, ctx.options.thresholds, job.now);
     for (const auto& f : e.report.findings)
       if (f.id == "input.unreadable" || f.id == "input.malformed") res.read_error = true;

@@ -62,6 +62,10 @@ struct ScanJob {
   std::shared_ptr<const WatchContext> context;
   int64_t now = 0;
   std::optional<ContentHash> known_hash;  // skip judging when the bytes are the same...
+  // The inventory holds a good read of this file (even when this job judges it again anyway,
+  // forced or due): a broken read of a file modified within the last second does not replace
+  // it (a rewrite in place caught half-way).
+  bool had_good_read = false;
   std::shared_ptr<const KeyIdentity> known_key;  // ...and the paired key is this one
   // Targets that may pair with this one (same pki::pairing_stem; may include itself).
   std::vector<std::filesystem::path> key_candidates;
