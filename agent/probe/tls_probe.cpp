@@ -12,7 +12,11 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <unistd.h>
+
 #include <boost/asio/connect.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #pragma GCC diagnostic push
@@ -25,6 +29,7 @@
 #include <mutex>
 #include <thread>
 
+#include "agent/probe/mqtt_exchange.h"
 #include "pki/served_chain.h"
 
 namespace certwatch::probe {
@@ -153,10 +158,29 @@ AddressOutcome probe_address(const TlsTarget& t, const asio::ip::address& ip,
     return finish("endpoint.handshake_failed", timed_out("handshake", t.step_timeout));
   if (ec) return finish("endpoint.handshake_failed", ec.message());
 
-  // In TLS 1.3 the client's handshake ends before the server has read the client's
-  // certificate: a refusal (certificate required, unknown CA) arrives as an alert after it.
-  // One round trip is enough for it to arrive; connect took about one.
-  if (SSL_version(ssl) == TLS1_3_VERSION) {
+  out.tls_version = SSL_get_version(ssl);
+  out.cipher = SSL_get_cipher_name(ssl);
+  if (t.protocol == Protocol::mqtt) {
+    // The CONNECT/CONNACK round trip also carries a TLS 1.3 refusal of our certificate.
+    out.chain = pki::served_chain(ssl);
+    const auto packet = mqtt_connect_packet("certwatchprobe" + std::to_string(::getpid()));
+    if (!run_step(io, t.step_timeout, ec,
+                  [&](auto h) { asio::async_write(stream, asio::buffer(packet), h); }, close))
+      return finish("endpoint.protocol_failed", timed_out("MQTT CONNECT", t.step_timeout));
+    std::array<unsigned char, kConnackSize> connack{};
+    if (!ec && !run_step(io, t.step_timeout, ec,
+                         [&](auto h) { asio::async_read(stream, asio::buffer(connack), h); }, close))
+      return finish("endpoint.protocol_failed", timed_out("waiting for CONNACK", t.step_timeout));
+    if (ec && ec.category() == asio::error::get_ssl_category()) {
+      out.chain.clear();
+      return finish("endpoint.handshake_failed", ec.message());
+    }
+    if (ec) return finish("endpoint.protocol_failed", "no CONNACK: " + ec.message());
+    if (auto problem = mqtt_connack_problem(connack)) return finish("endpoint.protocol_failed", *problem);
+  } else if (SSL_version(ssl) == TLS1_3_VERSION) {
+    // In TLS 1.3 the client's handshake ends before the server has read the client's
+    // certificate: a refusal (certificate required, unknown CA) arrives as an alert after it.
+    // One round trip is enough for it to arrive; connect took about one.
     const auto rtt = std::chrono::duration_cast<milliseconds>(connect_time);
     const milliseconds wait = std::min(t.step_timeout, std::max(milliseconds(300), 4 * rtt));
     char byte = 0;
@@ -167,8 +191,6 @@ AddressOutcome probe_address(const TlsTarget& t, const asio::ip::address& ip,
       return finish("endpoint.handshake_failed", ec.message());
   }
   out.chain = pki::served_chain(ssl);
-  out.tls_version = SSL_get_version(ssl);
-  out.cipher = SSL_get_cipher_name(ssl);
   if (out.chain.empty()) return finish("endpoint.handshake_failed", "the server sent no certificate");
   close();
   return finish("", "");

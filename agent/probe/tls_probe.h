@@ -14,20 +14,25 @@
 
 namespace certwatch::probe {
 
+// What follows the handshake: nothing (tls), or an MQTT CONNECT that must get a CONNACK.
+enum class Protocol { tls, mqtt };
+
 struct TlsTarget {
   std::string host;  // name or IP literal, without brackets
   uint16_t port = 0;
   std::string sni;   // "" : none sent (an IP literal is never sent as SNI, RFC 6066 3)
-  std::chrono::milliseconds step_timeout{10000};  // for each of resolve, connect, handshake
+  std::chrono::milliseconds step_timeout{10000};  // for each of resolve, connect, handshake, exchange
+  Protocol protocol = Protocol::tls;
 };
 
 // What happened at one address. `failure` names the finding when the probe failed:
-// "endpoint.unreachable" (connect) or "endpoint.handshake_failed" (TLS), with `reason`.
+// "endpoint.unreachable" (connect), "endpoint.handshake_failed" (TLS) or
+// "endpoint.protocol_failed" (the exchange after the handshake), with `reason`.
 struct AddressOutcome {
   std::string address;  // textual IP ("127.0.0.1", "::1")
   std::string failure;  // "" on success
   std::string reason;
-  std::vector<pki::Certificate> chain;  // as sent, leaf first; empty on failure
+  std::vector<pki::Certificate> chain;  // as sent, leaf first; empty unless the handshake ended
   std::string tls_version, cipher;
   std::chrono::milliseconds duration{0};
 };
