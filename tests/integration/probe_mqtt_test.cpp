@@ -4,11 +4,7 @@
 // broker that refuses the client (CONNACK 5) is endpoint.protocol_failed.
 #include <catch2/catch.hpp>
 
-#include <pwd.h>
-#include <unistd.h>
-
-#include <memory>
-
+#include "integration/mosquitto_broker.h"
 #include "support/fixtures.h"
 #include "support/pki_fixture.h"
 
@@ -16,28 +12,7 @@ using namespace testing;
 
 namespace {
 
-std::string current_user() {
-  const passwd* pw = ::getpwuid(::getuid());
-  return pw != nullptr ? pw->pw_name : "root";
-}
-
-// A broker on a fresh loopback port, stopped on destruction. `user` as in pki_mosquitto_test:
-// as root, mosquitto would otherwise drop to a user who cannot read the 0600 key.
-struct Broker {
-  int port = 0;
-  std::unique_ptr<Process> process;
-  Broker(const fs::path& dir, const std::string& tls, bool anonymous, const std::string& tag) {
-    port = free_port();
-    const auto conf = dir / ("mosquitto-" + tag + ".conf");
-    write_file(conf, "user " + current_user() + "\npersistence false\nlog_dest file " +
-                         (dir / ("mosquitto-" + tag + ".log")).string() + "\nlistener " + std::to_string(port) +
-                         " 127.0.0.1\nallow_anonymous " + (anonymous ? "true" : "false") +
-                         "\nrequire_certificate true\n" + tls);
-    process = std::make_unique<Process>(std::vector<std::string>{"mosquitto", "-c", conf.string()},
-                                        dir / ("mosquitto-" + tag + ".out"));
-    REQUIRE(wait_for_port(port, std::chrono::seconds(10)));
-  }
-};
+using mosquitto_test::Broker;
 
 bool has_id(const RunResult& r, const std::string& id) {
   return r.out.find("\"id\":\"" + id + "\"") != std::string::npos;
@@ -63,7 +38,7 @@ TEST_CASE("probe --protocol mqtt gets a CONNACK from a real mosquitto", "[integr
   };
 
   SECTION("an accepting broker") {
-    Broker broker(tmp.path(), tls, true, "open");
+    Broker broker(tmp.path(), tls, "open");
     const RunResult ok = probe(broker.port, true);
     INFO(ok.out << ok.err);
     CHECK(ok.exit_code == 0);
@@ -75,7 +50,7 @@ TEST_CASE("probe --protocol mqtt gets a CONNACK from a real mosquitto", "[integr
     CHECK(without.exit_code == 2);
   }
   SECTION("a broker that refuses the client: CONNACK 5") {
-    Broker broker(tmp.path(), tls, false, "closed");
+    Broker broker(tmp.path(), tls, "closed", false);
     const RunResult refused = probe(broker.port, true);
     INFO(refused.out << refused.err);
     CHECK(has_id(refused, "endpoint.protocol_failed"));
