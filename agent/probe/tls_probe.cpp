@@ -119,12 +119,6 @@ std::string timed_out(const char* step, milliseconds limit) {
   return std::string(step) + " timed out after " + std::to_string(limit.count()) + " ms";
 }
 
-bool is_ip_literal(const std::string& s) {
-  boost::system::error_code ec;
-  (void)asio::ip::make_address(s, ec);
-  return !ec;
-}
-
 AddressOutcome probe_address(const TlsTarget& t, const asio::ip::address& ip,
                              asio::ssl::context& ctx) {
   AddressOutcome out;
@@ -160,9 +154,35 @@ AddressOutcome probe_address(const TlsTarget& t, const asio::ip::address& ip,
 
   out.tls_version = SSL_get_version(ssl);
   out.cipher = SSL_get_cipher_name(ssl);
-  if (t.protocol == Protocol::mqtt) {
-    // The CONNECT/CONNACK round trip also carries a TLS 1.3 refusal of our certificate.
-    out.chain = pki::served_chain(ssl);
+  out.chain = pki::served_chain(ssl);
+  if (out.chain.empty()) return finish("endpoint.handshake_failed", "the server sent no certificate");
+  const bool mqtt = t.protocol == Protocol::mqtt;
+  const auto refused = [&](const boost::system::error_code& e) {
+    out.chain.clear();
+    return finish("endpoint.handshake_failed", e.message());
+  };
+  if (SSL_version(ssl) == TLS1_3_VERSION) {
+    // In TLS 1.3 the client's handshake ends before the server has read the client's
+    // certificate: a refusal (certificate required, unknown CA) arrives as an alert after it.
+    // One round trip is enough for it to arrive; connect took about one. For MQTT this wait
+    // comes before the CONNECT: a CONNECT sent to a broker that has refused and closed draws a
+    // reset, and a reset discards the alert unread.
+    const auto rtt = std::chrono::duration_cast<milliseconds>(connect_time);
+    const milliseconds wait = std::min(t.step_timeout, std::max(milliseconds(300), 4 * rtt));
+    char byte = 0;
+    const auto stop_waiting = [&] {
+      boost::system::error_code ignored;
+      sock.cancel(ignored);  // the read only; the connection stays usable
+    };
+    const bool read = run_step(io, wait, ec,
+                               [&](auto h) { stream.async_read_some(asio::buffer(&byte, 1), h); },
+                               stop_waiting);
+    if (read && ec && ec.category() == asio::error::get_ssl_category()) return refused(ec);
+    if (read && mqtt)
+      return finish("endpoint.protocol_failed",
+                    ec ? "closed after the handshake: " + ec.message() : "the broker spoke before CONNECT");
+  }
+  if (mqtt) {
     const auto packet = mqtt_connect_packet("certwatchprobe" + std::to_string(::getpid()));
     if (!run_step(io, t.step_timeout, ec,
                   [&](auto h) { asio::async_write(stream, asio::buffer(packet), h); }, close))
@@ -171,32 +191,21 @@ AddressOutcome probe_address(const TlsTarget& t, const asio::ip::address& ip,
     if (!ec && !run_step(io, t.step_timeout, ec,
                          [&](auto h) { asio::async_read(stream, asio::buffer(connack), h); }, close))
       return finish("endpoint.protocol_failed", timed_out("waiting for CONNACK", t.step_timeout));
-    if (ec && ec.category() == asio::error::get_ssl_category()) {
-      out.chain.clear();
-      return finish("endpoint.handshake_failed", ec.message());
-    }
+    if (ec && ec.category() == asio::error::get_ssl_category()) return refused(ec);
     if (ec) return finish("endpoint.protocol_failed", "no CONNACK: " + ec.message());
     if (auto problem = mqtt_connack_problem(connack)) return finish("endpoint.protocol_failed", *problem);
-  } else if (SSL_version(ssl) == TLS1_3_VERSION) {
-    // In TLS 1.3 the client's handshake ends before the server has read the client's
-    // certificate: a refusal (certificate required, unknown CA) arrives as an alert after it.
-    // One round trip is enough for it to arrive; connect took about one.
-    const auto rtt = std::chrono::duration_cast<milliseconds>(connect_time);
-    const milliseconds wait = std::min(t.step_timeout, std::max(milliseconds(300), 4 * rtt));
-    char byte = 0;
-    const bool read = run_step(io, wait, ec,
-                               [&](auto h) { stream.async_read_some(asio::buffer(&byte, 1), h); },
-                               close);
-    if (read && ec && ec.category() == asio::error::get_ssl_category())
-      return finish("endpoint.handshake_failed", ec.message());
   }
-  out.chain = pki::served_chain(ssl);
-  if (out.chain.empty()) return finish("endpoint.handshake_failed", "the server sent no certificate");
   close();
   return finish("", "");
 }
 
 }  // namespace
+
+bool is_ip_literal(const std::string& s) {
+  boost::system::error_code ec;
+  (void)asio::ip::make_address(s, ec);
+  return !ec;
+}
 
 TlsProbeResult probe_tls(const TlsTarget& target, SSL_CTX* native_ctx) {
   TlsProbeResult result;

@@ -42,6 +42,9 @@ struct TlsProbeResult {
   std::vector<AddressOutcome> addresses;     // in resolver order
 };
 
+// An IPv4 or IPv6 address in textual form (never sent as SNI; no brackets).
+bool is_ip_literal(const std::string& s);
+
 // Probes every address `target.host` resolves to with a client made from `ctx` (which carries
 // the client identity, if any; peer verification is left to the judge; not consumed). Blocks for at most
 // (1 + 2 × addresses) step timeouts plus a short post-handshake read; never throws.

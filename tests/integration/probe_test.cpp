@@ -178,6 +178,15 @@ TEST_CASE("probe judges the chains real servers serve", "[integration][probe]") 
                                     "--sni", "other.lab.local", "--json"});
     CHECK(has_id(by_sni, "leaf.hostname_mismatch"));
   }
+  SECTION("a weak key still completes the handshake, so the judge names it") {
+    const CertFiles weak = f.server("weak", d.int2, CertOptions::of("mqtt.lab.local").with_alg(KeyAlg::rsa_1024));
+    TlsServer s(tmp.path(), weak, f.cat("weak-chain.pem", {d.int2.cert, d.int1.cert}),
+                {"-cipher", "DEFAULT:@SECLEVEL=0"});
+    const RunResult r = probe(at(s.port));
+    INFO(r.out << r.err);
+    CHECK(has_id(r, "cert.weak_key"));
+    CHECK_FALSE(has_id(r, "endpoint.handshake_failed"));
+  }
   SECTION("a server that requires a client certificate") {
     const CertFiles client = f.client("client", d.root, CertOptions::of("probe-client"));
     const CertFiles stranger_root = f.root("stranger-root", CertOptions::of("Stranger Root"));
