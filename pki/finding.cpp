@@ -96,6 +96,8 @@ constexpr std::array kCatalogue{
 
     FindingKind{"endpoint.unreachable", S::critical, "cannot connect to the endpoint", ""},
     FindingKind{"endpoint.handshake_failed", S::critical, "the TLS handshake failed", ""},
+    FindingKind{"endpoint.protocol_failed", S::critical,
+                "the exchange after the handshake (MQTT CONNECT/CONNACK) failed", ""},
     FindingKind{"endpoint.stale", S::critical,
                 "the server serves another certificate than the file that should back it", ""},
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/cli/check_output.h"
 #include "agent/cli/command.h"
 #include "pki/atomic_file.h"
 #include "pki/clients.h"
@@ -115,7 +116,7 @@ std::string clip(const std::string& s, size_t width) {
 }
 
 void print_human(const std::vector<pki::Report>& reports, const std::vector<pki::Finding>& findings,
-                 int64_t now, int code) {
+                 int64_t now, int code, std::string_view noun = "file") {
   const Style st{::isatty(STDOUT_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr};
   size_t file_w = 4, cn_w = 10, icn_w = 9;
   for (const auto& r : reports) {
@@ -128,7 +129,7 @@ void print_human(const std::vector<pki::Report>& reports, const std::vector<pki:
   size_t ncerts = 0;
   for (const auto& r : reports) ncerts += r.certs.size();
   if (ncerts > 0) {
-    std::printf("%-*s  %3s  %-12s  %-*s  %-*s  %-16s  %9s\n", static_cast<int>(file_w), "FILE",
+    std::printf("%-*s  %3s  %-12s  %-*s  %-*s  %-16s  %9s\n", static_cast<int>(file_w), upper(noun).c_str(),
                 "POS", "ROLE", static_cast<int>(cn_w), "SUBJECT CN", static_cast<int>(icn_w),
                 "ISSUER CN", "NOT AFTER (UTC)", "DAYS LEFT");
     for (const auto& r : reports) {
@@ -162,8 +163,9 @@ void print_human(const std::vector<pki::Report>& reports, const std::vector<pki:
   }
   size_t by[4] = {0, 0, 0, 0};
   for (const auto& f : findings) ++by[static_cast<int>(f.severity)];
-  std::printf("\n%s: %zu certificate(s) in %zu file(s); %zu critical, %zu warning, %zu unknown, %zu info\n",
-              status_word(code).c_str(), ncerts, reports.size(), by[3], by[1], by[2], by[0]);
+  std::printf("\n%s: %zu certificate(s) in %zu %.*s(s); %zu critical, %zu warning, %zu unknown, %zu info\n",
+              status_word(code).c_str(), ncerts, reports.size(), static_cast<int>(noun.size()), noun.data(),
+              by[3], by[1], by[2], by[0]);
 }
 
 void print_json(const std::vector<pki::Report>& reports, const std::vector<pki::Finding>& findings,
@@ -330,4 +332,18 @@ const CommandRegistration kRegistration{
     "check", "judge certificate files and chains (Nagios exit codes)", run_check};
 
 }  // namespace
+
+// Shared with `certwatch probe` (check_output.h): one table, one JSON shape, one trust loader.
+pki::Result<std::vector<pki::Certificate>> load_trust_anchors(const std::vector<std::string>& bundles) {
+  return load_trust(bundles);
+}
+void print_check_human(const std::vector<pki::Report>& reports, const std::vector<pki::Finding>& findings,
+                       int64_t now, int code, std::string_view noun) {
+  print_human(reports, findings, now, code, noun);
+}
+void print_check_json(const std::vector<pki::Report>& reports, const std::vector<pki::Finding>& findings,
+                      int64_t now, int code) {
+  print_json(reports, findings, now, code);
+}
+
 }  // namespace certwatch

@@ -9,6 +9,7 @@
 
 #include <memory>
 
+#include "integration/mosquitto_broker.h"
 #include "integration/pki_cli.h"
 #include "support/fixtures.h"
 
@@ -17,32 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string current_user() {
-  const passwd* pw = ::getpwuid(::getuid());
-  return pw != nullptr ? pw->pw_name : "root";
-}
-
-// A broker on a fresh port; config in `dir`; stopped on destruction.
-struct Broker {
-  int port = 0;
-  std::unique_ptr<testing::Process> process;
-  fs::path log;
-
-  Broker(const fs::path& dir, const std::string& tls, const std::string& tag) {
-    port = testing::free_port();
-    const auto conf = dir / ("mosquitto-" + tag + ".conf");
-    log = dir / ("mosquitto-" + tag + ".log");
-    // `user` keeps the broker as the current user if it runs as root (it would otherwise
-    // switch to "mosquitto", who cannot read the 0600 key); nothing here needs privileges.
-    // log_dest file: mosquitto flushes it per line (stdout to a pipe is block-buffered).
-    testing::write_file(conf, "user " + current_user() + "\npersistence false\nlog_dest file " + log.string() + "\n"
-                              "log_type all\nlistener " + std::to_string(port) + " 127.0.0.1\n"
-                              "allow_anonymous true\nrequire_certificate true\n" + tls);
-    process = std::make_unique<testing::Process>(std::vector<std::string>{"mosquitto", "-c", conf.string()},
-                                                 dir / ("mosquitto-" + tag + ".out"));
-    REQUIRE(testing::wait_for_port(port, std::chrono::seconds(10)));
-  }
-};
+using mosquitto_test::Broker;
 
 testing::RunResult publish(int port, const std::string& ca, const std::string& cert, const std::string& key,
                            const std::string& message) {

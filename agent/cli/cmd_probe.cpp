@@ -1,0 +1,176 @@
+// `certwatch probe`: connects to a TLS endpoint, captures the chain each address serves (in the
+// order sent) and judges it exactly as `check` judges a file, with check's table, JSON and
+// Nagios exit codes. Sockets are agent/probe/'s, certificates pki/'s.
+#include <openssl/ssl.h>
+
+#include <boost/program_options.hpp>
+#include <ctime>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "agent/cli/check_output.h"
+#include "agent/cli/command.h"
+#include "agent/probe/tls_probe.h"
+#include "pki/duration.h"
+#include "pki/judge.h"
+#include "pki/served_chain.h"
+
+namespace certwatch {
+namespace {
+
+namespace po = boost::program_options;
+
+constexpr const char* kUsage =
+    "Usage: certwatch probe HOST:PORT [--sni NAME] [--ca-bundle F]... [--cert F --key F]\n"
+    "                       [--protocol tls|mqtt] [--timeout DUR] [--host NAME] [--purpose server|client]\n"
+    "                       [--json]\n\n"
+    "Connects to HOST:PORT (an IPv6 address in brackets: [::1]:8883), once per address the name\n"
+    "resolves to, performs a TLS handshake and judges the chain each address served, in the\n"
+    "order it was sent, as `certwatch check` judges a file: order, completeness, trust, host\n"
+    "name, expiry, lints. The host name checked is --host, else --sni, else HOST.\n"
+    "Each step (resolve, connect, handshake) has its own deadline, --timeout (default 10s).\n"
+    "A failed connect is endpoint.unreachable, a failed handshake endpoint.handshake_failed,\n"
+    "a refused or missing CONNACK (--protocol mqtt) endpoint.protocol_failed.\n\n"
+    "Exit codes (Nagios): 0 nothing worse than info, 1 warning, 2 critical,\n"
+    "3 unknown (a name that does not resolve, bad input or usage error) when nothing is critical.\n\n"
+    "Options";
+
+struct ProbeCli {
+  std::string target, sni, cert, key, protocol = "tls", timeout = "10s", host, purpose = "server";
+  std::vector<std::string> bundles;
+  bool json = false;
+};
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+
+pki::Result<HostPort> parse_target(const std::string& s) {
+  HostPort hp;
+  std::string port;
+  if (!s.empty() && s.front() == '[') {
+    const auto close = s.find(']');
+    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':')
+      return pki::make_error("'" + s + "' is not [IPv6]:PORT");
+    hp.host = s.substr(1, close - 1);
+    port = s.substr(close + 2);
+  } else {
+    const auto colon = s.rfind(':');
+    if (colon == std::string::npos || colon == 0) return pki::make_error("'" + s + "' is not HOST:PORT");
+    hp.host = s.substr(0, colon);
+    if (hp.host.find(':') != std::string::npos)
+      return pki::make_error("'" + s + "': write an IPv6 address in brackets, [" + hp.host + "]:PORT");
+    port = s.substr(colon + 1);
+  }
+  if (hp.host.empty()) return pki::make_error("'" + s + "' has no host");
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+    return pki::make_error("'" + s + "': the port must be a number from 1 to 65535");
+  const long n = std::stol(port);
+  if (n < 1 || n > 65535) return pki::make_error("'" + s + "': the port must be from 1 to 65535, not " + port);
+  hp.port = static_cast<uint16_t>(n);
+  return hp;
+}
+
+int run_probe(const std::vector<std::string>& args) {
+  const std::string& cmd = args[0];
+  ProbeCli cli;
+  po::options_description desc(kUsage);
+  desc.add_options()("help,h", "show this help")(
+      "sni", po::value(&cli.sni)->value_name("NAME"), "server name to send (default: HOST unless an IP)")(
+      "ca-bundle", po::value(&cli.bundles)->value_name("F"),
+      "trust anchors (PEM/DER/PKCS#7); repeatable; default: the system store")(
+      "cert", po::value(&cli.cert)->value_name("F"), "client certificate (leaf first, chain after)")(
+      "key", po::value(&cli.key)->value_name("F"), "the client certificate's private key")(
+      "protocol", po::value(&cli.protocol)->value_name("P"),
+      "tls (direct TLS; the default) or mqtt (then an MQTT 3.1.1 CONNECT must get CONNACK 0)")(
+      "timeout", po::value(&cli.timeout)->value_name("DUR"), "deadline of each step (default 10s)")(
+      "host", po::value(&cli.host)->value_name("NAME"), "host name or IP the leaf must match")(
+      "purpose", po::value(&cli.purpose)->value_name("server|client"),
+      "what the leaf is used for (default server)")("json", po::bool_switch(&cli.json), "JSON output")(
+      "target", po::value(&cli.target)->value_name("HOST:PORT"), "the endpoint");
+  po::positional_options_description pos;
+  pos.add("target", 1);
+  po::variables_map vm;
+  try {
+    std::vector<std::string> rest(args.begin() + 1, args.end());
+    po::store(po::command_line_parser(rest).options(desc).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return usage_error(cmd, e.what());
+  }
+  if (vm.count("help") != 0) {
+    std::cout << desc << "\n";
+    return kExitOk;
+  }
+  if (cli.target.empty()) return usage_error(cmd, "no HOST:PORT given");
+  auto hp = parse_target(cli.target);
+  if (!hp) return usage_error(cmd, hp.error().message);
+  if (cli.protocol != "tls" && cli.protocol != "mqtt")
+    return usage_error(cmd, "--protocol " + cli.protocol + " is not supported (tls or mqtt)");
+  auto seconds = pki::parse_duration(cli.timeout);
+  if (!seconds) return usage_error(cmd, "--timeout: " + seconds.error().message);
+  if (*seconds < 1 || *seconds > 3600) return usage_error(cmd, "--timeout must be from 1s to 1h");
+  if (cli.cert.empty() != cli.key.empty()) return usage_error(cmd, "--cert and --key go together");
+
+  pki::JudgeOptions opt;
+  opt.now = static_cast<int64_t>(std::time(nullptr));
+  opt.expect_leaf = true;
+  auto purpose = pki::parse_purpose(cli.purpose);
+  if (!purpose) return usage_error(cmd, "--purpose must be server or client");
+  opt.purpose = *purpose;
+  probe::TlsTarget target;
+  target.host = hp->host;
+  target.port = hp->port;
+  target.sni = !cli.sni.empty() ? cli.sni : probe::is_ip_literal(hp->host) ? "" : hp->host;
+  target.step_timeout = std::chrono::seconds(*seconds);
+  target.protocol = cli.protocol == "mqtt" ? probe::Protocol::mqtt : probe::Protocol::tls;
+  opt.host = !cli.host.empty() ? cli.host : !cli.sni.empty() ? cli.sni : hp->host;
+  auto trust = load_trust_anchors(cli.bundles);
+  if (!trust) return usage_error(cmd, trust.error().message);
+  opt.trust = std::move(*trust);
+  opt.trust_index = pki::make_trust_index(opt.trust);
+
+  pki::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
+  if (!ctx) return usage_error(cmd, "cannot create a TLS context");
+  // Security level 0: a server with a weak key or an old signature still completes the
+  // handshake, so the judge can name the problem (cert.weak_key...) instead of a bare alert.
+  SSL_CTX_set_security_level(ctx.get(), 0);
+  if (!cli.cert.empty()) {
+    auto identity = pki::use_client_identity(ctx.get(), cli.cert, cli.key);
+    if (!identity) return usage_error(cmd, identity.error().message);
+  }
+
+  const probe::TlsProbeResult result = probe::probe_tls(target, ctx.get());
+  if (result.resolve_error) return usage_error(cmd, *result.resolve_error);
+  std::vector<pki::Report> reports;
+  pki::VerifyCache cache;
+  for (const auto& a : result.addresses) {
+    const std::string label = cli.target + " [" + a.address + "]";
+    // A chain is judged whenever the handshake delivered one, even if the exchange after it
+    // failed: both are true of the endpoint.
+    pki::Report r;
+    r.target = label;
+    if (!a.chain.empty()) {
+      r = pki::judge_chain(label, a.chain, std::nullopt, opt, &cache);
+      r.notes.push_back("served over " + a.tls_version + " with " + a.cipher + " in " +
+                        std::to_string(a.duration.count()) + " ms");
+    }
+    if (!a.failure.empty()) r.findings.push_back(pki::make_finding(opt.policy, a.failure, label, a.reason));
+    reports.push_back(std::move(r));
+  }
+  std::vector<pki::Finding> findings;
+  for (const auto& r : reports)
+    for (const auto& f : r.findings) findings.push_back(f);
+  const int code = pki::nagios_exit_code(findings);
+  if (cli.json) print_check_json(reports, findings, opt.now, code);
+  else print_check_human(reports, findings, opt.now, code, "endpoint");
+  return code;
+}
+
+const CommandRegistration kRegistration{
+    "probe", "connect to a TLS endpoint and judge the chain it serves (Nagios exit codes)", run_probe};
+
+}  // namespace
+}  // namespace certwatch
