@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/cli/command.h"
+#include "agent/cli/options.h"
 #include "agent/daemon/daemon.h"
 #include "agent/daemon/logging.h"
 
@@ -39,18 +40,9 @@ int run_agent(const std::vector<std::string>& args) {
       "trace, debug, info (default), warning, error")(
       "scan-threads", po::value(&threads)->value_name("N"),
       "threads for large scans (default: CPU count, at most 4)");
+  po::positional_options_description pos;
   po::variables_map vm;
-  try {
-    std::vector<std::string> rest(args.begin() + 1, args.end());
-    po::store(po::command_line_parser(rest).options(desc).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return usage_error(args[0], e.what());
-  }
-  if (vm.count("help") != 0) {
-    std::cout << desc << "\n";
-    return kExitOk;
-  }
+  if (auto done = parse_command_line(args, desc, pos, vm)) return *done;
   if (config_path.empty()) return usage_error(args[0], "-c/--config FILE is required");
   auto level = agent::parse_log_level(log_level);
   if (!level) {

@@ -15,6 +15,7 @@
 
 #include "agent/cli/check_output.h"
 #include "agent/cli/command.h"
+#include "agent/cli/options.h"
 #include "pki/atomic_file.h"
 #include "pki/clients.h"
 #include "pki/duration.h"
@@ -260,17 +261,7 @@ int run_check(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("path", -1);
   po::variables_map vm;
-  try {
-    std::vector<std::string> rest(args.begin() + 1, args.end());
-    po::store(po::command_line_parser(rest).options(desc).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return usage_error(cmd, e.what());
-  }
-  if (vm.count("help") != 0) {
-    std::cout << desc << "\n";
-    return kExitOk;
-  }
+  if (auto done = parse_command_line(args, desc, pos, vm)) return *done;
   if (cli.paths.empty()) return usage_error(cmd, "no PATH given");
 
   pki::JudgeOptions opt;

@@ -11,6 +11,7 @@
 
 #include "agent/cli/check_output.h"
 #include "agent/cli/command.h"
+#include "agent/cli/options.h"
 #include "agent/probe/tls_probe.h"
 #include "pki/duration.h"
 #include "pki/judge.h"
@@ -93,17 +94,7 @@ int run_probe(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("target", 1);
   po::variables_map vm;
-  try {
-    std::vector<std::string> rest(args.begin() + 1, args.end());
-    po::store(po::command_line_parser(rest).options(desc).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return usage_error(cmd, e.what());
-  }
-  if (vm.count("help") != 0) {
-    std::cout << desc << "\n";
-    return kExitOk;
-  }
+  if (auto done = parse_command_line(args, desc, pos, vm)) return *done;
   if (cli.target.empty()) return usage_error(cmd, "no HOST:PORT given");
   auto hp = parse_target(cli.target);
   if (!hp) return usage_error(cmd, hp.error().message);
