@@ -6,6 +6,7 @@
 #include <array>
 #include <cctype>
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <set>
@@ -18,6 +19,7 @@
 #include "pki/duration.h"
 #include "pki/keygen.h"
 #include "pki/read_file.h"
+#include "pki/text_escape.h"
 
 #include <yaml-cpp/depthguard.h>
 
@@ -450,14 +452,27 @@ LoadReport load_text(std::string_view text, const std::string& name, const fs::p
   YamlReader r(name, base_dir, options);
   LoadReport report;
   YAML::Node root;
-  // A NUL byte: yaml-cpp reports it at a wrong position; name the real one.
-  if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
-    const auto before = text.substr(0, nul);
+  // Bytes yaml-cpp must never see: a NUL (it reports a wrong position) and anything that is
+  // not UTF-8 (yaml-cpp 0.7 loops, allocating, on some such bytes: found by config_fuzz).
+  // YAML is Unicode text; name the first offending byte's own position.
+  auto refuse_at = [&](std::size_t at, std::string what) {
+    const auto before = text.substr(0, at);
     const auto line_start = before.rfind('\n');
     const int line = 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
-    const int column = 1 + static_cast<int>(line_start == std::string_view::npos ? nul : nul - line_start - 1);
-    report.problems.push_back(Problem{name, line, column, "a NUL byte: the config must be text"});
+    const int column = 1 + static_cast<int>(line_start == std::string_view::npos ? at : at - line_start - 1);
+    report.problems.push_back(Problem{name, line, column, std::move(what)});
     return report;
+  };
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos)
+    return refuse_at(nul, "a NUL byte: the config must be text");
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t n = pki::utf8_sequence_length(text, i);
+    if (n == 0) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(text[i]));
+      return refuse_at(i, std::string("byte ") + hex + " is not UTF-8: the config must be UTF-8 text");
+    }
+    i += n;
   }
   try {
     // LoadAll, so that a second document (a stray "---") is an error rather than ignored.

@@ -82,3 +82,19 @@ TEST_CASE("a NUL byte is reported at its own line and column", "[config][hostile
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message == "c.yaml:3:13: a NUL byte: the config must be text");
 }
+
+TEST_CASE("bytes that are not UTF-8 are refused at their position, before yaml-cpp sees them",
+          "[config][hostile]") {
+  // config_fuzz's input: yaml-cpp 0.7 looped, allocating without bound, on the 0xFF run.
+  std::string text = "# The smallest useful certwatch config: watch one directory, serve metrics on";
+  text += std::string(103, '\xFF');
+  text += " the default\nwatch:\n  - path: /etc/mosquitto/certs\n";
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = config::load_config_string(text, "c.yaml", "/base", {false});
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message == "c.yaml:1:78: byte 0xFF is not UTF-8: the config must be UTF-8 text");
+  // Valid UTF-8 beyond ASCII still loads.
+  CHECK(config::load_config_string("# Zertifikate für Geräte ✓\nwatch: [{path: /x}]\n", "c.yaml", "/base", {false})
+            .ok());
+}
