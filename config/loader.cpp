@@ -22,6 +22,8 @@
 #include "pki/text_escape.h"
 
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 
 namespace config {
 
@@ -447,14 +449,61 @@ void cross_check(YamlReader& r, const Config& c, const std::vector<Field>& watch
 
 LoadReport load_tree(YamlReader& r, const YAML::Node& root, const fs::path& source);
 
+// Records, per document, where it starts and where its first node is, without building nodes.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  struct Document {
+    YAML::Mark start;
+    std::optional<YAML::Mark> first_node;
+  };
+  std::vector<Document> docs;
+  void OnDocumentStart(const YAML::Mark& mark) override { docs.push_back({mark, std::nullopt}); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override { node(m); }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(m);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(m);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void node(const YAML::Mark& m) {
+    if (!docs.empty() && !docs.back().first_node) docs.back().first_node = m;
+  }
+};
+
+struct ExtraDocument {
+  YAML::Mark mark;     // the second document's first node (or its start)
+  bool stuck = false;  // the parser did not move: `mark` is a token it cannot start a node with
+};
+
+// Where a second document is, if there is one. Reads at most three documents.
+std::optional<ExtraDocument> extra_document(std::string_view text) {
+  std::istringstream in{std::string(text)};
+  YAML::Parser parser(in);
+  DocumentStarts starts;
+  for (int i = 0; i < 3 && parser.HandleNextDocument(starts); ++i) {
+  }
+  const auto& d = starts.docs;
+  if (d.size() < 2) return std::nullopt;
+  if (d[1].start.pos == d[0].start.pos || (d.size() > 2 && d[2].start.pos == d[1].start.pos))
+    return ExtraDocument{d[1].start, true};
+  return ExtraDocument{d[1].first_node.value_or(d[1].start), false};
+}
+
 LoadReport load_text(std::string_view text, const std::string& name, const fs::path& base_dir,
                      const fs::path& source, LoadOptions options) {
   YamlReader r(name, base_dir, options);
   LoadReport report;
   YAML::Node root;
-  // Bytes yaml-cpp must never see: a NUL (it reports a wrong position) and anything that is
-  // not UTF-8 (yaml-cpp 0.7 loops, allocating, on some such bytes: found by config_fuzz).
-  // YAML is Unicode text; name the first offending byte's own position.
+  // YAML is printable Unicode text. Bytes that are not (a NUL, which yaml-cpp reports at a
+  // wrong position; anything not UTF-8; control characters) are named at their own position
+  // before yaml-cpp sees them.
   auto refuse_at = [&](std::size_t at, std::string what) {
     const auto before = text.substr(0, at);
     const auto line_start = before.rfind('\n');
@@ -465,22 +514,42 @@ LoadReport load_text(std::string_view text, const std::string& name, const fs::p
   };
   if (const auto nul = text.find('\0'); nul != std::string_view::npos)
     return refuse_at(nul, "a NUL byte: the config must be text");
+  // YAML 1.2's c-printable: tab, LF, CR, U+0020-U+007E, U+0085 and up; no other C0 control,
+  // no DEL, no C1 control.
+  auto hex = [](unsigned value) {
+    char out[16];
+    std::snprintf(out, sizeof out, "0x%02X", value);
+    return std::string(out);
+  };
   for (std::size_t i = 0; i < text.size();) {
     const std::size_t n = pki::utf8_sequence_length(text, i);
-    if (n == 0) {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(text[i]));
-      return refuse_at(i, std::string("byte ") + hex + " is not UTF-8: the config must be UTF-8 text");
-    }
+    const auto b0 = static_cast<unsigned char>(text[i]);
+    if (n == 0)
+      return refuse_at(i, "byte " + hex(b0) + " is not UTF-8: the config must be UTF-8 text");
+    const bool c0_or_del = n == 1 && ((b0 < 0x20 && b0 != '\t' && b0 != '\n' && b0 != '\r') || b0 == 0x7F);
+    const auto b1 = n == 2 ? static_cast<unsigned char>(text[i + 1]) : 0;
+    const bool c1 = n == 2 && b0 == 0xC2 && b1 >= 0x80 && b1 <= 0x9F && b1 != 0x85;
+    if (c0_or_del || c1)
+      return refuse_at(i, "control character " + hex(c1 ? b1 : b0) +
+                              ": the config must be printable text (YAML allows tab, CR and LF only)");
     i += n;
   }
   try {
-    // LoadAll, so that a second document (a stray "---") is an error rather than ignored.
-    const auto docs = YAML::LoadAll(std::string(text));
-    if (!docs.empty()) root = docs.front();
-    if (docs.size() > 1)
-      r.problem(docs[1].Mark(),
-                "a second YAML document: the config is one document (remove '---')");
+    root = YAML::Load(std::string(text));
+    // A second document (a stray "---") is an error rather than ignored. Not YAML::LoadAll:
+    // yaml-cpp 0.7's parser makes no progress on a flow indicator where a block node should
+    // start (", a" at the top, or after "- a"), and LoadAll then collects empty documents
+    // until memory runs out (found by config_fuzz). At most three document starts are read
+    // here, and one that starts where the previous one did is that stuck token.
+    if (const auto extra = extra_document(text)) {
+      const auto at = static_cast<std::size_t>(extra->mark.pos);
+      if (extra->stuck)
+        r.problem(extra->mark, std::string("YAML syntax error: unexpected '") +
+                                   (at < text.size() ? text[at] : '?') +
+                                   "' (a flow indicator outside [ ] or { })");
+      else
+        r.problem(extra->mark, "a second YAML document: the config is one document (remove '---')");
+    }
   } catch (const YAML::DeepRecursion& e) {  // its message is "bad file"
     r.problem(e.mark, "YAML nested too deeply (more than " + std::to_string(e.depth() - 1) +
                           " levels)");

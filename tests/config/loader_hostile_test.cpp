@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "config/loader.h"
 #include "support/fixtures.h"
@@ -85,7 +87,7 @@ TEST_CASE("a NUL byte is reported at its own line and column", "[config][hostile
 
 TEST_CASE("bytes that are not UTF-8 are refused at their position, before yaml-cpp sees them",
           "[config][hostile]") {
-  // config_fuzz's input: yaml-cpp 0.7 looped, allocating without bound, on the 0xFF run.
+  // config_fuzz's first input (it also hung yaml-cpp: see the flow-indicator test below).
   std::string text = "# The smallest useful certwatch config: watch one directory, serve metrics on";
   text += std::string(103, '\xFF');
   text += " the default\nwatch:\n  - path: /etc/mosquitto/certs\n";
@@ -94,7 +96,38 @@ TEST_CASE("bytes that are not UTF-8 are refused at their position, before yaml-c
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message == "c.yaml:1:78: byte 0xFF is not UTF-8: the config must be UTF-8 text");
+  // And control characters.
+  auto ctl = config::load_config_string("watch: [{path: /x}]\nwat\x1d: 1\n", "c.yaml", "/base", {false});
+  REQUIRE_FALSE(ctl.ok());
+  CHECK(ctl.error().message ==
+        "c.yaml:2:4: control character 0x1D: the config must be printable text (YAML allows tab, CR and LF only)");
+  CHECK_FALSE(config::load_config_string("watch: [{path: /x}] # \xC2\x9B\n", "c.yaml", "/base", {false}).ok());
   // Valid UTF-8 beyond ASCII still loads.
   CHECK(config::load_config_string("# Zertifikate für Geräte ✓\nwatch: [{path: /x}]\n", "c.yaml", "/base", {false})
             .ok());
+}
+
+TEST_CASE("a flow indicator where a block node starts is a syntax error, not an endless load",
+          "[config][hostile]") {
+  // yaml-cpp 0.7 makes no progress on these, and YAML::LoadAll collected empty documents until
+  // memory ran out (config_fuzz found it; the loader used LoadAll to refuse a second document).
+  struct Case {
+    std::string text;
+    std::string error;
+  };
+  const std::vector<Case> cases{
+      {", a\n", "c.yaml:1:1: YAML syntax error: unexpected ',' (a flow indicator outside [ ] or { })"},
+      {"# comment\n, ad\n", "c.yaml:2:1: YAML syntax error: unexpected ',' (a flow indicator outside [ ] or { })"},
+      {"- a\n, b\n", "c.yaml:2:1: YAML syntax error: unexpected ',' (a flow indicator outside [ ] or { })"},
+      {"watch: [{path: /x}]\n---\nwatch: [{path: /y}]\n",
+       "c.yaml:3:1: a second YAML document: the config is one document (remove '---')"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.text);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = config::load_config_string(c.text, "c.yaml", "/base", {false});
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Catch::Matchers::Contains(c.error));
+  }
 }
