@@ -6,6 +6,15 @@
 // run them with `integration_tests "[.starttls-e2e]"`.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "agent/probe/starttls.h"
+#include "pki/ossl_ptr.h"
 #include "support/fixtures.h"
 #include "support/pki_fixture.h"
 #include "support/starttls_server.h"
@@ -44,7 +53,63 @@ struct Served {
   fs::path chain = f.cat("served.pem", {d.leaf.cert, d.int2.cert, d.int1.cert});
 };
 
+// StartTlsDialogue driven over a blocking socket as a prober would (read what arrived, feed
+// it, write what it asks), then an OpenSSL handshake on the same socket: what the dialogue
+// says about a real server, independent of the prober that will drive it in the agent.
+struct Driven {
+  std::optional<std::string> failure;
+  int served_certificates = 0;  // 0 unless the handshake completed
+};
+
+Driven drive(int port, const std::string& protocol) {
+  Driven out;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+  certwatch::probe::StartTlsDialogue d(*certwatch::probe::parse_starttls_protocol(protocol), "driver.test");
+  certwatch::probe::StartTlsStep step = d.start();
+  for (int i = 0; i < 100 && !step.ready && !step.failure; ++i) {
+    if (!step.send.empty()) REQUIRE(::send(fd, step.send.data(), step.send.size(), MSG_NOSIGNAL) > 0);
+    pollfd p{fd, POLLIN, 0};
+    REQUIRE(::poll(&p, 1, 5000) == 1);
+    char buf[512];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    step = n > 0 ? d.received(std::string_view(buf, static_cast<size_t>(n))) : d.closed();
+  }
+  out.failure = step.failure;
+  if (step.ready) {
+    pki::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
+    pki::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
+    SSL_set_fd(ssl.get(), fd);
+    SSL_set_tlsext_host_name(ssl.get(), "mqtt.lab.local");
+    if (SSL_connect(ssl.get()) == 1) out.served_certificates = sk_X509_num(SSL_get_peer_cert_chain(ssl.get()));
+    SSL_shutdown(ssl.get());
+  }
+  ::close(fd);
+  return out;
+}
+
 }  // namespace
+
+TEST_CASE("StartTlsDialogue over a socket reaches the handshake of the scripted server", "[integration][probe][starttls]") {
+  Served s;
+  for (const auto& protocol : kProtocols) {
+    INFO(protocol);
+    StartTlsServer good(protocol, s.chain, s.d.leaf.key);
+    const Driven ok = drive(good.port(), protocol);
+    CHECK(ok.failure.value_or("") == "");
+    CHECK(ok.served_certificates == 3);
+    CHECK(eventually([&] { return good.handshakes() == 1; }, seconds(5)));
+    StartTlsServer refusing(protocol, s.chain, s.d.leaf.key, StartTlsBehaviour::refuse);
+    const Driven no = drive(refusing.port(), protocol);
+    CHECK(no.failure.value_or("").find(protocol == "postgres" ? "does not accept SSL" : "TLS not available") !=
+          std::string::npos);
+    CHECK(no.served_certificates == 0);
+  }
+}
 
 TEST_CASE("the scripted STARTTLS server satisfies openssl s_client -starttls", "[integration][probe][starttls]") {
   Served s;
@@ -107,33 +172,49 @@ TEST_CASE("probe speaks STARTTLS before it judges the served chain", "[integrati
   }
 }
 
-TEST_CASE("probe reaches a real vsftpd with AUTH TLS", "[integration][probe][starttls][.starttls-e2e]") {
-  // vsftpd runs as whoever starts it (run_as_launching_user) on a free loopback port; it needs
-  // a config owned by that user, an empty directory it does not chroot into, and one of
-  // anonymous or local access enabled to start at all (the probe never logs in).
-  const fs::path vsftpd = "/usr/sbin/vsftpd";
-  INFO("vsftpd is installed by scripts/setup.sh");
-  REQUIRE(fs::exists(vsftpd));
+// A real vsftpd run as whoever starts it (run_as_launching_user) on a free loopback port; it
+// needs a config owned by that user, an empty directory it does not chroot into, and one of
+// anonymous or local access enabled to start at all (nothing here logs in).
+struct Vsftpd {
+  int port = free_port();
+  std::unique_ptr<Process> process;
+  explicit Vsftpd(const Served& s) {
+    const fs::path vsftpd = "/usr/sbin/vsftpd";
+    INFO("vsftpd is installed by scripts/setup.sh");
+    REQUIRE(fs::exists(vsftpd));
+    const fs::path empty = s.tmp / "empty", conf = s.tmp / "vsftpd.conf";
+    fs::create_directories(empty);
+    write_file(conf, "listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1\nlisten_port=" + std::to_string(port) +
+                         "\nbackground=NO\nrun_as_launching_user=YES\nanonymous_enable=YES\nanon_root=" +
+                         empty.string() + "\nlocal_enable=NO\nssl_enable=YES\nrsa_cert_file=" + s.chain.string() +
+                         "\nrsa_private_key_file=" + s.d.leaf.key.string() +
+                         "\nssl_ciphers=HIGH\nsecure_chroot_dir=" + empty.string() +
+                         "\nxferlog_enable=NO\nseccomp_sandbox=NO\nisolate=NO\nisolate_network=NO\n");
+    process = std::make_unique<Process>(std::vector<std::string>{vsftpd.string(), conf.string()}, s.tmp / "vsftpd.log");
+    INFO(read_file(s.tmp / "vsftpd.log"));
+    REQUIRE(wait_for_port(port, seconds(10)));
+  }
+};
+
+TEST_CASE("StartTlsDialogue reaches the handshake of a real vsftpd", "[integration][probe][starttls]") {
   Served s;
-  fs::create_directories(s.tmp / "empty");
-  const int port = free_port();
-  const fs::path conf = s.tmp / "vsftpd.conf";
-  write_file(conf, "listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1\nlisten_port=" + std::to_string(port) +
-                       "\nbackground=NO\nrun_as_launching_user=YES\nanonymous_enable=YES\nanon_root=" +
-                       (s.tmp / "empty").string() + "\nlocal_enable=NO\nssl_enable=YES\nrsa_cert_file=" +
-                       s.chain.string() + "\nrsa_private_key_file=" + s.d.leaf.key.string() +
-                       "\nssl_ciphers=HIGH\nsecure_chroot_dir=" + (s.tmp / "empty").string() +
-                       "\nxferlog_enable=NO\nseccomp_sandbox=NO\nisolate=NO\nisolate_network=NO\n");
-  Process server({vsftpd.string(), conf.string()}, s.tmp / "vsftpd.log");
-  INFO(read_file(s.tmp / "vsftpd.log"));
-  REQUIRE(wait_for_port(port, seconds(10)));
-  const RunResult r = probe(port, "ftp", s.d.bundle);
+  Vsftpd server(s);
+  const Driven ok = drive(server.port, "ftp");
+  CHECK(ok.failure.value_or("") == "");
+  CHECK(ok.served_certificates == 3);
+  // The IMAP dialogue meets an FTP greeting: a clear failure that quotes it.
+  CHECK(drive(server.port, "imap").failure.value_or("") == "not an IMAP greeting: 220 (vsFTPd 3.0.3)");
+}
+
+TEST_CASE("probe reaches a real vsftpd with AUTH TLS", "[integration][probe][starttls][.starttls-e2e]") {
+  Served s;
+  Vsftpd server(s);
+  const RunResult r = probe(server.port, "ftp", s.d.bundle);
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("\"trusted\":true") != std::string::npos);
   CHECK(r.out.find("\"subject_cn\":\"deep Intermediate 1\"") != std::string::npos);
-  // Against the same server, the IMAP dialogue meets an FTP greeting: a clear protocol failure.
-  const RunResult wrong = probe(port, "imap", s.d.bundle);
+  const RunResult wrong = probe(server.port, "imap", s.d.bundle);
   INFO(wrong.out);
   CHECK(has_id(wrong, "endpoint.protocol_failed"));
   CHECK(wrong.out.find("vsFTPd") != std::string::npos);
