@@ -59,30 +59,32 @@ struct Target {
 // exits, the holes spread evenly among the good ones (the order of the round). The backlog is
 // large so every probe's connect completes and then waits in the handshake.
 inline std::vector<Target> make_targets(int good, int holes) {
+  // The holes first: they keep their ports, so no good port can be one of them.
+  std::vector<Target> hole_targets;
   std::set<int> used;
+  for (int h = 0; h < holes; ++h) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 1024) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      die("cannot open a black hole");
+    hole_targets.push_back({ntohs(a.sin_port), false});
+    used.insert(ntohs(a.sin_port));
+  }
   std::vector<Target> goods, out;
   while (static_cast<int>(goods.size()) < good) {
     const int p = free_port();
     if (used.insert(p).second) goods.push_back({p, true});
   }
+  // Hole number h goes at position (h + 1) * total / (holes + 1).
   const int total = good + holes;
-  size_t g = 0;
-  for (int i = 0, placed = 0; i < total; ++i) {
-    // Hole number `placed` goes at position (placed + 1) * total / (holes + 1).
-    if (placed < holes && i + 1 >= (placed + 1) * total / (holes + 1)) {
-      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      socklen_t len = sizeof a;
-      if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 1024) != 0 ||
-          ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-        die("cannot open a black hole");
-      out.push_back({ntohs(a.sin_port), false});
-      ++placed;
-    } else {
-      out.push_back(goods.at(g++));
-    }
+  size_t g = 0, h = 0;
+  for (int i = 0; i < total; ++i) {
+    const bool hole = h < hole_targets.size() && i + 1 >= static_cast<int>(h + 1) * total / (holes + 1);
+    out.push_back(hole ? hole_targets[h++] : goods.at(g++));
   }
   return out;
 }

@@ -76,7 +76,8 @@ RoundResult blackbox_round(const Options& o, const fs::path& ca, const std::vect
   if (!bench::probe::wait_http(port, "/metrics", 30)) bench::die("blackbox_exporter did not start (see blackbox.log)");
   const auto path = [](const Target& t) { return "/probe?module=tls&target=127.0.0.1:" + std::to_string(t.port); };
   bench::probe::HttpClient warm(port);
-  if (warm.get(path(targets.front())).find("probe_success 1") == std::string::npos)
+  const Target& first_good = *std::find_if(targets.begin(), targets.end(), [](const Target& t) { return t.good; });
+  if (warm.get(path(first_good)).find("probe_success 1") == std::string::npos)
     bench::die("blackbox_exporter's first probe failed: check the module (blackbox.yml)");
 
   RoundResult r;
