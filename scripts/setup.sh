@@ -17,7 +17,8 @@ packages=(
   lintian   # the Debian package test: no error-severity findings
   chromium  # the status page test renders / in headless Chromium
   python3   # JSON oracle: the API must stay valid UTF-8 JSON for any file name
-  vsftpd    # a real STARTTLS (FTP AUTH TLS) server for the probe, run on a loopback port
+  # real STARTTLS servers for the probe on loopback ports: FTP AUTH TLS, nginx's mail proxy
+  vsftpd libnginx-mod-mail
   # the fuzz target and sanitizer runtimes
   clang libclang-rt-14-dev
 )

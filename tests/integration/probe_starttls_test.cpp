@@ -1,7 +1,8 @@
 // Acceptance for STARTTLS (issue #9, point 3): `certwatch probe --protocol P` against the
 // scripted server of tests/support/starttls_server.h for every protocol, the server itself held
 // to `openssl s_client -starttls` (a real client as the oracle of its dialogue), and a real
-// vsftpd (Debian's light FTP server, AUTH TLS) run as a plain process on a free loopback port.
+// vsftpd (Debian's light FTP server, AUTH TLS) and nginx's mail proxy (SMTP, IMAP, POP3), run
+// as plain processes on free loopback ports.
 // The tests tagged [.starttls-e2e] are hidden until `certwatch probe` drives StartTlsDialogue;
 // run them with `integration_tests "[.starttls-e2e]"`.
 #include <catch2/catch.hpp>
@@ -12,6 +13,8 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <map>
 
 #include "agent/probe/starttls.h"
 #include "pki/ossl_ptr.h"
@@ -219,4 +222,69 @@ TEST_CASE("probe reaches a real vsftpd with AUTH TLS", "[integration][probe][sta
   CHECK(has_id(wrong, "endpoint.protocol_failed"));
   CHECK(wrong.out.find("vsFTPd") != std::string::npos);
   CHECK(wrong.exit_code == 2);
+}
+
+// nginx's mail proxy (nginx-light + libnginx-mod-mail) as real SMTP, IMAP and POP3 servers
+// with STARTTLS, on free loopback ports; with `starttls off` they do not offer it. The
+// proxy's auth_http is never reached: the probe stops before any login.
+struct NginxMail {
+  std::map<std::string, int> ports{{"smtp", free_port()}, {"imap", free_port()}, {"pop3", free_port()}};
+  std::unique_ptr<Process> process;
+  NginxMail(const Served& s, const std::string& name, bool starttls) {
+    const fs::path module = "/usr/lib/nginx/modules/ngx_mail_module.so";
+    INFO("nginx-light and libnginx-mod-mail are installed by scripts/setup.sh");
+    REQUIRE(fs::exists(module));
+    const fs::path dir = s.tmp / name;
+    fs::create_directories(dir);
+    std::string servers;
+    for (const auto& [protocol, port] : ports)
+      servers += "  server { listen 127.0.0.1:" + std::to_string(port) + "; protocol " + protocol + "; }\n";
+    write_file(dir / "nginx.conf", "load_module " + module.string() + ";\nworker_processes 1;\ndaemon off;\npid " +
+                                       (dir / "nginx.pid").string() + ";\nerror_log " + (dir / "error.log").string() +
+                                       ";\nevents { worker_connections 64; }\nmail {\n  server_name mqtt.lab.local;\n"
+                                       "  auth_http 127.0.0.1:1/auth;\n  ssl_certificate " + s.chain.string() +
+                                       ";\n  ssl_certificate_key " + s.d.leaf.key.string() + ";\n  starttls " +
+                                       (starttls ? "on" : "off") + ";\n" + servers + "}\n");
+    process = std::make_unique<Process>(std::vector<std::string>{"nginx", "-p", dir.string(), "-c",
+                                                                 (dir / "nginx.conf").string(), "-e",
+                                                                 (dir / "error.log").string()},
+                                        dir / "nginx.log");
+    for (const auto& [protocol, port] : ports) {
+      INFO(read_file(dir / "error.log"));
+      REQUIRE(wait_for_port(port, seconds(10)));
+    }
+  }
+};
+
+TEST_CASE("StartTlsDialogue reaches the handshake of nginx's real SMTP, IMAP and POP3", "[integration][probe][starttls]") {
+  Served s;
+  NginxMail on(s, "mail-on", true), off(s, "mail-off", false);
+  const std::map<std::string, std::string> not_offered{
+      {"smtp", "server does not offer STARTTLS (not in its EHLO reply)"},
+      {"imap", "server does not offer STARTTLS (not in its CAPABILITY list)"},
+      {"pop3", "server does not offer STARTTLS (no STLS in its CAPA list)"}};
+  for (const auto& [protocol, port] : on.ports) {
+    INFO(protocol);
+    const Driven ok = drive(port, protocol);
+    CHECK(ok.failure.value_or("") == "");
+    CHECK(ok.served_certificates == 3);
+    CHECK(drive(off.ports.at(protocol), protocol).failure.value_or("") == not_offered.at(protocol));
+  }
+}
+
+TEST_CASE("probe speaks STARTTLS to nginx's real SMTP, IMAP and POP3", "[integration][probe][starttls][.starttls-e2e]") {
+  Served s;
+  NginxMail on(s, "mail-on", true), off(s, "mail-off", false);
+  for (const auto& [protocol, port] : on.ports) {
+    INFO(protocol);
+    const RunResult r = probe(port, protocol, s.d.bundle);
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("\"trusted\":true") != std::string::npos);
+    const RunResult no = probe(off.ports.at(protocol), protocol, s.d.bundle);
+    INFO(no.out);
+    CHECK(has_id(no, "endpoint.protocol_failed"));
+    CHECK(no.out.find("server does not offer STARTTLS") != std::string::npos);
+    CHECK(no.exit_code == 2);
+  }
 }
