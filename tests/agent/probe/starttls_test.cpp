@@ -3,6 +3,9 @@
 // dialogues against real sockets and a TLS handshake are tests/integration/probe_starttls_test.cpp.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <random>
+
 #include "agent/probe/starttls.h"
 
 using namespace certwatch::probe;
@@ -248,4 +251,36 @@ TEST_CASE("an early close says what the dialogue waited for", "[agent][probe][st
   CHECK(d.received("+OK\r\n").failure == refused.failure);
   CHECK(d.closed().failure == refused.failure);
   CHECK_FALSE(d.closed().read);
+}
+
+TEST_CASE("random server bytes in random splits end in a bounded, printable verdict", "[agent][probe][starttls]") {
+  // Fragments of every dialogue, so random sequences often get deep into one.
+  const std::vector<std::string> pieces{"220 ", "220-", "250-", "250 ", "STARTTLS", "234 ", "* OK ", "* CAPABILITY ",
+                                        "cw1 OK", "cw2 OK", "cw2 NO", "+OK", "-ERR", "STLS", ".", "\r\n", "\n", "S",
+                                        "N", "E", std::string(1, '\0'), "\x1b[2J", "\xff\xfe", std::string(300, 'x')};
+  std::mt19937 rng(20261128);  // fixed: a failure reproduces
+  for (const auto p : {StartTlsProtocol::smtp, StartTlsProtocol::imap, StartTlsProtocol::pop3, StartTlsProtocol::ftp,
+                       StartTlsProtocol::postgres}) {
+    for (int round = 0; round < 300; ++round) {
+      std::string input;
+      const int n = static_cast<int>(rng() % 40);
+      for (int i = 0; i < n; ++i) input += pieces[rng() % pieces.size()];
+      StartTlsDialogue d(p, "fuzz");
+      StartTlsStep step = d.start();
+      for (std::size_t at = 0; at < input.size() && step.read;) {
+        const std::size_t len = 1 + rng() % 64;
+        step = d.received(std::string_view(input).substr(at, len));
+        at += len;
+      }
+      if (step.read) step = d.closed();
+      INFO(to_string(p) << " input " << input.size() << " bytes");
+      REQUIRE((step.ready || step.failure));
+      CHECK_FALSE(step.read);
+      if (step.failure) {
+        CHECK(step.failure->size() < 2000);  // two quotes of 200 bytes, 4x when all escaped
+        CHECK(std::none_of(step.failure->begin(), step.failure->end(),
+                           [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }));
+      }
+    }
+  }
 }
