@@ -3,8 +3,6 @@
 // to `openssl s_client -starttls` (a real client as the oracle of its dialogue), and a real
 // vsftpd (Debian's light FTP server, AUTH TLS) and nginx's mail proxy (SMTP, IMAP, POP3), run
 // as plain processes on free loopback ports.
-// The tests tagged [.starttls-e2e] are hidden until `certwatch probe` drives StartTlsDialogue;
-// run them with `integration_tests "[.starttls-e2e]"`.
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -135,7 +133,7 @@ TEST_CASE("the scripted STARTTLS server satisfies openssl s_client -starttls", "
   }
 }
 
-TEST_CASE("probe speaks STARTTLS before it judges the served chain", "[integration][probe][starttls][.starttls-e2e]") {
+TEST_CASE("probe speaks STARTTLS before it judges the served chain", "[integration][probe][starttls]") {
   Served s;
   for (const auto& protocol : kProtocols) {
     INFO(protocol);
@@ -209,7 +207,7 @@ TEST_CASE("StartTlsDialogue reaches the handshake of a real vsftpd", "[integrati
   CHECK(drive(server.port, "imap").failure.value_or("") == "not an IMAP greeting: 220 (vsFTPd 3.0.3)");
 }
 
-TEST_CASE("probe reaches a real vsftpd with AUTH TLS", "[integration][probe][starttls][.starttls-e2e]") {
+TEST_CASE("probe reaches a real vsftpd with AUTH TLS", "[integration][probe][starttls]") {
   Served s;
   Vsftpd server(s);
   const RunResult r = probe(server.port, "ftp", s.d.bundle);
@@ -272,7 +270,7 @@ TEST_CASE("StartTlsDialogue reaches the handshake of nginx's real SMTP, IMAP and
   }
 }
 
-TEST_CASE("probe speaks STARTTLS to nginx's real SMTP, IMAP and POP3", "[integration][probe][starttls][.starttls-e2e]") {
+TEST_CASE("probe speaks STARTTLS to nginx's real SMTP, IMAP and POP3", "[integration][probe][starttls]") {
   Served s;
   NginxMail on(s, "mail-on", true), off(s, "mail-off", false);
   for (const auto& [protocol, port] : on.ports) {
