@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -89,8 +91,25 @@ inline std::vector<Target> make_targets(int good, int holes) {
   return out;
 }
 
+// Children still running; killed at exit, so a bench that dies (bench::die) leaves no nginx,
+// exporter or agent behind.
+inline std::vector<pid_t>& live_children() {
+  static auto* pids = new std::vector<pid_t>;  // never destroyed: the atexit hook reads it last
+  return *pids;
+}
+
+inline void kill_live_children() {
+  for (const pid_t pid : live_children()) {
+    kill(-pid, SIGKILL);  // its process group: nginx's worker too
+    waitpid(pid, nullptr, 0);
+  }
+  live_children().clear();
+}
+
 // Forks argv with stdout and stderr to `log`; the child gets its own process group.
 inline pid_t spawn(const std::vector<std::string>& argv, const fs::path& log) {
+  static const bool hooked = std::atexit(kill_live_children) == 0;
+  (void)hooked;
   std::fflush(nullptr);
   const pid_t pid = fork();
   if (pid < 0) die("fork failed");
@@ -106,12 +125,15 @@ inline pid_t spawn(const std::vector<std::string>& argv, const fs::path& log) {
     execvp(av[0], av.data());
     _exit(127);
   }
+  live_children().push_back(pid);
   return pid;
 }
 
 // TERM, up to 10 s, then KILL; always reaped.
 inline void stop(pid_t pid) {
   if (pid <= 0) return;
+  auto& live = live_children();
+  live.erase(std::remove(live.begin(), live.end(), pid), live.end());
   kill(pid, SIGTERM);
   for (int i = 0; i < 200; ++i) {
     if (waitpid(pid, nullptr, WNOHANG) == pid) return;

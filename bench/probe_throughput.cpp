@@ -17,9 +17,12 @@
 // The agent side is the real `certwatch agent` with one endpoint per target and
 // agent.probe_concurrency = --concurrency; the round ends when certwatch_probes_total sums to
 // N + K on /metrics (scraped every 200 ms; the scrapes are counted in the agent's CPU, and the
-// CPU of an agent started with no endpoint is subtracted).
+// CPU of an agent started with no endpoint is subtracted). Before both, the same targets get
+// blocking handshakes from this process with OpenSSL: the CPU floor of an OpenSSL client.
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -110,7 +113,10 @@ std::string agent_config(const Options& o, const fs::path& state, int port, cons
   std::string y = "agent:\n  state_dir: " + state.string() + "\n  probe_concurrency: " + std::to_string(o.concurrency) +
                   "\nhttp:\n  listen: \"127.0.0.1:" + std::to_string(port) + "\"\ntrust:\n  - " + ca.string() +
                   "\n";
-  if (targets.empty()) return y;
+  if (targets.empty()) {  // the baseline: an agent needs something to do, an empty directory costs nothing
+    fs::create_directories(state / "empty");
+    return y + "watch:\n  - path: " + (state / "empty").string() + "\n";
+  }
   y += "endpoints:\n";
   for (const auto& t : targets)
     y += "  - {target: \"127.0.0.1:" + std::to_string(t.port) + "\", sni: " + bench::probe::kServerName +
@@ -170,6 +176,45 @@ RoundResult agent_round(const Options& o, const fs::path& ca, const std::vector<
   return r;
 }
 
+double thread_cpu() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// The floor of any prober built on this OpenSSL: blocking full handshakes (a fresh SSL each,
+// no resumption, the chain verified against the root) to the good targets, nothing else. CPU
+// seconds per handshake on this thread, which does nothing else meanwhile.
+double openssl_floor(const fs::path& ca, const std::vector<Target>& targets, int count) {
+  pki::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
+  SSL_CTX_load_verify_file(ctx.get(), ca.c_str());
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  int done = 0;
+  const double cpu0 = thread_cpu();
+  for (int i = 0; i < count; ++i) {
+    const Target& t = targets[static_cast<size_t>(i) % targets.size()];
+    if (!t.good) continue;
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(t.port));
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+      pki::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
+      SSL_set_fd(ssl.get(), fd);
+      SSL_set_tlsext_host_name(ssl.get(), bench::probe::kServerName);
+      if (SSL_connect(ssl.get()) == 1) ++done;
+    }
+    ::close(fd);
+  }
+  const double cpu = thread_cpu() - cpu0;
+  if (done == 0) bench::die("no handshake succeeded for the OpenSSL floor");
+  std::printf("openssl   %d blocking handshakes (verified, no resumption): %.3f ms CPU each (the floor of an "
+              "OpenSSL %s client)\n",
+              done, 1e3 * cpu / done, OpenSSL_version(OPENSSL_VERSION_STRING));
+  return cpu / done;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -199,6 +244,7 @@ int main(int argc, char** argv) {
   std::printf("%d TLS endpoints on one nginx (pid %d) + %d black holes; concurrency %d, timeout %d s (%s)\n",
               o.endpoints, nginx, o.black_holes, o.concurrency, o.timeout, o.dir.c_str());
 
+  const double floor = openssl_floor(pki.root, targets, std::min(o.endpoints + o.black_holes, 1000));
   RoundResult bb, ag;
   if (o.only != "agent") {
     bb = blackbox_round(o, pki.root, targets, nginx);
@@ -209,8 +255,10 @@ int main(int argc, char** argv) {
     print_round("certwatch", ag, o.endpoints);
   }
   if (o.only.empty())
-    std::printf("CPU per probe, certwatch / blackbox_exporter: %.3f (goal <= 0.5); wall: %.2fx\n",
-                (ag.cpu / ag.probes) / (bb.cpu / bb.probes), ag.wall / bb.wall);
+    std::printf("CPU per probe, certwatch / blackbox_exporter: %.3f (goal <= 0.5); wall: %.2fx; "
+                "certwatch / OpenSSL floor: %.2f, blackbox_exporter / OpenSSL floor: %.2f\n",
+                (ag.cpu / ag.probes) / (bb.cpu / bb.probes), ag.wall / bb.wall, ag.cpu / ag.probes / floor,
+                bb.cpu / bb.probes / floor);
   bench::probe::stop(nginx);
   if (!o.keep) fs::remove_all(o.dir);
   const bool starved = (o.only != "agent" && bb.good_ok < o.endpoints) || (o.only != "blackbox" && ag.good_ok < o.endpoints);
