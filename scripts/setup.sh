@@ -19,6 +19,8 @@ packages=(
   python3   # JSON oracle: the API must stay valid UTF-8 JSON for any file name
   # real STARTTLS servers for the probe on loopback ports: FTP AUTH TLS, nginx's mail proxy
   vsftpd libnginx-mod-mail
+  # the baseline of bench/probe_throughput (built with the tests, run by hand)
+  prometheus-blackbox-exporter
   # the fuzz target and sanitizer runtimes
   clang libclang-rt-14-dev
 )
@@ -36,9 +38,9 @@ SUDO=""
 echo "setup: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-# Services from these packages (mosquitto, nginx, prometheus, vsftpd) must not keep running: the
+# Services from these packages (mosquitto, nginx, prometheus, blackbox, vsftpd) must not keep running: the
 # tests start their own on free loopback ports.
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-for svc in mosquitto nginx prometheus prometheus-node-exporter vsftpd; do
+for svc in mosquitto nginx prometheus prometheus-node-exporter prometheus-blackbox-exporter vsftpd; do
   $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
 done
