@@ -42,6 +42,11 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
       endpoints_(io, *clock_, inventory_,
                  EndpointSourceHooks{[this](std::size_t ok, std::size_t failed) { metrics_.probes_finished(ok, failed); },
                                      [this] { update_self_metrics(); }}),
+      renew_(io, *clock_, inventory_,
+             RenewHooks{[this](const std::string& name, int64_t next, int64_t last) { metrics_.set_renewal(name, next, last); },
+                        [this](const std::string& name) { metrics_.remove_renewal(name); },
+                        [this](const RenewOutcome& o) { metrics_.renewal_finished(o.ok); }}),
+      ledger_(*clock_, inventory_),
       signals_(io),
       watchdog_timer_(io),
       rejudge_timer_(clock_->make_timer()),
@@ -56,6 +61,8 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
 }
 
 Daemon::~Daemon() {
+  renew_.stop();
+  ledger_.stop();
   endpoints_.stop();
   files_.stop();
 }
@@ -110,6 +117,8 @@ void Daemon::apply_config(config::Config cfg, bool initial) {
   files_.apply(config_, initial);
   endpoints_.apply(config_);
   metrics_.set_endpoints(endpoints_.endpoint_count());
+  renew_.apply(config_);
+  ledger_.apply(config_);
 }
 
 void Daemon::wait_signals() {
@@ -187,6 +196,8 @@ void Daemon::shutdown() {
   hup_timer_.cancel();
   files_.stop();
   endpoints_.stop();
+  renew_.stop();
+  ledger_.stop();
   if (http_) http_->stop();
 }
 
