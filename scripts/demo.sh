@@ -74,6 +74,57 @@ watch:
     trust: [pki/ca-bundle.pem, pki/device-ca/certs/device-ca.cert.pem]
 YAML
 
+# The renewal loop (issue #11), when mosquitto is installed: a local broker whose server
+# certificate lives 5 minutes and is renewed by the agent about every 3 minutes (SIGHUP
+# through the broker's pid file, the new serial proven by a handshake before it counts).
+mqtt_port="${CERTWATCH_DEMO_MQTT_PORT:-18883}"
+renewed="$demo/renewed"
+broker_pid=""
+if command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ]; then
+  mkdir -p "$renewed"
+  cat >>"$demo/certwatch.yaml" <<YAML
+endpoints:
+  - target: "127.0.0.1:$mqtt_port"
+    interval: 30s
+    expect_file: renewed/broker.chain.pem
+issuers:
+  - {name: server-ca, pki_dir: pki}
+managed:
+  - name: demo-broker
+    issuer: server-ca
+    subject: /O=certwatch demo/CN=mqtt.demo.local
+    sans: [DNS:mqtt.demo.local, IP:127.0.0.1]
+    validity: 5m
+    cert: renewed/broker.cert.pem
+    key: renewed/broker.key.pem
+    chain: renewed/broker.chain.pem
+    reload: {signal: HUP, pid_file: renewed/mosquitto.pid}
+    verify_endpoint: "127.0.0.1:$mqtt_port"
+YAML
+  # Bootstrap before the broker's first start (no pid file yet: nothing to reload).
+  "$bin" renew -c "$demo/certwatch.yaml" demo-broker >/dev/null
+  cat >"$renewed/mosquitto.conf" <<CONF
+user $(id -un)
+persistence false
+pid_file $renewed/mosquitto.pid
+log_dest file $renewed/mosquitto.log
+listener $mqtt_port 127.0.0.1
+allow_anonymous true
+certfile $renewed/broker.chain.pem
+keyfile $renewed/broker.key.pem
+CONF
+  PATH="$PATH:/usr/sbin" mosquitto -c "$renewed/mosquitto.conf" &
+  broker_pid=$!
+  trap '[ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null' EXIT
+  cat >&2 <<TEXT
+
+renewal: mosquitto on 127.0.0.1:$mqtt_port serves $renewed/broker.chain.pem (5 minutes)
+  schedule:     curl -s http://127.0.0.1:$port/metrics | grep ^certwatch_renewal
+  served:       curl -s http://127.0.0.1:$port/metrics | grep 'certwatch_cert_not_after.*endpoint'
+  by hand:      $bin renew -c $demo/certwatch.yaml demo-broker --force
+TEXT
+fi
+
 cat >&2 <<TEXT
 
 certwatch demo: watching $demo/certs (config $demo/certwatch.yaml)
@@ -86,4 +137,4 @@ certwatch demo: watching $demo/certs (config $demo/certwatch.yaml)
 Change files under $demo/certs and /metrics follows within a second. Ctrl-C stops.
 
 TEXT
-exec "$bin" agent -c "$demo/certwatch.yaml"
+"$bin" agent -c "$demo/certwatch.yaml"

@@ -155,3 +155,39 @@ TEST_CASE("renew scheduler: a missing certificate is issued at start (bootstrap)
   CHECK(e->certs.front()->serial == rig.outcomes[0].serial);
   rig.scheduler.stop();
 }
+
+TEST_CASE("renew scheduler: certificates with the same reload due within a minute share one reload",
+          "[agent][renew]") {
+  testing::Pki lab;
+  const fs::path live = lab.tmp / "live";
+  fs::create_directories(live);
+  const auto reloads = lab.tmp / "reloads.log";
+  config::Config cfg;
+  cfg.agent.state_dir = lab.tmp / "state";
+  cfg.issuers.push_back({"lab", lab.tmp / "pki", "root-ca", std::nullopt});
+  for (const auto* name : {"a", "b", "c"}) {
+    config::ManagedEntry m;
+    m.name = name;
+    m.issuer = "lab";
+    m.subject = std::string("/CN=") + name;
+    m.sans = {{pki::SubjectAltName::Type::dns, std::string(name) + ".lab.local"}};
+    m.validity = config::Seconds{3600};
+    m.key = live / (std::string(name) + ".key.pem");
+    m.cert = live / (std::string(name) + ".cert.pem");
+    m.reload.kind = config::Reload::Kind::command;
+    // "c" reloads another server: its own transaction and reload.
+    m.reload.command.argv = {"sh", "-c", std::string("echo ") + (name[0] == 'c' ? "other" : "shared") + " >> " +
+                                             reloads.string()};
+    cfg.managed.push_back(m);
+  }
+  Rig rig(lab.now);
+  rig.scheduler.apply(cfg);
+  rig.advance(0);
+  REQUIRE(rig.outcomes.size() == 3);
+  for (const auto& o : rig.outcomes) CHECK(o.ok);
+  const auto log = testing::read_file(reloads);
+  CHECK(std::count(log.begin(), log.end(), '\n') == 2);  // one reload each, not three
+  CHECK(log.find("shared") != std::string::npos);
+  CHECK(log.find("other") != std::string::npos);
+  rig.scheduler.stop();
+}
