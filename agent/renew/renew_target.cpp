@@ -14,14 +14,18 @@ namespace certwatch::agent {
 namespace fs = std::filesystem;
 namespace {
 
+bool is_number(const std::string& s) {
+  return !s.empty() && s.size() <= 9 && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
 // A user or group given by name or number; nullopt when it does not exist.
 std::optional<uid_t> user_id(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos) return static_cast<uid_t>(std::stoul(s));
+  if (is_number(s)) return static_cast<uid_t>(std::stoul(s));
   const passwd* pw = ::getpwnam(s.c_str());
   return pw != nullptr ? std::optional<uid_t>(pw->pw_uid) : std::nullopt;
 }
 std::optional<gid_t> group_id(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos) return static_cast<gid_t>(std::stoul(s));
+  if (is_number(s)) return static_cast<gid_t>(std::stoul(s));
   const group* gr = ::getgrnam(s.c_str());
   return gr != nullptr ? std::optional<gid_t>(gr->gr_gid) : std::nullopt;
 }

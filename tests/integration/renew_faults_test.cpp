@@ -110,3 +110,15 @@ TEST_CASE("renew: a reload that does nothing ends in rollback and renewal.failed
   CHECK(lab.publish("after-rollback").exit_code == 0);
   CHECK(agent.log().find("previous set restored") != std::string::npos);
 }
+
+TEST_CASE("renew: a renewal-loop config is refused at load with a clear message", "[integration][renew][config]") {
+  testing::TempDir tmp;
+  RenewLab lab(tmp.path());
+  const auto config = lab.write_config(lab.config("1h", "1h", "", false));
+  auto r = pki_cli::certwatch({"config", "check", config.string()});
+  CHECK(r.exit_code == 3);
+  CHECK(r.err.find("renew_before: must be shorter than validity (1h), or renewal loops") != std::string::npos);
+  // Nothing starts on it: the agent exits 3 and `renew` refuses the same way.
+  CHECK(lab.renew(config).exit_code == 3);
+  CHECK_FALSE(fs::exists(lab.certs / "server.cert.pem"));
+}

@@ -47,6 +47,24 @@ bool has(const std::vector<std::string>& ids, const std::string& id) {
   return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
 
+// One managed server certificate "svc" (1 h) of the fixture's root CA, deployed under `live`.
+config::Config one_managed(const testing::Pki& lab, const fs::path& live, std::optional<fs::path> passphrase_file) {
+  config::Config cfg;
+  cfg.agent.state_dir = lab.tmp / "state";
+  cfg.issuers.push_back({"lab", lab.tmp / "pki", "root-ca", std::move(passphrase_file)});
+  config::ManagedEntry m;
+  m.name = "svc";
+  m.issuer = "lab";
+  m.subject = "/CN=svc.lab.local";
+  m.sans = {{pki::SubjectAltName::Type::dns, "svc.lab.local"}};
+  m.validity = config::Seconds{3600};
+  m.key = live / "svc.key.pem";
+  m.cert = live / "svc.cert.pem";
+  m.chain = live / "svc.chain.pem";
+  cfg.managed.push_back(m);
+  return cfg;
+}
+
 }  // namespace
 
 TEST_CASE("renew scheduler: wrong passphrase -> renewal.failed, nothing live touched, backoff, then success",
@@ -63,19 +81,7 @@ TEST_CASE("renew scheduler: wrong passphrase -> renewal.failed, nothing live tou
   const auto before = testing::snapshot(live);
 
   testing::write_file(lab.tmp / "pass", "wrong horse\n");
-  config::Config cfg;
-  cfg.agent.state_dir = lab.tmp / "state";
-  cfg.issuers.push_back({"lab", lab.tmp / "pki", "root-ca", lab.tmp / "pass"});
-  config::ManagedEntry m;
-  m.name = "svc";
-  m.issuer = "lab";
-  m.subject = "/CN=svc.lab.local";
-  m.sans = {{pki::SubjectAltName::Type::dns, "svc.lab.local"}};
-  m.validity = config::Seconds{3600};
-  m.key = live / "svc.key.pem";
-  m.cert = live / "svc.cert.pem";
-  m.chain = live / "svc.chain.pem";
-  cfg.managed.push_back(m);
+  const auto cfg = one_managed(lab, live, lab.tmp / "pass");
 
   Rig rig(lab.now);
   rig.scheduler.apply(cfg);
@@ -189,5 +195,28 @@ TEST_CASE("renew scheduler: certificates with the same reload due within a minut
   CHECK(std::count(log.begin(), log.end(), '\n') == 2);  // one reload each, not three
   CHECK(log.find("shared") != std::string::npos);
   CHECK(log.find("other") != std::string::npos);
+  rig.scheduler.stop();
+}
+
+TEST_CASE("renew scheduler: a missing CA key gives renewal.failed and touches nothing live", "[agent][renew]") {
+  testing::Pki lab;
+  const fs::path live = lab.tmp / "live";
+  fs::create_directories(live);
+  auto rq = lab.server("svc");
+  rq.validity_seconds = 600;
+  rq.out_dir = live;
+  REQUIRE(lab.issuer.issue(rq).ok());
+  const auto before = testing::snapshot(live);
+  fs::remove(lab.issuer.ca_key_path("root-ca"));
+  const auto cfg = one_managed(lab, live, std::nullopt);
+  Rig rig(lab.now);
+  rig.scheduler.apply(cfg);
+  rig.advance(0);
+  REQUIRE(rig.outcomes.size() == 1);
+  CHECK_FALSE(rig.outcomes[0].ok);
+  INFO(rig.outcomes[0].error);
+  CHECK(rig.outcomes[0].error.find("issuance failed") != std::string::npos);
+  CHECK(has(rig.finding_ids("svc"), "renewal.failed"));
+  CHECK(testing::snapshot(live) == before);
   rig.scheduler.stop();
 }
