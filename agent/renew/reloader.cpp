@@ -6,6 +6,8 @@
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -113,6 +115,19 @@ pki::Result<void> run_reload(const config::Reload& reload, std::chrono::millisec
       break;
   }
   return {};
+}
+
+}  // namespace certwatch::agent
+
+namespace certwatch::agent {
+
+void start_reload(boost::asio::io_context& io, const config::Reload& reload,
+                  std::function<void(pki::Result<void>)> done) {
+  // The work guard keeps io.run() from returning while the reload runs (certwatch renew).
+  std::thread([&io, reload, done = std::move(done), guard = boost::asio::make_work_guard(io)]() mutable {
+    auto r = run_reload(reload);
+    boost::asio::post(io, [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+  }).detach();
 }
 
 }  // namespace certwatch::agent

@@ -77,7 +77,10 @@ struct Transaction : std::enable_shared_from_this<Transaction> {
       return finish();
     }
     pki::fault_point("before_reload");
-    auto r = run_reload(targets.front()->entry.reload);
+    start_reload(io, how, [self = shared_from_this()](pki::Result<void> r) { self->reloaded(r); });
+  }
+
+  void reloaded(const pki::Result<void>& r) {
     pki::fault_point("after_reload");
     if (!r) {
       for (size_t i = 0; i < targets.size(); ++i)
@@ -119,11 +122,13 @@ struct Transaction : std::enable_shared_from_this<Transaction> {
   }
 
   void reload_after_rollback() {
-    if (rolled_back_any)
-      if (auto r = run_reload(targets.front()->entry.reload); !r)
-        for (auto& o : outcomes)
+    if (!rolled_back_any) return finish();
+    start_reload(io, targets.front()->entry.reload, [self = shared_from_this()](pki::Result<void> r) {
+      if (!r)
+        for (auto& o : self->outcomes)
           if (o.rolled_back) o.error += "; reload after rollback failed: " + r.error().message;
-    finish();
+      self->finish();
+    });
   }
 
   void finish() {
