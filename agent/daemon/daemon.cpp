@@ -8,6 +8,7 @@
 
 #include "agent/daemon/change_log.h"
 #include "agent/http/routes.h"
+#include "agent/renew/renew_json.h"
 #include "config/loader.h"
 
 namespace certwatch::agent {
@@ -273,6 +274,9 @@ pki::Result<void> Daemon::start_http(const config::HttpConfig& http) {
   auto server = std::make_unique<HttpServer>(io_, o);
   for (auto& [path, handler] : agent_routes(AgentView{inventory_, metrics_, status_, *clock_}))
     server->route(path, std::move(handler));
+  server->route("/api/v1/renewals", [this](const HttpRequest&) {
+    return HttpResponse{200, "application/json", render_renewals_json(renew_, now()), {{"Cache-Control", "no-store"}}};
+  });
   if (auto r = server->start(); !r)
     return pki::make_error("cannot listen on " + http.listen.to_string() + ": " + r.error().message);
   spdlog::info("serving /metrics, /healthz, /api/v1/certificates and / on {}:{}", o.address,

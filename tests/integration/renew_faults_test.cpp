@@ -109,6 +109,9 @@ TEST_CASE("renew: a reload that does nothing ends in rollback and renewal.failed
   CHECK(lab.served_serial() == served);
   CHECK(lab.publish("after-rollback").exit_code == 0);
   CHECK(agent.log().find("previous set restored") != std::string::npos);
+  const auto api = agent_test::http_get(lab.http_port, "/api/v1/renewals").body;
+  CHECK(api.find("\"failures\":0") == std::string::npos);
+  CHECK(api.find("previous set restored") != std::string::npos);
 }
 
 TEST_CASE("renew: a renewal-loop config is refused at load with a clear message", "[integration][renew][config]") {

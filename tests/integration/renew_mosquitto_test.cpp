@@ -54,6 +54,12 @@ TEST_CASE("agent bootstraps a 60 s mosquitto certificate and renews it three tim
                             {"source=\"ledger\"", "target=\"managed/broker\"", "role=\"leaf\""})
              .empty());
   CHECK(agent_test::series(m, "certwatch_finding", {"renewal."}).empty());
+  // The schedule in the API.
+  const auto api = agent_test::http_get(lab.http_port, "/api/v1/renewals");
+  CHECK(api.status == 200);
+  CHECK(api.body.find("\"name\":\"broker\"") != std::string::npos);
+  CHECK(api.body.find("\"serial\":\"" + previous) != std::string::npos);
+  CHECK(api.body.find("\"failures\":0") != std::string::npos);
   // Previous sets are kept under state_dir.
   CHECK(fs::exists(lab.state / "renew" / "broker" / "previous"));
   REQUIRE(agent.process().signal(SIGTERM));
