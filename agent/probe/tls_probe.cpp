@@ -117,7 +117,41 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
     if (disarm()) return finish("endpoint.unreachable", timed_out("connect", target_.step_timeout));
     if (ec) return finish("endpoint.unreachable", "connect: " + ec.message());
     connect_time_ = SteadyClock::now() - started_;
-    handshake();
+    if (!target_.starttls) return handshake();
+    dialogue_.emplace(*target_.starttls, std::string());
+    next_starttls_step(dialogue_->start());
+  }
+
+  // STARTTLS: the dialogue says what to send and when to read; every write and read is a
+  // step under its own deadline, and nothing is read past the server's go-ahead.
+  void next_starttls_step(StartTlsStep step) {
+    if (step.failure) return finish("endpoint.protocol_failed", "STARTTLS (" + std::string(to_string(*target_.starttls)) + "): " + *step.failure);
+    if (!step.send.empty()) {
+      plain_out_ = std::move(step.send);
+      step.send.clear();
+      arm(target_.step_timeout, Deadline::close);
+      asio::async_write(stream_.next_layer(), asio::buffer(plain_out_),
+                        [self = shared_from_this(), step = std::move(step)](const error_code& ec, size_t) mutable {
+                          if (self->disarm())
+                            return self->finish("endpoint.protocol_failed",
+                                                timed_out("STARTTLS write", self->target_.step_timeout));
+                          if (ec) return self->finish("endpoint.protocol_failed", "STARTTLS write: " + ec.message());
+                          self->next_starttls_step(std::move(step));
+                        });
+      return;
+    }
+    if (step.ready) return handshake();
+    if (!step.read)
+      return finish("endpoint.protocol_failed", "STARTTLS: the dialogue ended without a go-ahead");
+    arm(target_.step_timeout, Deadline::close);
+    stream_.next_layer().async_read_some(
+        asio::buffer(plain_in_), [self = shared_from_this()](const error_code& ec, size_t n) {
+          if (self->disarm())
+            return self->finish("endpoint.protocol_failed", timed_out("STARTTLS read", self->target_.step_timeout));
+          if (ec == asio::error::eof) return self->next_starttls_step(self->dialogue_->closed());
+          if (ec) return self->finish("endpoint.protocol_failed", "STARTTLS read: " + ec.message());
+          self->next_starttls_step(self->dialogue_->received(std::string_view(self->plain_in_.data(), n)));
+        });
   }
 
   void handshake() {
@@ -210,6 +244,9 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
   char byte_ = 0;
   std::vector<unsigned char> connect_packet_;
   std::array<unsigned char, kConnackSize> connack_{};
+  std::optional<StartTlsDialogue> dialogue_;
+  std::string plain_out_;
+  std::array<char, 4096> plain_in_{};
 };
 
 // The whole probe of a target: resolution, then one AddressProbe per address.

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/probe/starttls.h"
 #include "pki/certificate.h"
 
 namespace certwatch::probe {
@@ -34,11 +35,14 @@ struct TlsTarget {
   std::string sni;   // "" : none sent (an IP literal is never sent as SNI, RFC 6066 3)
   std::chrono::milliseconds step_timeout{10000};  // for each of resolve, connect, handshake, exchange
   Protocol protocol = Protocol::tls;
+  // Set: this plaintext dialogue runs after connect and before the handshake (STARTTLS).
+  std::optional<StartTlsProtocol> starttls;
 };
 
 // What happened at one address. `failure` names the finding when the probe failed:
 // "endpoint.unreachable" (connect), "endpoint.handshake_failed" (TLS) or
-// "endpoint.protocol_failed" (the exchange after the handshake), with `reason`.
+// "endpoint.protocol_failed" (the STARTTLS dialogue before the handshake, or the exchange
+// after it), with `reason`.
 struct AddressOutcome {
   std::string address;  // textual IP ("127.0.0.1", "::1")
   std::string failure;  // "" on success

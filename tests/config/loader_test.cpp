@@ -157,7 +157,7 @@ TEST_CASE("missing required keys are reported at their mapping", "[config][loade
                                  "or managed"});
 }
 
-TEST_CASE("trust files must exist; watch paths and keys may be missing",
+TEST_CASE("trust files must exist, watch paths and keys may be missing",
           "[config][loader][errors][files]") {
   testing::TempDir dir;
   testing::write_file(dir / "ca.pem", "x");

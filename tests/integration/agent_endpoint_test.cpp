@@ -14,6 +14,7 @@
 #include "integration/mosquitto_broker.h"
 #include "support/fixtures.h"
 #include "support/pki_fixture.h"
+#include "support/starttls_server.h"
 #include "support/tls_servers.h"
 
 using namespace testing;
@@ -203,4 +204,39 @@ TEST_CASE("agent: endpoint.stale when mosquitto's files are replaced without a r
   REQUIRE(broker.process->signal(SIGHUP));
   REQUIRE(eventually([&] { return !has_finding(m = agent.metrics(), target, "endpoint.stale"); }, seconds(20)));
   CHECK(success());
+}
+
+TEST_CASE("agent: STARTTLS endpoints (smtp, postgres) are probed after their dialogue, a refusal is named",
+          "[integration][agent][endpoint][starttls]") {
+  TempDir tmp;
+  PkiFixture f(tmp / "pki");
+  const DeepChain d = make_deep_chain(f);
+  const fs::path chain = f.cat("served.pem", {d.leaf.cert, d.int2.cert, d.int1.cert});
+  StartTlsServer smtp("smtp", chain, d.leaf.key);
+  StartTlsServer postgres("postgres", chain, d.leaf.key);
+  StartTlsServer refusing("imap", chain, d.leaf.key, StartTlsBehaviour::refuse);
+  const auto ep = [](const StartTlsServer& s) { return "127.0.0.1:" + std::to_string(s.port()); };
+  const int port = free_port();
+  const fs::path config = tmp / "certwatch.yaml";
+  write_file(config, config_head(port, tmp / "state", d.bundle) +
+                         endpoint_yaml(ep(smtp), "    sni: mqtt.lab.local\n    protocol: smtp\n") +
+                         endpoint_yaml(ep(postgres), "    sni: mqtt.lab.local\n    protocol: postgres\n") +
+                         endpoint_yaml(ep(refusing), "    sni: mqtt.lab.local\n    protocol: imap\n"));
+  AgentProcess agent(tmp.path(), config, port);
+  REQUIRE(agent.wait_ready());
+  std::string m;
+  REQUIRE(eventually([&] { return probes_total(m = agent.metrics()) >= 3; }, seconds(20)));
+  INFO(m << agent.log());
+  for (const auto* s : {&smtp, &postgres}) {
+    const std::string t = ep(*s) + " [127.0.0.1]";
+    CHECK(value_of(series(m, "certwatch_probe_success", {"target=\"" + t + "\""}).at(0)) == 1);
+    CHECK(value_of(series(m, "certwatch_chain_valid", {"target=\"" + t + "\""}).at(0)) == 1);
+    CHECK(series(m, "certwatch_finding", {"target=\"" + t + "\""}).empty());
+  }
+  const std::string t = ep(refusing) + " [127.0.0.1]";
+  CHECK(value_of(series(m, "certwatch_probe_success", {"target=\"" + t + "\""}).at(0)) == 0);
+  CHECK(has_finding(m, t, "endpoint.protocol_failed"));
+  CHECK(smtp.handshakes() >= 1);
+  CHECK(postgres.handshakes() >= 1);
+  CHECK(refusing.handshakes() == 0);
 }

@@ -105,7 +105,7 @@ TEST_CASE("endpoint source: first round spread on the clock, concurrency capped,
   rig.clock.advance(milliseconds(40));
   // Three black holes hold the three slots for their 1 s handshake timeout, then three more,
   // then the closed port: never more than three at once, and every probe done in ~3 s.
-  const std::size_t most = rig.run_for(milliseconds(3600));
+  const std::size_t most = rig.run_for(milliseconds(4500));
   CHECK(most == 3);
   CHECK(rig.successes == 0);
   CHECK(rig.failures == 7);
@@ -129,10 +129,13 @@ TEST_CASE("endpoint source: first round spread on the clock, concurrency capped,
     CHECK(rig.run_for(milliseconds(50)) == 0);  // 53 s < 54 s: not yet
     rig.clock.advance(std::chrono::seconds(14));
     CHECK(rig.run_for(milliseconds(100)) == 3);
+    // (The closed port may be among the first three: it fails at once.)
+    const std::size_t before_stop = rig.failures;
+    CHECK(before_stop <= 8);
     rig.source.stop();  // cancels what is in flight: no result is recorded after it
     rig.run_for(milliseconds(100));
     CHECK(rig.source.probes_in_flight() == 0);
-    CHECK(rig.failures == 7);
+    CHECK(rig.failures == before_stop);
   }
 
   SECTION("a reload that removes endpoints removes their targets") {
