@@ -82,3 +82,30 @@ TEST_CASE("cert set: a failed write leaves the live set as it was", "[pki][cert_
   CHECK(live(d, "k.pem") == "key-1");
   CHECK(live(d, "c.pem") == "cert-1");
 }
+
+TEST_CASE("cert set: owner and group are given before the rename, and kept on the next deploy", "[pki][cert_set]") {
+  testing::TempDir tmp;
+  const auto d = tmp / "etc";
+  fs::create_directories(d);
+  CertSetStore store(tmp / "state", {d / "k.pem", d / "c.pem", std::nullopt});
+  // Root can give the files away (the agent's usual case under systemd is its own uid with
+  // a group it belongs to); otherwise our own group is the one we can give.
+  const bool root = ::geteuid() == 0;
+  CertSetOwnership own;
+  own.uid = root ? 65534 : static_cast<uid_t>(-1);
+  own.gid = root ? 65534 : ::getegid();
+  own.key_mode = 0640;
+  REQUIRE(store.deploy(set_of("1"), own).ok());
+  struct stat st {};
+  REQUIRE(::stat((d / "k.pem").c_str(), &st) == 0);
+  CHECK(st.st_uid == (root ? 65534u : ::geteuid()));
+  CHECK(st.st_gid == own.gid);
+  CHECK((st.st_mode & 07777) == 0640);
+  // Nothing configured: the next set keeps what the live files have.
+  REQUIRE(store.deploy(set_of("2"), {}).ok());
+  REQUIRE(::stat((d / "k.pem").c_str(), &st) == 0);
+  CHECK(st.st_uid == (root ? 65534u : ::geteuid()));
+  CHECK(st.st_gid == own.gid);
+  CHECK((st.st_mode & 07777) == 0640);
+  CHECK(live(d, "k.pem") == "key-2");
+}
