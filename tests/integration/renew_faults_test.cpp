@@ -79,7 +79,7 @@ TEST_CASE("renew: a full disk leaves the live set untouched, raises renewal.fail
       std::chrono::seconds(5)));
 }
 
-TEST_CASE("renew: a reload that does nothing ends in rollback and renewal.failed; the old certificate is served",
+TEST_CASE("renew: a reload that does nothing ends in rollback and renewal.failed, the old certificate served again",
           "[integration][renew][faults][mosquitto]") {
   if (!testing::have_program("mosquitto")) FAIL("mosquitto is not installed");
   testing::TempDir tmp;
