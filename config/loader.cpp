@@ -227,9 +227,9 @@ class Schema {
       if (auto i = r_.choice(*v, pki::key_type_names()))
         out.key_type = *pki::parse_key_type(pki::key_type_names()[*i]);
     if (const auto* v = m.get("validity"))
-      if (auto d = r_.duration(*v, Seconds{3600})) out.validity = *d;
+      if (auto d = r_.duration(*v, Seconds{60})) out.validity = *d;  // short-lived leaves are a practice
     if (const auto* v = m.get("renew_before")) {
-      out.renew_before = r_.duration(*v, Seconds{60});
+      out.renew_before = r_.duration(*v, Seconds{10});
       if (out.renew_before && *out.renew_before >= out.validity)
         r_.problem(v->mark(), v->where + ": must be shorter than validity (" +
                                   pki::format_duration(out.validity.count()) +

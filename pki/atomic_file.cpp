@@ -1,5 +1,7 @@
 #include "pki/atomic_file.h"
 
+#include "pki/fault_point.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -77,7 +79,8 @@ Result<void> make_directories(const std::filesystem::path& dir, mode_t mode) {
 namespace {
 
 // Writes bytes to a fsynced, closed temp file beside `path`; the TempFile unlinks it unless kept.
-Result<std::unique_ptr<TempFile>> stage(const std::filesystem::path& path, std::string_view bytes, mode_t mode) {
+Result<std::unique_ptr<TempFile>> stage(const std::filesystem::path& path, std::string_view bytes, mode_t mode,
+                                        uid_t uid = static_cast<uid_t>(-1), gid_t gid = static_cast<gid_t>(-1)) {
   const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   std::string templ = (dir / ("." + path.filename().string() + ".tmp.XXXXXX")).string();
   int fd = ::mkostemp(templ.data(), O_CLOEXEC);
@@ -86,6 +89,11 @@ Result<std::unique_ptr<TempFile>> stage(const std::filesystem::path& path, std::
   // mkostemp creates 0600; set the final mode before any byte is written so the content is
   // never readable more widely than asked.
   if (::fchmod(tmp->fd(), mode) != 0) return sys_error("cannot chmod", tmp->path(), errno);
+  // Ownership too, before the content and the rename: a reader never sees the file with the
+  // writer's owner (the renewer keeps the server's owner and group).
+  if ((uid != static_cast<uid_t>(-1) || gid != static_cast<gid_t>(-1)) && ::fchown(tmp->fd(), uid, gid) != 0)
+    return sys_error("cannot chown", tmp->path(), errno);
+  if (fault_enospc()) return sys_error("cannot write", tmp->path(), ENOSPC);
   const char* p = bytes.data();
   size_t left = bytes.size();
   while (left > 0) {
@@ -134,7 +142,7 @@ Result<void> write_file_atomic(const std::filesystem::path& path, std::string_vi
 Result<void> write_files_atomic(const std::vector<FileWrite>& files, AtomicWriteOptions options) {
   std::vector<std::unique_ptr<TempFile>> staged;
   for (const auto& f : files) {
-    auto t = stage(f.path, f.bytes, f.mode);
+    auto t = stage(f.path, f.bytes, f.mode, f.uid, f.gid);
     if (!t) return t.error();
     staged.push_back(std::move(*t));
   }

@@ -31,6 +31,9 @@ struct FileWrite {
   std::filesystem::path path;
   std::string_view bytes;
   mode_t mode = 0600;
+  // Owner and group given to the temp file before the rename (-1: the writer's own).
+  uid_t uid = static_cast<uid_t>(-1);
+  gid_t gid = static_cast<gid_t>(-1);
 };
 Result<void> write_files_atomic(const std::vector<FileWrite>& files, AtomicWriteOptions options = {});
 

@@ -9,12 +9,15 @@
 #   curl -s 127.0.0.1:9793/api/v1/certificates
 #   open http://127.0.0.1:9793/ in a browser
 #   touch/replace/delete files under demo/certs and watch /metrics follow
+# A second broker on the next port serves a managed certificate of 5 minutes that the agent
+# renews (issue #11): watch certwatch_renewal_* and the served serial change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 port="${CERTWATCH_DEMO_PORT:-9793}"
 mqtt_port="${CERTWATCH_DEMO_MQTT_PORT:-18883}"
+renew_port=$((mqtt_port + 1))
 build="${CERTWATCH_BUILD_DIR:-build}"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "$(nproc)" --target certwatch >/dev/null
@@ -89,7 +92,46 @@ endpoints:
     client_cert: probe/probe.cert.pem
     client_key: probe/probe.key.pem
     expect_file: certs/broker/mqtt.chain.pem
+  # The renewal loop (issue #11): a second broker whose server certificate lives 5 minutes
+  # and is renewed by the agent about every 3 minutes (SIGHUP through its pid file, the new
+  # serial proven by a handshake before the renewal counts).
+  - target: "127.0.0.1:$renew_port"
+    interval: 30s
+    expect_file: managed/broker.chain.pem
+issuers:
+  - {name: server-ca, pki_dir: pki}
+managed:
+  - name: demo-broker
+    issuer: server-ca
+    subject: /O=certwatch demo/CN=mqtt.demo.local
+    sans: [DNS:mqtt.demo.local, IP:127.0.0.1]
+    validity: 5m
+    cert: managed/broker.cert.pem
+    key: managed/broker.key.pem
+    chain: managed/broker.chain.pem
+    reload: {signal: HUP, pid_file: managed/mosquitto.pid}
+    verify_endpoint: "127.0.0.1:$renew_port"
 YAML
+
+# Bootstrap the managed certificate before its broker's first start (no pid file yet:
+# nothing to reload), then that broker on the deployed files.
+managed="$demo/managed"
+mkdir -p "$managed"
+rm -f "$managed/mosquitto.pid"
+"$bin" renew -c "$demo/certwatch.yaml" demo-broker >/dev/null
+cat >"$managed/mosquitto.conf" <<CONF
+# Written by scripts/demo.sh.
+user $(id -un)
+persistence false
+pid_file $managed/mosquitto.pid
+log_dest file $managed/mosquitto.log
+listener $renew_port 127.0.0.1
+allow_anonymous true
+certfile $managed/broker.chain.pem
+keyfile $managed/broker.key.pem
+CONF
+mosquitto -c "$managed/mosquitto.conf" &
+renew_broker_pid=$!
 
 # The broker, as Mosquitto runs on a broker host: the chain and key from certs/broker, client
 # certificates from the device CA required. It runs as the current user (its key is 0600).
@@ -109,7 +151,7 @@ CONF
 mosquitto -c "$demo/mosquitto.conf" &
 mosquitto_pid=$!
 echo "$mosquitto_pid" >"$demo/mosquitto.pid"
-trap 'kill "$mosquitto_pid" 2>/dev/null || true; rm -f "$demo/mosquitto.pid"' EXIT
+trap 'kill "$mosquitto_pid" "$renew_broker_pid" 2>/dev/null || true; rm -f "$demo/mosquitto.pid"' EXIT
 
 cat >&2 <<TEXT
 
@@ -121,6 +163,9 @@ certwatch demo: watching $demo/certs and probing mosquitto on 127.0.0.1:$mqtt_po
   health:       curl -s http://127.0.0.1:$port/healthz
   reload:       kill -HUP <pid>   (edit $demo/certwatch.yaml first)
   probes:       curl -s http://127.0.0.1:$port/metrics | grep ^certwatch_probe
+  renewals:     curl -s http://127.0.0.1:$port/metrics | grep ^certwatch_renewal
+                curl -s http://127.0.0.1:$port/api/v1/renewals
+  renew now:    $bin renew -c $demo/certwatch.yaml demo-broker --force
 Change files under $demo/certs and /metrics follows within a second. Renew the broker's
 certificate without telling mosquitto and the next probe raises endpoint.stale; then
   kill -HUP \$(cat $demo/mosquitto.pid)

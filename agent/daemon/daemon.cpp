@@ -8,6 +8,7 @@
 
 #include "agent/daemon/change_log.h"
 #include "agent/http/routes.h"
+#include "agent/renew/renew_json.h"
 #include "config/loader.h"
 
 namespace certwatch::agent {
@@ -42,6 +43,11 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
       endpoints_(io, *clock_, inventory_,
                  EndpointSourceHooks{[this](std::size_t ok, std::size_t failed) { metrics_.probes_finished(ok, failed); },
                                      [this] { update_self_metrics(); }}),
+      renew_(io, *clock_, inventory_,
+             RenewHooks{[this](const std::string& name, int64_t next, int64_t last) { metrics_.set_renewal(name, next, last); },
+                        [this](const std::string& name) { metrics_.remove_renewal(name); },
+                        [this](const RenewOutcome& o) { metrics_.renewal_finished(o.ok); }}),
+      ledger_(*clock_, inventory_),
       signals_(io),
       watchdog_timer_(io),
       rejudge_timer_(clock_->make_timer()),
@@ -56,6 +62,8 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
 }
 
 Daemon::~Daemon() {
+  renew_.stop();
+  ledger_.stop();
   endpoints_.stop();
   files_.stop();
 }
@@ -110,6 +118,8 @@ void Daemon::apply_config(config::Config cfg, bool initial) {
   files_.apply(config_, initial);
   endpoints_.apply(config_);
   metrics_.set_endpoints(endpoints_.endpoint_count());
+  renew_.apply(config_);
+  ledger_.apply(config_);
 }
 
 void Daemon::wait_signals() {
@@ -187,6 +197,8 @@ void Daemon::shutdown() {
   hup_timer_.cancel();
   files_.stop();
   endpoints_.stop();
+  renew_.stop();
+  ledger_.stop();
   if (http_) http_->stop();
 }
 
@@ -262,6 +274,9 @@ pki::Result<void> Daemon::start_http(const config::HttpConfig& http) {
   auto server = std::make_unique<HttpServer>(io_, o);
   for (auto& [path, handler] : agent_routes(AgentView{inventory_, metrics_, status_, *clock_}))
     server->route(path, std::move(handler));
+  server->route("/api/v1/renewals", [this](const HttpRequest&) {
+    return HttpResponse{200, "application/json", render_renewals_json(renew_, now()), {{"Cache-Control", "no-store"}}};
+  });
   if (auto r = server->start(); !r)
     return pki::make_error("cannot listen on " + http.listen.to_string() + ": " + r.error().message);
   spdlog::info("serving /metrics, /healthz, /api/v1/certificates and / on {}:{}", o.address,

@@ -30,6 +30,8 @@
 #include "agent/inventory/inventory.h"
 #include "agent/metrics/agent_metrics.h"
 #include "agent/probe/endpoint_source.h"
+#include "agent/renew/ledger_source.h"
+#include "agent/renew/scheduler.h"
 #include "agent/watch/file_source.h"
 #include "config/config.h"
 
@@ -63,6 +65,7 @@ class Daemon {
   const Inventory& inventory() const { return inventory_; }
   AgentMetrics& metrics() { return metrics_; }
   const AgentStatus& status() const { return status_; }
+  const RenewScheduler& renewals() const { return renew_; }
 
  private:
   int64_t now() const { return clock_->now(); }
@@ -90,6 +93,8 @@ class Daemon {
   SdNotify notify_;
   FileSource files_;
   EndpointSource endpoints_;
+  RenewScheduler renew_;
+  LedgerSource ledger_;
   std::unique_ptr<HttpServer> http_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer watchdog_timer_;  // systemd's real-time watchdog, not the Clock

@@ -59,7 +59,10 @@ AgentMetrics::AgentMetrics()
       probe_tls_(must(registry_.gauge(mn::kProbeTls))),
       probe_last_success_(must(registry_.gauge(mn::kProbeLastSuccess))),
       probes_(must(registry_.counter(mn::kProbes))),
-      endpoints_(must(registry_.gauge(mn::kEndpoints))) {
+      endpoints_(must(registry_.gauge(mn::kEndpoints))),
+      renewal_next_(must(registry_.gauge(mn::kRenewalNext))),
+      renewal_last_success_(must(registry_.gauge(mn::kRenewalLastSuccess))),
+      renewals_(must(registry_.counter(mn::kRenewals))) {
   build_info_->add({CERTWATCH_VERSION, OpenSSL_version(OPENSSL_VERSION_STRING)}).set(1);
   // Self metrics exist from the start, so dashboards and promtool see them before a scan.
   scans_->add({});
@@ -70,6 +73,8 @@ AgentMetrics::AgentMetrics()
   probes_->add({"success"});
   probes_->add({"failure"});
   endpoints_->add({});
+  renewals_->add({"success"});
+  renewals_->add({"failure"});
 }
 
 void AgentMetrics::update_target(const TargetId& target, const InventoryEntry* old,
@@ -196,6 +201,23 @@ void AgentMetrics::add_read_errors(std::size_t n) {
 void AgentMetrics::config_loaded(bool ok, int64_t at) {
   reload_ok_->add({}).set(ok ? 1 : 0);
   if (ok) reload_ts_->add({}).set(static_cast<double>(at));
+  changed();
+}
+
+void AgentMetrics::set_renewal(const std::string& name, int64_t next_at, int64_t last_success) {
+  renewal_next_->add({name}).set(static_cast<double>(next_at));
+  renewal_last_success_->add({name}).set(static_cast<double>(last_success));
+  changed();
+}
+
+void AgentMetrics::remove_renewal(const std::string& name) {
+  renewal_next_->remove_where("name", name);
+  renewal_last_success_->remove_where("name", name);
+  changed();
+}
+
+void AgentMetrics::renewal_finished(bool ok) {
+  renewals_->add({ok ? "success" : "failure"}).increment();
   changed();
 }
 

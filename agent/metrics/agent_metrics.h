@@ -39,6 +39,10 @@ class AgentMetrics {
   // Endpoint probes of addresses finished since the last call, and the endpoints configured.
   void probes_finished(std::size_t successes, std::size_t failures);
   void set_endpoints(std::size_t n);
+  // Renewal schedule of one managed certificate (issue #11); remove_renewal when it is gone.
+  void set_renewal(const std::string& name, int64_t next_at, int64_t last_success);
+  void remove_renewal(const std::string& name);
+  void renewal_finished(bool ok);
 
   std::string render() const { return registry_.render(); }
   void render(std::string& out) const { registry_.render(out); }
@@ -84,6 +88,9 @@ class AgentMetrics {
   exporters::GaugeFamily* probe_last_success_;
   exporters::CounterFamily* probes_;
   exporters::GaugeFamily* endpoints_;
+  exporters::GaugeFamily* renewal_next_;
+  exporters::GaugeFamily* renewal_last_success_;
+  exporters::CounterFamily* renewals_;
 };
 
 // 1 when the chain verifies to a trusted anchor and no critical chain.* finding is active.

@@ -136,11 +136,26 @@ inline constexpr MetricDef kProbes{
 inline constexpr MetricDef kEndpoints{
     "certwatch_endpoints", MetricType::gauge, "Endpoints configured (endpoints: entries).", {}};
 
+// Renewal (issue #11), per managed certificate (`name` as in managed[].name).
+inline constexpr std::string_view kRenewalLabels[] = {"name"};
+inline constexpr MetricDef kRenewalNext{
+    "certwatch_renewal_next_timestamp_seconds", MetricType::gauge,
+    "When the next renewal attempt of the managed certificate is due (after backoff on failures).",
+    kRenewalLabels};
+inline constexpr MetricDef kRenewalLastSuccess{
+    "certwatch_renewal_last_success_timestamp_seconds", MetricType::gauge,
+    "When the managed certificate was last renewed, deployed and proven served (0: never since start).",
+    kRenewalLabels};
+inline constexpr MetricDef kRenewals{
+    "certwatch_renewals_total", MetricType::counter,
+    "Renewal transactions finished, by result (success, failure).", kResultLabels};
+
 inline constexpr MetricDef kAll[] = {
     kCertNotAfter, kCertNotBefore,      kCertInfo,          kFinding,
     kChainValid,   kTargetCertificates, kScanDuration,      kLastScan,
     kScans,        kFilesWatched,       kDirectoriesWatched, kCertificates,
     kReadErrors,   kConfigReloadSuccess, kConfigReloadTimestamp, kBuildInfo, kClientAccepts,
-    kProbeSuccess, kProbeDuration, kProbeTls, kProbeLastSuccess, kProbes, kEndpoints};
+    kProbeSuccess, kProbeDuration, kProbeTls, kProbeLastSuccess, kProbes, kEndpoints,
+    kRenewalNext, kRenewalLastSuccess, kRenewals};
 
 }  // namespace exporters::metric_names

@@ -1,0 +1,109 @@
+#include "agent/renew/cert_issuer.h"
+
+#include <boost/asio/post.hpp>
+#include <cstdlib>
+
+#include "pki/issuer.h"
+#include "pki/keygen.h"
+#include "pki/atomic_file.h"
+#include "pki/load.h"
+#include "pki/read_file.h"
+
+namespace certwatch::agent {
+namespace fs = std::filesystem;
+namespace {
+
+// The first line of a secret file (the CA key's passphrase); the file's copy is wiped.
+pki::Result<std::optional<pki::Passphrase>> read_passphrase(const config::IssuerEntry& entry) {
+  std::optional<fs::path> path = entry.passphrase_file;
+  if (!path) {
+    const char* creds = std::getenv("CREDENTIALS_DIRECTORY");
+    std::error_code ec;
+    if (creds == nullptr || !fs::exists(fs::path(creds) / (entry.name + ".passphrase"), ec))
+      return std::optional<pki::Passphrase>();
+    path = fs::path(creds) / (entry.name + ".passphrase");
+  }
+  auto text = pki::read_limited(*path, pki::kMaxSecretBytes);
+  if (!text) return pki::make_error("passphrase " + path->string() + ": " + text.error().message, pki::ErrorKind::io);
+  pki::Passphrase scrub(std::move(*text));
+  std::string line = scrub.value().substr(0, scrub.value().find('\n'));
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) return pki::make_error("passphrase " + path->string() + " is empty", pki::ErrorKind::invalid_input);
+  return std::optional<pki::Passphrase>(pki::Passphrase(std::move(line)));
+}
+
+pki::Result<std::string> read_output(const fs::path& p) {
+  auto bytes = pki::read_limited(p);
+  if (!bytes) return pki::make_error("issued " + p.string() + ": " + bytes.error().message, pki::ErrorKind::io);
+  return bytes;
+}
+
+class BuiltinIssuer final : public CertIssuer {
+ public:
+  BuiltinIssuer(boost::asio::io_context& io, config::IssuerEntry entry, fs::path staging)
+      : io_(io), entry_(std::move(entry)), staging_(std::move(staging)) {}
+
+  void issue(const IssueOrder& order, IssueDone done) override {
+    auto result = issue_now(order);
+    boost::asio::post(io_, [done = std::move(done), r = std::move(result)]() mutable { done(std::move(r)); });
+  }
+
+  std::string describe() const override {
+    return "builtin CA '" + entry_.ca + "' in " + entry_.pki_dir.string();
+  }
+
+ private:
+  pki::Result<IssuedSet> issue_now(const IssueOrder& order) {
+    auto pass = read_passphrase(entry_);
+    if (!pass) return pass.error();
+    if (auto r = pki::make_directories(staging_, 0700); !r) return r.error();
+    // A fresh pki::Issuer per issuance: it caches the CA key, and a renewed CA or a changed
+    // passphrase must be seen; issuance is rare and takes milliseconds.
+    pki::Issuer issuer(entry_.pki_dir);
+    pki::IssueRequest rq;
+    rq.ca = entry_.ca;
+    rq.profile = order.profile;
+    rq.name = order.name;
+    rq.subject = order.subject;
+    rq.sans = order.sans;
+    rq.key_type = order.key_type;
+    rq.validity_seconds = order.validity_seconds;
+    rq.beyond_issuer = pki::BeyondIssuer::clamp;  // a leaf never outlives its issuer
+    rq.out_dir = staging_;
+    rq.ca_passphrase = std::move(*pass);
+    rq.force = true;  // the staging copies of the previous issuance; the ledger marks it superseded
+    rq.now = order.now;
+    auto issued = issuer.issue(rq);
+    if (!issued) return pki::make_error(entry_.name + ": " + issued.error().message, issued.error().kind);
+    IssuedSet out;
+    out.warnings = issued->warnings;
+    const auto stem = staging_ / order.name;
+    auto key = read_output(fs::path(stem.string() + ".key.pem"));
+    auto cert = read_output(fs::path(stem.string() + ".cert.pem"));
+    auto chain = read_output(fs::path(stem.string() + ".chain.pem"));
+    // The key's staging copy goes at once: the set lives on in memory and in the deploy.
+    std::error_code ec;
+    fs::remove(fs::path(stem.string() + ".key.pem"), ec);
+    if (!key) return key.error();
+    if (!cert) return cert.error();
+    if (!chain) return chain.error();
+    out.files = {std::move(*key), std::move(*cert), std::move(*chain)};
+    auto root = issuer.ca_certificate(pki::kRootCaName);
+    if (!root) return pki::make_error(entry_.name + ": root CA: " + root.error().message, root.error().kind);
+    out.anchors.push_back(std::move(*root));
+    return out;
+  }
+
+  boost::asio::io_context& io_;
+  config::IssuerEntry entry_;
+  fs::path staging_;
+};
+
+}  // namespace
+
+std::unique_ptr<CertIssuer> make_builtin_issuer(boost::asio::io_context& io, const config::IssuerEntry& entry,
+                                                fs::path staging_dir) {
+  return std::make_unique<BuiltinIssuer>(io, entry, std::move(staging_dir));
+}
+
+}  // namespace certwatch::agent

@@ -1,0 +1,62 @@
+// Where renewed certificates come from. One interface for every backend: the built-in issuer
+// (a certwatch PKI directory, pki/issuer.h) today, ACME (RFC 8555) in its own issue. It is
+// asynchronous because an ACME order can take minutes (challenges, polling): issue() returns
+// at once and `done` runs later on the agent's io_context, exactly once. Every backend
+// returns the whole set (new private key, leaf, chain) and the trust anchor the judge checks
+// the chain against before anything live is touched.
+// Thread-safety: io_context thread only.
+#pragma once
+
+#include <utility>  // before asio: Boost 1.74 + GCC 12 + C++20
+
+#include <boost/asio/io_context.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "pki/cert_set.h"
+#include "pki/certificate.h"
+#include "pki/result.h"
+
+namespace certwatch::agent {
+
+// What to certify: the managed entry's subject, SANs, key type, profile and validity.
+struct IssueOrder {
+  std::string name;  // the managed entry's name (the ledger's name for the certificate)
+  pki::Profile profile = pki::Profile::server;
+  std::string subject;
+  std::vector<std::string> sans;  // "DNS:x", "IP:y"
+  pki::KeyType key_type = pki::KeyType::ec_p256;
+  int64_t validity_seconds = 0;
+  int64_t now = 0;
+};
+
+struct IssuedSet {
+  pki::CertSetBytes files;               // key, leaf, chain (leaf then intermediates)
+  std::vector<pki::Certificate> anchors;  // the issuer's root(s)
+  std::vector<std::string> warnings;      // e.g. validity clamped to the issuer's
+};
+
+using IssueDone = std::function<void(pki::Result<IssuedSet>)>;
+
+class CertIssuer {
+ public:
+  virtual ~CertIssuer() = default;
+  virtual void issue(const IssueOrder& order, IssueDone done) = 0;
+  // A one-line description for logs and the status page ("builtin server-ca in /etc/...").
+  virtual std::string describe() const = 0;
+};
+
+// The built-in CA: signs with pki::Issuer on the calling thread (milliseconds) and posts the
+// result, so callers see the same asynchronous shape as every other backend. The CA key's
+// passphrase is read from `passphrase_file`, or from the systemd credential
+// $CREDENTIALS_DIRECTORY/<issuer name>.passphrase when that exists, at each issuance.
+// `staging_dir` receives the issuer's output files (0700, ours only).
+std::unique_ptr<CertIssuer> make_builtin_issuer(boost::asio::io_context& io, const config::IssuerEntry& entry,
+                                                std::filesystem::path staging_dir);
+
+}  // namespace certwatch::agent

@@ -1,0 +1,133 @@
+#include "agent/renew/reloader.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <systemd/sd-bus.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "pki/load.h"
+
+extern char** environ;
+
+namespace certwatch::agent {
+namespace {
+
+pki::Result<void> send_signal(const config::ReloadSignal& s) {
+  auto text = pki::read_limited(s.pid_file, 64);
+  if (!text) return pki::make_error("pid file " + s.pid_file.string() + ": " + text.error().message, pki::ErrorKind::io);
+  long pid = 0;
+  try {
+    pid = std::stol(*text);
+  } catch (const std::exception&) {
+    pid = 0;
+  }
+  if (pid <= 1) return pki::make_error("pid file " + s.pid_file.string() + " holds no pid", pki::ErrorKind::invalid_input);
+  if (::kill(static_cast<pid_t>(pid), s.signal) != 0)
+    return pki::make_error("signal " + std::string(::sigabbrev_np(s.signal) ? ::sigabbrev_np(s.signal) : "?") +
+                               " to pid " + std::to_string(pid) + ": " + std::strerror(errno),
+                           pki::ErrorKind::failed);
+  return {};
+}
+
+pki::Result<void> run_command(const config::ReloadCommand& c, std::chrono::milliseconds timeout) {
+  std::vector<char*> argv;
+  for (const auto& a : c.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  if (int err = ::posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ); err != 0)
+    return pki::make_error("reload command " + c.argv[0] + ": " + std::strerror(err), pki::ErrorKind::failed);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  for (;;) {
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) return pki::make_error("reload command: waitpid: " + std::string(std::strerror(errno)));
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return pki::make_error("reload command " + c.argv[0] + " did not finish within " +
+                             std::to_string(timeout.count()) + " ms (killed)");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+  if (WIFEXITED(status))
+    return pki::make_error("reload command " + c.argv[0] + " exited with " + std::to_string(WEXITSTATUS(status)));
+  return pki::make_error("reload command " + c.argv[0] + " ended by signal " + std::to_string(WTERMSIG(status)));
+}
+
+pki::Result<void> reload_unit(const config::ReloadSystemd& s) {
+  sd_bus* bus = nullptr;
+  if (int r = sd_bus_open_system(&bus); r < 0)
+    return pki::make_error("systemd: cannot connect to the system bus: " + std::string(std::strerror(-r)));
+  sd_bus_error error = SD_BUS_ERROR_NULL;
+  sd_bus_message* reply = nullptr;
+  int r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                             "org.freedesktop.systemd1.Manager", "ReloadUnit", &error, &reply, "ss",
+                             s.unit.c_str(), "replace");
+  std::string why = r < 0 ? (error.message != nullptr ? error.message : std::strerror(-r)) : "";
+  sd_bus_error_free(&error);
+  sd_bus_message_unref(reply);
+  sd_bus_flush_close_unref(bus);
+  if (r < 0) return pki::make_error("systemd: ReloadUnit " + s.unit + ": " + why);
+  return {};
+}
+
+}  // namespace
+
+std::string describe_reload(const config::Reload& reload) {
+  using K = config::Reload::Kind;
+  switch (reload.kind) {
+    case K::signal:
+      return std::string("signal ") + (::sigabbrev_np(reload.signal.signal) ? ::sigabbrev_np(reload.signal.signal) : "?") +
+             " " + reload.signal.pid_file.string();
+    case K::command: {
+      std::string s = "command";
+      for (const auto& a : reload.command.argv) s += " " + a;
+      return s;
+    }
+    case K::systemd:
+      return "systemd " + reload.systemd.unit;
+    case K::none:
+      break;
+  }
+  return "none";
+}
+
+pki::Result<void> run_reload(const config::Reload& reload, std::chrono::milliseconds command_timeout) {
+  using K = config::Reload::Kind;
+  switch (reload.kind) {
+    case K::signal:
+      return send_signal(reload.signal);
+    case K::command:
+      return run_command(reload.command, command_timeout);
+    case K::systemd:
+      return reload_unit(reload.systemd);
+    case K::none:
+      break;
+  }
+  return {};
+}
+
+}  // namespace certwatch::agent
+
+namespace certwatch::agent {
+
+void start_reload(boost::asio::io_context& io, const config::Reload& reload,
+                  std::function<void(pki::Result<void>)> done) {
+  // The work guard keeps io.run() from returning while the reload runs (certwatch renew).
+  std::thread([&io, reload, done = std::move(done), guard = boost::asio::make_work_guard(io)]() mutable {
+    auto r = run_reload(reload);
+    boost::asio::post(io, [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+  }).detach();
+}
+
+}  // namespace certwatch::agent

@@ -1,0 +1,33 @@
+// Making a server pick up renewed files (config::Reload): a signal to the pid in a pid file,
+// a command run as argv (no shell: nothing in the config is ever interpreted by sh), or a
+// systemd unit reloaded over D-Bus (libsystemd's sd-bus: org.freedesktop.systemd1.Manager
+// ReloadUnit, which polkit or a unit's own rules can allow without any capability).
+// None of them proves the reload took effect: the handshake check does that (verifier.h).
+// Thread-safety: run_reload is reentrant and blocks for at most `command_timeout` (a command)
+// or a D-Bus round trip; the agent calls start_reload, which runs it on a thread of its own
+// and posts the result back, so a slow reload never stalls the io_context (scrapes, probes).
+#pragma once
+
+#include <utility>  // before asio: Boost 1.74 + GCC 12 + C++20
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "config/config.h"
+#include "pki/result.h"
+
+namespace certwatch::agent {
+
+// One word for logs and for grouping renewals that share a reload ("signal HUP /run/x.pid").
+std::string describe_reload(const config::Reload& reload);
+
+pki::Result<void> run_reload(const config::Reload& reload,
+                             std::chrono::milliseconds command_timeout = std::chrono::seconds(30));
+
+// run_reload on a detached thread; `done` runs on `io` with its result.
+void start_reload(boost::asio::io_context& io, const config::Reload& reload,
+                  std::function<void(pki::Result<void>)> done);
+
+}  // namespace certwatch::agent

@@ -1,0 +1,48 @@
+// One managed certificate as the renewer works with it: its config entry, its issuer backend,
+// its deployed set's store under state_dir, the ownership its files are written with, and
+// how its server is checked after a reload. Built from the config by the scheduler and by
+// `certwatch renew` alike (one code path).
+// Thread-safety: io_context thread only.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/probe/endpoint_judge.h"
+#include "agent/renew/cert_issuer.h"
+#include "config/config.h"
+#include "pki/cert_set.h"
+#include "pki/judge.h"
+
+namespace certwatch::agent {
+
+struct RenewTarget {
+  config::ManagedEntry entry;
+  std::shared_ptr<CertIssuer> issuer;
+  std::unique_ptr<pki::CertSetStore> store;
+  pki::CertSetOwnership ownership;
+  std::shared_ptr<const EndpointContext> verify;  // null: no verify_endpoint
+  std::string setup_error;  // owner/group that do not resolve: every renewal fails with it
+};
+
+// <state_dir>/renew/<name>: the store of a managed entry's sets.
+std::filesystem::path renew_state_dir(const config::Config& cfg, const std::string& name);
+
+// Builds the targets of every managed entry (issuers shared per issuers[] entry).
+std::vector<std::shared_ptr<RenewTarget>> make_renew_targets(boost::asio::io_context& io, const config::Config& cfg);
+
+// What the live set says, judged against the entry: nullopt when it is usable as it is;
+// otherwise why it must be issued now (missing, unreadable, key does not match, other SANs,
+// other key type, other subject).
+std::optional<std::string> live_set_mismatch(const RenewTarget& t, const std::optional<pki::CertSetBytes>& live);
+
+// Judges an issued set before anything live is touched: key matches the leaf, the chain is
+// complete and in order up to the issuer's root, the leaf lies inside its issuer's validity,
+// SANs, subject and key type are the configured ones. An error names the first problem.
+pki::Result<pki::Certificate> judge_issued(const RenewTarget& t, const IssuedSet& set, int64_t now);
+
+}  // namespace certwatch::agent

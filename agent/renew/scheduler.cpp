@@ -1,0 +1,198 @@
+#include "agent/renew/scheduler.h"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "agent/renew/reloader.h"
+#include "pki/duration.h"
+#include "pki/load.h"
+
+namespace certwatch::agent {
+namespace {
+
+constexpr int64_t kShareReloadSeconds = 60;  // due within the same minute: one reload
+constexpr int64_t kFirstBackoff = 60;
+constexpr int64_t kMaxBackoff = 3600;
+
+bool renewal_config_changed(const config::Config& a, const config::Config& b) {
+  return a.managed != b.managed || a.issuers != b.issuers || a.endpoints != b.endpoints ||
+         a.agent.state_dir != b.agent.state_dir || a.severities != b.severities ||
+         a.agent.thresholds != b.agent.thresholds;
+}
+
+}  // namespace
+
+TargetId managed_target(const std::string& name) { return {SourceKind::ledger, "managed/" + name}; }
+
+RenewScheduler::RenewScheduler(boost::asio::io_context& io, Clock& clock, Inventory& inventory, RenewHooks hooks)
+    : io_(io), clock_(clock), inventory_(inventory), hooks_(std::move(hooks)) {}
+
+RenewScheduler::~RenewScheduler() {
+  *alive_ = false;
+  stop();
+}
+
+void RenewScheduler::stop() {
+  stopped_ = true;
+  for (auto& [name, m] : managed_) m.timer->cancel();
+}
+
+void RenewScheduler::apply(const config::Config& cfg) {
+  if (configured_ && !renewal_config_changed(config_, cfg)) return;
+  for (auto& [name, m] : managed_) {
+    m.timer->cancel();
+    inventory_.remove(managed_target(name));
+    if (hooks_.removed) hooks_.removed(name);
+  }
+  managed_.clear();
+  config_ = cfg;
+  configured_ = true;
+  stopped_ = false;
+  for (auto& t : make_renew_targets(io_, cfg)) {
+    const std::string name = t->entry.name;
+    auto& m = managed_[name];
+    m.target = std::move(t);
+    m.st.name = name;
+    m.timer = clock_.make_timer();
+    m.reload_key = m.target->entry.reload.kind == config::Reload::Kind::none ? "" : describe_reload(m.target->entry.reload);
+    // A deploy a crash interrupted is finished before anything else looks at the files.
+    if (auto r = m.target->store->recover(m.target->ownership); !r)
+      spdlog::error("renew {}: {}", name, r.error().message);
+    else if (*r)
+      spdlog::warn("renew {}: finished a deploy that was interrupted", name);
+    schedule_from_live(m);
+    publish(m);
+    arm(m);
+  }
+}
+
+int64_t RenewScheduler::window(const Managed& m) const {
+  const auto& e = m.target->entry;
+  return e.renew_before ? e.renew_before->count() : e.validity.count() / 3;
+}
+
+void RenewScheduler::schedule_from_live(Managed& m) {
+  const int64_t now = clock_.now();
+  auto live = m.target->store->read_live();
+  std::optional<pki::CertSetBytes> set;
+  if (live) set = std::move(*live);
+  const auto why = live ? live_set_mismatch(*m.target, set) : std::optional<std::string>(live.error().message);
+  if (why) {
+    spdlog::info("renew {}: issuing now: {}", m.st.name, *why);
+    m.st.serial.clear();
+    m.st.not_after = 0;
+    m.st.due_at = now;
+  } else {
+    auto leaf = pki::Certificate::from_pem(set->cert);
+    m.st.serial = leaf->serial_hex();
+    m.st.not_after = leaf->validity().not_after;
+    const int64_t max_jitter = m.target->entry.validity.count() / 20;
+    m.jitter = max_jitter > 0 ? std::uniform_int_distribution<int64_t>(0, max_jitter)(rng_) : 0;
+    m.st.due_at = m.st.not_after - window(m) - m.jitter;
+  }
+  if (m.st.failures == 0) m.st.next_at = m.st.due_at;
+}
+
+void RenewScheduler::arm(Managed& m) {
+  if (stopped_) return;
+  if (hooks_.scheduled) hooks_.scheduled(m.st.name, m.st.next_at, m.st.last_success);
+  const int64_t delay = std::max<int64_t>(0, m.st.next_at - clock_.now());
+  m.timer->wait_for(std::chrono::seconds(delay), [this, name = m.st.name](bool fired) {
+    if (fired && !stopped_) fire(name);
+  });
+}
+
+void RenewScheduler::fire(const std::string& name) {
+  auto it = managed_.find(name);
+  if (it == managed_.end() || it->second.st.running) return;
+  const int64_t now = clock_.now();
+  std::vector<std::shared_ptr<RenewTarget>> batch{it->second.target};
+  it->second.st.running = true;
+  if (!it->second.reload_key.empty())
+    for (auto& [other, m] : managed_)
+      if (other != name && !m.st.running && m.reload_key == it->second.reload_key &&
+          m.st.next_at <= now + kShareReloadSeconds) {
+        m.timer->cancel();
+        m.st.running = true;
+        batch.push_back(m.target);
+      }
+  for (const auto& t : batch) spdlog::info("renew {}: starting ({})", t->entry.name, t->issuer->describe());
+  run_renewal(io_, std::move(batch), now, verify_, [this, alive = alive_](std::vector<RenewOutcome> outcomes) {
+    if (*alive) finished(outcomes);
+  });
+}
+
+void RenewScheduler::finished(const std::vector<RenewOutcome>& outcomes) {
+  const int64_t now = clock_.now();
+  for (const auto& o : outcomes) {
+    if (hooks_.finished) hooks_.finished(o);
+    auto it = managed_.find(o.name);
+    if (it == managed_.end()) continue;
+    auto& m = it->second;
+    m.st.running = false;
+    if (o.ok) {
+      spdlog::info("renew {}: serial {} deployed{}, valid until {} ({:.3f} s)", o.name, o.serial,
+                   o.verified ? " and served" : "", pki::format_iso8601(o.not_after), o.seconds);
+      m.st.failures = 0;
+      m.st.last_error.clear();
+      m.st.last_success = now;
+      schedule_from_live(m);
+    } else {
+      ++m.st.failures;
+      m.st.last_error = o.error;
+      schedule_from_live(m);
+      const int shift = std::min(m.st.failures - 1, 6);
+      int64_t next = now + std::min(kMaxBackoff, kFirstBackoff << shift);
+      // Never retry later than the moment the certificate expires.
+      if (m.st.not_after > now) next = std::min(next, m.st.not_after);
+      m.st.next_at = std::max(next, now + 1);
+      spdlog::error("renew {}: failed ({} in a row), next attempt in {} s: {}", o.name, m.st.failures,
+                    m.st.next_at - now, o.error);
+    }
+    publish(m);
+    arm(m);
+  }
+}
+
+void RenewScheduler::publish(Managed& m) {
+  const auto target = managed_target(m.st.name);
+  const auto& e = m.target->entry;
+  InventoryEntry entry;
+  auto& report = entry.report;
+  report.target = target.id;
+  const auto policy = config_.severity_policy();
+  // The deployed chain, judged as a server's file against the issuer's root.
+  auto live = m.target->store->read_live();
+  if (live && *live) {
+    auto loaded = pki::load_bytes(e.chain ? (*live)->chain : (*live)->cert, target.id);
+    if (loaded && !loaded->certs.empty()) {
+      pki::JudgeOptions o;
+      o.expect_leaf = true;
+      o.purpose = e.profile == pki::Profile::client ? pki::Purpose::client : pki::Purpose::server;
+      o.thresholds = config_.agent.thresholds;
+      o.policy = policy;
+      o.now = clock_.now();
+      o.threads = 1;
+      for (const auto& i : config_.issuers)
+        if (i.name == e.issuer) o.trust = pki::load_trust_files(std::vector{i.pki_dir / "ca-bundle.pem"}).certs;
+      report = pki::judge_chain(target.id, loaded->certs, std::nullopt, o);
+    }
+  }
+  if (m.st.failures > 0)
+    report.findings.push_back(pki::make_finding(policy, "renewal.failed", target.id,
+                                                std::to_string(m.st.failures) + " failed attempt(s), next at " +
+                                                    pki::format_iso8601(m.st.next_at) + ": " + m.st.last_error));
+  if (m.st.due_at > 0 && clock_.now() > m.st.due_at + kShareReloadSeconds)
+    report.findings.push_back(pki::make_finding(policy, "renewal.overdue", target.id,
+                                                "renewal was due at " + pki::format_iso8601(m.st.due_at)));
+  inventory_.observe(target, std::move(entry));
+}
+
+std::vector<RenewStatus> RenewScheduler::status() const {
+  std::vector<RenewStatus> out;
+  for (const auto& [name, m] : managed_) out.push_back(m.st);
+  return out;
+}
+
+}  // namespace certwatch::agent

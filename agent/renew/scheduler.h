@@ -1,0 +1,101 @@
+// The renewal scheduler (issue #11): when each managed certificate is due, and what happens
+// when a transaction fails. On the agent's Clock, so tests move time instead of sleeping.
+//
+// - Bootstrap: a managed certificate that is missing, unreadable, or does not match its
+//   entry (key, SANs, key type) is due at once. An interrupted deploy is finished first
+//   (pki/cert_set.h recover()).
+// - Due: notAfter - renew_before (default a third of the configured validity), minus a
+//   jitter of up to validity/20 drawn once per certificate.
+// - Failure: retry after 1 min, doubling, capped at 1 h and never later than notAfter;
+//   renewal.failed (critical) until a success; renewal.overdue once the due time has passed.
+// - Certificates with the same reload that are due within the same minute share one
+//   transaction, so the server reloads once.
+// Each managed certificate is an inventory target (source "ledger", id "managed/<name>")
+// holding its deployed chain as judged and the renewal findings, so they reach /metrics
+// (certwatch_finding), the API and the status page like any other finding.
+// Thread-safety: io_context thread only.
+#pragma once
+
+#include <utility>  // before asio: Boost 1.74 + GCC 12 + C++20
+
+#include <boost/asio/io_context.hpp>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "agent/clock/clock.h"
+#include "agent/inventory/inventory.h"
+#include "agent/renew/transaction.h"
+#include "config/config.h"
+
+namespace certwatch::agent {
+
+struct RenewHooks {
+  std::function<void(const std::string& name, int64_t next_at, int64_t last_success)> scheduled;
+  std::function<void(const std::string& name)> removed;
+  std::function<void(const RenewOutcome&)> finished;
+};
+
+// The schedule of one managed certificate, for the API and tests.
+struct RenewStatus {
+  std::string name;
+  int64_t due_at = 0;       // when renewal is due by its window (0: now, bootstrap)
+  int64_t next_at = 0;      // the next attempt (due_at, or later after failures)
+  int64_t last_success = 0;
+  int failures = 0;         // consecutive
+  std::string last_error;
+  std::string serial;       // of the deployed leaf
+  int64_t not_after = 0;
+  bool running = false;
+};
+
+// The inventory id of a managed certificate.
+TargetId managed_target(const std::string& name);
+
+class RenewScheduler {
+ public:
+  RenewScheduler(boost::asio::io_context& io, Clock& clock, Inventory& inventory, RenewHooks hooks);
+  ~RenewScheduler();
+  RenewScheduler(const RenewScheduler&) = delete;
+  RenewScheduler& operator=(const RenewScheduler&) = delete;
+
+  // (Re)builds the schedule when the managed, issuers, endpoints or state_dir sections changed.
+  void apply(const config::Config& cfg);
+  void stop();
+  std::vector<RenewStatus> status() const;
+  void set_verify_policy(VerifyPolicy p) { verify_ = p; }
+
+ private:
+  struct Managed {
+    std::shared_ptr<RenewTarget> target;
+    RenewStatus st;
+    int64_t jitter = 0;
+    std::unique_ptr<ClockTimer> timer;
+    std::string reload_key;
+  };
+
+  void schedule_from_live(Managed& m);
+  void arm(Managed& m);
+  void fire(const std::string& name);
+  void finished(const std::vector<RenewOutcome>& outcomes);
+  void publish(Managed& m);
+  int64_t window(const Managed& m) const;
+
+  boost::asio::io_context& io_;
+  Clock& clock_;
+  Inventory& inventory_;
+  RenewHooks hooks_;
+  VerifyPolicy verify_;
+  config::Config config_;
+  bool configured_ = false;
+  bool stopped_ = false;
+  std::map<std::string, Managed> managed_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // transactions outliving us
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+}  // namespace certwatch::agent

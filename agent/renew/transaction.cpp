@@ -1,0 +1,159 @@
+#include "agent/renew/transaction.h"
+
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+#include "agent/renew/reloader.h"
+#include "pki/fault_point.h"
+
+namespace certwatch::agent {
+namespace {
+
+struct Transaction : std::enable_shared_from_this<Transaction> {
+  Transaction(boost::asio::io_context& io, std::vector<std::shared_ptr<RenewTarget>> t, int64_t now,
+              VerifyPolicy v, RenewDone d)
+      : io(io), targets(std::move(t)), now(now), verify_policy(v), done(std::move(d)) {
+    outcomes.resize(targets.size());
+    deployed.assign(targets.size(), false);
+    for (size_t i = 0; i < targets.size(); ++i) outcomes[i].name = targets[i]->entry.name;
+  }
+
+  // 1. issue and deploy, one target after the other.
+  void issue(size_t i) {
+    if (i == targets.size()) return reload();
+    auto& t = *targets[i];
+    if (!t.setup_error.empty()) {
+      outcomes[i].error = t.setup_error;
+      return issue(i + 1);
+    }
+    if (auto r = t.store->recover(t.ownership); !r) {
+      outcomes[i].error = r.error().message;
+      return issue(i + 1);
+    }
+    IssueOrder order{t.entry.name, t.entry.profile, t.entry.subject, {}, t.entry.key_type,
+                     t.entry.validity.count(), now};
+    for (const auto& s : t.entry.sans) order.sans.push_back(pki::to_string(s));
+    t.issuer->issue(order, [self = shared_from_this(), i](pki::Result<IssuedSet> set) { self->issued(i, std::move(set)); });
+  }
+
+  void issued(size_t i, pki::Result<IssuedSet> set) {
+    auto& t = *targets[i];
+    auto& out = outcomes[i];
+    if (!set) {
+      out.error = "issuance failed: " + set.error().message;
+    } else if (auto leaf = judge_issued(t, *set, now); !leaf) {
+      out.error = leaf.error().message;
+    } else if (auto r = t.store->deploy(set->files, t.ownership); !r) {
+      out.error = "deploy failed: " + r.error().message;
+    } else {
+      deployed[i] = true;
+      out.serial = leaf->serial_hex();
+      out.not_before = leaf->validity().not_before;
+      out.not_after = leaf->validity().not_after;
+      expected.resize(targets.size());
+      expected[i] = leaf->sha256_hex();
+      for (const auto& w : set->warnings) spdlog::info("renew {}: {}", t.entry.name, w);
+    }
+    issue(i + 1);
+  }
+
+  bool any_deployed() const {
+    for (bool d : deployed)
+      if (d) return true;
+    return false;
+  }
+
+  // 2. one reload for everything deployed.
+  void reload() {
+    if (!any_deployed()) return finish();
+    const auto& how = targets.front()->entry.reload;
+    std::error_code ec;
+    if (how.kind == config::Reload::Kind::signal && !std::filesystem::exists(how.signal.pid_file, ec)) {
+      // No pid file: the server is not running and reads the new set when it starts (the
+      // bootstrap before the first start of the server). Nothing to reload or prove.
+      spdlog::info("renew: {} does not exist, server not running: no reload", how.signal.pid_file.string());
+      for (size_t i = 0; i < targets.size(); ++i) outcomes[i].ok = deployed[i];
+      return finish();
+    }
+    pki::fault_point("before_reload");
+    start_reload(io, how, [self = shared_from_this()](pki::Result<void> r) { self->reloaded(r); });
+  }
+
+  void reloaded(const pki::Result<void>& r) {
+    pki::fault_point("after_reload");
+    if (!r) {
+      for (size_t i = 0; i < targets.size(); ++i)
+        if (deployed[i]) rollback(i, "reload failed: " + r.error().message);
+      return reload_after_rollback();
+    }
+    verify(0);
+  }
+
+  // 3. the proof, one target after the other.
+  void verify(size_t i) {
+    if (i == targets.size()) return reload_after_rollback();
+    auto& t = *targets[i];
+    if (!deployed[i] || !t.verify) {
+      if (deployed[i]) outcomes[i].ok = true;
+      return verify(i + 1);
+    }
+    verify_served(io, t.verify->target, t.verify->tls, expected[i], verify_policy,
+                  [self = shared_from_this(), i](VerifyOutcome v) {
+                    if (v.served)
+                      self->outcomes[i].ok = self->outcomes[i].verified = true;
+                    else
+                      self->rollback(i, "the server does not serve the new certificate (" + v.message + ")");
+                    self->verify(i + 1);
+                  });
+  }
+
+  void rollback(size_t i, const std::string& why) {
+    auto& t = *targets[i];
+    auto& out = outcomes[i];
+    out.error = why;
+    if (auto r = t.store->restore_previous(t.ownership); !r) {
+      out.error += "; rollback failed: " + r.error().message;
+    } else {
+      out.rolled_back = true;
+      out.error += "; previous set restored";
+    }
+    rolled_back_any = true;
+  }
+
+  void reload_after_rollback() {
+    if (!rolled_back_any) return finish();
+    start_reload(io, targets.front()->entry.reload, [self = shared_from_this()](pki::Result<void> r) {
+      if (!r)
+        for (auto& o : self->outcomes)
+          if (o.rolled_back) o.error += "; reload after rollback failed: " + r.error().message;
+      self->finish();
+    });
+  }
+
+  void finish() {
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    for (auto& o : outcomes) o.seconds = secs;
+    done(std::move(outcomes));
+  }
+
+  boost::asio::io_context& io;
+  std::vector<std::shared_ptr<RenewTarget>> targets;
+  int64_t now;
+  VerifyPolicy verify_policy;
+  RenewDone done;
+  std::vector<RenewOutcome> outcomes;
+  std::vector<bool> deployed;
+  std::vector<std::string> expected;  // new leaf fingerprints
+  bool rolled_back_any = false;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+
+void run_renewal(boost::asio::io_context& io, std::vector<std::shared_ptr<RenewTarget>> targets, int64_t now,
+                 VerifyPolicy verify, RenewDone done) {
+  std::make_shared<Transaction>(io, std::move(targets), now, verify, std::move(done))->issue(0);
+}
+
+}  // namespace certwatch::agent
