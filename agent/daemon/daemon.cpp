@@ -229,16 +229,16 @@ void Daemon::on_scan_finished(double seconds) {
   update_self_metrics();
   if (!status_.ready) {
     status_.ready = true;
-    spdlog::info("initial scan: {} files, {} certificates in {:.3f} s", inventory_.size(),
+    spdlog::info("initial scan: {} files, {} certificates in {:.3f} s", inventory_.size(SourceKind::file),
                  inventory_.certificate_count(), seconds);
     notify_.ready(status_line());
   } else if (reloading_) {
     reloading_ = false;
-    spdlog::info("reload done: {} files, {} certificates in {:.3f} s", inventory_.size(),
+    spdlog::info("reload done: {} files, {} certificates in {:.3f} s", inventory_.size(SourceKind::file),
                  inventory_.certificate_count(), seconds);
     notify_.ready(status_line());
   } else {
-    spdlog::debug("rescan: {} files in {:.3f} s", inventory_.size(), seconds);
+    spdlog::debug("rescan: {} files in {:.3f} s", inventory_.size(SourceKind::file), seconds);
     notify_.status(status_line());
   }
 }
