@@ -272,7 +272,7 @@ pki::Result<void> Daemon::start_http(const config::HttpConfig& http) {
   o.max_connections_per_client = http.max_connections_per_client;
   o.gzip_min_bytes = kGzipMinBytes;
   auto server = std::make_unique<HttpServer>(io_, o);
-  for (auto& [path, handler] : agent_routes(AgentView{inventory_, metrics_, status_, *clock_}))
+  for (auto& [path, handler] : agent_routes(AgentView{inventory_, metrics_, status_, *clock_, [this] { return renew_.status(); }}))
     server->route(path, std::move(handler));
   server->route("/api/v1/renewals", [this](const HttpRequest&) {
     return HttpResponse{200, "application/json", render_renewals_json(renew_, now()), {{"Cache-Control", "no-store"}}};

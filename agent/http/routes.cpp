@@ -47,7 +47,8 @@ std::vector<std::pair<std::string, HttpHandler>> agent_routes(AgentView v) {
   routes.emplace_back("/", [v](const HttpRequest&) {
     HttpResponse r;
     r.content_type = "text/html; charset=utf-8";
-    r.body = render_status_html(v.inventory, v.status, v.clock.now());
+    r.body = render_status_html(v.inventory, v.status, v.clock.now(),
+                                v.renewals ? v.renewals() : std::vector<RenewStatus>{});
     return no_store(std::move(r));
   });
   return routes;

@@ -8,6 +8,7 @@
 //   /                     the status page
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +27,8 @@ struct AgentView {
   AgentMetrics& metrics;  // not const: the gzip cache is filled on demand
   const AgentStatus& status;
   const Clock& clock;
+  // The renewal schedule (empty when nothing is managed).
+  std::function<std::vector<RenewStatus>()> renewals;
 };
 
 std::vector<std::pair<std::string, HttpHandler>> agent_routes(AgentView view);

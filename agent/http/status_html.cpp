@@ -122,9 +122,31 @@ void endpoints_table(std::string& h, const Inventory& inventory, int64_t now) {
   h += "</tbody></table>\n";
 }
 
+// The renewal schedule: what is deployed, when it is due, how the last attempts went.
+void renewals_table(std::string& h, const std::vector<RenewStatus>& renewals, int64_t now) {
+  if (renewals.empty()) return;
+  h += "<h2>Renewals</h2>\n<table id=\"renewals\"><thead><tr><th>managed</th><th>serial</th><th>expires</th>"
+       "<th>due</th><th>next attempt</th><th>last success</th><th>failures</th><th>last error</th></tr></thead>"
+       "<tbody>\n";
+  const auto when = [&](int64_t t) {
+    if (t == 0) return std::string("now");
+    return pki::format_iso8601(t) + (t > now ? " (in " + time_left(t - now) + ")" : std::string());
+  };
+  for (const auto& r : renewals) {
+    const std::string cls = r.failures > 0 ? "critical" : r.running ? "info" : "ok";
+    h += "<tr class=\"" + cls + "\"><td>" + html_escape(r.name) + (r.running ? " (renewing)" : "") + "</td><td>" +
+         html_escape(r.serial) + "</td><td>" + (r.not_after != 0 ? pki::format_iso8601(r.not_after) : "-") +
+         "</td><td>" + when(r.due_at) + "</td><td>" + when(r.next_at) + "</td><td>" +
+         (r.last_success != 0 ? pki::format_iso8601(r.last_success) : std::string("never")) + "</td><td>" +
+         std::to_string(r.failures) + "</td><td>" + html_escape(r.last_error) + "</td></tr>\n";
+  }
+  h += "</tbody></table>\n";
+}
+
 }  // namespace
 
-std::string render_status_html(const Inventory& inventory, const AgentStatus& status, int64_t now) {
+std::string render_status_html(const Inventory& inventory, const AgentStatus& status, int64_t now,
+                               const std::vector<RenewStatus>& renewals) {
   std::vector<CertRow> rows;
   std::vector<FindingGroup> groups;
   std::size_t finding_count = 0;
@@ -204,6 +226,7 @@ std::string render_status_html(const Inventory& inventory, const AgentStatus& st
   }
   h += "</tbody></table>\n";
   endpoints_table(h, inventory, now);
+  renewals_table(h, renewals, now);
   h += "<h2>Findings (" + std::to_string(finding_count) + " on " + std::to_string(groups.size()) +
        " targets)</h2>\n";
   if (groups.empty()) h += "<p>None.</p>\n";

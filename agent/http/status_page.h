@@ -6,8 +6,10 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "agent/inventory/inventory.h"
+#include "agent/renew/scheduler.h"
 
 namespace certwatch::agent {
 
@@ -29,7 +31,9 @@ struct AgentStatus {
 std::string render_certificates_json(const Inventory& inventory, int64_t now);
 // The page at `/` (agent/http/status_html.cpp): timeline, sortable/filterable certificates,
 // findings grouped by target; self-contained (no external assets).
-std::string render_status_html(const Inventory& inventory, const AgentStatus& status, int64_t now);
+// `renewals`: the schedule of managed certificates (agent/renew), shown when not empty.
+std::string render_status_html(const Inventory& inventory, const AgentStatus& status, int64_t now,
+                               const std::vector<RenewStatus>& renewals = {});
 // "ok" body for /healthz; the HTTP status is 503 until the first scan finished.
 std::string render_health(const AgentStatus& status);
 

@@ -92,3 +92,39 @@ TEST_CASE("status page: timeline, severity by finding, findings grouped by targe
     CHECK(html.find(external) == std::string::npos);
   CHECK(html.find("<script>") != std::string::npos);
 }
+
+TEST_CASE("status page shows endpoints' last probes and the renewal schedule", "[agent][status]") {
+  Inventory inv;
+  InventoryEntry e;
+  EndpointState p;
+  p.endpoint = "mqtt.lab:8883";
+  p.address = "10.0.0.5";
+  p.success = false;
+  p.tls_version = "TLSv1.3";
+  p.probed_at = 1000;
+  e.state = p;
+  e.report.findings = {pki::Finding{"endpoint.unreachable", pki::Severity::critical, "mqtt.lab:8883 [10.0.0.5]",
+                                    "connect: Connection refused"}};
+  (void)inv.observe({SourceKind::endpoint, "mqtt.lab:8883 [10.0.0.5]"}, std::move(e));
+  RenewStatus r;
+  r.name = "<broker>";
+  r.serial = "0A1B";
+  r.not_after = 90000;
+  r.due_at = 60000;
+  r.next_at = 61000;
+  r.failures = 2;
+  r.last_error = "reload had no effect";
+  AgentStatus st;
+  st.ready = true;
+  const std::string html = render_status_html(inv, st, 1000, {r});
+  CHECK(html.find("<h2>Endpoints</h2>") != std::string::npos);
+  CHECK(html.find("<td>mqtt.lab:8883</td><td>10.0.0.5</td><td>failed</td>") != std::string::npos);
+  CHECK(html.find("1 endpoint addresses") != std::string::npos);
+  CHECK(html.find("<h2>Renewals</h2>") != std::string::npos);
+  CHECK(html.find("<tr class=\"critical\"><td>&lt;broker&gt;</td><td>0A1B</td>") != std::string::npos);
+  CHECK(html.find("reload had no effect") != std::string::npos);
+  // Without managed certificates or endpoints, neither table.
+  const std::string plain = render_status_html(Inventory{}, st, 1000);
+  CHECK(plain.find("<h2>Renewals</h2>") == std::string::npos);
+  CHECK(plain.find("<h2>Endpoints</h2>") == std::string::npos);
+}
