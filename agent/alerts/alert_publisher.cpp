@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/alerts/alert_feed.h"
+#include "agent/alerts/broker_diagnosis.h"
 #include "exporters/mqtt/payloads.h"
 #include "exporters/mqtt/published_keys.h"
 #include "pki/read_file.h"
@@ -18,6 +19,7 @@ namespace {
 
 constexpr std::chrono::seconds kMaxBackoff{60};
 constexpr std::chrono::milliseconds kStopTimeout{3000};
+constexpr std::chrono::milliseconds kDiagnosisTimeout{5000};
 
 mq::AlertTiming timing_of(const config::MqttConfig& cfg) {
   return mq::AlertTiming{cfg.hold.count(), cfg.renotify.count()};
@@ -312,6 +314,15 @@ void AlertPublisher::on_connected() {
 void AlertPublisher::on_failure(const std::string& why, bool lost) {
   connected_ = false;
   metrics_.set_connected(false);
+  if (!why.empty()) return report_failure(why, lost);
+  if (cfg_.cert)
+    if (auto problem = client_cert_problem(*cfg_.cert, now())) return report_failure(*problem, lost);
+  diagnose_broker(io_, cfg_.broker, BrokerTls{cfg_.ca, cfg_.cert, cfg_.key}, kDiagnosisTimeout, [this, lost, alive = std::weak_ptr<bool>(alive_)](std::string w) {
+    if (auto a = alive.lock(); a && *a && !stopped_) report_failure(w, lost);
+  });
+}
+
+void AlertPublisher::report_failure(const std::string& why, bool lost) {
   metrics_.connect_failed(why);
   // Once per change of reason: a broker down for a day is one line, not 1,440.
   if (why != last_failure_) {

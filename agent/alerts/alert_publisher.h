@@ -91,6 +91,7 @@ class AlertPublisher {
   void connect();
   void on_connected();
   void on_failure(const std::string& why, bool lost);
+  void report_failure(const std::string& why, bool lost);
   void on_delivered(uint64_t id, bool ok);
   void save_keys();
 

@@ -15,6 +15,7 @@ std::string connack_reason(int rc) {
     case 3: return "broker refused the connection: server unavailable (CONNACK 3)";
     case 4: return "broker refused the connection: bad user name or password (CONNACK 4)";
     case 5: return "broker refused the connection: not authorized (CONNACK 5)";
+    case MQTTASYNC_FAILURE: return "";  // TCP or TLS: Paho keeps no reason; the caller diagnoses
     default: return "connect failed: " + ::mqtt::exception::error_str(rc) + " (code " + std::to_string(rc) + ")";
   }
 }
@@ -46,7 +47,6 @@ struct MqttClient::Bridge : ::mqtt::iaction_listener {
   Post post;
   MqttClientEvents events;
   bool open = true;         // loop thread only
-  std::string tls_error;    // loop thread only: the last TLS error of the current attempt
   std::weak_ptr<Bridge> self;
 
   void later(std::function<void(Bridge&)> fn) {
@@ -58,14 +58,11 @@ struct MqttClient::Bridge : ::mqtt::iaction_listener {
   void on_failure(const ::mqtt::token& tok) override {
     const int rc = tok.get_return_code();
     later([rc](Bridge& b) {
-      std::string why = b.tls_error.empty() || (rc >= 1 && rc <= 5) ? connack_reason(rc) : "TLS: " + b.tls_error;
-      b.tls_error.clear();
-      if (b.events.connect_failed) b.events.connect_failed(why);
+      if (b.events.connect_failed) b.events.connect_failed(connack_reason(rc));
     });
   }
   void on_success(const ::mqtt::token&) override {
     later([](Bridge& b) {
-      b.tls_error.clear();
       if (b.events.connected) b.events.connected();
     });
   }
@@ -137,11 +134,9 @@ pki::Result<std::unique_ptr<MqttClient>> MqttClient::create(MqttClientOptions o,
       }
       if (opt.cert) ssl.set_key_store(opt.cert->string());
       if (opt.key) ssl.set_private_key(opt.key->string());
-      std::weak_ptr<Bridge> weak = bridge;
-      ssl.set_error_handler([weak](const std::string& msg) {
-        if (auto b = weak.lock())
-          b->later([msg](Bridge& br) { br.tls_error = msg; });
-      });
+      // No ssl.set_error_handler(): Paho C++ 1.2 keeps a pointer to the ssl_options object
+      // it was set on, which connect_options copies away (a crash on the first TLS error).
+      // The agent diagnoses TLS failures itself (agent/alerts/broker_diagnosis.h).
       co.set_ssl(std::move(ssl));
     }
     std::weak_ptr<Bridge> weak = bridge;

@@ -1,5 +1,5 @@
 // The Paho MQTT C++ client, wrapped for an event loop: every callback Paho makes on its own
-// threads (connected, lost, connect failed, TLS error, delivered) is handed to `post` and
+// threads (connected, lost, connect failed, delivered) is handed to `post` and
 // reaches `MqttClientEvents` on the loop's thread; nothing else is touched on Paho's threads.
 //
 // What Paho does for us (and we do not redo): file persistence under `persistence_dir` of
@@ -43,6 +43,7 @@ struct MqttClientOptions {
 
 struct MqttClientEvents {
   std::function<void()> connected;
+  // `why` is empty when Paho gave no reason (any TCP or TLS failure: its C++ API keeps none).
   std::function<void(const std::string& why)> connect_failed;
   std::function<void(const std::string& why)> connection_lost;
   // A publish() completed: ok (acknowledged for QoS 1/2, written for QoS 0) or failed.
