@@ -144,6 +144,15 @@ inline std::map<std::string, std::string> retained(const TlsPki& pki, int port, 
   return out;
 }
 
+// The string value of "key" in a flat JSON object as our payloads write it ("" if absent).
+inline std::string json_string(const std::string& json, const std::string& key) {
+  const std::string k = "\"" + key + "\":\"";
+  auto p = json.find(k);
+  if (p == std::string::npos) return {};
+  p += k.size();
+  return json.substr(p, json.find('"', p) - p);
+}
+
 inline bool has(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
 
 // The mqtt: section for the agent (its client certificate), with extra keys.
