@@ -1,7 +1,5 @@
 #include "agent/alerts/alert_publisher.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 
 #include <boost/asio/post.hpp>
@@ -20,22 +18,13 @@ namespace {
 constexpr std::chrono::seconds kMaxBackoff{60};
 constexpr std::chrono::milliseconds kStopTimeout{3000};
 constexpr std::chrono::milliseconds kDiagnosisTimeout{5000};
+constexpr std::chrono::hours kSensorRefresh{1};
 
 mq::AlertTiming timing_of(const config::MqttConfig& cfg) {
   return mq::AlertTiming{cfg.hold.count(), cfg.renotify.count()};
 }
 
 }  // namespace
-
-std::string local_host_name() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
-  std::string h(buf);
-  // A host name is one topic level: nothing that would split or widen a topic.
-  for (char& c : h)
-    if (c == '/' || c == '+' || c == '#') c = '_';
-  return h;
-}
 
 AlertPublisher::AlertPublisher(boost::asio::io_context& io, Clock& clock, const config::MqttConfig& cfg,
                                const std::filesystem::path& state_dir, exporters::Registry& registry,
@@ -53,6 +42,7 @@ AlertPublisher::AlertPublisher(boost::asio::io_context& io, Clock& clock, const 
       metrics_(registry, std::move(touched)),
       book_(timing_of(cfg)),
       hold_timer_(clock.make_timer()),
+      sensor_timer_(clock.make_timer()),
       retry_timer_(io) {
   if (cfg_.client_id.empty()) cfg_.client_id = "certwatch-" + host_;
 }
@@ -116,6 +106,7 @@ void AlertPublisher::start() {
     return;
   }
   client_ = std::move(*client);
+  if (cfg_.home_assistant) arm_sensor_refresh();
   spdlog::info("MQTT: publishing to {} as {} under {}/", cfg_.broker, cfg_.client_id, topics_.prefix);
   connect();
 }
@@ -293,6 +284,15 @@ void AlertPublisher::arm_hold_timer() {
   });
 }
 
+void AlertPublisher::arm_sensor_refresh() {
+  sensor_timer_->wait_for(kSensorRefresh, [this](bool fired) {
+    if (!fired || stopped_) return;
+    for (const auto& [key, v] : sensors_)
+      enqueue({topics_.sensor_state(key), mq::sensor_state(v, host_, now()), true, "discovery", "", false});
+    arm_sensor_refresh();
+  });
+}
+
 void AlertPublisher::connect() {
   if (stopped_ || !client_) return;
   client_->connect();
@@ -357,34 +357,13 @@ void AlertPublisher::stop() {
   if (stopped_) return;
   stopped_ = true;
   hold_timer_->cancel();
+  sensor_timer_->cancel();
   retry_timer_.cancel();
   if (keys_dirty_) save_keys();
   if (client_) client_->disconnect(topics_.status(), "offline", kStopTimeout);
   client_.reset();
   connected_ = false;
   metrics_.set_connected(false);
-}
-
-}  // namespace certwatch::agent
-
-namespace certwatch::agent {
-
-void update_alert_publisher(std::unique_ptr<AlertPublisher>& publisher, boost::asio::io_context& io,
-                            Clock& clock, const config::Config& cfg, const Inventory& inventory,
-                            exporters::Registry& registry, std::function<void()> touched,
-                            bool sources_reported) {
-  if (publisher && cfg.mqtt && publisher->config() == *cfg.mqtt && publisher->state_dir() == cfg.agent.state_dir)
-    return;
-  if (publisher) {
-    publisher->stop();
-    publisher.reset();
-  }
-  if (!cfg.mqtt) return;
-  publisher = std::make_unique<AlertPublisher>(io, clock, *cfg.mqtt, cfg.agent.state_dir, registry,
-                                               std::move(touched));
-  publisher->start();
-  publisher->seed(inventory);
-  if (sources_reported) publisher->sources_reported();
 }
 
 }  // namespace certwatch::agent

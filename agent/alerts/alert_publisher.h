@@ -88,6 +88,7 @@ class AlertPublisher {
   void flush();
   void reconcile();
   void arm_hold_timer();
+  void arm_sensor_refresh();
   void connect();
   void on_connected();
   void on_failure(const std::string& why, bool lost);
@@ -115,6 +116,7 @@ class AlertPublisher {
   std::map<uint64_t, InFlight> in_flight_;
   std::unique_ptr<exporters::mqtt::MqttClient> client_;
   std::unique_ptr<ClockTimer> hold_timer_;
+  std::unique_ptr<ClockTimer> sensor_timer_;  // days_left goes down by itself: republished hourly
   std::optional<int64_t> armed_deadline_;
   boost::asio::steady_timer retry_timer_;  // reconnect backoff: real time, not certificate time
   std::chrono::seconds backoff_{1};
