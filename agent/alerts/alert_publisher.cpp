@@ -19,6 +19,7 @@ constexpr std::chrono::seconds kMaxBackoff{60};
 constexpr std::chrono::milliseconds kStopTimeout{3000};
 constexpr std::chrono::milliseconds kDiagnosisTimeout{5000};
 constexpr std::chrono::hours kSensorRefresh{1};
+constexpr std::chrono::milliseconds kKeysInterval{50};
 
 mq::AlertTiming timing_of(const config::MqttConfig& cfg) {
   return mq::AlertTiming{cfg.hold.count(), cfg.renotify.count()};
@@ -43,7 +44,8 @@ AlertPublisher::AlertPublisher(boost::asio::io_context& io, Clock& clock, const 
       book_(timing_of(cfg)),
       hold_timer_(clock.make_timer()),
       sensor_timer_(clock.make_timer()),
-      retry_timer_(io) {
+      retry_timer_(io),
+      flush_timer_(io) {
   if (cfg_.client_id.empty()) cfg_.client_id = "certwatch-" + host_;
 }
 
@@ -210,10 +212,21 @@ void AlertPublisher::schedule_flush() {
 }
 
 void AlertPublisher::flush() {
-  flush_posted_ = false;
   if (stopped_) return;
-  // The file first: it must cover every retained topic the broker may hold.
-  if (keys_dirty_) save_keys();
+  // The file first: it must cover every retained topic the broker may hold. Written recently:
+  // the messages wait (at most kKeysInterval) and go with the next write.
+  if (keys_dirty_) {
+    const auto due = keys_written_ + kKeysInterval;
+    if (std::chrono::steady_clock::now() < due) {
+      flush_timer_.expires_at(due);
+      flush_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
+        if (auto a = alive.lock(); a && *a && !ec) flush();
+      });
+      return;
+    }
+    save_keys();
+  }
+  flush_posted_ = false;
   std::vector<Outgoing> queue = std::exchange(queue_, {});
   if (!client_) return;
   for (auto& o : queue) {
@@ -241,6 +254,7 @@ void AlertPublisher::flush() {
 
 void AlertPublisher::save_keys() {
   keys_dirty_ = false;
+  keys_written_ = std::chrono::steady_clock::now();
   std::set<std::string> sensor_keys = restored_sensors_;
   for (const auto& [k, v] : sensors_) sensor_keys.insert(k);
   auto r = mq::write_published(keys_path_, mq::render_published(book_, clearing_, sensor_keys, unsensors_));
@@ -355,10 +369,14 @@ void AlertPublisher::on_delivered(uint64_t id, bool ok) {
 
 void AlertPublisher::stop() {
   if (stopped_) return;
+  // What is queued goes to Paho (persisted) before the goodbye, whatever the rate limit.
+  keys_written_ = {};
+  flush();
   stopped_ = true;
   hold_timer_->cancel();
   sensor_timer_->cancel();
   retry_timer_.cancel();
+  flush_timer_.cancel();
   if (keys_dirty_) save_keys();
   if (client_) client_->disconnect(topics_.status(), "offline", kStopTimeout);
   client_.reset();

@@ -119,6 +119,10 @@ class AlertPublisher {
   std::unique_ptr<ClockTimer> sensor_timer_;  // days_left goes down by itself: republished hourly
   std::optional<int64_t> armed_deadline_;
   boost::asio::steady_timer retry_timer_;  // reconnect backoff: real time, not certificate time
+  // The keys file is rewritten at most every kKeysInterval: a burst of 10,000 alerts is a few
+  // dozen writes (and fsyncs), not one per turn of the loop.
+  boost::asio::steady_timer flush_timer_;
+  std::chrono::steady_clock::time_point keys_written_{};
   std::chrono::seconds backoff_{1};
   std::size_t offline_events_ = 0;  // events handed to Paho since the connection went
   std::string last_failure_;        // the reason last logged ("" while connected)
