@@ -1,12 +1,18 @@
 #include "exporters/mqtt/home_assistant.h"
 
-#include <cmath>
-
 #include "exporters/mqtt/payloads.h"
 #include "pki/duration.h"
 #include "pki/json.h"
 
 namespace exporters::mqtt {
+
+// Tenths of a day, rounded down, as JSON text ("19.9", "-0.5"): a double would print as
+// 19.899999999999999.
+std::string days_left(int64_t seconds) {
+  const int64_t tenths = seconds >= 0 ? seconds / 8640 : -((-seconds + 8639) / 8640);
+  const int64_t whole = (tenths < 0 ? -tenths : tenths);
+  return std::string(tenths < 0 ? "-" : "") + std::to_string(whole / 10) + "." + std::to_string(whole % 10);
+}
 
 std::string node_id_for(std::string_view host) {
   std::string out = "certwatch_";
@@ -59,7 +65,7 @@ std::string sensor_state(const SensorView& s, std::string_view host, int64_t now
   w.key("serial").value(s.serial);
   w.key("not_after").value(pki::format_iso8601(s.not_after));
   w.key("seconds_left").value(s.not_after - now);
-  w.key("days_left").value(std::floor(static_cast<double>(s.not_after - now) / 8640.0) / 10.0);
+  w.key("days_left").raw(days_left(s.not_after - now));
   w.key("severity").value(s.severity);
   w.end_object();
   return w.take();

@@ -32,6 +32,8 @@ std::string discovery_config(const SensorView& s, const Topics& topics, std::str
                              std::string_view host, std::string_view version);
 // The state message: JSON with days_left (one decimal) and the attributes.
 std::string sensor_state(const SensorView& s, std::string_view host, int64_t now);
+// Time left in tenths of a day, rounded down, as JSON number text.
+std::string days_left(int64_t seconds);
 // "certwatch_<host>" with every other character than [a-zA-Z0-9_-] as '_'.
 std::string node_id_for(std::string_view host);
 

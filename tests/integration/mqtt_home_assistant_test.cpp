@@ -71,7 +71,7 @@ TEST_CASE("MQTT alerts: Home Assistant discovery, validated and removed on clear
   // The state: days left (20 of a 20-day lifetime: no finding yet), severity, subject.
   const auto state = mqtt_test::retained(pki, broker.port(), state_topic)[state_topic];
   INFO(state);
-  CHECK((has(state, "\"days_left\":20") || has(state, "\"days_left\":19.9")));
+  CHECK((has(state, "\"days_left\":20.0,") || has(state, "\"days_left\":19.9,")));
   CHECK(has(state, "\"severity\":\"ok\""));
   CHECK(has(state, "\"subject_cn\":\"sensor.example\""));
   // Two sensors: a second certificate gets its own unique id.
