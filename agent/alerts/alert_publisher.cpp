@@ -367,6 +367,17 @@ void AlertPublisher::on_delivered(uint64_t id, bool ok) {
   if (keys_dirty_) schedule_flush();
 }
 
+void AlertPublisher::retire() {
+  if (stopped_ || !connected_) return stop();
+  for (const auto& [key, a] : book_.alerts()) enqueue({topics_.alert(key), "", true, "alert", "", false});
+  for (const auto& key : clearing_) enqueue({topics_.alert(key), "", true, "alert", "", false});
+  for (const auto& [key, v] : sensors_) {
+    enqueue({topics_.discovery(node_id_, key), "", true, "discovery", "", false});
+    enqueue({topics_.sensor_state(key), "", true, "discovery", "", false});
+  }
+  stop();
+}
+
 void AlertPublisher::stop() {
   if (stopped_) return;
   // What is queued goes to Paho (persisted) before the goodbye, whatever the rate limit.

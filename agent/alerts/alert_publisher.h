@@ -61,6 +61,9 @@ class AlertPublisher {
   void on_change(const InventoryChange& change, const InventoryEntry* old, const InventoryEntry* fresh);
   void sources_reported();
   void stop();
+  // Before a reload moves the agent to another broker or topic prefix: every retained topic
+  // it published there is emptied (if connected), then stop().
+  void retire();
 
   const config::MqttConfig& config() const { return configured_; }
   const std::filesystem::path& state_dir() const { return state_dir_; }

@@ -22,7 +22,10 @@ void update_alert_publisher(std::unique_ptr<AlertPublisher>& publisher, boost::a
   if (publisher && cfg.mqtt && publisher->config() == *cfg.mqtt && publisher->state_dir() == cfg.agent.state_dir)
     return;
   if (publisher) {
-    publisher->stop();
+    // Another broker or prefix: what this one left retained there would stay forever.
+    const bool moved = !cfg.mqtt || cfg.mqtt->broker != publisher->config().broker ||
+                       cfg.mqtt->topic_prefix != publisher->config().topic_prefix;
+    moved ? publisher->retire() : publisher->stop();
     publisher.reset();
   }
   if (!cfg.mqtt) return;

@@ -108,3 +108,36 @@ TEST_CASE("MQTT alerts follow the clock and the file on a TLS broker", "[integra
   CHECK(all.back().topic == prefix + "/status");
   CHECK(all.back().payload == "offline");
 }
+
+TEST_CASE("MQTT alerts: SIGHUP to another topic prefix moves the retained state", "[integration][mqtt][mosquitto]") {
+  if (!testing::have_program("mosquitto")) FAIL("mosquitto is not installed");
+  testing::TempDir dir;
+  mqtt_test::TlsPki pki(dir / "pki");
+  mqtt_test::Broker broker(dir.path(), pki, false);
+  testing::PkiFixture other(dir / "other");
+  std::filesystem::create_directories(dir / "watched");
+  std::filesystem::copy_file(other.root("lonely", testing::CertOptions::of("Lonely")).cert, dir / "watched/lonely.pem");
+  const int port = testing::free_port();
+  const auto write_config = [&](const std::string& prefix) {
+    testing::write_file(dir / "certwatch.yaml", agent_test::agent_config(port, {dir / "watched"}, pki.root.cert) +
+                                                    mqtt_test::mqtt_section(pki, broker.url(), prefix, "  hold: 0s\n"));
+  };
+  const auto alerts_under = [&](const std::string& prefix) {
+    return mqtt_test::retained(pki, broker.port(), prefix + "/alerts/#").size();
+  };
+  const auto status_of = [&](const std::string& prefix) {
+    return mqtt_test::retained(pki, broker.port(), prefix + "/status")[prefix + "/status"];
+  };
+  write_config("certwatch/before");
+  agent_test::AgentProcess agent(dir.path(), dir / "certwatch.yaml", port);
+  REQUIRE(agent.wait_ready());
+  REQUIRE(testing::eventually([&] { return alerts_under("certwatch/before") == 1; }, 20s));
+
+  write_config("certwatch/after");
+  REQUIRE(agent.process().signal(SIGHUP));
+  CHECK(testing::eventually([&] { return alerts_under("certwatch/after") == 1; }, 20s));
+  CHECK(status_of("certwatch/after") == "online");
+  CHECK(alerts_under("certwatch/before") == 0);  // emptied before the move
+  CHECK(status_of("certwatch/before") == "offline");
+  CHECK(agent.process().running());
+}
