@@ -4,6 +4,8 @@
 
 #include <system_error>
 
+#include "pki/atomic_file.h"
+
 namespace exporters::mqtt {
 namespace {
 
@@ -104,8 +106,9 @@ pki::Result<std::unique_ptr<MqttClient>> MqttClient::create(MqttClientOptions o,
   std::unique_ptr<MqttClient> c(new MqttClient(std::move(o), bridge));
   const MqttClientOptions& opt = c->options_;
   std::error_code ec;
-  std::filesystem::create_directories(opt.persistence_dir, ec);
-  if (ec) return pki::make_error("MQTT persistence directory " + opt.persistence_dir.string() + ": " + ec.message());
+  // Owner only: the persisted messages name every certificate and finding of the host.
+  if (auto made = pki::make_directories(opt.persistence_dir, 0700); !made)
+    return pki::make_error("MQTT persistence directory " + opt.persistence_dir.string() + ": " + made.error().message);
   try {
     ::mqtt::create_options create(MQTTVERSION_3_1_1);
     create.set_send_while_disconnected(true, true);  // also before the first connection
