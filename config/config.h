@@ -41,6 +41,7 @@ struct AgentConfig {
   // the loader guarantees critical < warning.
   pki::Thresholds thresholds;
   Milliseconds debounce{Milliseconds{200}};  // quiet time after the last inotify event
+  uint32_t probe_concurrency = 64;  // endpoint probes in flight at most (each holds a socket)
   bool operator==(const AgentConfig&) const = default;
 };
 

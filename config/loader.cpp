@@ -55,13 +55,15 @@ class Schema {
   explicit Schema(YamlReader& r) : r_(r) {}
 
   void agent(const Field& f, AgentConfig& out) {
-    const auto m = r_.map(f, {"state_dir", "rescan_interval", "thresholds", "debounce"});
+    const auto m = r_.map(f, {"state_dir", "rescan_interval", "thresholds", "debounce", "probe_concurrency"});
     if (const auto* v = m.get("state_dir"))
       if (auto p = r_.path(*v, Need::nothing)) out.state_dir = *p;
     if (const auto* v = m.get("rescan_interval"))
       if (auto d = r_.duration(*v, Seconds{1})) out.rescan_interval = *d;
     if (const auto* v = m.get("debounce"))
       if (auto d = r_.duration_ms(*v, Milliseconds{0})) out.debounce = *d;
+    if (const auto* v = m.get("probe_concurrency"))
+      if (auto n = r_.integer(*v, 1, 10000)) out.probe_concurrency = static_cast<uint32_t>(*n);
     if (const auto* v = m.get("thresholds")) {
       const auto t = r_.map(*v, {"warning", "critical"});
       const Field* w = t.get("warning");
@@ -418,6 +420,21 @@ class Schema {
   YamlReader& r_;
 };
 
+// An endpoint's target names its inventory targets and metric series: one entry per target.
+void check_unique_endpoints(YamlReader& r, const Config& c, const std::vector<Field>& fields) {
+  std::map<std::string, size_t> first;
+  for (size_t i = 0; i < c.endpoints.size(); ++i) {
+    if (c.endpoints[i].target.host.empty()) continue;
+    const std::string t = c.endpoints[i].target.to_string();
+    auto [it, inserted] = first.emplace(t, i);
+    if (inserted) continue;
+    const Field& f = fields[i];
+    const YAML::Mark mark =
+        f.value.IsMap() && f.value["target"] ? Field{"", f.value["target"], f.key_mark}.mark() : f.key_mark;
+    r.problem(mark, f.where + ".target: duplicate endpoint " + t + " (also " + fields[it->second].where + ")");
+  }
+}
+
 // Checks across entries: unique watch paths and names, issuer references, something to do.
 void cross_check(YamlReader& r, const Config& c, const std::vector<Field>& watch_fields,
                  const std::vector<Field>& issuer_fields,
@@ -601,8 +618,9 @@ LoadReport load_tree(YamlReader& r, const YAML::Node& root, const fs::path& sour
   std::vector<Field> watch_fields, issuer_fields, managed_fields;
   if (const auto* v = m.get("watch")) watch_fields = r.list(*v);
   for (const auto& f : watch_fields) schema.watch(f, c.watch.emplace_back());
-  if (const auto* v = m.get("endpoints"))
-    for (const auto& f : r.list(*v)) schema.endpoint(f, c.endpoints.emplace_back());
+  std::vector<Field> endpoint_fields;
+  if (const auto* v = m.get("endpoints")) endpoint_fields = r.list(*v);
+  for (const auto& f : endpoint_fields) schema.endpoint(f, c.endpoints.emplace_back());
   if (const auto* v = m.get("mqtt")) schema.mqtt(*v, c.mqtt.emplace());
   if (const auto* v = m.get("issuers")) issuer_fields = r.list(*v);
   for (const auto& f : issuer_fields) schema.issuer(f, c.issuers.emplace_back());
@@ -610,6 +628,7 @@ LoadReport load_tree(YamlReader& r, const YAML::Node& root, const fs::path& sour
   for (const auto& f : managed_fields) schema.managed(f, c.managed.emplace_back());
   if (const auto* v = m.get("severities")) schema.severities(*v, c.severities);
   cross_check(r, c, watch_fields, issuer_fields, managed_fields);
+  check_unique_endpoints(r, c, endpoint_fields);
   // Only when the file is otherwise clean: a broken watch section is reason enough.
   if (m.is_map() && !r.has_problems() && c.watch.empty() && c.endpoints.empty() &&
       c.managed.empty())

@@ -466,6 +466,23 @@ void walk_dir(const fs::path& dir, std::set<DirId>& seen, std::vector<WalkEntry>
 
 }  // namespace
 
+TrustFiles load_trust_files(std::span<const fs::path> paths) {
+  TrustFiles out;
+  for (const auto& w : walk_paths(paths)) {
+    if (!w.error.empty()) {
+      out.errors.push_back(w.path.string() + ": " + w.error);
+      continue;
+    }
+    auto in = load_file(w.path);
+    if (!in.ok()) {
+      out.errors.push_back(w.path.string() + ": " + in.error);
+      continue;
+    }
+    for (const auto& c : in.loaded->certs) out.certs.push_back(c);
+  }
+  return out;
+}
+
 std::vector<WalkEntry> walk_paths(std::span<const fs::path> roots) {
   std::vector<WalkEntry> out;
   std::set<DirId> seen;

@@ -86,6 +86,15 @@ struct WalkEntry {
 // .p7b .p7c .chain .bundle .p8); files named explicitly are always kept. Sorted per directory.
 std::vector<WalkEntry> walk_paths(std::span<const std::filesystem::path> roots);
 
+// Trust anchors from bundle files and directories (walk_paths' rules), with why each file
+// that could not be used was skipped. The agent's watch entries and endpoints read their
+// `trust:` with it.
+struct TrustFiles {
+  std::vector<Certificate> certs;
+  std::vector<std::string> errors;  // "path: why"
+};
+TrustFiles load_trust_files(std::span<const std::filesystem::path> paths);
+
 // The names walk_paths keeps inside directories (by extension, case-insensitive). The agent
 // uses the same rule, so `certwatch check DIR` and a watched DIR look at the same files.
 bool certificate_like_name(const std::filesystem::path& p);

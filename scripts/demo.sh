@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # certwatch demo: installs what is missing, builds, makes a small PKI under demo/ with
-# `certwatch pki`, writes demo/certwatch.yaml and runs the agent in the foreground on
-# 127.0.0.1:9793 (CERTWATCH_DEMO_PORT overrides). Idempotent: an existing demo/ is reused.
-# Ctrl-C stops the agent. Try, in another terminal:
+# `certwatch pki`, starts a Mosquitto broker serving the demo's chain on 127.0.0.1:18883
+# (TLS, client certificates required; CERTWATCH_DEMO_MQTT_PORT overrides), writes
+# demo/certwatch.yaml and runs the agent in the foreground on 127.0.0.1:9793
+# (CERTWATCH_DEMO_PORT overrides): it watches the files and probes the broker. Idempotent: an
+# existing demo/ is reused. Ctrl-C stops the agent and the broker. Try, in another terminal:
 #   curl -s 127.0.0.1:9793/metrics | grep ^certwatch_cert_not_after
 #   curl -s 127.0.0.1:9793/api/v1/certificates
 #   open http://127.0.0.1:9793/ in a browser
@@ -12,6 +14,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 port="${CERTWATCH_DEMO_PORT:-9793}"
+mqtt_port="${CERTWATCH_DEMO_MQTT_PORT:-18883}"
 build="${CERTWATCH_BUILD_DIR:-build}"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "$(nproc)" --target certwatch >/dev/null
@@ -49,6 +52,9 @@ if [ ! -f "$devices/sensor-2.cert.pem" ]; then
     --subject "/O=certwatch demo/CN=sensor-2.demo.local" --san DNS:sensor-2.demo.local \
     --validity 11d --out "$devices" >/dev/null
 fi
+# The agent's own client certificate for probing the broker (it requires one), kept outside
+# the watched directories.
+issue device-ca client probe certwatch-probe.demo.local "$demo/probe" --validity 365d
 # A classic mistake: the chain written CA first (Mosquitto then blames the key).
 [ -f "$broker/wrong-order.pem" ] ||
   cat "$pki/server-ca/certs/server-ca.cert.pem" "$broker/mqtt.cert.pem" >"$broker/wrong-order.pem"
@@ -72,18 +78,54 @@ watch:
     purpose: client
     # Devices keep only their leaf: their CA is trusted here as an intermediate.
     trust: [pki/ca-bundle.pem, pki/device-ca/certs/device-ca.cert.pem]
+endpoints:
+  # The broker below: the chain it serves is judged like the files, its CONNACK proves it
+  # takes our client certificate, and expect_file catches a renewal it was not told about.
+  - target: "127.0.0.1:$mqtt_port"
+    sni: mqtt.demo.local
+    protocol: mqtt
+    interval: 15s
+    timeout: 5s
+    client_cert: probe/probe.cert.pem
+    client_key: probe/probe.key.pem
+    expect_file: certs/broker/mqtt.chain.pem
 YAML
+
+# The broker, as Mosquitto runs on a broker host: the chain and key from certs/broker, client
+# certificates from the device CA required. It runs as the current user (its key is 0600).
+cat "$pki/ca-bundle.pem" "$pki/device-ca/certs/device-ca.cert.pem" >"$demo/mosquitto-clients-ca.pem"
+cat >"$demo/mosquitto.conf" <<CONF
+# Written by scripts/demo.sh.
+user $(id -un)
+persistence false
+log_dest file $demo/mosquitto.log
+listener $mqtt_port 127.0.0.1
+require_certificate true
+use_identity_as_username true
+cafile $demo/mosquitto-clients-ca.pem
+certfile $broker/mqtt.chain.pem
+keyfile $broker/mqtt.key.pem
+CONF
+mosquitto -c "$demo/mosquitto.conf" &
+mosquitto_pid=$!
+echo "$mosquitto_pid" >"$demo/mosquitto.pid"
+trap 'kill "$mosquitto_pid" 2>/dev/null || true; rm -f "$demo/mosquitto.pid"' EXIT
 
 cat >&2 <<TEXT
 
-certwatch demo: watching $demo/certs (config $demo/certwatch.yaml)
+certwatch demo: watching $demo/certs and probing mosquitto on 127.0.0.1:$mqtt_port (config $demo/certwatch.yaml)
   metrics:      curl -s http://127.0.0.1:$port/metrics | grep '^certwatch_'
   time left:    curl -s http://127.0.0.1:$port/metrics | grep ^certwatch_cert_not_after
   inventory:    curl -s http://127.0.0.1:$port/api/v1/certificates
   status page:  http://127.0.0.1:$port/
   health:       curl -s http://127.0.0.1:$port/healthz
   reload:       kill -HUP <pid>   (edit $demo/certwatch.yaml first)
-Change files under $demo/certs and /metrics follows within a second. Ctrl-C stops.
+  probes:       curl -s http://127.0.0.1:$port/metrics | grep ^certwatch_probe
+Change files under $demo/certs and /metrics follows within a second. Renew the broker's
+certificate without telling mosquitto and the next probe raises endpoint.stale; then
+  kill -HUP \$(cat $demo/mosquitto.pid)
+and the next probe clears it (see README, "The demo"). Ctrl-C stops.
 
 TEXT
-exec "$bin" agent -c "$demo/certwatch.yaml"
+# Not exec: the trap stops the broker when the agent ends.
+"$bin" agent -c "$demo/certwatch.yaml"

@@ -17,6 +17,8 @@ packages=(
   lintian   # the Debian package test: no error-severity findings
   chromium  # the status page test renders / in headless Chromium
   python3   # JSON oracle: the API must stay valid UTF-8 JSON for any file name
+  # real STARTTLS servers for the probe on loopback ports: FTP AUTH TLS, nginx's mail proxy
+  vsftpd libnginx-mod-mail
   # the fuzz target and sanitizer runtimes
   clang libclang-rt-14-dev
 )
@@ -34,9 +36,9 @@ SUDO=""
 echo "setup: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-# Services from these packages (mosquitto, nginx, prometheus) must not keep running: the
+# Services from these packages (mosquitto, nginx, prometheus, vsftpd) must not keep running: the
 # tests start their own on free loopback ports.
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-for svc in mosquitto nginx prometheus prometheus-node-exporter; do
+for svc in mosquitto nginx prometheus prometheus-node-exporter vsftpd; do
   $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
 done

@@ -20,6 +20,7 @@
 #include "pki/clients.h"
 #include "pki/duration.h"
 #include "pki/judge.h"
+#include "pki/text_escape.h"
 #include "pki/json.h"
 #include "pki/load.h"
 
@@ -111,7 +112,15 @@ std::string status_word(int code) {
   }
 }
 
-std::string clip(const std::string& s, size_t width) {
+// Names and messages carry bytes from files and from remote servers: on a terminal, control
+// characters would be escape sequences, so they are shown as \xNN like in the log.
+std::string term(std::string_view s) {
+  return pki::needs_escape(s, pki::EscapeSet::for_log) ? pki::escape_text(s, pki::EscapeSet::for_log)
+                                                        : std::string(s);
+}
+
+std::string clip(const std::string& given, size_t width) {
+  const std::string s = term(given);
   if (s.size() <= width) return s;
   return s.substr(0, width - 1) + "~";
 }
@@ -144,12 +153,12 @@ void print_human(const std::vector<pki::Report>& reports, const std::vector<pki:
     }
   }
   for (const auto& r : reports)
-    for (const auto& n : r.notes) std::printf("note: %s: %s\n", r.target.c_str(), n.c_str());
+    for (const auto& n : r.notes) std::printf("note: %s: %s\n", term(r.target).c_str(), term(n).c_str());
   for (const auto& r : reports) {
     if (r.clients.empty()) continue;
     std::string line;
     for (const auto& v : r.clients) line += (line.empty() ? "" : ", ") + v.family + (v.accepts ? " accepts" : " REJECTS");
-    std::printf("clients: %s: %s\n", r.target.c_str(), line.c_str());
+    std::printf("clients: %s: %s\n", term(r.target).c_str(), line.c_str());
   }
   if (!findings.empty()) {
     std::printf("\nFindings:\n");
@@ -159,7 +168,7 @@ void print_human(const std::vector<pki::Report>& reports, const std::vector<pki:
     for (const auto& f : sorted) {
       std::printf("  %s%-8s%s %-34s %s\n    %s\n", st.on(f.severity).c_str(),
                   upper(pki::to_string(f.severity)).c_str(), st.off().c_str(), f.id.c_str(),
-                  f.target.c_str(), f.message.c_str());
+                  term(f.target).c_str(), term(f.message).c_str());
     }
   }
   size_t by[4] = {0, 0, 0, 0};

@@ -24,7 +24,7 @@ namespace po = boost::program_options;
 
 constexpr const char* kUsage =
     "Usage: certwatch probe HOST:PORT [--sni NAME] [--ca-bundle F]... [--cert F --key F]\n"
-    "                       [--protocol tls|mqtt] [--timeout DUR] [--host NAME] [--purpose server|client]\n"
+    "                       [--protocol P] [--timeout DUR] [--host NAME] [--purpose server|client]\n"
     "                       [--json]\n\n"
     "Connects to HOST:PORT (an IPv6 address in brackets: [::1]:8883), once per address the name\n"
     "resolves to, performs a TLS handshake and judges the chain each address served, in the\n"
@@ -32,7 +32,8 @@ constexpr const char* kUsage =
     "name, expiry, lints. The host name checked is --host, else --sni, else HOST.\n"
     "Each step (resolve, connect, handshake) has its own deadline, --timeout (default 10s).\n"
     "A failed connect is endpoint.unreachable, a failed handshake endpoint.handshake_failed,\n"
-    "a refused or missing CONNACK (--protocol mqtt) endpoint.protocol_failed.\n\n"
+    "a refused or missing CONNACK (--protocol mqtt) or a failed STARTTLS dialogue (smtp, imap,\n"
+    "pop3, ftp, postgres) endpoint.protocol_failed.\n\n"
     "Exit codes (Nagios): 0 nothing worse than info, 1 warning, 2 critical,\n"
     "3 unknown (a name that does not resolve, bad input or usage error) when nothing is critical.\n\n"
     "Options";
@@ -85,7 +86,8 @@ int run_probe(const std::vector<std::string>& args) {
       "cert", po::value(&cli.cert)->value_name("F"), "client certificate (leaf first, chain after)")(
       "key", po::value(&cli.key)->value_name("F"), "the client certificate's private key")(
       "protocol", po::value(&cli.protocol)->value_name("P"),
-      "tls (direct TLS; the default) or mqtt (then an MQTT 3.1.1 CONNECT must get CONNACK 0)")(
+      "tls (direct TLS; the default), mqtt (then an MQTT 3.1.1 CONNECT must get CONNACK 0), or\n"
+      "smtp, imap, pop3, ftp, postgres (STARTTLS: the protocol's plaintext dialogue first)")(
       "timeout", po::value(&cli.timeout)->value_name("DUR"), "deadline of each step (default 10s)")(
       "host", po::value(&cli.host)->value_name("NAME"), "host name or IP the leaf must match")(
       "purpose", po::value(&cli.purpose)->value_name("server|client"),
@@ -98,8 +100,10 @@ int run_probe(const std::vector<std::string>& args) {
   if (cli.target.empty()) return usage_error(cmd, "no HOST:PORT given");
   auto hp = parse_target(cli.target);
   if (!hp) return usage_error(cmd, hp.error().message);
-  if (cli.protocol != "tls" && cli.protocol != "mqtt")
-    return usage_error(cmd, "--protocol " + cli.protocol + " is not supported (tls or mqtt)");
+  const auto starttls = probe::parse_starttls_protocol(cli.protocol);
+  if (cli.protocol != "tls" && cli.protocol != "mqtt" && !starttls)
+    return usage_error(cmd, "--protocol " + cli.protocol +
+                                " is not supported (tls, mqtt, smtp, imap, pop3, ftp or postgres)");
   auto seconds = pki::parse_duration(cli.timeout);
   if (!seconds) return usage_error(cmd, "--timeout: " + seconds.error().message);
   if (*seconds < 1 || *seconds > 3600) return usage_error(cmd, "--timeout must be from 1s to 1h");
@@ -117,6 +121,7 @@ int run_probe(const std::vector<std::string>& args) {
   target.sni = !cli.sni.empty() ? cli.sni : probe::is_ip_literal(hp->host) ? "" : hp->host;
   target.step_timeout = std::chrono::seconds(*seconds);
   target.protocol = cli.protocol == "mqtt" ? probe::Protocol::mqtt : probe::Protocol::tls;
+  target.starttls = starttls;
   opt.host = !cli.host.empty() ? cli.host : !cli.sni.empty() ? cli.sni : hp->host;
   auto trust = load_trust_anchors(cli.bundles);
   if (!trust) return usage_error(cmd, trust.error().message);

@@ -39,6 +39,9 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
              FileSourceHooks{[this](double s) { on_scan_finished(s); }, [this] { update_self_metrics(); },
                              [this](std::size_t n) { metrics_.add_read_errors(n); },
                              [this] { return status_.ready; }}),
+      endpoints_(io, *clock_, inventory_,
+                 EndpointSourceHooks{[this](std::size_t ok, std::size_t failed) { metrics_.probes_finished(ok, failed); },
+                                     [this] { update_self_metrics(); }}),
       signals_(io),
       watchdog_timer_(io),
       rejudge_timer_(clock_->make_timer()),
@@ -55,7 +58,10 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
   });
 }
 
-Daemon::~Daemon() { files_.stop(); }
+Daemon::~Daemon() {
+  endpoints_.stop();
+  files_.stop();
+}
 
 int Daemon::run() {
   // 1. config: nothing starts on an invalid one.
@@ -102,11 +108,13 @@ void Daemon::apply_config(config::Config cfg, bool initial) {
   }
   metrics_.config_loaded(true, now());
   status_.last_config_error.clear();
-  spdlog::info("configuration {}: {} watch entries, HTTP on {}", config_.source.string(),
-               config_.watch.size(), config_.http.listen.to_string());
+  spdlog::info("configuration {}: {} watch entries, {} endpoints, HTTP on {}", config_.source.string(),
+               config_.watch.size(), config_.endpoints.size(), config_.http.listen.to_string());
   update_alert_publisher(alerts_, io_, *clock_, config_, inventory_, metrics_.shared_registry(),
                          [this] { metrics_.touched(); }, status_.ready);
   files_.apply(config_, initial);
+  endpoints_.apply(config_);
+  metrics_.set_endpoints(endpoints_.endpoint_count());
 }
 
 void Daemon::wait_signals() {
@@ -183,6 +191,7 @@ void Daemon::shutdown() {
   rejudge_timer_->cancel();
   hup_timer_.cancel();
   files_.stop();
+  endpoints_.stop();
   if (http_) http_->stop();
   if (alerts_) alerts_->stop();  // status offline, then a clean disconnect
 }
@@ -202,6 +211,7 @@ void Daemon::arm_rejudge() {
   rejudge_timer_->wait_for(options_.rejudge_check, [this](bool fired) {
     if (!fired || stopping_) return;
     files_.rejudge_due(now());
+    endpoints_.rejudge_due(now());
     arm_rejudge();
   });
 }
@@ -229,8 +239,8 @@ void Daemon::on_scan_finished(double seconds) {
 }
 
 void Daemon::update_self_metrics() {
-  status_.files = inventory_.size();
-  metrics_.set_files_watched(inventory_.size());
+  status_.files = inventory_.size(SourceKind::file);
+  metrics_.set_files_watched(inventory_.size(SourceKind::file));
   metrics_.set_certificates(inventory_.certificate_count());
   metrics_.set_directories_watched(files_.directories_watched());
 }
@@ -238,7 +248,9 @@ void Daemon::update_self_metrics() {
 std::string Daemon::status_line() const {
   std::size_t findings = 0;
   for (const auto& [t, e] : inventory_.entries()) findings += e.report.findings.size();
-  return "watching " + std::to_string(inventory_.size()) + " files, " +
+  const std::size_t addresses = inventory_.size(SourceKind::endpoint);
+  return "watching " + std::to_string(inventory_.size(SourceKind::file)) + " files" +
+         (addresses != 0 ? ", " + std::to_string(addresses) + " endpoint addresses" : std::string()) + ", " +
          std::to_string(inventory_.certificate_count()) + " certificates, " +
          std::to_string(findings) + " findings";
 }

@@ -1,6 +1,6 @@
 // The agent daemon (`certwatch agent -c FILE`), in Mosquitto's shape: config -> listeners ->
 // first scan -> READY=1 -> loop -> teardown in reverse. It is the composition root: it wires
-// the sources (today the file source; endpoints and the ledger to come) into the inventory,
+// the sources (files and endpoints; the ledger to come) into the inventory,
 // the inventory's change feed into its consumers (metrics, the change log), and the inventory
 // into the outputs (HTTP routes), and it owns lifecycle, signals, reload and sd_notify. It
 // judges nothing and reads no file but the config.
@@ -30,6 +30,7 @@
 #include "agent/http/status_page.h"
 #include "agent/inventory/inventory.h"
 #include "agent/metrics/agent_metrics.h"
+#include "agent/probe/endpoint_source.h"
 #include "agent/watch/file_source.h"
 #include "config/config.h"
 
@@ -89,6 +90,7 @@ class Daemon {
   AgentStatus status_;
   SdNotify notify_;
   FileSource files_;
+  EndpointSource endpoints_;
   std::unique_ptr<HttpServer> http_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer watchdog_timer_;  // systemd's real-time watchdog, not the Clock

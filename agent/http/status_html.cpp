@@ -102,6 +102,26 @@ constexpr std::string_view kStyle =
     ".badge{padding:0 .4em;border-radius:.3em}section.group h3{font-size:100%;margin:.8em 0 .3em}"
     "#filter{width:24em;padding:.3em}</style>\n";
 
+// What the last probe of each endpoint address saw (absent when no endpoint is configured).
+void endpoints_table(std::string& h, const Inventory& inventory, int64_t now) {
+  if (inventory.size(SourceKind::endpoint) == 0) return;
+  h += "<h2>Endpoints</h2>\n<table id=\"endpoints\"><thead><tr><th>endpoint</th><th>address</th><th>probe</th>"
+       "<th>TLS</th><th>cipher</th><th>duration</th><th>probed</th><th>last success</th></tr></thead><tbody>\n";
+  for (auto it = inventory.entries().lower_bound(TargetId{SourceKind::endpoint, ""});
+       it != inventory.entries().end() && it->first.source == SourceKind::endpoint; ++it) {
+    const EndpointState* p = it->second.endpoint();
+    if (p == nullptr) continue;
+    const std::string cls = p->success ? "ok" : "critical";
+    h += "<tr class=\"" + cls + "\"><td>" + html_escape(p->endpoint) + "</td><td>" +
+         html_escape(p->address.empty() ? std::string("(not resolved)") : p->address) + "</td><td>" +
+         (p->success ? "ok" : "failed") + "</td><td>" + html_escape(p->tls_version) + "</td><td>" +
+         html_escape(p->cipher) + "</td><td>" + std::to_string(static_cast<int64_t>(p->duration_seconds * 1000)) +
+         " ms</td><td>" + pki::format_iso8601(p->probed_at) + "</td><td>" +
+         (p->last_success != 0 ? time_left(now - p->last_success) + " ago" : std::string("never")) + "</td></tr>\n";
+  }
+  h += "</tbody></table>\n";
+}
+
 }  // namespace
 
 std::string render_status_html(const Inventory& inventory, const AgentStatus& status, int64_t now) {
@@ -146,8 +166,10 @@ std::string render_status_html(const Inventory& inventory, const AgentStatus& st
        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>certwatch</title>\n";
   h += kStyle;
   h += "</head><body>\n<h1>certwatch</h1>\n<p id=\"summary\">";
+  const std::size_t addresses = inventory.size(SourceKind::endpoint);
   h += std::to_string(inventory.certificate_count()) + " certificates in " + std::to_string(status.files) +
-       " files &middot; <span class=\"badge critical\">" + std::to_string(counts[3] + counts[2]) +
+       " files" + (addresses != 0 ? " and " + std::to_string(addresses) + " endpoint addresses" : std::string()) +
+       " &middot; <span class=\"badge critical\">" + std::to_string(counts[3] + counts[2]) +
        " critical/unknown</span> <span class=\"badge warning\">" + std::to_string(counts[1]) +
        " warning</span> <span class=\"badge info\">" + std::to_string(counts[0]) + " info</span> findings";
   if (status.last_scan_at > 0) h += " &middot; last full scan " + pki::format_iso8601(status.last_scan_at);
@@ -180,7 +202,9 @@ std::string render_status_html(const Inventory& inventory, const AgentStatus& st
          html_escape(*r.target) + "</td><td>" + std::to_string(r.cert->index) + "</td><td>" +
          html_escape(r.cert->serial) + "</td></tr>\n";
   }
-  h += "</tbody></table>\n<h2>Findings (" + std::to_string(finding_count) + " on " + std::to_string(groups.size()) +
+  h += "</tbody></table>\n";
+  endpoints_table(h, inventory, now);
+  h += "<h2>Findings (" + std::to_string(finding_count) + " on " + std::to_string(groups.size()) +
        " targets)</h2>\n";
   if (groups.empty()) h += "<p>None.</p>\n";
   for (const auto& g : groups) {

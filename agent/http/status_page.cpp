@@ -59,6 +59,17 @@ std::string render_certificates_json(const Inventory& inventory, int64_t now) {
     }
     w.end_array();
     pki::write_json_clients(w, r.clients);  // targets with clients: configured
+    if (const EndpointState* p = e.endpoint()) {
+      w.key("probe").begin_object().key("endpoint").value(p->endpoint).key("address").value(p->address);
+      w.key("success").value(p->success).key("tls_version").value(p->tls_version).key("cipher").value(p->cipher);
+      w.key("duration_seconds").value(p->duration_seconds).key("probed_at").value(p->probed_at);
+      w.key("last_success");
+      if (p->last_success != 0)
+        w.value(p->last_success);
+      else
+        w.null();
+      w.end_object();
+    }
     w.end_object();
   }
   w.end_array().end_object();

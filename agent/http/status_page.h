@@ -23,7 +23,9 @@ struct AgentStatus {
 
 // {"generated_at":..., "targets":[{"target","source" ("file"),"watch" (the watch path),
 //   "trusted","verify_error",
-//   "certificates":[{...,"seconds_left"}], "findings":[{id,severity,target,message}]}]}
+//   "certificates":[{...,"seconds_left"}], "findings":[{id,severity,target,message}],
+//   endpoints only: "probe":{endpoint,address,success,tls_version,cipher,duration_seconds,
+//   probed_at,last_success}}]}
 std::string render_certificates_json(const Inventory& inventory, int64_t now);
 // The page at `/` (agent/http/status_html.cpp): timeline, sortable/filterable certificates,
 // findings grouped by target; self-contained (no external assets).

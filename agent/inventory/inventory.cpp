@@ -113,6 +113,7 @@ InventoryChange Inventory::observe(const TargetId& target, InventoryEntry entry)
     certificates_ += it->second.certs.size();
   } else {
     certificates_ += entry.certs.size();
+    ++targets_by_source_[static_cast<size_t>(target.source)];
     entries_.emplace(target, std::move(entry));
   }
   return c;
@@ -124,6 +125,7 @@ std::optional<InventoryChange> Inventory::remove(const TargetId& target) {
   InventoryChange c = diff_entries(target, &it->second, nullptr);
   tell(c, &it->second, nullptr);
   certificates_ -= it->second.certs.size();
+  --targets_by_source_[static_cast<size_t>(target.source)];
   entries_.erase(it);
   ++generation_;
   return c;

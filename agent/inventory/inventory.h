@@ -8,6 +8,7 @@
 // Thread-safety: owned by the io_context thread; not locked.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -61,9 +62,21 @@ struct FileState {
   bool key_file = false;
 };
 
-// Source-specific state, one alternative per source kind that needs one (endpoint and ledger
-// state join here).
-using SourceState = std::variant<FileState>;
+// What the endpoint source learnt from its last probe of one address of an endpoint (the
+// target "host:port [address]"; just "host:port" while the name does not resolve).
+struct EndpointState {
+  std::string endpoint;  // "host:port" as configured (the `endpoint` label)
+  std::string address;   // the IP probed (the `address` label); "" when nothing resolved
+  bool success = false;  // connect, handshake and exchange all succeeded
+  std::string tls_version, cipher;  // of the last handshake that completed
+  double duration_seconds = 0;      // of the last probe
+  int64_t probed_at = 0;            // POSIX seconds
+  int64_t last_success = 0;         // 0: never
+};
+
+// Source-specific state, one alternative per source kind that needs one (ledger state joins
+// here).
+using SourceState = std::variant<FileState, EndpointState>;
 
 struct InventoryEntry {
   // The target's certificates, in file (or served) order. Filled by Inventory::prepare() from
@@ -77,6 +90,7 @@ struct InventoryEntry {
 
   const FileState* file() const { return std::get_if<FileState>(&state); }
   FileState* file() { return std::get_if<FileState>(&state); }
+  const EndpointState* endpoint() const { return std::get_if<EndpointState>(&state); }
 };
 
 enum class ChangeKind { added, changed, unchanged, removed };
@@ -121,6 +135,7 @@ class Inventory {
   const InventoryEntry* find(const TargetId& target) const;
   const std::map<TargetId, InventoryEntry>& entries() const { return entries_; }
   std::size_t size() const { return entries_.size(); }
+  std::size_t size(SourceKind source) const { return targets_by_source_[static_cast<size_t>(source)]; }
   std::size_t certificate_count() const { return certificates_; }
   // Bumped on every change that affects what is exported (metrics, API).
   uint64_t generation() const { return generation_; }
@@ -134,6 +149,7 @@ class Inventory {
   std::unordered_map<uint64_t, std::weak_ptr<const pki::CertRecord>> interned_;
   std::vector<InventoryListener> listeners_;
   std::size_t certificates_ = 0;
+  std::array<std::size_t, 3> targets_by_source_{};  // by SourceKind
   uint64_t generation_ = 0;
 };
 

@@ -53,7 +53,13 @@ AgentMetrics::AgentMetrics()
       reload_ok_(must(registry_.gauge(mn::kConfigReloadSuccess))),
       reload_ts_(must(registry_.gauge(mn::kConfigReloadTimestamp))),
       build_info_(must(registry_.gauge(mn::kBuildInfo))),
-      client_accepts_(must(registry_.gauge(mn::kClientAccepts))) {
+      client_accepts_(must(registry_.gauge(mn::kClientAccepts))),
+      probe_success_(must(registry_.gauge(mn::kProbeSuccess))),
+      probe_duration_(must(registry_.gauge(mn::kProbeDuration))),
+      probe_tls_(must(registry_.gauge(mn::kProbeTls))),
+      probe_last_success_(must(registry_.gauge(mn::kProbeLastSuccess))),
+      probes_(must(registry_.counter(mn::kProbes))),
+      endpoints_(must(registry_.gauge(mn::kEndpoints))) {
   build_info_->add({CERTWATCH_VERSION, OpenSSL_version(OPENSSL_VERSION_STRING)}).set(1);
   // Self metrics exist from the start, so dashboards and promtool see them before a scan.
   scans_->add({});
@@ -61,6 +67,9 @@ AgentMetrics::AgentMetrics()
   files_->add({});
   dirs_->add({});
   certificates_->add({});
+  probes_->add({"success"});
+  probes_->add({"failure"});
+  endpoints_->add({});
 }
 
 void AgentMetrics::update_target(const TargetId& target, const InventoryEntry* old,
@@ -111,6 +120,14 @@ void AgentMetrics::add_entry(const std::string& target, std::string_view source,
   target_certs_->add({source, target}).set(static_cast<double>(e.certs.size()));
   for (const auto& v : e.report.clients)
     client_accepts_->add({source, target, v.family}).set(v.accepts ? 1 : 0);
+  if (const EndpointState* p = e.endpoint()) {
+    const std::array<std::string_view, 4> labels = {source, target, p->endpoint, p->address};
+    probe_success_->add(labels).set(p->success ? 1 : 0);
+    probe_duration_->add(labels).set(p->duration_seconds);
+    if (!p->tls_version.empty())
+      probe_tls_->add({source, target, p->endpoint, p->address, p->tls_version, p->cipher}).set(1);
+    if (p->last_success != 0) probe_last_success_->add(labels).set(static_cast<double>(p->last_success));
+  }
 }
 
 void AgentMetrics::remove_entry(const std::string& target, std::string_view source,
@@ -129,6 +146,24 @@ void AgentMetrics::remove_entry(const std::string& target, std::string_view sour
   chain_valid_->remove({source, target});
   target_certs_->remove({source, target});
   for (const auto& v : e.report.clients) client_accepts_->remove({source, target, v.family});
+  if (const EndpointState* p = e.endpoint()) {
+    const std::array<std::string_view, 4> labels = {source, target, p->endpoint, p->address};
+    probe_success_->remove(labels);
+    probe_duration_->remove(labels);
+    if (!p->tls_version.empty()) probe_tls_->remove({source, target, p->endpoint, p->address, p->tls_version, p->cipher});
+    probe_last_success_->remove(labels);
+  }
+}
+
+void AgentMetrics::probes_finished(std::size_t successes, std::size_t failures) {
+  if (successes != 0) probes_->add({"success"}).increment(static_cast<double>(successes));
+  if (failures != 0) probes_->add({"failure"}).increment(static_cast<double>(failures));
+  changed();
+}
+
+void AgentMetrics::set_endpoints(std::size_t n) {
+  endpoints_->add({}).set(static_cast<double>(n));
+  changed();
 }
 
 void AgentMetrics::scan_finished(double duration_seconds, int64_t finished_at) {

@@ -36,6 +36,9 @@ class AgentMetrics {
   void set_certificates(std::size_t n);
   void add_read_errors(std::size_t n);
   void config_loaded(bool ok, int64_t at);
+  // Endpoint probes of addresses finished since the last call, and the endpoints configured.
+  void probes_finished(std::size_t successes, std::size_t failures);
+  void set_endpoints(std::size_t n);
 
   std::string render() const { return registry_.render(); }
   void render(std::string& out) const { registry_.render(out); }
@@ -79,6 +82,12 @@ class AgentMetrics {
   exporters::GaugeFamily* reload_ts_;
   exporters::GaugeFamily* build_info_;
   exporters::GaugeFamily* client_accepts_;
+  exporters::GaugeFamily* probe_success_;
+  exporters::GaugeFamily* probe_duration_;
+  exporters::GaugeFamily* probe_tls_;
+  exporters::GaugeFamily* probe_last_success_;
+  exporters::CounterFamily* probes_;
+  exporters::GaugeFamily* endpoints_;
 };
 
 // 1 when the chain verifies to a trusted anchor and no critical chain.* finding is active.

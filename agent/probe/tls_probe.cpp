@@ -1,7 +1,6 @@
-// probe_tls (see tls_probe.h). Each step runs the io_context for at most its deadline and
-// closes the socket when the deadline passes, so a black-hole address costs one timeout and
-// nothing more. Name resolution runs getaddrinfo on a detached thread: it cannot be cancelled,
-// and asio's resolver would join its thread on destruction, past our deadline.
+// start_probe and probe_tls (see tls_probe.h). Every step of an address (connect, handshake,
+// the exchange after it) arms one deadline timer that closes the socket when it passes, so a
+// black-hole address costs one timeout and nothing more, and nothing waits for anything else.
 // Boost 1.74's asio/ssl compiles inline code that names OpenSSL's deprecated RSA/DH calls,
 // which the build hides (OPENSSL_NO_DEPRECATED, CMakeLists.txt). This file, and only this
 // file, sees them so that asio::ssl builds (before any OpenSSL header); nothing here calls them.
@@ -9,215 +8,337 @@
 
 #include "agent/probe/tls_probe.h"
 
-#include <netdb.h>
-#include <sys/socket.h>
-
 #include <unistd.h>
 
-#include <boost/asio/connect.hpp>
+#include <array>
 #include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #pragma GCC diagnostic pop
-#include <condition_variable>
-#include <memory>
-#include <mutex>
-#include <thread>
 
 #include "agent/probe/mqtt_exchange.h"
+#include "agent/probe/resolve.h"
 #include "pki/served_chain.h"
 
 namespace certwatch::probe {
-namespace {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+using boost::system::error_code;
 
-struct Resolved {
-  std::vector<asio::ip::address> addresses;
-  std::optional<std::string> error;
+struct ProbeContext::Impl {
+  explicit Impl(SSL_CTX* ctx) : asio_ctx((SSL_CTX_up_ref(ctx), ctx)) {}
+  asio::ssl::context asio_ctx;  // owns the reference taken above
 };
 
-Resolved resolve(const std::string& host, milliseconds timeout) {
-  struct Shared {
-    std::mutex m;
-    std::condition_variable cv;
-    bool done = false;
-    Resolved r;
-  };
-  auto shared = std::make_shared<Shared>();
-  std::thread([shared, host] {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* res = nullptr;
-    Resolved r;
-    if (const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &res); rc != 0) {
-      r.error = ::gai_strerror(rc);
-    } else {
-      for (const addrinfo* a = res; a != nullptr; a = a->ai_next) {
-        asio::ip::address ip;
-        if (a->ai_family == AF_INET) {
-          const auto* sin = reinterpret_cast<const sockaddr_in*>(a->ai_addr);
-          ip = asio::ip::address_v4(ntohl(sin->sin_addr.s_addr));
-        } else if (a->ai_family == AF_INET6) {
-          const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(a->ai_addr);
-          asio::ip::address_v6::bytes_type b;
-          std::copy(std::begin(sin6->sin6_addr.s6_addr), std::end(sin6->sin6_addr.s6_addr), b.begin());
-          ip = asio::ip::address_v6(b, sin6->sin6_scope_id);
-        } else {
-          continue;
-        }
-        // getaddrinfo lists an address once per protocol on some systems.
-        if (std::find(r.addresses.begin(), r.addresses.end(), ip) == r.addresses.end())
-          r.addresses.push_back(ip);
-      }
-      ::freeaddrinfo(res);
-      if (r.addresses.empty()) r.error = "no IPv4 or IPv6 address";
-    }
-    const std::lock_guard lock(shared->m);
-    shared->r = std::move(r);
-    shared->done = true;
-    shared->cv.notify_all();
-  }).detach();
-  std::unique_lock lock(shared->m);
-  if (!shared->cv.wait_for(lock, timeout, [&] { return shared->done; })) {
-    Resolved r;
-    r.error = "timed out after " + std::to_string(timeout.count()) + " ms";
-    return r;
-  }
-  return shared->r;
-}
+ProbeContext::ProbeContext(SSL_CTX* ctx) : impl_(std::make_unique<Impl>(ctx)) {}
+ProbeContext::~ProbeContext() = default;
 
-// Runs one asynchronous step for at most `limit`. On timeout `cancel` closes the socket, the
-// aborted handler is drained, and false is returned.
-template <class Start, class Cancel>
-bool run_step(asio::io_context& io, milliseconds limit, boost::system::error_code& ec, Start start,
-              Cancel cancel) {
-  bool done = false;
-  start([&](const boost::system::error_code& e, auto&&...) {
-    ec = e;
-    done = true;
-  });
-  io.restart();
-  io.run_for(limit);
-  if (done) return true;
-  cancel();
-  io.restart();
-  io.run_for(std::chrono::seconds(1));  // aborted operations complete at once
-  return false;
-}
+namespace {
 
 std::string timed_out(const char* step, milliseconds limit) {
   return std::string(step) + " timed out after " + std::to_string(limit.count()) + " ms";
 }
 
-AddressOutcome probe_address(const TlsTarget& t, const asio::ip::address& ip,
-                             asio::ssl::context& ctx) {
-  AddressOutcome out;
-  out.address = ip.to_string();
-  const auto started = Clock::now();
-  const auto finish = [&](std::string failure, std::string reason) {
-    out.failure = std::move(failure);
-    out.reason = std::move(reason);
-    out.duration = std::chrono::duration_cast<milliseconds>(Clock::now() - started);
-    return out;
-  };
-  asio::io_context io;
-  asio::ssl::stream<tcp::socket> stream(io, ctx);
-  auto& sock = stream.next_layer();
-  const auto close = [&] {
-    boost::system::error_code ignored;
-    sock.close(ignored);
-  };
-  boost::system::error_code ec;
-  const tcp::endpoint ep(ip, t.port);
-  if (!run_step(io, t.step_timeout, ec, [&](auto h) { sock.async_connect(ep, h); }, close))
-    return finish("endpoint.unreachable", timed_out("connect", t.step_timeout));
-  if (ec) return finish("endpoint.unreachable", "connect: " + ec.message());
-  const auto connect_time = Clock::now() - started;
+// One address of one probe: connect, handshake, then the protocol's exchange. Owned by the
+// handlers in flight (shared_from_this); reports through `done` exactly once.
+class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
+ public:
+  AddressProbe(asio::io_context& io, const TlsTarget& target, std::shared_ptr<ProbeContext> ctx,
+               asio::ip::address ip, std::function<void(AddressOutcome)> done)
+      : target_(target),
+        ctx_(std::move(ctx)),
+        stream_(io, ctx_->impl().asio_ctx),
+        timer_(io),
+        ip_(std::move(ip)),
+        done_(std::move(done)) {
+    out_.address = ip_.to_string();
+  }
 
-  SSL* ssl = stream.native_handle();
-  if (!t.sni.empty() && !is_ip_literal(t.sni)) SSL_set_tlsext_host_name(ssl, t.sni.c_str());
-  stream.set_verify_mode(asio::ssl::verify_none);  // trust is the judge's verdict
-  if (!run_step(io, t.step_timeout, ec,
-                [&](auto h) { stream.async_handshake(asio::ssl::stream_base::client, h); }, close))
-    return finish("endpoint.handshake_failed", timed_out("handshake", t.step_timeout));
-  if (ec) return finish("endpoint.handshake_failed", ec.message());
+  void start() {
+    started_ = SteadyClock::now();
+    arm(target_.step_timeout, Deadline::close);
+    stream_.next_layer().async_connect(tcp::endpoint(ip_, target_.port),
+                                       [self = shared_from_this()](const error_code& ec) { self->on_connect(ec); });
+  }
 
-  out.tls_version = SSL_get_version(ssl);
-  out.cipher = SSL_get_cipher_name(ssl);
-  out.chain = pki::served_chain(ssl);
-  if (out.chain.empty()) return finish("endpoint.handshake_failed", "the server sent no certificate");
-  const bool mqtt = t.protocol == Protocol::mqtt;
-  const auto refused = [&](const boost::system::error_code& e) {
-    out.chain.clear();
-    return finish("endpoint.handshake_failed", e.message());
-  };
-  if (SSL_version(ssl) == TLS1_3_VERSION) {
-    // In TLS 1.3 the client's handshake ends before the server has read the client's
-    // certificate: a refusal (certificate required, unknown CA) arrives as an alert after it.
-    // One round trip is enough for it to arrive; connect took about one. For MQTT this wait
-    // comes before the CONNECT: a CONNECT sent to a broker that has refused and closed draws a
-    // reset, and a reset discards the alert unread.
-    const auto rtt = std::chrono::duration_cast<milliseconds>(connect_time);
-    const milliseconds wait = std::min(t.step_timeout, std::max(milliseconds(300), 4 * rtt));
-    char byte = 0;
-    const auto stop_waiting = [&] {
-      boost::system::error_code ignored;
-      sock.cancel(ignored);  // the read only; the connection stays usable
-    };
-    const bool read = run_step(io, wait, ec,
-                               [&](auto h) { stream.async_read_some(asio::buffer(&byte, 1), h); },
-                               stop_waiting);
-    if (read && ec && ec.category() == asio::error::get_ssl_category()) return refused(ec);
-    if (read && mqtt)
+  void cancel() {
+    cancelled_ = true;
+    close();
+  }
+
+ private:
+  enum class Deadline { close, cancel_read };
+
+  // One deadline at a time. `close` ends the connection (the step failed); `cancel_read`
+  // only cancels a read that was allowed to find nothing (the wait for a late TLS 1.3 alert).
+  void arm(milliseconds limit, Deadline kind) {
+    expired_ = false;
+    timer_.expires_after(limit);
+    timer_.async_wait([self = shared_from_this(), kind](const error_code& ec) {
+      if (ec) return;
+      self->expired_ = true;
+      error_code ignored;
+      if (kind == Deadline::close) self->stream_.next_layer().close(ignored);
+      else self->stream_.next_layer().cancel(ignored);
+    });
+  }
+  // True when the step's handler ran because its deadline passed (or the probe was cancelled).
+  bool disarm() {
+    timer_.cancel();
+    return expired_ || cancelled_;
+  }
+
+  void close() {
+    error_code ignored;
+    timer_.cancel();
+    stream_.next_layer().close(ignored);
+  }
+
+  void finish(std::string failure, std::string reason) {
+    if (!done_) return;
+    close();
+    out_.failure = std::move(failure);
+    out_.reason = cancelled_ && !out_.failure.empty() ? "probe cancelled" : std::move(reason);
+    out_.duration = std::chrono::duration_cast<milliseconds>(SteadyClock::now() - started_);
+    auto done = std::move(done_);
+    done_ = nullptr;
+    done(std::move(out_));
+  }
+
+  void on_connect(const error_code& ec) {
+    if (disarm()) return finish("endpoint.unreachable", timed_out("connect", target_.step_timeout));
+    if (ec) return finish("endpoint.unreachable", "connect: " + ec.message());
+    connect_time_ = SteadyClock::now() - started_;
+    if (!target_.starttls) return handshake();
+    dialogue_.emplace(*target_.starttls, std::string());
+    next_starttls_step(dialogue_->start());
+  }
+
+  // STARTTLS: the dialogue says what to send and when to read; every write and read is a
+  // step under its own deadline, and nothing is read past the server's go-ahead.
+  void next_starttls_step(StartTlsStep step) {
+    if (step.failure) return finish("endpoint.protocol_failed", "STARTTLS (" + std::string(to_string(*target_.starttls)) + "): " + *step.failure);
+    if (!step.send.empty()) {
+      plain_out_ = std::move(step.send);
+      step.send.clear();
+      arm(target_.step_timeout, Deadline::close);
+      asio::async_write(stream_.next_layer(), asio::buffer(plain_out_),
+                        [self = shared_from_this(), step = std::move(step)](const error_code& ec, size_t) mutable {
+                          if (self->disarm())
+                            return self->finish("endpoint.protocol_failed",
+                                                timed_out("STARTTLS write", self->target_.step_timeout));
+                          if (ec) return self->finish("endpoint.protocol_failed", "STARTTLS write: " + ec.message());
+                          self->next_starttls_step(std::move(step));
+                        });
+      return;
+    }
+    if (step.ready) return handshake();
+    if (!step.read)
+      return finish("endpoint.protocol_failed", "STARTTLS: the dialogue ended without a go-ahead");
+    arm(target_.step_timeout, Deadline::close);
+    stream_.next_layer().async_read_some(
+        asio::buffer(plain_in_), [self = shared_from_this()](const error_code& ec, size_t n) {
+          if (self->disarm())
+            return self->finish("endpoint.protocol_failed", timed_out("STARTTLS read", self->target_.step_timeout));
+          if (ec == asio::error::eof) return self->next_starttls_step(self->dialogue_->closed());
+          if (ec) return self->finish("endpoint.protocol_failed", "STARTTLS read: " + ec.message());
+          self->next_starttls_step(self->dialogue_->received(std::string_view(self->plain_in_.data(), n)));
+        });
+  }
+
+  void handshake() {
+    SSL* ssl = stream_.native_handle();
+    if (!target_.sni.empty() && !is_ip_literal(target_.sni)) SSL_set_tlsext_host_name(ssl, target_.sni.c_str());
+    stream_.set_verify_mode(asio::ssl::verify_none);  // trust is the judge's verdict
+    arm(target_.step_timeout, Deadline::close);
+    stream_.async_handshake(asio::ssl::stream_base::client,
+                            [self = shared_from_this()](const error_code& ec) { self->on_handshake(ec); });
+  }
+
+  void on_handshake(const error_code& ec) {
+    if (disarm()) return finish("endpoint.handshake_failed", timed_out("handshake", target_.step_timeout));
+    if (ec) return finish("endpoint.handshake_failed", ec.message());
+    SSL* ssl = stream_.native_handle();
+    out_.tls_version = SSL_get_version(ssl);
+    out_.cipher = SSL_get_cipher_name(ssl);
+    out_.chain = pki::served_chain(ssl);
+    if (out_.chain.empty()) return finish("endpoint.handshake_failed", "the server sent no certificate");
+    if (SSL_version(ssl) == TLS1_3_VERSION) return wait_for_late_alert();
+    after_handshake();
+  }
+
+  // In TLS 1.3 the client's handshake ends before the server has read the client's
+  // certificate: a refusal (certificate required, unknown CA) arrives as an alert after it.
+  // One round trip is enough for it to arrive; connect took about one. For MQTT this wait
+  // comes before the CONNECT: a CONNECT sent to a broker that has refused and closed draws a
+  // reset, and a reset discards the alert unread.
+  void wait_for_late_alert() {
+    const auto rtt = std::chrono::duration_cast<milliseconds>(connect_time_);
+    const milliseconds wait = std::min(target_.step_timeout, std::max(milliseconds(300), 4 * rtt));
+    arm(wait, Deadline::cancel_read);
+    stream_.async_read_some(asio::buffer(&byte_, 1), [self = shared_from_this()](const error_code& ec, size_t) {
+      self->on_late_read(ec);
+    });
+  }
+
+  void on_late_read(const error_code& ec) {
+    const bool nothing_came = disarm();
+    if (cancelled_) return finish("endpoint.handshake_failed", "");
+    if (nothing_came) return after_handshake();
+    if (ec && ec.category() == asio::error::get_ssl_category()) return refused(ec);
+    if (target_.protocol == Protocol::mqtt)
       return finish("endpoint.protocol_failed",
                     ec ? "closed after the handshake: " + ec.message() : "the broker spoke before CONNECT");
+    after_handshake();  // the server spoke or closed: the handshake stands
   }
-  if (mqtt) {
-    const auto packet = mqtt_connect_packet("certwatchprobe" + std::to_string(::getpid()));
-    if (!run_step(io, t.step_timeout, ec,
-                  [&](auto h) { asio::async_write(stream, asio::buffer(packet), h); }, close))
-      return finish("endpoint.protocol_failed", timed_out("MQTT CONNECT", t.step_timeout));
-    std::array<unsigned char, kConnackSize> connack{};
-    if (!ec && !run_step(io, t.step_timeout, ec,
-                         [&](auto h) { asio::async_read(stream, asio::buffer(connack), h); }, close))
-      return finish("endpoint.protocol_failed", timed_out("waiting for CONNACK", t.step_timeout));
+
+  void refused(const error_code& ec) {
+    out_.chain.clear();
+    finish("endpoint.handshake_failed", ec.message());
+  }
+
+  void after_handshake() {
+    if (target_.protocol != Protocol::mqtt) return finish("", "");
+    connect_packet_ = mqtt_connect_packet("certwatchprobe" + std::to_string(::getpid()));
+    arm(target_.step_timeout, Deadline::close);
+    asio::async_write(stream_, asio::buffer(connect_packet_),
+                      [self = shared_from_this()](const error_code& ec, size_t) { self->on_connect_sent(ec); });
+  }
+
+  void on_connect_sent(const error_code& ec) {
+    if (disarm()) return finish("endpoint.protocol_failed", timed_out("MQTT CONNECT", target_.step_timeout));
+    if (ec && ec.category() == asio::error::get_ssl_category()) return refused(ec);
+    if (ec) return finish("endpoint.protocol_failed", "MQTT CONNECT: " + ec.message());
+    arm(target_.step_timeout, Deadline::close);
+    asio::async_read(stream_, asio::buffer(connack_),
+                     [self = shared_from_this()](const error_code& e, size_t) { self->on_connack(e); });
+  }
+
+  void on_connack(const error_code& ec) {
+    if (disarm()) return finish("endpoint.protocol_failed", timed_out("waiting for CONNACK", target_.step_timeout));
     if (ec && ec.category() == asio::error::get_ssl_category()) return refused(ec);
     if (ec) return finish("endpoint.protocol_failed", "no CONNACK: " + ec.message());
-    if (auto problem = mqtt_connack_problem(connack)) return finish("endpoint.protocol_failed", *problem);
+    if (auto problem = mqtt_connack_problem(connack_)) return finish("endpoint.protocol_failed", *problem);
+    finish("", "");
   }
-  close();
-  return finish("", "");
-}
+
+  TlsTarget target_;
+  std::shared_ptr<ProbeContext> ctx_;
+  asio::ssl::stream<tcp::socket> stream_;
+  asio::steady_timer timer_;
+  asio::ip::address ip_;
+  std::function<void(AddressOutcome)> done_;
+  AddressOutcome out_;
+  SteadyClock::time_point started_;
+  SteadyClock::duration connect_time_{};
+  bool expired_ = false;
+  bool cancelled_ = false;
+  char byte_ = 0;
+  std::vector<unsigned char> connect_packet_;
+  std::array<unsigned char, kConnackSize> connack_{};
+  std::optional<StartTlsDialogue> dialogue_;
+  std::string plain_out_;
+  std::array<char, 4096> plain_in_{};
+};
+
+// The whole probe of a target: resolution, then one AddressProbe per address.
+class Probe final : public ProbeHandle, public std::enable_shared_from_this<Probe> {
+ public:
+  Probe(asio::io_context& io, TlsTarget target, std::shared_ptr<ProbeContext> ctx, ProbeDone done)
+      : io_(io), target_(std::move(target)), ctx_(std::move(ctx)), done_(std::move(done)) {}
+
+  void start() {
+    std::weak_ptr<Probe> weak = shared_from_this();
+    resolve_ = async_resolve(io_, target_.host, target_.step_timeout, [weak](Resolved r) {
+      if (auto self = weak.lock()) self->on_resolved(std::move(r));
+    });
+    // The lookup holds no strong reference: keep the probe alive until it answers.
+    self_ = shared_from_this();
+  }
+
+  void cancel() override {
+    cancelled_ = true;
+    if (resolve_) {
+      resolve_->abandon();
+      resolve_.reset();
+      Resolved r;
+      r.error = "probe cancelled";
+      on_resolved(std::move(r));
+      return;
+    }
+    for (auto& a : probes_)
+      if (auto p = a.lock()) p->cancel();
+  }
+
+ private:
+  void on_resolved(Resolved r) {
+    resolve_.reset();
+    auto keep = std::move(self_);  // the address probes' handlers own us from here
+    if (r.error) {
+      result_.resolve_error = "cannot resolve " + target_.host + ": " + *r.error;
+      return complete();
+    }
+    result_.addresses.resize(r.addresses.size());
+    remaining_ = r.addresses.size();
+    for (size_t i = 0; i < r.addresses.size(); ++i) {
+      auto p = std::make_shared<AddressProbe>(io_, target_, ctx_, r.addresses[i],
+                                              [self = shared_from_this(), i](AddressOutcome o) {
+                                                self->result_.addresses[i] = std::move(o);
+                                                if (--self->remaining_ == 0) self->complete();
+                                              });
+      probes_.push_back(p);
+      p->start();
+      if (cancelled_) p->cancel();
+    }
+  }
+
+  void complete() {
+    auto done = std::move(done_);
+    done_ = nullptr;
+    if (done) done(std::move(result_));
+  }
+
+  asio::io_context& io_;
+  TlsTarget target_;
+  std::shared_ptr<ProbeContext> ctx_;
+  ProbeDone done_;
+  std::shared_ptr<PendingResolve> resolve_;
+  std::shared_ptr<Probe> self_;
+  std::vector<std::weak_ptr<AddressProbe>> probes_;
+  TlsProbeResult result_;
+  size_t remaining_ = 0;
+  bool cancelled_ = false;
+};
 
 }  // namespace
 
 bool is_ip_literal(const std::string& s) {
-  boost::system::error_code ec;
+  error_code ec;
   (void)asio::ip::make_address(s, ec);
   return !ec;
 }
 
+std::shared_ptr<ProbeHandle> start_probe(asio::io_context& io, const TlsTarget& target,
+                                         std::shared_ptr<ProbeContext> ctx, ProbeDone done) {
+  auto probe = std::make_shared<Probe>(io, target, std::move(ctx), std::move(done));
+  probe->start();
+  return probe;
+}
+
 TlsProbeResult probe_tls(const TlsTarget& target, SSL_CTX* native_ctx) {
+  asio::io_context io;
   TlsProbeResult result;
-  // asio's context takes ownership of the handle it wraps: give it a reference of its own.
-  SSL_CTX_up_ref(native_ctx);
-  asio::ssl::context ctx(native_ctx);
-  Resolved r = resolve(target.host, target.step_timeout);
-  if (r.error) {
-    result.resolve_error = "cannot resolve " + target.host + ": " + *r.error;
-    return result;
-  }
-  for (const auto& ip : r.addresses) result.addresses.push_back(probe_address(target, ip, ctx));
+  auto handle = start_probe(io, target, std::make_shared<ProbeContext>(native_ctx),
+                            [&result](TlsProbeResult r) { result = std::move(r); });
+  io.run();
   return result;
 }
 

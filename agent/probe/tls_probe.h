@@ -2,14 +2,26 @@
 // (A and AAAA) connect and handshake on its own, each step under its own deadline, and keep
 // what the server sent. Judging the chain is the caller's (pki/judge.h); this file owns the
 // sockets only, pki/served_chain.h owns the certificates.
+//
+// start_probe() runs asynchronously on the caller's io_context (the agent's: a black-hole
+// address holds a socket and a timer, never a thread); probe_tls() is the same probe run to
+// completion on a private io_context, for `certwatch probe`.
 #pragma once
 
+#include <utility>  // before asio: Boost 1.74 + GCC 12 + C++20
+
+#include <openssl/ssl.h>
+
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "agent/probe/starttls.h"
 #include "pki/certificate.h"
 
 namespace certwatch::probe {
@@ -23,11 +35,14 @@ struct TlsTarget {
   std::string sni;   // "" : none sent (an IP literal is never sent as SNI, RFC 6066 3)
   std::chrono::milliseconds step_timeout{10000};  // for each of resolve, connect, handshake, exchange
   Protocol protocol = Protocol::tls;
+  // Set: this plaintext dialogue runs after connect and before the handshake (STARTTLS).
+  std::optional<StartTlsProtocol> starttls;
 };
 
 // What happened at one address. `failure` names the finding when the probe failed:
 // "endpoint.unreachable" (connect), "endpoint.handshake_failed" (TLS) or
-// "endpoint.protocol_failed" (the exchange after the handshake), with `reason`.
+// "endpoint.protocol_failed" (the STARTTLS dialogue before the handshake, or the exchange
+// after it), with `reason`.
 struct AddressOutcome {
   std::string address;  // textual IP ("127.0.0.1", "::1")
   std::string failure;  // "" on success
@@ -45,9 +60,40 @@ struct TlsProbeResult {
 // An IPv4 or IPv6 address in textual form (never sent as SNI; no brackets).
 bool is_ip_literal(const std::string& s);
 
-// Probes every address `target.host` resolves to with a client made from `ctx` (which carries
-// the client identity, if any; peer verification is left to the judge; not consumed). Blocks for at most
-// (1 + 2 × addresses) step timeouts plus a short post-handshake read; never throws.
+// A client TLS context shared by probes (it carries the client identity, if any; peer
+// verification is left to the judge). Holds its own reference to the SSL_CTX.
+class ProbeContext {
+ public:
+  explicit ProbeContext(SSL_CTX* ctx);  // takes a reference of its own; the caller keeps its
+  ~ProbeContext();
+  ProbeContext(const ProbeContext&) = delete;
+  ProbeContext& operator=(const ProbeContext&) = delete;
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// A probe in flight. Dropping the handle does not stop it; cancel() does (every socket is
+// closed, `done` still runs once, with what was learnt so far).
+class ProbeHandle {
+ public:
+  virtual ~ProbeHandle() = default;
+  virtual void cancel() = 0;
+};
+
+using ProbeDone = std::function<void(TlsProbeResult)>;
+
+// Starts probing `target` on `io`: addresses are probed concurrently, each step bounded by
+// step_timeout. `done` runs on `io` exactly once, when every address has an outcome (or
+// resolution failed), unless the io_context is destroyed first.
+std::shared_ptr<ProbeHandle> start_probe(boost::asio::io_context& io, const TlsTarget& target,
+                                         std::shared_ptr<ProbeContext> ctx, ProbeDone done);
+
+// start_probe() on a private io_context, to completion. Blocks for at most about three step
+// timeouts (resolve, then connect and handshake of all addresses at once) plus the exchange;
+// never throws.
 TlsProbeResult probe_tls(const TlsTarget& target, SSL_CTX* ctx);
 
 }  // namespace certwatch::probe

@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "agent/inventory/rejudge_time.h"
 #include "agent/watch/paths.h"
 #include "pki/load.h"
 
@@ -78,22 +79,6 @@ void walk_dir(const fs::path& dir, const std::shared_ptr<const WatchContext>& ct
   }
 }
 
-void load_trust(const std::vector<fs::path>& paths, WatchContext& ctx) {
-  auto entries = pki::walk_paths(paths);
-  for (const auto& w : entries) {
-    if (!w.error.empty()) {
-      ctx.trust_errors.push_back(w.path.string() + ": " + w.error);
-      continue;
-    }
-    auto in = pki::load_file(w.path);
-    if (!in.ok()) {
-      ctx.trust_errors.push_back(w.path.string() + ": " + in.error);
-      continue;
-    }
-    for (const auto& c : in.loaded->certs) ctx.options.trust.push_back(c);
-  }
-}
-
 }  // namespace
 
 std::vector<std::shared_ptr<const WatchContext>> make_watch_contexts(const config::Config& cfg) {
@@ -107,7 +92,9 @@ std::vector<std::shared_ptr<const WatchContext>> make_watch_contexts(const confi
     ctx->options.thresholds = cfg.agent.thresholds;
     ctx->options.policy = cfg.severity_policy();
     ctx->options.clients = e.clients;
-    load_trust(e.trust ? *e.trust : cfg.trust, *ctx);
+    auto trust = pki::load_trust_files(e.trust ? *e.trust : cfg.trust);
+    ctx->options.trust = std::move(trust.certs);
+    ctx->trust_errors = std::move(trust.errors);
     // Indexed once per entry and shared by every job (and thread) judging its files.
     ctx->options.trust_index = pki::make_trust_index(ctx->options.trust);
     ctx->options.threads = 1;  // the scan pool already runs one file per thread
@@ -236,21 +223,6 @@ std::shared_ptr<const KeyIdentity> key_identity(const pki::KeyRecord& key) {
   auto st = stat_file(key.path);
   if (!st) return nullptr;
   return std::make_shared<const KeyIdentity>(KeyIdentity{key.path, *st, key.spki_sha256, key.encrypted});
-}
-
-int64_t next_rejudge_time(const pki::Report& report, const pki::Thresholds& t, int64_t now) {
-  int64_t next = std::numeric_limits<int64_t>::max();
-  auto consider = [&](int64_t at) {
-    if (at > now && at < next) next = at;
-  };
-  for (const auto& c : report.certs) {
-    const int64_t lifetime = c.not_after - c.not_before;
-    consider(c.not_before);
-    consider(c.not_after - std::min(t.warning_seconds, lifetime / 3));
-    consider(c.not_after - std::min(t.critical_seconds, lifetime / 10));
-    consider(c.not_after + 1);
-  }
-  return next;
 }
 
 }  // namespace certwatch::agent

@@ -89,8 +89,4 @@ ScanResult scan_file(const ScanJob& job);
 // The current identity of a key judged with a certificate file (stat of its path).
 std::shared_ptr<const KeyIdentity> key_identity(const pki::KeyRecord& key);
 
-// When a time-dependent finding of this report may change (not-before reached, expiry
-// thresholds crossed, expiry): the earliest such instant after `now`, or INT64_MAX.
-int64_t next_rejudge_time(const pki::Report& report, const pki::Thresholds& t, int64_t now);
-
 }  // namespace certwatch::agent

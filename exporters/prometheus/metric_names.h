@@ -40,6 +40,12 @@ inline constexpr std::string_view kFindingLabels[] = {"source", "target", "index
 inline constexpr std::string_view kTargetLabels[] = {"source", "target"};
 inline constexpr std::string_view kBuildInfoLabels[] = {"version", "openssl_version"};
 inline constexpr std::string_view kClientLabels[] = {"source", "target", "family"};
+// An endpoint's probe series: target is "host:port [address]", the inventory target of one
+// address; endpoint ("host:port") and address group them.
+inline constexpr std::string_view kProbeLabels[] = {"source", "target", "endpoint", "address"};
+inline constexpr std::string_view kProbeTlsLabels[] = {"source",  "target",      "endpoint",
+                                                       "address", "tls_version", "cipher"};
+inline constexpr std::string_view kResultLabels[] = {"result"};
 
 // ---- per certificate ----
 inline constexpr MetricDef kCertNotAfter{
@@ -108,10 +114,33 @@ inline constexpr MetricDef kClientAccepts{
     "else 0; only for targets with clients: configured.",
     kClientLabels};
 
+inline constexpr MetricDef kProbeSuccess{
+    "certwatch_probe_success", MetricType::gauge,
+    "1 if the last probe of the endpoint address connected, completed the TLS handshake and the "
+    "protocol exchange, else 0.",
+    kProbeLabels};
+inline constexpr MetricDef kProbeDuration{
+    "certwatch_probe_duration_seconds", MetricType::gauge,
+    "Wall time of the last probe of the endpoint address (connect, handshake, exchange).", kProbeLabels};
+inline constexpr MetricDef kProbeTls{
+    "certwatch_probe_tls_info", MetricType::gauge,
+    "TLS version and cipher the endpoint address negotiated in its last completed handshake; always 1.",
+    kProbeTlsLabels};
+inline constexpr MetricDef kProbeLastSuccess{
+    "certwatch_probe_last_success_timestamp_seconds", MetricType::gauge,
+    "Time of the last successful probe of the endpoint address (absent: none since the agent started).",
+    kProbeLabels};
+inline constexpr MetricDef kProbes{
+    "certwatch_probes_total", MetricType::counter,
+    "Probes of endpoint addresses finished, by result (success, failure).", kResultLabels};
+inline constexpr MetricDef kEndpoints{
+    "certwatch_endpoints", MetricType::gauge, "Endpoints configured (endpoints: entries).", {}};
+
 inline constexpr MetricDef kAll[] = {
     kCertNotAfter, kCertNotBefore,      kCertInfo,          kFinding,
     kChainValid,   kTargetCertificates, kScanDuration,      kLastScan,
     kScans,        kFilesWatched,       kDirectoriesWatched, kCertificates,
-    kReadErrors,   kConfigReloadSuccess, kConfigReloadTimestamp, kBuildInfo, kClientAccepts};
+    kReadErrors,   kConfigReloadSuccess, kConfigReloadTimestamp, kBuildInfo, kClientAccepts,
+    kProbeSuccess, kProbeDuration, kProbeTls, kProbeLastSuccess, kProbes, kEndpoints};
 
 }  // namespace exporters::metric_names

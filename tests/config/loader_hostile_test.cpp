@@ -20,7 +20,7 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
-TEST_CASE("40,000 watch entries load fast; a duplicate is still found", "[config][hostile]") {
+TEST_CASE("40,000 watch entries load fast, a duplicate is still found", "[config][hostile]") {
   std::string text = "watch:\n";
   for (int i = 0; i < 40000; ++i) text += "  - path: /srv/certs/d" + std::to_string(i) + "\n";
   text += "  - path: /srv/certs/d17\n";

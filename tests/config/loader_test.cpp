@@ -40,6 +40,7 @@ TEST_CASE("defaults fill everything not written", "[config][loader]") {
   CHECK(c.agent.state_dir == "/var/lib/certwatch");
   CHECK(c.agent.rescan_interval == std::chrono::minutes(10));
   CHECK(c.agent.debounce == std::chrono::milliseconds(200));
+  CHECK(c.agent.probe_concurrency == 64);
   CHECK(c.agent.thresholds.warning_seconds == 24 * 30 * 3600);
   CHECK(c.agent.thresholds.critical_seconds == 24 * 7 * 3600);
   CHECK(c.http.listen.to_string() == "127.0.0.1:9793");
@@ -156,7 +157,7 @@ TEST_CASE("missing required keys are reported at their mapping", "[config][loade
                                  "or managed"});
 }
 
-TEST_CASE("trust files must exist; watch paths and keys may be missing",
+TEST_CASE("trust files must exist, watch paths and keys may be missing",
           "[config][loader][errors][files]") {
   testing::TempDir dir;
   testing::write_file(dir / "ca.pem", "x");
@@ -203,6 +204,12 @@ TEST_CASE("duplicates: watch paths (after resolution), keys, names", "[config][l
             "c.yaml:4:12: managed[1].name: duplicate managed name 'm'",
             "c.yaml:4:23: managed[1].issuer: no issuer named 'cb' (did you mean 'ca'?)",
         });
+  // One entry per endpoint: its target names the inventory targets and series.
+  CHECK(errors_of("endpoints:\n  - target: 'h.example:8883'\n  - {target: 'h.example:8883', protocol: mqtt}\n") ==
+        std::vector<std::string>{
+            "c.yaml:3:14: endpoints[1].target: duplicate endpoint h.example:8883 (also endpoints[0])"});
+  CHECK(errors_of("agent: {probe_concurrency: 0}\nendpoints: [{target: 'h:1'}]\n").size() == 1);
+  CHECK(load_ok("agent: {probe_concurrency: 500}\nendpoints: [{target: 'h:1'}]\n").agent.probe_concurrency == 500);
 }
 
 TEST_CASE("every problem of a file is reported, in file order", "[config][loader][errors]") {

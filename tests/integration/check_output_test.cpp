@@ -143,3 +143,18 @@ TEST_CASE("check colours severities on a terminal, not in a pipe or with NO_COLO
   CHECK(piped.out.find("chain.incomplete") != std::string::npos);
   CHECK(piped.out.find(esc) == std::string::npos);
 }
+
+TEST_CASE("check's table shows control characters of names and subjects escaped, never raw",
+          "[integration][check][output]") {
+  TempDir tmp;
+  PkiFixture f(tmp / "pki");
+  // A file name and a subject CN with an ANSI escape sequence in them.
+  const CertFiles root = f.root("root", CertOptions::of("Root"));
+  const CertFiles leaf = f.server("leaf", root, CertOptions::of("evil\x1b[2Jname"));
+  const fs::path file = tmp / "bad\x1b[31mname.pem";
+  fs::copy_file(leaf.cert, file);
+  const RunResult r = run({certwatch_bin().string(), "check", file.string()});
+  CHECK(r.out.find('\x1b') == std::string::npos);
+  CHECK(r.out.find("bad\\x1b[31mname.pem") != std::string::npos);
+  CHECK(r.out.find("evil\\x1b[2Jname") != std::string::npos);
+}

@@ -157,7 +157,7 @@ TEST_CASE("every dashboard query evaluates on a real prometheus scraping the age
     for (auto pos = rules_body.find("\"health\":\"ok\""); pos != std::string::npos;
          pos = rules_body.find("\"health\":\"ok\"", pos + 1))
       ++ok;
-    CHECK(rule_count == 10);
+    CHECK(rule_count == 12);
     CHECK(ok == rule_count);
     CHECK(rules_body.find("\"health\":\"err\"") == std::string::npos);
     CHECK(std::regex_search(rules_body, std::regex(R"re("lastError":"[^"])re")) == false);

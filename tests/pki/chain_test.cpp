@@ -84,7 +84,7 @@ TEST_CASE("chain.leaf_not_first and chain.order from the structure alone", "[cha
   CHECK(r.trusted);  // what openssl verify says; the finding says why a device would not
 }
 
-TEST_CASE("chain.incomplete names the missing issuer; chain.untrusted for foreign roots", "[chain]") {
+TEST_CASE("chain.incomplete names the missing issuer, chain.untrusted for foreign roots", "[chain]") {
   TempDir tmp;
   PkiFixture f(tmp.path());
   Pki p(f);

@@ -99,7 +99,7 @@ TEST_CASE("seed 002 shape: an encrypted RSA root key beside its certificate", "[
   CHECK(has_finding(pki::judge_file(engine_chain, o, s.engine.key), "leaf.purpose_mismatch"));
 }
 
-TEST_CASE("a CA certificate shared by many files is parsed once; leaves are not kept", "[judge]") {
+TEST_CASE("a CA certificate shared by many files is parsed once, leaves are not kept", "[judge]") {
   TempDir tmp;
   PkiFixture f(tmp.path());
   auto root = f.root("r", CertOptions::of("Parse Root").with_days(3650));

@@ -6,7 +6,7 @@
 
 #include "pki/json.h"
 
-TEST_CASE("ordinary text is unchanged; invalid bytes become \\xNN", "[text_escape]") {
+TEST_CASE("ordinary text is unchanged, invalid bytes become escapes", "[text_escape]") {
   CHECK(pki::escape_text("/etc/certs/server.pem") == "/etc/certs/server.pem");
   CHECK(pki::escape_text("CN=a\\,b,O=Ünïcødé") == "CN=a\\,b,O=Ünïcødé");  // RFC 2253 escapes stay
   CHECK(pki::escape_text("a\xff.pem") == "a\\xff.pem");

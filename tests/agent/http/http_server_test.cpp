@@ -420,7 +420,7 @@ TEST_CASE("connections over the cap get 503 until one closes", "[agent][http]") 
       3s));
 }
 
-TEST_CASE("stop closes the acceptor and every connection; the io thread ends",
+TEST_CASE("stop closes the acceptor and every connection, the io thread ends",
           "[agent][http]") {
   HttpServerOptions options;
   options.max_connections = 2;

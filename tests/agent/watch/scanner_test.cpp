@@ -9,6 +9,7 @@
 #include <limits>
 #include <set>
 
+#include "agent/inventory/rejudge_time.h"
 #include "agent/watch/scanner.h"
 #include "support/fixtures.h"
 

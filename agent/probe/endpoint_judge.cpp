@@ -1,0 +1,162 @@
+#include "agent/probe/endpoint_judge.h"
+
+#include <openssl/ssl.h>
+
+#include "agent/inventory/rejudge_time.h"
+#include "pki/load.h"
+#include "pki/served_chain.h"
+
+namespace certwatch::agent {
+
+std::shared_ptr<const SharedTrust> TrustCache::get(const std::vector<std::filesystem::path>& paths) {
+  auto& slot = loaded_[paths];
+  if (!slot) {
+    auto t = std::make_shared<SharedTrust>();
+    auto files = pki::load_trust_files(paths);
+    t->certs = std::move(files.certs);
+    t->errors = std::move(files.errors);
+    t->index = pki::make_trust_index(t->certs);
+    slot = std::move(t);
+  }
+  return slot;
+}
+
+namespace {
+
+pki::UniquePtr<SSL_CTX> new_client_ctx() {
+  pki::UniquePtr<SSL_CTX> ssl(SSL_CTX_new(TLS_client_method()));
+  if (!ssl) throw std::runtime_error("cannot create a TLS client context");
+  SSL_CTX_set_security_level(ssl.get(), 0);
+  return ssl;
+}
+
+}  // namespace
+
+std::shared_ptr<probe::ProbeContext> make_plain_probe_context() {
+  auto ssl = new_client_ctx();
+  return std::make_shared<probe::ProbeContext>(ssl.get());
+}
+
+std::shared_ptr<const EndpointContext> make_endpoint_context(const config::Config& cfg,
+                                                             const config::EndpointEntry& e, TrustCache& trust,
+                                                             const std::shared_ptr<probe::ProbeContext>& plain) {
+  auto ctx = std::make_shared<EndpointContext>();
+  ctx->entry = e;
+  ctx->name = e.target.to_string();
+  ctx->severities = cfg.severities;
+  auto& o = ctx->options;
+  o.expect_leaf = true;
+  o.purpose = pki::Purpose::server;
+  o.host = !e.sni.empty() ? e.sni : e.target.host;
+  o.thresholds = cfg.agent.thresholds;
+  o.policy = cfg.severity_policy();
+  o.clients = e.clients;
+  o.threads = 1;
+  const auto shared = trust.get(e.trust ? *e.trust : cfg.trust);
+  o.trust = shared->certs;
+  o.trust_index = shared->index;
+  ctx->trust_errors = shared->errors;
+
+  ctx->tls = plain;
+  if (e.client_cert && e.client_key) {
+    auto ssl = new_client_ctx();
+    if (auto ok = pki::use_client_identity(ssl.get(), *e.client_cert, *e.client_key); !ok)
+      ctx->identity_error = ok.error().message;
+    else
+      ctx->tls = std::make_shared<probe::ProbeContext>(ssl.get());
+  }
+
+  ctx->target.host = e.target.host;
+  ctx->target.port = e.target.port;
+  ctx->target.sni = e.sni;
+  ctx->target.step_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(e.timeout);
+  ctx->target.protocol = e.protocol == config::Protocol::mqtt ? probe::Protocol::mqtt : probe::Protocol::tls;
+  ctx->target.starttls = probe::parse_starttls_protocol(config::to_string(e.protocol));
+  return ctx;
+}
+
+bool judged_alike(const EndpointContext& a, const EndpointContext& b) {
+  if (a.options.thresholds != b.options.thresholds || a.severities != b.severities ||
+      a.options.host != b.options.host || a.options.clients != b.options.clients ||
+      a.options.trust.size() != b.options.trust.size() || a.entry.expect_file != b.entry.expect_file)
+    return false;
+  for (size_t i = 0; i < a.options.trust.size(); ++i)
+    if (a.options.trust[i].sha256() != b.options.trust[i].sha256()) return false;
+  return true;
+}
+
+std::string endpoint_target(const EndpointContext& ctx, const std::string& address) {
+  return address.empty() ? ctx.name : ctx.name + " [" + address + "]";
+}
+
+namespace {
+
+// endpoint.stale: the leaf served is not the leaf of expect_file. A file that cannot be read
+// (yet) is a note: the finding is about a server that did not reload, not about the file.
+void check_stale(const EndpointContext& ctx, const pki::Certificate& served, pki::Report& r) {
+  const auto& file = ctx.entry.expect_file;
+  if (!file) return;
+  pki::FileInput in = pki::load_file(*file);
+  if (!in.ok() || in.loaded->certs.empty()) {
+    r.notes.push_back("expect_file " + file->string() + ": " + (in.ok() ? "holds no certificate" : in.error));
+    return;
+  }
+  const pki::Certificate& want = in.loaded->certs.front();
+  if (want.sha256() == served.sha256()) return;
+  r.findings.push_back(pki::make_finding(
+      ctx.options.policy, "endpoint.stale", r.target,
+      "serves serial " + served.serial_hex() + " but " + file->string() + " holds serial " + want.serial_hex() +
+          ": the files were replaced and the server was not reloaded"));
+}
+
+InventoryEntry finish(const EndpointContext& ctx, pki::Report report, EndpointState state, int64_t now) {
+  InventoryEntry e;
+  if (ctx.identity_error) report.notes.push_back("client identity not used: " + *ctx.identity_error);
+  for (const auto& t : ctx.trust_errors) report.notes.push_back("trust file skipped: " + t);
+  e.rejudge_at = next_rejudge_time(report, ctx.options.thresholds, now);
+  e.report = std::move(report);
+  e.state = std::move(state);
+  return e;
+}
+
+}  // namespace
+
+InventoryEntry judge_address(const EndpointContext& ctx, const probe::AddressOutcome& o, int64_t probed_at,
+                             int64_t now, int64_t last_success, pki::VerifyCache* cache) {
+  const std::string target = endpoint_target(ctx, o.address);
+  pki::Report r;
+  r.target = target;
+  if (!o.chain.empty()) {
+    pki::JudgeOptions opt = ctx.options;
+    opt.now = now;
+    // A chain is judged whenever the handshake delivered one, even if the exchange after it
+    // failed: both are true of the endpoint.
+    r = pki::judge_chain(target, o.chain, std::nullopt, opt, cache);
+    check_stale(ctx, o.chain.front(), r);
+  }
+  if (!o.failure.empty()) r.findings.push_back(pki::make_finding(ctx.options.policy, o.failure, target, o.reason));
+  EndpointState s;
+  s.endpoint = ctx.name;
+  s.address = o.address;
+  s.success = o.failure.empty();
+  s.tls_version = o.tls_version;
+  s.cipher = o.cipher;
+  s.duration_seconds = static_cast<double>(o.duration.count()) / 1000.0;
+  s.last_success = s.success ? probed_at : last_success;
+  s.probed_at = probed_at;
+  return finish(ctx, std::move(r), std::move(s), now);
+}
+
+InventoryEntry judge_unresolved(const EndpointContext& ctx, const std::string& reason, int64_t now,
+                                int64_t last_success) {
+  pki::Report r;
+  r.target = ctx.name;
+  r.findings.push_back(pki::make_finding(ctx.options.policy, "endpoint.unreachable", ctx.name, reason));
+  EndpointState s;
+  s.endpoint = ctx.name;
+  s.last_success = last_success;
+  s.probed_at = now;
+  return finish(ctx, std::move(r), std::move(s), now);
+}
+
+}  // namespace certwatch::agent
