@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
                "agent:\n  state_dir: " + (dir / "state").string() + "\n  rescan_interval: 1h\nhttp:\n  listen: \"127.0.0.1:" +
                    std::to_string(http_port) + "\"\nwatch:\n  - path: " + (dir / "watched").string() +
                    "\nmqtt:\n  broker: \"mqtt://127.0.0.1:" + std::to_string(mqtt_port) + "\"\n  topic_prefix: " + prefix +
-                   "\n  hold: 0s\n  renotify: 0s\n  buffer_limit: " + std::to_string(burst * 4) + "\n");
+                   "\n  hold: 0s\n  renotify: 0s\n");  // buffer_limit: the default
   const pid_t agent = spawn({CERTWATCH_BIN, "agent", "-c", (dir / "agent.yaml").string()}, dir / "agent.log");
   if (!wait_port(http_port, 20)) bench::die("agent did not start");
 

@@ -227,9 +227,15 @@ void AlertPublisher::flush() {
     save_keys();
   }
   flush_posted_ = false;
-  std::vector<Outgoing> queue = std::exchange(queue_, {});
-  if (!client_) return;
-  for (auto& o : queue) {
+  if (!client_) return queue_.clear();
+  // Paho's bound (buffer_limit) counts every message it holds unsent, connected or not, and
+  // drops the oldest silently beyond it: while connected, at most half of it is handed over
+  // unacknowledged; the rest waits here and follows the acknowledgements.
+  const std::size_t window = std::max<std::size_t>(1, cfg_.buffer_limit / 2);
+  while (!queue_.empty()) {
+    if (connected_ && in_flight_.size() >= window) break;
+    Outgoing o = std::move(queue_.front());
+    queue_.pop_front();
     // Not connected: only events are buffered; the rest is reconciled on connect.
     if (!connected_ && o.kind != "event") continue;
     auto id = client_->publish(o.topic, o.payload, o.retained);
@@ -314,6 +320,10 @@ void AlertPublisher::connect() {
 
 void AlertPublisher::on_connected() {
   connected_ = true;
+  // Messages Paho dropped from its offline buffer never report back: forget them.
+  const auto pending = client_->pending_ids();
+  std::erase_if(in_flight_, [&](const auto& entry) { return !pending.contains(entry.first); });
+  metrics_.set_buffered(in_flight_.size());
   offline_events_ = 0;
   backoff_ = std::chrono::seconds(1);
   metrics_.set_connected(true);
@@ -362,6 +372,7 @@ void AlertPublisher::on_delivered(uint64_t id, bool ok) {
     return;  // a retained topic is published again by the next reconciliation
   }
   metrics_.published(f.kind);
+  if (!queue_.empty()) schedule_flush();
   auto& acked = f.sensor_removal ? unsensors_ : clearing_;
   if (!f.acknowledges.empty() && acked.erase(f.acknowledges) > 0) keys_dirty_ = true;
   if (keys_dirty_) schedule_flush();

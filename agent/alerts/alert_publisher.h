@@ -23,6 +23,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -115,7 +116,7 @@ class AlertPublisher {
   std::map<std::string, exporters::mqtt::SensorView> sensors_;
   std::set<std::string> unsensors_;  // sensor keys whose removal is not yet acknowledged
   std::set<std::string> restored_sensors_;  // from the file, not yet seen in this run
-  std::vector<Outgoing> queue_;
+  std::deque<Outgoing> queue_;  // not yet handed to Paho (order kept)
   std::map<uint64_t, InFlight> in_flight_;
   std::unique_ptr<exporters::mqtt::MqttClient> client_;
   std::unique_ptr<ClockTimer> hold_timer_;

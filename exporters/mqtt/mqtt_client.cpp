@@ -185,6 +185,13 @@ pki::Result<uint64_t> MqttClient::publish(const std::string& topic, const std::s
   return id;
 }
 
+std::set<uint64_t> MqttClient::pending_ids() const {
+  std::set<uint64_t> ids;
+  for (const auto& tok : paho_->client->get_pending_delivery_tokens())
+    if (tok) ids.insert(static_cast<uint64_t>(reinterpret_cast<uintptr_t>(tok->get_user_context())));
+  return ids;
+}
+
 void MqttClient::disconnect(const std::string& last_topic, const std::string& last_payload,
                             std::chrono::milliseconds timeout) {
   try {

@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "pki/result.h"
@@ -75,6 +76,8 @@ class MqttClient {
   // disconnect that lets in-flight messages finish. Blocks for at most `timeout`.
   void disconnect(const std::string& last_topic, const std::string& last_payload,
                   std::chrono::milliseconds timeout);
+  // The ids of the publish() calls Paho still holds (in flight or buffered).
+  std::set<uint64_t> pending_ids() const;
   const MqttClientOptions& options() const { return options_; }
 
   struct Bridge;

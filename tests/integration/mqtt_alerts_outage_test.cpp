@@ -72,10 +72,10 @@ struct Setup {
   std::string prefix;
   std::unique_ptr<mqtt_test::Subscriber> sub;
   int port = testing::free_port();
-  explicit Setup(const std::string& name) : prefix("certwatch/" + name) {
+  explicit Setup(const std::string& name, const std::string& extra = "") : prefix("certwatch/" + name) {
     sub = std::make_unique<mqtt_test::Subscriber>(dir.path(), pki, broker.port(), prefix + "/#", "sub-" + name);
     testing::write_file(dir / "certwatch.yaml", agent_test::agent_config(port, {w.dir}, pki.root.cert) +
-                                                    mqtt_test::mqtt_section(pki, broker.url(), prefix, "  hold: 0s\n"));
+                                                    mqtt_test::mqtt_section(pki, broker.url(), prefix, "  hold: 0s\n" + extra));
   }
   std::unique_ptr<agent_test::AgentProcess> agent() {
     return std::make_unique<agent_test::AgentProcess>(dir.path(), dir / "certwatch.yaml", port);
@@ -167,4 +167,32 @@ TEST_CASE("MQTT alerts: kill -9 while events are buffered, delivered after the r
   CHECK(delivered() == expected);  // once each: the restart raised nothing again
   const auto alerts = mqtt_test::retained(pki, broker.port(), prefix + "/alerts/#");
   CHECK(alerts.size() == 2);
+}
+
+TEST_CASE("MQTT alerts: a full offline buffer drops the oldest events, never an alert's state",
+          "[integration][mqtt][mosquitto]") {
+  if (!testing::have_program("mosquitto")) FAIL("mosquitto is not installed");
+  Setup t("overflow", "  buffer_limit: 2\n");
+  auto& [dir, pki, broker, w, prefix, subp, port] = t;
+  auto& sub = *subp;
+  auto agentp = t.agent();
+  auto& agent = *agentp;
+  REQUIRE(agent.wait_ready());
+  REQUIRE(sub.wait_for([&](const auto& m) { return m.topic == prefix + "/status" && m.payload == "online"; }));
+  broker.stop();
+  REQUIRE(testing::eventually([&] { return metric(agent, "certwatch_mqtt_connected") == 0; }, 20s));
+  for (const char* name : {"one", "two", "three", "four"}) {
+    w.add(name);
+    REQUIRE(finding_shown(agent, name, true));  // one at a time: the events' order is known
+  }
+  CHECK(metric(agent, "certwatch_mqtt_messages_dropped_total") == 2);
+  CHECK(metric(agent, "certwatch_mqtt_messages_buffered") == 2);
+  broker.start();
+  // The two newest events; every alert's state, reconciled rather than buffered.
+  const std::vector<std::string> expected{"raised three", "raised four"};
+  CHECK(testing::eventually([&] { return events(sub, prefix + "/events") == expected; }, 30s));
+  CHECK(events(sub, prefix + "/events") == expected);
+  CHECK(testing::eventually([&] { return mqtt_test::retained(pki, broker.port(), prefix + "/alerts/#").size() == 4; }, 20s));
+  CHECK(metric(agent, "certwatch_mqtt_messages_dropped_total") == 2);
+  CHECK(testing::eventually([&] { return metric(agent, "certwatch_mqtt_messages_buffered") == 0; }, 20s));
 }
