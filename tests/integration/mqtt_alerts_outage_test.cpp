@@ -80,6 +80,15 @@ struct Setup {
   std::unique_ptr<agent_test::AgentProcess> agent() {
     return std::make_unique<agent_test::AgentProcess>(dir.path(), dir / "certwatch.yaml", port);
   }
+  // The agent started and online, then the broker stopped and the agent noticed.
+  std::unique_ptr<agent_test::AgentProcess> agent_then_outage() {
+    auto a = agent();
+    REQUIRE(a->wait_ready());
+    REQUIRE(sub->wait_for([&](const auto& m) { return m.topic == prefix + "/status" && m.payload == "online"; }));
+    broker.stop();
+    REQUIRE(testing::eventually([&] { return metric(*a, "certwatch_mqtt_connected") == 0; }, 20s));
+    return a;
+  }
 };
 
 }  // namespace
@@ -136,12 +145,8 @@ TEST_CASE("MQTT alerts: kill -9 while events are buffered, delivered after the r
   auto& [dir, pki, broker, w, prefix, subp, port] = t;
   auto& sub = *subp;
   {
-    auto agentp = t.agent();
+    auto agentp = t.agent_then_outage();
     auto& agent = *agentp;
-    REQUIRE(agent.wait_ready());
-    REQUIRE(sub.wait_for([&](const auto& m) { return m.topic == prefix + "/status" && m.payload == "online"; }));
-    broker.stop();
-    REQUIRE(testing::eventually([&] { return metric(agent, "certwatch_mqtt_connected") == 0; }, 20s));
     w.add("delta");
     w.add("echo");
     REQUIRE(finding_shown(agent, "delta", true));
@@ -175,12 +180,8 @@ TEST_CASE("MQTT alerts: a full offline buffer drops the oldest events, never an 
   Setup t("overflow", "  buffer_limit: 2\n");
   auto& [dir, pki, broker, w, prefix, subp, port] = t;
   auto& sub = *subp;
-  auto agentp = t.agent();
+  auto agentp = t.agent_then_outage();
   auto& agent = *agentp;
-  REQUIRE(agent.wait_ready());
-  REQUIRE(sub.wait_for([&](const auto& m) { return m.topic == prefix + "/status" && m.payload == "online"; }));
-  broker.stop();
-  REQUIRE(testing::eventually([&] { return metric(agent, "certwatch_mqtt_connected") == 0; }, 20s));
   for (const char* name : {"one", "two", "three", "four"}) {
     w.add(name);
     REQUIRE(finding_shown(agent, name, true));  // one at a time: the events' order is known
