@@ -125,6 +125,16 @@ struct MqttConfig {
   std::optional<std::filesystem::path> password_file;  // must exist; never logged
   int qos = 1;                                         // 0, 1 or 2
   Seconds keepalive{Seconds{30}};
+  // Alerts (exporters/mqtt/alert_state.h): a lower severity or a clear is announced once it
+  // has held this long (against flapping); a reminder on `events` every `renotify` while an
+  // alert stays active (0: none).
+  Seconds hold{Seconds{60}};
+  Seconds renotify{Seconds{86400}};
+  // Findings below this severity raise no alert (info findings are the status page's).
+  pki::Severity min_severity = pki::Severity::warning;
+  // Events kept while the broker is away (Paho's offline buffer); beyond it the oldest go.
+  uint32_t buffer_limit = 10000;
+  bool home_assistant = false;  // MQTT discovery: one sensor per watched leaf certificate
   bool operator==(const MqttConfig&) const = default;
 };
 

@@ -158,7 +158,8 @@ class Schema {
 
   void mqtt(const Field& f, MqttConfig& out) {
     const auto m = r_.map(f, {"broker", "client_id", "topic_prefix", "ca", "cert", "key",
-                              "username", "password_file", "qos", "keepalive"});
+                              "username", "password_file", "qos", "keepalive", "hold", "renotify",
+                              "min_severity", "buffer_limit", "home_assistant"});
     if (const auto* v = m.required("broker"))
       if (auto s = checked(*v, broker_url_ok, "broker URL",
                            "mqtt://, mqtts://, tcp://, ssl://, ws:// or wss:// and a host "
@@ -168,10 +169,11 @@ class Schema {
       if (auto s = r_.string(*v)) out.client_id = *s;
     if (const auto* v = m.get("topic_prefix"))
       if (auto s = r_.string(*v)) {
-        if (s->find_first_of("+#") != std::string::npos || s->front() == '/' || s->back() == '/')
+        if (s->find_first_of("+#") != std::string::npos || s->front() == '/' || s->back() == '/' ||
+            s->find("//") != std::string::npos || s->find('\0') != std::string::npos)
           r_.problem(v->mark(), v->where +
-                                    ": a topic prefix has no wildcards (+ #) and no leading or "
-                                    "trailing '/'");
+                                    ": a topic prefix has no wildcards (+ #), no empty level and "
+                                    "no leading or trailing '/'");
         else
           out.topic_prefix = *s;
       }
@@ -183,6 +185,21 @@ class Schema {
       if (auto n = r_.integer(*v, 0, 2)) out.qos = static_cast<int>(*n);
     if (const auto* v = m.get("keepalive"))
       if (auto d = r_.duration(*v, Seconds{1})) out.keepalive = *d;
+    if (const auto* v = m.get("hold"))
+      if (auto d = r_.duration(*v, Seconds{0})) out.hold = *d;
+    if (const auto* v = m.get("renotify"))
+      if (auto d = r_.duration(*v, Seconds{0})) {
+        if (d->count() != 0 && *d < Seconds{60})
+          r_.problem(v->mark(), v->where + ": must be 0 (no reminders) or at least 1m");
+        else
+          out.renotify = *d;
+      }
+    if (const auto* v = m.get("min_severity"))
+      if (auto i = r_.choice(*v, kSeverities)) out.min_severity = *pki::severity_from_string(kSeverities[*i]);
+    if (const auto* v = m.get("buffer_limit"))
+      if (auto n = r_.integer(*v, 1, 1000000)) out.buffer_limit = static_cast<uint32_t>(*n);
+    if (const auto* v = m.get("home_assistant"))
+      if (auto b = r_.boolean(*v)) out.home_assistant = *b;
   }
 
   void issuer(const Field& f, IssuerEntry& out) {

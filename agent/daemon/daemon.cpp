@@ -59,6 +59,9 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
     metrics_.update_target(c.target, old, fresh);
   });
   inventory_.subscribe(make_change_log([this] { return !status_.ready; }));
+  inventory_.subscribe([this](const InventoryChange& c, const InventoryEntry* old, const InventoryEntry* fresh) {
+    if (alerts_) alerts_->on_change(c, old, fresh);
+  });
 }
 
 Daemon::~Daemon() {
@@ -115,6 +118,8 @@ void Daemon::apply_config(config::Config cfg, bool initial) {
   status_.last_config_error.clear();
   spdlog::info("configuration {}: {} watch entries, {} endpoints, HTTP on {}", config_.source.string(),
                config_.watch.size(), config_.endpoints.size(), config_.http.listen.to_string());
+  update_alert_publisher(alerts_, io_, *clock_, config_, inventory_, metrics_.shared_registry(),
+                         [this] { metrics_.touched(); }, status_.ready);
   files_.apply(config_, initial);
   endpoints_.apply(config_);
   metrics_.set_endpoints(endpoints_.endpoint_count());
@@ -200,6 +205,7 @@ void Daemon::shutdown() {
   renew_.stop();
   ledger_.stop();
   if (http_) http_->stop();
+  if (alerts_) alerts_->stop();  // status offline, then a clean disconnect
 }
 
 void Daemon::arm_watchdog() {
@@ -229,6 +235,7 @@ void Daemon::on_scan_finished(double seconds) {
   update_self_metrics();
   if (!status_.ready) {
     status_.ready = true;
+    if (alerts_) alerts_->sources_reported();
     spdlog::info("initial scan: {} files, {} certificates in {:.3f} s", inventory_.size(SourceKind::file),
                  inventory_.certificate_count(), seconds);
     notify_.ready(status_line());

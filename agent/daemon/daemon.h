@@ -23,6 +23,7 @@
 #include <memory>
 #include <string>
 
+#include "agent/alerts/alert_publisher.h"
 #include "agent/clock/clock.h"
 #include "agent/daemon/sd_notify.h"
 #include "agent/http/http_server.h"
@@ -103,6 +104,7 @@ class Daemon {
   bool stopping_ = false;
   bool reloading_ = false;
   int hups_pending_ = 0;  // SIGHUPs not yet served by a reload (merged into the next one)
+  std::unique_ptr<AlertPublisher> alerts_;  // with an `mqtt:` section; destroyed first
 };
 
 }  // namespace certwatch::agent

@@ -47,6 +47,10 @@ class AgentMetrics {
   std::string render() const { return registry_.render(); }
   void render(std::string& out) const { registry_.render(out); }
   const exporters::Registry& registry() const { return registry_; }
+  // For an output that keeps its own families in this registry (the MQTT publisher): it calls
+  // touched() after each change so that the compressed exposition is rebuilt.
+  exporters::Registry& shared_registry() { return registry_; }
+  void touched() { changed(); }
 
   // The exposition in gzip form, rendered and compressed once per change: Prometheus scrapes
   // an unchanged inventory every few seconds, always asking for gzip, and at 100,000

@@ -1,34 +1,17 @@
 // The agent on an injected clock: one certificate goes ok -> warning -> critical -> expired
 // as the test moves time, and both /metrics and /api/v1/certificates follow. Nothing sleeps
 // for the certificate to age; the test only waits (bounded) for the scan pool's results.
-#include <utility>  // before asio
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <future>
 #include <string>
-#include <thread>
 
-#include "agent/clock/clock.h"
-#include "agent/daemon/daemon.h"
 #include "support/fixtures.h"
+#include "support/in_process_agent.h"
 #include "support/pki_fixture.h"
 
 using namespace std::chrono_literals;
 
 namespace {
-
-// Runs fn on the daemon's loop and returns its result (bounded wait).
-template <class Fn>
-auto on_loop(boost::asio::io_context& io, Fn fn) {
-  std::promise<decltype(fn())> done;
-  auto result = done.get_future();
-  boost::asio::post(io, [&] { done.set_value(fn()); });
-  REQUIRE(result.wait_for(10s) == std::future_status::ready);
-  return result.get();
-}
 
 bool has(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
 
@@ -53,27 +36,9 @@ TEST_CASE("agent follows the injected clock: ok, warning, critical, expired", "[
                       "trust: [" + root.cert.string() + "]\n"
                       "watch:\n  - {path: " + (dir / "watched").string() + "}\n");
 
-  boost::asio::io_context io(1);
   // Day one of the certificate's 100 days.
-  certwatch::agent::ManualClock clock(io, not_before + 86400);
-  certwatch::agent::DaemonOptions opt;
-  opt.config_path = dir / "certwatch.yaml";
-  opt.clock = &clock;
-  opt.scan_threads = 1;
-  certwatch::agent::Daemon daemon(io, opt);
-  int rc = -1;
-  std::thread loop([&] { rc = daemon.run(); });
-  struct Stop {
-    boost::asio::io_context& io;
-    certwatch::agent::Daemon& d;
-    std::thread& t;
-    ~Stop() {
-      boost::asio::post(io, [this] { d.shutdown(); });
-      t.join();
-    }
-  } stop{io, daemon, loop};
-
-  REQUIRE(testing::eventually([&] { return on_loop(io, [&] { return daemon.status().ready; }); }, 10s));
+  testing::InProcessAgent agent(dir / "certwatch.yaml", not_before + 86400);
+  REQUIRE(testing::eventually([&] { return agent.ready(); }, 10s));
   const std::string url = "http://127.0.0.1:" + std::to_string(port);
   auto metrics = [&] { return testing::run({"curl", "-sf", url + "/metrics"}, 10s).out; };
   auto api = [&] { return testing::run({"curl", "-sf", url + "/api/v1/certificates"}, 10s).out; };
@@ -87,10 +52,7 @@ TEST_CASE("agent follows the injected clock: ok, warning, critical, expired", "[
 
   // Moves the clock to `at` (POSIX seconds) and waits until /metrics shows `expect`.
   auto move_to = [&](int64_t at, const std::string& expect) {
-    on_loop(io, [&] {
-      clock.advance(std::chrono::seconds(at - clock.now()));
-      return 0;
-    });
+    agent.advance_to(at);
     return testing::eventually([&] { return has(metrics(), expect); }, 10s);
   };
 

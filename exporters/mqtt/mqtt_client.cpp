@@ -1,0 +1,207 @@
+#include "exporters/mqtt/mqtt_client.h"
+
+#include <mqtt/async_client.h>
+
+#include <system_error>
+
+#include "pki/atomic_file.h"
+
+namespace exporters::mqtt {
+namespace {
+
+// CONNACK return codes of MQTT 3.1.1 (section 3.2.2.3), which Paho passes as the failure code.
+std::string connack_reason(int rc) {
+  switch (rc) {
+    case 1: return "broker refused the connection: unacceptable protocol version (CONNACK 1)";
+    case 2: return "broker refused the connection: client id rejected (CONNACK 2)";
+    case 3: return "broker refused the connection: server unavailable (CONNACK 3)";
+    case 4: return "broker refused the connection: bad user name or password (CONNACK 4)";
+    case 5: return "broker refused the connection: not authorized (CONNACK 5)";
+    case MQTTASYNC_FAILURE: return "";  // TCP or TLS: Paho keeps no reason; the caller diagnoses
+    default: return "connect failed: " + ::mqtt::exception::error_str(rc) + " (code " + std::to_string(rc) + ")";
+  }
+}
+
+}  // namespace
+
+bool uses_tls(const std::string& broker) {
+  return broker.starts_with("mqtts://") || broker.starts_with("ssl://") || broker.starts_with("wss://");
+}
+
+std::string paho_uri(const std::string& broker) {
+  std::string uri = broker;
+  if (uri.starts_with("mqtt://")) uri = "tcp://" + uri.substr(7);
+  if (uri.starts_with("mqtts://")) uri = "ssl://" + uri.substr(8);
+  if (uri.starts_with("tcp://") || uri.starts_with("ssl://")) {
+    const std::string rest = uri.substr(6);
+    // "host", "host:port", "[v6]", "[v6]:port"
+    const auto close = rest.rfind(']');
+    const auto colon = rest.rfind(':');
+    const bool has_port = colon != std::string::npos && (close == std::string::npos || colon > close);
+    if (!has_port) uri += uses_tls(broker) ? ":8883" : ":1883";
+  }
+  return uri;
+}
+
+// What Paho's threads share with the loop: they only call post(); the posted work checks
+// `open` on the loop's thread, so nothing runs after the client is gone.
+struct MqttClient::Bridge : ::mqtt::iaction_listener {
+  Post post;
+  MqttClientEvents events;
+  bool open = true;         // loop thread only
+  std::weak_ptr<Bridge> self;
+
+  void later(std::function<void(Bridge&)> fn) {
+    post([weak = self, fn = std::move(fn)] {
+      if (auto b = weak.lock(); b && b->open) fn(*b);
+    });
+  }
+  // Connect attempts.
+  void on_failure(const ::mqtt::token& tok) override {
+    const int rc = tok.get_return_code();
+    later([rc](Bridge& b) {
+      if (b.events.connect_failed) b.events.connect_failed(connack_reason(rc));
+    });
+  }
+  void on_success(const ::mqtt::token&) override {
+    later([](Bridge& b) {
+      if (b.events.connected) b.events.connected();
+    });
+  }
+};
+
+namespace {
+
+// Publishes: the id travels as the token's user context.
+struct DeliveryListener : ::mqtt::iaction_listener {
+  std::weak_ptr<MqttClient::Bridge> bridge;
+  void report(const ::mqtt::token& tok, bool ok) {
+    const auto id = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(tok.get_user_context()));
+    if (auto b = bridge.lock())
+      b->later([id, ok](MqttClient::Bridge& br) {
+        if (br.events.delivered) br.events.delivered(id, ok);
+      });
+  }
+  void on_failure(const ::mqtt::token& tok) override { report(tok, false); }
+  void on_success(const ::mqtt::token& tok) override { report(tok, true); }
+};
+
+}  // namespace
+
+struct MqttClient::Paho {
+  std::unique_ptr<::mqtt::async_client> client;
+  ::mqtt::connect_options connect_options;
+  DeliveryListener delivery;
+};
+
+MqttClient::MqttClient(MqttClientOptions options, std::shared_ptr<Bridge> bridge)
+    : options_(std::move(options)), bridge_(std::move(bridge)), paho_(std::make_unique<Paho>()) {}
+
+pki::Result<std::unique_ptr<MqttClient>> MqttClient::create(MqttClientOptions o, Post post,
+                                                            MqttClientEvents events) {
+  auto bridge = std::make_shared<Bridge>();
+  bridge->post = std::move(post);
+  bridge->events = std::move(events);
+  bridge->self = bridge;
+  std::unique_ptr<MqttClient> c(new MqttClient(std::move(o), bridge));
+  const MqttClientOptions& opt = c->options_;
+  std::error_code ec;
+  // Owner only: the persisted messages name every certificate and finding of the host.
+  if (auto made = pki::make_directories(opt.persistence_dir, 0700); !made)
+    return pki::make_error("MQTT persistence directory " + opt.persistence_dir.string() + ": " + made.error().message);
+  try {
+    ::mqtt::create_options create(MQTTVERSION_3_1_1);
+    create.set_send_while_disconnected(true, true);  // also before the first connection
+    create.set_max_buffered_messages(opt.max_buffered);
+    create.set_delete_oldest_messages(true);
+    create.set_restore_messages(true);
+    c->paho_->client = std::make_unique<::mqtt::async_client>(paho_uri(opt.broker), opt.client_id, create,
+                                                              opt.persistence_dir.string());
+    ::mqtt::connect_options& co = c->paho_->connect_options;
+    co.set_clean_session(false);  // the broker keeps our session: QoS 1 survives a reconnect
+    co.set_keep_alive_interval(static_cast<int>(opt.keepalive.count()));
+    co.set_connect_timeout(static_cast<int>(opt.connect_timeout.count()));
+    co.set_automatic_reconnect(false);
+    co.set_will(::mqtt::will_options(opt.will_topic, std::string("offline"), opt.qos, true));
+    if (opt.username) co.set_user_name(*opt.username);
+    if (opt.password) co.set_password(*opt.password);
+    if (uses_tls(opt.broker)) {
+      ::mqtt::ssl_options ssl;
+      ssl.set_enable_server_cert_auth(true);
+      ssl.set_verify(true);  // the broker's name (or IP) must match its certificate
+      if (opt.ca) {
+        if (std::filesystem::is_directory(*opt.ca, ec))
+          ssl.ca_path(opt.ca->string());
+        else
+          ssl.set_trust_store(opt.ca->string());
+      }
+      if (opt.cert) ssl.set_key_store(opt.cert->string());
+      if (opt.key) ssl.set_private_key(opt.key->string());
+      // No ssl.set_error_handler(): Paho C++ 1.2 keeps a pointer to the ssl_options object
+      // it was set on, which connect_options copies away (a crash on the first TLS error).
+      // The agent diagnoses TLS failures itself (agent/alerts/broker_diagnosis.h).
+      co.set_ssl(std::move(ssl));
+    }
+    std::weak_ptr<Bridge> weak = bridge;
+    c->paho_->client->set_connection_lost_handler([weak](const std::string& cause) {
+      if (auto b = weak.lock())
+        b->later([cause](Bridge& br) {
+          if (br.events.connection_lost) br.events.connection_lost(cause.empty() ? "connection lost" : cause);
+        });
+    });
+    c->paho_->delivery.bridge = bridge;
+  } catch (const ::mqtt::exception& e) {
+    return pki::make_error("MQTT client for " + opt.broker + ": " + e.what());
+  }
+  return c;
+}
+
+MqttClient::~MqttClient() {
+  bridge_->open = false;
+  try {
+    paho_->client.reset();
+  } catch (...) {  // a destructor does not throw; Paho's own cleanup errors have no one to tell
+  }
+}
+
+void MqttClient::connect() {
+  try {
+    paho_->client->connect(paho_->connect_options, nullptr, *bridge_);
+  } catch (const ::mqtt::exception& e) {
+    bridge_->later([why = std::string(e.what())](Bridge& b) {
+      if (b.events.connect_failed) b.events.connect_failed("connect failed: " + why);
+    });
+  }
+}
+
+pki::Result<uint64_t> MqttClient::publish(const std::string& topic, const std::string& payload, bool retained) {
+  const uint64_t id = next_id_++;
+  try {
+    auto msg = ::mqtt::make_message(topic, payload, options_.qos, retained);
+    paho_->client->publish(msg, reinterpret_cast<void*>(static_cast<uintptr_t>(id)), paho_->delivery);
+  } catch (const ::mqtt::exception& e) {
+    return pki::make_error(std::string("publish to ") + topic + ": " + e.what());
+  }
+  return id;
+}
+
+std::set<uint64_t> MqttClient::pending_ids() const {
+  std::set<uint64_t> ids;
+  for (const auto& tok : paho_->client->get_pending_delivery_tokens())
+    if (tok) ids.insert(static_cast<uint64_t>(reinterpret_cast<uintptr_t>(tok->get_user_context())));
+  return ids;
+}
+
+void MqttClient::disconnect(const std::string& last_topic, const std::string& last_payload,
+                            std::chrono::milliseconds timeout) {
+  try {
+    if (paho_->client->is_connected()) {
+      auto tok = paho_->client->publish(::mqtt::make_message(last_topic, last_payload, options_.qos, true));
+      tok->wait_for(timeout / 2);
+    }
+    paho_->client->disconnect(static_cast<int>(timeout.count() / 2))->wait_for(timeout / 2);
+  } catch (const ::mqtt::exception&) {  // not connected: nothing to say goodbye to
+  }
+}
+
+}  // namespace exporters::mqtt

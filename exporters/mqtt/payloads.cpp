@@ -1,0 +1,54 @@
+#include "exporters/mqtt/payloads.h"
+
+#include "pki/duration.h"
+#include "pki/json.h"
+
+namespace exporters::mqtt {
+namespace {
+
+// The fields alerts and events share.
+void alert_fields(pki::JsonWriter& w, const AlertInfo& info, std::string_view host, int64_t since,
+                  int64_t now) {
+  w.key("schema").value(kSchemaVersion);
+  w.key("host").value(host);
+  w.key("key").value(info.key);
+  w.key("source").value(info.source);
+  w.key("target").value(info.target);
+  w.key("finding_target").value(info.finding_target);
+  w.key("finding").value(info.id);
+  w.key("severity").value(pki::to_string(info.severity));
+  w.key("message").value(info.message);
+  w.key("subject_cn");
+  info.subject_cn.empty() ? w.null() : w.value(info.subject_cn);
+  w.key("serial");
+  info.serial.empty() ? w.null() : w.value(info.serial);
+  w.key("not_after");
+  info.not_after ? w.value(pki::format_iso8601(*info.not_after)) : w.null();
+  w.key("seconds_left");
+  info.not_after ? w.value(*info.not_after - now) : w.null();
+  w.key("since").value(pki::format_iso8601(since));
+}
+
+}  // namespace
+
+std::string alert_payload(const AlertInfo& info, std::string_view host, int64_t since, int64_t now) {
+  pki::JsonWriter w;
+  w.begin_object();
+  alert_fields(w, info, host, since, now);
+  w.end_object();
+  return w.take();
+}
+
+std::string event_payload(const AlertTransition& t, std::string_view host, int64_t now) {
+  pki::JsonWriter w;
+  w.begin_object();
+  w.key("event").value(to_string(t.event));
+  w.key("at").value(pki::format_iso8601(t.at));
+  w.key("previous_severity");
+  t.previous ? w.value(pki::to_string(*t.previous)) : w.null();
+  alert_fields(w, t.info, host, t.since, now);
+  w.end_object();
+  return w.take();
+}
+
+}  // namespace exporters::mqtt

@@ -1,0 +1,23 @@
+// The JSON payloads of the MQTT topics (documented with one example each in README.md). Every
+// payload carries `schema` (bumped only when a field changes meaning or goes away; new fields
+// may appear at any time) so that consumers can tell what they read.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "exporters/mqtt/alert_state.h"
+
+namespace exporters::mqtt {
+
+inline constexpr int kSchemaVersion = 1;
+
+// The retained payload of alerts/<key> while the alert is active.
+std::string alert_payload(const AlertInfo& info, std::string_view host, int64_t since, int64_t now);
+
+// One message on `events`: the transition, with the alert's fields.
+std::string event_payload(const AlertTransition& t, std::string_view host, int64_t now);
+
+}  // namespace exporters::mqtt
