@@ -174,6 +174,11 @@ void AlertPublisher::apply(const std::vector<mq::AlertTransition>& ts) {
   }
 }
 
+void AlertPublisher::renewal_finished(const mq::RenewalEvent& event) {
+  if (stopped_) return;
+  enqueue({topics_.events(), mq::renewal_event_payload(event, host_, now()), false, "event", "", false});
+}
+
 void AlertPublisher::update_sensor(const TargetId& target, const InventoryEntry* fresh) {
   const std::string key = mq::sensor_key(target.id);
   auto view = sensor_view(target, fresh);

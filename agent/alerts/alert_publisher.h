@@ -36,6 +36,7 @@
 #include "agent/inventory/inventory.h"
 #include "config/config.h"
 #include "exporters/mqtt/alert_state.h"
+#include "exporters/mqtt/payloads.h"
 #include "exporters/mqtt/home_assistant.h"
 #include "exporters/mqtt/mqtt_client.h"
 #include "exporters/mqtt/mqtt_metrics.h"
@@ -61,6 +62,9 @@ class AlertPublisher {
   // An InventoryListener.
   void on_change(const InventoryChange& change, const InventoryEntry* old, const InventoryEntry* fresh);
   void sources_reported();
+  // A renewal transaction ended (agent/renew): one message on `events`, buffered like the
+  // others while the broker is away.
+  void renewal_finished(const exporters::mqtt::RenewalEvent& event);
   void stop();
   // Before a reload moves the agent to another broker or topic prefix: every retained topic
   // it published there is emptied (if connected), then stop().

@@ -46,7 +46,7 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
       renew_(io, *clock_, inventory_,
              RenewHooks{[this](const std::string& name, int64_t next, int64_t last) { metrics_.set_renewal(name, next, last); },
                         [this](const std::string& name) { metrics_.remove_renewal(name); },
-                        [this](const RenewOutcome& o) { metrics_.renewal_finished(o.ok); }}),
+                        [this](const RenewOutcome& o) { renewal_finished(o); }}),
       ledger_(*clock_, inventory_),
       signals_(io),
       watchdog_timer_(io),
@@ -226,6 +226,21 @@ void Daemon::arm_rejudge() {
     endpoints_.rejudge_due(now());
     arm_rejudge();
   });
+}
+
+void Daemon::renewal_finished(const RenewOutcome& o) {
+  metrics_.renewal_finished(o.ok);
+  if (!alerts_) return;
+  exporters::mqtt::RenewalEvent e;
+  e.name = o.name;
+  e.ok = o.ok;
+  e.verified = o.verified;
+  e.rolled_back = o.rolled_back;
+  e.serial = o.serial;
+  e.not_after = o.not_after;
+  e.error = o.error;
+  e.seconds = o.seconds;
+  alerts_->renewal_finished(e);
 }
 
 void Daemon::on_scan_finished(double seconds) {

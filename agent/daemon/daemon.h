@@ -80,6 +80,7 @@ class Daemon {
   void arm_watchdog();
   void arm_rejudge();
   void on_scan_finished(double seconds);
+  void renewal_finished(const RenewOutcome& o);  // metrics, and an MQTT event when mqtt: is set
   void update_self_metrics();
   std::string status_line() const;
 

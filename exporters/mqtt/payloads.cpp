@@ -51,4 +51,26 @@ std::string event_payload(const AlertTransition& t, std::string_view host, int64
   return w.take();
 }
 
+std::string renewal_event_payload(const RenewalEvent& e, std::string_view host, int64_t now) {
+  pki::JsonWriter w;
+  w.begin_object();
+  w.key("event").value(e.ok ? "renewed" : "renewal_failed");
+  w.key("at").value(pki::format_iso8601(now));
+  w.key("schema").value(kSchemaVersion);
+  w.key("host").value(host);
+  w.key("source").value("ledger");
+  w.key("target").value("managed/" + e.name);
+  w.key("managed").value(e.name);
+  w.key("serial");
+  e.serial.empty() ? w.null() : w.value(e.serial);
+  w.key("not_after");
+  e.not_after != 0 ? w.value(pki::format_iso8601(e.not_after)) : w.null();
+  w.key("verified").value(e.verified);
+  w.key("rolled_back").value(e.rolled_back);
+  w.key("seconds").value(e.seconds);
+  w.key("message").value(e.ok ? std::string("renewed, deployed and reloaded") : e.error);
+  w.end_object();
+  return w.take();
+}
+
 }  // namespace exporters::mqtt

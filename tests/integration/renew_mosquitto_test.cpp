@@ -17,7 +17,12 @@ TEST_CASE("agent bootstraps a 60 s mosquitto certificate and renews it three tim
   if (!testing::have_program("mosquitto") || !testing::have_program("mosquitto_pub")) FAIL("mosquitto is not installed");
   testing::TempDir tmp;
   RenewLab lab(tmp.path());
-  const auto config = lab.write_config(lab.config("60s", "50s", lab.signal_reload()));
+  // MQTT alerts on the same broker (issue #10): renewals are events there too.
+  const auto config = lab.write_config(
+      lab.config("60s", "50s", lab.signal_reload()) + "mqtt:\n  broker: \"mqtts://127.0.0.1:" +
+      std::to_string(lab.broker_port) + "\"\n  topic_prefix: certwatch/lab\n  ca: " + (lab.pki / "ca-bundle.pem").string() +
+      "\n  cert: " + (lab.client / "probe.cert.pem").string() + "\n  key: " + (lab.client / "probe.key.pem").string() +
+      "\n");
   agent_test::AgentProcess agent(tmp.path(), config, lab.http_port);
   REQUIRE(agent.wait_ready());
   // Bootstrap: the files appear before the broker exists (no pid file: nothing to reload).
@@ -27,6 +32,10 @@ TEST_CASE("agent bootstraps a 60 s mosquitto certificate and renews it three tim
   REQUIRE(fs::exists(lab.certs / "server.key.pem"));
   CHECK((testing::mode_of(lab.certs / "server.key.pem") & 0777) == 0600);
   auto broker = lab.start_broker();
+  testing::Process events({"mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(lab.broker_port), "--cafile",
+                           (lab.pki / "ca-bundle.pem").string(), "--cert", (lab.client / "probe.cert.pem").string(),
+                           "--key", (lab.client / "probe.key.pem").string(), "-t", "certwatch/lab/events", "-q", "1"},
+                          tmp / "events.log");
   std::string previous = agent_test::openssl_serial(chain);
   CHECK(lab.served_serial() == previous);
   REQUIRE(lab.publish("bootstrap").exit_code == 0);
@@ -60,6 +69,21 @@ TEST_CASE("agent bootstraps a 60 s mosquitto certificate and renews it three tim
   CHECK(api.body.find("\"name\":\"broker\"") != std::string::npos);
   CHECK(api.body.find("\"serial\":\"" + previous) != std::string::npos);
   CHECK(api.body.find("\"failures\":0") != std::string::npos);
+  // Each renewal was an event on MQTT, with the serial now served.
+  const auto renewed_events = [&] {
+    const std::string log = testing::read_file(tmp / "events.log");
+    int n = 0;
+    for (auto pos = log.find("\"event\":\"renewed\""); pos != std::string::npos;
+         pos = log.find("\"event\":\"renewed\"", pos + 1))
+      ++n;
+    return n;
+  };
+  CHECK(testing::eventually([&] { return renewed_events() >= 3; }, std::chrono::seconds(30)));
+  const std::string log = testing::read_file(tmp / "events.log");
+  INFO(log);
+  CHECK(log.find("\"target\":\"managed/broker\"") != std::string::npos);
+  CHECK(log.find("\"serial\":\"" + previous + "\"") != std::string::npos);
+  CHECK(log.find("\"verified\":true") != std::string::npos);
   // Previous sets are kept under state_dir.
   CHECK(fs::exists(lab.state / "renew" / "broker" / "previous"));
   REQUIRE(agent.process().signal(SIGTERM));
