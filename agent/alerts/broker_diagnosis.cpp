@@ -1,30 +1,21 @@
-// Boost 1.74's asio/ssl compiles inline code that names OpenSSL's deprecated RSA/DH calls,
-// which the build hides (OPENSSL_NO_DEPRECATED): this file sees them, as agent/probe/
-// tls_probe.cpp does, so that asio::ssl builds; nothing here calls them.
-#undef OPENSSL_NO_DEPRECATED
-
+// The broker's diagnosis runs the endpoint prober (agent/probe/tls_probe.h): the same
+// resolve, connect and handshake under deadlines, and the served chain judged by pki/ against
+// the agent's own `mqtt.ca` and the broker's host name.
 #include "agent/alerts/broker_diagnosis.h"
 
 #include <openssl/ssl.h>
-#include <openssl/x509_vfy.h>
+#include <openssl/x509.h>
 
-#include <boost/asio/connect.hpp>
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-#include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
-#include <boost/asio/ssl/stream.hpp>
-#pragma GCC diagnostic pop
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <cstdlib>
 #include <memory>
 
+#include "agent/probe/tls_probe.h"
 #include "pki/duration.h"
+#include "pki/judge.h"
 #include "pki/load.h"
+#include "pki/served_chain.h"
 
 namespace certwatch::agent {
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 
 std::optional<BrokerAddress> broker_address(const std::string& url) {
   const auto sep = url.find("://");
@@ -67,119 +58,70 @@ bool tls_scheme(const std::string& url) {
   return url.starts_with("mqtts://") || url.starts_with("ssl://") || url.starts_with("wss://");
 }
 
-// OpenSSL's reason for a TLS error ("certificate verify failed", "sslv3 alert certificate
-// expired"), without asio's " (SSL routines)" decoration.
-std::string tls_reason(const boost::system::error_code& ec) {
-  std::string m = ec.message();
-  if (const auto p = m.find(" ("); p != std::string::npos) m.resize(p);
-  return m;
+// The anchors Paho verifies the broker with: mqtt.ca, else the system bundle.
+std::vector<std::filesystem::path> trust_paths(const BrokerTls& tls) {
+  if (tls.ca) return {*tls.ca};
+  const char* env = std::getenv(X509_get_default_cert_file_env());
+  return {env != nullptr ? env : X509_get_default_cert_file()};
 }
 
-struct Attempt : std::enable_shared_from_this<Attempt> {
-  Attempt(asio::io_context& io, BrokerAddress a, bool tls, std::function<void(std::string)> d)
-      : ctx(asio::ssl::context::tls_client), stream(io, ctx), resolver(io), timer(io), address(std::move(a)),
-        use_tls(tls), done(std::move(d)) {}
-  asio::ssl::context ctx;
-  asio::ssl::stream<tcp::socket> stream;
-  tcp::resolver resolver;
-  asio::steady_timer timer;
-  BrokerAddress address;
-  bool use_tls;
-  std::function<void(std::string)> done;
-  bool finished = false;
-  char byte = 0;
-
-  std::string where() const { return address.host + ":" + address.port; }
-  void finish(std::string why) {
-    if (finished) return;
-    finished = true;
-    timer.cancel();
-    resolver.cancel();
-    boost::system::error_code ignored;
-    stream.next_layer().close(ignored);
-    done(std::move(why));
-  }
-  // The agent's own TLS settings, as Paho gets them; a file problem is the answer already.
-  std::optional<std::string> setup(const BrokerTls& tls) {
-    boost::system::error_code ec;
-    if (tls.ca) {
-      std::error_code fec;
-      if (std::filesystem::is_directory(*tls.ca, fec))
-        ctx.add_verify_path(tls.ca->string(), ec);
-      else
-        ctx.load_verify_file(tls.ca->string(), ec);
-      if (ec) return "CA " + tls.ca->string() + ": " + tls_reason(ec);
-    } else {
-      ctx.set_default_verify_paths(ec);
-    }
-    if (tls.cert) {
-      ctx.use_certificate_chain_file(tls.cert->string(), ec);
-      if (ec) return "client certificate " + tls.cert->string() + ": " + tls_reason(ec);
-    }
-    if (tls.key) {
-      ctx.use_private_key_file(tls.key->string(), asio::ssl::context::pem, ec);
-      if (ec) return "client key " + tls.key->string() + ": " + tls_reason(ec);  // the path, never the key
-    }
-    stream.set_verify_mode(asio::ssl::verify_peer);
-    stream.set_verify_callback(asio::ssl::host_name_verification(address.host));
-    boost::system::error_code ignored;
-    if (!asio::ip::make_address(address.host, ignored).is_unspecified() || ignored)
-      SSL_set_tlsext_host_name(stream.native_handle(), address.host.c_str());
-    return std::nullopt;
-  }
-  void start(std::chrono::milliseconds timeout) {
-    auto self = shared_from_this();
-    timer.expires_after(timeout);
-    timer.async_wait([self, timeout](const boost::system::error_code& ec) {
-      if (!ec)
-        self->finish("no answer from " + self->where() + " within " + std::to_string(timeout.count() / 1000) +
-                     " s (broker down, or a firewall drops the connection)");
-    });
-    resolver.async_resolve(address.host, address.port, [self](const boost::system::error_code& ec, tcp::resolver::results_type r) {
-      if (self->finished) return;
-      if (ec) return self->finish("cannot resolve " + self->address.host + ": " + ec.message());
-      asio::async_connect(self->stream.next_layer(), r, [self](const boost::system::error_code& ec2, const tcp::endpoint&) {
-        if (self->finished) return;
-        if (ec2) return self->finish("cannot connect to " + self->where() + ": " + ec2.message());
-        if (!self->use_tls)
-          return self->finish("the broker at " + self->where() + " accepts TCP but ended the MQTT CONNECT (see its log)");
-        self->handshake();
-      });
-    });
-  }
-  void handshake() {
-    auto self = shared_from_this();
-    stream.async_handshake(asio::ssl::stream_base::client, [self](const boost::system::error_code& ec) {
-      if (self->finished) return;
-      if (ec) {
-        const long verify = SSL_get_verify_result(self->stream.native_handle());
-        if (verify != X509_V_OK)
-          return self->finish("TLS handshake with " + self->where() + " failed: certificate verify failed: " +
-                              X509_verify_cert_error_string(verify));
-        return self->finish("TLS handshake with " + self->where() + " failed: " + tls_reason(ec));
-      }
-      // TLS 1.3: a client certificate the broker refuses comes back as an alert after the
-      // handshake, on the first read.
-      self->stream.async_read_some(asio::buffer(&self->byte, 1), [self](const boost::system::error_code& ec2, std::size_t) {
-        if (self->finished) return;
-        if (ec2 && ec2.category() == asio::error::get_ssl_category())
-          return self->finish("the broker at " + self->where() + " refused the TLS session: " + tls_reason(ec2));
-        self->finish("TLS with " + self->where() + " works; the broker ended the MQTT CONNECT (see its log)");
-      });
-    });
-  }
-};
+// What the handshake showed: the broker's chain against our trust and its host name.
+std::string judge_served(const probe::AddressOutcome& a, const BrokerTls& tls, const BrokerAddress& address,
+                         const std::string& where) {
+  pki::JudgeOptions o;
+  o.trust = pki::load_trust_files(trust_paths(tls)).certs;
+  o.host = address.host;
+  o.purpose = pki::Purpose::server;
+  o.expect_leaf = true;
+  const pki::Report r = pki::judge_chain(where, a.chain, std::nullopt, o);
+  if (!r.trusted)
+    return "TLS handshake with " + where + " failed: certificate verify failed: " +
+           r.verify_error.value_or("no path to a trusted CA");
+  for (const auto& f : r.findings)
+    if (f.id == "leaf.hostname_mismatch")
+      return "TLS handshake with " + where + " failed: certificate verify failed: " + f.message;
+  return "TLS with " + where + " works; the broker ended the MQTT CONNECT (see its log)";
+}
 
 }  // namespace
 
-void diagnose_broker(asio::io_context& io, const std::string& url, const BrokerTls& tls,
+void diagnose_broker(boost::asio::io_context& io, const std::string& url, const BrokerTls& tls,
                      std::chrono::milliseconds timeout, std::function<void(std::string)> done) {
   auto address = broker_address(url);
   if (!address) return done("cannot tell the broker's host and port from '" + url + "'");
-  auto attempt = std::make_shared<Attempt>(io, std::move(*address), tls_scheme(url), std::move(done));
-  if (attempt->use_tls)
-    if (auto problem = attempt->setup(tls)) return attempt->finish(*problem);
-  attempt->start(timeout);
+  const char* digits = address->port.c_str();
+  char* end = nullptr;
+  const long port = std::strtol(digits, &end, 10);
+  if (end == digits || *end != '\0' || port < 1 || port > 65535)
+    return done("the port of '" + url + "' is not a number from 1 to 65535");
+  const bool use_tls = tls_scheme(url);
+  pki::UniquePtr<SSL_CTX> ssl(SSL_CTX_new(TLS_client_method()));
+  if (!ssl) return done("cannot create a TLS context");
+  // The agent's own client identity, as Paho presents it; a file problem is the answer already.
+  if (use_tls && tls.cert && tls.key)
+    if (auto ok = pki::use_client_identity(ssl.get(), *tls.cert, *tls.key); !ok)
+      return done("client certificate " + tls.cert->string() + ": " + ok.error().message);
+  probe::TlsTarget target;
+  target.host = address->host;
+  target.port = static_cast<uint16_t>(port);
+  target.sni = probe::is_ip_literal(address->host) ? "" : address->host;
+  // One deadline for the whole diagnosis, shared by its steps.
+  target.step_timeout = timeout / 3;
+  const std::string where = address->host + ":" + address->port;
+  (void)probe::start_probe(
+      io, target, std::make_shared<probe::ProbeContext>(ssl.get()),
+      [done = std::move(done), tls, address = *address, where, use_tls](probe::TlsProbeResult r) {
+        if (r.resolve_error) return done(*r.resolve_error);
+        const probe::AddressOutcome& a = r.addresses.front();
+        if (a.failure == "endpoint.unreachable") {
+          const std::string reason = a.reason.starts_with("connect: ") ? a.reason.substr(9) : a.reason;
+          return done("cannot connect to " + where + ": " + reason);
+        }
+        // A plain MQTT listener answers our ClientHello by closing: TCP is what we could check.
+        if (!use_tls) return done("the broker at " + where + " accepts TCP but ended the MQTT CONNECT (see its log)");
+        if (a.chain.empty()) return done("TLS handshake with " + where + " failed: " + a.reason);
+        done(judge_served(a, tls, address, where));
+      });
 }
 
 }  // namespace certwatch::agent
