@@ -3,10 +3,6 @@
 // probed within its share of the round, and a stop cancels what is in flight.
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <vector>
@@ -14,31 +10,13 @@
 #include "agent/clock/clock.h"
 #include "agent/inventory/inventory.h"
 #include "agent/probe/endpoint_source.h"
+#include "support/tls_servers.h"
 
 using namespace certwatch;
 using namespace certwatch::agent;
 using std::chrono::milliseconds;
 
 namespace {
-
-// A listening socket that never accepts: the kernel completes TCP handshakes into the backlog
-// and nothing ever answers.
-struct BlackHole {
-  int fd = -1;
-  uint16_t port = 0;
-  BlackHole() {
-    fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
-    socklen_t len = sizeof sa;
-    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
-    port = ntohs(sa.sin_port);
-    REQUIRE(::listen(fd, 64) == 0);
-  }
-  ~BlackHole() { ::close(fd); }
-};
 
 config::EndpointEntry entry(uint16_t port) {
   config::EndpointEntry e;
@@ -76,23 +54,15 @@ struct Rig {
 
 TEST_CASE("endpoint source: first round spread on the clock, concurrency capped, nobody starved",
           "[agent][probe][endpoint]") {
-  std::vector<std::unique_ptr<BlackHole>> holes;
+  std::vector<std::unique_ptr<testing::RawServer>> holes;  // never accept: black holes
   config::Config cfg;
   cfg.agent.probe_concurrency = 3;
   for (int i = 0; i < 6; ++i) {
-    holes.push_back(std::make_unique<BlackHole>());
-    cfg.endpoints.push_back(entry(holes.back()->port));
+    holes.push_back(std::make_unique<testing::RawServer>(""));
+    cfg.endpoints.push_back(entry(static_cast<uint16_t>(holes.back()->port)));
   }
   // Queued behind the black holes: a closed port (refused at once).
-  const int closed_fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(closed_fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
-  socklen_t len = sizeof sa;
-  REQUIRE(::getsockname(closed_fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
-  const uint16_t closed_port = ntohs(sa.sin_port);
-  ::close(closed_fd);
+  const auto closed_port = static_cast<uint16_t>(testing::free_port());
   cfg.endpoints.push_back(entry(closed_port));
 
   Rig rig;
