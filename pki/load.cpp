@@ -4,6 +4,10 @@
 // the limit and the certificate-like names.
 #include "pki/load.h"
 
+#include <openssl/x509.h>
+
+#include <cstdlib>
+
 #include "pki/chain_limits.h"
 #include "pki/pkcs7_scan.h"
 #include "pki/read_file.h"
@@ -465,6 +469,11 @@ void walk_dir(const fs::path& dir, std::set<DirId>& seen, std::vector<WalkEntry>
 }
 
 }  // namespace
+
+fs::path system_trust_file() {
+  const char* env = std::getenv(X509_get_default_cert_file_env());
+  return env != nullptr ? fs::path(env) : fs::path(X509_get_default_cert_file());
+}
 
 TrustFiles load_trust_files(std::span<const fs::path> paths) {
   TrustFiles out;

@@ -94,6 +94,9 @@ struct TrustFiles {
   std::vector<std::string> errors;  // "path: why"
 };
 TrustFiles load_trust_files(std::span<const std::filesystem::path> paths);
+// The system's CA bundle as OpenSSL finds it ($SSL_CERT_FILE, else the built-in path): the
+// trust of `check`, `probe` and the MQTT client when none is configured.
+std::filesystem::path system_trust_file();
 
 // The names walk_paths keeps inside directories (by extension, case-insensitive). The agent
 // uses the same rule, so `certwatch check DIR` and a watched DIR look at the same files.

@@ -4,7 +4,6 @@
 #include "agent/alerts/broker_diagnosis.h"
 
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include <cstdlib>
 #include <memory>
@@ -61,8 +60,7 @@ bool tls_scheme(const std::string& url) {
 // The anchors Paho verifies the broker with: mqtt.ca, else the system bundle.
 std::vector<std::filesystem::path> trust_paths(const BrokerTls& tls) {
   if (tls.ca) return {*tls.ca};
-  const char* env = std::getenv(X509_get_default_cert_file_env());
-  return {env != nullptr ? env : X509_get_default_cert_file()};
+  return {pki::system_trust_file()};
 }
 
 // What the handshake showed: the broker's chain against our trust and its host name.

@@ -56,9 +56,7 @@ struct CliOptions {
 pki::Result<std::vector<pki::Certificate>> load_trust(const std::vector<std::string>& bundles) {
   std::vector<pki::Certificate> out;
   if (bundles.empty()) {
-    const char* env = std::getenv(X509_get_default_cert_file_env());
-    const fs::path sys = env != nullptr ? env : X509_get_default_cert_file();
-    pki::FileInput in = pki::load_file(sys);
+    pki::FileInput in = pki::load_file(pki::system_trust_file());
     if (in.ok()) out = in.loaded->certs;
     return out;
   }
