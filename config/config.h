@@ -42,6 +42,8 @@ struct AgentConfig {
   pki::Thresholds thresholds;
   Milliseconds debounce{Milliseconds{200}};  // quiet time after the last inotify event
   uint32_t probe_concurrency = 64;  // endpoint probes in flight at most (each holds a socket)
+  // First retry after a failed renewal; it doubles with each failure in a row, up to 1 h.
+  Seconds renew_retry{Seconds{60}};
   bool operator==(const AgentConfig&) const = default;
 };
 

@@ -55,7 +55,8 @@ class Schema {
   explicit Schema(YamlReader& r) : r_(r) {}
 
   void agent(const Field& f, AgentConfig& out) {
-    const auto m = r_.map(f, {"state_dir", "rescan_interval", "thresholds", "debounce", "probe_concurrency"});
+    const auto m = r_.map(f, {"state_dir", "rescan_interval", "thresholds", "debounce", "probe_concurrency",
+                                "renew_retry"});
     if (const auto* v = m.get("state_dir"))
       if (auto p = r_.path(*v, Need::nothing)) out.state_dir = *p;
     if (const auto* v = m.get("rescan_interval"))
@@ -64,6 +65,8 @@ class Schema {
       if (auto d = r_.duration_ms(*v, Milliseconds{0})) out.debounce = *d;
     if (const auto* v = m.get("probe_concurrency"))
       if (auto n = r_.integer(*v, 1, 10000)) out.probe_concurrency = static_cast<uint32_t>(*n);
+    if (const auto* v = m.get("renew_retry"))
+      if (auto d = r_.duration(*v, Seconds{1}, Seconds{3600})) out.renew_retry = *d;
     if (const auto* v = m.get("thresholds")) {
       const auto t = r_.map(*v, {"warning", "critical"});
       const Field* w = t.get("warning");

@@ -208,7 +208,7 @@ std::optional<int64_t> YamlReader::integer(const Field& f, int64_t min, int64_t 
   return v;
 }
 
-std::optional<Seconds> YamlReader::duration(const Field& f, Seconds min) {
+std::optional<Seconds> YamlReader::duration(const Field& f, Seconds min, std::optional<Seconds> max) {
   if (!scalar(f, "a duration (e.g. 30s, 10m, 12h, 90d)")) return std::nullopt;
   auto parsed = pki::parse_duration(f.value.Scalar());
   if (!parsed) {
@@ -217,6 +217,10 @@ std::optional<Seconds> YamlReader::duration(const Field& f, Seconds min) {
   }
   if (Seconds{*parsed} < min) {
     problem(f.mark(), f.where + ": must be at least " + pki::format_duration(min.count()));
+    return std::nullopt;
+  }
+  if (max && Seconds{*parsed} > *max) {
+    problem(f.mark(), f.where + ": must be at most " + pki::format_duration(max->count()));
     return std::nullopt;
   }
   return Seconds{*parsed};

@@ -78,7 +78,7 @@ class YamlReader {
   std::optional<bool> boolean(const Field& f);
   std::optional<int64_t> integer(const Field& f, int64_t min, int64_t max);
   // Durations "90d", "1h30m" (pki/duration.h); at least `min`.
-  std::optional<Seconds> duration(const Field& f, Seconds min);
+  std::optional<Seconds> duration(const Field& f, Seconds min, std::optional<Seconds> max = std::nullopt);
   // Also accepts "250ms".
   std::optional<Milliseconds> duration_ms(const Field& f, Milliseconds min);
   // One of `names`; the result is the index into `names`.

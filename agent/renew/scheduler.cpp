@@ -12,7 +12,6 @@ namespace certwatch::agent {
 namespace {
 
 constexpr int64_t kShareReloadSeconds = 60;  // due within the same minute: one reload
-constexpr int64_t kFirstBackoff = 60;
 constexpr int64_t kMaxBackoff = 3600;
 
 bool renewal_config_changed(const config::Config& a, const config::Config& b) {
@@ -143,7 +142,7 @@ void RenewScheduler::finished(const std::vector<RenewOutcome>& outcomes) {
       m.st.last_error = o.error;
       schedule_from_live(m);
       const int shift = std::min(m.st.failures - 1, 6);
-      int64_t next = now + std::min(kMaxBackoff, kFirstBackoff << shift);
+      int64_t next = now + std::min(kMaxBackoff, config_.agent.renew_retry.count() << shift);
       // Never retry later than the moment the certificate expires.
       if (m.st.not_after > now) next = std::min(next, m.st.not_after);
       m.st.next_at = std::max(next, now + 1);

@@ -6,7 +6,7 @@
 //   (pki/cert_set.h recover()).
 // - Due: notAfter - renew_before (default a third of the configured validity), minus a
 //   jitter of up to validity/20 drawn once per certificate.
-// - Failure: retry after 1 min, doubling, capped at 1 h and never later than notAfter;
+// - Failure: retry after agent.renew_retry (1 min), doubling, capped at 1 h and never later than notAfter;
 //   renewal.failed (critical) until a success; renewal.overdue once the due time has passed.
 // - Certificates with the same reload that are due within the same minute share one
 //   transaction, so the server reloads once.

@@ -41,6 +41,7 @@ TEST_CASE("defaults fill everything not written", "[config][loader]") {
   CHECK(c.agent.rescan_interval == std::chrono::minutes(10));
   CHECK(c.agent.debounce == std::chrono::milliseconds(200));
   CHECK(c.agent.probe_concurrency == 64);
+  CHECK(c.agent.renew_retry == std::chrono::minutes(1));
   CHECK(c.agent.thresholds.warning_seconds == 24 * 30 * 3600);
   CHECK(c.agent.thresholds.critical_seconds == 24 * 7 * 3600);
   CHECK(c.http.listen.to_string() == "127.0.0.1:9793");
@@ -210,6 +211,9 @@ TEST_CASE("duplicates: watch paths (after resolution), keys, names", "[config][l
             "c.yaml:3:14: endpoints[1].target: duplicate endpoint h.example:8883 (also endpoints[0])"});
   CHECK(errors_of("agent: {probe_concurrency: 0}\nendpoints: [{target: 'h:1'}]\n").size() == 1);
   CHECK(load_ok("agent: {probe_concurrency: 500}\nendpoints: [{target: 'h:1'}]\n").agent.probe_concurrency == 500);
+  CHECK(errors_of("agent: {renew_retry: 2h}\nwatch: [{path: a}]\n") ==
+        std::vector<std::string>{"c.yaml:1:22: agent.renew_retry: must be at most 1h"});
+  CHECK(load_ok("agent: {renew_retry: 5s}\nwatch: [{path: a}]\n").agent.renew_retry == std::chrono::seconds(5));
 }
 
 TEST_CASE("every problem of a file is reported, in file order", "[config][loader][errors]") {

@@ -54,7 +54,11 @@ TEST_CASE("renew: a full disk leaves the live set untouched, raises renewal.fail
   testing::TempDir tmp;
   RenewLab lab(tmp.path());
   // Bootstrap a 60 s certificate by the command line; the agent then finds it due in ~10 s.
-  const auto config = lab.write_config(lab.config("60s", "50s", "", false));
+  // A 2 s first retry (agent.renew_retry) instead of the default minute: the retry after the
+  // space returns comes within seconds.
+  auto text = lab.config("60s", "50s", "", false);
+  text.insert(text.find("http:"), "  renew_retry: 2s\n");
+  const auto config = lab.write_config(text);
   REQUIRE(lab.renew(config).exit_code == 0);
   const auto before = testing::read_file(lab.certs / "server.cert.pem");
   const auto key_before = testing::read_file(lab.certs / "server.key.pem");
@@ -71,7 +75,7 @@ TEST_CASE("renew: a full disk leaves the live set untouched, raises renewal.fail
   CHECK(renew_test::renewals(agent.metrics(), "failure") >= 1);
   fs::remove(full);  // space returns
   REQUIRE(testing::eventually([&] { return renew_test::renewals(agent.metrics(), "success") >= 1; },
-                              std::chrono::seconds(70)));
+                              std::chrono::seconds(30)));
   CHECK(testing::read_file(lab.certs / "server.cert.pem") != before);
   CHECK(lab.live_set_problem().empty());
   CHECK(testing::eventually(
