@@ -1,20 +1,62 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: the normal build, then the same
-# tests under AddressSanitizer + UndefinedBehaviorSanitizer, then the fuzz target for a
-# bounded time. Idempotent; build trees live in build/ and build-asan/.
+# tests under AddressSanitizer + UndefinedBehaviorSanitizer, then the fuzz targets for a
+# bounded time. Idempotent; build trees live in build/, build-asan/ and build-fuzz/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 jobs=$(nproc)
+# Most integration tests wait on real programs (brokers, Prometheus, renewals) rather than
+# compute, so ctest runs twice as many as there are cores; every wait in them is bounded.
+test_jobs=$((jobs * 2))
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCERTWATCH_WERROR=ON >/dev/null
 cmake --build build -j "$jobs"
-ctest --test-dir build --output-on-failure -j "$jobs"
 
+# The sanitizer tree and then the fuzz targets build in the background while the normal tests
+# run (those mostly wait), and the fuzz targets while the sanitizer tests run. Build output goes
+# to a log that is printed when a build fails.
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCERTWATCH_SANITIZE=ON -DCERTWATCH_WERROR=ON \
       -DCERTWATCH_BENCH=OFF >/dev/null
-cmake --build build-asan -j "$jobs"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j "$jobs"
+mkdir -p build-asan/ci
+rm -f build-asan/ci/*.rc
+# Its own session (setsid), so that the trap below can stop the builds with their compilers.
+setsid -w bash -c '
+  rc=0; cmake --build build-asan -j "$1" >build-asan/ci/asan-build.log 2>&1 || rc=$?
+  echo "$rc" >build-asan/ci/asan-build.rc
+  rc=0; bash scripts/fuzz.sh --build >build-asan/ci/fuzz-build.log 2>&1 || rc=$?
+  echo "$rc" >build-asan/ci/fuzz-build.rc
+' background-builds "$jobs" &
+background=$!
+# Stops the background builds if this script ends early (a failing test).
+trap 'kill -- "-$background" 2>/dev/null || true' EXIT
 
+# waits for a background step, prints its log when it failed
+await() {
+  local step=$1 rc
+  while [ ! -f "build-asan/ci/$step.rc" ]; do
+    if ! kill -0 "$background" 2>/dev/null; then
+      [ -f "build-asan/ci/$step.rc" ] && break
+      echo "background builds ended before $step"
+      exit 1
+    fi
+    sleep 1
+  done
+  rc=$(cat "build-asan/ci/$step.rc")
+  if [ "$rc" != 0 ]; then
+    tail -n 80 "build-asan/ci/$step.log"
+    echo "$step failed (exit $rc)"
+    exit 1
+  fi
+  echo "$step: done"
+}
+
+ctest --test-dir build --output-on-failure -j "$test_jobs"
+
+await asan-build
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure -j "$test_jobs"
+
+await fuzz-build
+wait "$background"
 bash scripts/fuzz.sh 90
