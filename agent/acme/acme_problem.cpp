@@ -52,6 +52,7 @@ std::string problem_message(const HttpsResponse& response, const std::string& st
   std::string body = response.body.substr(0, kMaxBodyEcho);
   for (char& c : body)
     if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  body.erase(body.find_last_not_of(' ') + 1);
   return "acme: HTTP " + std::to_string(response.status) + " at " + step + (body.empty() ? "" : ": " + body);
 }
 
