@@ -3,6 +3,8 @@
 // is gone.
 #include <catch2/catch.hpp>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include "integration/acme_harness.h"
 #include "pki/jws.h"
 
@@ -150,4 +152,23 @@ TEST_CASE("acme: renewal_info against a directory without renewalInfo is an erro
   REQUIRE(r.has_value());
   REQUIRE_FALSE(r->ok());
   CHECK(r->error().message == "acme: the directory offers no renewalInfo");
+}
+
+TEST_CASE("acme: cancel() ends a pending order with an error and cleans its challenge up", "[integration][acme]") {
+  PebbleLab lab;
+  auto client = lab.client();
+  RecordingSolver solver;
+  boost::asio::steady_timer later(lab.io);
+  solver.on_present = [&](const Challenge&, SolverDone) {  // never answers; the cancel comes first
+    later.expires_after(std::chrono::milliseconds(100));
+    later.async_wait([&](const boost::system::error_code&) { client->cancel(); });
+  };
+  const auto started = std::chrono::steady_clock::now();
+  CHECK(error_of(lab.order(*client, {"cancel.acme.test"}, solver, std::chrono::seconds(20))) ==
+        "acme: cancelled at challenge cancel.acme.test");
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+  CHECK(solver.cleaned.size() == 1);
+  RecordingSolver after;  // a cancelled client stays cancelled
+  CHECK(error_of(lab.order(*client, {"after.acme.test"}, after)) == "acme: cancelled");
+  CHECK(after.presented.empty());
 }
