@@ -136,7 +136,7 @@ TEST_CASE("an ES256 JWS verifies with openssl after r||s goes back to DER", "[pk
   CHECK_FALSE(openssl_verifies(key->get(), protected64 + ".e30", raw_to_der(raw)));
 }
 
-TEST_CASE("an RS256 JWS with kid verifies with openssl; other keys are refused", "[pki][jws]") {
+TEST_CASE("an RS256 JWS with kid verifies with openssl, other keys are refused", "[pki][jws]") {
   auto key = generate_key(KeyType::rsa_2048);
   REQUIRE(key.ok());
   auto jws = sign_jws(key->get(), JwsHeader{"n2", "https://acme.test/acct/1", "https://acme.test/acct/1"}, "");
