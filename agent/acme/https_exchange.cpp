@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <ctime>
 
 #include "agent/acme/await_callback.h"
 #include "agent/probe/resolve.h"
@@ -66,6 +67,16 @@ Result<HttpsUrl> parse_https_url(const std::string& url) {
     out.port = static_cast<unsigned short>(std::stoi(port));
   }
   return out;
+}
+
+std::optional<int64_t> parse_retry_after(const std::string& value, int64_t now_unix) {
+  if (value.empty()) return std::nullopt;
+  if (value.size() <= 10 && std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isdigit(c); }))
+    return std::stoll(value);
+  std::tm tm{};
+  const char* end = ::strptime(value.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  return std::max<int64_t>(0, static_cast<int64_t>(::timegm(&tm)) - now_unix);
 }
 
 namespace {

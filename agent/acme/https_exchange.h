@@ -11,9 +11,11 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +45,10 @@ struct HttpsUrl {
   std::string target;  // "/path?query", "/" at least
 };
 pki::Result<HttpsUrl> parse_https_url(const std::string& url);
+
+// Retry-After (RFC 9110 10.2.3) as the ACME polls and ARI read it: delay-seconds or an
+// HTTP-date, turned into seconds from `now_unix`; nullopt when absent or unreadable.
+std::optional<int64_t> parse_retry_after(const std::string& value, int64_t now_unix);
 
 class HttpsTransport {
  public:

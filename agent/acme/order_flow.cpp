@@ -9,7 +9,6 @@
 
 #include "agent/acme/acme_problem.h"
 #include "agent/acme/await_callback.h"
-#include "agent/acme/retry_after.h"
 #include "pki/jws.h"
 
 namespace certwatch::agent::acme {

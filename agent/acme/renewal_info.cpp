@@ -3,7 +3,6 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
-#include "agent/acme/retry_after.h"
 #include "pki/ari.h"
 
 namespace certwatch::agent::acme {

@@ -4,7 +4,6 @@
 #include "agent/acme/acme_problem.h"
 #include "agent/acme/https_exchange.h"
 #include "agent/acme/renewal_info.h"
-#include "agent/acme/retry_after.h"
 
 using namespace certwatch::agent::acme;
 
