@@ -6,7 +6,9 @@
 // Thread-safety: io_context thread only.
 #pragma once
 
+// clang-format off
 #include <utility>  // before asio: Boost 1.74 + GCC 12 + C++20
+// clang-format on
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -53,10 +55,9 @@ std::optional<int64_t> parse_retry_after(const std::string& value, int64_t now_u
 class HttpsTransport {
  public:
   // Loads the trust (files, or the system bundle when `trust` is empty); errors name the file.
-  static pki::Result<std::unique_ptr<HttpsTransport>> make(boost::asio::io_context& io,
-                                                           const std::vector<std::filesystem::path>& trust,
-                                                           std::chrono::milliseconds timeout,
-                                                           size_t body_limit = 1 << 20);
+  static pki::Result<std::unique_ptr<HttpsTransport>> make(
+      boost::asio::io_context& io, const std::vector<std::filesystem::path>& trust,
+      std::chrono::milliseconds timeout, size_t body_limit = 1 << 20);
   virtual ~HttpsTransport() = default;
   // One exchange; any status is a response, transport failures are errors.
   virtual boost::asio::awaitable<pki::Result<HttpsResponse>> exchange(HttpsRequest request) = 0;
