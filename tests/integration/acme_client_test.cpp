@@ -72,6 +72,38 @@ TEST_CASE("acme: dns-01 challenges carry the TXT value of the key authorization"
   CHECK(solver.cleaned.size() == 1);
 }
 
+TEST_CASE("acme: pebble really validates the key authorization over http-01 and dns-01",
+          "[integration][acme]") {
+  pebble_test::PebbleOptions options;
+  options.challtestsrv = true;  // pebble's DNS, and the http-01 responder on pebble's httpPort
+  PebbleLab lab(options);
+  auto client = lab.client();
+  RecordingSolver http;
+  http.on_present = [&](const Challenge& ch, SolverDone done) {
+    REQUIRE(lab.pebble.add_http01(ch.token, ch.key_authorization));
+    done(pki::Result<void>());
+  };
+  require_issued(lab.order(*client, {"http.acme.test"}, http),
+                 testing::read_file(lab.pebble.log()));
+  RecordingSolver dns;
+  dns.solver_type = "dns-01";
+  dns.on_present = [&](const Challenge& ch, SolverDone done) {
+    REQUIRE(lab.pebble.set_txt("_acme-challenge." + ch.identifier + ".", ch.dns_value));
+    done(pki::Result<void>());
+  };
+  require_issued(lab.order(*client, {"dns.acme.test"}, dns), testing::read_file(lab.pebble.log()));
+  CHECK(dns.cleaned.size() == 1);
+  // A wrong TXT value is refused by the same validator (the test can fail).
+  RecordingSolver wrong;
+  wrong.solver_type = "dns-01";
+  wrong.on_present = [&](const Challenge& ch, SolverDone done) {
+    REQUIRE(lab.pebble.set_txt("_acme-challenge." + ch.identifier + ".", "not-" + ch.dns_value));
+    done(pki::Result<void>());
+  };
+  const std::string e = error_of(lab.order(*client, {"wrong.acme.test"}, wrong));
+  CHECK(e.rfind("acme: unauthorized at challenge wrong.acme.test: ", 0) == 0);
+}
+
 TEST_CASE("acme: injected badNonce answers are retried and the order is issued",
           "[integration][acme]") {
   PebbleLab lab(pebble_test::with_env({"PEBBLE_VA_ALWAYS_VALID=1", "PEBBLE_WFE_NONCEREJECT=40"}));

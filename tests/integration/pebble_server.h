@@ -102,6 +102,11 @@ class Pebble {
   bool set_txt(const std::string& fqdn, const std::string& value) {
     return challtestsrv_post("/set-txt", "{\"host\":\"" + fqdn + "\",\"value\":\"" + value + "\"}");
   }
+  // Serves an http-01 response from challtestsrv (challtestsrv without options.http_port).
+  bool add_http01(const std::string& token, const std::string& key_authorization) {
+    return challtestsrv_post(
+        "/add-http01", "{\"token\":\"" + token + "\",\"content\":\"" + key_authorization + "\"}");
+  }
   bool clear_txt(const std::string& fqdn) {
     return challtestsrv_post("/clear-txt", "{\"host\":\"" + fqdn + "\"}");
   }
