@@ -21,6 +21,16 @@ Result<void> add_conf_ext(X509* cert, X509V3_CTX* ctx, int nid, const std::strin
 }
 
 Result<void> add_sans(X509* cert, const std::vector<SubjectAltName>& sans) {
+  auto names = general_names_of(sans);
+  if (!names) return names.error();
+  if (X509_add1_ext_i2d(cert, NID_subject_alt_name, names->get(), 0, X509V3_ADD_DEFAULT) != 1)
+    return make_error("cannot add subjectAltName: " + drain_errors());
+  return {};
+}
+
+}  // namespace
+
+Result<UniquePtr<GENERAL_NAMES>> general_names_of(const std::vector<SubjectAltName>& sans) {
   UniquePtr<GENERAL_NAMES> names(GENERAL_NAMES_new());
   if (!names) return make_error("out of memory");
   for (const auto& san : sans) {
@@ -48,12 +58,8 @@ Result<void> add_sans(X509* cert, const std::vector<SubjectAltName>& sans) {
       return make_error("out of memory");
     }
   }
-  if (X509_add1_ext_i2d(cert, NID_subject_alt_name, names.get(), 0, X509V3_ADD_DEFAULT) != 1)
-    return make_error("cannot add subjectAltName: " + drain_errors());
-  return {};
+  return names;
 }
-
-}  // namespace
 
 Result<Profile> parse_profile(std::string_view name) {
   if (name == "root") return Profile::root;

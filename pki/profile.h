@@ -40,6 +40,10 @@ Result<void> check_profile(const ProfileParams& params);
 // `issuer` is the signing CA's certificate, or null for a self-signed root.
 Result<void> add_profile_extensions(X509* cert, X509* issuer, const ProfileParams& params);
 
+// The SANs as GENERAL_NAMES (IPs as addresses, the rest as IA5 strings): the certificates'
+// extension and the ACME CSR's (pki/csr_builder.h).
+Result<UniquePtr<GENERAL_NAMES>> general_names_of(const std::vector<SubjectAltName>& sans);
+
 // The digest to sign with for a signer key: SHA-384 for P-384, none for Ed25519 (pure
 // signature), SHA-256 otherwise.
 const EVP_MD* signing_digest(const EVP_PKEY* signer);

@@ -8,6 +8,7 @@ packages=(
   libssl-dev openssl libboost-dev libboost-program-options-dev
   libpaho-mqttpp-dev libpaho-mqtt-dev catch2 libyaml-cpp-dev libspdlog-dev libfmt-dev
   libsystemd-dev libsqlite3-dev zlib1g-dev
+  nlohmann-json3-dev  # the ACME client's JSON (agent/acme/)
   # tests
   mosquitto mosquitto-clients prometheus faketime nginx-light systemd curl procps
   bsdutils  # script(1): the colour test runs check on a pseudo-terminal
@@ -21,6 +22,8 @@ packages=(
   vsftpd libnginx-mod-mail
   # the baseline of bench/probe_throughput (built with the tests, run by hand)
   prometheus-blackbox-exporter
+  # the ACME client's tests: pebble (RFC 8555 test server) and pebble-challtestsrv
+  pebble
   # the fuzz target and sanitizer runtimes
   clang libclang-rt-14-dev
 )
