@@ -1,0 +1,61 @@
+// One HTTPS request/response for the ACME client: Boost.Beast over OpenSSL on the caller's
+// io_context, a fresh connection per exchange (ACME servers are few and slow-paced), one
+// deadline for the whole exchange (resolve, connect, handshake, write, read), peer verification
+// against the configured CA files (or the system bundle) with host name or IP checks, and a
+// limit on headers and body. Errors are one line naming the step and the host:port.
+// Thread-safety: io_context thread only.
+#pragma once
+
+#include <utility>  // before asio: Boost 1.74 + GCC 12 + C++20
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pki/result.h"
+
+namespace certwatch::agent::acme {
+
+struct HttpsRequest {
+  std::string method = "GET";  // GET, HEAD, POST
+  std::string url;             // https://host[:port]/path
+  std::string content_type;    // POST only
+  std::string body;
+};
+
+struct HttpsResponse {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, in order
+  std::string body;
+  // The first value of a header (name lower-case), "" if absent.
+  std::string header(std::string_view name) const;
+};
+
+struct HttpsUrl {
+  std::string host;  // without brackets for IPv6
+  unsigned short port = 443;
+  std::string target;  // "/path?query", "/" at least
+};
+pki::Result<HttpsUrl> parse_https_url(const std::string& url);
+
+class HttpsTransport {
+ public:
+  // Loads the trust (files, or the system bundle when `trust` is empty); errors name the file.
+  static pki::Result<std::unique_ptr<HttpsTransport>> make(boost::asio::io_context& io,
+                                                           const std::vector<std::filesystem::path>& trust,
+                                                           std::chrono::milliseconds timeout,
+                                                           size_t body_limit = 1 << 20);
+  virtual ~HttpsTransport() = default;
+  // One exchange; any status is a response, transport failures are errors.
+  virtual boost::asio::awaitable<pki::Result<HttpsResponse>> exchange(HttpsRequest request) = 0;
+  // Aborts the exchange in flight and every later one (they fail with "cancelled").
+  virtual void cancel() = 0;
+};
+
+}  // namespace certwatch::agent::acme
