@@ -23,14 +23,14 @@ pebble_test::PebbleOptions with_dns(int http_port) {
 
 // The config of the renewal lab with an ACME issuer instead of the built-in CA.
 std::string acme_config(const RenewLab& lab, pebble_test::Pebble& pebble, const std::string& challenge,
-                        const std::string& sans, const std::string& reload) {
+                        const std::string& sans, const std::string& reload, const std::string& extra = "") {
   return "agent:\n  state_dir: " + lab.state.string() + "\n" + "http:\n  listen: \"127.0.0.1:" +
          std::to_string(lab.http_port) + "\"\n" + "endpoints:\n  - target: \"127.0.0.1:" +
          std::to_string(lab.broker_port) + "\"\n    interval: 5m\n    client_cert: " +
          (lab.client / "probe.cert.pem").string() + "\n    client_key: " + (lab.client / "probe.key.pem").string() +
          "\n" + "issuers:\n  - name: pebble\n    acme:\n      directory: " + pebble.directory_url() +
          "\n      contact: [\"mailto:ops@broker.test\"]\n      trust: [" + pebble.tls_root().string() +
-         "]\n      chain_trust: [" + pebble.issuing_root().string() + "]\n      order_timeout: 1m\n" +
+         "]\n      chain_trust: [" + pebble.issuing_root().string() + "]\n      order_timeout: 1m\n" + extra +
          "      challenge: " + challenge + "\n" +
          "managed:\n  - name: broker\n    issuer: pebble\n    subject: /CN=broker.test\n    sans: " + sans +
          "\n    cert: " + (lab.certs / "server.cert.pem").string() + "\n    key: " +
@@ -211,4 +211,35 @@ TEST_CASE("acme: http-01 through a webroot served by nginx", "[integration][acme
   // nginx served the token to pebble, and the file is gone again.
   CHECK(testing::read_file(tmp / "nginx/access.log").find("GET /.well-known/acme-challenge/") != std::string::npos);
   CHECK(fs::is_empty(www / ".well-known/acme-challenge"));
+}
+
+TEST_CASE("acme: the EAB key file of the config registers the account where pebble requires EAB",
+          "[integration][acme]") {
+  if (!testing::have_program("pebble")) FAIL("pebble missing");
+  testing::TempDir tmp;
+  RenewLab lab(tmp.path());
+  const int listen_port = testing::free_port();
+  auto options = with_dns(listen_port);
+  options.eab_required = true;
+  options.eab_keys = {{pebble_test::kExampleEabKid, pebble_test::kExampleEabKey}};
+  pebble_test::Pebble pebble(tmp.path(), options);
+  const std::string challenge = "{type: http-01, listen: \"127.0.0.1:" + std::to_string(listen_port) + "\"}";
+  // Without EAB pebble refuses the account, and says why.
+  const auto plain = lab.write_config(acme_config(lab, pebble, challenge, "[DNS:broker.test]", ""));
+  auto refused = lab.renew(plain);
+  INFO(refused.out << refused.err);
+  CHECK(refused.exit_code == 2);
+  CHECK(refused.err.find("externalAccountRequired") != std::string::npos);
+  CHECK_FALSE(fs::exists(lab.certs / "server.cert.pem"));
+  // With the key id and the MAC key file (base64url, a trailing newline as editors leave it).
+  testing::write_file(tmp / "eab.key", std::string(pebble_test::kExampleEabKey) + "\n");
+  const auto config = lab.write_config(acme_config(
+      lab, pebble, challenge, "[DNS:broker.test]", "",
+      "      eab: {key_id: " + std::string(pebble_test::kExampleEabKid) + ", hmac_key_file: " + (tmp / "eab.key").string() +
+          "}\n"));
+  auto r = lab.renew(config);
+  INFO(r.out << r.err << testing::read_file(pebble.log()));
+  REQUIRE(r.exit_code == 0);
+  CHECK(chain_problem(lab, pebble.issuing_root()).empty());
+  CHECK((r.out + r.err).find(pebble_test::kExampleEabKey) == std::string::npos);  // never logged
 }
