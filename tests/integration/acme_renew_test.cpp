@@ -177,6 +177,13 @@ TEST_CASE("acme: dns-01 through a hook, a rejected challenge fails with pebble's
   CHECK(testing::eventually(
       [&] { return agent_test::series(agent.metrics(), "certwatch_finding", {"id=\"renewal.failed\""}).empty(); },
       std::chrono::seconds(5)));
+  // The deployed chain is judged against chain_trust (pebble's root), not the system bundle.
+  const auto m = agent.metrics();
+  CHECK(!agent_test::series(m, "certwatch_cert_not_after_timestamp_seconds", {"target=\"managed/broker\""}).empty());
+  CHECK(agent_test::series(m, "certwatch_finding", {"managed/broker", "chain."}).empty());
+  const auto valid = agent_test::series(m, "certwatch_chain_valid", {"managed/broker"});
+  REQUIRE(valid.size() == 1);
+  CHECK(agent_test::value_of(valid.front()) == 1);
   // The ACME certificate is in the ledger source.
   CHECK(!agent_test::series(agent.metrics(), "certwatch_cert_not_after_timestamp_seconds", {"source=\"ledger\"",
                                                                                           "target=\"pebble/broker/"})
