@@ -13,7 +13,9 @@ namespace {
 constexpr size_t kMaxCnLength = 64;  // ub-common-name (RFC 5280)
 
 struct ExtensionStackDeleter {
-  void operator()(STACK_OF(X509_EXTENSION) * s) const noexcept { sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free); }
+  void operator()(STACK_OF(X509_EXTENSION) * s) const noexcept {
+    sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free);
+  }
 };
 using X509Extensions = std::unique_ptr<STACK_OF(X509_EXTENSION), ExtensionStackDeleter>;
 
@@ -26,12 +28,15 @@ SubjectAltName san_of(const std::string& identifier) {
 
 }  // namespace
 
-Result<std::string> build_csr_der(const EVP_PKEY* key, const std::vector<std::string>& identifiers) {
-  if (identifiers.empty()) return make_error("a CSR needs at least one identifier", ErrorKind::invalid_input);
+Result<std::string> build_csr_der(const EVP_PKEY* key,
+                                  const std::vector<std::string>& identifiers) {
+  if (identifiers.empty())
+    return make_error("a CSR needs at least one identifier", ErrorKind::invalid_input);
   std::vector<SubjectAltName> sans;
   for (const auto& id : identifiers) {
     if (id.empty() || id.find_first_of(" \t\r\n,") != std::string::npos)
-      return make_error("identifier '" + id + "' is not a DNS name or IP address", ErrorKind::invalid_input);
+      return make_error("identifier '" + id + "' is not a DNS name or IP address",
+                        ErrorKind::invalid_input);
     sans.push_back(san_of(id));
   }
   UniquePtr<X509_REQ> req(X509_REQ_new());
@@ -40,8 +45,9 @@ Result<std::string> build_csr_der(const EVP_PKEY* key, const std::vector<std::st
     return make_error("cannot build the CSR: " + drain_errors(), ErrorKind::crypto);
   for (const auto& san : sans) {
     if (san.type != SubjectAltName::Type::dns || san.value.size() > kMaxCnLength) continue;
-    if (X509_NAME_add_entry_by_NID(X509_REQ_get_subject_name(req.get()), NID_commonName, MBSTRING_UTF8,
-                                   reinterpret_cast<const unsigned char*>(san.value.c_str()), -1, -1, 0) != 1)
+    if (X509_NAME_add_entry_by_NID(
+            X509_REQ_get_subject_name(req.get()), NID_commonName, MBSTRING_UTF8,
+            reinterpret_cast<const unsigned char*>(san.value.c_str()), -1, -1, 0) != 1)
       return make_error("cannot set the CSR's CN: " + drain_errors(), ErrorKind::crypto);
     break;
   }
@@ -50,7 +56,8 @@ Result<std::string> build_csr_der(const EVP_PKEY* key, const std::vector<std::st
   UniquePtr<X509_EXTENSION> ext(X509V3_EXT_i2d(NID_subject_alt_name, 0, names->get()));
   X509Extensions exts(sk_X509_EXTENSION_new_null());
   if (!ext || !exts || sk_X509_EXTENSION_push(exts.get(), ext.get()) == 0)
-    return make_error("cannot build the CSR's subjectAltName: " + drain_errors(), ErrorKind::crypto);
+    return make_error("cannot build the CSR's subjectAltName: " + drain_errors(),
+                      ErrorKind::crypto);
   ext.release();  // owned by the stack now
   if (X509_REQ_add_extensions(req.get(), exts.get()) != 1)
     return make_error("cannot add the CSR's extensions: " + drain_errors(), ErrorKind::crypto);

@@ -32,11 +32,12 @@ Result<std::string> jwk_thumbprint(const EVP_PKEY* key);
 struct JwsHeader {
   std::string nonce;  // empty: no nonce member (the EAB inner JWS has none)
   std::string url;
-  std::string kid;    // account URL; empty: the key's jwk goes in the header instead
+  std::string kid;  // account URL; empty: the key's jwk goes in the header instead
 };
 
 // Flattened JWS JSON {"protected","payload","signature"}; an empty payload is POST-as-GET.
-Result<std::string> sign_jws(const EVP_PKEY* key, const JwsHeader& header, std::string_view payload);
+Result<std::string> sign_jws(const EVP_PKEY* key, const JwsHeader& header,
+                             std::string_view payload);
 
 // The externalAccountBinding value for newAccount: an HS256 JWS over the account's JWK with
 // protected header {alg: HS256, kid: key_id, url: new_account_url}. `hmac_key` is raw bytes.

@@ -3,12 +3,12 @@
 // coroutine finishes with "cancelled" and calls its callback once.
 #include "agent/acme/acme_client.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <set>
-
-#include <spdlog/spdlog.h>
 
 #include "agent/acme/acme_session.h"
 #include "agent/acme/await_callback.h"
@@ -56,19 +56,20 @@ asio::awaitable<void> cleanup_all(std::shared_ptr<State> state, ChallengeSolver&
     const std::function<void(std::function<void(Result<void>)>)> clean =
         [&](std::function<void(Result<void>)> cb) { solver.cleanup(ch, std::move(cb)); };
     const std::function<void(asio::steady_timer*)> no_park;
-    auto r = co_await await_callback<Result<void>>(std::chrono::steady_clock::now() + state->settings.request_timeout,
-                                                   clean, no_park);
+    auto r = co_await await_callback<Result<void>>(
+        std::chrono::steady_clock::now() + state->settings.request_timeout, clean, no_park);
     const std::string token = ch.token.substr(0, 8) + "...";
     if (!r)
-      spdlog::warn("acme: cleanup of the {} challenge for {} (token {}) did not finish in {} ms", ch.type,
-                   ch.identifier, token, state->settings.request_timeout.count());
+      spdlog::warn("acme: cleanup of the {} challenge for {} (token {}) did not finish in {} ms",
+                   ch.type, ch.identifier, token, state->settings.request_timeout.count());
     else if (!r->ok())
-      spdlog::warn("acme: cleanup of the {} challenge for {} (token {}) failed: {}", ch.type, ch.identifier, token,
-                   r->error().message);
+      spdlog::warn("acme: cleanup of the {} challenge for {} (token {}) failed: {}", ch.type,
+                   ch.identifier, token, r->error().message);
   }
 }
 
-asio::awaitable<void> order_task(std::shared_ptr<State> state, OrderRequest request, ChallengeSolver& solver,
+asio::awaitable<void> order_task(std::shared_ptr<State> state, OrderRequest request,
+                                 ChallengeSolver& solver,
                                  std::function<void(Result<OrderResult>)> done) {
   OrderContext ctx{*state->session,
                    solver,
@@ -110,7 +111,8 @@ asio::awaitable<void> renewal_info_task(std::shared_ptr<State> state, std::strin
 class BrokenClient final : public Client {
  public:
   BrokenClient(asio::io_context& io, std::string reason) : io_(io), reason_(std::move(reason)) {}
-  void order(const OrderRequest&, ChallengeSolver&, std::function<void(Result<OrderResult>)> done) override {
+  void order(const OrderRequest&, ChallengeSolver&,
+             std::function<void(Result<OrderResult>)> done) override {
     asio::post(io_, [done = std::move(done), r = reason_] { done(make_error(r)); });
   }
   void renewal_info(const std::string&, std::function<void(Result<RenewalInfo>)> done) override {
@@ -130,11 +132,14 @@ class ClientImpl final : public Client {
 
   void order(const OrderRequest& request, ChallengeSolver& solver,
              std::function<void(Result<OrderResult>)> done) override {
-    asio::co_spawn(state_->io, order_task(state_, request, solver, std::move(done)), asio::detached);
+    asio::co_spawn(state_->io, order_task(state_, request, solver, std::move(done)),
+                   asio::detached);
   }
 
-  void renewal_info(const std::string& leaf_der, std::function<void(Result<RenewalInfo>)> done) override {
-    asio::co_spawn(state_->io, renewal_info_task(state_, leaf_der, std::move(done)), asio::detached);
+  void renewal_info(const std::string& leaf_der,
+                    std::function<void(Result<RenewalInfo>)> done) override {
+    asio::co_spawn(state_->io, renewal_info_task(state_, leaf_der, std::move(done)),
+                   asio::detached);
   }
 
   void cancel() override {
@@ -149,18 +154,25 @@ class ClientImpl final : public Client {
 
 }  // namespace
 
-std::unique_ptr<Client> Client::make(asio::io_context& io, ClientSettings settings, pki::UniquePtr<EVP_PKEY> account_key) {
-  auto state = std::make_shared<State>(State{io, std::move(settings), std::move(account_key), {}, {}, {}, {}, false});
-  auto thumbprint = state->key ? pki::jwk_thumbprint(state->key.get()) : Result<std::string>(make_error("no account key"));
-  auto transport = HttpsTransport::make(io, state->settings.server_trust, state->settings.request_timeout);
+std::unique_ptr<Client> Client::make(asio::io_context& io, ClientSettings settings,
+                                     pki::UniquePtr<EVP_PKEY> account_key) {
+  auto state = std::make_shared<State>(
+      State{io, std::move(settings), std::move(account_key), {}, {}, {}, {}, false});
+  auto thumbprint = state->key ? pki::jwk_thumbprint(state->key.get())
+                               : Result<std::string>(make_error("no account key"));
+  auto transport =
+      HttpsTransport::make(io, state->settings.server_trust, state->settings.request_timeout);
   // make() cannot fail by signature: a bad key or trust fails every call with the reason.
   std::string broken;
-  if (!thumbprint) broken = "acme: account key: " + thumbprint.error().message;
-  else if (!transport) broken = "acme: " + transport.error().message;
+  if (!thumbprint)
+    broken = "acme: account key: " + thumbprint.error().message;
+  else if (!transport)
+    broken = "acme: " + transport.error().message;
   if (!broken.empty()) return std::make_unique<BrokenClient>(io, broken);
   state->thumbprint = *thumbprint;
   state->transport = std::move(*transport);
-  state->session = std::make_unique<AcmeSession>(*state->transport, state->settings, state->key.get());
+  state->session =
+      std::make_unique<AcmeSession>(*state->transport, state->settings, state->key.get());
   return std::make_unique<ClientImpl>(std::move(state));
 }
 

@@ -76,6 +76,7 @@ class Client {
   virtual void renewal_info(const std::string& leaf_der, std::function<void(pki::Result<RenewalInfo>)> done) = 0;
 
   // Cancel what is in flight: pending callbacks run with an error, solvers are cleaned up.
+  // A cancelled client stays cancelled: later calls answer "acme: cancelled" (make a new one).
   virtual void cancel() = 0;
 };
 

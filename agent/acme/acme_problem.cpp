@@ -6,8 +6,8 @@ namespace certwatch::agent::acme {
 namespace {
 
 constexpr std::string_view kAcmeUrn = "urn:ietf:params:acme:error:";
-constexpr size_t kMaxSubproblems = 8;   // a huge list would make the line useless
-constexpr size_t kMaxBodyEcho = 200;    // of a body that is not a problem document
+constexpr size_t kMaxSubproblems = 8;  // a huge list would make the line useless
+constexpr size_t kMaxBodyEcho = 200;   // of a body that is not a problem document
 
 std::string short_type(const nlohmann::json& problem) {
   if (!problem.is_object() || !problem.contains("type") || !problem["type"].is_string()) return {};
@@ -17,7 +17,8 @@ std::string short_type(const nlohmann::json& problem) {
 }
 
 std::string string_member(const nlohmann::json& j, const char* name) {
-  return j.is_object() && j.contains(name) && j[name].is_string() ? j[name].get<std::string>() : std::string();
+  return j.is_object() && j.contains(name) && j[name].is_string() ? j[name].get<std::string>()
+                                                                  : std::string();
 }
 
 std::string format(const nlohmann::json& problem, const std::string& step) {
@@ -44,7 +45,9 @@ nlohmann::json parse_problem(const HttpsResponse& response) {
 
 }  // namespace
 
-std::string problem_type(const HttpsResponse& response) { return short_type(parse_problem(response)); }
+std::string problem_type(const HttpsResponse& response) {
+  return short_type(parse_problem(response));
+}
 
 std::string problem_message(const HttpsResponse& response, const std::string& step) {
   const auto problem = parse_problem(response);
@@ -53,7 +56,8 @@ std::string problem_message(const HttpsResponse& response, const std::string& st
   for (char& c : body)
     if (static_cast<unsigned char>(c) < 0x20) c = ' ';
   body.erase(body.find_last_not_of(' ') + 1);
-  return "acme: HTTP " + std::to_string(response.status) + " at " + step + (body.empty() ? "" : ": " + body);
+  return "acme: HTTP " + std::to_string(response.status) + " at " + step +
+         (body.empty() ? "" : ": " + body);
 }
 
 std::string problem_message_of_json(const std::string& problem_json, const std::string& step) {

@@ -30,11 +30,13 @@ void AcmeSession::keep_nonce(const HttpsResponse& response) {
 }
 
 std::string AcmeSession::endpoint(const std::string& name) const {
-  if (!directory_.is_object() || !directory_.contains(name) || !directory_[name].is_string()) return {};
+  if (!directory_.is_object() || !directory_.contains(name) || !directory_[name].is_string())
+    return {};
   return directory_[name].get<std::string>();
 }
 
-asio::awaitable<Result<HttpsResponse>> AcmeSession::get(const std::string& url, const std::string& step) {
+asio::awaitable<Result<HttpsResponse>> AcmeSession::get(const std::string& url,
+                                                        const std::string& step) {
   // Every argument of a co_await call in agent/acme is a named object: GCC 12 destroys class
   // temporaries of a co_await expression twice (double free).
   HttpsRequest request{"GET", url, "", ""};
@@ -55,7 +57,8 @@ asio::awaitable<Result<void>> AcmeSession::ensure_directory() {
   for (const char* member : {"newNonce", "newAccount", "newOrder"}) {
     if (endpoint(member).empty()) {
       directory_ = nullptr;
-      co_return make_error("acme: " + settings_.directory_url + " is not an ACME directory (no " + member + ")");
+      co_return make_error("acme: " + settings_.directory_url + " is not an ACME directory (no " +
+                           member + ")");
     }
   }
   co_return Result<void>();
@@ -70,15 +73,17 @@ asio::awaitable<Result<void>> AcmeSession::fresh_nonce() {
   co_return Result<void>();
 }
 
-asio::awaitable<Result<HttpsResponse>> AcmeSession::signed_post(const std::string& url, const std::string& payload,
-                                                                bool use_jwk, const std::string& step) {
+asio::awaitable<Result<HttpsResponse>> AcmeSession::signed_post(const std::string& url,
+                                                                const std::string& payload,
+                                                                bool use_jwk,
+                                                                const std::string& step) {
   for (int attempt = 0;; ++attempt) {
     if (nonce_.empty()) {
       auto n = co_await fresh_nonce();
       if (!n) co_return n.error();
     }
-    auto jws = pki::sign_jws(key_, pki::JwsHeader{std::exchange(nonce_, {}), url, use_jwk ? "" : account_url_},
-                             payload);
+    auto jws = pki::sign_jws(
+        key_, pki::JwsHeader{std::exchange(nonce_, {}), url, use_jwk ? "" : account_url_}, payload);
     if (!jws) co_return make_error("acme: " + step + ": " + jws.error().message);
     HttpsRequest request{"POST", url, kJoseJson, *jws};
     auto r = co_await transport_.exchange(std::move(request));
@@ -90,9 +95,8 @@ asio::awaitable<Result<HttpsResponse>> AcmeSession::signed_post(const std::strin
   }
 }
 
-asio::awaitable<Result<HttpsResponse>> AcmeSession::post(const std::string& url,
-                                                         const std::optional<nlohmann::json>& payload,
-                                                         const std::string& step) {
+asio::awaitable<Result<HttpsResponse>> AcmeSession::post(
+    const std::string& url, const std::optional<nlohmann::json>& payload, const std::string& step) {
   const std::string body = payload ? payload->dump() : std::string();
   auto r = co_await signed_post(url, body, false, step);
   co_return r;
@@ -116,7 +120,8 @@ asio::awaitable<Result<void>> AcmeSession::ensure_account() {
   if (!account_url_.empty()) co_return Result<void>();
   auto d = co_await ensure_directory();
   if (!d) co_return d.error();
-  const std::string url = endpoint("newAccount"), lookup = R"({"onlyReturnExisting":true})", step = "account lookup";
+  const std::string url = endpoint("newAccount"), lookup = R"({"onlyReturnExisting":true})",
+                    step = "account lookup";
   auto found = co_await signed_post(url, lookup, true, step);
   if (!found) {
     if (found.error().message.rfind("acme: accountDoesNotExist", 0) != 0) co_return found.error();
@@ -124,7 +129,8 @@ asio::awaitable<Result<void>> AcmeSession::ensure_account() {
     if (!found) co_return found.error();
   }
   account_url_ = found->header("location");
-  if (account_url_.empty()) co_return make_error("acme: newAccount: the server sent no account URL (Location)");
+  if (account_url_.empty())
+    co_return make_error("acme: newAccount: the server sent no account URL (Location)");
   co_return Result<void>();
 }
 

@@ -7,7 +7,9 @@
 // Thread-safety: io_context thread only; one coroutine at a time uses a session.
 #pragma once
 
+// clang-format off
 #include <utility>  // before asio: Boost 1.74 + GCC 12 + C++20
+// clang-format on
 
 #include <boost/asio/awaitable.hpp>
 #include <nlohmann/json.hpp>
@@ -29,11 +31,12 @@ class AcmeSession {
   boost::asio::awaitable<pki::Result<void>> ensure_account();
 
   // POST-as-JWS with the account's kid; no payload = POST-as-GET. A 2xx answer or an error.
-  boost::asio::awaitable<pki::Result<HttpsResponse>> post(const std::string& url,
-                                                          const std::optional<nlohmann::json>& payload,
-                                                          const std::string& step);
+  boost::asio::awaitable<pki::Result<HttpsResponse>> post(
+      const std::string& url, const std::optional<nlohmann::json>& payload,
+      const std::string& step);
   // Unauthenticated GET (directory, renewalInfo). A 2xx answer or an error.
-  boost::asio::awaitable<pki::Result<HttpsResponse>> get(const std::string& url, const std::string& step);
+  boost::asio::awaitable<pki::Result<HttpsResponse>> get(const std::string& url,
+                                                         const std::string& step);
 
   // Drops the directory, nonce and account: after a failed order the next one starts from the
   // directory again (a restarted server knows neither the nonce nor the account).
@@ -44,8 +47,10 @@ class AcmeSession {
   const std::string& account_url() const { return account_url_; }
 
  private:
-  boost::asio::awaitable<pki::Result<HttpsResponse>> signed_post(const std::string& url, const std::string& payload,
-                                                                 bool use_jwk, const std::string& step);
+  boost::asio::awaitable<pki::Result<HttpsResponse>> signed_post(const std::string& url,
+                                                                 const std::string& payload,
+                                                                 bool use_jwk,
+                                                                 const std::string& step);
   boost::asio::awaitable<pki::Result<void>> fresh_nonce();
   boost::asio::awaitable<pki::Result<HttpsResponse>> create_account();
   void keep_nonce(const HttpsResponse& response);
@@ -59,6 +64,8 @@ class AcmeSession {
 };
 
 // Whether `response` is 2xx.
-inline bool is_success(const HttpsResponse& response) { return response.status >= 200 && response.status < 300; }
+inline bool is_success(const HttpsResponse& response) {
+  return response.status >= 200 && response.status < 300;
+}
 
 }  // namespace certwatch::agent::acme

@@ -6,7 +6,9 @@
 // Thread-safety: io_context thread only.
 #pragma once
 
+// clang-format off
 #include <utility>  // before asio: Boost 1.74 + GCC 12 + C++20
+// clang-format on
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -31,7 +33,8 @@ struct CallbackSlot {
 // coroutine. Pass named objects: GCC 12 destroys class temporaries of a co_await expression twice.
 template <class T>
 boost::asio::awaitable<std::optional<T>> await_callback(
-    std::chrono::steady_clock::time_point deadline, const std::function<void(std::function<void(T)>)>& start,
+    std::chrono::steady_clock::time_point deadline,
+    const std::function<void(std::function<void(T)>)>& start,
     const std::function<void(boost::asio::steady_timer*)>& on_wait) {
   auto ex = co_await boost::asio::this_coro::executor;
   auto slot = std::make_shared<CallbackSlot<T>>(ex);

@@ -1,6 +1,7 @@
 // Boost 1.74's asio/ssl compiles inline code that names OpenSSL's deprecated RSA/DH calls,
 // which the build hides (OPENSSL_NO_DEPRECATED, CMakeLists.txt). This file sees them so that
-// asio::ssl builds (before any OpenSSL header); nothing here calls them. Same as probe/tls_probe.cpp.
+// asio::ssl builds (before any OpenSSL header); nothing here calls them. Same as
+// probe/tls_probe.cpp.
 #undef OPENSSL_NO_DEPRECATED
 
 #include "agent/acme/https_exchange.h"
@@ -17,6 +18,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <ctime>
 
 #include "agent/acme/await_callback.h"
 #include "agent/probe/resolve.h"
@@ -40,10 +42,12 @@ std::string HttpsResponse::header(std::string_view name) const {
 
 Result<HttpsUrl> parse_https_url(const std::string& url) {
   const std::string scheme = "https://";
-  if (url.compare(0, scheme.size(), scheme) != 0) return make_error("'" + url + "' is not an https:// URL");
+  if (url.compare(0, scheme.size(), scheme) != 0)
+    return make_error("'" + url + "' is not an https:// URL");
   const size_t host_start = scheme.size();
   const size_t path = url.find_first_of("/?", host_start);
-  std::string authority = url.substr(host_start, path == std::string::npos ? std::string::npos : path - host_start);
+  std::string authority =
+      url.substr(host_start, path == std::string::npos ? std::string::npos : path - host_start);
   HttpsUrl out;
   out.target = path == std::string::npos ? "/" : url.substr(path);
   if (out.target[0] == '?') out.target.insert(0, "/");
@@ -52,20 +56,34 @@ Result<HttpsUrl> parse_https_url(const std::string& url) {
     const size_t close = authority.find(']');
     if (close == std::string::npos) return make_error("'" + url + "' has an unclosed IPv6 literal");
     out.host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size() && authority[close + 1] == ':') port = authority.substr(close + 2);
+    if (close + 1 < authority.size() && authority[close + 1] == ':')
+      port = authority.substr(close + 2);
   } else {
     const size_t colon = authority.rfind(':');
     out.host = authority.substr(0, colon);
     if (colon != std::string::npos) port = authority.substr(colon + 1);
   }
-  if (out.host.empty() || out.host.find('@') != std::string::npos) return make_error("'" + url + "' has no usable host");
+  if (out.host.empty() || out.host.find('@') != std::string::npos)
+    return make_error("'" + url + "' has no usable host");
   if (!port.empty()) {
-    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); }) ||
+    if (port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); }) ||
         std::stoi(port) < 1 || std::stoi(port) > 65535)
       return make_error("'" + url + "' has an invalid port");
     out.port = static_cast<unsigned short>(std::stoi(port));
   }
   return out;
+}
+
+std::optional<int64_t> parse_retry_after(const std::string& value, int64_t now_unix) {
+  if (value.empty()) return std::nullopt;
+  if (value.size() <= 10 &&
+      std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isdigit(c); }))
+    return std::stoll(value);
+  std::tm tm{};
+  const char* end = ::strptime(value.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  return std::max<int64_t>(0, static_cast<int64_t>(::timegm(&tm)) - now_unix);
 }
 
 namespace {
@@ -74,7 +92,8 @@ using SslStream = beast::ssl_stream<beast::tcp_stream>;
 
 class BeastTransport final : public HttpsTransport {
  public:
-  BeastTransport(asio::io_context& io, asio::ssl::context ctx, std::chrono::milliseconds timeout, size_t body_limit)
+  BeastTransport(asio::io_context& io, asio::ssl::context ctx, std::chrono::milliseconds timeout,
+                 size_t body_limit)
       : io_(io), ctx_(std::move(ctx)), timeout_(timeout), body_limit_(body_limit) {}
 
   ~BeastTransport() override { cancel(); }
@@ -102,9 +121,11 @@ class BeastTransport final : public HttpsTransport {
       auto resolved = co_await await_callback<probe::Resolved>(deadline, resolve, no_park);
       if (!resolved) {
         if (pending) pending->abandon();
-        co_return make_error("resolving " + url->host + " timed out after " + std::to_string(timeout_.count()) + " ms");
+        co_return make_error("resolving " + url->host + " timed out after " +
+                             std::to_string(timeout_.count()) + " ms");
       }
-      if (resolved->error) co_return make_error("cannot resolve " + url->host + ": " + *resolved->error);
+      if (resolved->error)
+        co_return make_error("cannot resolve " + url->host + ": " + *resolved->error);
       for (const auto& a : resolved->addresses) endpoints.emplace_back(a, url->port);
     }
 
@@ -113,7 +134,8 @@ class BeastTransport final : public HttpsTransport {
     auto fail = [&](const char* step, const error_code& e) -> pki::Error {
       if (cancelled_) return make_error("cancelled");
       if (e == beast::error::timeout)
-        return make_error(std::string(step) + " " + where + " timed out after " + std::to_string(timeout_.count()) + " ms");
+        return make_error(std::string(step) + " " + where + " timed out after " +
+                          std::to_string(timeout_.count()) + " ms");
       return make_error(std::string(step) + " " + where + " failed: " + e.message());
     };
     auto& tcp_layer = stream->next_layer();
@@ -129,12 +151,14 @@ class BeastTransport final : public HttpsTransport {
       X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), url->host.c_str());
     }
     stream->set_verify_mode(asio::ssl::verify_peer);
-    co_await stream->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+    co_await stream->async_handshake(asio::ssl::stream_base::client,
+                                     asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       const long verify = SSL_get_verify_result(ssl);
       if (verify != X509_V_OK && !cancelled_)
-        co_return make_error("TLS handshake with " + where + " failed: certificate verification failed: " +
-                             X509_verify_cert_error_string(verify));
+        co_return make_error(
+            "TLS handshake with " + where +
+            " failed: certificate verification failed: " + X509_verify_cert_error_string(verify));
       co_return fail("TLS handshake with", ec);
     }
 
@@ -158,9 +182,11 @@ class BeastTransport final : public HttpsTransport {
     parser.body_limit(body_limit_);
     parser.header_limit(16 * 1024);
     if (request.method == "HEAD") parser.skip(true);
-    co_await http::async_read(*stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    co_await http::async_read(*stream, buffer, parser,
+                              asio::redirect_error(asio::use_awaitable, ec));
     if (ec == http::error::body_limit)
-      co_return make_error("response from " + where + " is larger than " + std::to_string(body_limit_) + " bytes");
+      co_return make_error("response from " + where + " is larger than " +
+                           std::to_string(body_limit_) + " bytes");
     if (ec) co_return fail("reading from", ec);
     active_.reset();
     beast::error_code ignored;
@@ -171,7 +197,8 @@ class BeastTransport final : public HttpsTransport {
     out.status = static_cast<int>(res.result_int());
     for (const auto& field : res) {
       std::string name(field.name_string());
-      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      std::transform(name.begin(), name.end(), name.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
       out.headers.emplace_back(std::move(name), std::string(field.value()));
     }
     out.body = std::move(res.body());
@@ -197,19 +224,21 @@ class BeastTransport final : public HttpsTransport {
 
 }  // namespace
 
-Result<std::unique_ptr<HttpsTransport>> HttpsTransport::make(asio::io_context& io,
-                                                             const std::vector<std::filesystem::path>& trust,
-                                                             std::chrono::milliseconds timeout, size_t body_limit) {
+Result<std::unique_ptr<HttpsTransport>> HttpsTransport::make(
+    asio::io_context& io, const std::vector<std::filesystem::path>& trust,
+    std::chrono::milliseconds timeout, size_t body_limit) {
   asio::ssl::context ctx(asio::ssl::context::tls_client);
   SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
   std::vector<std::filesystem::path> files = trust;
   if (files.empty()) files.push_back(pki::system_trust_file());
   for (const auto& f : files) {
     if (SSL_CTX_load_verify_locations(ctx.native_handle(), f.c_str(), nullptr) != 1)
-      return make_error("cannot load the ACME server trust " + f.string() + ": " + pki::drain_errors(),
-                        pki::ErrorKind::io);
+      return make_error(
+          "cannot load the ACME server trust " + f.string() + ": " + pki::drain_errors(),
+          pki::ErrorKind::io);
   }
-  return std::unique_ptr<HttpsTransport>(std::make_unique<BeastTransport>(io, std::move(ctx), timeout, body_limit));
+  return std::unique_ptr<HttpsTransport>(
+      std::make_unique<BeastTransport>(io, std::move(ctx), timeout, body_limit));
 }
 
 }  // namespace certwatch::agent::acme

@@ -6,14 +6,18 @@
 // Thread-safety: io_context thread only.
 #pragma once
 
+// clang-format off
 #include <utility>  // before asio: Boost 1.74 + GCC 12 + C++20
+// clang-format on
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,13 +48,16 @@ struct HttpsUrl {
 };
 pki::Result<HttpsUrl> parse_https_url(const std::string& url);
 
+// Retry-After (RFC 9110 10.2.3) as the ACME polls and ARI read it: delay-seconds or an
+// HTTP-date, turned into seconds from `now_unix`; nullopt when absent or unreadable.
+std::optional<int64_t> parse_retry_after(const std::string& value, int64_t now_unix);
+
 class HttpsTransport {
  public:
   // Loads the trust (files, or the system bundle when `trust` is empty); errors name the file.
-  static pki::Result<std::unique_ptr<HttpsTransport>> make(boost::asio::io_context& io,
-                                                           const std::vector<std::filesystem::path>& trust,
-                                                           std::chrono::milliseconds timeout,
-                                                           size_t body_limit = 1 << 20);
+  static pki::Result<std::unique_ptr<HttpsTransport>> make(
+      boost::asio::io_context& io, const std::vector<std::filesystem::path>& trust,
+      std::chrono::milliseconds timeout, size_t body_limit = 1 << 20);
   virtual ~HttpsTransport() = default;
   // One exchange; any status is a response, transport failures are errors.
   virtual boost::asio::awaitable<pki::Result<HttpsResponse>> exchange(HttpsRequest request) = 0;

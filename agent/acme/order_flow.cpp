@@ -1,15 +1,14 @@
 #include "agent/acme/order_flow.h"
 
-#include <boost/asio/ip/address.hpp>
 #include <openssl/evp.h>
 
 #include <algorithm>
 #include <array>
+#include <boost/asio/ip/address.hpp>
 #include <span>
 
 #include "agent/acme/acme_problem.h"
 #include "agent/acme/await_callback.h"
-#include "agent/acme/retry_after.h"
 #include "pki/jws.h"
 
 namespace certwatch::agent::acme {
@@ -23,37 +22,42 @@ using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr milliseconds kFirstPoll{50};        // pebble without sleeps answers within this
-constexpr milliseconds kMaxPoll{2000};        // our own backoff when the server gives no Retry-After
-constexpr milliseconds kMaxRetryAfter{10000}; // a server's Retry-After is honoured up to this
+constexpr milliseconds kFirstPoll{50};  // pebble without sleeps answers within this
+constexpr milliseconds kMaxPoll{2000};  // our own backoff when the server gives no Retry-After
+constexpr milliseconds kMaxRetryAfter{10000};  // a server's Retry-After is honoured up to this
 constexpr size_t kMaxTokenLength = 256;
 // POST-as-GET. Every argument of a co_await call here is a named object: GCC 12 destroys class
 // temporaries of a co_await expression twice.
 const std::optional<json> kNoPayload;
 // Statuses that end a poll (named arrays: GCC 12 miscompiles braced lists inside co_await).
-constexpr std::array<std::string_view, 5> kAuthorizationFinal{"valid", "invalid", "deactivated", "expired", "revoked"};
+constexpr std::array<std::string_view, 5> kAuthorizationFinal{"valid", "invalid", "deactivated",
+                                                              "expired", "revoked"};
 constexpr std::array<std::string_view, 3> kOrderReady{"ready", "valid", "invalid"};
 constexpr std::array<std::string_view, 2> kOrderFinal{"valid", "invalid"};
 
 std::string member(const json& j, const char* name) {
-  return j.is_object() && j.contains(name) && j[name].is_string() ? j[name].get<std::string>() : std::string();
+  return j.is_object() && j.contains(name) && j[name].is_string() ? j[name].get<std::string>()
+                                                                  : std::string();
 }
 
 Result<json> parse_object(const HttpsResponse& r, const std::string& step) {
   auto j = json::parse(r.body, nullptr, false);
-  if (!j.is_object()) return make_error("acme: " + step + ": the server's answer is not a JSON object");
+  if (!j.is_object())
+    return make_error("acme: " + step + ": the server's answer is not a JSON object");
   return j;
 }
 
 bool token_ok(const std::string& token) {
   return !token.empty() && token.size() <= kMaxTokenLength &&
-         std::all_of(token.begin(), token.end(), [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_'; });
+         std::all_of(token.begin(), token.end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_'; });
 }
 
 std::string dns_txt_value(const std::string& key_authorization) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int len = 0;
-  EVP_Digest(key_authorization.data(), key_authorization.size(), md.data(), &len, EVP_sha256(), nullptr);
+  EVP_Digest(key_authorization.data(), key_authorization.size(), md.data(), &len, EVP_sha256(),
+             nullptr);
   return pki::base64url(std::string_view(reinterpret_cast<const char*>(md.data()), len));
 }
 
@@ -74,13 +78,18 @@ json new_order_body(const OrderRequest& request) {
   return body;
 }
 
-json finalize_body(const OrderRequest& request) { return json{{"csr", pki::base64url(request.csr_der)}}; }
+json finalize_body(const OrderRequest& request) {
+  return json{{"csr", pki::base64url(request.csr_der)}};
+}
 
-std::string ms(milliseconds d) { return std::to_string(d.count()) + " ms"; }
+std::string ms(milliseconds d) {
+  return std::to_string(d.count()) + " ms";
+}
 
 // POST-as-GET `url` until its status is one of `final`; the last object, or an error at the
 // order's deadline or on cancel.
-asio::awaitable<Result<json>> poll(OrderContext& ctx, const std::string& url, const std::string& step,
+asio::awaitable<Result<json>> poll(OrderContext& ctx, const std::string& url,
+                                   const std::string& step,
                                    std::span<const std::string_view> final) {
   milliseconds backoff = kFirstPoll;
   for (;;) {
@@ -94,12 +103,14 @@ asio::awaitable<Result<json>> poll(OrderContext& ctx, const std::string& url, co
     milliseconds wait = backoff;
     backoff = std::min(backoff * 2, kMaxPoll);
     const auto now_unix = std::chrono::duration_cast<std::chrono::seconds>(
-                              std::chrono::system_clock::now().time_since_epoch()).count();
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
     if (auto ra = parse_retry_after(r->header("retry-after"), now_unix))
       wait = std::min<milliseconds>(std::chrono::seconds(*ra), kMaxRetryAfter);
     if (SteadyClock::now() + wait > ctx.deadline)
-      co_return make_error("acme: timeout at " + step + ": still " + (status.empty() ? "without status" : status) +
-                           " when the order's deadline (order_timeout " + ms(ctx.order_timeout) + ") passed");
+      co_return make_error(
+          "acme: timeout at " + step + ": still " + (status.empty() ? "without status" : status) +
+          " when the order's deadline (order_timeout " + ms(ctx.order_timeout) + ") passed");
     co_await pause(wait, ctx.on_wait);
   }
 }
@@ -110,11 +121,13 @@ asio::awaitable<Result<void>> solve_authorization(OrderContext& ctx, const std::
   if (!r) co_return r.error();
   auto authz = parse_object(*r, "authorization");
   if (!authz) co_return authz.error();
-  const std::string identifier = authz->contains("identifier") ? member((*authz)["identifier"], "value") : "";
+  const std::string identifier =
+      authz->contains("identifier") ? member((*authz)["identifier"], "value") : "";
   const std::string status = member(*authz, "status");
   if (status == "valid") co_return Result<void>();
   if (status != "pending")
-    co_return make_error("acme: authorization for " + identifier + " is " + status + ", not pending");
+    co_return make_error("acme: authorization for " + identifier + " is " + status +
+                         ", not pending");
   const std::string type = ctx.solver.type();
   const json* chosen = nullptr;
   std::string offered;
@@ -125,15 +138,16 @@ asio::awaitable<Result<void>> solve_authorization(OrderContext& ctx, const std::
     }
   }
   if (chosen == nullptr)
-    co_return make_error("acme: the server offers no " + type + " challenge for " + identifier + " (offered: " +
-                         offered + ")");
+    co_return make_error("acme: the server offers no " + type + " challenge for " + identifier +
+                         " (offered: " + offered + ")");
   Challenge challenge;
   challenge.type = type;
   challenge.identifier = identifier;
   challenge.token = member(*chosen, "token");
   const std::string challenge_url = member(*chosen, "url");
   if (!token_ok(challenge.token))
-    co_return make_error("acme: the " + type + " challenge for " + identifier + " has an unusable token");
+    co_return make_error("acme: the " + type + " challenge for " + identifier +
+                         " has an unusable token");
   challenge.key_authorization = challenge.token + "." + ctx.thumbprint;
   if (type == "dns-01") challenge.dns_value = dns_txt_value(challenge.key_authorization);
 
@@ -147,10 +161,12 @@ asio::awaitable<Result<void>> solve_authorization(OrderContext& ctx, const std::
                          " did not finish presenting before the order's deadline (order_timeout " +
                          ms(ctx.order_timeout) + ")");
   if (!presented->ok())
-    co_return make_error("acme: " + type + " solver failed for " + identifier + ": " + presented->error().message);
+    co_return make_error("acme: " + type + " solver failed for " + identifier + ": " +
+                         presented->error().message);
 
   const std::optional<json> empty_object = json::object();
-  const std::string challenge_step = "challenge " + identifier, poll_step = "authorization " + identifier;
+  const std::string challenge_step = "challenge " + identifier,
+                    poll_step = "authorization " + identifier;
   auto answered = co_await ctx.session.post(challenge_url, empty_object, challenge_step);
   if (!answered) co_return answered.error();
   auto done = co_await poll(ctx, authz_url, poll_step, kAuthorizationFinal);
@@ -164,29 +180,35 @@ asio::awaitable<Result<void>> solve_authorization(OrderContext& ctx, const std::
 }
 
 std::string order_error(const json& order, const std::string& step) {
-  if (order.contains("error") && order["error"].is_object()) return problem_message_of_json(order["error"].dump(), step);
+  if (order.contains("error") && order["error"].is_object())
+    return problem_message_of_json(order["error"].dump(), step);
   return "acme: order is " + member(order, "status") + " at " + step;
 }
 
 }  // namespace
 
-asio::awaitable<void> pause(milliseconds delay, const std::function<void(asio::steady_timer*)>& on_wait) {
-  const std::function<void(std::function<void(bool)>)> nothing = [](const std::function<void(bool)>&) {};
+asio::awaitable<void> pause(milliseconds delay,
+                            const std::function<void(asio::steady_timer*)>& on_wait) {
+  const std::function<void(std::function<void(bool)>)> nothing =
+      [](const std::function<void(bool)>&) {};
   co_await await_callback<bool>(SteadyClock::now() + delay, nothing, on_wait);
 }
 
 asio::awaitable<Result<OrderResult>> run_order(OrderContext& ctx, const OrderRequest& request) {
-  if (request.identifiers.empty()) co_return make_error("acme: an order needs at least one identifier");
+  if (request.identifiers.empty())
+    co_return make_error("acme: an order needs at least one identifier");
   auto account = co_await ctx.session.ensure_account();
   if (!account) co_return account.error();
 
   const std::optional<json> body = new_order_body(request);
-  const std::string new_order = ctx.session.endpoint("newOrder"), new_order_step = "newOrder", order_step = "order";
+  const std::string new_order = ctx.session.endpoint("newOrder"), new_order_step = "newOrder",
+                    order_step = "order";
   auto created = co_await ctx.session.post(new_order, body, new_order_step);
   if (!created) co_return created.error();
   OrderResult out;
   out.order_url = created->header("location");
-  if (out.order_url.empty()) co_return make_error("acme: newOrder: the server sent no order URL (Location)");
+  if (out.order_url.empty())
+    co_return make_error("acme: newOrder: the server sent no order URL (Location)");
   auto order = parse_object(*created, "newOrder");
   if (!order) co_return order.error();
 

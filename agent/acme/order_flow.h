@@ -6,7 +6,9 @@
 // Thread-safety: io_context thread only.
 #pragma once
 
+// clang-format off
 #include <utility>  // before asio: Boost 1.74 + GCC 12 + C++20
+// clang-format on
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -31,7 +33,8 @@ struct OrderContext {
   std::vector<Challenge> presented;  // filled as present() is called
 };
 
-boost::asio::awaitable<pki::Result<OrderResult>> run_order(OrderContext& ctx, const OrderRequest& request);
+boost::asio::awaitable<pki::Result<OrderResult>> run_order(OrderContext& ctx,
+                                                           const OrderRequest& request);
 
 // Sleeps `delay` unless cancelled (a cancel of the parked timer wakes it).
 boost::asio::awaitable<void> pause(std::chrono::milliseconds delay,

@@ -1,6 +1,7 @@
 // The ACME client's failures against a real pebble: each ends in one clear line, in bounded
 // time, with every presented challenge cleaned up; and the next order succeeds when the cause
 // is gone.
+#include <boost/asio/steady_timer.hpp>
 #include <catch2/catch.hpp>
 
 #include "integration/acme_harness.h"
@@ -10,28 +11,36 @@ using namespace acme_test;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 }  // namespace
 
-TEST_CASE("acme: a wrong directory path and a closed port are clear errors", "[integration][acme]") {
+TEST_CASE("acme: a wrong directory path and a closed port are clear errors",
+          "[integration][acme]") {
   PebbleLab lab;
   RecordingSolver solver;
   auto s = settings_for(lab.pebble);
   s.directory_url = lab.pebble.base_url() + "/no-such-directory";
-  CHECK(error_of(lab.order(*lab.client(s), {"a.acme.test"}, solver)).rfind("acme: HTTP 404 at directory", 0) == 0);
+  CHECK(error_of(lab.order(*lab.client(s), {"a.acme.test"}, solver))
+            .rfind("acme: HTTP 404 at directory", 0) == 0);
   const int closed = testing::free_port();
   s.directory_url = "https://127.0.0.1:" + std::to_string(closed) + "/dir";
   CHECK(error_of(lab.order(*lab.client(s), {"a.acme.test"}, solver)) ==
-        "acme: directory: connect to 127.0.0.1:" + std::to_string(closed) + " failed: Connection refused");
+        "acme: directory: connect to 127.0.0.1:" + std::to_string(closed) +
+            " failed: Connection refused");
   s.directory_url = "http://127.0.0.1:1/dir";
-  CHECK(contains(error_of(lab.order(*lab.client(s), {"a.acme.test"}, solver)), "is not an https:// URL"));
+  CHECK(contains(error_of(lab.order(*lab.client(s), {"a.acme.test"}, solver)),
+                 "is not an https:// URL"));
   CHECK(solver.presented.empty());
 }
 
-TEST_CASE("acme: an ACME server whose certificate is not trusted fails verification", "[integration][acme]") {
+TEST_CASE("acme: an ACME server whose certificate is not trusted fails verification",
+          "[integration][acme]") {
   PebbleLab lab;
-  pki_cli::ok({"pki", "init", "--dir", (lab.tmp / "other").string(), "--subject", "/CN=Some Other Root"});
+  pki_cli::ok(
+      {"pki", "init", "--dir", (lab.tmp / "other").string(), "--subject", "/CN=Some Other Root"});
   auto s = settings_for(lab.pebble);
   s.server_trust = {lab.tmp / "other" / "ca-bundle.pem"};
   RecordingSolver solver;
@@ -61,11 +70,14 @@ TEST_CASE("acme: a challenge pebble rejects carries the problem type and detail,
   CHECK_FALSE(contains(e, solver.presented[0].key_authorization));
 }
 
-TEST_CASE("acme: a solver that fails fails the order with its reason and is still cleaned up", "[integration][acme]") {
+TEST_CASE("acme: a solver that fails fails the order with its reason and is still cleaned up",
+          "[integration][acme]") {
   PebbleLab lab;
   auto client = lab.client();
   RecordingSolver solver;
-  solver.on_present = [](const Challenge&, SolverDone done) { done(pki::make_error("port 80 is in use")); };
+  solver.on_present = [](const Challenge&, SolverDone done) {
+    done(pki::make_error("port 80 is in use"));
+  };
   CHECK(error_of(lab.order(*client, {"a.acme.test"}, solver)) ==
         "acme: http-01 solver failed for a.acme.test: port 80 is in use");
   CHECK(solver.cleaned.size() == 1);
@@ -86,7 +98,8 @@ TEST_CASE("acme: external account binding with pebble's example key", "[integrat
   auto mac = pki::base64url_decode(pebble_test::kExampleEabKey);
   REQUIRE(mac.ok());
   auto s = settings_for(lab.pebble);
-  s.eab = ExternalAccountBinding{pebble_test::kExampleEabKid, std::string(mac->rbegin(), mac->rend())};
+  s.eab =
+      ExternalAccountBinding{pebble_test::kExampleEabKid, std::string(mac->rbegin(), mac->rend())};
   const std::string wrong = error_of(lab.order(*lab.client(s), {"a.acme.test"}, solver));
   CHECK(wrong.rfind("acme: unauthorized at newAccount: ", 0) == 0);  // a wrong MAC key
   s.eab = ExternalAccountBinding{pebble_test::kExampleEabKid, *mac};
@@ -94,7 +107,8 @@ TEST_CASE("acme: external account binding with pebble's example key", "[integrat
   CHECK(solver.presented.size() == 1);
 }
 
-TEST_CASE("acme: pebble restarted mid-order: a clear error, then a fresh order succeeds", "[integration][acme]") {
+TEST_CASE("acme: pebble restarted mid-order: a clear error, then a fresh order succeeds",
+          "[integration][acme]") {
   PebbleLab lab;
   auto client = lab.client();
   RecordingSolver solver;
@@ -115,7 +129,8 @@ TEST_CASE("acme: pebble restarted mid-order: a clear error, then a fresh order s
     lab.pebble.kill();
     done(pki::Result<void>());
   };
-  CHECK(contains(error_of(lab.order(*client, {"gone.acme.test"}, dead)), "failed: Connection refused"));
+  CHECK(contains(error_of(lab.order(*client, {"gone.acme.test"}, dead)),
+                 "failed: Connection refused"));
   CHECK(dead.cleaned.size() == 1);
 }
 
@@ -127,7 +142,8 @@ TEST_CASE("acme: an order that cannot complete ends at order_timeout", "[integra
   RecordingSolver solver;
   solver.on_present = [](const Challenge&, SolverDone) {};  // never answers
   const auto started = std::chrono::steady_clock::now();
-  const std::string e = error_of(lab.order(*client, {"stuck.acme.test"}, solver, std::chrono::seconds(20)));
+  const std::string e =
+      error_of(lab.order(*client, {"stuck.acme.test"}, solver, std::chrono::seconds(20)));
   const auto took = std::chrono::steady_clock::now() - started;
   CHECK(e.rfind("acme: timeout at challenge stuck.acme.test: ", 0) == 0);
   CHECK(contains(e, "order_timeout 1500 ms"));
@@ -136,18 +152,42 @@ TEST_CASE("acme: an order that cannot complete ends at order_timeout", "[integra
   CHECK(solver.cleaned.size() == 1);
 }
 
-TEST_CASE("acme: renewal_info against a directory without renewalInfo is an error", "[integration][acme]") {
+TEST_CASE("acme: renewal_info against a directory without renewalInfo is an error",
+          "[integration][acme]") {
   PebbleLab lab;
   auto client = lab.client();
   RecordingSolver solver;
   auto issued = lab.order(*client, {"ari.acme.test"}, solver);
   require_issued(issued);
   testing::write_file(lab.tmp / "leaf.pem", (*issued)->chain_pem);
-  auto der = testing::run({"openssl", "x509", "-in", (lab.tmp / "leaf.pem").string(), "-outform", "DER"});
+  auto der =
+      testing::run({"openssl", "x509", "-in", (lab.tmp / "leaf.pem").string(), "-outform", "DER"});
   REQUIRE(der.exit_code == 0);
-  auto r = run_until_done<RenewalInfo>(
-      lab.io, [&](std::function<void(pki::Result<RenewalInfo>)> done) { client->renewal_info(der.out, std::move(done)); });
+  auto r =
+      run_until_done<RenewalInfo>(lab.io, [&](std::function<void(pki::Result<RenewalInfo>)> done) {
+        client->renewal_info(der.out, std::move(done));
+      });
   REQUIRE(r.has_value());
   REQUIRE_FALSE(r->ok());
   CHECK(r->error().message == "acme: the directory offers no renewalInfo");
+}
+
+TEST_CASE("acme: cancel() ends a pending order with an error and cleans its challenge up",
+          "[integration][acme]") {
+  PebbleLab lab;
+  auto client = lab.client();
+  RecordingSolver solver;
+  boost::asio::steady_timer later(lab.io);
+  solver.on_present = [&](const Challenge&, SolverDone) {  // never answers; the cancel comes first
+    later.expires_after(std::chrono::milliseconds(100));
+    later.async_wait([&](const boost::system::error_code&) { client->cancel(); });
+  };
+  const auto started = std::chrono::steady_clock::now();
+  CHECK(error_of(lab.order(*client, {"cancel.acme.test"}, solver, std::chrono::seconds(20))) ==
+        "acme: cancelled at challenge cancel.acme.test");
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+  CHECK(solver.cleaned.size() == 1);
+  RecordingSolver after;  // a cancelled client stays cancelled
+  CHECK(error_of(lab.order(*client, {"after.acme.test"}, after)) == "acme: cancelled");
+  CHECK(after.presented.empty());
 }

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -68,9 +67,10 @@ inline OrderRequest request_for(const std::vector<std::string>& names) {
 
 // Runs `io` until `start`'s callback ran or `limit` passed; nullopt: no callback in time.
 template <class T>
-std::optional<pki::Result<T>> run_until_done(boost::asio::io_context& io,
-                                             const std::function<void(std::function<void(pki::Result<T>)>)>& start,
-                                             std::chrono::milliseconds limit = std::chrono::seconds(60)) {
+std::optional<pki::Result<T>> run_until_done(
+    boost::asio::io_context& io,
+    const std::function<void(std::function<void(pki::Result<T>)>)>& start,
+    std::chrono::milliseconds limit = std::chrono::seconds(60)) {
   std::optional<pki::Result<T>> out;
   int calls = 0;
   start([&](pki::Result<T> r) {
@@ -87,16 +87,20 @@ std::optional<pki::Result<T>> run_until_done(boost::asio::io_context& io,
   return out;
 }
 
-inline std::optional<pki::Result<OrderResult>> order(boost::asio::io_context& io, Client& client,
-                                                     const OrderRequest& request, ChallengeSolver& solver,
-                                                     std::chrono::milliseconds limit = std::chrono::seconds(60)) {
+inline std::optional<pki::Result<OrderResult>> order(
+    boost::asio::io_context& io, Client& client, const OrderRequest& request,
+    ChallengeSolver& solver, std::chrono::milliseconds limit = std::chrono::seconds(60)) {
   return run_until_done<OrderResult>(
-      io, [&](std::function<void(pki::Result<OrderResult>)> done) { client.order(request, solver, std::move(done)); },
+      io,
+      [&](std::function<void(pki::Result<OrderResult>)> done) {
+        client.order(request, solver, std::move(done));
+      },
       limit);
 }
 
 // Requires an issued order, showing the error (and pebble's log) otherwise.
-inline void require_issued(const std::optional<pki::Result<OrderResult>>& r, const std::string& log = {}) {
+inline void require_issued(const std::optional<pki::Result<OrderResult>>& r,
+                           const std::string& log = {}) {
   REQUIRE(r.has_value());
   INFO((r->ok() ? std::string() : r->error().message) << "\npebble: " << log);
   REQUIRE(r->ok());
@@ -108,15 +112,18 @@ struct PebbleLab {
   pebble_test::Pebble pebble;
   boost::asio::io_context io;
 
-  explicit PebbleLab(pebble_test::PebbleOptions options = pebble_test::with_env({"PEBBLE_VA_ALWAYS_VALID=1"}))
+  explicit PebbleLab(
+      pebble_test::PebbleOptions options = pebble_test::with_env({"PEBBLE_VA_ALWAYS_VALID=1"}))
       : pebble(tmp.path(), std::move(options)) {}
   std::unique_ptr<Client> client(pki::UniquePtr<EVP_PKEY> key = new_key()) {
     return Client::make(io, settings_for(pebble), std::move(key));
   }
-  std::unique_ptr<Client> client(ClientSettings settings) { return Client::make(io, std::move(settings), new_key()); }
-  std::optional<pki::Result<OrderResult>> order(Client& c, const std::vector<std::string>& names,
-                                                ChallengeSolver& solver,
-                                                std::chrono::milliseconds limit = std::chrono::seconds(60)) {
+  std::unique_ptr<Client> client(ClientSettings settings) {
+    return Client::make(io, std::move(settings), new_key());
+  }
+  std::optional<pki::Result<OrderResult>> order(
+      Client& c, const std::vector<std::string>& names, ChallengeSolver& solver,
+      std::chrono::milliseconds limit = std::chrono::seconds(60)) {
     return acme_test::order(io, c, request_for(names), solver, limit);
   }
 };

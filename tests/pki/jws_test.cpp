@@ -1,12 +1,12 @@
-#include <catch2/catch.hpp>
+#include "pki/jws.h"
 
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/param_build.h>
 
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "pki/jws.h"
 #include "pki/keygen.h"
 #include "support/fixtures.h"
 
@@ -54,13 +54,14 @@ std::string raw_to_der(const std::string& raw) {
 }
 
 // openssl dgst verifies the JWS signing input against the public key: an oracle outside pki/.
-bool openssl_verifies(const EVP_PKEY* key, const std::string& signing_input, const std::string& sig_der) {
+bool openssl_verifies(const EVP_PKEY* key, const std::string& signing_input,
+                      const std::string& sig_der) {
   testing::TempDir tmp;
   testing::write_file(tmp / "pub.pem", public_pem(key));
   testing::write_file(tmp / "input", signing_input);
   testing::write_file(tmp / "sig", sig_der);
-  auto r = testing::run({"openssl", "dgst", "-sha256", "-verify", (tmp / "pub.pem").string(), "-signature",
-                         (tmp / "sig").string(), (tmp / "input").string()});
+  auto r = testing::run({"openssl", "dgst", "-sha256", "-verify", (tmp / "pub.pem").string(),
+                         "-signature", (tmp / "sig").string(), (tmp / "input").string()});
   INFO(r.out << r.err);
   return r.exit_code == 0 && r.out.find("Verified OK") != std::string::npos;
 }
@@ -68,8 +69,10 @@ bool openssl_verifies(const EVP_PKEY* key, const std::string& signing_input, con
 UniquePtr<EVP_PKEY> rsa_from(const std::string& n64, const std::string& e64) {
   const std::string n = decoded(n64), e = decoded(e64);
   UniquePtr<OSSL_PARAM_BLD> bld(OSSL_PARAM_BLD_new());
-  UniquePtr<BIGNUM> bn_n(BN_bin2bn(reinterpret_cast<const unsigned char*>(n.data()), static_cast<int>(n.size()), nullptr));
-  UniquePtr<BIGNUM> bn_e(BN_bin2bn(reinterpret_cast<const unsigned char*>(e.data()), static_cast<int>(e.size()), nullptr));
+  UniquePtr<BIGNUM> bn_n(BN_bin2bn(reinterpret_cast<const unsigned char*>(n.data()),
+                                   static_cast<int>(n.size()), nullptr));
+  UniquePtr<BIGNUM> bn_e(BN_bin2bn(reinterpret_cast<const unsigned char*>(e.data()),
+                                   static_cast<int>(e.size()), nullptr));
   REQUIRE(OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) == 1);
   REQUIRE(OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) == 1);
   OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld.get());
@@ -100,9 +103,12 @@ TEST_CASE("base64url round-trips every length and refuses foreign characters", "
 
 TEST_CASE("the RFC 7638 example key has the RFC's JWK and thumbprint", "[pki][jws]") {
   const std::string n =
-      "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3"
-      "oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZH"
-      "zu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8"
+      "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_"
+      "BJECPebWKRXjBZCiFV4n3"
+      "oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_"
+      "FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZH"
+      "zu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_"
+      "xBniIqbw0Ls1jF44-csFCur-kEgU8"
       "awapJzKnqDKgw";
   auto key = rsa_from(n, "AQAB");
   auto jwk = jwk_json(key.get());
@@ -120,7 +126,8 @@ TEST_CASE("an ES256 JWS verifies with openssl after r||s goes back to DER", "[pk
   auto jws = sign_jws(key->get(), header, R"({"identifiers":[]})");
   REQUIRE(jws.ok());
   const auto doc = nlohmann::json::parse(*jws);
-  const std::string protected64 = doc.at("protected"), payload64 = doc.at("payload"), sig64 = doc.at("signature");
+  const std::string protected64 = doc.at("protected"), payload64 = doc.at("payload"),
+                    sig64 = doc.at("signature");
   const auto prot = nlohmann::json::parse(decoded(protected64));
   CHECK(prot.at("alg") == "ES256");
   CHECK(prot.at("nonce") == "nonce-1");
@@ -136,10 +143,11 @@ TEST_CASE("an ES256 JWS verifies with openssl after r||s goes back to DER", "[pk
   CHECK_FALSE(openssl_verifies(key->get(), protected64 + ".e30", raw_to_der(raw)));
 }
 
-TEST_CASE("an RS256 JWS with kid verifies with openssl; other keys are refused", "[pki][jws]") {
+TEST_CASE("an RS256 JWS with kid verifies with openssl, other keys are refused", "[pki][jws]") {
   auto key = generate_key(KeyType::rsa_2048);
   REQUIRE(key.ok());
-  auto jws = sign_jws(key->get(), JwsHeader{"n2", "https://acme.test/acct/1", "https://acme.test/acct/1"}, "");
+  auto jws = sign_jws(key->get(),
+                      JwsHeader{"n2", "https://acme.test/acct/1", "https://acme.test/acct/1"}, "");
   REQUIRE(jws.ok());
   const auto doc = nlohmann::json::parse(*jws);
   const auto prot = nlohmann::json::parse(decoded(doc.at("protected")));
@@ -147,7 +155,8 @@ TEST_CASE("an RS256 JWS with kid verifies with openssl; other keys are refused",
   CHECK(prot.at("kid") == "https://acme.test/acct/1");
   CHECK_FALSE(prot.contains("jwk"));
   CHECK(doc.at("payload") == "");  // POST-as-GET
-  CHECK(openssl_verifies(key->get(), doc.at("protected").get<std::string>() + ".", decoded(doc.at("signature"))));
+  CHECK(openssl_verifies(key->get(), doc.at("protected").get<std::string>() + ".",
+                         decoded(doc.at("signature"))));
 
   auto p384 = generate_key(KeyType::ec_p384);
   REQUIRE(p384.ok());
@@ -165,13 +174,14 @@ TEST_CASE("the EAB inner JWS is HS256 over the account JWK with the key id and U
   const auto doc = nlohmann::json::parse(*eab);
   const std::string protected64 = doc.at("protected"), payload64 = doc.at("payload");
   const auto prot = nlohmann::json::parse(decoded(protected64));
-  CHECK(prot == nlohmann::json::parse(R"({"alg":"HS256","kid":"kid-1","url":"https://acme.test/new-acct"})"));
+  CHECK(prot == nlohmann::json::parse(
+                    R"({"alg":"HS256","kid":"kid-1","url":"https://acme.test/new-acct"})"));
   CHECK(decoded(payload64) == *jwk_json(key->get()));
   // openssl's HMAC is the oracle.
   testing::TempDir tmp;
   testing::write_file(tmp / "input", protected64 + "." + payload64);
-  auto r = testing::run({"openssl", "dgst", "-sha256", "-mac", "HMAC", "-macopt", "hexkey:" + hex(mac_key),
-                         (tmp / "input").string()});
+  auto r = testing::run({"openssl", "dgst", "-sha256", "-mac", "HMAC", "-macopt",
+                         "hexkey:" + hex(mac_key), (tmp / "input").string()});
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.find(hex(decoded(doc.at("signature")))) != std::string::npos);
   CHECK(eab->find("secret-mac-key") == std::string::npos);

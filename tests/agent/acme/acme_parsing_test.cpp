@@ -4,7 +4,6 @@
 #include "agent/acme/acme_problem.h"
 #include "agent/acme/https_exchange.h"
 #include "agent/acme/renewal_info.h"
-#include "agent/acme/retry_after.h"
 
 using namespace certwatch::agent::acme;
 
@@ -20,22 +19,25 @@ TEST_CASE("acme: https URLs are split into host, port and target", "[agent][acme
   CHECK(v6->port == 14000);
   CHECK(v6->target == "/");
   CHECK(parse_https_url("https://127.0.0.1:8443/dir?x=1")->target == "/dir?x=1");
-  for (const char* bad : {"http://a/dir", "https:///dir", "https://a:0/", "https://a:70000/", "https://a:x/",
-                          "https://user@a/", "https://[::1/"})
+  for (const char* bad : {"http://a/dir", "https:///dir", "https://a:0/", "https://a:70000/",
+                          "https://a:x/", "https://user@a/", "https://[::1/"})
     CHECK_FALSE(parse_https_url(bad).ok());
 }
 
-TEST_CASE("acme: problem documents become one line with type, step, detail and subproblems", "[agent][acme]") {
+TEST_CASE("acme: problem documents become one line with type, step, detail and subproblems",
+          "[agent][acme]") {
   HttpsResponse r;
   r.status = 400;
   r.headers = {{"content-type", "application/problem+json"}};
-  r.body = R"({"type":"urn:ietf:params:acme:error:rejectedIdentifier","detail":"2 identifiers rejected",
+  r.body =
+      R"({"type":"urn:ietf:params:acme:error:rejectedIdentifier","detail":"2 identifiers rejected",
     "subproblems":[{"type":"urn:ietf:params:acme:error:malformed","detail":"bad name",
                     "identifier":{"type":"dns","value":"a_b.example"}},
                    {"type":"urn:ietf:params:acme:error:rejectedIdentifier","detail":"policy forbids"}]})";
   CHECK(problem_type(r) == "rejectedIdentifier");
   CHECK(problem_message(r, "newOrder") ==
-        "acme: rejectedIdentifier at newOrder: 2 identifiers rejected; malformed (a_b.example): bad name; "
+        "acme: rejectedIdentifier at newOrder: 2 identifiers rejected; malformed (a_b.example): "
+        "bad name; "
         "rejectedIdentifier: policy forbids");
   // Not a problem document: the status and a bounded, single-line echo of the body.
   HttpsResponse plain;
@@ -61,21 +63,29 @@ TEST_CASE("acme: Retry-After in seconds or as an HTTP-date", "[agent][acme]") {
 }
 
 TEST_CASE("acme: renewalInfo answers become the suggested window", "[agent][acme]") {
-  auto r = parse_renewal_info(R"({"suggestedWindow":{"start":"2026-11-28T08:10:00Z","end":"2026-11-29T08:10:00Z"},
+  auto r = parse_renewal_info(
+      R"({"suggestedWindow":{"start":"2026-11-28T08:10:00Z","end":"2026-11-29T08:10:00Z"},
                                   "explanationURL":"https://ca.example/why"})",
-                              "21600", 0);
+      "21600", 0);
   REQUIRE(r.ok());
   CHECK(r->window_start == 1795853400);
   CHECK(r->window_end == 1795853400 + 86400);
   CHECK(r->explanation_url == "https://ca.example/why");
   CHECK(r->retry_after == 21600);
-  auto no_expl = parse_renewal_info(R"({"suggestedWindow":{"start":"2026-11-28T08:10:00Z","end":"2026-11-28T08:10:00Z"}})", "", 0);
+  auto no_expl = parse_renewal_info(
+      R"({"suggestedWindow":{"start":"2026-11-28T08:10:00Z","end":"2026-11-28T08:10:00Z"}})", "",
+      0);
   REQUIRE(no_expl.ok());
   CHECK_FALSE(no_expl->explanation_url.has_value());
   CHECK(no_expl->retry_after == 0);
   CHECK_FALSE(parse_renewal_info("{}", "", 0).ok());
   CHECK_FALSE(parse_renewal_info("not json", "", 0).ok());
-  CHECK_FALSE(parse_renewal_info(R"({"suggestedWindow":{"start":"2026-11-29T08:10:00Z","end":"2026-11-28T08:10:00Z"}})",
-                                 "", 0).ok());  // ends before it starts
-  CHECK_FALSE(parse_renewal_info(R"({"suggestedWindow":{"start":"tomorrow","end":"2026-11-28T08:10:00Z"}})", "", 0).ok());
+  CHECK_FALSE(
+      parse_renewal_info(
+          R"({"suggestedWindow":{"start":"2026-11-29T08:10:00Z","end":"2026-11-28T08:10:00Z"}})",
+          "", 0)
+          .ok());  // ends before it starts
+  CHECK_FALSE(parse_renewal_info(
+                  R"({"suggestedWindow":{"start":"tomorrow","end":"2026-11-28T08:10:00Z"}})", "", 0)
+                  .ok());
 }
