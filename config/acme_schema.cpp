@@ -23,12 +23,13 @@ bool https_url_ok(std::string_view s) {
 bool mailto_ok(std::string_view s) {
   constexpr std::string_view scheme = "mailto:";
   const auto at = s.find('@');
-  return s.starts_with(scheme) && at != std::string_view::npos && at > scheme.size() && at + 1 < s.size() &&
-         s.find_first_of(" ,\t\r\n") == std::string_view::npos;
+  return s.starts_with(scheme) && at != std::string_view::npos && at > scheme.size() &&
+         at + 1 < s.size() && s.find_first_of(" ,\t\r\n") == std::string_view::npos;
 }
 
 // Account keys the client can sign with (ES256, RS256), named as pki/keygen.h names them.
-constexpr std::array<std::string_view, 4> kAccountKeyTypes{"ec-p256", "rsa-2048", "rsa-3072", "rsa-4096"};
+constexpr std::array<std::string_view, 4> kAccountKeyTypes{"ec-p256", "rsa-2048", "rsa-3072",
+                                                           "rsa-4096"};
 constexpr std::array<std::string_view, 2> kChallengeTypes{"http-01", "dns-01"};
 
 // An argv for a dns-01 hook: non-empty, and every "{...}" in it is a known placeholder.
@@ -39,9 +40,12 @@ std::vector<std::string> hook_argv(YamlReader& r, const Field& f) {
   for (const auto& arg : *argv)
     for (size_t open = arg.find('{'); open != std::string::npos; open = arg.find('{', open + 1)) {
       const auto close = arg.find('}', open);
-      const std::string word = arg.substr(open, close == std::string::npos ? std::string::npos : close - open + 1);
-      if (std::find(kAcmeHookPlaceholders.begin(), kAcmeHookPlaceholders.end(), word) == kAcmeHookPlaceholders.end())
-        r.problem(f.mark(), f.where + ": unknown placeholder '" + word + "' (known: {name}, {value}, {identifier})");
+      const std::string word =
+          arg.substr(open, close == std::string::npos ? std::string::npos : close - open + 1);
+      if (std::find(kAcmeHookPlaceholders.begin(), kAcmeHookPlaceholders.end(), word) ==
+          kAcmeHookPlaceholders.end())
+        r.problem(f.mark(), f.where + ": unknown placeholder '" + word +
+                                "' (known: {name}, {value}, {identifier})");
     }
   return *argv;
 }
@@ -59,22 +63,26 @@ void read_challenge(YamlReader& r, const Field& f, AcmeChallenge& out) {
   const auto refuse = [&](std::span<const std::string_view> keys) {
     for (auto key : keys)
       if (const auto* v = m.get(key))
-        r.problem(v->key_mark, v->where + ": not a key of a " + std::string(kChallengeTypes[*i]) + " challenge");
+        r.problem(v->key_mark,
+                  v->where + ": not a key of a " + std::string(kChallengeTypes[*i]) + " challenge");
   };
   if (out.type == AcmeChallenge::Type::http01) {
     refuse(not_for_http);
     const Field* listen = m.get("listen");
     const Field* webroot = m.get("webroot");
     if ((listen == nullptr) == (webroot == nullptr)) {
-      r.problem(m.mark(), m.where() + ": an http-01 challenge needs exactly one of listen: \"ADDR:PORT\" "
-                                      "(the agent answers) or webroot: DIR (a web server serves the file)");
+      r.problem(m.mark(), m.where() +
+                              ": an http-01 challenge needs exactly one of listen: \"ADDR:PORT\" "
+                              "(the agent answers) or webroot: DIR (a web server serves the file)");
       return;
     }
     if (listen != nullptr)
       if (auto s = r.string(*listen)) {
         auto addr = parse_listen_address(*s);
-        if (addr) out.listen = *addr;
-        else r.problem(listen->mark(), listen->where + ": " + addr.error().message);
+        if (addr)
+          out.listen = *addr;
+        else
+          r.problem(listen->mark(), listen->where + ": " + addr.error().message);
       }
     if (webroot != nullptr) out.webroot = r.path(*webroot, Need::nothing);  // created when missing
     return;
@@ -90,18 +98,24 @@ void read_challenge(YamlReader& r, const Field& f, AcmeChallenge& out) {
 
 std::optional<AcmeIssuer> read_acme(YamlReader& r, const Field& f) {
   AcmeIssuer out;
-  const auto m = r.map(f, {"directory", "contact", "trust", "chain_trust", "eab", "account_key_type",
-                           "request_timeout", "order_timeout", "challenge"});
+  const auto m = r.map(f, {"directory", "contact", "trust", "chain_trust", "eab",
+                           "account_key_type", "request_timeout", "order_timeout", "challenge"});
   if (const auto* v = m.required("directory"))
     if (auto s = r.string(*v)) {
-      if (https_url_ok(*s)) out.directory = *s;
-      else r.problem(v->mark(), v->where + ": bad directory URL '" + *s + "': expected https://HOST[:PORT]/PATH");
+      if (https_url_ok(*s))
+        out.directory = *s;
+      else
+        r.problem(v->mark(),
+                  v->where + ": bad directory URL '" + *s + "': expected https://HOST[:PORT]/PATH");
     }
   if (const auto* v = m.get("contact"))
     for (const auto& item : r.list(*v))
       if (auto s = r.string(item)) {
-        if (mailto_ok(*s)) out.contact.push_back(*s);
-        else r.problem(item.mark(), item.where + ": bad contact '" + *s + "': expected mailto:NAME@DOMAIN");
+        if (mailto_ok(*s))
+          out.contact.push_back(*s);
+        else
+          r.problem(item.mark(),
+                    item.where + ": bad contact '" + *s + "': expected mailto:NAME@DOMAIN");
       }
   if (const auto* v = m.get("trust"))
     if (auto p = r.paths(*v, Need::file_or_directory)) out.trust = *p;
@@ -117,7 +131,8 @@ std::optional<AcmeIssuer> read_acme(YamlReader& r, const Field& f) {
     out.eab = eab;
   }
   if (const auto* v = m.get("account_key_type"))
-    if (auto i = r.choice(*v, kAccountKeyTypes)) out.account_key_type = *pki::parse_key_type(kAccountKeyTypes[*i]);
+    if (auto i = r.choice(*v, kAccountKeyTypes))
+      out.account_key_type = *pki::parse_key_type(kAccountKeyTypes[*i]);
   if (const auto* v = m.get("request_timeout"))
     if (auto d = r.duration(*v, Seconds{1})) out.request_timeout = *d;
   if (const auto* v = m.get("order_timeout"))

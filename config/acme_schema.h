@@ -12,7 +12,8 @@
 namespace config {
 
 // The placeholders a dns-01 hook's argv may use (agent/acme/dns_hook_solver.h substitutes them).
-inline constexpr std::array<std::string_view, 3> kAcmeHookPlaceholders{"{name}", "{value}", "{identifier}"};
+inline constexpr std::array<std::string_view, 3> kAcmeHookPlaceholders{"{name}", "{value}",
+                                                                       "{identifier}"};
 
 // Reads `f` (the value of `acme:`); every problem is recorded in `r` at its line:col. The
 // result is filled with what could be read (the loader discards the Config on any problem).

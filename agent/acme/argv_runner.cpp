@@ -31,7 +31,8 @@ std::string first_line(const std::string& text) {
 }
 
 int millis_left(Clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
   return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 1000));
 }
 
@@ -58,7 +59,8 @@ std::string drain(int fd, Clock::time_point deadline) {
 
 pki::Result<void> run_argv(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
                            const std::string& what) {
-  if (args.empty()) return pki::make_error(what + ": no program given", pki::ErrorKind::invalid_input);
+  if (args.empty())
+    return pki::make_error(what + ": no program given", pki::ErrorKind::invalid_input);
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -76,7 +78,8 @@ pki::Result<void> run_argv(const std::vector<std::string>& args, std::chrono::mi
   ::close(err_pipe[1]);
   if (err != 0) {
     ::close(err_pipe[0]);
-    return pki::make_error(what + " " + args[0] + ": " + std::strerror(err), pki::ErrorKind::failed);
+    return pki::make_error(what + " " + args[0] + ": " + std::strerror(err),
+                           pki::ErrorKind::failed);
   }
   const auto deadline = Clock::now() + timeout;
   const std::string err_text = drain(err_pipe[0], deadline);
@@ -85,12 +88,13 @@ pki::Result<void> run_argv(const std::vector<std::string>& args, std::chrono::mi
   for (;;) {
     const pid_t r = ::waitpid(pid, &status, WNOHANG);
     if (r == pid) break;
-    if (r < 0 && errno != EINTR) return pki::make_error(what + ": waitpid: " + std::string(std::strerror(errno)));
+    if (r < 0 && errno != EINTR)
+      return pki::make_error(what + ": waitpid: " + std::string(std::strerror(errno)));
     if (Clock::now() >= deadline) {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, &status, 0);
-      return pki::make_error(what + " " + args[0] + " did not finish within " + std::to_string(timeout.count()) +
-                             " ms (killed)");
+      return pki::make_error(what + " " + args[0] + " did not finish within " +
+                             std::to_string(timeout.count()) + " ms (killed)");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -98,16 +102,20 @@ pki::Result<void> run_argv(const std::vector<std::string>& args, std::chrono::mi
   const std::string line = first_line(err_text);
   const std::string tail = line.empty() ? "" : ": " + line;
   if (WIFEXITED(status))
-    return pki::make_error(what + " " + args[0] + " exited with " + std::to_string(WEXITSTATUS(status)) + tail);
-  return pki::make_error(what + " " + args[0] + " ended by signal " + std::to_string(WTERMSIG(status)) + tail);
+    return pki::make_error(what + " " + args[0] + " exited with " +
+                           std::to_string(WEXITSTATUS(status)) + tail);
+  return pki::make_error(what + " " + args[0] + " ended by signal " +
+                         std::to_string(WTERMSIG(status)) + tail);
 }
 
-void start_argv(boost::asio::io_context& io, std::vector<std::string> argv, std::chrono::milliseconds timeout,
-                std::string what, std::function<void(pki::Result<void>)> done) {
+void start_argv(boost::asio::io_context& io, std::vector<std::string> argv,
+                std::chrono::milliseconds timeout, std::string what,
+                std::function<void(pki::Result<void>)> done) {
   std::thread([&io, argv = std::move(argv), timeout, what = std::move(what), done = std::move(done),
                guard = boost::asio::make_work_guard(io)]() mutable {
     auto r = run_argv(argv, timeout, what);
-    boost::asio::post(io, [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+    boost::asio::post(io,
+                      [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
   }).detach();
 }
 

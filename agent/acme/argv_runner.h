@@ -26,7 +26,8 @@ pki::Result<void> run_argv(const std::vector<std::string>& argv, std::chrono::mi
 
 // run_argv on a detached thread; `done` runs on `io` with its result. The thread holds a work
 // guard, so io.run() does not return while the command runs.
-void start_argv(boost::asio::io_context& io, std::vector<std::string> argv, std::chrono::milliseconds timeout,
-                std::string what, std::function<void(pki::Result<void>)> done);
+void start_argv(boost::asio::io_context& io, std::vector<std::string> argv,
+                std::chrono::milliseconds timeout, std::string what,
+                std::function<void(pki::Result<void>)> done);
 
 }  // namespace certwatch::agent

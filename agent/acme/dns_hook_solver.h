@@ -26,7 +26,8 @@ struct DnsHookSettings {
 };
 
 // argv with the placeholders of `challenge` substituted (exposed for tests).
-std::vector<std::string> substitute_hook(const std::vector<std::string>& argv, const Challenge& challenge);
+std::vector<std::string> substitute_hook(const std::vector<std::string>& argv,
+                                         const Challenge& challenge);
 
 class DnsHookSolver final : public ChallengeSolver {
  public:

@@ -1,5 +1,7 @@
 #include "agent/acme/http01_listener.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -11,7 +13,6 @@
 #include <boost/beast/http/write.hpp>
 #include <map>
 #include <optional>
-#include <spdlog/spdlog.h>
 
 namespace certwatch::agent::acme {
 
@@ -44,9 +45,9 @@ class Http01Session : public std::enable_shared_from_this<Http01Session> {
     parser_.header_limit(state_->limits.max_header_bytes);
     parser_.body_limit(0);
     stream_.expires_after(state_->limits.exchange_timeout);
-    http::async_read(stream_, buffer_, parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      self->on_read(ec);
-    });
+    http::async_read(
+        stream_, buffer_, parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
  private:
@@ -61,8 +62,9 @@ class Http01Session : public std::enable_shared_from_this<Http01Session> {
     res_.keep_alive(false);
     res_.set(http::field::content_type, "text/plain");
     const bool get = req.method() == http::verb::get || req.method() == http::verb::head;
-    const auto it = target.starts_with(kPrefix) ? state_->tokens.find(std::string(target.substr(kPrefix.size())))
-                                                : state_->tokens.end();
+    const auto it = target.starts_with(kPrefix)
+                        ? state_->tokens.find(std::string(target.substr(kPrefix.size())))
+                        : state_->tokens.end();
     if (get && it != state_->tokens.end()) {
       res_.result(http::status::ok);
       if (req.method() == http::verb::get) res_.body() = it->second.first;
@@ -73,7 +75,9 @@ class Http01Session : public std::enable_shared_from_this<Http01Session> {
       res_.body() = "not found\n";
     }
     res_.prepare_payload();
-    http::async_write(stream_, res_, [self = shared_from_this()](beast::error_code, std::size_t) { self->close(); });
+    http::async_write(stream_, res_, [self = shared_from_this()](beast::error_code, std::size_t) {
+      self->close();
+    });
   }
 
   std::string peer() {
@@ -97,7 +101,8 @@ class Http01Session : public std::enable_shared_from_this<Http01Session> {
 
 void accept_next(const std::shared_ptr<Http01Listener::State>& state) {
   state->acceptor.async_accept([state](beast::error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !state->acceptor.is_open()) return;  // closed by cleanup
+    if (ec == asio::error::operation_aborted || !state->acceptor.is_open())
+      return;  // closed by cleanup
     if (!ec) std::make_shared<Http01Session>(std::move(socket), state)->start();
     accept_next(state);
   });
@@ -106,7 +111,8 @@ void accept_next(const std::shared_ptr<Http01Listener::State>& state) {
 pki::Result<void> open_acceptor(tcp::acceptor& acceptor, const config::ListenAddress& address) {
   beast::error_code ec;
   const auto ip = asio::ip::make_address(address.host, ec);
-  if (ec) return pki::make_error("http-01 listener: bad address " + address.host + ": " + ec.message());
+  if (ec)
+    return pki::make_error("http-01 listener: bad address " + address.host + ": " + ec.message());
   const tcp::endpoint ep(ip, address.port);
   acceptor.open(ep.protocol(), ec);
   if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
@@ -115,14 +121,16 @@ pki::Result<void> open_acceptor(tcp::acceptor& acceptor, const config::ListenAdd
   if (ec) {
     beast::error_code ignored;
     acceptor.close(ignored);
-    return pki::make_error("http-01 listener: cannot listen on " + address.to_string() + ": " + ec.message());
+    return pki::make_error("http-01 listener: cannot listen on " + address.to_string() + ": " +
+                           ec.message());
   }
   return {};
 }
 
 }  // namespace
 
-Http01Listener::Http01Listener(asio::io_context& io, config::ListenAddress address, Http01Limits limits)
+Http01Listener::Http01Listener(asio::io_context& io, config::ListenAddress address,
+                               Http01Limits limits)
     : io_(io), address_(std::move(address)), state_(std::make_shared<State>(io, limits)) {}
 
 Http01Listener::~Http01Listener() {
@@ -135,7 +143,8 @@ void Http01Listener::present(const Challenge& challenge, SolverDone done) {
   if (!state_->acceptor.is_open()) {
     result = open_acceptor(state_->acceptor, address_);
     if (result) {
-      spdlog::info("acme http-01: listening on {} while challenges are pending", address_.to_string());
+      spdlog::info("acme http-01: listening on {} while challenges are pending",
+                   address_.to_string());
       accept_next(state_);
     }
   }
@@ -148,7 +157,8 @@ void Http01Listener::present(const Challenge& challenge, SolverDone done) {
 }
 
 void Http01Listener::cleanup(const Challenge& challenge, SolverDone done) {
-  if (auto it = state_->tokens.find(challenge.token); it != state_->tokens.end() && --it->second.second <= 0)
+  if (auto it = state_->tokens.find(challenge.token);
+      it != state_->tokens.end() && --it->second.second <= 0)
     state_->tokens.erase(it);
   if (state_->tokens.empty() && state_->acceptor.is_open()) {
     beast::error_code ec;
@@ -158,7 +168,9 @@ void Http01Listener::cleanup(const Challenge& challenge, SolverDone done) {
   asio::post(io_, [done = std::move(done)]() mutable { done(pki::Result<void>()); });
 }
 
-std::string Http01Listener::describe() const { return "http-01 listener on " + address_.to_string(); }
+std::string Http01Listener::describe() const {
+  return "http-01 listener on " + address_.to_string();
+}
 
 uint16_t Http01Listener::bound_port() const {
   beast::error_code ec;

@@ -20,13 +20,15 @@
 namespace certwatch::agent::acme {
 
 struct Http01Limits {
-  std::chrono::milliseconds exchange_timeout{std::chrono::seconds(10)};  // read + write of one request
+  std::chrono::milliseconds exchange_timeout{
+      std::chrono::seconds(10)};     // read + write of one request
   uint32_t max_header_bytes = 4096;  // a validation request is one line and a few headers
 };
 
 class Http01Listener final : public ChallengeSolver {
  public:
-  Http01Listener(boost::asio::io_context& io, config::ListenAddress address, Http01Limits limits = {});
+  Http01Listener(boost::asio::io_context& io, config::ListenAddress address,
+                 Http01Limits limits = {});
   ~Http01Listener() override;
 
   std::string type() const override { return "http-01"; }

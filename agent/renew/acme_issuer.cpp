@@ -1,8 +1,9 @@
 #include "agent/renew/acme_issuer.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/post.hpp>
 #include <map>
-#include <spdlog/spdlog.h>
 
 #include "agent/acme/acme_client.h"
 #include "agent/acme/dns_hook_solver.h"
@@ -25,13 +26,17 @@ constexpr std::string_view kEndCert = "-----END CERTIFICATE-----";
 // text nor the key ever goes into a message.
 pki::Result<acme::ExternalAccountBinding> read_eab(const config::AcmeEab& eab) {
   auto text = pki::read_limited(eab.hmac_key_file, pki::kMaxSecretBytes);
-  if (!text) return pki::make_error("EAB key " + eab.hmac_key_file.string() + ": " + text.error().message, pki::ErrorKind::io);
+  if (!text)
+    return pki::make_error("EAB key " + eab.hmac_key_file.string() + ": " + text.error().message,
+                           pki::ErrorKind::io);
   pki::Passphrase scrub(std::move(*text));
   std::string_view v = scrub.value();
-  while (!v.empty() && (v.back() == '\n' || v.back() == '\r' || v.back() == ' ')) v.remove_suffix(1);
+  while (!v.empty() && (v.back() == '\n' || v.back() == '\r' || v.back() == ' '))
+    v.remove_suffix(1);
   auto key = pki::base64url_decode(v);
   if (!key || key->empty())
-    return pki::make_error("EAB key " + eab.hmac_key_file.string() + " is not base64url", pki::ErrorKind::invalid_input);
+    return pki::make_error("EAB key " + eab.hmac_key_file.string() + " is not base64url",
+                           pki::ErrorKind::invalid_input);
   return acme::ExternalAccountBinding{eab.key_id, std::move(*key)};
 }
 
@@ -70,22 +75,29 @@ pki::Result<void> record(const fs::path& dir, const std::string& directory, cons
 class AcmeIssuer final : public CertIssuer {
  public:
   AcmeIssuer(boost::asio::io_context& io, config::IssuerEntry entry, fs::path dir)
-      : io_(io), entry_(std::move(entry)), acme_(*entry_.acme), dir_(std::move(dir)),
-        solver_(make_challenge_solver(io, acme_.challenge)), alive_(std::make_shared<bool>(true)) {}
+      : io_(io),
+        entry_(std::move(entry)),
+        acme_(*entry_.acme),
+        dir_(std::move(dir)),
+        solver_(make_challenge_solver(io, acme_.challenge)),
+        alive_(std::make_shared<bool>(true)) {}
   ~AcmeIssuer() override { *alive_ = false; }
 
   std::string describe() const override { return "ACME " + acme_.directory; }
 
   void issue(const IssueOrder& order, IssueDone done) override {
     auto started = start(order, done);
-    if (!started) boost::asio::post(io_, [done = std::move(done), e = started.error()]() mutable { done(e); });
+    if (!started)
+      boost::asio::post(io_, [done = std::move(done), e = started.error()]() mutable { done(e); });
   }
 
  private:
   // Everything before the network: keys, CSR, client. An error here is posted to `done`.
   pki::Result<void> start(const IssueOrder& order, IssueDone& done) {
     auto account = load_or_create_account_key(dir_ / "account.key", acme_.account_key_type);
-    if (!account) return pki::make_error(entry_.name + ": account key: " + account.error().message, account.error().kind);
+    if (!account)
+      return pki::make_error(entry_.name + ": account key: " + account.error().message,
+                             account.error().kind);
     acme::ClientSettings settings;
     settings.directory_url = acme_.directory;
     settings.server_trust = acme_.trust;
@@ -102,7 +114,8 @@ class AcmeIssuer final : public CertIssuer {
     acme::OrderRequest request;
     request.identifiers = identifiers_of(order.sans);
     auto csr = pki::build_csr_der(key->get(), request.identifiers);
-    if (!csr) return pki::make_error(entry_.name + ": CSR: " + csr.error().message, csr.error().kind);
+    if (!csr)
+      return pki::make_error(entry_.name + ": CSR: " + csr.error().message, csr.error().kind);
     request.csr_der = std::move(*csr);
     // One client per order: orders of several managed entries may overlap, and the account is
     // found again by its key (one request) each time.
@@ -113,9 +126,10 @@ class AcmeIssuer final : public CertIssuer {
     spdlog::info("renew {}: ACME order at {} for {} ({})", order.name, acme_.directory,
                  pki::join_sans(order.sans), solver_->describe());
     client->order(request, *solver_,
-                  [this, alive = alive_, id, order, shared_key, done = std::move(done)](
-                      pki::Result<acme::OrderResult> r) mutable {
-                    if (!*alive) return done(pki::make_error("the ACME issuer was replaced during the order"));
+                  [this, alive = alive_, id, order, shared_key,
+                   done = std::move(done)](pki::Result<acme::OrderResult> r) mutable {
+                    if (!*alive)
+                      return done(pki::make_error("the ACME issuer was replaced during the order"));
                     // Not destroyed inside its own callback: the client may still be unwinding.
                     boost::asio::post(io_, [this, alive, id] {
                       if (*alive) clients_.erase(id);
@@ -125,8 +139,11 @@ class AcmeIssuer final : public CertIssuer {
     return {};
   }
 
-  pki::Result<IssuedSet> finish(const IssueOrder& order, const EVP_PKEY* key, pki::Result<acme::OrderResult> r) {
-    if (!r) return pki::make_error(entry_.name + " (" + acme_.directory + "): " + r.error().message, r.error().kind);
+  pki::Result<IssuedSet> finish(const IssueOrder& order, const EVP_PKEY* key,
+                                pki::Result<acme::OrderResult> r) {
+    if (!r)
+      return pki::make_error(entry_.name + " (" + acme_.directory + "): " + r.error().message,
+                             r.error().kind);
     const auto files = acme_chain_trust_files(acme_);
     auto trust = pki::load_trust_files(files);
     for (const auto& e : trust.errors) spdlog::warn("issuer {}: chain_trust {}", entry_.name, e);
@@ -135,7 +152,8 @@ class AcmeIssuer final : public CertIssuer {
     auto leaf = pki::Certificate::from_pem(set->files.cert);
     if (leaf) {
       if (auto rec = record(dir_, acme_.directory, order, *leaf); !rec)
-        set->warnings.push_back("ledger " + (dir_ / "ledger.sqlite").string() + ": " + rec.error().message);
+        set->warnings.push_back("ledger " + (dir_ / "ledger.sqlite").string() + ": " +
+                                rec.error().message);
     }
     return set;
   }
@@ -156,11 +174,13 @@ fs::path acme_state_dir(const config::Config& cfg, const std::string& issuer_nam
   return cfg.agent.state_dir / "acme" / issuer_name;
 }
 
-pki::Result<pki::UniquePtr<EVP_PKEY>> load_or_create_account_key(const fs::path& path, pki::KeyType type) {
+pki::Result<pki::UniquePtr<EVP_PKEY>> load_or_create_account_key(const fs::path& path,
+                                                                 pki::KeyType type) {
   std::error_code ec;
   if (fs::exists(path, ec)) {
     auto pem = pki::read_limited(path, pki::kMaxSecretBytes);
-    if (!pem) return pki::make_error(path.string() + ": " + pem.error().message, pki::ErrorKind::io);
+    if (!pem)
+      return pki::make_error(path.string() + ": " + pem.error().message, pki::ErrorKind::io);
     pki::Passphrase scrub(std::move(*pem));
     auto key = pki::private_key_from_pem(scrub.value(), std::nullopt);
     if (!key) return pki::make_error(path.string() + ": " + key.error().message, key.error().kind);
@@ -213,11 +233,12 @@ std::unique_ptr<acme::ChallengeSolver> make_challenge_solver(boost::asio::io_con
     return std::make_unique<acme::DnsHookSolver>(io, std::move(s));
   }
   if (c.webroot) return std::make_unique<acme::WebrootSolver>(io, *c.webroot);
-  return std::make_unique<acme::Http01Listener>(io, c.listen.value_or(config::ListenAddress{"0.0.0.0", 80}));
+  return std::make_unique<acme::Http01Listener>(
+      io, c.listen.value_or(config::ListenAddress{"0.0.0.0", 80}));
 }
 
-std::unique_ptr<CertIssuer> make_acme_issuer(boost::asio::io_context& io, const config::IssuerEntry& entry,
-                                             fs::path dir) {
+std::unique_ptr<CertIssuer> make_acme_issuer(boost::asio::io_context& io,
+                                             const config::IssuerEntry& entry, fs::path dir) {
   return std::make_unique<AcmeIssuer>(io, entry, std::move(dir));
 }
 

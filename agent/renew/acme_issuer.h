@@ -28,7 +28,8 @@ std::filesystem::path acme_state_dir(const config::Config& cfg, const std::strin
 // The account key at `path`, or a new one of `type` written there (0600, directory 0700) when
 // there is none yet. A key that exists but cannot be read is an error, never replaced: it is
 // the account's identity.
-pki::Result<pki::UniquePtr<EVP_PKEY>> load_or_create_account_key(const std::filesystem::path& path, pki::KeyType type);
+pki::Result<pki::UniquePtr<EVP_PKEY>> load_or_create_account_key(const std::filesystem::path& path,
+                                                                 pki::KeyType type);
 
 // The files the issued chain is judged against: chain_trust, else trust, else the system bundle.
 std::vector<std::filesystem::path> acme_chain_trust_files(const config::AcmeIssuer& acme);
@@ -39,11 +40,12 @@ pki::Result<IssuedSet> assemble_issued(const std::string& chain_pem, const EVP_P
                                        std::vector<pki::Certificate> anchors);
 
 // The solver the challenge settings name (http-01 listener or webroot, dns-01 hooks).
-std::unique_ptr<acme::ChallengeSolver> make_challenge_solver(boost::asio::io_context& io,
-                                                             const config::AcmeChallenge& challenge);
+std::unique_ptr<acme::ChallengeSolver> make_challenge_solver(
+    boost::asio::io_context& io, const config::AcmeChallenge& challenge);
 
 // `entry.acme` must be set; `dir` is acme_state_dir() of the entry.
-std::unique_ptr<CertIssuer> make_acme_issuer(boost::asio::io_context& io, const config::IssuerEntry& entry,
+std::unique_ptr<CertIssuer> make_acme_issuer(boost::asio::io_context& io,
+                                             const config::IssuerEntry& entry,
                                              std::filesystem::path dir);
 
 }  // namespace certwatch::agent

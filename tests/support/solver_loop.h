@@ -55,7 +55,8 @@ inline std::string run_capture(const std::string& command) {
   return out;
 }
 
-inline certwatch::agent::acme::Challenge make_challenge(const std::string& type, const std::string& token) {
+inline certwatch::agent::acme::Challenge make_challenge(const std::string& type,
+                                                        const std::string& token) {
   certwatch::agent::acme::Challenge c;
   c.type = type;
   c.identifier = "broker.example";

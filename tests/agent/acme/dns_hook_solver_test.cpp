@@ -15,7 +15,8 @@ namespace {
 using certwatch::agent::acme::DnsHookSettings;
 using certwatch::agent::acme::DnsHookSolver;
 
-std::filesystem::path script(const testing::TempDir& d, const std::string& name, const std::string& body) {
+std::filesystem::path script(const testing::TempDir& d, const std::string& name,
+                             const std::string& body) {
   const auto p = d.path() / name;
   std::ofstream(p) << "#!/bin/sh\n" << body << "\n";
   ::chmod(p.c_str(), 0755);
@@ -28,7 +29,8 @@ TEST_CASE("dns-01 hooks run as argv with {name}, {value} and {identifier}", "[ac
   testing::TempDir d;
   testing::LoopThread loop;
   const auto log = d.path() / "log";
-  const auto hook = script(d, "hook", "printf '%s|' \"$@\" >> '" + log.string() + "'; echo >> '" + log.string() + "'");
+  const auto hook = script(
+      d, "hook", "printf '%s|' \"$@\" >> '" + log.string() + "'; echo >> '" + log.string() + "'");
   DnsHookSettings s;
   s.set = {hook.string(), "set", "{name}", "{value}", "id={identifier}"};
   s.clear = {hook.string(), "clear", "{name}"};
@@ -45,18 +47,21 @@ TEST_CASE("dns-01 hooks run as argv with {name}, {value} and {identifier}", "[ac
         "clear|_acme-challenge.broker.example.|\n");
 }
 
-TEST_CASE("a failing dns-01 hook fails with its first stderr line, a hanging one is killed", "[acme][dns01]") {
+TEST_CASE("a failing dns-01 hook fails with its first stderr line, a hanging one is killed",
+          "[acme][dns01]") {
   testing::TempDir d;
   testing::LoopThread loop;
   DnsHookSettings s;
-  s.set = {script(d, "fail", "echo 'zone example. is not ours' >&2; echo second >&2; exit 3").string()};
+  s.set = {
+      script(d, "fail", "echo 'zone example. is not ours' >&2; echo second >&2; exit 3").string()};
   s.clear = {script(d, "hang", "sleep 30").string()};
   s.hook_timeout = std::chrono::milliseconds(500);
   DnsHookSolver solver(loop.io, s);
   const auto c = testing::make_challenge("dns-01", "t2");
   auto r = loop.wait([&](auto done) { solver.present(c, done); });
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error().message == "dns-01 set hook " + s.set[0] + " exited with 3: zone example. is not ours");
+  CHECK(r.error().message ==
+        "dns-01 set hook " + s.set[0] + " exited with 3: zone example. is not ours");
   const auto start = std::chrono::steady_clock::now();
   r = loop.wait([&](auto done) { solver.cleanup(c, done); });
   REQUIRE_FALSE(r.ok());

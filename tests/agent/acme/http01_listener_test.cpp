@@ -34,11 +34,13 @@ bool accepting(uint16_t port) {
 
 }  // namespace
 
-TEST_CASE("the http-01 listener answers only presented tokens and is bound only while one is pending",
-          "[acme][http01]") {
+TEST_CASE(
+    "the http-01 listener answers only presented tokens and is bound only while one is pending",
+    "[acme][http01]") {
   testing::LoopThread loop;
   const auto port = static_cast<uint16_t>(testing::free_port());
-  Http01Listener listener(loop.io, *config::parse_listen_address("127.0.0.1:" + std::to_string(port)));
+  Http01Listener listener(loop.io,
+                          *config::parse_listen_address("127.0.0.1:" + std::to_string(port)));
   CHECK(listener.describe() == "http-01 listener on 127.0.0.1:" + std::to_string(port));
   CHECK_FALSE(accepting(port));
 
@@ -47,20 +49,24 @@ TEST_CASE("the http-01 listener answers only presented tokens and is bound only 
   REQUIRE(loop.wait([&](auto done) { listener.present(a, done); }).ok());
   REQUIRE(loop.wait([&](auto done) { listener.present(b, done); }).ok());
   CHECK(accepting(port));
-  CHECK(curl(port, "/.well-known/acme-challenge/tokenA_-1") == a.key_authorization + " 200 text/plain");
-  CHECK(curl(port, "/.well-known/acme-challenge/tokenB") == b.key_authorization + " 200 text/plain");
+  CHECK(curl(port, "/.well-known/acme-challenge/tokenA_-1") ==
+        a.key_authorization + " 200 text/plain");
+  CHECK(curl(port, "/.well-known/acme-challenge/tokenB") ==
+        b.key_authorization + " 200 text/plain");
   CHECK(curl(port, "/.well-known/acme-challenge/other") == "not found\n 404 text/plain");
   CHECK(curl(port, "/tokenA_-1") == "not found\n 404 text/plain");
 
   REQUIRE(loop.wait([&](auto done) { listener.cleanup(a, done); }).ok());
   CHECK(curl(port, "/.well-known/acme-challenge/tokenA_-1") == "not found\n 404 text/plain");
-  CHECK(curl(port, "/.well-known/acme-challenge/tokenB") == b.key_authorization + " 200 text/plain");
+  CHECK(curl(port, "/.well-known/acme-challenge/tokenB") ==
+        b.key_authorization + " 200 text/plain");
   REQUIRE(loop.wait([&](auto done) { listener.cleanup(b, done); }).ok());
   CHECK_FALSE(accepting(port));
 
   // Opened again for the next order.
   REQUIRE(loop.wait([&](auto done) { listener.present(a, done); }).ok());
-  CHECK(curl(port, "/.well-known/acme-challenge/tokenA_-1") == a.key_authorization + " 200 text/plain");
+  CHECK(curl(port, "/.well-known/acme-challenge/tokenA_-1") ==
+        a.key_authorization + " 200 text/plain");
   REQUIRE(loop.wait([&](auto done) { listener.cleanup(a, done); }).ok());
 }
 
@@ -69,13 +75,14 @@ TEST_CASE("the http-01 listener bounds each request in size and time", "[acme][h
   const auto port = static_cast<uint16_t>(testing::free_port());
   Http01Limits limits;
   limits.exchange_timeout = std::chrono::milliseconds(500);
-  Http01Listener listener(loop.io, *config::parse_listen_address("127.0.0.1:" + std::to_string(port)), limits);
+  Http01Listener listener(
+      loop.io, *config::parse_listen_address("127.0.0.1:" + std::to_string(port)), limits);
   const auto a = testing::make_challenge("http-01", "tok");
   REQUIRE(loop.wait([&](auto done) { listener.present(a, done); }).ok());
   // Headers beyond the limit: no answer with the key authorization, the connection is closed.
   const std::string big(8000, 'x');
-  CHECK(testing::run_capture("curl -s -m 5 -H 'X-Big: " + big + "' http://127.0.0.1:" + std::to_string(port) +
-                             "/.well-known/acme-challenge/tok 2>/dev/null")
+  CHECK(testing::run_capture("curl -s -m 5 -H 'X-Big: " + big + "' http://127.0.0.1:" +
+                             std::to_string(port) + "/.well-known/acme-challenge/tok 2>/dev/null")
             .find(a.key_authorization) == std::string::npos);
   // A client that sends nothing is cut off at the deadline.
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -92,9 +99,11 @@ TEST_CASE("the http-01 listener bounds each request in size and time", "[acme][h
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(4));
   ::close(fd);
   // A port already taken: present fails with a clear reason.
-  Http01Listener second(loop.io, *config::parse_listen_address("127.0.0.1:" + std::to_string(port)));
+  Http01Listener second(loop.io,
+                        *config::parse_listen_address("127.0.0.1:" + std::to_string(port)));
   const auto r = loop.wait([&](auto done) { second.present(a, done); });
   REQUIRE_FALSE(r.ok());
-  CHECK_THAT(r.error().message, Catch::Matchers::Contains("cannot listen on 127.0.0.1:" + std::to_string(port)));
+  CHECK_THAT(r.error().message,
+             Catch::Matchers::Contains("cannot listen on 127.0.0.1:" + std::to_string(port)));
   REQUIRE(loop.wait([&](auto done) { listener.cleanup(a, done); }).ok());
 }

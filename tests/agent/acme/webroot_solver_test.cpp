@@ -51,7 +51,9 @@ TEST_CASE("the webroot solver reports a webroot it cannot write", "[acme][webroo
   testing::LoopThread loop;
   std::ofstream(d.path() / "file") << "x";
   WebrootSolver solver(loop.io, d.path() / "file");  // a file where the directory should be
-  const auto r = loop.wait([&](auto done) { solver.present(testing::make_challenge("http-01", "t"), done); });
+  const auto r =
+      loop.wait([&](auto done) { solver.present(testing::make_challenge("http-01", "t"), done); });
   REQUIRE_FALSE(r.ok());
-  CHECK_THAT(r.error().message, Catch::Matchers::StartsWith("http-01 webroot " + (d.path() / "file").string()));
+  CHECK_THAT(r.error().message,
+             Catch::Matchers::StartsWith("http-01 webroot " + (d.path() / "file").string()));
 }

@@ -15,7 +15,8 @@
 
 using namespace certwatch::agent;
 
-TEST_CASE("the ACME account key is created 0600 on first use and reused after", "[acme][acme_issuer]") {
+TEST_CASE("the ACME account key is created 0600 on first use and reused after",
+          "[acme][acme_issuer]") {
   testing::TempDir d;
   const auto path = d.path() / "acme/le/account.key";
   auto first = load_or_create_account_key(path, pki::KeyType::ec_p256);
@@ -55,12 +56,14 @@ TEST_CASE("the issued chain is judged against chain_trust, else trust, else the 
   CHECK(acme_chain_trust_files(a) == a.chain_trust);
 }
 
-TEST_CASE("the set to deploy is the new key, the leaf and the chain as served", "[acme][acme_issuer]") {
+TEST_CASE("the set to deploy is the new key, the leaf and the chain as served",
+          "[acme][acme_issuer]") {
   testing::Pki p;
   auto rq = p.server("broker");
   REQUIRE(p.issuer.issue(rq).ok());
   const auto chain = testing::read_file(rq.out_dir / "broker.chain.pem");
-  auto key = pki::private_key_from_pem(testing::read_file(rq.out_dir / "broker.key.pem"), std::nullopt);
+  auto key =
+      pki::private_key_from_pem(testing::read_file(rq.out_dir / "broker.key.pem"), std::nullopt);
   REQUIRE(key.ok());
   auto root = p.issuer.ca_certificate("root-ca");
   REQUIRE(root.ok());
