@@ -140,12 +140,51 @@ struct MqttConfig {
   bool operator==(const MqttConfig&) const = default;
 };
 
-// One `issuers:` entry: a CA in a PKI directory made by `certwatch pki`.
+// `issuers[].acme.challenge`: how the ACME server's challenges are answered (issue #14).
+struct AcmeChallenge {
+  enum class Type { http01, dns01 } type = Type::http01;
+  // http-01: exactly one of `listen` (the agent answers itself) and `webroot` (a file under
+  // webroot/.well-known/acme-challenge/ that a web server serves).
+  std::optional<ListenAddress> listen;
+  std::optional<std::filesystem::path> webroot;
+  // dns-01: hook commands run as argv (no shell); {name}, {value}, {identifier} substituted.
+  std::vector<std::string> set;
+  std::vector<std::string> clear;
+  Seconds propagation{Seconds{0}};  // wait after `set` before the server is told to look
+  bool operator==(const AcmeChallenge&) const = default;
+};
+
+// External Account Binding (RFC 8555 7.3.4): step-ca, ZeroSSL, EJBCA, Vault may require it.
+struct AcmeEab {
+  std::string key_id;
+  std::filesystem::path hmac_key_file;  // base64url as CAs hand it out; must exist; never logged
+  bool operator==(const AcmeEab&) const = default;
+};
+
+// `issuers[].acme`: an ACME (RFC 8555) CA.
+struct AcmeIssuer {
+  std::string directory;             // https:// URL of the directory
+  std::vector<std::string> contact;  // mailto: URLs
+  std::vector<std::filesystem::path> trust;  // the ACME server's TLS; empty = the system bundle
+  // Anchors the issued chain is judged against before deploying; empty = `trust`, then the
+  // system bundle.
+  std::vector<std::filesystem::path> chain_trust;
+  std::optional<AcmeEab> eab;
+  pki::KeyType account_key_type = pki::KeyType::ec_p256;  // ec-p256 or rsa-2048/3072/4096
+  Milliseconds request_timeout{Milliseconds{30000}};
+  Seconds order_timeout{Seconds{600}};
+  AcmeChallenge challenge;
+  bool operator==(const AcmeIssuer&) const = default;
+};
+
+// One `issuers:` entry: a CA in a PKI directory made by `certwatch pki`, or (with `acme`) an
+// ACME CA; exactly one of the two.
 struct IssuerEntry {
   std::string name;                                      // referenced by managed[].issuer; unique
   std::filesystem::path pki_dir;                         // must exist
   std::string ca;                                        // CA name inside pki_dir; default = name
   std::optional<std::filesystem::path> passphrase_file;  // must exist
+  std::optional<AcmeIssuer> acme = std::nullopt;  // set: an ACME CA (pki_dir, ca, passphrase_file unused)
   bool operator==(const IssuerEntry&) const = default;
 };
 

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "agent/renew/acme_issuer.h"
+
 #include "pki/duration.h"
 #include "pki/lints.h"
 
@@ -83,7 +85,10 @@ void LedgerSource::refresh() {
   const int64_t now = clock_.now();
   std::set<std::string> seen;
   for (const auto& issuer : config_.issuers) {
-    auto ledger = pki::Ledger::open(issuer.pki_dir / "ledger.sqlite");
+    // An ACME issuer's ledger appears with its first certificate (agent/renew/acme_issuer.h).
+    const auto path = issuer.acme ? acme_state_dir(config_, issuer.name) / "ledger.sqlite" : issuer.pki_dir / "ledger.sqlite";
+    if (std::error_code ec; issuer.acme && !std::filesystem::exists(path, ec)) continue;
+    auto ledger = pki::Ledger::open(path);
     if (!ledger) {
       spdlog::warn("ledger of issuer {}: {}", issuer.name, ledger.error().message);
       continue;

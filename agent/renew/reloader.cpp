@@ -1,5 +1,7 @@
 #include "agent/renew/reloader.h"
 
+#include "agent/acme/argv_runner.h"
+
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -38,30 +40,7 @@ pki::Result<void> send_signal(const config::ReloadSignal& s) {
 }
 
 pki::Result<void> run_command(const config::ReloadCommand& c, std::chrono::milliseconds timeout) {
-  std::vector<char*> argv;
-  for (const auto& a : c.argv) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  if (int err = ::posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ); err != 0)
-    return pki::make_error("reload command " + c.argv[0] + ": " + std::strerror(err), pki::ErrorKind::failed);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  int status = 0;
-  for (;;) {
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) break;
-    if (r < 0 && errno != EINTR) return pki::make_error("reload command: waitpid: " + std::string(std::strerror(errno)));
-    if (std::chrono::steady_clock::now() >= deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      return pki::make_error("reload command " + c.argv[0] + " did not finish within " +
-                             std::to_string(timeout.count()) + " ms (killed)");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
-  if (WIFEXITED(status))
-    return pki::make_error("reload command " + c.argv[0] + " exited with " + std::to_string(WEXITSTATUS(status)));
-  return pki::make_error("reload command " + c.argv[0] + " ended by signal " + std::to_string(WTERMSIG(status)));
+  return run_argv(c.argv, timeout, "reload command");
 }
 
 pki::Result<void> reload_unit(const config::ReloadSystemd& s) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "agent/renew/acme_issuer.h"
 #include "pki/keygen.h"
 #include "pki/key.h"
 #include "pki/load.h"
@@ -57,7 +58,8 @@ fs::path renew_state_dir(const config::Config& cfg, const std::string& name) {
 std::vector<std::shared_ptr<RenewTarget>> make_renew_targets(boost::asio::io_context& io, const config::Config& cfg) {
   std::map<std::string, std::shared_ptr<CertIssuer>> issuers;
   for (const auto& i : cfg.issuers)
-    issuers[i.name] = make_builtin_issuer(io, i, cfg.agent.state_dir / "renew" / ".issued" / i.name);
+    issuers[i.name] = i.acme ? make_acme_issuer(io, i, acme_state_dir(cfg, i.name))
+                             : make_builtin_issuer(io, i, cfg.agent.state_dir / "renew" / ".issued" / i.name);
   TrustCache trust;
   const auto plain = make_plain_probe_context();
   std::vector<std::shared_ptr<RenewTarget>> out;

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "agent/renew/acme_issuer.h"
 #include "agent/renew/reloader.h"
 #include "pki/duration.h"
 #include "pki/load.h"
@@ -174,7 +175,9 @@ void RenewScheduler::publish(Managed& m) {
       o.now = clock_.now();
       o.threads = 1;
       for (const auto& i : config_.issuers)
-        if (i.name == e.issuer) o.trust = pki::load_trust_files(std::vector{i.pki_dir / "ca-bundle.pem"}).certs;
+        if (i.name == e.issuer)
+          o.trust = pki::load_trust_files(i.acme ? acme_chain_trust_files(*i.acme)
+                                                 : std::vector{i.pki_dir / "ca-bundle.pem"}).certs;
       report = pki::judge_chain(target.id, loaded->certs, std::nullopt, o);
     }
   }

@@ -37,12 +37,20 @@ struct Transaction : std::enable_shared_from_this<Transaction> {
     t.issuer->issue(order, [self = shared_from_this(), i](pki::Result<IssuedSet> set) { self->issued(i, std::move(set)); });
   }
 
+  // The issued set is judged when it arrives: an ACME order takes seconds to minutes and its
+  // CA may set notBefore to the moment of issuance (pebble does), after `now`. Rounded up,
+  // since notBefore has whole seconds.
+  int64_t judged_at() const {
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    return now + std::chrono::ceil<std::chrono::seconds>(elapsed).count();
+  }
+
   void issued(size_t i, pki::Result<IssuedSet> set) {
     auto& t = *targets[i];
     auto& out = outcomes[i];
     if (!set) {
       out.error = "issuance failed: " + set.error().message;
-    } else if (auto leaf = judge_issued(t, *set, now); !leaf) {
+    } else if (auto leaf = judge_issued(t, *set, judged_at()); !leaf) {
       out.error = leaf.error().message;
     } else if (auto r = t.store->deploy(set->files, t.ownership); !r) {
       out.error = "deploy failed: " + r.error().message;

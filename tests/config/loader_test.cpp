@@ -471,7 +471,8 @@ TEST_CASE("the shipped examples are valid", "[config][loader][examples]") {
   CHECK(full->watch.size() == 3);
   CHECK(full->endpoints.size() == 1);
   CHECK(full->mqtt.has_value());
-  CHECK(full->issuers.size() == 1);
+  CHECK(full->issuers.size() == 2);  // the built-in CA and an ACME CA
+  CHECK(full->issuers[1].acme.has_value());
   CHECK(full->managed.size() == 2);
   CHECK(full->severities.size() == 2);
   const auto report = config::check_config(examples / "certwatch.yaml");

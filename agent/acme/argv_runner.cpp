@@ -1,0 +1,122 @@
+#include "agent/acme/argv_runner.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+extern char** environ;
+
+namespace certwatch::agent {
+namespace {
+
+constexpr size_t kStderrKept = 4096;  // enough for a first line; the rest is drained and dropped
+constexpr size_t kLineShown = 300;
+
+using Clock = std::chrono::steady_clock;
+
+std::string first_line(const std::string& text) {
+  std::string line = text.substr(0, text.find('\n'));
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  if (line.size() > kLineShown) line = line.substr(0, kLineShown) + "...";
+  return line;
+}
+
+int millis_left(Clock::time_point deadline) {
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 1000));
+}
+
+// Reads the child's stderr until it closes or the deadline passes.
+std::string drain(int fd, Clock::time_point deadline) {
+  std::string kept;
+  char buf[1024];
+  for (;;) {
+    const int wait = millis_left(deadline);
+    if (wait == 0) break;
+    pollfd p{fd, POLLIN, 0};
+    const int r = ::poll(&p, 1, wait);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) continue;  // timeout slice: the loop's deadline check ends it
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (kept.size() < kStderrKept) kept.append(buf, static_cast<size_t>(n));
+  }
+  return kept;
+}
+
+}  // namespace
+
+pki::Result<void> run_argv(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
+                           const std::string& what) {
+  if (args.empty())
+    return pki::make_error(what + ": no program given", pki::ErrorKind::invalid_input);
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  int err_pipe[2];
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0)
+    return pki::make_error(what + ": pipe: " + std::strerror(errno), pki::ErrorKind::failed);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
+  pid_t pid = 0;
+  const int err = ::posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(err_pipe[1]);
+  if (err != 0) {
+    ::close(err_pipe[0]);
+    return pki::make_error(what + " " + args[0] + ": " + std::strerror(err),
+                           pki::ErrorKind::failed);
+  }
+  const auto deadline = Clock::now() + timeout;
+  const std::string err_text = drain(err_pipe[0], deadline);
+  ::close(err_pipe[0]);
+  int status = 0;
+  for (;;) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR)
+      return pki::make_error(what + ": waitpid: " + std::string(std::strerror(errno)));
+    if (Clock::now() >= deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return pki::make_error(what + " " + args[0] + " did not finish within " +
+                             std::to_string(timeout.count()) + " ms (killed)");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+  const std::string line = first_line(err_text);
+  const std::string tail = line.empty() ? "" : ": " + line;
+  if (WIFEXITED(status))
+    return pki::make_error(what + " " + args[0] + " exited with " +
+                           std::to_string(WEXITSTATUS(status)) + tail);
+  return pki::make_error(what + " " + args[0] + " ended by signal " +
+                         std::to_string(WTERMSIG(status)) + tail);
+}
+
+void start_argv(boost::asio::io_context& io, std::vector<std::string> argv,
+                std::chrono::milliseconds timeout, std::string what,
+                std::function<void(pki::Result<void>)> done) {
+  std::thread([&io, argv = std::move(argv), timeout, what = std::move(what), done = std::move(done),
+               guard = boost::asio::make_work_guard(io)]() mutable {
+    auto r = run_argv(argv, timeout, what);
+    boost::asio::post(io,
+                      [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+  }).detach();
+}
+
+}  // namespace certwatch::agent

@@ -1,0 +1,33 @@
+// A program run as argv (no shell: nothing from the config is ever interpreted by sh), bounded
+// in time, with its first stderr line kept for the error message. Used by the dns-01 hooks
+// (dns_hook_solver.h) and the renewal's reload command (renew/reloader.cpp).
+// Thread-safety: reentrant; blocks the calling thread for at most `timeout`, so the agent runs
+// it on a thread of its own (start_argv) and gets the result posted back.
+#pragma once
+
+#include <utility>  // before asio: Boost 1.74 + GCC 12 + C++20
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "pki/result.h"
+
+namespace certwatch::agent {
+
+// Runs `argv` (argv[0] looked up in PATH) with stdin from /dev/null and stdout discarded.
+// An error when it cannot start, exits non-zero ("WHAT PROGRAM exited with 2: <first stderr
+// line>"), ends by a signal, or outlives `timeout` (then it is killed). `what` names the
+// command in messages ("reload command", "dns-01 set hook").
+pki::Result<void> run_argv(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                           const std::string& what);
+
+// run_argv on a detached thread; `done` runs on `io` with its result. The thread holds a work
+// guard, so io.run() does not return while the command runs.
+void start_argv(boost::asio::io_context& io, std::vector<std::string> argv,
+                std::chrono::milliseconds timeout, std::string what,
+                std::function<void(pki::Result<void>)> done);
+
+}  // namespace certwatch::agent

@@ -1,0 +1,50 @@
+// http-01 answered by the agent itself (RFC 8555 8.3): a small Beast listener on the agent's
+// io_context that is bound only while at least one challenge is presented and closed when the
+// last one is cleaned up. It answers GET /.well-known/acme-challenge/<token> with the key
+// authorization (text/plain) for the tokens presented right now, and 404 for anything else.
+// Every connection is bounded: one request, header limit, no body, a deadline for the whole
+// exchange.
+// Thread-safety: io_context thread only.
+#pragma once
+
+#include <utility>  // before asio: Boost 1.74 + GCC 12 + C++20
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "agent/acme/challenge_solver.h"
+#include "config/config.h"
+
+namespace certwatch::agent::acme {
+
+struct Http01Limits {
+  std::chrono::milliseconds exchange_timeout{
+      std::chrono::seconds(10)};     // read + write of one request
+  uint32_t max_header_bytes = 4096;  // a validation request is one line and a few headers
+};
+
+class Http01Listener final : public ChallengeSolver {
+ public:
+  Http01Listener(boost::asio::io_context& io, config::ListenAddress address,
+                 Http01Limits limits = {});
+  ~Http01Listener() override;
+
+  std::string type() const override { return "http-01"; }
+  void present(const Challenge& challenge, SolverDone done) override;
+  void cleanup(const Challenge& challenge, SolverDone done) override;
+  std::string describe() const override;
+
+  // The bound port while open (the configured one, or the kernel's choice for port 0); 0 closed.
+  uint16_t bound_port() const;
+
+  struct State;  // tokens and the acceptor, shared with the connections
+
+ private:
+  boost::asio::io_context& io_;
+  config::ListenAddress address_;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace certwatch::agent::acme

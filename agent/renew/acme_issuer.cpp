@@ -1,0 +1,245 @@
+#include "agent/renew/acme_issuer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <map>
+
+#include "agent/acme/acme_client.h"
+#include "agent/acme/dns_hook_solver.h"
+#include "agent/acme/http01_listener.h"
+#include "agent/acme/webroot_solver.h"
+#include "pki/atomic_file.h"
+#include "pki/csr_builder.h"
+#include "pki/jws.h"
+#include "pki/ledger.h"
+#include "pki/load.h"
+#include "pki/read_file.h"
+
+namespace certwatch::agent {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr std::string_view kEndCert = "-----END CERTIFICATE-----";
+
+// The EAB MAC key: the file holds it base64url-encoded, as CAs hand it out. Neither the file's
+// text nor the key ever goes into a message.
+pki::Result<acme::ExternalAccountBinding> read_eab(const config::AcmeEab& eab) {
+  auto text = pki::read_limited(eab.hmac_key_file, pki::kMaxSecretBytes);
+  if (!text)
+    return pki::make_error("EAB key " + eab.hmac_key_file.string() + ": " + text.error().message,
+                           pki::ErrorKind::io);
+  pki::Passphrase scrub(std::move(*text));
+  std::string_view v = scrub.value();
+  while (!v.empty() && (v.back() == '\n' || v.back() == '\r' || v.back() == ' '))
+    v.remove_suffix(1);
+  auto key = pki::base64url_decode(v);
+  if (!key || key->empty())
+    return pki::make_error("EAB key " + eab.hmac_key_file.string() + " is not base64url",
+                           pki::ErrorKind::invalid_input);
+  return acme::ExternalAccountBinding{eab.key_id, std::move(*key)};
+}
+
+// DNS:x and IP:y SANs as ACME identifiers.
+std::vector<std::string> identifiers_of(const std::vector<std::string>& sans) {
+  std::vector<std::string> out;
+  for (const auto& s : sans) out.push_back(s.substr(s.find(':') + 1));
+  return out;
+}
+
+// Recorded like the built-in issuer's rows (pki/issuer.cpp), with the directory as the CA: a
+// re-issue under the same name supersedes the earlier row.
+pki::Result<void> record(const fs::path& dir, const std::string& directory, const IssueOrder& order,
+                         const pki::Certificate& leaf) {
+  auto ledger = pki::Ledger::open(dir / "ledger.sqlite");
+  if (!ledger) return ledger.error();
+  pki::LedgerEntry e;
+  e.serial = leaf.serial_hex();
+  e.ca = directory;
+  e.name = order.name;
+  e.subject = leaf.subject();
+  for (const auto& s : leaf.sans()) e.sans.push_back(pki::to_string(s));
+  e.not_before = leaf.validity().not_before;
+  e.not_after = leaf.validity().not_after;
+  e.sha256 = leaf.sha256_hex();
+  e.key_type = std::string(pki::to_string(order.key_type));
+  e.profile = std::string(pki::to_string(order.profile));
+  e.issued_at = order.now;
+  return ledger->in_transaction([&]() -> pki::Result<void> {
+    if (auto r = ledger->insert(e); !r) return r;
+    if (auto n = ledger->supersede(e.ca, e.name, e.serial); !n) return n.error();
+    return {};
+  });
+}
+
+class AcmeIssuer final : public CertIssuer {
+ public:
+  AcmeIssuer(boost::asio::io_context& io, config::IssuerEntry entry, fs::path dir)
+      : io_(io),
+        entry_(std::move(entry)),
+        acme_(*entry_.acme),
+        dir_(std::move(dir)),
+        solver_(make_challenge_solver(io, acme_.challenge)),
+        alive_(std::make_shared<bool>(true)) {}
+  ~AcmeIssuer() override { *alive_ = false; }
+
+  std::string describe() const override { return "ACME " + acme_.directory; }
+
+  void issue(const IssueOrder& order, IssueDone done) override {
+    auto started = start(order, done);
+    if (!started)
+      boost::asio::post(io_, [done = std::move(done), e = started.error()]() mutable { done(e); });
+  }
+
+ private:
+  // Everything before the network: keys, CSR, client. An error here is posted to `done`.
+  pki::Result<void> start(const IssueOrder& order, IssueDone& done) {
+    auto account = load_or_create_account_key(dir_ / "account.key", acme_.account_key_type);
+    if (!account)
+      return pki::make_error(entry_.name + ": account key: " + account.error().message,
+                             account.error().kind);
+    acme::ClientSettings settings;
+    settings.directory_url = acme_.directory;
+    settings.server_trust = acme_.trust;
+    settings.contact = acme_.contact;
+    settings.request_timeout = acme_.request_timeout;
+    settings.order_timeout = acme_.order_timeout;
+    if (acme_.eab) {
+      auto eab = read_eab(*acme_.eab);
+      if (!eab) return pki::make_error(entry_.name + ": " + eab.error().message, eab.error().kind);
+      settings.eab = std::move(*eab);
+    }
+    auto key = pki::generate_key(order.key_type);
+    if (!key) return key.error();
+    acme::OrderRequest request;
+    request.identifiers = identifiers_of(order.sans);
+    auto csr = pki::build_csr_der(key->get(), request.identifiers);
+    if (!csr)
+      return pki::make_error(entry_.name + ": CSR: " + csr.error().message, csr.error().kind);
+    request.csr_der = std::move(*csr);
+    // One client per order: orders of several managed entries may overlap, and the account is
+    // found again by its key (one request) each time.
+    const int id = ++next_id_;
+    auto& client = clients_[id];
+    client = acme::Client::make(io_, std::move(settings), std::move(*account));
+    auto shared_key = std::make_shared<pki::UniquePtr<EVP_PKEY>>(std::move(*key));
+    spdlog::info("renew {}: ACME order at {} for {} ({})", order.name, acme_.directory,
+                 pki::join_sans(order.sans), solver_->describe());
+    client->order(request, *solver_,
+                  [this, alive = alive_, id, order, shared_key,
+                   done = std::move(done)](pki::Result<acme::OrderResult> r) mutable {
+                    if (!*alive)
+                      return done(pki::make_error("the ACME issuer was replaced during the order"));
+                    // Not destroyed inside its own callback: the client may still be unwinding.
+                    boost::asio::post(io_, [this, alive, id] {
+                      if (*alive) clients_.erase(id);
+                    });
+                    done(finish(order, shared_key->get(), std::move(r)));
+                  });
+    return {};
+  }
+
+  pki::Result<IssuedSet> finish(const IssueOrder& order, const EVP_PKEY* key,
+                                pki::Result<acme::OrderResult> r) {
+    if (!r)
+      return pki::make_error(entry_.name + " (" + acme_.directory + "): " + r.error().message,
+                             r.error().kind);
+    const auto files = acme_chain_trust_files(acme_);
+    auto trust = pki::load_trust_files(files);
+    for (const auto& e : trust.errors) spdlog::warn("issuer {}: chain_trust {}", entry_.name, e);
+    auto set = assemble_issued(r->chain_pem, key, std::move(trust.certs));
+    if (!set) return pki::make_error(entry_.name + ": " + set.error().message, set.error().kind);
+    auto leaf = pki::Certificate::from_pem(set->files.cert);
+    if (leaf) {
+      if (auto rec = record(dir_, acme_.directory, order, *leaf); !rec)
+        set->warnings.push_back("ledger " + (dir_ / "ledger.sqlite").string() + ": " +
+                                rec.error().message);
+    }
+    return set;
+  }
+
+  boost::asio::io_context& io_;
+  config::IssuerEntry entry_;
+  const config::AcmeIssuer& acme_;
+  fs::path dir_;
+  std::unique_ptr<acme::ChallengeSolver> solver_;
+  std::map<int, std::unique_ptr<acme::Client>> clients_;
+  int next_id_ = 0;
+  std::shared_ptr<bool> alive_;
+};
+
+}  // namespace
+
+fs::path acme_state_dir(const config::Config& cfg, const std::string& issuer_name) {
+  return cfg.agent.state_dir / "acme" / issuer_name;
+}
+
+pki::Result<pki::UniquePtr<EVP_PKEY>> load_or_create_account_key(const fs::path& path,
+                                                                 pki::KeyType type) {
+  std::error_code ec;
+  if (fs::exists(path, ec)) {
+    auto pem = pki::read_limited(path, pki::kMaxSecretBytes);
+    if (!pem)
+      return pki::make_error(path.string() + ": " + pem.error().message, pki::ErrorKind::io);
+    pki::Passphrase scrub(std::move(*pem));
+    auto key = pki::private_key_from_pem(scrub.value(), std::nullopt);
+    if (!key) return pki::make_error(path.string() + ": " + key.error().message, key.error().kind);
+    return key;
+  }
+  if (auto r = pki::make_directories(path.parent_path(), 0700); !r) return r.error();
+  auto key = pki::generate_key(type);
+  if (!key) return key.error();
+  auto pem = pki::private_key_to_pem(key->get());
+  if (!pem) return pem.error();
+  pki::Passphrase scrub(std::move(*pem));
+  // replace=false: two processes creating it at once end with one key, the loser reports it.
+  if (auto r = pki::write_file_atomic(path, scrub.value(), 0600, {.replace = false}); !r)
+    return pki::make_error(path.string() + ": " + r.error().message, r.error().kind);
+  spdlog::info("acme: new {} account key in {}", pki::to_string(type), path.string());
+  return key;
+}
+
+std::vector<fs::path> acme_chain_trust_files(const config::AcmeIssuer& acme) {
+  if (!acme.chain_trust.empty()) return acme.chain_trust;
+  if (!acme.trust.empty()) return acme.trust;
+  return {pki::system_trust_file()};
+}
+
+pki::Result<IssuedSet> assemble_issued(const std::string& chain_pem, const EVP_PKEY* key,
+                                       std::vector<pki::Certificate> anchors) {
+  auto leaf = pki::Certificate::from_pem(chain_pem);
+  if (!leaf) return pki::make_error("the ACME server sent no certificate: " + leaf.error().message);
+  if (!pki::key_matches(key, leaf->public_key_object()))
+    return pki::make_error("the ACME server's certificate is not for the key of the CSR");
+  auto key_pem = pki::private_key_to_pem(key);
+  if (!key_pem) return key_pem.error();
+  const auto end = chain_pem.find(kEndCert);
+  IssuedSet set;
+  set.files.key = std::move(*key_pem);
+  set.files.cert = chain_pem.substr(0, end + kEndCert.size()) + "\n";
+  set.files.chain = chain_pem;
+  if (!set.files.chain.empty() && set.files.chain.back() != '\n') set.files.chain += '\n';
+  set.anchors = std::move(anchors);
+  return set;
+}
+
+std::unique_ptr<acme::ChallengeSolver> make_challenge_solver(boost::asio::io_context& io,
+                                                             const config::AcmeChallenge& c) {
+  if (c.type == config::AcmeChallenge::Type::dns01) {
+    acme::DnsHookSettings s;
+    s.set = c.set;
+    s.clear = c.clear;
+    s.propagation = c.propagation;
+    return std::make_unique<acme::DnsHookSolver>(io, std::move(s));
+  }
+  if (c.webroot) return std::make_unique<acme::WebrootSolver>(io, *c.webroot);
+  return std::make_unique<acme::Http01Listener>(
+      io, c.listen.value_or(config::ListenAddress{"0.0.0.0", 80}));
+}
+
+std::unique_ptr<CertIssuer> make_acme_issuer(boost::asio::io_context& io,
+                                             const config::IssuerEntry& entry, fs::path dir) {
+  return std::make_unique<AcmeIssuer>(io, entry, std::move(dir));
+}
+
+}  // namespace certwatch::agent
