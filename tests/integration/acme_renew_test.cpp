@@ -2,8 +2,12 @@
 // its DNS (every name resolves to 127.0.0.1) and a real mosquitto: http-01 answered by the
 // agent's own listener (pebble validates on the listener's port), dns-01 through a hook script
 // that sets the TXT record in challtestsrv's mock DNS with curl, and a rejected challenge that
-// ends in renewal.failed with pebble's reason, nothing live touched, and a later success.
+// ends in renewal.failed with pebble's reason, nothing live touched, and a later success; the
+// same for a wrong directory, a closed port and an untrusted ACME server, under badNonce.
+#include <signal.h>
+
 #include <catch2/catch.hpp>
+#include <sstream>
 
 #include "integration/pebble_server.h"
 #include "integration/renew_harness.h"
@@ -287,4 +291,96 @@ TEST_CASE("acme: the EAB key file of the config registers the account where pebb
   REQUIRE(r.exit_code == 0);
   CHECK(chain_problem(lab, pebble.issuing_root()).empty());
   CHECK((r.out + r.err).find(pebble_test::kExampleEabKey) == std::string::npos);  // never logged
+}
+
+TEST_CASE(
+    "acme: a wrong directory, a closed port and an untrusted ACME server each end in "
+    "renewal.failed with the reason and a backoff, nothing live touched, then a success",
+    "[integration][acme][mosquitto]") {
+  if (!testing::have_program("mosquitto") || !testing::have_program("pebble"))
+    FAIL("mosquitto or pebble missing");
+  testing::TempDir tmp;
+  RenewLab lab(tmp.path());
+  // pebble refuses 30 % of good nonces: every order below goes through badNonce retries.
+  auto options = with_dns(testing::free_port());
+  options.env.push_back("PEBBLE_WFE_NONCEREJECT=30");
+  pebble_test::Pebble pebble(tmp.path(), options);
+  const auto hook = write_dns_hook(tmp.path(), pebble.challtestsrv_management_port());
+  auto first = lab.renew(lab.write_config(
+      acme_config(lab, pebble, dns_challenge(hook), "[DNS:broker.test]", lab.signal_reload())));
+  INFO(first.out << first.err);
+  REQUIRE(first.exit_code == 0);
+  auto broker = lab.start_broker();
+  const auto live_cert = testing::read_file(lab.certs / "server.cert.pem");
+  const auto live_key = testing::read_file(lab.certs / "server.key.pem");
+  const auto served = lab.served_serial();
+
+  // Due at once (a SAN was added), retried 2 s after a failure.
+  auto good = acme_config(lab, pebble, dns_challenge(hook),
+                          "[DNS:broker.test, DNS:mqtt.broker.test]", lab.signal_reload());
+  good.insert(good.find("http:"), "  renew_retry: 2s\n");
+  const auto replaced = [&](std::string from, const std::string& to) {
+    std::string text = good;
+    const auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    return text.replace(at, from.size(), to);
+  };
+  const int closed = testing::free_port();
+  struct Fault {
+    std::string name, config, reason;
+  };
+  const std::vector<Fault> faults{
+      {"wrong directory path",
+       replaced("directory: " + pebble.directory_url(),
+                "directory: " + pebble.base_url() + "/no-such-directory"),
+       "acme: HTTP 404 at directory"},
+      {"closed port",
+       replaced("directory: " + pebble.directory_url(),
+                "directory: https://127.0.0.1:" + std::to_string(closed) + "/dir"),
+       "Connection refused"},
+      {"untrusted ACME server",
+       replaced("      trust: [" + pebble.tls_root().string(),
+                "      trust: [" + pebble.issuing_root().string()),
+       "unable to get local issuer certificate"},
+  };
+  const auto config = lab.write_config(faults[0].config);
+  agent_test::AgentProcess agent(tmp.path(), config, lab.http_port);
+  REQUIRE(agent.wait_ready());
+  for (const auto& fault : faults) {
+    INFO(fault.name);
+    lab.write_config(fault.config);
+    REQUIRE(agent.process().signal(SIGHUP));
+    // Two failures with this reason, each with its next attempt: the backoff retried it.
+    const bool retried = testing::eventually(
+        [&] {
+          std::istringstream log(agent.log());
+          int n = 0;
+          for (std::string line; std::getline(log, line);)
+            if (line.find("next attempt in") != std::string::npos &&
+                line.find(fault.reason) != std::string::npos)
+              ++n;
+          return n >= 2;
+        },
+        std::chrono::seconds(30));
+    INFO(agent.log());
+    REQUIRE(retried);
+    CHECK(!agent_test::series(agent.metrics(), "certwatch_finding", {"id=\"renewal.failed\""})
+               .empty());
+    CHECK(testing::read_file(lab.certs / "server.cert.pem") == live_cert);
+    CHECK(testing::read_file(lab.certs / "server.key.pem") == live_key);
+    CHECK(lab.served_serial() == served);
+  }
+  lab.write_config(good);
+  REQUIRE(agent.process().signal(SIGHUP));
+  REQUIRE(testing::eventually([&] { return renew_test::renewals(agent.metrics(), "success") >= 1; },
+                              std::chrono::seconds(40)));
+  const auto renewed = agent_test::openssl_serial(lab.certs / "server.cert.pem");
+  CHECK(renewed != served);
+  CHECK(lab.served_serial() == renewed);
+  CHECK(testing::eventually(
+      [&] {
+        return agent_test::series(agent.metrics(), "certwatch_finding", {"id=\"renewal.failed\""})
+            .empty();
+      },
+      std::chrono::seconds(5)));
 }
