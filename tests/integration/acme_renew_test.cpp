@@ -88,6 +88,23 @@ std::string served_issuer(const RenewLab& lab) {
       .out;
 }
 
+// After a failure is fixed: the agent's retry succeeds, mosquitto serves the new certificate and
+// renewal.failed is cleared.
+void expect_renewed_and_served(RenewLab& lab, agent_test::AgentProcess& agent,
+                               const std::string& served) {
+  REQUIRE(testing::eventually([&] { return renew_test::renewals(agent.metrics(), "success") >= 1; },
+                              std::chrono::seconds(40)));
+  const auto renewed = agent_test::openssl_serial(lab.certs / "server.cert.pem");
+  CHECK(renewed != served);
+  CHECK(lab.served_serial() == renewed);
+  CHECK(testing::eventually(
+      [&] {
+        return agent_test::series(agent.metrics(), "certwatch_finding", {"id=\"renewal.failed\""})
+            .empty();
+      },
+      std::chrono::seconds(5)));
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -200,17 +217,7 @@ TEST_CASE(
 
   // Fixed: the retry after the backoff succeeds and mosquitto serves the new certificate.
   fs::remove(tmp / "wrong");
-  REQUIRE(testing::eventually([&] { return renew_test::renewals(agent.metrics(), "success") >= 1; },
-                              std::chrono::seconds(40)));
-  const auto renewed = agent_test::openssl_serial(lab.certs / "server.cert.pem");
-  CHECK(renewed != served);
-  CHECK(lab.served_serial() == renewed);
-  CHECK(testing::eventually(
-      [&] {
-        return agent_test::series(agent.metrics(), "certwatch_finding", {"id=\"renewal.failed\""})
-            .empty();
-      },
-      std::chrono::seconds(5)));
+  expect_renewed_and_served(lab, agent, served);
   // The deployed chain is judged against chain_trust (pebble's root), not the system bundle.
   const auto m = agent.metrics();
   CHECK(!agent_test::series(m, "certwatch_cert_not_after_timestamp_seconds",
@@ -372,15 +379,5 @@ TEST_CASE(
   }
   lab.write_config(good);
   REQUIRE(agent.process().signal(SIGHUP));
-  REQUIRE(testing::eventually([&] { return renew_test::renewals(agent.metrics(), "success") >= 1; },
-                              std::chrono::seconds(40)));
-  const auto renewed = agent_test::openssl_serial(lab.certs / "server.cert.pem");
-  CHECK(renewed != served);
-  CHECK(lab.served_serial() == renewed);
-  CHECK(testing::eventually(
-      [&] {
-        return agent_test::series(agent.metrics(), "certwatch_finding", {"id=\"renewal.failed\""})
-            .empty();
-      },
-      std::chrono::seconds(5)));
+  expect_renewed_and_served(lab, agent, served);
 }
