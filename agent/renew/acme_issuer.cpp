@@ -92,8 +92,8 @@ class AcmeIssuer final : public CertIssuer {
   }
 
  private:
-  // Everything before the network: keys, CSR, client. An error here is posted to `done`.
-  pki::Result<void> start(const IssueOrder& order, IssueDone& done) {
+  // A client with the account key and the issuer's settings; no network yet.
+  pki::Result<std::unique_ptr<acme::Client>> make_client() {
     auto account = load_or_create_account_key(dir_ / "account.key", acme_.account_key_type);
     if (!account)
       return pki::make_error(entry_.name + ": account key: " + account.error().message,
@@ -109,6 +109,27 @@ class AcmeIssuer final : public CertIssuer {
       if (!eab) return pki::make_error(entry_.name + ": " + eab.error().message, eab.error().kind);
       settings.eab = std::move(*eab);
     }
+    return acme::Client::make(io_, std::move(settings), std::move(*account));
+  }
+
+  // Keeps `client` until its callback has run, and drops it after (never inside it: the client
+  // may still be unwinding).
+  std::pair<int, acme::Client*> hold(std::unique_ptr<acme::Client> client) {
+    const int id = ++next_id_;
+    auto& slot = clients_[id];
+    slot = std::move(client);
+    return {id, slot.get()};
+  }
+  void release(int id) {
+    boost::asio::post(io_, [this, alive = alive_, id] {
+      if (*alive) clients_.erase(id);
+    });
+  }
+
+  // Everything before the network: keys, CSR, client. An error here is posted to `done`.
+  pki::Result<void> start(const IssueOrder& order, IssueDone& done) {
+    auto made = make_client();
+    if (!made) return made.error();
     auto key = pki::generate_key(order.key_type);
     if (!key) return key.error();
     acme::OrderRequest request;
@@ -119,9 +140,7 @@ class AcmeIssuer final : public CertIssuer {
     request.csr_der = std::move(*csr);
     // One client per order: orders of several managed entries may overlap, and the account is
     // found again by its key (one request) each time.
-    const int id = ++next_id_;
-    auto& client = clients_[id];
-    client = acme::Client::make(io_, std::move(settings), std::move(*account));
+    auto [id, client] = hold(std::move(*made));
     auto shared_key = std::make_shared<pki::UniquePtr<EVP_PKEY>>(std::move(*key));
     spdlog::info("renew {}: ACME order at {} for {} ({})", order.name, acme_.directory,
                  pki::join_sans(order.sans), solver_->describe());
@@ -130,15 +149,44 @@ class AcmeIssuer final : public CertIssuer {
                    done = std::move(done)](pki::Result<acme::OrderResult> r) mutable {
                     if (!*alive)
                       return done(pki::make_error("the ACME issuer was replaced during the order"));
-                    // Not destroyed inside its own callback: the client may still be unwinding.
-                    boost::asio::post(io_, [this, alive, id] {
-                      if (*alive) clients_.erase(id);
-                    });
+                    release(id);
                     done(finish(order, shared_key->get(), std::move(r)));
                   });
     return {};
   }
 
+ public:
+  void suggested_window(const std::string& leaf_der, WindowDone done) override {
+    auto made = make_client();
+    if (!made) {
+      spdlog::warn("issuer {}: no renewal information (ARI): {}", entry_.name, made.error().message);
+      boost::asio::post(io_, [done = std::move(done)] { done(std::nullopt); });
+      return;
+    }
+    auto [id, client] = hold(std::move(*made));
+    client->renewal_info(leaf_der, [this, alive = alive_, id,
+                                    done = std::move(done)](pki::Result<acme::RenewalInfo> r) {
+      if (!*alive) return done(std::nullopt);
+      release(id);
+      if (!r) {
+        // Most CAs without ARI: said once per issuer, at info.
+        if (!said_no_ari_)
+          spdlog::info("issuer {}: no renewal information (ARI), the managed schedule applies: {}",
+                       entry_.name, r.error().message);
+        said_no_ari_ = true;
+        return done(std::nullopt);
+      }
+      said_no_ari_ = false;
+      SuggestedWindow w;
+      w.start = r->window_start;
+      w.end = r->window_end;
+      w.retry_after = r->retry_after;
+      w.explanation_url = r->explanation_url.value_or("");
+      done(w);
+    });
+  }
+
+ private:
   pki::Result<IssuedSet> finish(const IssueOrder& order, const EVP_PKEY* key,
                                 pki::Result<acme::OrderResult> r) {
     if (!r)
@@ -165,6 +213,7 @@ class AcmeIssuer final : public CertIssuer {
   std::unique_ptr<acme::ChallengeSolver> solver_;
   std::map<int, std::unique_ptr<acme::Client>> clients_;
   int next_id_ = 0;
+  bool said_no_ari_ = false;
   std::shared_ptr<bool> alive_;
 };
 

@@ -52,6 +52,11 @@ class BuiltinIssuer final : public CertIssuer {
     return "builtin CA '" + entry_.ca + "' in " + entry_.pki_dir.string();
   }
 
+  // The built-in CA has no opinion on when to renew: the managed entry's schedule applies.
+  void suggested_window(const std::string&, WindowDone done) override {
+    boost::asio::post(io_, [done = std::move(done)] { done(std::nullopt); });
+  }
+
  private:
   pki::Result<IssuedSet> issue_now(const IssueOrder& order) {
     auto pass = read_passphrase(entry_);

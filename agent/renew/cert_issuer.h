@@ -43,10 +43,23 @@ struct IssuedSet {
 
 using IssueDone = std::function<void(pki::Result<IssuedSet>)>;
 
+// draft-ietf-acme-ari: when the CA would like a certificate renewed.
+struct SuggestedWindow {
+  int64_t start = 0;  // POSIX seconds
+  int64_t end = 0;
+  int64_t retry_after = 0;  // seconds until the CA wants to be asked again; 0: not given
+  std::string explanation_url;
+};
+using WindowDone = std::function<void(std::optional<SuggestedWindow>)>;
+
 class CertIssuer {
  public:
   virtual ~CertIssuer() = default;
   virtual void issue(const IssueOrder& order, IssueDone done) = 0;
+  // The CA's suggested renewal window for the deployed leaf (DER), for backends that have one
+  // (ACME with renewalInfo); nullopt when the backend or its server has none, and the managed
+  // entry's own schedule applies. `done` runs later on the io_context, exactly once.
+  virtual void suggested_window(const std::string& leaf_der, WindowDone done) = 0;
   // A one-line description for logs and the status page ("builtin server-ca in /etc/...").
   virtual std::string describe() const = 0;
 };

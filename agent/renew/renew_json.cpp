@@ -13,6 +13,7 @@ std::string render_renewals_json(const RenewScheduler& scheduler, int64_t now) {
         .key("serial").value(s.serial)
         .key("not_after").value(s.not_after)
         .key("due_at").value(s.due_at)
+        .key("due_by").value(s.ari ? "ari" : "schedule")
         .key("next_at").value(s.next_at)
         .key("last_success").value(s.last_success)
         .key("failures").value(s.failures)

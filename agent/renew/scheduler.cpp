@@ -74,6 +74,7 @@ int64_t RenewScheduler::window(const Managed& m) const {
 
 void RenewScheduler::schedule_from_live(Managed& m) {
   const int64_t now = clock_.now();
+  m.st.ari = false;
   auto live = m.target->store->read_live();
   std::optional<pki::CertSetBytes> set;
   if (live) set = std::move(*live);
@@ -90,8 +91,40 @@ void RenewScheduler::schedule_from_live(Managed& m) {
     const int64_t max_jitter = m.target->entry.validity.count() / 20;
     m.jitter = max_jitter > 0 ? std::uniform_int_distribution<int64_t>(0, max_jitter)(rng_) : 0;
     m.st.due_at = m.st.not_after - window(m) - m.jitter;
+    ask_suggested_window(m, leaf->der());
   }
   if (m.st.failures == 0) m.st.next_at = m.st.due_at;
+}
+
+// ARI: the issuer may know better when this certificate should be renewed (a CA that revokes
+// early, or spreads its load). Its window replaces the entry's own due time; a moment in it is
+// drawn once per answer, as the draft asks; a window already over means now.
+void RenewScheduler::ask_suggested_window(Managed& m, const std::vector<unsigned char>& der) {
+  const uint64_t asked = ++m.window_asks;
+  const std::string serial = m.st.serial;
+  m.target->issuer->suggested_window(
+      std::string(der.begin(), der.end()),
+      [this, alive = alive_, name = m.st.name, asked, serial](std::optional<SuggestedWindow> w) {
+        if (!*alive || !w) return;
+        auto it = managed_.find(name);
+        if (it == managed_.end()) return;
+        auto& m = it->second;
+        // A newer question, a renewal in flight or another certificate since: not this answer's.
+        if (m.window_asks != asked || m.st.running || m.st.serial != serial) return;
+        const int64_t now = clock_.now();
+        const int64_t span = std::max<int64_t>(0, w->end - w->start);
+        const int64_t at =
+            w->start + (span > 0 ? std::uniform_int_distribution<int64_t>(0, span)(rng_) : 0);
+        m.st.due_at = std::max(now, std::min(at, m.st.not_after));
+        m.st.ari = true;
+        spdlog::info("renew {}: the CA suggests renewing between {} and {} (ARI{}{}): due {}", name,
+                     pki::format_iso8601(w->start), pki::format_iso8601(w->end),
+                     w->explanation_url.empty() ? "" : ", ", w->explanation_url,
+                     pki::format_iso8601(m.st.due_at));
+        if (m.st.failures == 0) m.st.next_at = m.st.due_at;
+        publish(m);
+        arm(m);
+      });
 }
 
 void RenewScheduler::arm(Managed& m) {

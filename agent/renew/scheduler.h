@@ -5,7 +5,8 @@
 //   entry (key, SANs, key type) is due at once. An interrupted deploy is finished first
 //   (pki/cert_set.h recover()).
 // - Due: notAfter - renew_before (default a third of the configured validity), minus a
-//   jitter of up to validity/20 drawn once per certificate.
+//   jitter of up to validity/20 drawn once per certificate; or, when the issuer offers ARI
+//   (an ACME directory with renewalInfo), a moment drawn in the CA's suggested window.
 // - Failure: retry after agent.renew_retry (1 min), doubling, capped at 1 h and never later than notAfter;
 //   renewal.failed (critical) until a success; renewal.overdue once the due time has passed.
 // - Certificates with the same reload that are due within the same minute share one
@@ -48,6 +49,7 @@ struct RenewStatus {
   int64_t last_success = 0;
   int failures = 0;         // consecutive
   std::string last_error;
+  bool ari = false;         // due_at comes from the CA's suggested window (ARI)
   std::string serial;       // of the deployed leaf
   int64_t not_after = 0;
   bool running = false;
@@ -76,9 +78,11 @@ class RenewScheduler {
     int64_t jitter = 0;
     std::unique_ptr<ClockTimer> timer;
     std::string reload_key;
+    uint64_t window_asks = 0;  // suggested_window questions so far: only the last answer counts
   };
 
   void schedule_from_live(Managed& m);
+  void ask_suggested_window(Managed& m, const std::vector<unsigned char>& der);
   void arm(Managed& m);
   void fire(const std::string& name);
   void finished(const std::vector<RenewOutcome>& outcomes);

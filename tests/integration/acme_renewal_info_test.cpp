@@ -1,10 +1,14 @@
 // ARI (renewal_info) end to end: pebble 2.4 offers no renewalInfo (acme_client_faults_test), so
 // a small HTTPS server plays the CA: `openssl s_server -HTTP` serves a directory with
 // renewalInfo and the answer for the certificate id computed here from openssl's own view of
-// the certificate (AKI keyIdentifier and serial), as the draft describes it.
+// the certificate (AKI keyIdentifier and serial), as the draft describes it. The agent's
+// scheduler puts a managed certificate's renewal inside the window that server suggests.
 #include <catch2/catch.hpp>
 
+#include <ctime>
+
 #include "integration/acme_harness.h"
+#include "integration/renew_harness.h"
 #include "pki/jws.h"
 
 using namespace acme_test;
@@ -148,4 +152,81 @@ TEST_CASE("acme: the HTTPS client checks the host name and limits the response s
   REQUIRE_FALSE(big->ok());
   CHECK(big->error().message == "acme: directory: response from 127.0.0.1:" +
                                     std::to_string(ca.port) + " is larger than 1048576 bytes");
+}
+
+namespace {
+
+std::string rfc3339(int64_t t) {
+  const std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  ::gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+int64_t next_renewal(agent_test::AgentProcess& agent) {
+  const auto s = agent_test::series(agent.metrics(), "certwatch_renewal_next_timestamp_seconds",
+                                    {"name=\"broker\""});
+  return s.size() == 1 ? static_cast<int64_t>(agent_test::value_of(s.front())) : -1;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "acme: the agent renews inside the CA's ARI window, and on its own schedule when the CA "
+    "has none for the certificate",
+    "[integration][acme]") {
+  FakeCa ca;
+  testing::TempDir tmp;
+  renew_test::RenewLab lab(tmp.path());
+  // A 90-day certificate from the built-in CA, deployed by the command line.
+  REQUIRE(lab.renew(lab.write_config(lab.config("90d", "", "", false))).exit_code == 0);
+  const auto leaf = lab.certs / "server.cert.pem";
+  const int64_t not_after = agent_test::openssl_enddate(leaf);
+  REQUIRE(not_after > 0);
+  // The same entry, now renewed through an ACME CA that offers renewalInfo.
+  auto text = lab.config("90d", "", "", false);
+  const std::string builtin = "  - {name: server-ca, pki_dir: " + lab.pki.string() + "}\n";
+  REQUIRE(text.find(builtin) != std::string::npos);
+  text.replace(text.find(builtin), builtin.size(),
+               "  - name: server-ca\n    acme:\n      directory: " + ca.base + "/dir\n      trust: [" +
+                   ca.pki + "/ca-bundle.pem]\n      challenge: {type: http-01, listen: \"127.0.0.1:" +
+                   std::to_string(testing::free_port()) + "\"}\n");
+  const auto config = lab.write_config(text);
+
+  {  // No answer for this certificate: a third of the lifetime before notAfter, less the jitter.
+    agent_test::AgentProcess agent(tmp.path(), config, lab.http_port);
+    REQUIRE(agent.wait_ready());
+    REQUIRE(testing::eventually(
+        [&] { return agent.log().find("no renewal information (ARI)") != std::string::npos; },
+        std::chrono::seconds(15)));
+    const int64_t third = 30 * 86400, jitter = 90 * 86400 / 20;
+    const int64_t next = next_renewal(agent);
+    INFO(agent.log());
+    CHECK(next <= not_after - third);
+    CHECK(next >= not_after - third - jitter);
+  }
+
+  // The CA asks for a renewal in the coming hour's second half.
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  const int64_t start = now + 1800, end = now + 3600;
+  testing::write_file(
+      ca.www / "renewal-info" / expected_cert_id(leaf.string()),
+      http_file("Retry-After: 3600\r\n", "{\"suggestedWindow\":{\"start\":\"" + rfc3339(start) +
+                                             "\",\"end\":\"" + rfc3339(end) + "\"}}"));
+  agent_test::AgentProcess agent(tmp.path(), config, lab.http_port);
+  REQUIRE(agent.wait_ready());
+  const bool in_window = testing::eventually(
+      [&] {
+        const int64_t next = next_renewal(agent);
+        return next >= start && next <= end;
+      },
+      std::chrono::seconds(15));
+  INFO(agent.log());
+  CHECK(in_window);
+  CHECK(agent.log().find("the CA suggests renewing between " + rfc3339(start)) !=
+        std::string::npos);
+  const auto api = agent_test::http_get(lab.http_port, "/api/v1/renewals").body;
+  CHECK(api.find("\"due_by\":\"ari\"") != std::string::npos);
 }
