@@ -114,8 +114,13 @@ void start_argv(boost::asio::io_context& io, std::vector<std::string> argv,
   std::thread([&io, argv = std::move(argv), timeout, what = std::move(what), done = std::move(done),
                guard = boost::asio::make_work_guard(io)]() mutable {
     auto r = run_argv(argv, timeout, what);
-    boost::asio::post(io,
-                      [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+    // The guard travels with the result and ends on the io thread (or with the handler when the
+    // io_context is destroyed first): this thread holds nothing of `io` once it has posted, so
+    // an io_context stopped and destroyed right after the result arrives is never touched here.
+    boost::asio::post(io, [done = std::move(done), r = std::move(r), guard = std::move(guard)]() mutable {
+      guard.reset();
+      done(std::move(r));
+    });
   }).detach();
 }
 

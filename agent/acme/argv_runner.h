@@ -24,8 +24,10 @@ namespace certwatch::agent {
 pki::Result<void> run_argv(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
                            const std::string& what);
 
-// run_argv on a detached thread; `done` runs on `io` with its result. The thread holds a work
-// guard, so io.run() does not return while the command runs.
+// run_argv on a detached thread; `done` runs on `io` with its result. A work guard keeps
+// io.run() from returning while the command runs; it is released on the io thread with the
+// result. The caller keeps `io` alive until `done` has run (or `timeout` has passed): a command
+// still running when `io` is destroyed would post to a dead io_context.
 void start_argv(boost::asio::io_context& io, std::vector<std::string> argv,
                 std::chrono::milliseconds timeout, std::string what,
                 std::function<void(pki::Result<void>)> done);
