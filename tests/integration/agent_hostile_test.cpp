@@ -80,9 +80,11 @@ TEST_CASE("a file of 1,000 same-name CAs delays neither READY, other targets nor
   agent.process().signal(SIGTERM);
   CHECK(agent.process().wait(10s).has_value());
   // <= 1 s of work after SIGTERM (a judge in flight is bounded), plus process teardown and
-  // slack for a loaded 2-core CI machine; ASan+UBSan builds judge several times slower.
+  // slack for a loaded 2-core CI machine; ASan+UBSan builds judge several times slower, and in
+  // CI they run beside three other tests and the fuzz build (6.8 s seen once): the same 15 s as
+  // READY above, still far from the minutes an unbounded judge took.
 #if defined(__SANITIZE_ADDRESS__)
-  CHECK(std::chrono::steady_clock::now() - t1 <= 6s);
+  CHECK(std::chrono::steady_clock::now() - t1 <= 15s);
 #else
   CHECK(std::chrono::steady_clock::now() - t1 <= 2s);
 #endif
