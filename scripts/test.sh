@@ -57,8 +57,10 @@ await() {
 ctest --test-dir build --output-on-failure -j "$test_jobs"
 
 await asan-build
+# The sanitizer tests are CPU-bound (ASan+UBSan at -O0) and share the cores with the fuzz
+# build: one per core, so their wall-clock bounds keep their margin.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j "$test_jobs"
+  ctest --test-dir build-asan --output-on-failure -j "$jobs"
 
 await fuzz-build
 wait "$background"
