@@ -128,11 +128,12 @@ int run_probe(const std::vector<std::string>& args) {
   opt.trust = std::move(*trust);
   opt.trust_index = pki::make_trust_index(opt.trust);
 
-  pki::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
-  if (!ctx) return usage_error(cmd, "cannot create a TLS context");
-  // Security level 0: a server with a weak key or an old signature still completes the
-  // handshake, so the judge can name the problem (cert.weak_key...) instead of a bare alert.
-  SSL_CTX_set_security_level(ctx.get(), 0);
+  pki::UniquePtr<SSL_CTX> ctx;
+  try {
+    ctx = probe::new_client_ssl_ctx();
+  } catch (const std::exception& e) {
+    return usage_error(cmd, e.what());
+  }
   if (!cli.cert.empty()) {
     auto identity = pki::use_client_identity(ctx.get(), cli.cert, cli.key);
     if (!identity) return usage_error(cmd, identity.error().message);

@@ -21,19 +21,8 @@ std::shared_ptr<const SharedTrust> TrustCache::get(const std::vector<std::filesy
   return slot;
 }
 
-namespace {
-
-pki::UniquePtr<SSL_CTX> new_client_ctx() {
-  pki::UniquePtr<SSL_CTX> ssl(SSL_CTX_new(TLS_client_method()));
-  if (!ssl) throw std::runtime_error("cannot create a TLS client context");
-  SSL_CTX_set_security_level(ssl.get(), 0);
-  return ssl;
-}
-
-}  // namespace
-
 std::shared_ptr<probe::ProbeContext> make_plain_probe_context() {
-  auto ssl = new_client_ctx();
+  auto ssl = probe::new_client_ssl_ctx();
   return std::make_shared<probe::ProbeContext>(ssl.get());
 }
 
@@ -59,7 +48,7 @@ std::shared_ptr<const EndpointContext> make_endpoint_context(const config::Confi
 
   ctx->tls = plain;
   if (e.client_cert && e.client_key) {
-    auto ssl = new_client_ctx();
+    auto ssl = probe::new_client_ssl_ctx();
     if (auto ok = pki::use_client_identity(ssl.get(), *e.client_cert, *e.client_key); !ok)
       ctx->identity_error = ok.error().message;
     else

@@ -60,6 +60,17 @@ struct TlsProbeResult {
 // An IPv4 or IPv6 address in textual form (never sent as SNI; no brackets).
 bool is_ip_literal(const std::string& s);
 
+// A new client SSL_CTX as every probe wants it (certwatch probe and the agent):
+//  - security level 0: a server with a weak key or an old signature still completes the
+//    handshake, so the judge can name the problem (cert.weak_key...) instead of a bare alert;
+//  - no chain verification inside the handshake: the judge verifies the served chain against
+//    the configured trust (pki/judge.h), and OpenSSL's own pass, whose verdict nothing reads
+//    under verify_none, would build and check the chain a second time;
+//  - no session tickets: a probe never resumes (a resumed session shows no certificate), and
+//    taking a TLS 1.2 ticket costs the client a session copy per handshake.
+// Throws std::runtime_error if OpenSSL cannot make one.
+pki::UniquePtr<SSL_CTX> new_client_ssl_ctx();
+
 // A client TLS context shared by probes (it carries the client identity, if any; peer
 // verification is left to the judge). Holds its own reference to the SSL_CTX.
 class ProbeContext {
