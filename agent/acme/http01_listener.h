@@ -1,9 +1,9 @@
-// http-01 answered by the agent itself (RFC 8555 8.3): a small Beast listener on the agent's
-// io_context that is bound only while at least one challenge is presented and closed when the
-// last one is cleaned up. It answers GET /.well-known/acme-challenge/<token> with the key
-// authorization (text/plain) for the tokens presented right now, and 404 for anything else.
-// Every connection is bounded: one request, header limit, no body, a deadline for the whole
-// exchange.
+// http-01 answered by the agent itself (RFC 8555 8.3): the agent's HTTP server (agent/http)
+// on its io_context, started on the first present() and stopped when the last challenge is
+// cleaned up, with one exact route per presented token. It answers
+// GET /.well-known/acme-challenge/<token> with the key authorization (text/plain) for the tokens
+// presented right now, and 404 for anything else; HttpServer bounds every connection (header
+// limit, no body, one deadline per step, connection caps per server and per client).
 // Thread-safety: io_context thread only.
 #pragma once
 
@@ -20,8 +20,7 @@
 namespace certwatch::agent::acme {
 
 struct Http01Limits {
-  std::chrono::milliseconds exchange_timeout{
-      std::chrono::seconds(10)};     // read + write of one request
+  std::chrono::milliseconds exchange_timeout{std::chrono::seconds(10)};  // each read and write
   uint32_t max_header_bytes = 4096;  // a validation request is one line and a few headers
 };
 
@@ -39,11 +38,12 @@ class Http01Listener final : public ChallengeSolver {
   // The bound port while open (the configured one, or the kernel's choice for port 0); 0 closed.
   uint16_t bound_port() const;
 
-  struct State;  // tokens and the acceptor, shared with the connections
+  struct State;  // tokens and the server
 
  private:
   boost::asio::io_context& io_;
   config::ListenAddress address_;
+  Http01Limits limits_;
   std::shared_ptr<State> state_;
 };
 

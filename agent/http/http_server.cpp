@@ -146,6 +146,8 @@ void HttpServer::route(std::string path, HttpHandler handler) {
   listener_->shared->routes[std::move(path)] = std::move(handler);
 }
 
+void HttpServer::unroute(const std::string& path) { listener_->shared->routes.erase(path); }
+
 pki::Result<void> HttpServer::start() {
   const auto& options = listener_->shared->options;
   const std::string where = fmt::format("{}:{}", options.address, options.port);

@@ -97,6 +97,8 @@ class HttpServer {
 
   // Registers (or replaces) the handler of an exact path such as "/metrics".
   void route(std::string path, HttpHandler handler);
+  // Removes the handler of a path (answered 404 from then on); no-op if there is none.
+  void unroute(const std::string& path);
   // Opens, binds and listens, then accepts on the io_context. Fails (with the address in the
   // message) when the address is invalid or cannot be bound.
   pki::Result<void> start();

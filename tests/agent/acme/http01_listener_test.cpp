@@ -53,11 +53,11 @@ TEST_CASE(
         a.key_authorization + " 200 text/plain");
   CHECK(curl(port, "/.well-known/acme-challenge/tokenB") ==
         b.key_authorization + " 200 text/plain");
-  CHECK(curl(port, "/.well-known/acme-challenge/other") == "not found\n 404 text/plain");
-  CHECK(curl(port, "/tokenA_-1") == "not found\n 404 text/plain");
+  CHECK(curl(port, "/.well-known/acme-challenge/other") == "not found\n 404 text/plain; charset=utf-8");
+  CHECK(curl(port, "/tokenA_-1") == "not found\n 404 text/plain; charset=utf-8");
 
   REQUIRE(loop.wait([&](auto done) { listener.cleanup(a, done); }).ok());
-  CHECK(curl(port, "/.well-known/acme-challenge/tokenA_-1") == "not found\n 404 text/plain");
+  CHECK(curl(port, "/.well-known/acme-challenge/tokenA_-1") == "not found\n 404 text/plain; charset=utf-8");
   CHECK(curl(port, "/.well-known/acme-challenge/tokenB") ==
         b.key_authorization + " 200 text/plain");
   REQUIRE(loop.wait([&](auto done) { listener.cleanup(b, done); }).ok());
@@ -79,11 +79,18 @@ TEST_CASE("the http-01 listener bounds each request in size and time", "[acme][h
       loop.io, *config::parse_listen_address("127.0.0.1:" + std::to_string(port)), limits);
   const auto a = testing::make_challenge("http-01", "tok");
   REQUIRE(loop.wait([&](auto done) { listener.present(a, done); }).ok());
-  // Headers beyond the limit: no answer with the key authorization, the connection is closed.
+  // Headers beyond the limit: no answer with the key authorization (431, then closed).
   const std::string big(8000, 'x');
-  CHECK(testing::run_capture("curl -s -m 5 -H 'X-Big: " + big + "' http://127.0.0.1:" +
-                             std::to_string(port) + "/.well-known/acme-challenge/tok 2>/dev/null")
-            .find(a.key_authorization) == std::string::npos);
+  const std::string refused = testing::run_capture("curl -s -m 5 -w ' %{http_code}' -H 'X-Big: " + big +
+                                                   "' http://127.0.0.1:" + std::to_string(port) +
+                                                   "/.well-known/acme-challenge/tok 2>/dev/null");
+  CHECK(refused.find(a.key_authorization) == std::string::npos);
+  CHECK_THAT(refused, Catch::Matchers::EndsWith(" 431"));
+  // Methods other than GET and HEAD are refused; HEAD answers without the body.
+  CHECK(testing::run_capture("curl -s -m 5 -X POST -w ' %{http_code}' http://127.0.0.1:" + std::to_string(port) +
+                             "/.well-known/acme-challenge/tok 2>/dev/null") == "method not allowed\n 405");
+  CHECK(testing::run_capture("curl -s -m 5 -I -o /dev/null -w '%{http_code}' http://127.0.0.1:" +
+                             std::to_string(port) + "/.well-known/acme-challenge/tok 2>/dev/null") == "200");
   // A client that sends nothing is cut off at the deadline.
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -104,6 +111,6 @@ TEST_CASE("the http-01 listener bounds each request in size and time", "[acme][h
   const auto r = loop.wait([&](auto done) { second.present(a, done); });
   REQUIRE_FALSE(r.ok());
   CHECK_THAT(r.error().message,
-             Catch::Matchers::Contains("cannot listen on 127.0.0.1:" + std::to_string(port)));
+             Catch::Matchers::Contains("http-01 listener: http: cannot bind 127.0.0.1:" + std::to_string(port)));
   REQUIRE(loop.wait([&](auto done) { listener.cleanup(a, done); }).ok());
 }
