@@ -268,6 +268,18 @@ pki::Result<IssuedSet> assemble_issued(const std::string& chain_pem, const EVP_P
   set.files.cert = chain_pem.substr(0, end + kEndCert.size()) + "\n";
   set.files.chain = chain_pem;
   if (!set.files.chain.empty() && set.files.chain.back() != '\n') set.files.chain += '\n';
+  // Some CAs end the chain with their root. A server sends it for nothing (clients must have
+  // it already, chain.contains_root), and the check of the issued set would refuse it: the
+  // deployed chain stops below the root, which is judged as an anchor like any other.
+  if (auto all = pki::load_bytes(chain_pem, "issued chain"); all && all->certs.size() > 1) {
+    const pki::Certificate& last = all->certs.back();
+    if (last.self_issued() && last.signed_by(last)) {
+      set.files.chain.clear();
+      for (size_t i = 0; i + 1 < all->certs.size(); ++i) set.files.chain += all->certs[i].pem();
+      set.warnings.push_back("the ACME server's chain ended with its root (" + last.subject() +
+                             "): deployed without it");
+    }
+  }
   set.anchors = std::move(anchors);
   return set;
 }

@@ -35,7 +35,8 @@ pki::Result<pki::UniquePtr<EVP_PKEY>> load_or_create_account_key(const std::file
 std::vector<std::filesystem::path> acme_chain_trust_files(const config::AcmeIssuer& acme);
 
 // The set to deploy from a downloaded chain (leaf first) and the certificate's new key; an
-// error when the chain holds no certificate or the key is not the leaf's.
+// error when the chain holds no certificate or the key is not the leaf's. A self-signed root
+// at the end of the chain is left out (with a warning).
 pki::Result<IssuedSet> assemble_issued(const std::string& chain_pem, const EVP_PKEY* key,
                                        std::vector<pki::Certificate> anchors);
 

@@ -85,6 +85,15 @@ TEST_CASE("the set to deploy is the new key, the leaf and the chain as served",
   REQUIRE_FALSE(wrong.ok());
   CHECK(wrong.error().message == "the ACME server's certificate is not for the key of the CSR");
   CHECK_FALSE(assemble_issued("", key->get(), {}).ok());
+  CHECK(set->warnings.empty());
+  // A chain that ends with the root: deployed without it, with a warning; the rest as served.
+  auto with_root = assemble_issued(chain + root->pem(), key->get(), {*root});
+  REQUIRE(with_root.ok());
+  CHECK(pki::load_bytes(with_root->files.chain, "chain")->certs.size() ==
+        pki::load_bytes(chain, "chain")->certs.size());
+  CHECK(with_root->files.chain == chain);
+  REQUIRE(with_root->warnings.size() == 1);
+  CHECK_THAT(with_root->warnings[0], Catch::Matchers::Contains("ended with its root"));
 }
 
 TEST_CASE("each challenge setting makes its solver", "[acme][acme_issuer]") {
