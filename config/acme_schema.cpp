@@ -51,14 +51,14 @@ std::vector<std::string> hook_argv(YamlReader& r, const Field& f) {
 }
 
 void read_challenge(YamlReader& r, const Field& f, AcmeChallenge& out) {
-  const auto m = r.map(f, {"type", "listen", "webroot", "set", "clear", "propagation"});
+  const auto m = r.map(f, {"type", "listen", "webroot", "set", "clear", "propagation", "hook_timeout"});
   const Field* type = m.required("type");
   if (type == nullptr) return;
   auto i = r.choice(*type, kChallengeTypes);
   if (!i) return;
   out.type = *i == 0 ? AcmeChallenge::Type::http01 : AcmeChallenge::Type::dns01;
   // Keys of the other type are mistakes, reported where they stand.
-  const std::array<std::string_view, 3> not_for_http{"set", "clear", "propagation"};
+  const std::array<std::string_view, 4> not_for_http{"set", "clear", "propagation", "hook_timeout"};
   const std::array<std::string_view, 2> not_for_dns{"listen", "webroot"};
   const auto refuse = [&](std::span<const std::string_view> keys) {
     for (auto key : keys)
@@ -92,6 +92,8 @@ void read_challenge(YamlReader& r, const Field& f, AcmeChallenge& out) {
   if (const auto* v = m.required("clear")) out.clear = hook_argv(r, *v);
   if (const auto* v = m.get("propagation"))
     if (auto d = r.duration(*v, Seconds{0})) out.propagation = *d;
+  if (const auto* v = m.get("hook_timeout"))
+    if (auto d = r.duration(*v, Seconds{1}, Seconds{600})) out.hook_timeout = *d;
 }
 
 }  // namespace

@@ -151,6 +151,7 @@ struct AcmeChallenge {
   std::vector<std::string> set;
   std::vector<std::string> clear;
   Seconds propagation{Seconds{0}};  // wait after `set` before the server is told to look
+  Seconds hook_timeout{Seconds{60}};  // each run of `set` or `clear` is killed after this
   bool operator==(const AcmeChallenge&) const = default;
 };
 

@@ -9,8 +9,11 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <set>
 #include <thread>
 
 extern char** environ;
@@ -22,6 +25,20 @@ constexpr size_t kStderrKept = 4096;  // enough for a first line; the rest is dr
 constexpr size_t kLineShown = 300;
 
 using Clock = std::chrono::steady_clock;
+
+// The children of run_argv still running, so that stop_argv_runs() can end them.
+std::mutex g_mutex;
+std::set<pid_t> g_running;
+// Set by stop_argv_runs(): from then on every run ends by this moment at the latest
+// (Clock ticks since the epoch; 0 while the process is not stopping).
+std::atomic<Clock::rep> g_stop_by{0};
+constexpr auto kStopGrace = std::chrono::seconds(2);  // after SIGTERM, before SIGKILL
+
+// The moment a run must end: its own deadline, or the stop's if that comes first.
+Clock::time_point end_by(Clock::time_point deadline) {
+  const Clock::rep stop = g_stop_by.load();
+  return stop == 0 ? deadline : std::min(deadline, Clock::time_point(Clock::duration(stop)));
+}
 
 std::string first_line(const std::string& text) {
   std::string line = text.substr(0, text.find('\n'));
@@ -41,7 +58,7 @@ std::string drain(int fd, Clock::time_point deadline) {
   std::string kept;
   char buf[1024];
   for (;;) {
-    const int wait = millis_left(deadline);
+    const int wait = millis_left(end_by(deadline));
     if (wait == 0) break;
     pollfd p{fd, POLLIN, 0};
     const int r = ::poll(&p, 1, wait);
@@ -81,23 +98,46 @@ pki::Result<void> run_argv(const std::vector<std::string>& args, std::chrono::mi
     return pki::make_error(what + " " + args[0] + ": " + std::strerror(err),
                            pki::ErrorKind::failed);
   }
+  {
+    const std::lock_guard lock(g_mutex);
+    g_running.insert(pid);
+    // Started just as the agent stops: told at once, like the others were.
+    if (g_stop_by.load() != 0) ::kill(pid, SIGTERM);
+  }
   const auto deadline = Clock::now() + timeout;
   const std::string err_text = drain(err_pipe[0], deadline);
   ::close(err_pipe[0]);
   int status = 0;
   for (;;) {
-    const pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) break;
-    if (r < 0 && errno != EINTR)
-      return pki::make_error(what + ": waitpid: " + std::string(std::strerror(errno)));
-    if (Clock::now() >= deadline) {
+    // Checked without reaping (WNOWAIT): the pid stays ours, so stop_argv_runs() can never
+    // signal a process that reused it, until it leaves g_running below.
+    siginfo_t info{};
+    const int r = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
+    if (r == 0 && info.si_pid == pid) break;
+    if (r < 0 && errno != EINTR) {
+      const std::lock_guard lock(g_mutex);
+      g_running.erase(pid);
+      return pki::make_error(what + ": waitid: " + std::string(std::strerror(errno)));
+    }
+    if (Clock::now() >= end_by(deadline)) {
+      const bool stopping = Clock::now() < deadline;
       ::kill(pid, SIGKILL);
+      {
+        const std::lock_guard lock(g_mutex);
+        g_running.erase(pid);
+      }
       ::waitpid(pid, &status, 0);
+      if (stopping) return pki::make_error(what + " " + args[0] + " killed: the agent is stopping");
       return pki::make_error(what + " " + args[0] + " did not finish within " +
                              std::to_string(timeout.count()) + " ms (killed)");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  {
+    const std::lock_guard lock(g_mutex);
+    g_running.erase(pid);
+  }
+  ::waitpid(pid, &status, 0);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
   const std::string line = first_line(err_text);
   const std::string tail = line.empty() ? "" : ": " + line;
@@ -106,6 +146,12 @@ pki::Result<void> run_argv(const std::vector<std::string>& args, std::chrono::mi
                            std::to_string(WEXITSTATUS(status)) + tail);
   return pki::make_error(what + " " + args[0] + " ended by signal " +
                          std::to_string(WTERMSIG(status)) + tail);
+}
+
+void stop_argv_runs() {
+  const std::lock_guard lock(g_mutex);
+  if (g_stop_by.load() == 0) g_stop_by = (Clock::now() + kStopGrace).time_since_epoch().count();
+  for (const pid_t pid : g_running) ::kill(pid, SIGTERM);
 }
 
 void start_argv(boost::asio::io_context& io, std::vector<std::string> argv,

@@ -24,10 +24,16 @@ namespace certwatch::agent {
 pki::Result<void> run_argv(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
                            const std::string& what);
 
+// For an agent that stops: every command run_argv is running gets SIGTERM, and SIGKILL 2 s
+// later if it is still there; commands started afterwards get the same. Their results are
+// errors ("... killed: the agent is stopping"). Thread-safe; for the rest of the process.
+void stop_argv_runs();
+
 // run_argv on a detached thread; `done` runs on `io` with its result. A work guard keeps
 // io.run() from returning while the command runs; it is released on the io thread with the
-// result. The caller keeps `io` alive until `done` has run (or `timeout` has passed): a command
-// still running when `io` is destroyed would post to a dead io_context.
+// result, so io.run() returns only after every command has ended (at most `timeout`, or the
+// 2 s of stop_argv_runs()). The caller keeps `io` alive until then: a command still running
+// when `io` is destroyed would post to a dead io_context.
 void start_argv(boost::asio::io_context& io, std::vector<std::string> argv,
                 std::chrono::milliseconds timeout, std::string what,
                 std::function<void(pki::Result<void>)> done);

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "agent/acme/argv_runner.h"
 #include "agent/daemon/change_log.h"
 #include "agent/http/routes.h"
 #include "agent/renew/renew_json.h"
@@ -206,6 +207,9 @@ void Daemon::shutdown() {
   ledger_.stop();
   if (http_) http_->stop();
   if (alerts_) alerts_->stop();  // status offline, then a clean disconnect
+  // dns-01 hooks and reload commands in flight: ended, so that io_.run() returns within
+  // seconds rather than after their timeouts (their work guards hold it).
+  stop_argv_runs();
 }
 
 void Daemon::arm_watchdog() {

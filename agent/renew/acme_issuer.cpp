@@ -291,6 +291,7 @@ std::unique_ptr<acme::ChallengeSolver> make_challenge_solver(boost::asio::io_con
     s.set = c.set;
     s.clear = c.clear;
     s.propagation = c.propagation;
+    s.hook_timeout = c.hook_timeout;
     return std::make_unique<acme::DnsHookSolver>(io, std::move(s));
   }
   if (c.webroot) return std::make_unique<acme::WebrootSolver>(io, *c.webroot);

@@ -78,7 +78,8 @@ TEST_CASE("every ACME key is read: contact, trust, EAB, key type, timeouts, a dn
       "        type: dns-01\n"
       "        set: [/usr/local/bin/dns, set, \"{name}\", \"{value}\"]\n"
       "        clear: [/usr/local/bin/dns, clear, \"{name}\", \"{identifier}\"]\n"
-      "        propagation: 30s\n" +
+      "        propagation: 30s\n"
+      "        hook_timeout: 2m\n" +
           kManaged,
       d.path());
   const auto& a = *c.issuers[0].acme;
@@ -96,6 +97,7 @@ TEST_CASE("every ACME key is read: contact, trust, EAB, key type, timeouts, a dn
         std::vector<std::string>{"/usr/local/bin/dns", "set", "{name}", "{value}"});
   CHECK(a.challenge.clear.size() == 4);
   CHECK(a.challenge.propagation == std::chrono::seconds(30));
+  CHECK(a.challenge.hook_timeout == std::chrono::minutes(2));
 }
 
 TEST_CASE("an http-01 webroot is a path relative to the config", "[config][acme]") {
@@ -169,6 +171,11 @@ TEST_CASE("challenge settings must fit their type", "[config][acme][errors]") {
                     kManaged) ==
         std::vector<std::string>{
             "c.yaml:8:9: issuers[0].acme.challenge.set: not a key of a http-01 challenge"});
+  CHECK(acme_errors(head +
+                    "        type: dns-01\n        set: [h]\n        clear: [h]\n        hook_timeout: 2h\n" +
+                    kManaged)
+            .front()
+            .starts_with("c.yaml:9:23: issuers[0].acme.challenge.hook_timeout: "));
   CHECK(acme_errors(head + "        type: http-01\n        listen: \"127.0.0.1\"\n" + kManaged)
             .front()
             .starts_with("c.yaml:7:17: issuers[0].acme.challenge.listen: "));
