@@ -14,6 +14,11 @@ namespace {
 
 constexpr int64_t kShareReloadSeconds = 60;  // due within the same minute: one reload
 constexpr int64_t kMaxBackoff = 3600;
+// ARI: without a Retry-After the CA is asked again after 6 h (the draft's example, and what
+// Let's Encrypt sends); a longer one is capped at a day, so that a CA's call for early renewal
+// (a mass revocation) is heard within a day. The shortest interval is agent.renew_retry.
+constexpr int64_t kAriDefaultRetry = 6 * 3600;
+constexpr int64_t kAriMaxRetry = 86400;
 
 bool renewal_config_changed(const config::Config& a, const config::Config& b) {
   return a.managed != b.managed || a.issuers != b.issuers || a.endpoints != b.endpoints ||
@@ -35,13 +40,17 @@ RenewScheduler::~RenewScheduler() {
 
 void RenewScheduler::stop() {
   stopped_ = true;
-  for (auto& [name, m] : managed_) m.timer->cancel();
+  for (auto& [name, m] : managed_) {
+    m.timer->cancel();
+    m.ari_timer->cancel();
+  }
 }
 
 void RenewScheduler::apply(const config::Config& cfg) {
   if (configured_ && !renewal_config_changed(config_, cfg)) return;
   for (auto& [name, m] : managed_) {
     m.timer->cancel();
+    m.ari_timer->cancel();
     inventory_.remove(managed_target(name));
     if (hooks_.removed) hooks_.removed(name);
   }
@@ -55,6 +64,7 @@ void RenewScheduler::apply(const config::Config& cfg) {
     m.target = std::move(t);
     m.st.name = name;
     m.timer = clock_.make_timer();
+    m.ari_timer = clock_.make_timer();
     m.reload_key = m.target->entry.reload.kind == config::Reload::Kind::none ? "" : describe_reload(m.target->entry.reload);
     // A deploy a crash interrupted is finished before anything else looks at the files.
     if (auto r = m.target->store->recover(m.target->ownership); !r)
@@ -75,6 +85,9 @@ int64_t RenewScheduler::window(const Managed& m) const {
 void RenewScheduler::schedule_from_live(Managed& m) {
   const int64_t now = clock_.now();
   m.st.ari = false;
+  m.ari_timer->cancel();
+  m.leaf_der.clear();
+  m.window_start = m.window_end = 0;
   auto live = m.target->store->read_live();
   std::optional<pki::CertSetBytes> set;
   if (live) set = std::move(*live);
@@ -91,26 +104,33 @@ void RenewScheduler::schedule_from_live(Managed& m) {
     const int64_t max_jitter = m.target->entry.validity.count() / 20;
     m.jitter = max_jitter > 0 ? std::uniform_int_distribution<int64_t>(0, max_jitter)(rng_) : 0;
     m.st.due_at = m.st.not_after - window(m) - m.jitter;
-    ask_suggested_window(m, leaf->der());
+    const auto der = leaf->der();
+    m.leaf_der.assign(der.begin(), der.end());
+    ask_suggested_window(m);
   }
   if (m.st.failures == 0) m.st.next_at = m.st.due_at;
 }
 
 // ARI: the issuer may know better when this certificate should be renewed (a CA that revokes
 // early, or spreads its load). Its window replaces the entry's own due time; a moment in it is
-// drawn once per answer, as the draft asks; a window already over means now.
-void RenewScheduler::ask_suggested_window(Managed& m, const std::vector<unsigned char>& der) {
+// drawn once per window, as the draft asks; a window already over means now. The CA is asked
+// again after its Retry-After (see kAriDefaultRetry), for as long as this leaf is the live one.
+void RenewScheduler::ask_suggested_window(Managed& m) {
   const uint64_t asked = ++m.window_asks;
   const std::string serial = m.st.serial;
   m.target->issuer->suggested_window(
-      std::string(der.begin(), der.end()),
-      [this, alive = alive_, name = m.st.name, asked, serial](std::optional<SuggestedWindow> w) {
-        if (!*alive || !w) return;
+      m.leaf_der, [this, alive = alive_, name = m.st.name, asked, serial](std::optional<SuggestedWindow> w) {
+        if (!*alive) return;
         auto it = managed_.find(name);
         if (it == managed_.end()) return;
         auto& m = it->second;
         // A newer question, a renewal in flight or another certificate since: not this answer's.
         if (m.window_asks != asked || m.st.running || m.st.serial != serial) return;
+        ask_again_in(m, w && w->retry_after > 0 ? w->retry_after : kAriDefaultRetry);
+        if (!w) return;
+        if (m.st.ari && w->start == m.window_start && w->end == m.window_end) return;  // the same window
+        m.window_start = w->start;
+        m.window_end = w->end;
         const int64_t now = clock_.now();
         const int64_t span = std::max<int64_t>(0, w->end - w->start);
         const int64_t at =
@@ -125,6 +145,17 @@ void RenewScheduler::ask_suggested_window(Managed& m, const std::vector<unsigned
         publish(m);
         arm(m);
       });
+}
+
+void RenewScheduler::ask_again_in(Managed& m, int64_t seconds) {
+  if (stopped_ || m.leaf_der.empty()) return;
+  const int64_t delay = std::clamp<int64_t>(seconds, config_.agent.renew_retry.count(), kAriMaxRetry);
+  m.ari_timer->wait_for(std::chrono::seconds(delay), [this, name = m.st.name, serial = m.st.serial](bool fired) {
+    if (!fired || stopped_) return;
+    auto it = managed_.find(name);
+    if (it == managed_.end() || it->second.st.running || it->second.st.serial != serial) return;
+    ask_suggested_window(it->second);
+  });
 }
 
 void RenewScheduler::arm(Managed& m) {

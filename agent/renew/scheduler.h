@@ -79,10 +79,16 @@ class RenewScheduler {
     std::unique_ptr<ClockTimer> timer;
     std::string reload_key;
     uint64_t window_asks = 0;  // suggested_window questions so far: only the last answer counts
+    // ARI: the CA is asked again after its Retry-After (ari_timer); the live leaf it is asked
+    // about, and the last window it suggested (a moment is drawn again only when it moves).
+    std::unique_ptr<ClockTimer> ari_timer;
+    std::string leaf_der;
+    int64_t window_start = 0, window_end = 0;
   };
 
   void schedule_from_live(Managed& m);
-  void ask_suggested_window(Managed& m, const std::vector<unsigned char>& der);
+  void ask_suggested_window(Managed& m);
+  void ask_again_in(Managed& m, int64_t seconds);
   void arm(Managed& m);
   void fire(const std::string& name);
   void finished(const std::vector<RenewOutcome>& outcomes);

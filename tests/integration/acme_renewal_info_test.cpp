@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <ctime>
+#include <thread>
 
 #include "integration/acme_harness.h"
 #include "integration/renew_harness.h"
@@ -171,21 +172,8 @@ int64_t next_renewal(agent_test::AgentProcess& agent) {
   return s.size() == 1 ? static_cast<int64_t>(agent_test::value_of(s.front())) : -1;
 }
 
-}  // namespace
-
-TEST_CASE(
-    "acme: the agent renews inside the CA's ARI window, and on its own schedule when the CA "
-    "has none for the certificate",
-    "[integration][acme]") {
-  FakeCa ca;
-  testing::TempDir tmp;
-  renew_test::RenewLab lab(tmp.path());
-  // A 90-day certificate from the built-in CA, deployed by the command line.
-  REQUIRE(lab.renew(lab.write_config(lab.config("90d", "", "", false))).exit_code == 0);
-  const auto leaf = lab.certs / "server.cert.pem";
-  const int64_t not_after = agent_test::openssl_enddate(leaf);
-  REQUIRE(not_after > 0);
-  // The same entry, now renewed through an ACME CA that offers renewalInfo.
+// The lab's 90-day managed entry with its issuer replaced by the fake CA (ACME).
+std::string acme_config(const renew_test::RenewLab& lab, const FakeCa& ca) {
   auto text = lab.config("90d", "", "", false);
   const std::string builtin = "  - {name: server-ca, pki_dir: " + lab.pki.string() + "}\n";
   REQUIRE(text.find(builtin) != std::string::npos);
@@ -193,7 +181,30 @@ TEST_CASE(
                "  - name: server-ca\n    acme:\n      directory: " + ca.base + "/dir\n      trust: [" +
                    ca.pki + "/ca-bundle.pem]\n      challenge: {type: http-01, listen: \"127.0.0.1:" +
                    std::to_string(testing::free_port()) + "\"}\n");
-  const auto config = lab.write_config(text);
+  return text;
+}
+
+// The fake CA, and a 90-day certificate from the lab's built-in CA deployed by the command line.
+struct DeployedLab {
+  FakeCa ca;
+  testing::TempDir tmp;
+  renew_test::RenewLab lab{tmp.path()};
+  std::filesystem::path leaf = lab.certs / "server.cert.pem";
+  DeployedLab() { REQUIRE(lab.renew(lab.write_config(lab.config("90d", "", "", false))).exit_code == 0); }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "acme: the agent renews inside the CA's ARI window, and on its own schedule when the CA "
+    "has none for the certificate",
+    "[integration][acme]") {
+  DeployedLab d;
+  auto& [ca, tmp, lab, leaf] = d;
+  const int64_t not_after = agent_test::openssl_enddate(leaf);
+  REQUIRE(not_after > 0);
+  // The same entry, now renewed through an ACME CA that offers renewalInfo.
+  const auto config = lab.write_config(acme_config(lab, ca));
 
   {  // No answer for this certificate: a third of the lifetime before notAfter, less the jitter.
     agent_test::AgentProcess agent(tmp.path(), config, lab.http_port);
@@ -229,4 +240,53 @@ TEST_CASE(
         std::string::npos);
   const auto api = agent_test::http_get(lab.http_port, "/api/v1/renewals").body;
   CHECK(api.find("\"due_by\":\"ari\"") != std::string::npos);
+}
+
+TEST_CASE("acme: the agent asks the CA again after its Retry-After and follows a window that moved",
+          "[integration][acme]") {
+  DeployedLab d;
+  auto& [ca, tmp, lab, leaf] = d;
+  auto text = acme_config(lab, ca);
+  // The shortest wait between two questions (agent.renew_retry) down to a second for the test.
+  const std::string agent_head = "agent:\n";
+  REQUIRE(text.rfind(agent_head, 0) == 0);
+  text.insert(agent_head.size(), "  renew_retry: 1s\n");
+  const auto config = lab.write_config(text);
+  const auto window_file = ca.www / "renewal-info" / expected_cert_id(leaf.string());
+  const auto serve = [&](int64_t start, int64_t end) {
+    testing::write_file(window_file, http_file("Retry-After: 1\r\n", "{\"suggestedWindow\":{\"start\":\"" +
+                                                                          rfc3339(start) + "\",\"end\":\"" +
+                                                                          rfc3339(end) + "\"}}"));
+  };
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  serve(now + 86400, now + 2 * 86400);
+  agent_test::AgentProcess agent(tmp.path(), config, lab.http_port);
+  REQUIRE(agent.wait_ready());
+  const auto suggestions = [&] {
+    size_t n = 0;
+    const std::string log = agent.log();
+    for (size_t at = log.find("the CA suggests"); at != std::string::npos; at = log.find("the CA suggests", at + 1))
+      ++n;
+    return n;
+  };
+  REQUIRE(testing::eventually([&] { return suggestions() == 1; }, std::chrono::seconds(15)));
+  const int64_t first = next_renewal(agent);
+  CHECK(first >= now + 86400);
+  CHECK(first <= now + 2 * 86400);
+  // Asked again every second: the same window keeps the moment drawn from it.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  CHECK(suggestions() == 1);
+  CHECK(next_renewal(agent) == first);
+  // The CA moves the window to the coming hour (a revocation ahead): the agent follows it.
+  serve(now + 600, now + 3600);
+  const bool moved = testing::eventually(
+      [&] {
+        const int64_t next = next_renewal(agent);
+        return next >= now + 600 && next <= now + 3600;
+      },
+      std::chrono::seconds(15));
+  INFO(agent.log());
+  CHECK(moved);
+  CHECK(suggestions() == 2);
+  CHECK(agent.log().find("the CA suggests renewing between " + rfc3339(now + 600)) != std::string::npos);
 }
