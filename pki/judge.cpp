@@ -75,8 +75,8 @@ void add_key_findings(const KeyRecord& k, const JudgeOptions& o, std::vector<Fin
                                "the key is encrypted; without its passphrase it cannot be "
                                "compared with the certificate"));
   if (key_mode_too_open(k.mode)) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", k.mode);
+    char mode[16];  // the permission bits only, as ls and chmod show them
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(k.mode) & 07777u);
     out.push_back(make_finding(o.policy, "key.permissions", k.path,
                                std::string("mode ") + mode + ": readable by group or others"));
   }

@@ -11,16 +11,17 @@ jobs=$(nproc)
 test_jobs=$((jobs * 2))
 
 # -O2 without debug info: -g costs a third of the compile time of the Beast/asio sources, and
-# the stack traces worth having come from the sanitizer tree (line tables, -g1).
+# the stack traces worth having come from the sanitizer tree (line tables, -g1). Every tree
+# compiles in unity batches (CERTWATCH_UNITY): half the compile time of a full build.
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -DNDEBUG" \
-      -DCERTWATCH_WERROR=ON >/dev/null
+      -DCERTWATCH_WERROR=ON -DCERTWATCH_UNITY=ON >/dev/null
 cmake --build build -j "$jobs"
 
 # The sanitizer tree and then the fuzz targets build in the background while the normal tests
 # run (those mostly wait), and the fuzz targets while the sanitizer tests run. Build output goes
 # to a log that is printed when a build fails.
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g1" -DCERTWATCH_SANITIZE=ON -DCERTWATCH_WERROR=ON \
-      -DCERTWATCH_BENCH=OFF >/dev/null
+      -DCERTWATCH_BENCH=OFF -DCERTWATCH_UNITY=ON >/dev/null
 mkdir -p build-asan/ci
 rm -f build-asan/ci/*.rc
 # Its own session (setsid), so that the trap below can stop the builds with their compilers.
