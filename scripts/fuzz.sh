@@ -9,10 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-90}
 bash scripts/setup.sh
-# Line tables only: crash reports keep file:line, the build skips full debug info. Unity
-# batches: a full build parses the shared headers once per batch (CMakeLists.txt).
+# Line tables only: crash reports keep file:line, the build skips full debug info.
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -gline-tables-only -DNDEBUG" -DCERTWATCH_FUZZ=ON -DCERTWATCH_UNITY=ON >/dev/null
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -gline-tables-only -DNDEBUG" -DCERTWATCH_FUZZ=ON >/dev/null
 cmake --build build-fuzz -j "$(nproc)" --target load_fuzz chain_fuzz config_fuzz http_fuzz fuzz_seeds
 [ "$seconds" != "--build" ] || exit 0
 

@@ -11,8 +11,8 @@ jobs=$(nproc)
 test_jobs=$((jobs * 2))
 
 # -O2 without debug info: -g costs a third of the compile time of the Beast/asio sources, and
-# the stack traces worth having come from the sanitizer tree (line tables, -g1). Every tree
-# compiles in unity batches (CERTWATCH_UNITY): half the compile time of a full build.
+# the stack traces worth having come from the sanitizer tree (line tables, -g1). The tests of
+# both trees compile in unity batches (CERTWATCH_UNITY, CMakeLists.txt).
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -DNDEBUG" \
       -DCERTWATCH_WERROR=ON -DCERTWATCH_UNITY=ON >/dev/null
 cmake --build build -j "$jobs"

@@ -173,7 +173,7 @@ int64_t next_renewal(agent_test::AgentProcess& agent) {
 }
 
 // The lab's 90-day managed entry with its issuer replaced by the fake CA (ACME).
-std::string acme_config(const renew_test::RenewLab& lab, const FakeCa& ca) {
+std::string fake_ca_config(const renew_test::RenewLab& lab, const FakeCa& ca) {
   auto text = lab.config("90d", "", "", false);
   const std::string builtin = "  - {name: server-ca, pki_dir: " + lab.pki.string() + "}\n";
   REQUIRE(text.find(builtin) != std::string::npos);
@@ -204,7 +204,7 @@ TEST_CASE(
   const int64_t not_after = agent_test::openssl_enddate(leaf);
   REQUIRE(not_after > 0);
   // The same entry, now renewed through an ACME CA that offers renewalInfo.
-  const auto config = lab.write_config(acme_config(lab, ca));
+  const auto config = lab.write_config(fake_ca_config(lab, ca));
 
   {  // No answer for this certificate: a third of the lifetime before notAfter, less the jitter.
     agent_test::AgentProcess agent(tmp.path(), config, lab.http_port);
@@ -246,7 +246,7 @@ TEST_CASE("acme: the agent asks the CA again after its Retry-After and follows a
           "[integration][acme]") {
   DeployedLab d;
   auto& [ca, tmp, lab, leaf] = d;
-  auto text = acme_config(lab, ca);
+  auto text = fake_ca_config(lab, ca);
   // The shortest wait between two questions (agent.renew_retry) down to a second for the test.
   const std::string agent_head = "agent:\n";
   REQUIRE(text.rfind(agent_head, 0) == 0);

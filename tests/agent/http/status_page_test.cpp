@@ -7,7 +7,7 @@ using namespace certwatch::agent;
 
 namespace {
 
-InventoryEntry entry(const std::string& cn, int64_t not_after, std::vector<pki::Finding> findings = {}) {
+InventoryEntry status_entry(const std::string& cn, int64_t not_after, std::vector<pki::Finding> findings = {}) {
   InventoryEntry e;
   e.file()->watch = "/c";
   e.file()->read_ok = true;
@@ -25,8 +25,8 @@ InventoryEntry entry(const std::string& cn, int64_t not_after, std::vector<pki::
 
 TEST_CASE("status page lists certificates soonest expiry first and escapes names", "[agent][status]") {
   Inventory inv;
-  (void)inv.observe(certwatch::agent::file_target("/c/late.pem"), entry("late.example", 3000));
-  (void)inv.observe(certwatch::agent::file_target("/c/soon.pem"), entry("<soon>&co", 2000,
+  (void)inv.observe(certwatch::agent::file_target("/c/late.pem"), status_entry("late.example", 3000));
+  (void)inv.observe(certwatch::agent::file_target("/c/soon.pem"), status_entry("<soon>&co", 2000,
                                          {pki::Finding{"cert.expires_soon", pki::Severity::critical, "/c/soon.pem#0", "1d left"}}));
   AgentStatus st;
   st.ready = true;
@@ -42,7 +42,7 @@ TEST_CASE("status page lists certificates soonest expiry first and escapes names
 
 TEST_CASE("JSON inventory carries certificates, time left and findings", "[agent][status]") {
   Inventory inv;
-  (void)inv.observe(certwatch::agent::file_target("/c/a.pem"), entry("a \"quoted\"", 5000,
+  (void)inv.observe(certwatch::agent::file_target("/c/a.pem"), status_entry("a \"quoted\"", 5000,
                                       {pki::Finding{"leaf.no_san", pki::Severity::warning, "/c/a.pem#0", "no SAN"}}));
   const std::string json = render_certificates_json(inv, 1000);
   CHECK(json.find("\"target\":\"/c/a.pem\"") != std::string::npos);
@@ -58,12 +58,12 @@ TEST_CASE("status page: timeline, severity by finding, findings grouped by targe
           "[agent][status]") {
   Inventory inv;
   const int64_t now = 1'800'000'000;
-  (void)inv.observe(certwatch::agent::file_target("/c/a.pem"), entry("a.example", now + 3 * 86400,
+  (void)inv.observe(certwatch::agent::file_target("/c/a.pem"), status_entry("a.example", now + 3 * 86400,
                                       {pki::Finding{"cert.expires_soon", pki::Severity::critical, "/c/a.pem#0", "3d left"},
                                        pki::Finding{"chain.incomplete", pki::Severity::critical, "/c/a.pem", "missing CA"}}));
-  (void)inv.observe(certwatch::agent::file_target("/c/b.pem"), entry("b.example", now + 200 * 86400,
+  (void)inv.observe(certwatch::agent::file_target("/c/b.pem"), status_entry("b.example", now + 200 * 86400,
                                       {pki::Finding{"leaf.no_san", pki::Severity::warning, "/c/b.pem#0", "no SAN"}}));
-  (void)inv.observe(certwatch::agent::file_target("/c/c.pem"), entry("c.example", now - 86400));
+  (void)inv.observe(certwatch::agent::file_target("/c/c.pem"), status_entry("c.example", now - 86400));
   AgentStatus st;
   const std::string html = render_status_html(inv, st, now);
 

@@ -10,7 +10,7 @@ using certwatch::agent::file_target;
 
 namespace {
 
-InventoryEntry entry(std::vector<std::string> fingerprints, std::vector<std::string> finding_ids) {
+InventoryEntry inventory_entry(std::vector<std::string> fingerprints, std::vector<std::string> finding_ids) {
   InventoryEntry e;
   e.file()->read_ok = true;
   int i = 0;
@@ -30,18 +30,18 @@ InventoryEntry entry(std::vector<std::string> fingerprints, std::vector<std::str
 
 TEST_CASE("inventory replaces entries on observe and reports the difference", "[agent][inventory]") {
   Inventory inv;
-  auto c = inv.observe(file_target("/x/a.pem"), entry({"aa", "bb"}, {"chain.order"}));
+  auto c = inv.observe(file_target("/x/a.pem"), inventory_entry({"aa", "bb"}, {"chain.order"}));
   CHECK(c.kind == ChangeKind::added);
   CHECK(c.raised.size() == 1);
   CHECK(inv.certificate_count() == 2);
   const auto g1 = inv.generation();
 
-  c = inv.observe(file_target("/x/a.pem"), entry({"aa", "bb"}, {"chain.order"}));
+  c = inv.observe(file_target("/x/a.pem"), inventory_entry({"aa", "bb"}, {"chain.order"}));
   CHECK(c.kind == ChangeKind::unchanged);
   CHECK(c.raised.empty());
   CHECK(c.cleared.empty());
 
-  c = inv.observe(file_target("/x/a.pem"), entry({"aa", "cc", "dd"}, {"cert.missing_ski"}));
+  c = inv.observe(file_target("/x/a.pem"), inventory_entry({"aa", "cc", "dd"}, {"cert.missing_ski"}));
   CHECK(c.kind == ChangeKind::changed);
   CHECK(c.certs_changed);
   REQUIRE(c.raised.size() == 1);
@@ -55,10 +55,10 @@ TEST_CASE("inventory replaces entries on observe and reports the difference", "[
 TEST_CASE("inventory removes targets and everything under a vanished directory",
           "[agent][inventory]") {
   Inventory inv;
-  (void)inv.observe(file_target("/w/a.pem"), entry({"a"}, {}));
-  (void)inv.observe(file_target("/w/sub/b.pem"), entry({"b"}, {"leaf.no_san"}));
-  (void)inv.observe(file_target("/w/sub/c.pem"), entry({"c"}, {}));
-  (void)inv.observe(file_target("/w/subway.pem"), entry({"d"}, {}));
+  (void)inv.observe(file_target("/w/a.pem"), inventory_entry({"a"}, {}));
+  (void)inv.observe(file_target("/w/sub/b.pem"), inventory_entry({"b"}, {"leaf.no_san"}));
+  (void)inv.observe(file_target("/w/sub/c.pem"), inventory_entry({"c"}, {}));
+  (void)inv.observe(file_target("/w/subway.pem"), inventory_entry({"d"}, {}));
   auto under = certwatch::agent::file_targets_under(inv, "/w/sub");
   CHECK(under.size() == 2);
   std::vector<certwatch::agent::InventoryChange> gone;
@@ -75,8 +75,8 @@ TEST_CASE("inventory removes targets and everything under a vanished directory",
 
 TEST_CASE("inventory shares identical certificate records between targets", "[agent][inventory]") {
   Inventory inv;
-  (void)inv.observe(file_target("/x/a.pem"), entry({"leaf-a", "int"}, {}));
-  (void)inv.observe(file_target("/x/b.pem"), entry({"leaf-b", "int"}, {}));
+  (void)inv.observe(file_target("/x/a.pem"), inventory_entry({"leaf-a", "int"}, {}));
+  (void)inv.observe(file_target("/x/b.pem"), inventory_entry({"leaf-b", "int"}, {}));
   const auto* a = inv.find(file_target("/x/a.pem"));
   const auto* b = inv.find(file_target("/x/b.pem"));
   REQUIRE(a->certs.size() == 2);
@@ -91,7 +91,7 @@ TEST_CASE("inventory shares identical certificate records between targets", "[ag
 TEST_CASE("inventory keeps a file's stamp beside the record and lets its source update it",
           "[agent][inventory]") {
   Inventory inv;
-  auto e = entry({"aa"}, {});
+  auto e = inventory_entry({"aa"}, {});
   e.file()->stamp.size = 10;
   e.file()->stamp.mtime_ns = 5;
   const auto g = inv.observe(file_target("/x/a.pem"), e).kind;
@@ -112,8 +112,8 @@ TEST_CASE("inventory keeps a file's stamp beside the record and lets its source 
 TEST_CASE("inventory keys targets by source and id", "[agent][inventory]") {
   Inventory inv;
   const certwatch::agent::TargetId endpoint{certwatch::agent::SourceKind::endpoint, "/x/a.pem"};
-  (void)inv.observe(file_target("/x/a.pem"), entry({"aa"}, {}));
-  (void)inv.observe(endpoint, entry({"bb"}, {}));
+  (void)inv.observe(file_target("/x/a.pem"), inventory_entry({"aa"}, {}));
+  (void)inv.observe(endpoint, inventory_entry({"bb"}, {}));
   CHECK(inv.size() == 2);
   CHECK(inv.find(endpoint)->certs[0]->sha256 == "bb");
   CHECK(inv.find(file_target("/x/a.pem"))->certs[0]->sha256 == "aa");
@@ -132,9 +132,9 @@ TEST_CASE("inventory reports a severity change as a change and tells every subsc
     CHECK(held == old);
     seen.push_back(std::to_string(static_cast<int>(c.kind)) + (fresh != nullptr ? "+" : "-"));
   });
-  auto warn = entry({"aa"}, {"cert.expires_soon"});
+  auto warn = inventory_entry({"aa"}, {"cert.expires_soon"});
   (void)inv.observe(file_target("/x/a.pem"), warn);
-  auto crit = entry({"aa"}, {"cert.expires_soon"});
+  auto crit = inventory_entry({"aa"}, {"cert.expires_soon"});
   crit.report.findings[0].severity = pki::Severity::critical;
   auto c = inv.observe(file_target("/x/a.pem"), crit);
   CHECK(c.kind == ChangeKind::changed);

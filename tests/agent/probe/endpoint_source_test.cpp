@@ -18,7 +18,7 @@ using std::chrono::milliseconds;
 
 namespace {
 
-config::EndpointEntry entry(uint16_t port) {
+config::EndpointEntry endpoint_entry(uint16_t port) {
   config::EndpointEntry e;
   e.target = {"127.0.0.1", port};
   e.interval = config::Seconds{60};
@@ -59,11 +59,11 @@ TEST_CASE("endpoint source: first round spread on the clock, concurrency capped,
   cfg.agent.probe_concurrency = 3;
   for (int i = 0; i < 6; ++i) {
     holes.push_back(std::make_unique<testing::RawServer>(""));
-    cfg.endpoints.push_back(entry(static_cast<uint16_t>(holes.back()->port)));
+    cfg.endpoints.push_back(endpoint_entry(static_cast<uint16_t>(holes.back()->port)));
   }
   // Queued behind the black holes: a closed port (refused at once).
   const auto closed_port = static_cast<uint16_t>(testing::free_port());
-  cfg.endpoints.push_back(entry(closed_port));
+  cfg.endpoints.push_back(endpoint_entry(closed_port));
 
   Rig rig;
   rig.source.apply(cfg);
