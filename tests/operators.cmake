@@ -13,4 +13,4 @@ set_tests_properties("exporters: promtool check rules" "exporters: promtool test
 
 # The Debian package: built by cpack from this tree, then unpacked and checked.
 add_test(NAME "package: deb" COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/packaging/deb_test.sh ${PROJECT_BINARY_DIR})
-set_tests_properties("package: deb" PROPERTIES LABELS package TIMEOUT 600)
+set_tests_properties("package: deb" PROPERTIES LABELS package TIMEOUT 600 COST 30)  # long: start early

@@ -1,0 +1,12 @@
+# Included by ctest after the discovered tests (tests/CMakeLists.txt, TEST_INCLUDE_FILES): ctest
+# starts tests of higher COST first, and a fresh tree (CI's clean clone) has no timing history,
+# so without this the longest tests would start last, in declaration order, and end the run.
+# (Tests added with add_test in tests/*.cmake come after this file: their COST is set there.)
+set_tests_properties(
+  "integration:agent scans a directory of 100,000 files and still reflects one change quickly"
+  PROPERTIES COST 200)
+set_tests_properties(
+  "pki:a 10 MiB file of same-key, same-name CAs: judged in part, in bounded time"
+  "integration:agent bootstraps a 60 s mosquitto certificate and renews it three times, served and usable"
+  "integration:renew: a reload that does nothing ends in rollback and renewal.failed, the old certificate served again"
+  PROPERTIES COST 30)
