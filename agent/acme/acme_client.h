@@ -72,7 +72,9 @@ class Client {
                      std::function<void(pki::Result<OrderResult>)> done) = 0;
 
   // ARI for a certificate (`leaf_der`); an error when the directory has no
-  // renewalInfo or the server does not answer: callers fall back to their own schedule.
+  // renewalInfo or the server does not answer: callers fall back to their own schedule. The
+  // error kind is not_found when asking again cannot help (no renewalInfo in the directory, a
+  // certificate without the authority key id the ARI id needs).
   virtual void renewal_info(const std::string& leaf_der, std::function<void(pki::Result<RenewalInfo>)> done) = 0;
 
   // Cancel what is in flight: pending callbacks run with an error, solvers are cleaned up.

@@ -34,6 +34,28 @@ std::set<pid_t> g_running;
 std::atomic<Clock::rep> g_stop_by{0};
 constexpr auto kStopGrace = std::chrono::seconds(2);  // after SIGTERM, before SIGKILL
 
+// A child in g_running from construction until end() (or destruction). end() comes before the
+// child is reaped: until then its pid cannot be reused, so stop_argv_runs() never signals a
+// stranger. A child started after the stop is told at once, like the others were.
+class Registration {
+ public:
+  explicit Registration(pid_t pid) : pid_(pid) {
+    const std::lock_guard lock(g_mutex);
+    g_running.insert(pid);
+    if (g_stop_by.load() != 0) ::kill(pid, SIGTERM);
+  }
+  ~Registration() { end(); }
+  Registration(const Registration&) = delete;
+  Registration& operator=(const Registration&) = delete;
+  void end() {
+    const std::lock_guard lock(g_mutex);
+    g_running.erase(pid_);
+  }
+
+ private:
+  pid_t pid_;
+};
+
 // The moment a run must end: its own deadline, or the stop's if that comes first.
 Clock::time_point end_by(Clock::time_point deadline) {
   const Clock::rep stop = g_stop_by.load();
@@ -98,34 +120,21 @@ pki::Result<void> run_argv(const std::vector<std::string>& args, std::chrono::mi
     return pki::make_error(what + " " + args[0] + ": " + std::strerror(err),
                            pki::ErrorKind::failed);
   }
-  {
-    const std::lock_guard lock(g_mutex);
-    g_running.insert(pid);
-    // Started just as the agent stops: told at once, like the others were.
-    if (g_stop_by.load() != 0) ::kill(pid, SIGTERM);
-  }
+  Registration registered(pid);
   const auto deadline = Clock::now() + timeout;
   const std::string err_text = drain(err_pipe[0], deadline);
   ::close(err_pipe[0]);
   int status = 0;
   for (;;) {
-    // Checked without reaping (WNOWAIT): the pid stays ours, so stop_argv_runs() can never
-    // signal a process that reused it, until it leaves g_running below.
+    // Checked without reaping (WNOWAIT): see Registration.
     siginfo_t info{};
     const int r = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
     if (r == 0 && info.si_pid == pid) break;
-    if (r < 0 && errno != EINTR) {
-      const std::lock_guard lock(g_mutex);
-      g_running.erase(pid);
-      return pki::make_error(what + ": waitid: " + std::string(std::strerror(errno)));
-    }
+    if (r < 0 && errno != EINTR) return pki::make_error(what + ": waitid: " + std::string(std::strerror(errno)));
     if (Clock::now() >= end_by(deadline)) {
       const bool stopping = Clock::now() < deadline;
       ::kill(pid, SIGKILL);
-      {
-        const std::lock_guard lock(g_mutex);
-        g_running.erase(pid);
-      }
+      registered.end();
       ::waitpid(pid, &status, 0);
       if (stopping) return pki::make_error(what + " " + args[0] + " killed: the agent is stopping");
       return pki::make_error(what + " " + args[0] + " did not finish within " +
@@ -133,10 +142,7 @@ pki::Result<void> run_argv(const std::vector<std::string>& args, std::chrono::mi
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  {
-    const std::lock_guard lock(g_mutex);
-    g_running.erase(pid);
-  }
+  registered.end();
   ::waitpid(pid, &status, 0);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
   const std::string line = first_line(err_text);

@@ -39,11 +39,11 @@ Result<RenewalInfo> parse_renewal_info(const std::string& body, const std::strin
 boost::asio::awaitable<Result<RenewalInfo>> fetch_renewal_info(AcmeSession& session,
                                                                const std::string& leaf_der) {
   auto id = pki::ari_cert_id(leaf_der);
-  if (!id) co_return make_error("acme: renewalInfo: " + id.error().message);
+  if (!id) co_return make_error("acme: renewalInfo: " + id.error().message, pki::ErrorKind::not_found);
   auto d = co_await session.ensure_directory();
   if (!d) co_return d.error();
   std::string base = session.endpoint("renewalInfo");
-  if (base.empty()) co_return make_error("acme: the directory offers no renewalInfo");
+  if (base.empty()) co_return make_error("acme: the directory offers no renewalInfo", pki::ErrorKind::not_found);
   if (base.back() != '/') base += '/';
   const std::string url = base + *id, step = "renewalInfo";
   auto r = co_await session.get(url, step);

@@ -160,13 +160,13 @@ class AcmeIssuer final : public CertIssuer {
     auto made = make_client();
     if (!made) {
       spdlog::warn("issuer {}: no renewal information (ARI): {}", entry_.name, made.error().message);
-      boost::asio::post(io_, [done = std::move(done)] { done(std::nullopt); });
+      boost::asio::post(io_, [done = std::move(done)] { done(WindowAnswer{std::nullopt, true}); });
       return;
     }
     auto [id, client] = hold(std::move(*made));
     client->renewal_info(leaf_der, [this, alive = alive_, id,
                                     done = std::move(done)](pki::Result<acme::RenewalInfo> r) {
-      if (!*alive) return done(std::nullopt);
+      if (!*alive) return done(WindowAnswer{});
       release(id);
       if (!r) {
         // Most CAs without ARI: said once per issuer, at info.
@@ -174,7 +174,7 @@ class AcmeIssuer final : public CertIssuer {
           spdlog::info("issuer {}: no renewal information (ARI), the managed schedule applies: {}",
                        entry_.name, r.error().message);
         said_no_ari_ = true;
-        return done(std::nullopt);
+        return done(WindowAnswer{std::nullopt, r.error().kind != pki::ErrorKind::not_found});
       }
       said_no_ari_ = false;
       SuggestedWindow w;
@@ -182,7 +182,7 @@ class AcmeIssuer final : public CertIssuer {
       w.end = r->window_end;
       w.retry_after = r->retry_after;
       w.explanation_url = r->explanation_url.value_or("");
-      done(w);
+      done(WindowAnswer{w, true});
     });
   }
 

@@ -54,7 +54,7 @@ class BuiltinIssuer final : public CertIssuer {
 
   // The built-in CA has no opinion on when to renew: the managed entry's schedule applies.
   void suggested_window(const std::string&, WindowDone done) override {
-    boost::asio::post(io_, [done = std::move(done)] { done(std::nullopt); });
+    boost::asio::post(io_, [done = std::move(done)] { done(WindowAnswer{}); });
   }
 
  private:

@@ -50,14 +50,21 @@ struct SuggestedWindow {
   int64_t retry_after = 0;  // seconds until the CA wants to be asked again; 0: not given
   std::string explanation_url;
 };
-using WindowDone = std::function<void(std::optional<SuggestedWindow>)>;
+// The answer to suggested_window: a window or none, and whether asking again later may bring
+// one (a CA that did not answer this time) or never will (the built-in CA, a directory without
+// renewalInfo): then the scheduler stops asking for this certificate.
+struct WindowAnswer {
+  std::optional<SuggestedWindow> window;
+  bool ask_again = false;
+};
+using WindowDone = std::function<void(WindowAnswer)>;
 
 class CertIssuer {
  public:
   virtual ~CertIssuer() = default;
   virtual void issue(const IssueOrder& order, IssueDone done) = 0;
   // The CA's suggested renewal window for the deployed leaf (DER), for backends that have one
-  // (ACME with renewalInfo); nullopt when the backend or its server has none, and the managed
+  // (ACME with renewalInfo); none when the backend or its server has none, and the managed
   // entry's own schedule applies. `done` runs later on the io_context, exactly once.
   virtual void suggested_window(const std::string& leaf_der, WindowDone done) = 0;
   // A one-line description for logs and the status page ("builtin server-ca in /etc/...").

@@ -114,19 +114,21 @@ void RenewScheduler::schedule_from_live(Managed& m) {
 // ARI: the issuer may know better when this certificate should be renewed (a CA that revokes
 // early, or spreads its load). Its window replaces the entry's own due time; a moment in it is
 // drawn once per window, as the draft asks; a window already over means now. The CA is asked
-// again after its Retry-After (see kAriDefaultRetry), for as long as this leaf is the live one.
+// again after its Retry-After (see kAriDefaultRetry), for as long as this leaf is the live one,
+// unless the answer says asking again cannot help (the built-in CA, no renewalInfo).
 void RenewScheduler::ask_suggested_window(Managed& m) {
   const uint64_t asked = ++m.window_asks;
   const std::string serial = m.st.serial;
   m.target->issuer->suggested_window(
-      m.leaf_der, [this, alive = alive_, name = m.st.name, asked, serial](std::optional<SuggestedWindow> w) {
+      m.leaf_der, [this, alive = alive_, name = m.st.name, asked, serial](WindowAnswer answer) {
         if (!*alive) return;
         auto it = managed_.find(name);
         if (it == managed_.end()) return;
         auto& m = it->second;
         // A newer question, a renewal in flight or another certificate since: not this answer's.
         if (m.window_asks != asked || m.st.running || m.st.serial != serial) return;
-        ask_again_in(m, w && w->retry_after > 0 ? w->retry_after : kAriDefaultRetry);
+        const auto& w = answer.window;
+        if (answer.ask_again) ask_again_in(m, w && w->retry_after > 0 ? w->retry_after : kAriDefaultRetry);
         if (!w) return;
         if (m.st.ari && w->start == m.window_start && w->end == m.window_end) return;  // the same window
         m.window_start = w->start;
