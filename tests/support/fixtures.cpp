@@ -39,9 +39,10 @@ void apply_env(const std::vector<std::string>& env) {
 
 }  // namespace
 
-TempDir::TempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string templ = std::string(base != nullptr ? base : "/tmp") + "/certwatch-test-XXXXXX";
+TempDir::TempDir() : TempDir(fs::path(std::getenv("TMPDIR") != nullptr ? std::getenv("TMPDIR") : "/tmp")) {}
+
+TempDir::TempDir(const fs::path& base) {
+  std::string templ = (base / "certwatch-test-XXXXXX").string();
   if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   path_ = templ;
 }

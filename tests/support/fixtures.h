@@ -18,6 +18,8 @@ namespace fs = std::filesystem;
 class TempDir {
  public:
   TempDir();
+  // Under `base` instead of $TMPDIR or /tmp.
+  explicit TempDir(const fs::path& base);
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
