@@ -12,10 +12,16 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
 
 #include "agent/acme/challenge_solver.h"
 #include "config/config.h"
+
+namespace certwatch::agent {
+class HttpServer;
+}
 
 namespace certwatch::agent::acme {
 
@@ -38,13 +44,13 @@ class Http01Listener final : public ChallengeSolver {
   // The bound port while open (the configured one, or the kernel's choice for port 0); 0 closed.
   uint16_t bound_port() const;
 
-  struct State;  // tokens and the server
-
  private:
   boost::asio::io_context& io_;
   config::ListenAddress address_;
   Http01Limits limits_;
-  std::shared_ptr<State> state_;
+  // Presents outstanding per token (each has a route); the server exists while there is one.
+  std::map<std::string, int> pending_;
+  std::unique_ptr<HttpServer> server_;
 };
 
 }  // namespace certwatch::agent::acme

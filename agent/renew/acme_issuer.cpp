@@ -20,8 +20,6 @@ namespace certwatch::agent {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr std::string_view kEndCert = "-----END CERTIFICATE-----";
-
 // The EAB MAC key: the file holds it base64url-encoded, as CAs hand it out. Neither the file's
 // text nor the key ever goes into a message.
 pki::Result<acme::ExternalAccountBinding> read_eab(const config::AcmeEab& eab) {
@@ -256,29 +254,27 @@ std::vector<fs::path> acme_chain_trust_files(const config::AcmeIssuer& acme) {
 
 pki::Result<IssuedSet> assemble_issued(const std::string& chain_pem, const EVP_PKEY* key,
                                        std::vector<pki::Certificate> anchors) {
-  auto leaf = pki::Certificate::from_pem(chain_pem);
-  if (!leaf) return pki::make_error("the ACME server sent no certificate: " + leaf.error().message);
-  if (!pki::key_matches(key, leaf->public_key_object()))
+  auto all = pki::load_bytes(chain_pem, "issued chain");
+  if (!all) return pki::make_error("the ACME server sent no certificate: " + all.error().message);
+  if (all->certs.empty()) return pki::make_error("the ACME server sent no certificate");
+  const pki::Certificate& leaf = all->certs.front();
+  if (!pki::key_matches(key, leaf.public_key_object()))
     return pki::make_error("the ACME server's certificate is not for the key of the CSR");
   auto key_pem = pki::private_key_to_pem(key);
   if (!key_pem) return key_pem.error();
-  const auto end = chain_pem.find(kEndCert);
   IssuedSet set;
   set.files.key = std::move(*key_pem);
-  set.files.cert = chain_pem.substr(0, end + kEndCert.size()) + "\n";
-  set.files.chain = chain_pem;
-  if (!set.files.chain.empty() && set.files.chain.back() != '\n') set.files.chain += '\n';
+  set.files.cert = leaf.pem();
   // Some CAs end the chain with their root. A server sends it for nothing (clients must have
   // it already, chain.contains_root), and the check of the issued set would refuse it: the
   // deployed chain stops below the root, which is judged as an anchor like any other.
-  if (auto all = pki::load_bytes(chain_pem, "issued chain"); all && all->certs.size() > 1) {
-    const pki::Certificate& last = all->certs.back();
-    if (last.self_issued() && last.signed_by(last)) {
-      set.files.chain.clear();
-      for (size_t i = 0; i + 1 < all->certs.size(); ++i) set.files.chain += all->certs[i].pem();
-      set.warnings.push_back("the ACME server's chain ended with its root (" + last.subject() +
-                             "): deployed without it");
-    }
+  const pki::Certificate& last = all->certs.back();
+  if (all->certs.size() > 1 && last.self_issued() && last.signed_by(last)) {
+    for (size_t i = 0; i + 1 < all->certs.size(); ++i) set.files.chain += all->certs[i].pem();
+    set.warnings.push_back("the ACME server's chain ended with its root (" + last.subject() + "): deployed without it");
+  } else {
+    set.files.chain = chain_pem;  // as served
+    if (set.files.chain.back() != '\n') set.files.chain += '\n';
   }
   set.anchors = std::move(anchors);
   return set;

@@ -44,17 +44,17 @@ struct Pki {
   fs::path bundle;
 };
 
-// /dev/shm when it is a tmpfs with room for `bytes` and a margin, else $TMPDIR or /tmp. For tests
-// whose subject is the agent at scale, not the disk: creating 100,000 files on this machine's
-// ext4 costs about 180 us each (18 s), on tmpfs a sixth of that, and on a busy CI disk much more.
+// /dev/shm when it is a tmpfs with room for `bytes` and a margin, else testing::temp_base().
+// For tests whose subject is the agent at scale, not the disk: creating 100,000 files on this
+// machine's ext4 costs about 180 us each (18 s), on tmpfs a sixth of that, and on a busy CI
+// disk much more.
 fs::path scratch_base(uint64_t bytes) {
   struct statfs fs_info {};
   if (::statfs("/dev/shm", &fs_info) == 0 && fs_info.f_type == TMPFS_MAGIC &&
       static_cast<uint64_t>(fs_info.f_bavail) * static_cast<uint64_t>(fs_info.f_bsize) > 2 * bytes + (256u << 20) &&
       ::access("/dev/shm", W_OK) == 0)
     return "/dev/shm";
-  const char* tmp = std::getenv("TMPDIR");
-  return tmp != nullptr ? tmp : "/tmp";
+  return testing::temp_base();
 }
 
 void atomic_copy(const fs::path& from, const fs::path& to) {

@@ -39,7 +39,12 @@ void apply_env(const std::vector<std::string>& env) {
 
 }  // namespace
 
-TempDir::TempDir() : TempDir(fs::path(std::getenv("TMPDIR") != nullptr ? std::getenv("TMPDIR") : "/tmp")) {}
+fs::path temp_base() {
+  const char* tmp = std::getenv("TMPDIR");
+  return tmp != nullptr ? tmp : "/tmp";
+}
+
+TempDir::TempDir() : TempDir(temp_base()) {}
 
 TempDir::TempDir(const fs::path& base) {
   std::string templ = (base / "certwatch-test-XXXXXX").string();

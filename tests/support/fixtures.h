@@ -14,11 +14,14 @@ namespace testing {
 
 namespace fs = std::filesystem;
 
-// A fresh directory under $TMPDIR, removed with everything in it on destruction.
+// $TMPDIR, or /tmp when it is not set.
+fs::path temp_base();
+
+// A fresh directory under temp_base(), removed with everything in it on destruction.
 class TempDir {
  public:
   TempDir();
-  // Under `base` instead of $TMPDIR or /tmp.
+  // Under `base` instead of temp_base().
   explicit TempDir(const fs::path& base);
   ~TempDir();
   TempDir(const TempDir&) = delete;
