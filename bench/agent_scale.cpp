@@ -114,8 +114,8 @@ int main(int argc, char** argv) {
 
   // Corpus.
   const double gen_start = bench::now_seconds();
-  std::vector<pki::UniquePtr<EVP_PKEY>> ca_keys;
-  std::vector<pki::UniquePtr<X509>> cas;
+  std::vector<certwatch::pki::UniquePtr<EVP_PKEY>> ca_keys;
+  std::vector<certwatch::pki::UniquePtr<X509>> cas;
   ca_keys.push_back(bench::make_key(false));
   cas.push_back(bench::make_cert("Scale Root", ca_keys[0].get(), nullptr, nullptr, true, 3650));
   for (int d = 1; d < per_file; ++d) {
@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
   for (int d = per_file - 1; d >= 1; --d) intermediates += bench::to_pem(cas[d].get());
   const fs::path bundle = dir / "bundle.pem";
   bench::write(bundle.string(), bench::to_pem(cas[0].get()));
-  std::vector<pki::UniquePtr<EVP_PKEY>> leaf_keys;
+  std::vector<certwatch::pki::UniquePtr<EVP_PKEY>> leaf_keys;
   for (int i = 0; i < 16; ++i) leaf_keys.push_back(bench::make_key(false));
   auto leaf_pem = [&](int i, int days) {
     auto leaf = bench::make_cert("leaf-" + std::to_string(i) + ".scale.local", leaf_keys[i % 16].get(),

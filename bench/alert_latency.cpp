@@ -170,7 +170,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < changes; ++i) {
     const int n = i / 2;
     const fs::path file = dir / "watched" / ("c" + std::to_string(n) + ".pem");
-    const std::string topic = prefix + "/alerts/" + exporters::mqtt::alert_key(file.string(), "chain.untrusted");
+    const std::string topic = prefix + "/alerts/" + certwatch::exporters::mqtt::alert_key(file.string(), "chain.untrusted");
     double t0;
     if (i % 2 == 0) {
       bench::write((dir / ".tmp.pem").string(), pems[static_cast<size_t>(n)]);

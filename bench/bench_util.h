@@ -24,7 +24,7 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
-#include "pki/ossl_ptr.h"
+#include "pki/x509/ossl_ptr.h"
 
 namespace bench {
 
@@ -33,8 +33,8 @@ inline void die(const std::string& what) {
   std::exit(1);
 }
 
-inline pki::UniquePtr<EVP_PKEY> make_key(bool rsa) {
-  pki::UniquePtr<EVP_PKEY> k(rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256"));
+inline certwatch::pki::UniquePtr<EVP_PKEY> make_key(bool rsa) {
+  certwatch::pki::UniquePtr<EVP_PKEY> k(rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256"));
   if (!k) die("key generation failed");
   return k;
 }
@@ -42,14 +42,14 @@ inline pki::UniquePtr<EVP_PKEY> make_key(bool rsa) {
 // Issues a certificate for `key` named CN=`cn`, signed by (issuer, issuer_key); self-signed
 // when issuer is null. CA certificates get basicConstraints CA:TRUE; leaves get a DNS SAN and
 // serverAuth. Validity: now-60s .. now+days.
-inline pki::UniquePtr<X509> make_cert(const std::string& cn, EVP_PKEY* key, X509* issuer,
+inline certwatch::pki::UniquePtr<X509> make_cert(const std::string& cn, EVP_PKEY* key, X509* issuer,
                                       EVP_PKEY* issuer_key, bool ca, long days = 365) {
-  pki::UniquePtr<X509> x(X509_new());
+  certwatch::pki::UniquePtr<X509> x(X509_new());
   X509_set_version(x.get(), X509_VERSION_3);
   unsigned char serial[16];
   RAND_bytes(serial, sizeof serial);
   serial[0] &= 0x7f;
-  pki::UniquePtr<BIGNUM> bn(BN_bin2bn(serial, sizeof serial, nullptr));
+  certwatch::pki::UniquePtr<BIGNUM> bn(BN_bin2bn(serial, sizeof serial, nullptr));
   BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(x.get()));
   X509_gmtime_adj(X509_getm_notBefore(x.get()), -60);
   X509_gmtime_adj(X509_getm_notAfter(x.get()), days * 86400L);
@@ -63,7 +63,7 @@ inline pki::UniquePtr<X509> make_cert(const std::string& cn, EVP_PKEY* key, X509
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, signer, x.get(), nullptr, nullptr, 0);
   auto add = [&](int nid, const char* value) {
-    pki::UniquePtr<X509_EXTENSION> ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
+    certwatch::pki::UniquePtr<X509_EXTENSION> ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
     if (!ext || X509_add_ext(x.get(), ext.get(), -1) != 1) die("extension failed");
   };
   add(NID_subject_key_identifier, "hash");
@@ -85,7 +85,7 @@ inline pki::UniquePtr<X509> make_cert(const std::string& cn, EVP_PKEY* key, X509
 }
 
 inline std::string to_pem(X509* x) {
-  pki::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  certwatch::pki::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509(bio.get(), x);
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);

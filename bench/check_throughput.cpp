@@ -21,8 +21,8 @@ namespace fs = std::filesystem;
 namespace {
 
 struct Hierarchy {
-  pki::UniquePtr<EVP_PKEY> root_key, int1_key, int2_key;
-  pki::UniquePtr<X509> root, int1, int2;
+  certwatch::pki::UniquePtr<EVP_PKEY> root_key, int1_key, int2_key;
+  certwatch::pki::UniquePtr<X509> root, int1, int2;
   int depth = 1;  // intermediates below the root
   bool rsa = false;
   std::string intermediates_pem;  // issuing CA first, as a chain file wants it
@@ -89,12 +89,12 @@ int main(int argc, char** argv) {
   for (const auto& h : hs) trust += bench::to_pem(h.root.get());
   bench::write((root_dir / "trust.pem").string(), trust);
 
-  std::vector<pki::UniquePtr<EVP_PKEY>> ec_keys, rsa_keys;
+  std::vector<certwatch::pki::UniquePtr<EVP_PKEY>> ec_keys, rsa_keys;
   for (int i = 0; i < 8; ++i) ec_keys.push_back(bench::make_key(false));
   for (int i = 0; i < 4; ++i) rsa_keys.push_back(bench::make_key(true));
 
   // Leaves kept for the ceiling measurement: (leaf, issuing CA's key).
-  std::vector<std::pair<pki::UniquePtr<X509>, EVP_PKEY*>> leaves;
+  std::vector<std::pair<certwatch::pki::UniquePtr<X509>, EVP_PKEY*>> leaves;
   leaves.reserve(static_cast<size_t>(files));
   long certs_in_files = 0;
   for (int i = 0; i < files; ++i) {

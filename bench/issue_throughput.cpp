@@ -1,5 +1,5 @@
 // bench/issue_throughput: issuing EC P-256 server leaves with fresh keys through the built-in
-// issuer (pki::Issuer: ledger on, key/cert/chain written atomically with fsync), against the
+// issuer (certwatch::pki::Issuer: ledger on, key/cert/chain written atomically with fsync), against the
 // seed 001 `openssl` command sequence for the same certificates, and against OpenSSL's raw
 // keygen + sign ceiling (the same extensions, nothing written) measured in the same run.
 // Issue #3, acceptance 5.
@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "bench/bench_util.h"
-#include "pki/issuer.h"
+#include "pki/issue/issuer.h"
 
 namespace fs = std::filesystem;
 
@@ -49,21 +49,21 @@ Args parse_args(int argc, char** argv) {
 }
 
 template <class T>
-T must(pki::Result<T> r, const char* what) {
+T must(certwatch::Result<T> r, const char* what) {
   if (!r) bench::die(std::string(what) + ": " + r.error().message);
   return std::move(r).value();
 }
 
-pki::UniquePtr<X509> read_cert(const fs::path& p) {
-  pki::UniquePtr<BIO> bio(BIO_new_file(p.c_str(), "r"));
-  pki::UniquePtr<X509> x(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+certwatch::pki::UniquePtr<X509> read_cert(const fs::path& p) {
+  certwatch::pki::UniquePtr<BIO> bio(BIO_new_file(p.c_str(), "r"));
+  certwatch::pki::UniquePtr<X509> x(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
   if (!x) bench::die("cannot read " + p.string());
   return x;
 }
 
-pki::UniquePtr<EVP_PKEY> read_key(const fs::path& p) {
-  pki::UniquePtr<BIO> bio(BIO_new_file(p.c_str(), "r"));
-  pki::UniquePtr<EVP_PKEY> k(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+certwatch::pki::UniquePtr<EVP_PKEY> read_key(const fs::path& p) {
+  certwatch::pki::UniquePtr<BIO> bio(BIO_new_file(p.c_str(), "r"));
+  certwatch::pki::UniquePtr<EVP_PKEY> k(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
   if (!k) bench::die("cannot read " + p.string());
   return k;
 }
@@ -98,13 +98,13 @@ int main(int argc, char** argv) {
   std::printf("issue_throughput: %d leaves in-process, %d via openssl and certwatch CLI; dir %s\n", args.count,
               args.openssl_count, args.dir.c_str());
 
-  pki::Issuer issuer(pki_dir);
+  certwatch::pki::Issuer issuer(pki_dir);
   {
-    pki::InitRequest init;
+    certwatch::pki::InitRequest init;
     init.subject = "/C=DE/O=Bench/CN=Bench Root CA";
     init.now = now;
     must(issuer.init(init), "init");
-    pki::CaRequest ca;
+    certwatch::pki::CaRequest ca;
     ca.name = "server-ca";
     ca.subject = "/C=DE/O=Bench/CN=Bench Server CA";
     ca.now = now;
@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
   const fs::path out = args.dir / "issued";
   t0 = bench::now_seconds();
   for (int i = 0; i < args.count; ++i) {
-    pki::IssueRequest rq;
+    certwatch::pki::IssueRequest rq;
     rq.ca = "server-ca";
     rq.name = "leaf-" + std::to_string(i);
     rq.subject = "/CN=leaf-" + std::to_string(i) + ".bench.local";
@@ -161,7 +161,7 @@ int main(int argc, char** argv) {
   const double cli_rate = args.openssl_count / cli_s;
   std::printf("\n%-58s %10s %12s\n", "", "certs/s", "ms/cert");
   std::printf("%-58s %10.1f %12.3f\n", "OpenSSL ceiling: keygen + sign in memory", ceiling_rate, 1e3 / ceiling_rate);
-  std::printf("%-58s %10.1f %12.3f\n", "pki::Issuer in-process (ledger + fsynced files)", inproc_rate,
+  std::printf("%-58s %10.1f %12.3f\n", "certwatch::pki::Issuer in-process (ledger + fsynced files)", inproc_rate,
               1e3 / inproc_rate);
   std::printf("%-58s %10.1f %12.3f\n", "seed 001 openssl sequence (processes per cert)", ossl_rate, 1e3 / ossl_rate);
   std::printf("%-58s %10.1f %12.3f\n", "certwatch pki issue (one process per cert)", cli_rate, 1e3 / cli_rate);

@@ -25,7 +25,7 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-namespace names = exporters::metric_names;
+namespace names = certwatch::exporters::metric_names;
 using bench::Cert;
 using bench::Corpus;
 
@@ -39,7 +39,7 @@ double median(std::vector<double> v) {
 }
 
 struct Families {
-  explicit Families(exporters::Registry& reg)
+  explicit Families(certwatch::exporters::Registry& reg)
       : not_after(*reg.gauge(names::kCertNotAfter).value()),
         not_before(*reg.gauge(names::kCertNotBefore).value()),
         info(*reg.gauge(names::kCertInfo).value()),
@@ -58,13 +58,13 @@ struct Families {
     if (c.has_finding) n += finding.remove({"file", c.target, "0", "cert.expires_soon", "warning"});
     return n;
   }
-  exporters::GaugeFamily& not_after;
-  exporters::GaugeFamily& not_before;
-  exporters::GaugeFamily& info;
-  exporters::GaugeFamily& finding;
+  certwatch::exporters::GaugeFamily& not_after;
+  certwatch::exporters::GaugeFamily& not_before;
+  certwatch::exporters::GaugeFamily& info;
+  certwatch::exporters::GaugeFamily& finding;
 };
 
-void fill(exporters::Registry& reg, const Corpus& corpus) {
+void fill(certwatch::exporters::Registry& reg, const Corpus& corpus) {
   Families f(reg);
   for (std::size_t i = 0; i < corpus.certs; ++i) f.add(Cert(corpus, i));
 }
@@ -77,9 +77,9 @@ int main(int argc, char** argv) {
   constexpr int kRuns = 5;
 
   std::vector<double> build_ms;
-  exporters::Registry reg;
+  certwatch::exporters::Registry reg;
   for (int run = 0; run < 3; ++run) {
-    exporters::Registry scratch;
+    certwatch::exporters::Registry scratch;
     const auto t0 = Clock::now();
     fill(scratch, corpus);
     build_ms.push_back(ms_since(t0));
@@ -103,10 +103,10 @@ int main(int argc, char** argv) {
   std::size_t gz1 = 0, gz6 = 0;
   for (int run = 0; run < 3; ++run) {
     auto t0 = Clock::now();
-    gz1 = exporters::gzip_compress(body, 1)->size();
+    gz1 = certwatch::exporters::gzip_compress(body, 1)->size();
     gzip1_ms.push_back(ms_since(t0));
     t0 = Clock::now();
-    gz6 = exporters::gzip_compress(body, 6)->size();
+    gz6 = certwatch::exporters::gzip_compress(body, 6)->size();
     gzip6_ms.push_back(ms_since(t0));
   }
 

@@ -43,7 +43,7 @@ inline Pki make_pki(const fs::path& dir) {
   Pki p{dir / "root.pem", dir / "chain.pem", dir / "leaf.key"};
   write(p.root.string(), to_pem(root.get()));
   write(p.chain.string(), to_pem(leaf.get()) + to_pem(inter.get()));
-  pki::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  certwatch::pki::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_PrivateKey(bio.get(), leaf_key.get(), nullptr, nullptr, 0, nullptr, nullptr);
   char* data = nullptr;
   const long len = BIO_get_mem_data(bio.get(), &data);

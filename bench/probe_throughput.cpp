@@ -220,7 +220,7 @@ double handshake_floor(SSL_CTX* ctx, const std::vector<Target>& targets, int cou
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     a.sin_port = htons(static_cast<uint16_t>(t.port));
     if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-      pki::UniquePtr<SSL> ssl(SSL_new(ctx));
+      certwatch::pki::UniquePtr<SSL> ssl(SSL_new(ctx));
       SSL_set_fd(ssl.get(), fd);
       SSL_set_tlsext_host_name(ssl.get(), bench::probe::kServerName);
       if (SSL_connect(ssl.get()) == 1 && SSL_get0_peer_certificate(ssl.get()) != nullptr) ++done;
@@ -262,7 +262,7 @@ double legacy_key_floor(const std::vector<Target>& targets, int count) {
     if (e != nullptr && ENGINE_set_id(e, "certwatch-bench-legacy-keys") && ENGINE_set_name(e, "bench") &&
         ENGINE_set_pkey_meths(e, builtin_key_methods) && ENGINE_add(e) && ENGINE_init(e) &&
         ENGINE_register_pkey_meths(e)) {
-      pki::UniquePtr<SSL_CTX> ctx = certwatch::probe::new_client_ssl_ctx();
+      certwatch::pki::UniquePtr<SSL_CTX> ctx = certwatch::agent::probe::new_client_ssl_ctx();
       r = handshake_floor(ctx.get(), targets, count);
     }
     (void)!::write(fds[1], &r, sizeof r);
@@ -287,11 +287,11 @@ struct Floor {
 
 Floor openssl_floors(const fs::path& ca, const std::vector<Target>& targets, int count) {
   Floor f;
-  pki::UniquePtr<SSL_CTX> verified(SSL_CTX_new(TLS_client_method()));
+  certwatch::pki::UniquePtr<SSL_CTX> verified(SSL_CTX_new(TLS_client_method()));
   SSL_CTX_load_verify_file(verified.get(), ca.c_str());
   SSL_CTX_set_verify(verified.get(), SSL_VERIFY_PEER, nullptr);
   f.verified = handshake_floor(verified.get(), targets, count);
-  pki::UniquePtr<SSL_CTX> probe = certwatch::probe::new_client_ssl_ctx();
+  certwatch::pki::UniquePtr<SSL_CTX> probe = certwatch::agent::probe::new_client_ssl_ctx();
   f.probe = handshake_floor(probe.get(), targets, count);
   f.legacy = legacy_key_floor(targets, count);
   std::printf("openssl   blocking handshakes, %d each, CPU per handshake (OpenSSL %s):\n"

@@ -25,7 +25,7 @@
 
 #include "agent/renew/transaction.h"
 #include "bench/bench_util.h"
-#include "pki/issuer.h"
+#include "pki/issue/issuer.h"
 
 extern char** environ;
 namespace fs = std::filesystem;
@@ -58,33 +58,33 @@ int main(int argc, char** argv) {
   fs::remove_all(dir);
   fs::create_directories(dir / "certs");
   const int64_t now = std::time(nullptr);
-  pki::Issuer issuer(dir / "pki");
-  pki::InitRequest init;
+  certwatch::pki::Issuer issuer(dir / "pki");
+  certwatch::pki::InitRequest init;
   init.subject = "/CN=Bench Root";
   init.now = now;
   if (!issuer.init(init)) die("pki init");
-  pki::CaRequest ca;
+  certwatch::pki::CaRequest ca;
   ca.name = "server-ca";
   ca.subject = "/CN=Bench Server CA";
   ca.now = now;
   if (!issuer.create_ca(ca)) die("pki ca");
 
   const int port = free_port();
-  config::Config cfg;
+  certwatch::config::Config cfg;
   cfg.agent.state_dir = dir / "state";
   cfg.issuers.push_back({"server-ca", dir / "pki", "server-ca", std::nullopt});
-  config::ManagedEntry m;
+  certwatch::config::ManagedEntry m;
   m.name = "broker";
   m.issuer = "server-ca";
   m.subject = "/CN=mqtt.bench.local";
-  m.sans = {{pki::SubjectAltName::Type::dns, "mqtt.bench.local"}, {pki::SubjectAltName::Type::ip, "127.0.0.1"}};
-  m.validity = config::Seconds{86400};
+  m.sans = {{certwatch::pki::SubjectAltName::Type::dns, "mqtt.bench.local"}, {certwatch::pki::SubjectAltName::Type::ip, "127.0.0.1"}};
+  m.validity = certwatch::config::Seconds{86400};
   m.cert = dir / "certs" / "server.cert.pem";
   m.key = dir / "certs" / "server.key.pem";
   m.chain = dir / "certs" / "server.chain.pem";
-  m.reload.kind = config::Reload::Kind::signal;
+  m.reload.kind = certwatch::config::Reload::Kind::signal;
   m.reload.signal.pid_file = dir / "mosquitto.pid";
-  m.verify_endpoint = config::HostPort{"127.0.0.1", static_cast<uint16_t>(port)};
+  m.verify_endpoint = certwatch::config::HostPort{"127.0.0.1", static_cast<uint16_t>(port)};
   cfg.managed.push_back(m);
 
   boost::asio::io_context io;
@@ -137,9 +137,9 @@ int main(int argc, char** argv) {
   for (int i = 0; i < count; ++i) {
     IssuedSet set;
     const auto t0 = std::chrono::steady_clock::now();
-    target.issuer->issue({"broker", pki::Profile::server, m.subject, {"DNS:mqtt.bench.local", "IP:127.0.0.1"},
+    target.issuer->issue({"broker", certwatch::pki::Profile::server, m.subject, {"DNS:mqtt.bench.local", "IP:127.0.0.1"},
                           m.key_type, m.validity.count(), std::time(nullptr)},
-                         [&](pki::Result<IssuedSet> r) {
+                         [&](certwatch::Result<IssuedSet> r) {
                            if (!r) die("issue: " + r.error().message);
                            set = std::move(*r);
                          });

@@ -5,9 +5,9 @@
 #include <span>
 
 #include "config/address.h"
-#include "pki/keygen.h"
+#include "pki/x509/keygen.h"
 
-namespace config {
+namespace certwatch::config {
 namespace {
 
 using Need = YamlReader::Need;
@@ -27,7 +27,7 @@ bool mailto_ok(std::string_view s) {
          at + 1 < s.size() && s.find_first_of(" ,\t\r\n") == std::string_view::npos;
 }
 
-// Account keys the client can sign with (ES256, RS256), named as pki/keygen.h names them.
+// Account keys the client can sign with (ES256, RS256), named as pki/x509/keygen.h names them.
 constexpr std::array<std::string_view, 4> kAccountKeyTypes{"ec-p256", "rsa-2048", "rsa-3072",
                                                            "rsa-4096"};
 constexpr std::array<std::string_view, 2> kChallengeTypes{"http-01", "dns-01"};
@@ -51,7 +51,8 @@ std::vector<std::string> hook_argv(YamlReader& r, const Field& f) {
 }
 
 void read_challenge(YamlReader& r, const Field& f, AcmeChallenge& out) {
-  const auto m = r.map(f, {"type", "listen", "webroot", "set", "clear", "propagation", "hook_timeout"});
+  const auto m =
+      r.map(f, {"type", "listen", "webroot", "set", "clear", "propagation", "hook_timeout"});
   const Field* type = m.required("type");
   if (type == nullptr) return;
   auto i = r.choice(*type, kChallengeTypes);
@@ -145,4 +146,4 @@ std::optional<AcmeIssuer> read_acme(YamlReader& r, const Field& f) {
   return out;
 }
 
-}  // namespace config
+}  // namespace certwatch::config

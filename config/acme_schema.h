@@ -9,7 +9,7 @@
 #include "config/config.h"
 #include "config/yaml_reader.h"
 
-namespace config {
+namespace certwatch::config {
 
 // The placeholders a dns-01 hook's argv may use (agent/acme/dns_hook_solver.h substitutes them).
 inline constexpr std::array<std::string_view, 3> kAcmeHookPlaceholders{"{name}", "{value}",
@@ -19,4 +19,4 @@ inline constexpr std::array<std::string_view, 3> kAcmeHookPlaceholders{"{name}",
 // result is filled with what could be read (the loader discards the Config on any problem).
 std::optional<AcmeIssuer> read_acme(YamlReader& r, const Field& f);
 
-}  // namespace config
+}  // namespace certwatch::config

@@ -1,7 +1,5 @@
 #include "config/address.h"
 
-#include "pki/dn.h"
-
 #include <arpa/inet.h>
 
 #include <array>
@@ -9,7 +7,9 @@
 #include <charconv>
 #include <string>
 
-namespace config {
+#include "pki/x509/dn.h"
+
+namespace certwatch::config {
 namespace {
 
 struct Split {
@@ -19,49 +19,49 @@ struct Split {
 };
 
 // Splits "host:port" / "[v6]:port" without judging either part.
-pki::Result<Split> split_host_port(std::string_view text) {
+certwatch::Result<Split> split_host_port(std::string_view text) {
   const std::string quoted = "'" + std::string(text) + "'";
   Split s;
   if (!text.empty() && text.front() == '[') {
     const auto close = text.find(']');
     if (close == std::string_view::npos)
-      return pki::make_error("bad address " + quoted + ": missing ']'");
+      return certwatch::make_error("bad address " + quoted + ": missing ']'");
     s.host = text.substr(1, close - 1);
     s.bracketed = true;
     const auto rest = text.substr(close + 1);
     if (rest.empty() || rest.front() != ':')
-      return pki::make_error("bad address " + quoted + ": expected ':PORT' after ']'");
+      return certwatch::make_error("bad address " + quoted + ": expected ':PORT' after ']'");
     s.port = rest.substr(1);
   } else {
     const auto colon = text.rfind(':');
     if (colon == std::string_view::npos)
-      return pki::make_error("bad address " + quoted + ": expected HOST:PORT");
+      return certwatch::make_error("bad address " + quoted + ": expected HOST:PORT");
     s.host = text.substr(0, colon);
     s.port = text.substr(colon + 1);
     if (s.host.find(':') != std::string_view::npos)
-      return pki::make_error("bad address " + quoted +
-                             ": write IPv6 addresses in brackets, e.g. [::1]:9793");
+      return certwatch::make_error("bad address " + quoted +
+                                   ": write IPv6 addresses in brackets, e.g. [::1]:9793");
   }
-  if (s.host.empty()) return pki::make_error("bad address " + quoted + ": empty host");
+  if (s.host.empty()) return certwatch::make_error("bad address " + quoted + ": empty host");
   return s;
 }
 
 // Host part (unjudged) and a valid port 1-65535.
-pki::Result<Split> split_and_check_port(std::string_view text, uint16_t& port) {
+certwatch::Result<Split> split_and_check_port(std::string_view text, uint16_t& port) {
   auto split = split_host_port(text);
   if (!split) return split;
   unsigned value = 0;
   const auto* end = split->port.data() + split->port.size();
   const auto [ptr, ec] = std::from_chars(split->port.data(), end, value);
   if (split->port.empty() || ec != std::errc() || ptr != end || value < 1 || value > 65535)
-    return pki::make_error("bad address '" + std::string(text) + "': port must be 1-65535");
+    return certwatch::make_error("bad address '" + std::string(text) + "': port must be 1-65535");
   port = static_cast<uint16_t>(value);
   return split;
 }
 
 }  // namespace
 
-pki::Result<ListenAddress> parse_listen_address(std::string_view text) {
+certwatch::Result<ListenAddress> parse_listen_address(std::string_view text) {
   ListenAddress addr;
   auto split = split_and_check_port(text, addr.port);
   if (!split) return split.error();
@@ -71,13 +71,13 @@ pki::Result<ListenAddress> parse_listen_address(std::string_view text) {
   }
   auto ip = pki::normalize_ip(split->host);
   if (!ip || (split->bracketed != (ip->find(':') != std::string::npos)))
-    return pki::make_error("bad listen address '" + std::string(text) +
-                           "': expected IP:PORT or [IPv6]:PORT (e.g. 127.0.0.1:9793)");
+    return certwatch::make_error("bad listen address '" + std::string(text) +
+                                 "': expected IP:PORT or [IPv6]:PORT (e.g. 127.0.0.1:9793)");
   addr.host = *ip;
   return addr;
 }
 
-pki::Result<HostPort> parse_host_port(std::string_view text) {
+certwatch::Result<HostPort> parse_host_port(std::string_view text) {
   HostPort hp;
   auto split = split_and_check_port(text, hp.port);
   if (!split) return split.error();
@@ -86,10 +86,10 @@ pki::Result<HostPort> parse_host_port(std::string_view text) {
   } else if (!split->bracketed && pki::check_dns_name(split->host).ok()) {
     hp.host = std::string(split->host);
   } else {
-    return pki::make_error("bad address '" + std::string(text) +
-                           "': host is neither a DNS name nor an IP address");
+    return certwatch::make_error("bad address '" + std::string(text) +
+                                 "': host is neither a DNS name nor an IP address");
   }
   return hp;
 }
 
-}  // namespace config
+}  // namespace certwatch::config

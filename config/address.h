@@ -1,20 +1,21 @@
-// Parsers for the address-like values of the config (and of the CLI: `probe HOST:PORT`). Messages say what was expected; callers add the position.
+// Parsers for the address-like values of the config (and of the CLI: `probe HOST:PORT`). Messages
+// say what was expected; callers add the position.
 #pragma once
 
 #include <string_view>
 
+#include "base/result.h"
 #include "config/config.h"
-#include "pki/result.h"
 
-namespace config {
+namespace certwatch::config {
 
 // "IP:PORT" or "[IPv6]:PORT" to bind to; "localhost" means 127.0.0.1. Port 1-65535.
-pki::Result<ListenAddress> parse_listen_address(std::string_view text);
+certwatch::Result<ListenAddress> parse_listen_address(std::string_view text);
 
 // "HOST:PORT" or "[IPv6]:PORT" to connect to; HOST is a DNS name or an IP literal.
-pki::Result<HostPort> parse_host_port(std::string_view text);
+certwatch::Result<HostPort> parse_host_port(std::string_view text);
 
-// SANs, DNS names and IP literals follow pki's rules (pki/dn.h: parse_san, check_dns_name,
+// SANs, DNS names and IP literals follow pki's rules (pki/x509/dn.h: parse_san, check_dns_name,
 // normalize_ip), so that what the config accepts is what the issuer accepts.
 
-}  // namespace config
+}  // namespace certwatch::config

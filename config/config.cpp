@@ -1,6 +1,6 @@
 #include "config/config.h"
 
-namespace config {
+namespace certwatch::config {
 
 namespace {
 
@@ -24,11 +24,10 @@ const char* to_string(Protocol p) {
   return kProtocolNames.at(static_cast<size_t>(p)).data();
 }
 
-
 pki::SeverityPolicy Config::severity_policy() const {
   pki::SeverityPolicy policy;
   for (const auto& [id, severity] : severities) policy.set(id, severity);
   return policy;
 }
 
-}  // namespace config
+}  // namespace certwatch::config

@@ -22,13 +22,13 @@
 #include <string_view>
 #include <vector>
 
-#include "pki/certificate.h"
-#include "pki/finding.h"
-#include "pki/judge_options.h"
-#include "pki/keygen.h"
-#include "pki/profile.h"
+#include "pki/issue/profile.h"
+#include "pki/judge/finding.h"
+#include "pki/judge/judge_options.h"
+#include "pki/x509/certificate.h"
+#include "pki/x509/keygen.h"
 
-namespace config {
+namespace certwatch::config {
 
 using Seconds = std::chrono::seconds;
 using Milliseconds = std::chrono::milliseconds;
@@ -59,11 +59,11 @@ struct ListenAddress {
 // `http:`
 struct HttpConfig {
   ListenAddress listen;
-  uint32_t max_connections = 64;         // further connections are closed at accept
+  uint32_t max_connections = 64;             // further connections are closed at accept
   uint32_t max_connections_per_client = 16;  // per peer address: one client cannot fill the server
-  Seconds request_timeout{Seconds{10}};  // whole request read + response write
-  uint32_t max_header_bytes = 8 * 1024;  // request line + headers
-  uint32_t max_body_bytes = 64 * 1024;   // we only serve GETs; anything larger is refused
+  Seconds request_timeout{Seconds{10}};      // whole request read + response write
+  uint32_t max_header_bytes = 8 * 1024;      // request line + headers
+  uint32_t max_body_bytes = 64 * 1024;       // we only serve GETs; anything larger is refused
   bool operator==(const HttpConfig&) const = default;
 };
 
@@ -77,10 +77,10 @@ struct WatchEntry {
   std::optional<std::vector<std::filesystem::path>> trust;
   std::optional<std::string> host;  // hostname the leaf must match (leaf.hostname_mismatch)
   // The EKU purpose the leaf must allow; nullopt = none checked (as `check` without --purpose).
-  std::optional<pki::Purpose> purpose;  // server or client (pki::kPurposeNames)
+  std::optional<pki::Purpose> purpose;       // server or client (pki::kPurposeNames)
   std::optional<std::filesystem::path> key;  // private key to compare with the leaf
   std::vector<std::string> exclude;          // fnmatch(3) globs on the file name
-  // Client families whose verdict is predicted for each chain (pki/clients.h names).
+  // Client families whose verdict is predicted for each chain (pki/verify/clients.h names).
   std::vector<std::string> clients;
   bool operator==(const WatchEntry&) const = default;
 };
@@ -150,7 +150,7 @@ struct AcmeChallenge {
   // dns-01: hook commands run as argv (no shell); {name}, {value}, {identifier} substituted.
   std::vector<std::string> set;
   std::vector<std::string> clear;
-  Seconds propagation{Seconds{0}};  // wait after `set` before the server is told to look
+  Seconds propagation{Seconds{0}};    // wait after `set` before the server is told to look
   Seconds hook_timeout{Seconds{60}};  // each run of `set` or `clear` is killed after this
   bool operator==(const AcmeChallenge&) const = default;
 };
@@ -164,8 +164,8 @@ struct AcmeEab {
 
 // `issuers[].acme`: an ACME (RFC 8555) CA.
 struct AcmeIssuer {
-  std::string directory;             // https:// URL of the directory
-  std::vector<std::string> contact;  // mailto: URLs
+  std::string directory;                     // https:// URL of the directory
+  std::vector<std::string> contact;          // mailto: URLs
   std::vector<std::filesystem::path> trust;  // the ACME server's TLS; empty = the system bundle
   // Anchors the issued chain is judged against before deploying; empty = `trust`, then the
   // system bundle.
@@ -185,7 +185,8 @@ struct IssuerEntry {
   std::filesystem::path pki_dir;                         // must exist
   std::string ca;                                        // CA name inside pki_dir; default = name
   std::optional<std::filesystem::path> passphrase_file;  // must exist
-  std::optional<AcmeIssuer> acme = std::nullopt;  // set: an ACME CA (pki_dir, ca, passphrase_file unused)
+  std::optional<AcmeIssuer> acme =
+      std::nullopt;  // set: an ACME CA (pki_dir, ca, passphrase_file unused)
   bool operator==(const IssuerEntry&) const = default;
 };
 
@@ -213,8 +214,8 @@ struct Reload {
 
 // One `managed:` entry: a leaf certificate certwatch issues, deploys and reloads.
 struct ManagedEntry {
-  std::string name;    // unique
-  std::string issuer;  // an issuers[].name (checked)
+  std::string name;                             // unique
+  std::string issuer;                           // an issuers[].name (checked)
   pki::Profile profile = pki::Profile::server;  // server or client
   std::string subject;  // "/CN=..." as pki::parse_dn takes it (checked by it at load)
   std::vector<pki::SubjectAltName> sans;  // pki::parse_san's rules: what the issuer accepts
@@ -251,4 +252,4 @@ struct Config {
   bool operator==(const Config&) const = default;
 };
 
-}  // namespace config
+}  // namespace certwatch::config

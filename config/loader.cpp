@@ -2,6 +2,10 @@
 // checks across sections. The reading mechanics are in config/yaml_reader.cpp.
 #include "config/loader.h"
 
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -12,21 +16,17 @@
 #include <set>
 #include <sstream>
 
+#include "base/duration.h"
+#include "base/text_escape.h"
 #include "config/acme_schema.h"
 #include "config/address.h"
 #include "config/yaml_reader.h"
-#include "pki/clients.h"
-#include "pki/dn.h"
-#include "pki/duration.h"
-#include "pki/keygen.h"
-#include "pki/read_file.h"
-#include "pki/text_escape.h"
+#include "pki/load/read_file.h"
+#include "pki/verify/clients.h"
+#include "pki/x509/dn.h"
+#include "pki/x509/keygen.h"
 
-#include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/parser.h>
-
-namespace config {
+namespace certwatch::config {
 
 // The issuer profiles a managed (leaf) certificate can have (pki::parse_profile names).
 constexpr std::array<std::string_view, 2> kLeafProfiles{"server", "client"};
@@ -56,8 +56,8 @@ class Schema {
   explicit Schema(YamlReader& r) : r_(r) {}
 
   void agent(const Field& f, AgentConfig& out) {
-    const auto m = r_.map(f, {"state_dir", "rescan_interval", "thresholds", "debounce", "probe_concurrency",
-                                "renew_retry"});
+    const auto m = r_.map(f, {"state_dir", "rescan_interval", "thresholds", "debounce",
+                              "probe_concurrency", "renew_retry"});
     if (const auto* v = m.get("state_dir"))
       if (auto p = r_.path(*v, Need::nothing)) out.state_dir = *p;
     if (const auto* v = m.get("rescan_interval"))
@@ -83,9 +83,8 @@ class Schema {
   }
 
   void http(const Field& f, HttpConfig& out) {
-    const auto m = r_.map(
-        f, {"listen", "max_connections", "max_connections_per_client", "request_timeout",
-            "max_header_bytes", "max_body_bytes"});
+    const auto m = r_.map(f, {"listen", "max_connections", "max_connections_per_client",
+                              "request_timeout", "max_header_bytes", "max_body_bytes"});
     if (const auto* v = m.get("listen")) {
       if (auto s = r_.string(*v)) {
         auto addr = parse_listen_address(*s);
@@ -98,7 +97,8 @@ class Schema {
     if (const auto* v = m.get("max_connections"))
       if (auto n = r_.integer(*v, 1, 100000)) out.max_connections = static_cast<uint32_t>(*n);
     if (const auto* v = m.get("max_connections_per_client"))
-      if (auto n = r_.integer(*v, 1, 100000)) out.max_connections_per_client = static_cast<uint32_t>(*n);
+      if (auto n = r_.integer(*v, 1, 100000))
+        out.max_connections_per_client = static_cast<uint32_t>(*n);
     if (const auto* v = m.get("request_timeout"))
       if (auto d = r_.duration(*v, Seconds{1})) out.request_timeout = *d;
     if (const auto* v = m.get("max_header_bytes"))
@@ -108,7 +108,8 @@ class Schema {
   }
 
   void watch(const Field& f, WatchEntry& out) {
-    const auto m = r_.map(f, {"path", "recursive", "trust", "host", "purpose", "key", "exclude", "clients"});
+    const auto m =
+        r_.map(f, {"path", "recursive", "trust", "host", "purpose", "key", "exclude", "clients"});
     if (const auto* v = m.required("path"))
       if (auto p = r_.path(*v, Need::nothing)) out.path = *p;
     if (const auto* v = m.get("recursive"))
@@ -116,14 +117,15 @@ class Schema {
     if (const auto* v = m.get("trust")) out.trust = r_.paths(*v, Need::file_or_directory);
     if (const auto* v = m.get("host")) out.host = host_name(*v);
     if (const auto* v = m.get("purpose"))
-      if (auto i = r_.choice(*v, pki::kPurposeNames)) out.purpose = *pki::parse_purpose(pki::kPurposeNames[*i]);
+      if (auto i = r_.choice(*v, pki::kPurposeNames))
+        out.purpose = *pki::parse_purpose(pki::kPurposeNames[*i]);
     if (const auto* v = m.get("key")) out.key = r_.path(*v, Need::nothing);
     if (const auto* v = m.get("exclude"))
       if (auto globs = r_.strings(*v)) out.exclude = *globs;
     if (const auto* v = m.get("clients")) out.clients = clients(*v);
   }
 
-  // A list of client families (pki/clients.h), each checked where it stands; duplicates are
+  // A list of client families (pki/verify/clients.h), each checked where it stands; duplicates are
   // kept once.
   std::vector<std::string> clients(const Field& f) {
     std::vector<std::string> out;
@@ -199,7 +201,8 @@ class Schema {
           out.renotify = *d;
       }
     if (const auto* v = m.get("min_severity"))
-      if (auto i = r_.choice(*v, kSeverities)) out.min_severity = *pki::severity_from_string(kSeverities[*i]);
+      if (auto i = r_.choice(*v, kSeverities))
+        out.min_severity = *pki::severity_from_string(kSeverities[*i]);
     if (const auto* v = m.get("buffer_limit"))
       if (auto n = r_.integer(*v, 1, 1000000)) out.buffer_limit = static_cast<uint32_t>(*n);
     if (const auto* v = m.get("home_assistant"))
@@ -218,7 +221,8 @@ class Schema {
       return;
     }
     if (m.is_map() && m.get("pki_dir") == nullptr) {
-      r_.problem(m.mark(), m.where() + ": give pki_dir (a certwatch PKI directory) or acme: (an ACME CA)");
+      r_.problem(m.mark(),
+                 m.where() + ": give pki_dir (a certwatch PKI directory) or acme: (an ACME CA)");
       return;
     }
     if (const auto* v = m.required("pki_dir"))
@@ -235,7 +239,8 @@ class Schema {
     if (const auto* v = m.required("name")) out.name = entry_name(*v);
     if (const auto* v = m.required("issuer")) out.issuer = entry_name(*v);
     if (const auto* v = m.get("profile"))
-      if (auto i = r_.choice(*v, kLeafProfiles)) out.profile = *pki::parse_profile(kLeafProfiles[*i]);
+      if (auto i = r_.choice(*v, kLeafProfiles))
+        out.profile = *pki::parse_profile(kLeafProfiles[*i]);
     if (const auto* v = m.required("subject"))
       if (auto s = r_.string(*v)) {
         // The issuer's own parser: a subject that loads is one it can encode.
@@ -260,12 +265,13 @@ class Schema {
       if (auto i = r_.choice(*v, pki::key_type_names()))
         out.key_type = *pki::parse_key_type(pki::key_type_names()[*i]);
     if (const auto* v = m.get("validity"))
-      if (auto d = r_.duration(*v, Seconds{60})) out.validity = *d;  // short-lived leaves are a practice
+      if (auto d = r_.duration(*v, Seconds{60}))
+        out.validity = *d;  // short-lived leaves are a practice
     if (const auto* v = m.get("renew_before")) {
       out.renew_before = r_.duration(*v, Seconds{10});
       if (out.renew_before && *out.renew_before >= out.validity)
         r_.problem(v->mark(), v->where + ": must be shorter than validity (" +
-                                  pki::format_duration(out.validity.count()) +
+                                  certwatch::format_duration(out.validity.count()) +
                                   "), or renewal loops");
     }
     if (const auto* v = m.required("cert"))
@@ -445,9 +451,11 @@ void check_unique_endpoints(YamlReader& r, const Config& c, const std::vector<Fi
     auto [it, inserted] = first.emplace(t, i);
     if (inserted) continue;
     const Field& f = fields[i];
-    const YAML::Mark mark =
-        f.value.IsMap() && f.value["target"] ? Field{"", f.value["target"], f.key_mark}.mark() : f.key_mark;
-    r.problem(mark, f.where + ".target: duplicate endpoint " + t + " (also " + fields[it->second].where + ")");
+    const YAML::Mark mark = f.value.IsMap() && f.value["target"]
+                                ? Field{"", f.value["target"], f.key_mark}.mark()
+                                : f.key_mark;
+    r.problem(mark, f.where + ".target: duplicate endpoint " + t + " (also " +
+                        fields[it->second].where + ")");
   }
 }
 
@@ -467,8 +475,8 @@ void cross_check(YamlReader& r, const Config& c, const std::vector<Field>& watch
     auto [it, inserted] = first_watch.emplace(c.watch[i].path, i);
     if (!inserted)
       r.problem(field_mark(watch_fields[i], "path"),
-                watch_fields[i].where + ".path: duplicate watch path " +
-                    c.watch[i].path.string() + " (also " + watch_fields[it->second].where + ")");
+                watch_fields[i].where + ".path: duplicate watch path " + c.watch[i].path.string() +
+                    " (also " + watch_fields[it->second].where + ")");
   }
   std::vector<std::string_view> issuer_names;
   std::set<std::string_view> issuer_set;
@@ -485,8 +493,7 @@ void cross_check(YamlReader& r, const Config& c, const std::vector<Field>& watch
     if (!e.name.empty() && !managed_names.insert(e.name).second)
       r.problem(field_mark(managed_fields[i], "name"),
                 managed_fields[i].where + ".name: duplicate managed name '" + e.name + "'");
-    if (!e.issuer.empty() &&
-        issuer_set.count(e.issuer) == 0) {
+    if (!e.issuer.empty() && issuer_set.count(e.issuer) == 0) {
       std::string msg = managed_fields[i].where + ".issuer: no issuer named '" + e.issuer + "'";
       if (auto best = closest_match(e.issuer, issuer_names); !best.empty())
         msg += " (did you mean '" + best + "'?)";
@@ -511,12 +518,17 @@ class DocumentStarts final : public YAML::EventHandler {
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
   void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
-  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override { node(m); }
-  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    node(m);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
     node(m);
   }
   void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
     node(m);
   }
   void OnMapEnd() override {}
@@ -558,7 +570,8 @@ LoadReport load_text(std::string_view text, const std::string& name, const fs::p
     const auto before = text.substr(0, at);
     const auto line_start = before.rfind('\n');
     const int line = 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
-    const int column = 1 + static_cast<int>(line_start == std::string_view::npos ? at : at - line_start - 1);
+    const int column =
+        1 + static_cast<int>(line_start == std::string_view::npos ? at : at - line_start - 1);
     report.problems.push_back(Problem{name, line, column, std::move(what)});
     return report;
   };
@@ -572,16 +585,18 @@ LoadReport load_text(std::string_view text, const std::string& name, const fs::p
     return std::string(out);
   };
   for (std::size_t i = 0; i < text.size();) {
-    const std::size_t n = pki::utf8_sequence_length(text, i);
+    const std::size_t n = certwatch::utf8_sequence_length(text, i);
     const auto b0 = static_cast<unsigned char>(text[i]);
     if (n == 0)
       return refuse_at(i, "byte " + hex(b0) + " is not UTF-8: the config must be UTF-8 text");
-    const bool c0_or_del = n == 1 && ((b0 < 0x20 && b0 != '\t' && b0 != '\n' && b0 != '\r') || b0 == 0x7F);
+    const bool c0_or_del =
+        n == 1 && ((b0 < 0x20 && b0 != '\t' && b0 != '\n' && b0 != '\r') || b0 == 0x7F);
     const auto b1 = n == 2 ? static_cast<unsigned char>(text[i + 1]) : 0;
     const bool c1 = n == 2 && b0 == 0xC2 && b1 >= 0x80 && b1 <= 0x9F && b1 != 0x85;
     if (c0_or_del || c1)
-      return refuse_at(i, "control character " + hex(c1 ? b1 : b0) +
-                              ": the config must be printable text (YAML allows tab, CR and LF only)");
+      return refuse_at(i,
+                       "control character " + hex(c1 ? b1 : b0) +
+                           ": the config must be printable text (YAML allows tab, CR and LF only)");
     i += n;
   }
   try {
@@ -601,8 +616,8 @@ LoadReport load_text(std::string_view text, const std::string& name, const fs::p
         r.problem(extra->mark, "a second YAML document: the config is one document (remove '---')");
     }
   } catch (const YAML::DeepRecursion& e) {  // its message is "bad file"
-    r.problem(e.mark, "YAML nested too deeply (more than " + std::to_string(e.depth() - 1) +
-                          " levels)");
+    r.problem(e.mark,
+              "YAML nested too deeply (more than " + std::to_string(e.depth() - 1) + " levels)");
     report.problems = r.take_problems();
     return report;
   } catch (const YAML::Exception& e) {
@@ -655,14 +670,14 @@ LoadReport load_tree(YamlReader& r, const YAML::Node& root, const fs::path& sour
   return report;
 }
 
-pki::Result<Config> to_result(LoadReport report) {
+certwatch::Result<Config> to_result(LoadReport report) {
   if (report.config) return std::move(*report.config);
   std::string message;
   for (const auto& p : report.problems) {
     if (!message.empty()) message += '\n';
     message += p.to_string();
   }
-  return pki::make_error(std::move(message));
+  return certwatch::make_error(std::move(message));
 }
 
 }  // namespace
@@ -675,13 +690,14 @@ std::string Problem::to_string() const {
 LoadReport check_config(const fs::path& path, LoadOptions options) {
   std::error_code ec;
   // Non-blocking, regular files only, capped: /dev/zero or a FIFO is refused at once.
-  auto text = fs::is_directory(path, ec) ? pki::Result<std::string>(pki::make_error(""))
+  auto text = fs::is_directory(path, ec) ? certwatch::Result<std::string>(certwatch::make_error(""))
                                          : pki::read_regular_file(path, pki::kMaxConfigBytes);
   if (!text) {
-    const std::string why = fs::is_directory(path, ec) ? "is a directory"
-                            : !fs::exists(path, ec)
-                                ? "does not exist"
-                                : "cannot be read: " + text.error().message.substr(path.string().size() + 2);
+    const std::string why =
+        fs::is_directory(path, ec) ? "is a directory"
+        : !fs::exists(path, ec)
+            ? "does not exist"
+            : "cannot be read: " + text.error().message.substr(path.string().size() + 2);
     LoadReport report;
     report.problems.push_back(Problem{path.string(), 0, 0, "config file " + why});
     return report;
@@ -690,16 +706,16 @@ LoadReport check_config(const fs::path& path, LoadOptions options) {
   return load_text(*text, path.string(), absolute.parent_path(), absolute, options);
 }
 
-pki::Result<Config> load_config(const fs::path& path, LoadOptions options) {
+certwatch::Result<Config> load_config(const fs::path& path, LoadOptions options) {
   return to_result(check_config(path, options));
 }
 
-pki::Result<Config> load_config_string(std::string_view text, std::string_view name,
-                                       const fs::path& base_dir, LoadOptions options) {
+certwatch::Result<Config> load_config_string(std::string_view text, std::string_view name,
+                                             const fs::path& base_dir, LoadOptions options) {
   std::error_code ec;
   const fs::path base = base_dir.empty() ? fs::current_path(ec) : fs::absolute(base_dir, ec);
   return to_result(
       load_text(text, std::string(name), base.lexically_normal(), fs::path(name), options));
 }
 
-}  // namespace config
+}  // namespace certwatch::config

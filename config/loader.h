@@ -23,10 +23,10 @@
 #include <string_view>
 #include <vector>
 
+#include "base/result.h"
 #include "config/config.h"
-#include "pki/result.h"
 
-namespace config {
+namespace certwatch::config {
 
 struct LoadOptions {
   // Off only to validate a config meant for another machine (the shipped example): every
@@ -36,13 +36,13 @@ struct LoadOptions {
 
 // Loads `path`. On failure Error.message holds every problem, one "FILE:LINE:COL: message"
 // per line (FILE as given), in file order.
-pki::Result<Config> load_config(const std::filesystem::path& path, LoadOptions options = {});
+certwatch::Result<Config> load_config(const std::filesystem::path& path, LoadOptions options = {});
 
 // Same for text already in memory; `name` is used in messages and relative paths are resolved
 // against `base_dir` (default: the current directory).
-pki::Result<Config> load_config_string(std::string_view text, std::string_view name,
-                                       const std::filesystem::path& base_dir = {},
-                                       LoadOptions options = {});
+certwatch::Result<Config> load_config_string(std::string_view text, std::string_view name,
+                                             const std::filesystem::path& base_dir = {},
+                                             LoadOptions options = {});
 
 // One problem, structured (for --json). `line`/`column` are 1-based; 0 when the problem is
 // about the file as a whole (e.g. it cannot be read).
@@ -62,4 +62,4 @@ struct LoadReport {
 };
 LoadReport check_config(const std::filesystem::path& path, LoadOptions options = {});
 
-}  // namespace config
+}  // namespace certwatch::config

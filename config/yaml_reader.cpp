@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <system_error>
 
-#include "pki/duration.h"
+#include "base/duration.h"
 
-namespace config {
+namespace certwatch::config {
 namespace fs = std::filesystem;
 
 namespace {
@@ -208,19 +208,20 @@ std::optional<int64_t> YamlReader::integer(const Field& f, int64_t min, int64_t 
   return v;
 }
 
-std::optional<Seconds> YamlReader::duration(const Field& f, Seconds min, std::optional<Seconds> max) {
+std::optional<Seconds> YamlReader::duration(const Field& f, Seconds min,
+                                            std::optional<Seconds> max) {
   if (!scalar(f, "a duration (e.g. 30s, 10m, 12h, 90d)")) return std::nullopt;
-  auto parsed = pki::parse_duration(f.value.Scalar());
+  auto parsed = certwatch::parse_duration(f.value.Scalar());
   if (!parsed) {
     problem(f.mark(), f.where + ": " + parsed.error().message);
     return std::nullopt;
   }
   if (Seconds{*parsed} < min) {
-    problem(f.mark(), f.where + ": must be at least " + pki::format_duration(min.count()));
+    problem(f.mark(), f.where + ": must be at least " + certwatch::format_duration(min.count()));
     return std::nullopt;
   }
   if (max && Seconds{*parsed} > *max) {
-    problem(f.mark(), f.where + ": must be at most " + pki::format_duration(max->count()));
+    problem(f.mark(), f.where + ": must be at most " + certwatch::format_duration(max->count()));
     return std::nullopt;
   }
   return Seconds{*parsed};
@@ -239,7 +240,7 @@ std::optional<Milliseconds> YamlReader::duration_ms(const Field& f, Milliseconds
     }
     value = Milliseconds{n};
   } else {
-    auto parsed = pki::parse_duration(s);
+    auto parsed = certwatch::parse_duration(s);
     if (!parsed || *parsed > INT64_MAX / 1000) {
       problem(f.mark(), f.where + ": " +
                             (parsed ? "bad duration " + quote(s) + ": too large"
@@ -332,4 +333,4 @@ std::optional<std::vector<std::string>> YamlReader::strings(const Field& f) {
   return out;
 }
 
-}  // namespace config
+}  // namespace certwatch::config

@@ -6,6 +6,7 @@
 // Not thread-safe: one YamlReader per load.
 #pragma once
 
+#include <utility>
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
@@ -14,13 +15,12 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "config/config.h"
 #include "config/loader.h"
 
-namespace config {
+namespace certwatch::config {
 
 // The closest candidate to `word` within a small edit distance (transpositions count one),
 // or empty: the "did you mean" of unknown keys, enum values and references.
@@ -77,8 +77,9 @@ class YamlReader {
   std::optional<std::string> string(const Field& f);  // a non-empty scalar
   std::optional<bool> boolean(const Field& f);
   std::optional<int64_t> integer(const Field& f, int64_t min, int64_t max);
-  // Durations "90d", "1h30m" (pki/duration.h); at least `min`.
-  std::optional<Seconds> duration(const Field& f, Seconds min, std::optional<Seconds> max = std::nullopt);
+  // Durations "90d", "1h30m" (base/duration.h); at least `min`.
+  std::optional<Seconds> duration(const Field& f, Seconds min,
+                                  std::optional<Seconds> max = std::nullopt);
   // Also accepts "250ms".
   std::optional<Milliseconds> duration_ms(const Field& f, Milliseconds min);
   // One of `names`; the result is the index into `names`.
@@ -98,4 +99,4 @@ class YamlReader {
   std::vector<std::pair<std::pair<int, int>, Problem>> problems_;
 };
 
-}  // namespace config
+}  // namespace certwatch::config

@@ -1,21 +1,23 @@
 #include "exporters/gzip.h"
 
-#include <algorithm>
-#include <climits>
-
 #include <fmt/format.h>
 #include <zlib.h>
 
-namespace exporters {
+#include <algorithm>
+#include <climits>
+
+namespace certwatch::exporters {
 namespace {
 
-constexpr int kGzipWindowBits = 15 + 16;  // 32 KiB window, gzip wrapper (zlib.h)
+constexpr int kGzipWindowBits = 15 + 16;     // 32 KiB window, gzip wrapper (zlib.h)
 constexpr std::size_t kMaxChunk = UINT_MAX;  // z_stream counts in uInt
 
-uInt chunk(std::size_t left) { return static_cast<uInt>(std::min(left, kMaxChunk)); }
+uInt chunk(std::size_t left) {
+  return static_cast<uInt>(std::min(left, kMaxChunk));
+}
 
-pki::Error zlib_error(std::string_view what, int rc, const z_stream& zs) {
-  return pki::make_error(
+certwatch::Error zlib_error(std::string_view what, int rc, const z_stream& zs) {
+  return certwatch::make_error(
       fmt::format("{}: {}", what, zs.msg != nullptr ? zs.msg : zError(rc)));
 }
 
@@ -32,8 +34,9 @@ struct InflateStream {
 
 }  // namespace
 
-pki::Result<std::string> gzip_compress(std::string_view data, int level) {
-  if (level < 0 || level > 9) return pki::make_error(fmt::format("gzip: bad level {}", level));
+certwatch::Result<std::string> gzip_compress(std::string_view data, int level) {
+  if (level < 0 || level > 9)
+    return certwatch::make_error(fmt::format("gzip: bad level {}", level));
   DeflateStream s;  // initialised in place: zlib's state points back at its z_stream
   z_stream& zs = s.zs;
   if (int rc = deflateInit2(&zs, level, Z_DEFLATED, kGzipWindowBits, 8, Z_DEFAULT_STRATEGY);
@@ -64,7 +67,7 @@ pki::Result<std::string> gzip_compress(std::string_view data, int level) {
   return out;
 }
 
-pki::Result<std::string> gzip_decompress(std::string_view data, std::size_t max_output) {
+certwatch::Result<std::string> gzip_decompress(std::string_view data, std::size_t max_output) {
   InflateStream s;
   z_stream& zs = s.zs;
   if (int rc = inflateInit2(&zs, kGzipWindowBits); rc != Z_OK)
@@ -84,21 +87,21 @@ pki::Result<std::string> gzip_decompress(std::string_view data, std::size_t max_
     in_pos += given_in - zs.avail_in;
     const std::size_t produced = sizeof buf - zs.avail_out;
     if (out.size() + produced > max_output)
-      return pki::make_error(fmt::format("gunzip: output exceeds {} bytes", max_output));
+      return certwatch::make_error(fmt::format("gunzip: output exceeds {} bytes", max_output));
     out.append(buf, produced);
     if (rc == Z_STREAM_END) {
       in_member = false;
       if (in_pos < data.size() && inflateReset(&zs) != Z_OK)
-        return pki::make_error("gunzip: inflateReset failed");
+        return certwatch::make_error("gunzip: inflateReset failed");
       continue;
     }
     if (rc == Z_BUF_ERROR && produced == 0 && given_in == 0)
-      return pki::make_error("gunzip: truncated input");
+      return certwatch::make_error("gunzip: truncated input");
     if (rc != Z_OK && rc != Z_BUF_ERROR) return zlib_error("gunzip: inflate", rc, zs);
     in_member = true;
   }
-  if (data.empty()) return pki::make_error("gunzip: empty input");
+  if (data.empty()) return certwatch::make_error("gunzip: empty input");
   return out;
 }
 
-}  // namespace exporters
+}  // namespace certwatch::exporters

@@ -8,9 +8,9 @@
 #include <string>
 #include <string_view>
 
-#include "pki/result.h"
+#include "base/result.h"
 
-namespace exporters {
+namespace certwatch::exporters {
 
 // zlib levels: 1 is the fastest, 9 the smallest. Scrapes are mostly repeated label text, where
 // level 1 already gives ~10x at a fraction of the CPU of the default level 6.
@@ -19,11 +19,11 @@ inline constexpr int kGzipDefaultLevel = kGzipFastest;
 
 // Compresses `data` into a complete gzip member. Fails only on a bad level or when zlib runs
 // out of memory.
-pki::Result<std::string> gzip_compress(std::string_view data, int level = kGzipDefaultLevel);
+certwatch::Result<std::string> gzip_compress(std::string_view data, int level = kGzipDefaultLevel);
 
 // Decompresses one or more concatenated gzip members; fails on corrupt or truncated input,
 // or when the output would exceed `max_output` bytes (a zip bomb stops there).
-pki::Result<std::string> gzip_decompress(std::string_view data,
-                                         std::size_t max_output = 256u << 20);
+certwatch::Result<std::string> gzip_decompress(std::string_view data,
+                                               std::size_t max_output = 256u << 20);
 
-}  // namespace exporters
+}  // namespace certwatch::exporters

@@ -14,13 +14,13 @@
 #include "agent/acme/await_callback.h"
 #include "agent/acme/order_flow.h"
 #include "agent/acme/renewal_info.h"
-#include "pki/jws.h"
+#include "pki/acme/jws.h"
 
 namespace certwatch::agent::acme {
 
 namespace asio = boost::asio;
-using pki::make_error;
-using pki::Result;
+using certwatch::make_error;
+using certwatch::Result;
 
 namespace {
 

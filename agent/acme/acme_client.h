@@ -7,9 +7,8 @@
 // Thread-safety: io_context thread only; every callback runs on the io_context, exactly once.
 #pragma once
 
-#include <utility>  // before asio: Boost 1.74 + GCC 12 + C++20
-
 #include <openssl/evp.h>
+#include <utility>  // before asio: Boost 1.74 + GCC 12 + C++20
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
@@ -22,8 +21,8 @@
 #include <vector>
 
 #include "agent/acme/challenge_solver.h"
-#include "pki/ossl_ptr.h"
-#include "pki/result.h"
+#include "base/result.h"
+#include "pki/x509/ossl_ptr.h"
 
 namespace certwatch::agent::acme {
 
@@ -33,12 +32,14 @@ struct ExternalAccountBinding {
 };
 
 struct ClientSettings {
-  std::string directory_url;                        // https://...
-  std::vector<std::filesystem::path> server_trust;  // CA files for the ACME server's TLS; empty: system trust
-  std::vector<std::string> contact;                 // "mailto:ops@example.org"
+  std::string directory_url;  // https://...
+  std::vector<std::filesystem::path>
+      server_trust;                  // CA files for the ACME server's TLS; empty: system trust
+  std::vector<std::string> contact;  // "mailto:ops@example.org"
   std::optional<ExternalAccountBinding> eab;
   std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};  // one HTTPS exchange
-  std::chrono::milliseconds order_timeout{std::chrono::minutes(10)};    // the whole order, polls included
+  std::chrono::milliseconds order_timeout{
+      std::chrono::minutes(10)};  // the whole order, polls included
 };
 
 struct OrderRequest {
@@ -69,13 +70,14 @@ class Client {
 
   // One whole order. Each identifier's challenge of `solver.type()` goes to `solver`.
   virtual void order(const OrderRequest& request, ChallengeSolver& solver,
-                     std::function<void(pki::Result<OrderResult>)> done) = 0;
+                     std::function<void(certwatch::Result<OrderResult>)> done) = 0;
 
   // ARI for a certificate (`leaf_der`); an error when the directory has no
   // renewalInfo or the server does not answer: callers fall back to their own schedule. The
   // error kind is not_found when asking again cannot help (no renewalInfo in the directory, a
   // certificate without the authority key id the ARI id needs).
-  virtual void renewal_info(const std::string& leaf_der, std::function<void(pki::Result<RenewalInfo>)> done) = 0;
+  virtual void renewal_info(const std::string& leaf_der,
+                            std::function<void(certwatch::Result<RenewalInfo>)> done) = 0;
 
   // Cancel what is in flight: pending callbacks run with an error, solvers are cleaned up.
   // A cancelled client stays cancelled: later calls answer "acme: cancelled" (make a new one).

@@ -1,12 +1,12 @@
 #include "agent/acme/acme_session.h"
 
 #include "agent/acme/acme_problem.h"
-#include "pki/jws.h"
+#include "pki/acme/jws.h"
 
 namespace certwatch::agent::acme {
 
-using pki::make_error;
-using pki::Result;
+using certwatch::make_error;
+using certwatch::Result;
 namespace asio = boost::asio;
 
 namespace {

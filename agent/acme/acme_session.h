@@ -27,16 +27,16 @@ class AcmeSession {
   AcmeSession(HttpsTransport& transport, const ClientSettings& settings, EVP_PKEY* key)
       : transport_(transport), settings_(settings), key_(key) {}
 
-  boost::asio::awaitable<pki::Result<void>> ensure_directory();
-  boost::asio::awaitable<pki::Result<void>> ensure_account();
+  boost::asio::awaitable<certwatch::Result<void>> ensure_directory();
+  boost::asio::awaitable<certwatch::Result<void>> ensure_account();
 
   // POST-as-JWS with the account's kid; no payload = POST-as-GET. A 2xx answer or an error.
-  boost::asio::awaitable<pki::Result<HttpsResponse>> post(
+  boost::asio::awaitable<certwatch::Result<HttpsResponse>> post(
       const std::string& url, const std::optional<nlohmann::json>& payload,
       const std::string& step);
   // Unauthenticated GET (directory, renewalInfo). A 2xx answer or an error.
-  boost::asio::awaitable<pki::Result<HttpsResponse>> get(const std::string& url,
-                                                         const std::string& step);
+  boost::asio::awaitable<certwatch::Result<HttpsResponse>> get(const std::string& url,
+                                                               const std::string& step);
 
   // Drops the directory, nonce and account: after a failed order the next one starts from the
   // directory again (a restarted server knows neither the nonce nor the account).
@@ -47,12 +47,12 @@ class AcmeSession {
   const std::string& account_url() const { return account_url_; }
 
  private:
-  boost::asio::awaitable<pki::Result<HttpsResponse>> signed_post(const std::string& url,
-                                                                 const std::string& payload,
-                                                                 bool use_jwk,
-                                                                 const std::string& step);
-  boost::asio::awaitable<pki::Result<void>> fresh_nonce();
-  boost::asio::awaitable<pki::Result<HttpsResponse>> create_account();
+  boost::asio::awaitable<certwatch::Result<HttpsResponse>> signed_post(const std::string& url,
+                                                                       const std::string& payload,
+                                                                       bool use_jwk,
+                                                                       const std::string& step);
+  boost::asio::awaitable<certwatch::Result<void>> fresh_nonce();
+  boost::asio::awaitable<certwatch::Result<HttpsResponse>> create_account();
   void keep_nonce(const HttpsResponse& response);
 
   HttpsTransport& transport_;

@@ -7,9 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -96,16 +96,17 @@ std::string drain(int fd, Clock::time_point deadline) {
 
 }  // namespace
 
-pki::Result<void> run_argv(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
-                           const std::string& what) {
+certwatch::Result<void> run_argv(const std::vector<std::string>& args,
+                                 std::chrono::milliseconds timeout, const std::string& what) {
   if (args.empty())
-    return pki::make_error(what + ": no program given", pki::ErrorKind::invalid_input);
+    return certwatch::make_error(what + ": no program given", certwatch::ErrorKind::invalid_input);
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   int err_pipe[2];
   if (::pipe2(err_pipe, O_CLOEXEC) != 0)
-    return pki::make_error(what + ": pipe: " + std::strerror(errno), pki::ErrorKind::failed);
+    return certwatch::make_error(what + ": pipe: " + std::strerror(errno),
+                                 certwatch::ErrorKind::failed);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -117,8 +118,8 @@ pki::Result<void> run_argv(const std::vector<std::string>& args, std::chrono::mi
   ::close(err_pipe[1]);
   if (err != 0) {
     ::close(err_pipe[0]);
-    return pki::make_error(what + " " + args[0] + ": " + std::strerror(err),
-                           pki::ErrorKind::failed);
+    return certwatch::make_error(what + " " + args[0] + ": " + std::strerror(err),
+                                 certwatch::ErrorKind::failed);
   }
   Registration registered(pid);
   const auto deadline = Clock::now() + timeout;
@@ -130,15 +131,17 @@ pki::Result<void> run_argv(const std::vector<std::string>& args, std::chrono::mi
     siginfo_t info{};
     const int r = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
     if (r == 0 && info.si_pid == pid) break;
-    if (r < 0 && errno != EINTR) return pki::make_error(what + ": waitid: " + std::string(std::strerror(errno)));
+    if (r < 0 && errno != EINTR)
+      return certwatch::make_error(what + ": waitid: " + std::string(std::strerror(errno)));
     if (Clock::now() >= end_by(deadline)) {
       const bool stopping = Clock::now() < deadline;
       ::kill(pid, SIGKILL);
       registered.end();
       ::waitpid(pid, &status, 0);
-      if (stopping) return pki::make_error(what + " " + args[0] + " killed: the agent is stopping");
-      return pki::make_error(what + " " + args[0] + " did not finish within " +
-                             std::to_string(timeout.count()) + " ms (killed)");
+      if (stopping)
+        return certwatch::make_error(what + " " + args[0] + " killed: the agent is stopping");
+      return certwatch::make_error(what + " " + args[0] + " did not finish within " +
+                                   std::to_string(timeout.count()) + " ms (killed)");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -148,10 +151,10 @@ pki::Result<void> run_argv(const std::vector<std::string>& args, std::chrono::mi
   const std::string line = first_line(err_text);
   const std::string tail = line.empty() ? "" : ": " + line;
   if (WIFEXITED(status))
-    return pki::make_error(what + " " + args[0] + " exited with " +
-                           std::to_string(WEXITSTATUS(status)) + tail);
-  return pki::make_error(what + " " + args[0] + " ended by signal " +
-                         std::to_string(WTERMSIG(status)) + tail);
+    return certwatch::make_error(what + " " + args[0] + " exited with " +
+                                 std::to_string(WEXITSTATUS(status)) + tail);
+  return certwatch::make_error(what + " " + args[0] + " ended by signal " +
+                               std::to_string(WTERMSIG(status)) + tail);
 }
 
 void stop_argv_runs() {
@@ -162,17 +165,18 @@ void stop_argv_runs() {
 
 void start_argv(boost::asio::io_context& io, std::vector<std::string> argv,
                 std::chrono::milliseconds timeout, std::string what,
-                std::function<void(pki::Result<void>)> done) {
+                std::function<void(certwatch::Result<void>)> done) {
   std::thread([&io, argv = std::move(argv), timeout, what = std::move(what), done = std::move(done),
                guard = boost::asio::make_work_guard(io)]() mutable {
     auto r = run_argv(argv, timeout, what);
     // The guard travels with the result and ends on the io thread (or with the handler when the
     // io_context is destroyed first): this thread holds nothing of `io` once it has posted, so
     // an io_context stopped and destroyed right after the result arrives is never touched here.
-    boost::asio::post(io, [done = std::move(done), r = std::move(r), guard = std::move(guard)]() mutable {
-      guard.reset();
-      done(std::move(r));
-    });
+    boost::asio::post(
+        io, [done = std::move(done), r = std::move(r), guard = std::move(guard)]() mutable {
+          guard.reset();
+          done(std::move(r));
+        });
   }).detach();
 }
 

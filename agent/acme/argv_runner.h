@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "pki/result.h"
+#include "base/result.h"
 
 namespace certwatch::agent {
 
@@ -21,8 +21,8 @@ namespace certwatch::agent {
 // An error when it cannot start, exits non-zero ("WHAT PROGRAM exited with 2: <first stderr
 // line>"), ends by a signal, or outlives `timeout` (then it is killed). `what` names the
 // command in messages ("reload command", "dns-01 set hook").
-pki::Result<void> run_argv(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
-                           const std::string& what);
+certwatch::Result<void> run_argv(const std::vector<std::string>& argv,
+                                 std::chrono::milliseconds timeout, const std::string& what);
 
 // For an agent that stops: every command run_argv is running gets SIGTERM, and SIGKILL 2 s
 // later if it is still there; commands started afterwards get the same. Their results are
@@ -36,6 +36,6 @@ void stop_argv_runs();
 // when `io` is destroyed would post to a dead io_context.
 void start_argv(boost::asio::io_context& io, std::vector<std::string> argv,
                 std::chrono::milliseconds timeout, std::string what,
-                std::function<void(pki::Result<void>)> done);
+                std::function<void(certwatch::Result<void>)> done);
 
 }  // namespace certwatch::agent

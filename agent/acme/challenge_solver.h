@@ -9,7 +9,7 @@
 #include <functional>
 #include <string>
 
-#include "pki/result.h"
+#include "base/result.h"
 
 namespace certwatch::agent::acme {
 
@@ -24,7 +24,7 @@ struct Challenge {
   std::string dns_value;
 };
 
-using SolverDone = std::function<void(pki::Result<void>)>;
+using SolverDone = std::function<void(certwatch::Result<void>)>;
 
 class ChallengeSolver {
  public:

@@ -48,12 +48,12 @@ void DnsHookSolver::present(const Challenge& challenge, SolverDone done) {
   spdlog::info("acme dns-01: set hook for _acme-challenge.{}.", challenge.identifier);
   start_argv(
       io_, substitute_hook(settings_.set, challenge), settings_.hook_timeout, "dns-01 set hook",
-      [this, alive = alive_, done = std::move(done)](pki::Result<void> r) mutable {
-        if (!*alive) return done(pki::make_error("dns-01 solver is gone"));
+      [this, alive = alive_, done = std::move(done)](certwatch::Result<void> r) mutable {
+        if (!*alive) return done(certwatch::make_error("dns-01 solver is gone"));
         if (!r || settings_.propagation.count() == 0) return done(r);
         auto timer = std::make_shared<boost::asio::steady_timer>(io_, settings_.propagation);
         timer->async_wait([timer, done = std::move(done)](boost::system::error_code) mutable {
-          done(pki::Result<void>());
+          done(certwatch::Result<void>());
         });
       });
 }

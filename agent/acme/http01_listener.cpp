@@ -19,7 +19,8 @@ HttpServerOptions server_options(const config::ListenAddress& address, const Htt
   o.address = address.host;
   o.port = address.port;
   // One deadline for every step of an exchange: a validation request is one short GET.
-  o.read_timeout = o.idle_read_timeout = o.header_timeout = o.write_timeout = limits.exchange_timeout;
+  o.read_timeout = o.idle_read_timeout = o.header_timeout = o.write_timeout =
+      limits.exchange_timeout;
   o.header_limit = limits.max_header_bytes;
   o.body_limit = 0;
   return o;
@@ -27,32 +28,35 @@ HttpServerOptions server_options(const config::ListenAddress& address, const Htt
 
 }  // namespace
 
-Http01Listener::Http01Listener(asio::io_context& io, config::ListenAddress address, Http01Limits limits)
+Http01Listener::Http01Listener(asio::io_context& io, config::ListenAddress address,
+                               Http01Limits limits)
     : io_(io), address_(std::move(address)), limits_(limits) {}
 
 Http01Listener::~Http01Listener() = default;  // ~HttpServer closes the port and its connections
 
 void Http01Listener::present(const Challenge& challenge, SolverDone done) {
-  pki::Result<void> result;
+  certwatch::Result<void> result;
   if (!server_) {
     auto server = std::make_unique<HttpServer>(io_, server_options(address_, limits_));
     result = server->start();
     if (result) {
-      spdlog::info("acme http-01: listening on {} while challenges are pending", address_.to_string());
+      spdlog::info("acme http-01: listening on {} while challenges are pending",
+                   address_.to_string());
       server_ = std::move(server);
     } else {
-      result = pki::make_error("http-01 listener: " + result.error().message);
+      result = certwatch::make_error("http-01 listener: " + result.error().message);
     }
   }
   if (result) {
     ++pending_[challenge.token];
-    server_->route(std::string(kPrefix) + challenge.token,
-                   [token = challenge.token, answer = challenge.key_authorization](const HttpRequest&) {
-                     // The token only: the key authorization is a credential while the order
-                     // is pending.
-                     spdlog::info("acme http-01: answered token {}", token);
-                     return HttpResponse{200, "text/plain", answer, {}};
-                   });
+    server_->route(
+        std::string(kPrefix) + challenge.token,
+        [token = challenge.token, answer = challenge.key_authorization](const HttpRequest&) {
+          // The token only: the key authorization is a credential while the order
+          // is pending.
+          spdlog::info("acme http-01: answered token {}", token);
+          return HttpResponse{200, "text/plain", answer, {}};
+        });
   }
   asio::post(io_, [done = std::move(done), result]() mutable { done(result); });
 }
@@ -66,11 +70,15 @@ void Http01Listener::cleanup(const Challenge& challenge, SolverDone done) {
     server_.reset();
     spdlog::info("acme http-01: no challenge pending, {} closed", address_.to_string());
   }
-  asio::post(io_, [done = std::move(done)]() mutable { done(pki::Result<void>()); });
+  asio::post(io_, [done = std::move(done)]() mutable { done(certwatch::Result<void>()); });
 }
 
-std::string Http01Listener::describe() const { return "http-01 listener on " + address_.to_string(); }
+std::string Http01Listener::describe() const {
+  return "http-01 listener on " + address_.to_string();
+}
 
-uint16_t Http01Listener::bound_port() const { return server_ ? server_->port() : 0; }
+uint16_t Http01Listener::bound_port() const {
+  return server_ ? server_->port() : 0;
+}
 
 }  // namespace certwatch::agent::acme

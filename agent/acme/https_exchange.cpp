@@ -22,7 +22,7 @@
 
 #include "agent/acme/await_callback.h"
 #include "agent/probe/resolve.h"
-#include "pki/load.h"
+#include "pki/load/load.h"
 
 namespace certwatch::agent::acme {
 
@@ -31,8 +31,8 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
-using pki::make_error;
-using pki::Result;
+using certwatch::make_error;
+using certwatch::Result;
 
 std::string HttpsResponse::header(std::string_view name) const {
   for (const auto& [k, v] : headers)
@@ -131,7 +131,7 @@ class BeastTransport final : public HttpsTransport {
 
     auto stream = std::make_shared<SslStream>(io_, ctx_);
     active_ = stream;
-    auto fail = [&](const char* step, const error_code& e) -> pki::Error {
+    auto fail = [&](const char* step, const error_code& e) -> certwatch::Error {
       if (cancelled_) return make_error("cancelled");
       if (e == beast::error::timeout)
         return make_error(std::string(step) + " " + where + " timed out after " +
@@ -235,7 +235,7 @@ Result<std::unique_ptr<HttpsTransport>> HttpsTransport::make(
     if (SSL_CTX_load_verify_locations(ctx.native_handle(), f.c_str(), nullptr) != 1)
       return make_error(
           "cannot load the ACME server trust " + f.string() + ": " + pki::drain_errors(),
-          pki::ErrorKind::io);
+          certwatch::ErrorKind::io);
   }
   return std::unique_ptr<HttpsTransport>(
       std::make_unique<BeastTransport>(io, std::move(ctx), timeout, body_limit));

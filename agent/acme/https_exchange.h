@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-#include "pki/result.h"
+#include "base/result.h"
 
 namespace certwatch::agent::acme {
 
@@ -46,7 +46,7 @@ struct HttpsUrl {
   unsigned short port = 443;
   std::string target;  // "/path?query", "/" at least
 };
-pki::Result<HttpsUrl> parse_https_url(const std::string& url);
+certwatch::Result<HttpsUrl> parse_https_url(const std::string& url);
 
 // Retry-After (RFC 9110 10.2.3) as the ACME polls and ARI read it: delay-seconds or an
 // HTTP-date, turned into seconds from `now_unix`; nullopt when absent or unreadable.
@@ -55,12 +55,13 @@ std::optional<int64_t> parse_retry_after(const std::string& value, int64_t now_u
 class HttpsTransport {
  public:
   // Loads the trust (files, or the system bundle when `trust` is empty); errors name the file.
-  static pki::Result<std::unique_ptr<HttpsTransport>> make(
+  static certwatch::Result<std::unique_ptr<HttpsTransport>> make(
       boost::asio::io_context& io, const std::vector<std::filesystem::path>& trust,
       std::chrono::milliseconds timeout, size_t body_limit = 1 << 20);
   virtual ~HttpsTransport() = default;
   // One exchange; any status is a response, transport failures are errors.
-  virtual boost::asio::awaitable<pki::Result<HttpsResponse>> exchange(HttpsRequest request) = 0;
+  virtual boost::asio::awaitable<certwatch::Result<HttpsResponse>> exchange(
+      HttpsRequest request) = 0;
   // Aborts the exchange in flight and every later one (they fail with "cancelled").
   virtual void cancel() = 0;
 };

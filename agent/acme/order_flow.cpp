@@ -9,14 +9,14 @@
 
 #include "agent/acme/acme_problem.h"
 #include "agent/acme/await_callback.h"
-#include "pki/jws.h"
+#include "pki/acme/jws.h"
 
 namespace certwatch::agent::acme {
 
 namespace asio = boost::asio;
+using certwatch::make_error;
+using certwatch::Result;
 using nlohmann::json;
-using pki::make_error;
-using pki::Result;
 using std::chrono::milliseconds;
 using SteadyClock = std::chrono::steady_clock;
 

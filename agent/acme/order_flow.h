@@ -33,8 +33,8 @@ struct OrderContext {
   std::vector<Challenge> presented;  // filled as present() is called
 };
 
-boost::asio::awaitable<pki::Result<OrderResult>> run_order(OrderContext& ctx,
-                                                           const OrderRequest& request);
+boost::asio::awaitable<certwatch::Result<OrderResult>> run_order(OrderContext& ctx,
+                                                                 const OrderRequest& request);
 
 // Sleeps `delay` unless cancelled (a cancel of the parked timer wakes it).
 boost::asio::awaitable<void> pause(std::chrono::milliseconds delay,

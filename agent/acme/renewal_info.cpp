@@ -3,13 +3,13 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
-#include "pki/ari.h"
+#include "pki/acme/ari.h"
 
 namespace certwatch::agent::acme {
 
+using certwatch::make_error;
+using certwatch::Result;
 using nlohmann::json;
-using pki::make_error;
-using pki::Result;
 
 Result<RenewalInfo> parse_renewal_info(const std::string& body, const std::string& retry_after,
                                        int64_t now_unix) {
@@ -39,11 +39,15 @@ Result<RenewalInfo> parse_renewal_info(const std::string& body, const std::strin
 boost::asio::awaitable<Result<RenewalInfo>> fetch_renewal_info(AcmeSession& session,
                                                                const std::string& leaf_der) {
   auto id = pki::ari_cert_id(leaf_der);
-  if (!id) co_return make_error("acme: renewalInfo: " + id.error().message, pki::ErrorKind::not_found);
+  if (!id)
+    co_return make_error("acme: renewalInfo: " + id.error().message,
+                         certwatch::ErrorKind::not_found);
   auto d = co_await session.ensure_directory();
   if (!d) co_return d.error();
   std::string base = session.endpoint("renewalInfo");
-  if (base.empty()) co_return make_error("acme: the directory offers no renewalInfo", pki::ErrorKind::not_found);
+  if (base.empty())
+    co_return make_error("acme: the directory offers no renewalInfo",
+                         certwatch::ErrorKind::not_found);
   if (base.back() != '/') base += '/';
   const std::string url = base + *id, step = "renewalInfo";
   auto r = co_await session.get(url, step);

@@ -16,11 +16,11 @@
 
 namespace certwatch::agent::acme {
 
-boost::asio::awaitable<pki::Result<RenewalInfo>> fetch_renewal_info(AcmeSession& session,
-                                                                    const std::string& leaf_der);
+boost::asio::awaitable<certwatch::Result<RenewalInfo>> fetch_renewal_info(
+    AcmeSession& session, const std::string& leaf_der);
 
 // The body and Retry-After of a renewalInfo answer as RenewalInfo (split out for unit tests).
-pki::Result<RenewalInfo> parse_renewal_info(const std::string& body, const std::string& retry_after,
-                                            int64_t now_unix);
+certwatch::Result<RenewalInfo> parse_renewal_info(const std::string& body,
+                                                  const std::string& retry_after, int64_t now_unix);
 
 }  // namespace certwatch::agent::acme

@@ -4,7 +4,7 @@
 
 #include <boost/asio/post.hpp>
 
-#include "pki/atomic_file.h"
+#include "pki/deploy/atomic_file.h"
 
 namespace certwatch::agent::acme {
 namespace fs = std::filesystem;
@@ -24,11 +24,11 @@ fs::path WebrootSolver::token_path(const std::string& token) const {
 }
 
 void WebrootSolver::present(const Challenge& challenge, SolverDone done) {
-  pki::Result<void> r;
+  certwatch::Result<void> r;
   if (!token_ok(challenge.token)) {
-    r = pki::make_error(
+    r = certwatch::make_error(
         "http-01 webroot: refusing token '" + challenge.token.substr(0, 64) + "' (not base64url)",
-        pki::ErrorKind::invalid_input);
+        certwatch::ErrorKind::invalid_input);
   } else {
     const auto path = token_path(challenge.token);
     r = pki::make_directories(path.parent_path(), 0755);
@@ -36,8 +36,8 @@ void WebrootSolver::present(const Challenge& challenge, SolverDone done) {
     // once the order is done, and it is removed then.
     if (r) r = pki::write_file_atomic(path, challenge.key_authorization, 0644);
     if (!r)
-      r = pki::make_error("http-01 webroot " + path.string() + ": " + r.error().message,
-                          r.error().kind);
+      r = certwatch::make_error("http-01 webroot " + path.string() + ": " + r.error().message,
+                                r.error().kind);
     else
       spdlog::info("acme http-01: token {} written to {}", challenge.token,
                    path.parent_path().string());
@@ -46,13 +46,13 @@ void WebrootSolver::present(const Challenge& challenge, SolverDone done) {
 }
 
 void WebrootSolver::cleanup(const Challenge& challenge, SolverDone done) {
-  pki::Result<void> r;
+  certwatch::Result<void> r;
   if (token_ok(challenge.token)) {
     std::error_code ec;
     fs::remove(token_path(challenge.token), ec);
     if (ec)
-      r = pki::make_error("http-01 webroot: removing " + token_path(challenge.token).string() +
-                          ": " + ec.message());
+      r = certwatch::make_error("http-01 webroot: removing " +
+                                token_path(challenge.token).string() + ": " + ec.message());
   }
   boost::asio::post(io_, [done = std::move(done), r]() mutable { done(r); });
 }

@@ -7,7 +7,8 @@
 namespace certwatch::agent {
 namespace mq = exporters::mqtt;
 
-mq::AlertInfo alert_info(const TargetId& target, const pki::Finding& f, const InventoryEntry* entry) {
+mq::AlertInfo alert_info(const TargetId& target, const pki::Finding& f,
+                         const InventoryEntry* entry) {
   mq::AlertInfo info;
   info.key = mq::alert_key(f.target, f.id);
   info.source = std::string(to_string(target.source));
@@ -49,8 +50,13 @@ std::optional<mq::SensorView> sensor_view(const TargetId& target, const Inventor
   if (entry == nullptr) return std::nullopt;
   for (const auto& c : entry->certs) {
     if (c->role != "leaf") continue;
-    mq::SensorView v{mq::sensor_key(target.id), std::string(to_string(target.source)), target.id,
-                 c->subject_cn, c->serial, c->not_after, "ok"};
+    mq::SensorView v{mq::sensor_key(target.id),
+                     std::string(to_string(target.source)),
+                     target.id,
+                     c->subject_cn,
+                     c->serial,
+                     c->not_after,
+                     "ok"};
     std::optional<pki::Severity> worst;
     for (const auto& f : entry->report.findings)
       if (!worst || f.severity > *worst) worst = f.severity;

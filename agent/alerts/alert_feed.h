@@ -24,6 +24,7 @@ void feed_alerts(exporters::mqtt::AlertBook& book, pki::Severity min_severity,
                  std::vector<exporters::mqtt::AlertTransition>& out);
 
 // The target's leaf (the first certificate whose role is "leaf"), or nothing.
-std::optional<exporters::mqtt::SensorView> sensor_view(const TargetId& target, const InventoryEntry* entry);
+std::optional<exporters::mqtt::SensorView> sensor_view(const TargetId& target,
+                                                       const InventoryEntry* entry);
 
 }  // namespace certwatch::agent

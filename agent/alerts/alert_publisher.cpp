@@ -1,15 +1,15 @@
 #include "agent/alerts/alert_publisher.h"
 
-#include <algorithm>
-
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
 
 #include "agent/alerts/alert_feed.h"
 #include "agent/alerts/broker_diagnosis.h"
 #include "exporters/mqtt/payloads.h"
 #include "exporters/mqtt/published_keys.h"
-#include "pki/read_file.h"
+#include "pki/load/read_file.h"
 
 namespace certwatch::agent {
 namespace mq = exporters::mqtt;
@@ -27,9 +27,10 @@ mq::AlertTiming timing_of(const config::MqttConfig& cfg) {
 
 }  // namespace
 
-AlertPublisher::AlertPublisher(boost::asio::io_context& io, Clock& clock, const config::MqttConfig& cfg,
-                               const std::filesystem::path& state_dir, exporters::Registry& registry,
-                               std::function<void()> touched)
+AlertPublisher::AlertPublisher(boost::asio::io_context& io, Clock& clock,
+                               const config::MqttConfig& cfg,
+                               const std::filesystem::path& state_dir,
+                               exporters::Registry& registry, std::function<void()> touched)
     : io_(io),
       clock_(clock),
       configured_(cfg),
@@ -92,16 +93,22 @@ void AlertPublisher::start() {
   std::weak_ptr<bool> alive = alive_;
   auto guard = [this, alive](auto fn) {
     return [this, alive, fn](auto&&... args) {
-      if (auto a = alive.lock(); a && *a && !stopped_) (this->*fn)(std::forward<decltype(args)>(args)...);
+      if (auto a = alive.lock(); a && *a && !stopped_)
+        (this->*fn)(std::forward<decltype(args)>(args)...);
     };
   };
   mq::MqttClientEvents ev;
   ev.connected = guard(&AlertPublisher::on_connected);
-  ev.connect_failed = [g = guard(&AlertPublisher::on_failure)](const std::string& why) { g(why, false); };
-  ev.connection_lost = [g = guard(&AlertPublisher::on_failure)](const std::string& why) { g(why, true); };
+  ev.connect_failed = [g = guard(&AlertPublisher::on_failure)](const std::string& why) {
+    g(why, false);
+  };
+  ev.connection_lost = [g = guard(&AlertPublisher::on_failure)](const std::string& why) {
+    g(why, true);
+  };
   ev.delivered = guard(&AlertPublisher::on_delivered);
   auto client = mq::MqttClient::create(
-      std::move(o), [&io = io_](std::function<void()> fn) { boost::asio::post(io, std::move(fn)); }, std::move(ev));
+      std::move(o), [&io = io_](std::function<void()> fn) { boost::asio::post(io, std::move(fn)); },
+      std::move(ev));
   if (!client) {
     spdlog::error("MQTT: {}; not connecting", client.error().message);
     metrics_.connect_failed(client.error().message);
@@ -109,11 +116,13 @@ void AlertPublisher::start() {
   }
   client_ = std::move(*client);
   if (cfg_.home_assistant) arm_sensor_refresh();
-  spdlog::info("MQTT: publishing to {} as {} under {}/", cfg_.broker, cfg_.client_id, topics_.prefix);
+  spdlog::info("MQTT: publishing to {} as {} under {}/", cfg_.broker, cfg_.client_id,
+               topics_.prefix);
   connect();
 }
 
-void AlertPublisher::on_change(const InventoryChange& change, const InventoryEntry*, const InventoryEntry* fresh) {
+void AlertPublisher::on_change(const InventoryChange& change, const InventoryEntry*,
+                               const InventoryEntry* fresh) {
   if (stopped_ || change.kind == ChangeKind::unchanged) return;
   std::vector<mq::AlertTransition> ts;
   feed_alerts(book_, cfg_.min_severity, change, fresh, now(), ts);
@@ -158,7 +167,8 @@ void AlertPublisher::apply(const std::vector<mq::AlertTransition>& ts) {
       case mq::AlertEvent::raised:
       case mq::AlertEvent::severity_changed:
         clearing_.erase(key);
-        enqueue({topics_.alert(key), mq::alert_payload(tr.info, host_, tr.since, t), true, "alert", "", false});
+        enqueue({topics_.alert(key), mq::alert_payload(tr.info, host_, tr.since, t), true, "alert",
+                 "", false});
         keys_dirty_ = true;
         break;
       case mq::AlertEvent::cleared:
@@ -176,7 +186,8 @@ void AlertPublisher::apply(const std::vector<mq::AlertTransition>& ts) {
 
 void AlertPublisher::renewal_finished(const mq::RenewalEvent& event) {
   if (stopped_) return;
-  enqueue({topics_.events(), mq::renewal_event_payload(event, host_, now()), false, "event", "", false});
+  enqueue({topics_.events(), mq::renewal_event_payload(event, host_, now()), false, "event", "",
+           false});
 }
 
 void AlertPublisher::update_sensor(const TargetId& target, const InventoryEntry* fresh) {
@@ -195,9 +206,11 @@ void AlertPublisher::update_sensor(const TargetId& target, const InventoryEntry*
     sensors_[key] = *view;
     unsensors_.erase(key);
     if (fresh_sensor)
-      enqueue({topics_.discovery(node_id_, key), mq::discovery_config(*view, topics_, node_id_, host_, CERTWATCH_VERSION),
-               true, "discovery", "", false});
-    enqueue({topics_.sensor_state(key), mq::sensor_state(*view, host_, now()), true, "discovery", "", false});
+      enqueue({topics_.discovery(node_id_, key),
+               mq::discovery_config(*view, topics_, node_id_, host_, CERTWATCH_VERSION), true,
+               "discovery", "", false});
+    enqueue({topics_.sensor_state(key), mq::sensor_state(*view, host_, now()), true, "discovery",
+             "", false});
   }
   keys_dirty_ = true;
 }
@@ -224,9 +237,10 @@ void AlertPublisher::flush() {
     const auto due = keys_written_ + kKeysInterval;
     if (std::chrono::steady_clock::now() < due) {
       flush_timer_.expires_at(due);
-      flush_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
-        if (auto a = alive.lock(); a && *a && !ec) flush();
-      });
+      flush_timer_.async_wait(
+          [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
+            if (auto a = alive.lock(); a && *a && !ec) flush();
+          });
       return;
     }
     save_keys();
@@ -268,7 +282,8 @@ void AlertPublisher::save_keys() {
   keys_written_ = std::chrono::steady_clock::now();
   std::set<std::string> sensor_keys = restored_sensors_;
   for (const auto& [k, v] : sensors_) sensor_keys.insert(k);
-  auto r = mq::write_published(keys_path_, mq::render_published(book_, clearing_, sensor_keys, unsensors_));
+  auto r = mq::write_published(keys_path_,
+                               mq::render_published(book_, clearing_, sensor_keys, unsensors_));
   const std::string error = r ? "" : r.error().message;
   if (error != keys_error_) {
     if (!error.empty()) spdlog::error("MQTT: cannot save the published keys: {}", error);
@@ -280,12 +295,15 @@ void AlertPublisher::reconcile() {
   enqueue({topics_.status(), "online", true, "status", "", false});
   const int64_t t = now();
   for (const auto& [key, a] : book_.alerts())
-    enqueue({topics_.alert(key), mq::alert_payload(a.info, host_, a.since, t), true, "alert", "", false});
+    enqueue({topics_.alert(key), mq::alert_payload(a.info, host_, a.since, t), true, "alert", "",
+             false});
   for (const auto& key : clearing_) enqueue({topics_.alert(key), "", true, "alert", key, false});
   for (const auto& [key, v] : sensors_) {
-    enqueue({topics_.discovery(node_id_, key), mq::discovery_config(v, topics_, node_id_, host_, CERTWATCH_VERSION),
-             true, "discovery", "", false});
-    enqueue({topics_.sensor_state(key), mq::sensor_state(v, host_, t), true, "discovery", "", false});
+    enqueue({topics_.discovery(node_id_, key),
+             mq::discovery_config(v, topics_, node_id_, host_, CERTWATCH_VERSION), true,
+             "discovery", "", false});
+    enqueue(
+        {topics_.sensor_state(key), mq::sensor_state(v, host_, t), true, "discovery", "", false});
   }
   for (const auto& key : unsensors_) {
     enqueue({topics_.discovery(node_id_, key), "", true, "discovery", key, true});
@@ -313,7 +331,8 @@ void AlertPublisher::arm_sensor_refresh() {
   sensor_timer_->wait_for(kSensorRefresh, [this](bool fired) {
     if (!fired || stopped_) return;
     for (const auto& [key, v] : sensors_)
-      enqueue({topics_.sensor_state(key), mq::sensor_state(v, host_, now()), true, "discovery", "", false});
+      enqueue({topics_.sensor_state(key), mq::sensor_state(v, host_, now()), true, "discovery", "",
+               false});
     arm_sensor_refresh();
   });
 }
@@ -345,30 +364,37 @@ void AlertPublisher::on_failure(const std::string& why, bool lost) {
   metrics_.set_connected(false);
   if (!why.empty()) return report_failure(why, lost);
   if (cfg_.cert)
-    if (auto problem = client_cert_problem(*cfg_.cert, now())) return report_failure(*problem, lost);
-  diagnose_broker(io_, cfg_.broker, BrokerTls{cfg_.ca, cfg_.cert, cfg_.key}, kDiagnosisTimeout, [this, lost, alive = std::weak_ptr<bool>(alive_)](std::string w) {
-    if (auto a = alive.lock(); a && *a && !stopped_) report_failure(w, lost);
-  });
+    if (auto problem = client_cert_problem(*cfg_.cert, now()))
+      return report_failure(*problem, lost);
+  diagnose_broker(io_, cfg_.broker, BrokerTls{cfg_.ca, cfg_.cert, cfg_.key}, kDiagnosisTimeout,
+                  [this, lost, alive = std::weak_ptr<bool>(alive_)](std::string w) {
+                    if (auto a = alive.lock(); a && *a && !stopped_) report_failure(w, lost);
+                  });
 }
 
 void AlertPublisher::report_failure(const std::string& why, bool lost) {
   metrics_.connect_failed(why);
   // Once per change of reason: a broker down for a day is one line, not 1,440.
   if (why != last_failure_) {
-    spdlog::warn("MQTT: {} {}: {}; monitoring goes on, alerts are kept for the broker (retrying up to every {} s)",
-                 lost ? "lost the connection to" : "cannot connect to", cfg_.broker, why, kMaxBackoff.count());
+    spdlog::warn(
+        "MQTT: {} {}: {}; monitoring goes on, alerts are kept for the broker (retrying up to every "
+        "{} s)",
+        lost ? "lost the connection to" : "cannot connect to", cfg_.broker, why,
+        kMaxBackoff.count());
     last_failure_ = why;
   }
   retry_timer_.expires_after(backoff_);
   backoff_ = std::min(backoff_ * 2, std::chrono::seconds(kMaxBackoff));
-  retry_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
-    if (auto a = alive.lock(); a && *a && !ec) connect();
-  });
+  retry_timer_.async_wait(
+      [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
+        if (auto a = alive.lock(); a && *a && !ec) connect();
+      });
 }
 
 void AlertPublisher::on_delivered(uint64_t id, bool ok) {
   auto it = in_flight_.find(id);
-  if (it == in_flight_.end()) return;  // dropped from Paho's buffer, or restored from an earlier run
+  if (it == in_flight_.end())
+    return;  // dropped from Paho's buffer, or restored from an earlier run
   InFlight f = std::move(it->second);
   in_flight_.erase(it);
   metrics_.set_buffered(in_flight_.size());
@@ -385,7 +411,8 @@ void AlertPublisher::on_delivered(uint64_t id, bool ok) {
 
 void AlertPublisher::retire() {
   if (stopped_ || !connected_) return stop();
-  for (const auto& [key, a] : book_.alerts()) enqueue({topics_.alert(key), "", true, "alert", "", false});
+  for (const auto& [key, a] : book_.alerts())
+    enqueue({topics_.alert(key), "", true, "alert", "", false});
   for (const auto& key : clearing_) enqueue({topics_.alert(key), "", true, "alert", "", false});
   for (const auto& [key, v] : sensors_) {
     enqueue({topics_.discovery(node_id_, key), "", true, "discovery", "", false});

@@ -36,10 +36,10 @@
 #include "agent/inventory/inventory.h"
 #include "config/config.h"
 #include "exporters/mqtt/alert_state.h"
-#include "exporters/mqtt/payloads.h"
 #include "exporters/mqtt/home_assistant.h"
 #include "exporters/mqtt/mqtt_client.h"
 #include "exporters/mqtt/mqtt_metrics.h"
+#include "exporters/mqtt/payloads.h"
 #include "exporters/mqtt/topics.h"
 #include "exporters/prometheus/metrics.h"
 
@@ -60,7 +60,8 @@ class AlertPublisher {
   // inventory is already full).
   void seed(const Inventory& inventory);
   // An InventoryListener.
-  void on_change(const InventoryChange& change, const InventoryEntry* old, const InventoryEntry* fresh);
+  void on_change(const InventoryChange& change, const InventoryEntry* old,
+                 const InventoryEntry* fresh);
   void sources_reported();
   // A renewal transaction ended (agent/renew): one message on `events`, buffered like the
   // others while the broker is away.
@@ -116,11 +117,12 @@ class AlertPublisher {
   std::filesystem::path persistence_dir_;
   exporters::mqtt::MqttMetrics metrics_;
   exporters::mqtt::AlertBook book_;
-  std::set<std::string> clearing_;  // alert keys whose empty retained message is not yet acknowledged
+  std::set<std::string>
+      clearing_;  // alert keys whose empty retained message is not yet acknowledged
   std::map<std::string, exporters::mqtt::SensorView> sensors_;
-  std::set<std::string> unsensors_;  // sensor keys whose removal is not yet acknowledged
+  std::set<std::string> unsensors_;         // sensor keys whose removal is not yet acknowledged
   std::set<std::string> restored_sensors_;  // from the file, not yet seen in this run
-  std::deque<Outgoing> queue_;  // not yet handed to Paho (order kept)
+  std::deque<Outgoing> queue_;              // not yet handed to Paho (order kept)
   std::map<uint64_t, InFlight> in_flight_;
   std::unique_ptr<exporters::mqtt::MqttClient> client_;
   std::unique_ptr<ClockTimer> hold_timer_;

@@ -19,7 +19,8 @@ void update_alert_publisher(std::unique_ptr<AlertPublisher>& publisher, boost::a
                             Clock& clock, const config::Config& cfg, const Inventory& inventory,
                             exporters::Registry& registry, std::function<void()> touched,
                             bool sources_reported) {
-  if (publisher && cfg.mqtt && publisher->config() == *cfg.mqtt && publisher->state_dir() == cfg.agent.state_dir)
+  if (publisher && cfg.mqtt && publisher->config() == *cfg.mqtt &&
+      publisher->state_dir() == cfg.agent.state_dir)
     return;
   if (publisher) {
     // Another broker or prefix: what this one left retained there would stay forever.

@@ -9,10 +9,10 @@
 #include <memory>
 
 #include "agent/probe/tls_probe.h"
-#include "pki/duration.h"
-#include "pki/judge.h"
-#include "pki/load.h"
-#include "pki/served_chain.h"
+#include "base/duration.h"
+#include "pki/judge/judge.h"
+#include "pki/load/load.h"
+#include "pki/verify/served_chain.h"
 
 namespace certwatch::agent {
 
@@ -34,7 +34,10 @@ std::optional<BrokerAddress> broker_address(const std::string& url) {
     if (colon != std::string::npos) a.port = rest.substr(colon + 1);
   }
   if (a.port.empty())
-    a.port = scheme == "mqtts" || scheme == "ssl" ? "8883" : scheme == "wss" ? "443" : scheme == "ws" ? "80" : "1883";
+    a.port = scheme == "mqtts" || scheme == "ssl" ? "8883"
+             : scheme == "wss"                    ? "443"
+             : scheme == "ws"                     ? "80"
+                                                  : "1883";
   if (a.host.empty()) return std::nullopt;
   return a;
 }
@@ -44,10 +47,11 @@ std::optional<std::string> client_cert_problem(const std::filesystem::path& cert
   if (!in.ok() || in.loaded->certs.empty()) return std::nullopt;
   const auto v = in.loaded->certs.front().validity();
   if (now > v.not_after)
-    return "client certificate " + cert.string() + " expired on " + pki::format_iso8601(v.not_after) +
-           " (the broker refuses it)";
+    return "client certificate " + cert.string() + " expired on " +
+           certwatch::format_iso8601(v.not_after) + " (the broker refuses it)";
   if (now < v.not_before)
-    return "client certificate " + cert.string() + " is not valid before " + pki::format_iso8601(v.not_before);
+    return "client certificate " + cert.string() + " is not valid before " +
+           certwatch::format_iso8601(v.not_before);
   return std::nullopt;
 }
 
@@ -64,8 +68,8 @@ std::vector<std::filesystem::path> trust_paths(const BrokerTls& tls) {
 }
 
 // What the handshake showed: the broker's chain against our trust and its host name.
-std::string judge_served(const probe::AddressOutcome& a, const BrokerTls& tls, const BrokerAddress& address,
-                         const std::string& where) {
+std::string judge_served(const probe::AddressOutcome& a, const BrokerTls& tls,
+                         const BrokerAddress& address, const std::string& where) {
   pki::JudgeOptions o;
   o.trust = pki::load_trust_files(trust_paths(tls)).certs;
   o.host = address.host;
@@ -112,11 +116,14 @@ void diagnose_broker(boost::asio::io_context& io, const std::string& url, const 
         if (r.resolve_error) return done(*r.resolve_error);
         const probe::AddressOutcome& a = r.addresses.front();
         if (a.failure == "endpoint.unreachable") {
-          const std::string reason = a.reason.starts_with("connect: ") ? a.reason.substr(9) : a.reason;
+          const std::string reason =
+              a.reason.starts_with("connect: ") ? a.reason.substr(9) : a.reason;
           return done("cannot connect to " + where + ": " + reason);
         }
         // A plain MQTT listener answers our ClientHello by closing: TCP is what we could check.
-        if (!use_tls) return done("the broker at " + where + " accepts TCP but ended the MQTT CONNECT (see its log)");
+        if (!use_tls)
+          return done("the broker at " + where +
+                      " accepts TCP but ended the MQTT CONNECT (see its log)");
         if (a.chain.empty()) return done("TLS handshake with " + where + " failed: " + a.reason);
         done(judge_served(a, tls, address, where));
       });

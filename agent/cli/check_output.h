@@ -9,15 +9,17 @@
 #include <string_view>
 #include <vector>
 
-#include "pki/judge.h"
+#include "pki/judge/judge.h"
 
 namespace certwatch {
 
 // The bundles given (each must load and hold a certificate), or the system store's bundle.
-pki::Result<std::vector<pki::Certificate>> load_trust_anchors(const std::vector<std::string>& bundles);
-void print_check_human(const std::vector<pki::Report>& reports, const std::vector<pki::Finding>& findings,
-                       int64_t now, int code, std::string_view noun);
-void print_check_json(const std::vector<pki::Report>& reports, const std::vector<pki::Finding>& findings,
-                      int64_t now, int code);
+certwatch::Result<std::vector<pki::Certificate>> load_trust_anchors(
+    const std::vector<std::string>& bundles);
+void print_check_human(const std::vector<pki::Report>& reports,
+                       const std::vector<pki::Finding>& findings, int64_t now, int code,
+                       std::string_view noun);
+void print_check_json(const std::vector<pki::Report>& reports,
+                      const std::vector<pki::Finding>& findings, int64_t now, int code);
 
 }  // namespace certwatch

@@ -1,8 +1,8 @@
 // `certwatch agent -c FILE`: the daemon. Foreground only (systemd Type=notify supervises it);
 // logs to stderr.
-#include <utility>  // before asio
-
 #include <malloc.h>
+#include <spdlog/spdlog.h>
+#include <utility>  // before asio
 
 #include <boost/asio/io_context.hpp>
 #include <boost/program_options.hpp>
@@ -10,8 +10,6 @@
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 #include "agent/cli/command.h"
 #include "agent/cli/options.h"
@@ -64,8 +62,8 @@ int run_agent(const std::vector<std::string>& args) {
   return daemon.run();
 }
 
-const CommandRegistration kRegistration{"agent", "run the agent daemon (watch, judge, serve metrics)",
-                                        run_agent};
+const CommandRegistration kRegistration{
+    "agent", "run the agent daemon (watch, judge, serve metrics)", run_agent};
 
 }  // namespace
 }  // namespace certwatch

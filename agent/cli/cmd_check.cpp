@@ -1,8 +1,7 @@
 // `certwatch check`: the one-shot judge with Nagios exit codes. Reads files and directories,
-// judges each certificate file as an ordered chain (pki/judge.h), prints a table of
+// judges each certificate file as an ordered chain (pki/judge/judge.h), prints a table of
 // certificates and the findings (or JSON), and optionally writes the chain in the right order.
 #include <openssl/x509.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,13 +15,13 @@
 #include "agent/cli/check_output.h"
 #include "agent/cli/command.h"
 #include "agent/cli/options.h"
-#include "pki/atomic_file.h"
-#include "pki/clients.h"
-#include "pki/duration.h"
-#include "pki/judge.h"
-#include "pki/text_escape.h"
-#include "pki/json.h"
-#include "pki/load.h"
+#include "base/duration.h"
+#include "base/json.h"
+#include "base/text_escape.h"
+#include "pki/deploy/atomic_file.h"
+#include "pki/judge/judge.h"
+#include "pki/load/load.h"
+#include "pki/verify/clients.h"
 
 namespace certwatch {
 namespace {
@@ -40,7 +39,8 @@ constexpr const char* kUsage =
     "`openssl verify -CAfile BUNDLE -untrusted FILE FILE` gives; the findings say why.\n"
     "Without --ca-bundle the system trust store is used.\n"
     "--clients predicts, per client family (OpenSSL 3, GnuTLS 3.7, Go crypto/x509, mbedTLS 2.28\n"
-    "with a 4 KiB record), whether it accepts the file served as it is (client.<family>.rejects).\n\n"
+    "with a 4 KiB record), whether it accepts the file served as it is "
+    "(client.<family>.rejects).\n\n"
     "Exit codes (Nagios): 0 nothing worse than info, 1 warning, 2 critical,\n"
     "3 unknown (unreadable input or usage error) when nothing is critical.\n\n"
     "Options";
@@ -53,7 +53,8 @@ struct CliOptions {
 };
 
 // The trust anchors: the bundles given, or the system store's bundle file.
-pki::Result<std::vector<pki::Certificate>> load_trust(const std::vector<std::string>& bundles) {
+certwatch::Result<std::vector<pki::Certificate>> load_trust(
+    const std::vector<std::string>& bundles) {
   std::vector<pki::Certificate> out;
   if (bundles.empty()) {
     pki::FileInput in = pki::load_file(pki::system_trust_file());
@@ -62,8 +63,9 @@ pki::Result<std::vector<pki::Certificate>> load_trust(const std::vector<std::str
   }
   for (const auto& b : bundles) {
     pki::FileInput in = pki::load_file(b);
-    if (!in.ok()) return pki::make_error("cannot use CA bundle " + in.error);
-    if (in.loaded->certs.empty()) return pki::make_error("CA bundle " + b + " holds no certificate");
+    if (!in.ok()) return certwatch::make_error("cannot use CA bundle " + in.error);
+    if (in.loaded->certs.empty())
+      return certwatch::make_error("CA bundle " + b + " holds no certificate");
     for (const auto& c : in.loaded->certs) out.push_back(c);
   }
   return out;
@@ -74,10 +76,14 @@ struct Style {
   std::string on(pki::Severity s) const {
     if (!colour) return {};
     switch (s) {
-      case pki::Severity::critical: return "\033[1;31m";
-      case pki::Severity::warning: return "\033[33m";
-      case pki::Severity::unknown: return "\033[35m";
-      case pki::Severity::info: return "\033[36m";
+      case pki::Severity::critical:
+        return "\033[1;31m";
+      case pki::Severity::warning:
+        return "\033[33m";
+      case pki::Severity::unknown:
+        return "\033[35m";
+      case pki::Severity::info:
+        return "\033[36m";
     }
     return {};
   }
@@ -86,7 +92,7 @@ struct Style {
 
 // "2026-03-01 12:00" (the table's header says UTC).
 std::string date_of(int64_t t) {
-  std::string s = pki::format_timestamp(t);
+  std::string s = certwatch::format_timestamp(t);
   return s.size() > 4 ? s.substr(0, s.size() - 4) : s;
 }
 
@@ -103,18 +109,23 @@ std::string upper(std::string_view s) {
 
 std::string status_word(int code) {
   switch (code) {
-    case 0: return "OK";
-    case 1: return "WARNING";
-    case 2: return "CRITICAL";
-    default: return "UNKNOWN";
+    case 0:
+      return "OK";
+    case 1:
+      return "WARNING";
+    case 2:
+      return "CRITICAL";
+    default:
+      return "UNKNOWN";
   }
 }
 
 // Names and messages carry bytes from files and from remote servers: on a terminal, control
 // characters would be escape sequences, so they are shown as \xNN like in the log.
 std::string term(std::string_view s) {
-  return pki::needs_escape(s, pki::EscapeSet::for_log) ? pki::escape_text(s, pki::EscapeSet::for_log)
-                                                        : std::string(s);
+  return certwatch::needs_escape(s, certwatch::EscapeSet::for_log)
+             ? certwatch::escape_text(s, certwatch::EscapeSet::for_log)
+             : std::string(s);
 }
 
 std::string clip(const std::string& given, size_t width) {
@@ -137,9 +148,9 @@ void print_human(const std::vector<pki::Report>& reports, const std::vector<pki:
   size_t ncerts = 0;
   for (const auto& r : reports) ncerts += r.certs.size();
   if (ncerts > 0) {
-    std::printf("%-*s  %3s  %-12s  %-*s  %-*s  %-16s  %9s\n", static_cast<int>(file_w), upper(noun).c_str(),
-                "POS", "ROLE", static_cast<int>(cn_w), "SUBJECT CN", static_cast<int>(icn_w),
-                "ISSUER CN", "NOT AFTER (UTC)", "DAYS LEFT");
+    std::printf("%-*s  %3s  %-12s  %-*s  %-*s  %-16s  %9s\n", static_cast<int>(file_w),
+                upper(noun).c_str(), "POS", "ROLE", static_cast<int>(cn_w), "SUBJECT CN",
+                static_cast<int>(icn_w), "ISSUER CN", "NOT AFTER (UTC)", "DAYS LEFT");
     for (const auto& r : reports) {
       for (const auto& c : r.certs) {
         std::printf("%-*s  %3d  %-12s  %-*s  %-*s  %-16s  %9lld\n", static_cast<int>(file_w),
@@ -151,11 +162,13 @@ void print_human(const std::vector<pki::Report>& reports, const std::vector<pki:
     }
   }
   for (const auto& r : reports)
-    for (const auto& n : r.notes) std::printf("note: %s: %s\n", term(r.target).c_str(), term(n).c_str());
+    for (const auto& n : r.notes)
+      std::printf("note: %s: %s\n", term(r.target).c_str(), term(n).c_str());
   for (const auto& r : reports) {
     if (r.clients.empty()) continue;
     std::string line;
-    for (const auto& v : r.clients) line += (line.empty() ? "" : ", ") + v.family + (v.accepts ? " accepts" : " REJECTS");
+    for (const auto& v : r.clients)
+      line += (line.empty() ? "" : ", ") + v.family + (v.accepts ? " accepts" : " REJECTS");
     std::printf("clients: %s: %s\n", term(r.target).c_str(), line.c_str());
   }
   if (!findings.empty()) {
@@ -171,14 +184,15 @@ void print_human(const std::vector<pki::Report>& reports, const std::vector<pki:
   }
   size_t by[4] = {0, 0, 0, 0};
   for (const auto& f : findings) ++by[static_cast<int>(f.severity)];
-  std::printf("\n%s: %zu certificate(s) in %zu %.*s(s); %zu critical, %zu warning, %zu unknown, %zu info\n",
-              status_word(code).c_str(), ncerts, reports.size(), static_cast<int>(noun.size()), noun.data(),
-              by[3], by[1], by[2], by[0]);
+  std::printf(
+      "\n%s: %zu certificate(s) in %zu %.*s(s); %zu critical, %zu warning, %zu unknown, %zu info\n",
+      status_word(code).c_str(), ncerts, reports.size(), static_cast<int>(noun.size()), noun.data(),
+      by[3], by[1], by[2], by[0]);
 }
 
 void print_json(const std::vector<pki::Report>& reports, const std::vector<pki::Finding>& findings,
                 int64_t now, int code) {
-  pki::JsonWriter w;
+  certwatch::JsonWriter w;
   w.begin_object().key("certificates").begin_array();
   for (const auto& r : reports) {
     for (const auto& c : r.certs) {
@@ -198,15 +212,21 @@ void print_json(const std::vector<pki::Report>& reports, const std::vector<pki::
     w.begin_object().key("target").value(r.target).key("trusted").value(r.trusted);
     w.key("order_judged").value(r.order_judged);
     w.key("verify_error");
-    if (r.verify_error) w.value(*r.verify_error);
-    else w.null();
+    if (r.verify_error)
+      w.value(*r.verify_error);
+    else
+      w.null();
     w.key("key");
     if (r.key) {
       w.begin_object()
-          .key("path").value(r.key->path)
-          .key("encrypted").value(r.key->encrypted)
-          .key("key_type").value(r.key->key_type)
-          .key("spki_sha256").value(r.key->spki_sha256)
+          .key("path")
+          .value(r.key->path)
+          .key("encrypted")
+          .value(r.key->encrypted)
+          .key("key_type")
+          .value(r.key->key_type)
+          .key("spki_sha256")
+          .value(r.key->spki_sha256)
           .end_object();
     } else {
       w.null();
@@ -249,7 +269,8 @@ int run_check(const std::vector<std::string>& args) {
       "ca-bundle", po::value(&cli.bundles)->value_name("F"),
       "trust anchors (PEM/DER/PKCS#7); repeatable; default: the system store")(
       "key", po::value(&cli.key)->value_name("F"), "private key to pair with the leaf")(
-      "host", po::value(&cli.host)->value_name("NAME"), "host name or IP the leaf must match (SAN)")(
+      "host", po::value(&cli.host)->value_name("NAME"),
+      "host name or IP the leaf must match (SAN)")(
       "purpose", po::value(&cli.purpose)->value_name("server|client"),
       "what the leaf is used for (checks extendedKeyUsage)")(
       "warning", po::value(&cli.warning)->value_name("DUR"),
@@ -258,8 +279,8 @@ int run_check(const std::vector<std::string>& args) {
       "critical when less is left (default 7d, capped at a tenth of the lifetime)")(
       "fix-order", po::value(&cli.fix_order)->value_name("OUT"),
       "write the chain leaf first, each issuer after its child, without duplicates, unrelated "
-      "certificates and the root (atomically)")(
-      "keep-root", po::bool_switch(&cli.keep_root), "with --fix-order: keep the root")(
+      "certificates and the root (atomically)")("keep-root", po::bool_switch(&cli.keep_root),
+                                                "with --fix-order: keep the root")(
       "json", po::bool_switch(&cli.json), "JSON output")(
       "clients", po::bool_switch(&cli.clients),
       "predict per client family (openssl, gnutls, go, mbedtls) whether it accepts the chain "
@@ -280,16 +301,17 @@ int run_check(const std::vector<std::string>& args) {
     opt.purpose = *purpose;
   }
   if (!cli.warning.empty()) {
-    auto d = pki::parse_duration(cli.warning);
+    auto d = certwatch::parse_duration(cli.warning);
     if (!d) return usage_error(cmd, "--warning: " + d.error().message);
     opt.thresholds.warning_seconds = *d;
   }
   if (!cli.critical.empty()) {
-    auto d = pki::parse_duration(cli.critical);
+    auto d = certwatch::parse_duration(cli.critical);
     if (!d) return usage_error(cmd, "--critical: " + d.error().message);
     opt.thresholds.critical_seconds = *d;
   }
-  if (cli.keep_root && cli.fix_order.empty()) return usage_error(cmd, "--keep-root needs --fix-order");
+  if (cli.keep_root && cli.fix_order.empty())
+    return usage_error(cmd, "--keep-root needs --fix-order");
   if (cli.clients)
     for (const auto f : pki::client_families()) opt.clients.emplace_back(f);
   auto trust = load_trust(cli.bundles);
@@ -317,12 +339,15 @@ int run_check(const std::vector<std::string>& args) {
         chain = &r;
       }
     if (with_certs != 1) return usage_error(cmd, "--fix-order needs exactly one certificate file");
-    if (chain->fixed_order.empty()) return usage_error(cmd, chain->target + " is not a chain with a leaf");
+    if (chain->fixed_order.empty())
+      return usage_error(cmd, chain->target + " is not a chain with a leaf");
     if (const int rc = write_fixed(cli, *chain, cmd); rc != kExitOk) return rc;
   }
 
-  if (cli.json) print_json(reports, findings, opt.now, code);
-  else print_human(reports, findings, opt.now, code);
+  if (cli.json)
+    print_json(reports, findings, opt.now, code);
+  else
+    print_human(reports, findings, opt.now, code);
   return code;
 }
 
@@ -332,15 +357,17 @@ const CommandRegistration kRegistration{
 }  // namespace
 
 // Shared with `certwatch probe` (check_output.h): one table, one JSON shape, one trust loader.
-pki::Result<std::vector<pki::Certificate>> load_trust_anchors(const std::vector<std::string>& bundles) {
+certwatch::Result<std::vector<pki::Certificate>> load_trust_anchors(
+    const std::vector<std::string>& bundles) {
   return load_trust(bundles);
 }
-void print_check_human(const std::vector<pki::Report>& reports, const std::vector<pki::Finding>& findings,
-                       int64_t now, int code, std::string_view noun) {
+void print_check_human(const std::vector<pki::Report>& reports,
+                       const std::vector<pki::Finding>& findings, int64_t now, int code,
+                       std::string_view noun) {
   print_human(reports, findings, now, code, noun);
 }
-void print_check_json(const std::vector<pki::Report>& reports, const std::vector<pki::Finding>& findings,
-                      int64_t now, int code) {
+void print_check_json(const std::vector<pki::Report>& reports,
+                      const std::vector<pki::Finding>& findings, int64_t now, int code) {
   print_json(reports, findings, now, code);
 }
 

@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "agent/cli/command.h"
+#include "base/duration.h"
+#include "base/json.h"
 #include "config/loader.h"
-#include "pki/duration.h"
-#include "pki/json.h"
 
 namespace certwatch {
 namespace {
@@ -38,7 +38,7 @@ void print_summary(const std::string& file, const config::Config& c) {
   std::printf("  http:       %s\n", c.http.listen.to_string().c_str());
   std::printf("  agent:      state %s, rescan every %s, debounce %lldms\n",
               c.agent.state_dir.c_str(),
-              pki::format_duration(c.agent.rescan_interval.count()).c_str(),
+              certwatch::format_duration(c.agent.rescan_interval.count()).c_str(),
               static_cast<long long>(c.agent.debounce.count()));
   std::printf("  trust:      %zu\n", c.trust.size());
   std::printf("  watch:      %zu (%zu recursive)\n", c.watch.size(), count_recursive(c));
@@ -52,7 +52,7 @@ void print_summary(const std::string& file, const config::Config& c) {
 // One key/value pair per line reads better than the formatter's split.
 // clang-format off
 std::string to_json(const std::string& file, const config::LoadReport& report) {
-  pki::JsonWriter w;
+  certwatch::JsonWriter w;
   w.begin_object().key("file").value(file).key("ok").value(report.config.has_value());
   w.key("problems").begin_array();
   for (const auto& p : report.problems) {
@@ -82,7 +82,9 @@ std::string to_json(const std::string& file, const config::LoadReport& report) {
 
 // clang-format on
 
-int usage_error(const std::string& message) { return certwatch::usage_error("certwatch config", message); }
+int usage_error(const std::string& message) {
+  return certwatch::usage_error("certwatch config", message);
+}
 
 int run_config(const std::vector<std::string>& args) {
   if (args.size() < 2) return usage_error("missing subcommand (check)");

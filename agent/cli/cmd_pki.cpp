@@ -1,10 +1,11 @@
 // `certwatch pki init|ca|issue|import|bundle|list|revoke|crl`: the built-in issuer on the
-// command line (pki/issuer.h does the work). Passphrases come only from a file
+// command line (pki/issue/issuer.h does the work). Passphrases come only from a file
 // (--passphrase-file) or a systemd credential ($CREDENTIALS_DIRECTORY/NAME), never from argv,
 // where every user of the machine could read them. Exit status: 0 done, 1 refused or failed
 // (nothing written), 3 usage error.
-#include <boost/program_options.hpp>
+#include <utility>
 
+#include <boost/program_options.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -13,16 +14,15 @@
 #include <optional>
 #include <sstream>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "agent/cli/command.h"
-#include "pki/crl.h"
-#include "pki/duration.h"
-#include "pki/issuer.h"
-#include "pki/json.h"
-#include "pki/load.h"
-#include "pki/read_file.h"
+#include "base/duration.h"
+#include "base/json.h"
+#include "pki/issue/crl.h"
+#include "pki/issue/issuer.h"
+#include "pki/load/load.h"
+#include "pki/load/read_file.h"
 
 namespace certwatch {
 namespace {
@@ -60,23 +60,25 @@ std::string strip_newline(std::string s) {
   return s;
 }
 
-pki::Result<std::string> read_file(const fs::path& p, const std::string& what,
-                                   std::uintmax_t limit = pki::kMaxInputBytes) {
-  // Non-blocking, regular files only, capped (pki/read_file.h): a FIFO or /dev/zero is refused.
+certwatch::Result<std::string> read_file(const fs::path& p, const std::string& what,
+                                         std::uintmax_t limit = pki::kMaxInputBytes) {
+  // Non-blocking, regular files only, capped (pki/load/read_file.h): a FIFO or /dev/zero is
+  // refused.
   auto data = pki::read_regular_file(p, limit);
-  if (!data) return pki::make_error(what + ": cannot read " + data.error().message);
+  if (!data) return certwatch::make_error(what + ": cannot read " + data.error().message);
   return data;
 }
 
 // The first line of a file, as a passphrase.
-pki::Result<pki::Passphrase> passphrase_from(const fs::path& p, const std::string& what) {
+certwatch::Result<pki::Passphrase> passphrase_from(const fs::path& p, const std::string& what) {
   auto text = read_file(p, what, pki::kMaxSecretBytes);
   if (!text) return text.error();
   auto nl = text->find('\n');
   std::string line = strip_newline(text->substr(0, nl));
   pki::Passphrase pass(std::move(line));
   pki::Passphrase scrub(std::move(*text));  // clears the file's copy on scope exit
-  if (pass.value().empty()) return pki::make_error(what + ": " + p.string() + " holds an empty passphrase");
+  if (pass.value().empty())
+    return certwatch::make_error(what + ": " + p.string() + " holds an empty passphrase");
   return pass;
 }
 
@@ -86,19 +88,21 @@ fs::path credential_path(const std::string& name) {
 }
 
 // A usage error in the passphrase options with `prefix`, or nullopt.
-std::optional<std::string> passphrase_usage(const po::variables_map& vm, const std::string& prefix) {
+std::optional<std::string> passphrase_usage(const po::variables_map& vm,
+                                            const std::string& prefix) {
   const std::string file_opt = prefix + "passphrase-file";
   const std::string cred_opt = prefix + "passphrase-credential";
-  if (vm.count(file_opt) && vm.count(cred_opt)) return "give --" + file_opt + " or --" + cred_opt + ", not both";
+  if (vm.count(file_opt) && vm.count(cred_opt))
+    return "give --" + file_opt + " or --" + cred_opt + ", not both";
   return std::nullopt;
 }
 
 // A passphrase named by --X-passphrase-file / --X-passphrase-credential; with neither, the
 // systemd credential `fallback` if it exists (so a unit's LoadCredential= just works). The
 // caller checked passphrase_usage() first.
-pki::Result<std::optional<pki::Passphrase>> resolve_passphrase(const po::variables_map& vm,
-                                                              const std::string& prefix,
-                                                              const std::string& fallback) {
+certwatch::Result<std::optional<pki::Passphrase>> resolve_passphrase(const po::variables_map& vm,
+                                                                     const std::string& prefix,
+                                                                     const std::string& fallback) {
   const std::string file_opt = prefix + "passphrase-file";
   const std::string cred_opt = prefix + "passphrase-credential";
   if (vm.count(file_opt)) {
@@ -109,7 +113,8 @@ pki::Result<std::optional<pki::Passphrase>> resolve_passphrase(const po::variabl
   if (vm.count(cred_opt) || !fallback.empty()) {
     const std::string name = vm.count(cred_opt) ? vm[cred_opt].as<std::string>() : fallback;
     if (std::getenv("CREDENTIALS_DIRECTORY") == nullptr) {
-      if (vm.count(cred_opt)) return pki::make_error("--" + cred_opt + ": $CREDENTIALS_DIRECTORY is not set");
+      if (vm.count(cred_opt))
+        return certwatch::make_error("--" + cred_opt + ": $CREDENTIALS_DIRECTORY is not set");
       return std::optional<pki::Passphrase>();
     }
     const auto path = credential_path(name);
@@ -122,7 +127,8 @@ pki::Result<std::optional<pki::Passphrase>> resolve_passphrase(const po::variabl
   return std::optional<pki::Passphrase>();
 }
 
-void add_passphrase_options(po::options_description& d, const std::string& prefix, const std::string& what) {
+void add_passphrase_options(po::options_description& d, const std::string& prefix,
+                            const std::string& what) {
   d.add_options()((prefix + "passphrase-file").c_str(), po::value<std::string>()->value_name("F"),
                   ("file whose first line is the passphrase " + what).c_str())(
       (prefix + "passphrase-credential").c_str(), po::value<std::string>()->value_name("NAME"),
@@ -132,15 +138,19 @@ void add_passphrase_options(po::options_description& d, const std::string& prefi
 // A usage error's text, for the command's usage_error().
 using Usage = std::string;
 
-pki::Result<int64_t> duration_option(const po::variables_map& vm, const std::string& name) {
-  auto d = pki::parse_duration(vm[name].as<std::string>());
-  if (!d) return pki::make_error("--" + name + ": " + d.error().message, pki::ErrorKind::invalid_input);
+certwatch::Result<int64_t> duration_option(const po::variables_map& vm, const std::string& name) {
+  auto d = certwatch::parse_duration(vm[name].as<std::string>());
+  if (!d)
+    return certwatch::make_error("--" + name + ": " + d.error().message,
+                                 certwatch::ErrorKind::invalid_input);
   return *d;
 }
 
-pki::Result<pki::KeyType> key_type_option(const po::variables_map& vm) {
+certwatch::Result<pki::KeyType> key_type_option(const po::variables_map& vm) {
   auto t = pki::parse_key_type(vm["key-type"].as<std::string>());
-  if (!t) return pki::make_error("--key-type: " + t.error().message, pki::ErrorKind::invalid_input);
+  if (!t)
+    return certwatch::make_error("--key-type: " + t.error().message,
+                                 certwatch::ErrorKind::invalid_input);
   return *t;
 }
 
@@ -153,8 +163,8 @@ struct Parsed {
 
 // Parses `args` (after the sub-command name `cmd`). Boost.Program_options reports by throwing;
 // that is converted here, at its edge.
-Parsed parse(const std::string& cmd, const std::vector<std::string>& args, po::options_description& d,
-             const std::string& usage, const std::string& about) {
+Parsed parse(const std::string& cmd, const std::vector<std::string>& args,
+             po::options_description& d, const std::string& usage, const std::string& about) {
   d.add_options()("help,h", "show this help");
   Parsed p;
   try {
@@ -194,17 +204,22 @@ std::optional<int> start(const std::string& cmd, Parsed& p) {
   return std::nullopt;
 }
 
-// pki's messages name request fields, not flags (pki/result.h): the flags go back in here.
-std::string with_flags(const pki::Error& e) {
+// pki's messages name request fields, not flags (base/result.h): the flags go back in here.
+std::string with_flags(const certwatch::Error& e) {
   static const std::vector<std::pair<std::string, std::string>> kFlags = {
-      {"subject", "--subject"}, {"CSR", "--csr"},     {"name", "--name"},
-      {"certificate", "--cert"}, {"key", "--key"},    {"chain", "--chain"},
-      {"path length", "--path-len"}, {"next update", "--next-update"},
+      {"subject", "--subject"},
+      {"CSR", "--csr"},
+      {"name", "--name"},
+      {"certificate", "--cert"},
+      {"key", "--key"},
+      {"chain", "--chain"},
+      {"path length", "--path-len"},
+      {"next update", "--next-update"},
   };
   std::string text = e.message;
   for (const auto& [input, flag] : kFlags)
     if (e.input == input && text.starts_with(input)) text = flag + text.substr(input.size());
-  if (e.kind == pki::ErrorKind::exists) text += " (use --force to replace it)";
+  if (e.kind == certwatch::ErrorKind::exists) text += " (use --force to replace it)";
   if (e.fix == "validity") text += " (shorten --validity)";
   if (e.fix == "name") text += " with --name (e.g. --name server-ca)";
   if (e.fix == "serial") text += "; give --serial (and --ca)";
@@ -213,7 +228,7 @@ std::string with_flags(const pki::Error& e) {
   return text;
 }
 
-int fail(const std::string& what, const pki::Error& e) {
+int fail(const std::string& what, const certwatch::Error& e) {
   std::fprintf(stderr, "certwatch pki %s: %s\n", what.c_str(), with_flags(e).c_str());
   return kExitFailed;
 }
@@ -221,9 +236,13 @@ int fail(const std::string& what, const pki::Error& e) {
 int report(const pki::Issued& issued, bool json) {
   for (const auto& w : issued.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   if (json) {
-    pki::JsonWriter w;
+    certwatch::JsonWriter w;
     const auto v = issued.cert.validity();
-    w.begin_object().key("subject").value(issued.cert.subject()).key("serial").value(issued.cert.serial_hex());
+    w.begin_object()
+        .key("subject")
+        .value(issued.cert.subject())
+        .key("serial")
+        .value(issued.cert.serial_hex());
     w.key("sha256").value(issued.cert.sha256_hex()).key("not_before").value(v.not_before);
     w.key("not_after").value(v.not_after).key("written").begin_array();
     for (const auto& p : issued.written) w.value(p.string());
@@ -234,7 +253,8 @@ int report(const pki::Issued& issued, bool json) {
     return kExitOk;
   }
   std::printf("issued %s serial %s valid until %s\n", issued.cert.subject().c_str(),
-              issued.cert.serial_hex().c_str(), pki::format_iso8601(issued.cert.validity().not_after).c_str());
+              issued.cert.serial_hex().c_str(),
+              certwatch::format_iso8601(issued.cert.validity().not_after).c_str());
   for (const auto& p : issued.written) std::printf("wrote %s\n", p.c_str());
   return kExitOk;
 }
@@ -248,13 +268,16 @@ po::options_description common(const char* title) {
 
 int cmd_init(const std::vector<std::string>& args) {
   auto d = common("Options");
-  d.add_options()("subject", po::value<std::string>()->value_name("DN")->required(), "root subject, e.g. /C=DE/O=Lab/CN=Lab Root CA")(
-      "key-type", po::value<std::string>()->default_value("ec-p256"), "ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096, ed25519")(
+  d.add_options()("subject", po::value<std::string>()->value_name("DN")->required(),
+                  "root subject, e.g. /C=DE/O=Lab/CN=Lab Root CA")(
+      "key-type", po::value<std::string>()->default_value("ec-p256"),
+      "ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096, ed25519")(
       "validity", po::value<std::string>()->default_value("3650d"), "lifetime")(
       "force", "replace an existing root CA");
   add_passphrase_options(d, "", "that encrypts the root key (AES-256)");
-  auto parsed = parse("init", args, d, "Usage: certwatch pki init --dir D --subject DN [OPTIONS]",
-                  "Creates the self-signed root CA in D/root-ca and the device bundle D/ca-bundle.pem.");
+  auto parsed =
+      parse("init", args, d, "Usage: certwatch pki init --dir D --subject DN [OPTIONS]",
+            "Creates the self-signed root CA in D/root-ca and the device bundle D/ca-bundle.pem.");
   if (auto done = start("init", parsed)) return *done;
   const po::variables_map* vm = &parsed.vm;
   pki::Issuer issuer((*vm)["dir"].as<std::string>());
@@ -290,9 +313,10 @@ int cmd_ca(const std::vector<std::string>& args) {
       "force", "replace an existing CA of that name");
   add_passphrase_options(d, "", "that encrypts the new CA key");
   add_passphrase_options(d, "parent-", "of the parent CA's key");
-  auto parsed = parse("ca", args, d, "Usage: certwatch pki ca --dir D --name NAME --subject DN [OPTIONS]",
-                  "Creates an intermediate CA (CA:TRUE with pathlen, keyCertSign + cRLSign, SKI, AKI)\n"
-                  "signed by --parent; writes D/NAME/private/NAME.key.pem (0400) and D/NAME/certs/.");
+  auto parsed =
+      parse("ca", args, d, "Usage: certwatch pki ca --dir D --name NAME --subject DN [OPTIONS]",
+            "Creates an intermediate CA (CA:TRUE with pathlen, keyCertSign + cRLSign, SKI, AKI)\n"
+            "signed by --parent; writes D/NAME/private/NAME.key.pem (0400) and D/NAME/certs/.");
   if (auto done = start("ca", parsed)) return *done;
   const po::variables_map* vm = &parsed.vm;
   pki::Issuer issuer((*vm)["dir"].as<std::string>());
@@ -321,28 +345,35 @@ int cmd_issue(const std::vector<std::string>& args) {
   auto d = common("Options");
   d.add_options()("ca", po::value<std::string>()->required(), "the issuing CA")(
       "profile", po::value<std::string>()->required(), "server or client")(
-      "name", po::value<std::string>()->required(), "output file stem: OUT/NAME.{key,cert,chain}.pem")(
-      "subject", po::value<std::string>()->value_name("DN"), "subject (default with --csr: the CSR's)")(
-      "san", po::value<std::vector<std::string>>()->composing(), "DNS:name or IP:address (repeatable)")(
-      "csr", po::value<std::string>()->value_name("F"), "sign this CSR (its SANs are validated; nothing else is taken)")(
-      "key-type", po::value<std::string>()->default_value("ec-p256"), "key type when no CSR is given")(
-      "validity", po::value<std::string>()->default_value("365d"), "lifetime")(
+      "name", po::value<std::string>()->required(),
+      "output file stem: OUT/NAME.{key,cert,chain}.pem")("subject",
+                                                         po::value<std::string>()->value_name("DN"),
+                                                         "subject (default with --csr: the CSR's)")(
+      "san", po::value<std::vector<std::string>>()->composing(),
+      "DNS:name or IP:address (repeatable)")(
+      "csr", po::value<std::string>()->value_name("F"),
+      "sign this CSR (its SANs are validated; nothing else is taken)")(
+      "key-type", po::value<std::string>()->default_value("ec-p256"),
+      "key type when no CSR is given")("validity", po::value<std::string>()->default_value("365d"),
+                                       "lifetime")(
       "clamp-validity", "clamp an explicit --validity to the CA instead of refusing")(
       "out", po::value<std::string>()->value_name("DIR"), "output directory (default D/issued)")(
       "force", "replace existing output files");
   add_passphrase_options(d, "", "of the CA's key");
-  auto parsed = parse("issue", args, d,
-                  "Usage: certwatch pki issue --dir D --ca NAME --profile server|client --name NAME\n"
-                  "                           --subject DN [--san DNS:x --san IP:y ...] [OPTIONS]",
-                  "Issues a leaf certificate and writes OUT/NAME.key.pem (0600), OUT/NAME.cert.pem and\n"
-                  "OUT/NAME.chain.pem (leaf first, then intermediates, no root).");
+  auto parsed =
+      parse("issue", args, d,
+            "Usage: certwatch pki issue --dir D --ca NAME --profile server|client --name NAME\n"
+            "                           --subject DN [--san DNS:x --san IP:y ...] [OPTIONS]",
+            "Issues a leaf certificate and writes OUT/NAME.key.pem (0600), OUT/NAME.cert.pem and\n"
+            "OUT/NAME.chain.pem (leaf first, then intermediates, no root).");
   if (auto done = start("issue", parsed)) return *done;
   const po::variables_map* vm = &parsed.vm;
   pki::Issuer issuer((*vm)["dir"].as<std::string>());
   pki::IssueRequest rq;
   rq.ca = (*vm)["ca"].as<std::string>();
   auto profile = pki::parse_profile((*vm)["profile"].as<std::string>());
-  if (!profile || pki::is_ca_profile(*profile)) return usage_error("certwatch pki issue", "--profile: server or client");
+  if (!profile || pki::is_ca_profile(*profile))
+    return usage_error("certwatch pki issue", "--profile: server or client");
   rq.profile = *profile;
   rq.name = (*vm)["name"].as<std::string>();
   if (vm->count("subject")) rq.subject = (*vm)["subject"].as<std::string>();
@@ -368,15 +399,20 @@ int cmd_issue(const std::vector<std::string>& args) {
 
 int cmd_import(const std::vector<std::string>& args) {
   auto d = common("Options");
-  d.add_options()("cert", po::value<std::string>()->value_name("F")->required(), "the CA certificate (PEM)")(
-      "key", po::value<std::string>()->value_name("F")->required(), "its private key (PEM, encrypted or not)")(
-      "chain", po::value<std::string>()->value_name("F"), "its parent certificates (intermediates and/or root)")(
+  d.add_options()("cert", po::value<std::string>()->value_name("F")->required(),
+                  "the CA certificate (PEM)")("key",
+                                              po::value<std::string>()->value_name("F")->required(),
+                                              "its private key (PEM, encrypted or not)")(
+      "chain", po::value<std::string>()->value_name("F"),
+      "its parent certificates (intermediates and/or root)")(
       "name", po::value<std::string>(), "CA name (default root-ca for a self-signed CA)")(
       "force", "replace an existing CA of that name");
   add_passphrase_options(d, "", "of the key (the stored key stays encrypted with it)");
-  auto parsed = parse("import", args, d, "Usage: certwatch pki import --dir D --cert F --key F [--chain F] [--name NAME] [OPTIONS]",
-                  "Adopts a CA made with openssl (e.g. by the seeds' commands) so that it can issue\n"
-                  "without re-keying devices. The key must match the certificate, which must be a CA.");
+  auto parsed = parse(
+      "import", args, d,
+      "Usage: certwatch pki import --dir D --cert F --key F [--chain F] [--name NAME] [OPTIONS]",
+      "Adopts a CA made with openssl (e.g. by the seeds' commands) so that it can issue\n"
+      "without re-keying devices. The key must match the certificate, which must be a CA.");
   if (auto done = start("import", parsed)) return *done;
   const po::variables_map* vm = &parsed.vm;
   pki::Issuer issuer((*vm)["dir"].as<std::string>());
@@ -408,11 +444,13 @@ int cmd_import(const std::vector<std::string>& args) {
 
 int cmd_bundle(const std::vector<std::string>& args) {
   auto d = common("Options");
-  d.add_options()("with-intermediates", "put the intermediate CAs before the root (seed 001 6.1: "
-                                        "stricter pinning, but rotating an intermediate needs a new bundle)")(
+  d.add_options()("with-intermediates",
+                  "put the intermediate CAs before the root (seed 001 6.1: "
+                  "stricter pinning, but rotating an intermediate needs a new bundle)")(
       "out", po::value<std::string>()->value_name("F"), "output file (default D/ca-bundle.pem)");
-  auto parsed = parse("bundle", args, d, "Usage: certwatch pki bundle --dir D [--with-intermediates] [--out F]",
-                  "Writes the CA bundle that devices pin: the root only by default (seed 001 6).");
+  auto parsed = parse(
+      "bundle", args, d, "Usage: certwatch pki bundle --dir D [--with-intermediates] [--out F]",
+      "Writes the CA bundle that devices pin: the root only by default (seed 001 6).");
   if (auto done = start("bundle", parsed)) return *done;
   const po::variables_map* vm = &parsed.vm;
   pki::Issuer issuer((*vm)["dir"].as<std::string>());
@@ -428,11 +466,12 @@ int cmd_list(const std::vector<std::string>& args) {
   auto d = common("Options");
   d.add_options()("ca", po::value<std::string>(), "only certificates issued by this CA");
   auto parsed = parse("list", args, d, "Usage: certwatch pki list --dir D [--ca NAME] [--json]",
-                  "Shows the ledger: every certificate issued in D, newest first.");
+                      "Shows the ledger: every certificate issued in D, newest first.");
   if (auto done = start("list", parsed)) return *done;
   const po::variables_map* vm = &parsed.vm;
   pki::Issuer issuer((*vm)["dir"].as<std::string>());
-  if (!fs::exists(issuer.ledger_path())) return fail("list", pki::make_error("no ledger in " + issuer.dir().string()));
+  if (!fs::exists(issuer.ledger_path()))
+    return fail("list", certwatch::make_error("no ledger in " + issuer.dir().string()));
   auto ledger = issuer.ledger();
   if (!ledger) return fail("list", ledger.error());
   std::optional<std::string> ca;
@@ -440,14 +479,20 @@ int cmd_list(const std::vector<std::string>& args) {
   auto entries = (*ledger)->list(ca);
   if (!entries) return fail("list", entries.error());
   if (vm->count("json")) {
-    pki::JsonWriter w;
+    certwatch::JsonWriter w;
     w.begin_array();
     for (const auto& e : *entries) {
-      w.begin_object().key("serial").value(e.serial).key("ca").value(e.ca).key("name").value(e.name);
+      w.begin_object().key("serial").value(e.serial).key("ca").value(e.ca).key("name").value(
+          e.name);
       w.key("subject").value(e.subject).key("sans").begin_array();
       for (const auto& s : e.sans) w.value(s);
       w.end_array().key("not_before").value(e.not_before).key("not_after").value(e.not_after);
-      w.key("sha256").value(e.sha256).key("key_type").value(e.key_type).key("profile").value(e.profile);
+      w.key("sha256")
+          .value(e.sha256)
+          .key("key_type")
+          .value(e.key_type)
+          .key("profile")
+          .value(e.profile);
       w.key("status").value(e.status).key("issued_at").value(e.issued_at);
       if (e.status == "revoked")
         w.key("revoked_at").value(e.revoked_at).key("revocation_reason").value(e.revocation_reason);
@@ -458,14 +503,14 @@ int cmd_list(const std::vector<std::string>& args) {
     std::printf("%s\n", w.str().c_str());
     return kExitOk;
   }
-  std::printf("%-10s %-12s %-14s %-20s %-20s %-40s %s\n", "STATUS", "PROFILE", "CA", "NAME", "NOT_AFTER",
-              "SERIAL", "SUBJECT / SANS");
+  std::printf("%-10s %-12s %-14s %-20s %-20s %-40s %s\n", "STATUS", "PROFILE", "CA", "NAME",
+              "NOT_AFTER", "SERIAL", "SUBJECT / SANS");
   for (const auto& e : *entries) {
     std::string sans;
     for (const auto& s : e.sans) sans += (sans.empty() ? "" : ",") + s;
-    std::printf("%-10s %-12s %-14s %-20s %-20s %-40s %s%s%s\n", e.status.c_str(), e.profile.c_str(), e.ca.c_str(),
-                e.name.c_str(), pki::format_iso8601(e.not_after).c_str(), e.serial.c_str(), e.subject.c_str(),
-                sans.empty() ? "" : " / ", sans.c_str());
+    std::printf("%-10s %-12s %-14s %-20s %-20s %-40s %s%s%s\n", e.status.c_str(), e.profile.c_str(),
+                e.ca.c_str(), e.name.c_str(), certwatch::format_iso8601(e.not_after).c_str(),
+                e.serial.c_str(), e.subject.c_str(), sans.empty() ? "" : " / ", sans.c_str());
   }
   return kExitOk;
 }
@@ -476,10 +521,13 @@ int cmd_revoke(const std::vector<std::string>& args) {
       "name", po::value<std::string>(), "the --name it was issued under")(
       "ca", po::value<std::string>(), "the issuing CA (to disambiguate)")(
       "reason", po::value<std::string>()->default_value("unspecified"),
-      "unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, "
+      "unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, "
+      "cessationOfOperation, "
       "certificateHold, privilegeWithdrawn, aACompromise");
-  auto parsed = parse("revoke", args, d, "Usage: certwatch pki revoke --dir D (--serial HEX | --name NAME) [--ca NAME] [--reason R]",
-                  "Marks a certificate revoked in the ledger; 'pki crl' then publishes it.");
+  auto parsed = parse(
+      "revoke", args, d,
+      "Usage: certwatch pki revoke --dir D (--serial HEX | --name NAME) [--ca NAME] [--reason R]",
+      "Marks a certificate revoked in the ledger; 'pki crl' then publishes it.");
   if (auto done = start("revoke", parsed)) return *done;
   const po::variables_map* vm = &parsed.vm;
   pki::Issuer issuer((*vm)["dir"].as<std::string>());
@@ -488,22 +536,27 @@ int cmd_revoke(const std::vector<std::string>& args) {
   };
   if (opt("serial").has_value() == opt("name").has_value())
     return usage_error("certwatch pki revoke", "give exactly one of --serial and --name");
-  auto r = issuer.revoke(opt("ca"), opt("serial"), opt("name"), (*vm)["reason"].as<std::string>(), std::time(nullptr));
+  auto r = issuer.revoke(opt("ca"), opt("serial"), opt("name"), (*vm)["reason"].as<std::string>(),
+                         std::time(nullptr));
   if (!r) return fail("revoke", r.error());
-  std::printf("revoked %s serial %s (CA %s, %s); run 'certwatch pki crl --ca %s' to publish\n", r->subject.c_str(),
-              r->serial.c_str(), r->ca.c_str(), r->revocation_reason.c_str(), r->ca.c_str());
+  std::printf("revoked %s serial %s (CA %s, %s); run 'certwatch pki crl --ca %s' to publish\n",
+              r->subject.c_str(), r->serial.c_str(), r->ca.c_str(), r->revocation_reason.c_str(),
+              r->ca.c_str());
   return kExitOk;
 }
 
 int cmd_crl(const std::vector<std::string>& args) {
   auto d = common("Options");
-  d.add_options()("ca", po::value<std::string>()->default_value(pki::kRootCaName), "the CA whose CRL to write")(
+  d.add_options()("ca", po::value<std::string>()->default_value(pki::kRootCaName),
+                  "the CA whose CRL to write")(
       "next-update", po::value<std::string>()->default_value("30d"), "how long the CRL is current")(
-      "out", po::value<std::string>()->value_name("F"), "output file (default D/<ca>/crl/<ca>.crl.pem)");
+      "out", po::value<std::string>()->value_name("F"),
+      "output file (default D/<ca>/crl/<ca>.crl.pem)");
   add_passphrase_options(d, "", "of the CA's key");
-  auto parsed = parse("crl", args, d, "Usage: certwatch pki crl --dir D [--ca NAME] [--next-update 30d] [--out F]",
-                  "Writes a v2 CRL signed by the CA listing every certificate it issued that is revoked\n"
-                  "in the ledger (Mosquitto: crlfile).");
+  auto parsed = parse(
+      "crl", args, d, "Usage: certwatch pki crl --dir D [--ca NAME] [--next-update 30d] [--out F]",
+      "Writes a v2 CRL signed by the CA listing every certificate it issued that is revoked\n"
+      "in the ledger (Mosquitto: crlfile).");
   if (auto done = start("crl", parsed)) return *done;
   const po::variables_map* vm = &parsed.vm;
   pki::Issuer issuer((*vm)["dir"].as<std::string>());
@@ -512,10 +565,11 @@ int cmd_crl(const std::vector<std::string>& args) {
   if (!pass) return fail("crl", pass.error());
   std::optional<fs::path> out;
   if (vm->count("out")) out = (*vm)["out"].as<std::string>();
-  auto r = issuer.write_crl(ca, *pass, *duration_option(*vm, "next-update"), std::time(nullptr), out);
+  auto r =
+      issuer.write_crl(ca, *pass, *duration_option(*vm, "next-update"), std::time(nullptr), out);
   if (!r) return fail("crl", r.error());
-  std::printf("wrote %s (CRL number %lld, %zu revoked)\n", r->path.c_str(), static_cast<long long>(r->number),
-              r->revoked);
+  std::printf("wrote %s (CRL number %lld, %zu revoked)\n", r->path.c_str(),
+              static_cast<long long>(r->number), r->revoked);
   return kExitOk;
 }
 
@@ -531,26 +585,33 @@ int run_pki(const std::vector<std::string>& args) {
   }
   std::vector<std::string> rest(args.begin() + 2, args.end());
   for (const auto& a : rest)
-    if (a == "--passphrase" || a.rfind("--passphrase=", 0) == 0 || a == "--pass" || a.rfind("--pass=", 0) == 0) {
-      std::fprintf(stderr,
-                   "certwatch pki %s: passphrases are never taken from the command line (other users "
-                   "can read it); use --passphrase-file F or --passphrase-credential NAME\n",
-                   sub.c_str());
+    if (a == "--passphrase" || a.rfind("--passphrase=", 0) == 0 || a == "--pass" ||
+        a.rfind("--pass=", 0) == 0) {
+      std::fprintf(
+          stderr,
+          "certwatch pki %s: passphrases are never taken from the command line (other users "
+          "can read it); use --passphrase-file F or --passphrase-credential NAME\n",
+          sub.c_str());
       return kExitUsage;
     }
-  static const std::vector<std::pair<std::string, std::function<int(const std::vector<std::string>&)>>> subs = {
-      {"init", cmd_init},     {"ca", cmd_ca},     {"issue", cmd_issue},   {"import", cmd_import},
-      {"bundle", cmd_bundle}, {"list", cmd_list}, {"revoke", cmd_revoke}, {"crl", cmd_crl},
-  };
+  static const std::vector<
+      std::pair<std::string, std::function<int(const std::vector<std::string>&)>>>
+      subs = {
+          {"init", cmd_init},     {"ca", cmd_ca},         {"issue", cmd_issue},
+          {"import", cmd_import}, {"bundle", cmd_bundle}, {"list", cmd_list},
+          {"revoke", cmd_revoke}, {"crl", cmd_crl},
+      };
   for (const auto& [name, fn] : subs) {
     if (name != sub) continue;
     return fn(rest);
   }
-  std::fprintf(stderr, "certwatch pki: unknown command '%s' (see 'certwatch pki --help')\n", sub.c_str());
+  std::fprintf(stderr, "certwatch pki: unknown command '%s' (see 'certwatch pki --help')\n",
+               sub.c_str());
   return kExitUsage;
 }
 
-const CommandRegistration kRegistration("pki", "the built-in issuer: CAs, certificates, CRLs", run_pki);
+const CommandRegistration kRegistration("pki", "the built-in issuer: CAs, certificates, CRLs",
+                                        run_pki);
 
 }  // namespace
 }  // namespace certwatch

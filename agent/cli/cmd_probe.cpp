@@ -13,9 +13,9 @@
 #include "agent/cli/command.h"
 #include "agent/cli/options.h"
 #include "agent/probe/tls_probe.h"
-#include "pki/duration.h"
-#include "pki/judge.h"
-#include "pki/served_chain.h"
+#include "base/duration.h"
+#include "pki/judge/judge.h"
+#include "pki/verify/served_chain.h"
 
 namespace certwatch {
 namespace {
@@ -24,7 +24,8 @@ namespace po = boost::program_options;
 
 constexpr const char* kUsage =
     "Usage: certwatch probe HOST:PORT [--sni NAME] [--ca-bundle F]... [--cert F --key F]\n"
-    "                       [--protocol P] [--timeout DUR] [--host NAME] [--purpose server|client]\n"
+    "                       [--protocol P] [--timeout DUR] [--host NAME] [--purpose "
+    "server|client]\n"
     "                       [--json]\n\n"
     "Connects to HOST:PORT (an IPv6 address in brackets: [::1]:8883), once per address the name\n"
     "resolves to, performs a TLS handshake and judges the chain each address served, in the\n"
@@ -35,7 +36,8 @@ constexpr const char* kUsage =
     "a refused or missing CONNACK (--protocol mqtt) or a failed STARTTLS dialogue (smtp, imap,\n"
     "pop3, ftp, postgres) endpoint.protocol_failed.\n\n"
     "Exit codes (Nagios): 0 nothing worse than info, 1 warning, 2 critical,\n"
-    "3 unknown (a name that does not resolve, bad input or usage error) when nothing is critical.\n\n"
+    "3 unknown (a name that does not resolve, bad input or usage error) when nothing is "
+    "critical.\n\n"
     "Options";
 
 struct ProbeCli {
@@ -49,28 +51,31 @@ struct HostPort {
   uint16_t port = 0;
 };
 
-pki::Result<HostPort> parse_target(const std::string& s) {
+certwatch::Result<HostPort> parse_target(const std::string& s) {
   HostPort hp;
   std::string port;
   if (!s.empty() && s.front() == '[') {
     const auto close = s.find(']');
     if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':')
-      return pki::make_error("'" + s + "' is not [IPv6]:PORT");
+      return certwatch::make_error("'" + s + "' is not [IPv6]:PORT");
     hp.host = s.substr(1, close - 1);
     port = s.substr(close + 2);
   } else {
     const auto colon = s.rfind(':');
-    if (colon == std::string::npos || colon == 0) return pki::make_error("'" + s + "' is not HOST:PORT");
+    if (colon == std::string::npos || colon == 0)
+      return certwatch::make_error("'" + s + "' is not HOST:PORT");
     hp.host = s.substr(0, colon);
     if (hp.host.find(':') != std::string::npos)
-      return pki::make_error("'" + s + "': write an IPv6 address in brackets, [" + hp.host + "]:PORT");
+      return certwatch::make_error("'" + s + "': write an IPv6 address in brackets, [" + hp.host +
+                                   "]:PORT");
     port = s.substr(colon + 1);
   }
-  if (hp.host.empty()) return pki::make_error("'" + s + "' has no host");
+  if (hp.host.empty()) return certwatch::make_error("'" + s + "' has no host");
   if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
-    return pki::make_error("'" + s + "': the port must be a number from 1 to 65535");
+    return certwatch::make_error("'" + s + "': the port must be a number from 1 to 65535");
   const long n = std::stol(port);
-  if (n < 1 || n > 65535) return pki::make_error("'" + s + "': the port must be from 1 to 65535, not " + port);
+  if (n < 1 || n > 65535)
+    return certwatch::make_error("'" + s + "': the port must be from 1 to 65535, not " + port);
   hp.port = static_cast<uint16_t>(n);
   return hp;
 }
@@ -80,18 +85,21 @@ int run_probe(const std::vector<std::string>& args) {
   ProbeCli cli;
   po::options_description desc(kUsage);
   desc.add_options()("help,h", "show this help")(
-      "sni", po::value(&cli.sni)->value_name("NAME"), "server name to send (default: HOST unless an IP)")(
+      "sni", po::value(&cli.sni)->value_name("NAME"),
+      "server name to send (default: HOST unless an IP)")(
       "ca-bundle", po::value(&cli.bundles)->value_name("F"),
       "trust anchors (PEM/DER/PKCS#7); repeatable; default: the system store")(
-      "cert", po::value(&cli.cert)->value_name("F"), "client certificate (leaf first, chain after)")(
-      "key", po::value(&cli.key)->value_name("F"), "the client certificate's private key")(
+      "cert", po::value(&cli.cert)->value_name("F"),
+      "client certificate (leaf first, chain after)")("key", po::value(&cli.key)->value_name("F"),
+                                                      "the client certificate's private key")(
       "protocol", po::value(&cli.protocol)->value_name("P"),
       "tls (direct TLS; the default), mqtt (then an MQTT 3.1.1 CONNECT must get CONNACK 0), or\n"
       "smtp, imap, pop3, ftp, postgres (STARTTLS: the protocol's plaintext dialogue first)")(
       "timeout", po::value(&cli.timeout)->value_name("DUR"), "deadline of each step (default 10s)")(
       "host", po::value(&cli.host)->value_name("NAME"), "host name or IP the leaf must match")(
       "purpose", po::value(&cli.purpose)->value_name("server|client"),
-      "what the leaf is used for (default server)")("json", po::bool_switch(&cli.json), "JSON output")(
+      "what the leaf is used for (default server)")("json", po::bool_switch(&cli.json),
+                                                    "JSON output")(
       "target", po::value(&cli.target)->value_name("HOST:PORT"), "the endpoint");
   po::positional_options_description pos;
   pos.add("target", 1);
@@ -100,11 +108,11 @@ int run_probe(const std::vector<std::string>& args) {
   if (cli.target.empty()) return usage_error(cmd, "no HOST:PORT given");
   auto hp = parse_target(cli.target);
   if (!hp) return usage_error(cmd, hp.error().message);
-  const auto starttls = probe::parse_starttls_protocol(cli.protocol);
+  const auto starttls = agent::probe::parse_starttls_protocol(cli.protocol);
   if (cli.protocol != "tls" && cli.protocol != "mqtt" && !starttls)
     return usage_error(cmd, "--protocol " + cli.protocol +
                                 " is not supported (tls, mqtt, smtp, imap, pop3, ftp or postgres)");
-  auto seconds = pki::parse_duration(cli.timeout);
+  auto seconds = certwatch::parse_duration(cli.timeout);
   if (!seconds) return usage_error(cmd, "--timeout: " + seconds.error().message);
   if (*seconds < 1 || *seconds > 3600) return usage_error(cmd, "--timeout must be from 1s to 1h");
   if (cli.cert.empty() != cli.key.empty()) return usage_error(cmd, "--cert and --key go together");
@@ -115,12 +123,13 @@ int run_probe(const std::vector<std::string>& args) {
   auto purpose = pki::parse_purpose(cli.purpose);
   if (!purpose) return usage_error(cmd, "--purpose must be server or client");
   opt.purpose = *purpose;
-  probe::TlsTarget target;
+  agent::probe::TlsTarget target;
   target.host = hp->host;
   target.port = hp->port;
-  target.sni = !cli.sni.empty() ? cli.sni : probe::is_ip_literal(hp->host) ? "" : hp->host;
+  target.sni = !cli.sni.empty() ? cli.sni : agent::probe::is_ip_literal(hp->host) ? "" : hp->host;
   target.step_timeout = std::chrono::seconds(*seconds);
-  target.protocol = cli.protocol == "mqtt" ? probe::Protocol::mqtt : probe::Protocol::tls;
+  target.protocol =
+      cli.protocol == "mqtt" ? agent::probe::Protocol::mqtt : agent::probe::Protocol::tls;
   target.starttls = starttls;
   opt.host = !cli.host.empty() ? cli.host : !cli.sni.empty() ? cli.sni : hp->host;
   auto trust = load_trust_anchors(cli.bundles);
@@ -130,7 +139,7 @@ int run_probe(const std::vector<std::string>& args) {
 
   pki::UniquePtr<SSL_CTX> ctx;
   try {
-    ctx = probe::new_client_ssl_ctx();
+    ctx = agent::probe::new_client_ssl_ctx();
   } catch (const std::exception& e) {
     return usage_error(cmd, e.what());
   }
@@ -139,7 +148,7 @@ int run_probe(const std::vector<std::string>& args) {
     if (!identity) return usage_error(cmd, identity.error().message);
   }
 
-  const probe::TlsProbeResult result = probe::probe_tls(target, ctx.get());
+  const agent::probe::TlsProbeResult result = agent::probe::probe_tls(target, ctx.get());
   if (result.resolve_error) return usage_error(cmd, *result.resolve_error);
   std::vector<pki::Report> reports;
   pki::VerifyCache cache;
@@ -154,20 +163,24 @@ int run_probe(const std::vector<std::string>& args) {
       r.notes.push_back("served over " + a.tls_version + " with " + a.cipher + " in " +
                         std::to_string(a.duration.count()) + " ms");
     }
-    if (!a.failure.empty()) r.findings.push_back(pki::make_finding(opt.policy, a.failure, label, a.reason));
+    if (!a.failure.empty())
+      r.findings.push_back(pki::make_finding(opt.policy, a.failure, label, a.reason));
     reports.push_back(std::move(r));
   }
   std::vector<pki::Finding> findings;
   for (const auto& r : reports)
     for (const auto& f : r.findings) findings.push_back(f);
   const int code = pki::nagios_exit_code(findings);
-  if (cli.json) print_check_json(reports, findings, opt.now, code);
-  else print_check_human(reports, findings, opt.now, code, "endpoint");
+  if (cli.json)
+    print_check_json(reports, findings, opt.now, code);
+  else
+    print_check_human(reports, findings, opt.now, code, "endpoint");
   return code;
 }
 
 const CommandRegistration kRegistration{
-    "probe", "connect to a TLS endpoint and judge the chain it serves (Nagios exit codes)", run_probe};
+    "probe", "connect to a TLS endpoint and judge the chain it serves (Nagios exit codes)",
+    run_probe};
 
 }  // namespace
 }  // namespace certwatch

@@ -13,8 +13,8 @@
 #include "agent/cli/command.h"
 #include "agent/renew/reloader.h"
 #include "agent/renew/transaction.h"
+#include "base/duration.h"
 #include "config/loader.h"
-#include "pki/duration.h"
 
 namespace certwatch {
 namespace {
@@ -51,13 +51,20 @@ int run(const std::vector<std::string>& args) {
       std::fputs(kUsage, stdout);
       return kExitOk;
     }
-    if (s == "--force") a.force = true;
-    else if (s == "--dry-run") a.dry_run = true;
-    else if ((s == "-c" || s == "--config") && i + 1 < args.size()) a.config = args[++i];
-    else if (s.rfind("--config=", 0) == 0) a.config = s.substr(9);
-    else if (!s.empty() && s[0] == '-') return usage_error(cmd, "unknown option " + s);
-    else if (a.name.empty()) a.name = s;
-    else return usage_error(cmd, "one NAME only");
+    if (s == "--force")
+      a.force = true;
+    else if (s == "--dry-run")
+      a.dry_run = true;
+    else if ((s == "-c" || s == "--config") && i + 1 < args.size())
+      a.config = args[++i];
+    else if (s.rfind("--config=", 0) == 0)
+      a.config = s.substr(9);
+    else if (!s.empty() && s[0] == '-')
+      return usage_error(cmd, "unknown option " + s);
+    else if (a.name.empty())
+      a.name = s;
+    else
+      return usage_error(cmd, "one NAME only");
   }
   if (a.config.empty()) return usage_error(cmd, "-c FILE is required");
   if (a.name.empty()) return usage_error(cmd, "NAME (a managed: entry) is required");
@@ -83,14 +90,17 @@ int run(const std::vector<std::string>& args) {
   auto live = target->store->read_live();
   std::optional<pki::CertSetBytes> set;
   if (live) set = std::move(*live);
-  auto why = live ? agent::live_set_mismatch(*target, set) : std::optional<std::string>(live.error().message);
+  auto why = live ? agent::live_set_mismatch(*target, set)
+                  : std::optional<std::string>(live.error().message);
   int64_t due = now;
   if (!why) {
     auto leaf = pki::Certificate::from_pem(set->cert);
     const int64_t window = e.renew_before ? e.renew_before->count() : e.validity.count() / 3;
     due = leaf->validity().not_after - window;
-    std::printf("%s: serial %s, valid until %s, due %s\n", a.name.c_str(), leaf->serial_hex().c_str(),
-                pki::format_iso8601(leaf->validity().not_after).c_str(), pki::format_iso8601(due).c_str());
+    std::printf("%s: serial %s, valid until %s, due %s\n", a.name.c_str(),
+                leaf->serial_hex().c_str(),
+                certwatch::format_iso8601(leaf->validity().not_after).c_str(),
+                certwatch::format_iso8601(due).c_str());
   } else {
     std::printf("%s: must be issued: %s\n", a.name.c_str(), why->c_str());
   }
@@ -101,26 +111,29 @@ int run(const std::vector<std::string>& args) {
   if (a.dry_run) {
     std::printf("%s: would issue from %s, write %s, %s%s, reload by %s%s\n", a.name.c_str(),
                 target->issuer->describe().c_str(), e.key.c_str(), e.cert.c_str(),
-                e.chain ? (", " + e.chain->string()).c_str() : "", agent::describe_reload(e.reload).c_str(),
+                e.chain ? (", " + e.chain->string()).c_str() : "",
+                agent::describe_reload(e.reload).c_str(),
                 e.verify_endpoint ? (", verify " + e.verify_endpoint->to_string()).c_str() : "");
     return kExitOk;
   }
   int code = kExitCritical;
-  agent::run_renewal(io, {target}, now, agent::VerifyPolicy{}, [&](std::vector<agent::RenewOutcome> out) {
-    const auto& o = out.front();
-    if (o.ok) {
-      std::printf("%s: renewed: serial %s, valid until %s (%.3f s)\n", o.name.c_str(), o.serial.c_str(),
-                  pki::format_iso8601(o.not_after).c_str(), o.seconds);
-      code = kExitOk;
-    } else {
-      std::fprintf(stderr, "%s: renewal failed: %s\n", o.name.c_str(), o.error.c_str());
-    }
-  });
+  agent::run_renewal(
+      io, {target}, now, agent::VerifyPolicy{}, [&](std::vector<agent::RenewOutcome> out) {
+        const auto& o = out.front();
+        if (o.ok) {
+          std::printf("%s: renewed: serial %s, valid until %s (%.3f s)\n", o.name.c_str(),
+                      o.serial.c_str(), certwatch::format_iso8601(o.not_after).c_str(), o.seconds);
+          code = kExitOk;
+        } else {
+          std::fprintf(stderr, "%s: renewal failed: %s\n", o.name.c_str(), o.error.c_str());
+        }
+      });
   io.run();
   return code;
 }
 
-const CommandRegistration reg{"renew", "renew one managed certificate now (same transaction as the agent)", run};
+const CommandRegistration reg{
+    "renew", "renew one managed certificate now (same transaction as the agent)", run};
 
 }  // namespace
 }  // namespace certwatch

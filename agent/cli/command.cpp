@@ -12,8 +12,8 @@ std::vector<Command>& command_registry() {
 
 int usage_error(std::string_view command, std::string_view what) {
   const std::string cmd(command);
-  std::fprintf(stderr, "%s: %.*s (see '%s --help')\n", cmd.c_str(), static_cast<int>(what.size()), what.data(),
-               cmd.c_str());
+  std::fprintf(stderr, "%s: %.*s (see '%s --help')\n", cmd.c_str(), static_cast<int>(what.size()),
+               what.data(), cmd.c_str());
   return kExitUsage;
 }
 

@@ -6,10 +6,10 @@
 
 namespace certwatch {
 
-std::optional<int> parse_command_line(const std::vector<std::string>& args,
-                                      const boost::program_options::options_description& desc,
-                                      const boost::program_options::positional_options_description& pos,
-                                      boost::program_options::variables_map& vm) {
+std::optional<int> parse_command_line(
+    const std::vector<std::string>& args, const boost::program_options::options_description& desc,
+    const boost::program_options::positional_options_description& pos,
+    boost::program_options::variables_map& vm) {
   namespace po = boost::program_options;
   try {
     std::vector<std::string> rest(args.begin() + 1, args.end());

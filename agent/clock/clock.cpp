@@ -15,9 +15,8 @@ class SteadyTimer final : public ClockTimer {
   explicit SteadyTimer(boost::asio::io_context& io) : timer_(io) {}
   void wait_for(std::chrono::milliseconds delay, Handler handler) override {
     timer_.expires_after(delay);
-    timer_.async_wait([handler = std::move(handler)](const boost::system::error_code& ec) {
-      handler(!ec);
-    });
+    timer_.async_wait(
+        [handler = std::move(handler)](const boost::system::error_code& ec) { handler(!ec); });
   }
   void cancel() override { timer_.cancel(); }
 
@@ -27,9 +26,13 @@ class SteadyTimer final : public ClockTimer {
 
 }  // namespace
 
-int64_t SystemClock::now() const { return static_cast<int64_t>(std::time(nullptr)); }
+int64_t SystemClock::now() const {
+  return static_cast<int64_t>(std::time(nullptr));
+}
 
-std::unique_ptr<ClockTimer> SystemClock::make_timer() { return std::make_unique<SteadyTimer>(io_); }
+std::unique_ptr<ClockTimer> SystemClock::make_timer() {
+  return std::make_unique<SteadyTimer>(io_);
+}
 
 // Shared with the timers, so a timer that outlives its clock (or the reverse) is harmless.
 struct ManualClock::State {
@@ -78,9 +81,13 @@ ManualClock::ManualClock(boost::asio::io_context& io, int64_t start_seconds)
 
 ManualClock::~ManualClock() = default;
 
-int64_t ManualClock::now() const { return state_->now_ms / 1000; }
+int64_t ManualClock::now() const {
+  return state_->now_ms / 1000;
+}
 
-std::unique_ptr<ClockTimer> ManualClock::make_timer() { return std::make_unique<ManualTimer>(state_); }
+std::unique_ptr<ClockTimer> ManualClock::make_timer() {
+  return std::make_unique<ManualTimer>(state_);
+}
 
 void ManualClock::advance(std::chrono::milliseconds by) {
   state_->now_ms += by.count();

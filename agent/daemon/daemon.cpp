@@ -1,10 +1,8 @@
 #include "agent/daemon/daemon.h"
 
 #include <signal.h>
-
-#include <utility>
-
 #include <spdlog/spdlog.h>
+#include <utility>
 
 #include "agent/acme/argv_runner.h"
 #include "agent/daemon/change_log.h"
@@ -38,14 +36,19 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
       own_clock_(options_.clock != nullptr ? nullptr : std::make_unique<SystemClock>(io)),
       clock_(options_.clock != nullptr ? options_.clock : own_clock_.get()),
       files_(io, *clock_, inventory_, options_.scan_threads,
-             FileSourceHooks{[this](double s) { on_scan_finished(s); }, [this] { update_self_metrics(); },
+             FileSourceHooks{[this](double s) { on_scan_finished(s); },
+                             [this] { update_self_metrics(); },
                              [this](std::size_t n) { metrics_.add_read_errors(n); },
                              [this] { return status_.ready; }}),
       endpoints_(io, *clock_, inventory_,
-                 EndpointSourceHooks{[this](std::size_t ok, std::size_t failed) { metrics_.probes_finished(ok, failed); },
+                 EndpointSourceHooks{[this](std::size_t ok, std::size_t failed) {
+                                       metrics_.probes_finished(ok, failed);
+                                     },
                                      [this] { update_self_metrics(); }}),
       renew_(io, *clock_, inventory_,
-             RenewHooks{[this](const std::string& name, int64_t next, int64_t last) { metrics_.set_renewal(name, next, last); },
+             RenewHooks{[this](const std::string& name, int64_t next, int64_t last) {
+                          metrics_.set_renewal(name, next, last);
+                        },
                         [this](const std::string& name) { metrics_.remove_renewal(name); },
                         [this](const RenewOutcome& o) { renewal_finished(o); }}),
       ledger_(*clock_, inventory_),
@@ -56,13 +59,15 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
   status_.config_path = options_.config_path.string();
   status_.started_at = now();
   // Every observation reaches the consumers of the findings diff in one place.
-  inventory_.subscribe([this](const InventoryChange& c, const InventoryEntry* old, const InventoryEntry* fresh) {
-    metrics_.update_target(c.target, old, fresh);
-  });
+  inventory_.subscribe(
+      [this](const InventoryChange& c, const InventoryEntry* old, const InventoryEntry* fresh) {
+        metrics_.update_target(c.target, old, fresh);
+      });
   inventory_.subscribe(make_change_log([this] { return !status_.ready; }));
-  inventory_.subscribe([this](const InventoryChange& c, const InventoryEntry* old, const InventoryEntry* fresh) {
-    if (alerts_) alerts_->on_change(c, old, fresh);
-  });
+  inventory_.subscribe(
+      [this](const InventoryChange& c, const InventoryEntry* old, const InventoryEntry* fresh) {
+        if (alerts_) alerts_->on_change(c, old, fresh);
+      });
 }
 
 Daemon::~Daemon() {
@@ -117,10 +122,12 @@ void Daemon::apply_config(config::Config cfg, bool initial) {
   }
   metrics_.config_loaded(true, now());
   status_.last_config_error.clear();
-  spdlog::info("configuration {}: {} watch entries, {} endpoints, HTTP on {}", config_.source.string(),
-               config_.watch.size(), config_.endpoints.size(), config_.http.listen.to_string());
-  update_alert_publisher(alerts_, io_, *clock_, config_, inventory_, metrics_.shared_registry(),
-                         [this] { metrics_.touched(); }, status_.ready);
+  spdlog::info("configuration {}: {} watch entries, {} endpoints, HTTP on {}",
+               config_.source.string(), config_.watch.size(), config_.endpoints.size(),
+               config_.http.listen.to_string());
+  update_alert_publisher(
+      alerts_, io_, *clock_, config_, inventory_, metrics_.shared_registry(),
+      [this] { metrics_.touched(); }, status_.ready);
   files_.apply(config_, initial);
   endpoints_.apply(config_);
   metrics_.set_endpoints(endpoints_.endpoint_count());
@@ -255,13 +262,13 @@ void Daemon::on_scan_finished(double seconds) {
   if (!status_.ready) {
     status_.ready = true;
     if (alerts_) alerts_->sources_reported();
-    spdlog::info("initial scan: {} files, {} certificates in {:.3f} s", inventory_.size(SourceKind::file),
-                 inventory_.certificate_count(), seconds);
+    spdlog::info("initial scan: {} files, {} certificates in {:.3f} s",
+                 inventory_.size(SourceKind::file), inventory_.certificate_count(), seconds);
     notify_.ready(status_line());
   } else if (reloading_) {
     reloading_ = false;
-    spdlog::info("reload done: {} files, {} certificates in {:.3f} s", inventory_.size(SourceKind::file),
-                 inventory_.certificate_count(), seconds);
+    spdlog::info("reload done: {} files, {} certificates in {:.3f} s",
+                 inventory_.size(SourceKind::file), inventory_.certificate_count(), seconds);
     notify_.ready(status_line());
   } else {
     spdlog::debug("rescan: {} files in {:.3f} s", inventory_.size(SourceKind::file), seconds);
@@ -281,12 +288,13 @@ std::string Daemon::status_line() const {
   for (const auto& [t, e] : inventory_.entries()) findings += e.report.findings.size();
   const std::size_t addresses = inventory_.size(SourceKind::endpoint);
   return "watching " + std::to_string(inventory_.size(SourceKind::file)) + " files" +
-         (addresses != 0 ? ", " + std::to_string(addresses) + " endpoint addresses" : std::string()) + ", " +
-         std::to_string(inventory_.certificate_count()) + " certificates, " +
+         (addresses != 0 ? ", " + std::to_string(addresses) + " endpoint addresses"
+                         : std::string()) +
+         ", " + std::to_string(inventory_.certificate_count()) + " certificates, " +
          std::to_string(findings) + " findings";
 }
 
-pki::Result<void> Daemon::start_http(const config::HttpConfig& http) {
+certwatch::Result<void> Daemon::start_http(const config::HttpConfig& http) {
   HttpServerOptions o;
   o.address = http.listen.host;
   o.port = http.listen.port;
@@ -298,13 +306,18 @@ pki::Result<void> Daemon::start_http(const config::HttpConfig& http) {
   o.max_connections_per_client = http.max_connections_per_client;
   o.gzip_min_bytes = kGzipMinBytes;
   auto server = std::make_unique<HttpServer>(io_, o);
-  for (auto& [path, handler] : agent_routes(AgentView{inventory_, metrics_, status_, *clock_, [this] { return renew_.status(); }}))
+  for (auto& [path, handler] : agent_routes(
+           AgentView{inventory_, metrics_, status_, *clock_, [this] { return renew_.status(); }}))
     server->route(path, std::move(handler));
   server->route("/api/v1/renewals", [this](const HttpRequest&) {
-    return HttpResponse{200, "application/json", render_renewals_json(renew_, now()), {{"Cache-Control", "no-store"}}};
+    return HttpResponse{200,
+                        "application/json",
+                        render_renewals_json(renew_, now()),
+                        {{"Cache-Control", "no-store"}}};
   });
   if (auto r = server->start(); !r)
-    return pki::make_error("cannot listen on " + http.listen.to_string() + ": " + r.error().message);
+    return certwatch::make_error("cannot listen on " + http.listen.to_string() + ": " +
+                                 r.error().message);
   spdlog::info("serving /metrics, /healthz, /api/v1/certificates and / on {}:{}", o.address,
                server->port());
   // A new listener replaces the old one only once it is up (reload keeps serving otherwise).

@@ -72,7 +72,7 @@ class Daemon {
   int64_t now() const { return clock_->now(); }
   void apply_config(config::Config cfg, bool initial);
   // Starts a listener for `http`; on success it replaces the current one. The error says why not.
-  pki::Result<void> start_http(const config::HttpConfig& http);
+  certwatch::Result<void> start_http(const config::HttpConfig& http);
   void wait_signals();
   void on_signal(int sig);
   void reload();

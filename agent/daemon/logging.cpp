@@ -1,14 +1,14 @@
 #include "agent/daemon/logging.h"
 
-#include <cstdlib>
-#include <memory>
-#include <string>
-
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "pki/text_escape.h"
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "base/text_escape.h"
 
 namespace certwatch::agent {
 namespace {
@@ -27,7 +27,7 @@ class PriorityFlag final : public spdlog::custom_flag_formatter {
 };
 
 // %V in the pattern: the message with every control character and every byte that is not
-// UTF-8 escaped (pki/text_escape.h). Applied to the whole message, so every field of every
+// UTF-8 escaped (base/text_escape.h). Applied to the whole message, so every field of every
 // line is covered: a file name or certificate CN holding "\n<0>..." cannot start a forged
 // journald entry, and ESC cannot drive the terminal.
 class EscapedPayload final : public spdlog::custom_flag_formatter {
@@ -35,11 +35,11 @@ class EscapedPayload final : public spdlog::custom_flag_formatter {
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
     const std::string_view payload(msg.payload.data(), msg.payload.size());
-    if (!pki::needs_escape(payload, pki::EscapeSet::for_log)) {
+    if (!certwatch::needs_escape(payload, certwatch::EscapeSet::for_log)) {
       dest.append(payload.data(), payload.data() + payload.size());
       return;
     }
-    const std::string escaped = pki::escape_text(payload, pki::EscapeSet::for_log);
+    const std::string escaped = certwatch::escape_text(payload, certwatch::EscapeSet::for_log);
     dest.append(escaped.data(), escaped.data() + escaped.size());
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
@@ -51,11 +51,16 @@ class EscapedPayload final : public spdlog::custom_flag_formatter {
 
 int journald_priority(spdlog::level::level_enum level) {
   switch (level) {
-    case spdlog::level::critical: return 2;  // LOG_CRIT
-    case spdlog::level::err: return 3;       // LOG_ERR
-    case spdlog::level::warn: return 4;      // LOG_WARNING
-    case spdlog::level::info: return 6;      // LOG_INFO
-    default: return 7;                       // LOG_DEBUG (trace, debug)
+    case spdlog::level::critical:
+      return 2;  // LOG_CRIT
+    case spdlog::level::err:
+      return 3;  // LOG_ERR
+    case spdlog::level::warn:
+      return 4;  // LOG_WARNING
+    case spdlog::level::info:
+      return 6;  // LOG_INFO
+    default:
+      return 7;  // LOG_DEBUG (trace, debug)
   }
 }
 
@@ -74,8 +79,8 @@ void setup_logging(spdlog::level::level_enum level, std::optional<bool> journald
   const char* stream = std::getenv("JOURNAL_STREAM");
   const bool under_journald = journald.value_or(stream != nullptr && *stream != '\0');
   // stderr_sink_mt: the scan pool threads may log too.
-  auto logger = std::make_shared<spdlog::logger>(
-      "certwatch", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger = std::make_shared<spdlog::logger>("certwatch",
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
   formatter->add_flag<PriorityFlag>('*');
   formatter->add_flag<EscapedPayload>('V');

@@ -3,10 +3,10 @@
 // its own; otherwise a plain timestamped line. Call once at start, from the main thread.
 #pragma once
 
+#include <spdlog/common.h>
+
 #include <optional>
 #include <string_view>
-
-#include <spdlog/common.h>
 
 namespace certwatch::agent {
 

@@ -33,19 +33,28 @@ bool SdNotify::send(const std::string& message) {
   return sd_notify(0, message.c_str()) > 0;
 }
 
-void SdNotify::ready(std::string_view status) { send(with_status("READY=1", status)); }
+void SdNotify::ready(std::string_view status) {
+  send(with_status("READY=1", status));
+}
 
-void SdNotify::status(std::string_view status) { send("STATUS=" + std::string(status)); }
+void SdNotify::status(std::string_view status) {
+  send("STATUS=" + std::string(status));
+}
 
 void SdNotify::reloading(std::string_view status) {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  const auto usec = static_cast<uint64_t>(ts.tv_sec) * 1000000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
+  const auto usec =
+      static_cast<uint64_t>(ts.tv_sec) * 1000000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
   send(with_status("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec), status));
 }
 
-void SdNotify::stopping(std::string_view status) { send(with_status("STOPPING=1", status)); }
+void SdNotify::stopping(std::string_view status) {
+  send(with_status("STOPPING=1", status));
+}
 
-void SdNotify::watchdog() { send("WATCHDOG=1"); }
+void SdNotify::watchdog() {
+  send("WATCHDOG=1");
+}
 
 }  // namespace certwatch::agent

@@ -1,14 +1,14 @@
 #include "agent/http/http_server.h"
 
-#include <charconv>
-#include <vector>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/string.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include <charconv>
+#include <vector>
 
 #include "agent/http/http_session.h"
 
@@ -72,16 +72,18 @@ bool accepts_gzip(std::string_view accept_encoding) {
 // pending accept, so a stop() posted from another thread finds it alive.
 struct HttpServer::Listener : std::enable_shared_from_this<HttpServer::Listener> {
   Listener(asio::io_context& ioc, HttpServerOptions options)
-      : ioc(ioc), acceptor(ioc), retry_timer(ioc),
+      : ioc(ioc),
+        acceptor(ioc),
+        retry_timer(ioc),
         shared(std::make_shared<Shared>(std::move(options))) {
     shared->refusals = std::make_shared<RefusalLog>(ioc, shared->options.refusal_log_interval);
   }
 
   void do_accept() {
-    acceptor.async_accept(ioc, [self = shared_from_this()](beast::error_code ec,
-                                                           tcp::socket socket) {
-      self->on_accept(ec, std::move(socket));
-    });
+    acceptor.async_accept(ioc,
+                          [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+                            self->on_accept(ec, std::move(socket));
+                          });
   }
 
   void on_accept(beast::error_code ec, tcp::socket socket) {
@@ -100,7 +102,8 @@ struct HttpServer::Listener : std::enable_shared_from_this<HttpServer::Listener>
       const auto per_client = shared->options.max_connections_per_client;
       beast::error_code peer_ec;
       const auto peer = socket.remote_endpoint(peer_ec);
-      const auto it = peer_ec ? shared->per_client.end() : shared->per_client.find(peer.address().to_string());
+      const auto it =
+          peer_ec ? shared->per_client.end() : shared->per_client.find(peer.address().to_string());
       if (it != shared->per_client.end() && it->second >= per_client) {
         // Closed at once (no 503 session, which would hold another slot): one address
         // cannot take the slots other clients need.
@@ -140,26 +143,31 @@ struct HttpServer::Listener : std::enable_shared_from_this<HttpServer::Listener>
 HttpServer::HttpServer(asio::io_context& ioc, HttpServerOptions options)
     : ioc_(ioc), listener_(std::make_shared<Listener>(ioc, std::move(options))) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 void HttpServer::route(std::string path, HttpHandler handler) {
   listener_->shared->routes[std::move(path)] = std::move(handler);
 }
 
-void HttpServer::unroute(const std::string& path) { listener_->shared->routes.erase(path); }
+void HttpServer::unroute(const std::string& path) {
+  listener_->shared->routes.erase(path);
+}
 
-pki::Result<void> HttpServer::start() {
+certwatch::Result<void> HttpServer::start() {
   const auto& options = listener_->shared->options;
   const std::string where = fmt::format("{}:{}", options.address, options.port);
   beast::error_code ec;
   const auto address = asio::ip::make_address(options.address, ec);
-  if (ec) return pki::make_error(fmt::format("http: invalid listen address '{}'", options.address));
+  if (ec)
+    return certwatch::make_error(fmt::format("http: invalid listen address '{}'", options.address));
   const tcp::endpoint endpoint(address, options.port);
   auto& acceptor = listener_->acceptor;
   const auto failed = [&](std::string_view step) {
     beast::error_code ignored;
     acceptor.close(ignored);
-    return pki::make_error(fmt::format("http: cannot {} {}: {}", step, where, ec.message()));
+    return certwatch::make_error(fmt::format("http: cannot {} {}: {}", step, where, ec.message()));
   };
   if (acceptor.open(endpoint.protocol(), ec); ec) return failed("open a socket for");
   if (acceptor.set_option(asio::socket_base::reuse_address(true), ec); ec)

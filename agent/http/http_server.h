@@ -24,6 +24,8 @@
 
 #include <utility>  // before Boost.Asio: std::exchange in awaitable.hpp (GCC 12, C++20)
 
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/http/fields.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -33,17 +35,14 @@
 #include <string_view>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/beast/http/fields.hpp>
-
+#include "base/result.h"
 #include "exporters/gzip.h"
-#include "pki/result.h"
 
 namespace certwatch::agent {
 
 struct HttpServerOptions {
   std::string address = "127.0.0.1";  // an IP literal; the agent never binds 0.0.0.0 by default
-  std::uint16_t port = 9793;           // 0: any free port, see HttpServer::port()
+  std::uint16_t port = 9793;          // 0: any free port, see HttpServer::port()
   // Deadline to receive one whole request (headers and body), including the keep-alive wait
   // before it: an idle or slow (slowloris) connection is closed when it passes.
   std::chrono::milliseconds read_timeout{15000};
@@ -101,7 +100,7 @@ class HttpServer {
   void unroute(const std::string& path);
   // Opens, binds and listens, then accepts on the io_context. Fails (with the address in the
   // message) when the address is invalid or cannot be bound.
-  pki::Result<void> start();
+  certwatch::Result<void> start();
   // The bound port (useful with port 0); 0 before start().
   std::uint16_t port() const { return port_; }
   // Graceful stop: closes the acceptor, closes idle connections at once and the others after

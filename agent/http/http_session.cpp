@@ -1,16 +1,16 @@
 #include "agent/http/http_session.h"
 
-#include <algorithm>
-#include <chrono>
-#include <exception>
-#include <vector>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/dispatch.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <spdlog/spdlog.h>
+#include <chrono>
+#include <exception>
+#include <vector>
 
 namespace certwatch::agent {
 
@@ -23,7 +23,9 @@ namespace {
 constexpr std::string_view kServerName = "certwatch/" CERTWATCH_VERSION;
 
 // Beast 1.74 speaks boost::string_view.
-std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
+std::string_view sv(beast::string_view s) {
+  return {s.data(), s.size()};
+}
 
 bool is_http_error(const beast::error_code& ec) {
   return ec.category() == http::make_error_code(http::error::bad_method).category();
@@ -48,8 +50,8 @@ void http_fail(beast::error_code ec, std::string_view what) {
   spdlog::warn("http: {}: {}", what, ec.message());
 }
 
-HttpSession::HttpSession(asio::ip::tcp::socket&& socket,
-                         std::shared_ptr<HttpServer::Shared> shared, bool reject)
+HttpSession::HttpSession(asio::ip::tcp::socket&& socket, std::shared_ptr<HttpServer::Shared> shared,
+                         bool reject)
     : stream_(std::move(socket)),
       // Room for one maximal request; the parser's limits are what bound it.
       buffer_(shared->options.header_limit + shared->options.body_limit + 4096),
@@ -66,7 +68,8 @@ HttpSession::HttpSession(asio::ip::tcp::socket&& socket,
 HttpSession::~HttpSession() {
   shared_->sessions.erase(this);
   if (reject_) --shared_->rejecting;
-  if (auto it = shared_->per_client.find(client_); it != shared_->per_client.end() && --it->second == 0)
+  if (auto it = shared_->per_client.find(client_);
+      it != shared_->per_client.end() && --it->second == 0)
     shared_->per_client.erase(it);
 }
 
@@ -91,7 +94,8 @@ void HttpSession::do_read() {
 // trickling a byte now and then is cut off at the header deadline (slowloris).
 void HttpSession::read_more() {
   const auto& o = shared_->options;
-  const auto whole = parser_->is_header_done() ? o.read_timeout : std::min(o.header_timeout, o.read_timeout);
+  const auto whole =
+      parser_->is_header_done() ? o.read_timeout : std::min(o.header_timeout, o.read_timeout);
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       request_start_ + whole - std::chrono::steady_clock::now());
   if (left.count() <= 0) return on_read(beast::error::timeout);
@@ -226,8 +230,8 @@ void HttpSession::linger_close() {
   beast::error_code ec;
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   if (ec) return close();
-  stream_.expires_after(std::min<std::chrono::milliseconds>(shared_->options.read_timeout,
-                                                            std::chrono::seconds(1)));
+  stream_.expires_after(
+      std::min<std::chrono::milliseconds>(shared_->options.read_timeout, std::chrono::seconds(1)));
   drain();
 }
 

@@ -10,6 +10,13 @@
 
 #include <utility>  // before Boost.Asio (see http_server.h)
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -19,16 +26,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/error.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
-
-#include "agent/http/http_server.h"
 #include "agent/http/http_refusals.h"
+#include "agent/http/http_server.h"
 
 namespace certwatch::agent {
 
@@ -38,10 +37,10 @@ struct HttpServer::Shared {
   explicit Shared(HttpServerOptions o) : options(std::move(o)) {}
   const HttpServerOptions options;
   std::unordered_map<std::string, HttpHandler> routes;
-  std::unordered_set<HttpSession*> sessions;  // every live connection, for stop()
-  std::size_t rejecting = 0;                  // of which being answered 503
+  std::unordered_set<HttpSession*> sessions;                // every live connection, for stop()
+  std::size_t rejecting = 0;                                // of which being answered 503
   std::unordered_map<std::string, std::size_t> per_client;  // live connections by peer address
-  std::shared_ptr<RefusalLog> refusals;       // set by the listener
+  std::shared_ptr<RefusalLog> refusals;                     // set by the listener
   std::size_t served() const { return sessions.size() - rejecting; }
   bool stopping = false;
 };

@@ -31,7 +31,8 @@ HttpResponse metrics_route(AgentMetrics& metrics, const HttpRequest& req) {
 
 std::vector<std::pair<std::string, HttpHandler>> agent_routes(AgentView v) {
   std::vector<std::pair<std::string, HttpHandler>> routes;
-  routes.emplace_back("/metrics", [v](const HttpRequest& req) { return metrics_route(v.metrics, req); });
+  routes.emplace_back("/metrics",
+                      [v](const HttpRequest& req) { return metrics_route(v.metrics, req); });
   routes.emplace_back("/healthz", [v](const HttpRequest&) {
     HttpResponse r;
     r.status = v.status.ready ? 200 : 503;

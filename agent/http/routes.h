@@ -8,9 +8,10 @@
 //   /                     the status page
 #pragma once
 
+#include <utility>
+
 #include <functional>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "agent/clock/clock.h"

@@ -11,7 +11,7 @@
 
 #include "agent/http/status_page.h"
 #include "agent/http/status_script.h"
-#include "pki/duration.h"
+#include "base/duration.h"
 
 namespace certwatch::agent {
 namespace {
@@ -19,9 +19,9 @@ namespace {
 constexpr int64_t kDay = 86400;
 
 std::string time_left(int64_t seconds) {
-  if (seconds < 0) return "expired " + pki::format_duration(-seconds) + " ago";
+  if (seconds < 0) return "expired " + certwatch::format_duration(-seconds) + " ago";
   // Round to minutes: seconds make the page noisy.
-  return pki::format_duration(seconds - seconds % 60);
+  return certwatch::format_duration(seconds - seconds % 60);
 }
 
 struct CertRow {
@@ -36,7 +36,9 @@ struct FindingGroup {
   std::vector<const pki::Finding*> findings;
 };
 
-std::string sev_name(int s) { return s < 0 ? "ok" : std::string(pki::to_string(static_cast<pki::Severity>(s))); }
+std::string sev_name(int s) {
+  return s < 0 ? "ok" : std::string(pki::to_string(static_cast<pki::Severity>(s)));
+}
 
 // Expiries on one axis from a week ago to the latest expiry (at least 90 days, at most two
 // years ahead); earlier and later ones are stacked at the edges. Each certificate is one
@@ -48,29 +50,36 @@ void timeline_svg(std::string& h, const std::vector<CertRow>& rows, int64_t now)
   for (const auto& r : rows) end = std::max(end, std::min(r.cert->not_after, now + 730 * kDay));
   const double bin_w = static_cast<double>(kW - 2 * kLeft) / (kBins + 1);
   const auto x_of = [&](int64_t t) {
-    return kLeft + static_cast<double>(t - start) / static_cast<double>(end - start) * bin_w * kBins;
+    return kLeft +
+           static_cast<double>(t - start) / static_cast<double>(end - start) * bin_w * kBins;
   };
   std::vector<std::vector<const CertRow*>> bins(kBins + 1);  // the last one: later than `end`
   for (const auto& r : rows) {
     const int64_t t = std::clamp(r.cert->not_after, start, end + 1);
-    const auto b = t > end ? kBins : std::min<int64_t>(kBins - 1, (t - start) * kBins / (end - start));
+    const auto b =
+        t > end ? kBins : std::min<int64_t>(kBins - 1, (t - start) * kBins / (end - start));
     bins[static_cast<std::size_t>(b)].push_back(&r);
   }
-  h += "<svg id=\"timeline\" role=\"img\" aria-label=\"expiry timeline\" viewBox=\"0 0 " + std::to_string(kW) + " " +
-       std::to_string(kH) + "\" width=\"100%\" preserveAspectRatio=\"xMinYMin meet\">\n";
-  h += "<line x1=\"" + std::to_string(kLeft) + "\" y1=\"" + std::to_string(kBase) + "\" x2=\"" + std::to_string(kW - kLeft) +
-       "\" y2=\"" + std::to_string(kBase) + "\" class=\"axis\"/>\n";
+  h += "<svg id=\"timeline\" role=\"img\" aria-label=\"expiry timeline\" viewBox=\"0 0 " +
+       std::to_string(kW) + " " + std::to_string(kH) +
+       "\" width=\"100%\" preserveAspectRatio=\"xMinYMin meet\">\n";
+  h += "<line x1=\"" + std::to_string(kLeft) + "\" y1=\"" + std::to_string(kBase) + "\" x2=\"" +
+       std::to_string(kW - kLeft) + "\" y2=\"" + std::to_string(kBase) + "\" class=\"axis\"/>\n";
   for (int i = 0; i <= 6; ++i) {
     const int64_t t = start + (end - start) * i / 6;
     const auto x = std::to_string(static_cast<int>(x_of(t)));
-    h += "<line x1=\"" + x + "\" y1=\"" + std::to_string(kBase) + "\" x2=\"" + x + "\" y2=\"" + std::to_string(kBase + 5) +
-         "\" class=\"axis\"/><text x=\"" + x + "\" y=\"" + std::to_string(kBase + 18) + "\" class=\"tick\" text-anchor=\"" +
-         (i == 0 ? "start" : i == 6 ? "end" : "middle") + "\">" +
-         pki::format_iso8601(t).substr(0, 10) + "</text>\n";
+    h += "<line x1=\"" + x + "\" y1=\"" + std::to_string(kBase) + "\" x2=\"" + x + "\" y2=\"" +
+         std::to_string(kBase + 5) + "\" class=\"axis\"/><text x=\"" + x + "\" y=\"" +
+         std::to_string(kBase + 18) + "\" class=\"tick\" text-anchor=\"" +
+         (i == 0   ? "start"
+          : i == 6 ? "end"
+                   : "middle") +
+         "\">" + certwatch::format_iso8601(t).substr(0, 10) + "</text>\n";
   }
   const auto now_x = std::to_string(static_cast<int>(x_of(now)));
   h += "<line x1=\"" + now_x + "\" y1=\"10\" x2=\"" + now_x + "\" y2=\"" + std::to_string(kBase) +
-       "\" class=\"now\"/><text x=\"" + now_x + "\" y=\"9\" class=\"tick\" text-anchor=\"middle\">now</text>\n";
+       "\" class=\"now\"/><text x=\"" + now_x +
+       "\" y=\"9\" class=\"tick\" text-anchor=\"middle\">now</text>\n";
   h += "<text x=\"" + std::to_string(kW - kLeft) + "\" y=\"" + std::to_string(kBase + 32) +
        "\" class=\"tick\" text-anchor=\"end\">later &#8594;</text>\n";
   for (std::size_t b = 0; b < bins.size(); ++b) {
@@ -78,10 +87,11 @@ void timeline_svg(std::string& h, const std::vector<CertRow>& rows, int64_t now)
     for (std::size_t i = 0; i < bins[b].size() && i < kStack; ++i) {
       const CertRow& r = *bins[b][i];
       h += "<rect x=\"" + std::to_string(static_cast<int>(x)) + "\" y=\"" +
-           std::to_string(kBase - static_cast<int>(i + 1) * (kSq + 1)) + "\" width=\"" + std::to_string(kSq) +
-           "\" height=\"" + std::to_string(kSq) + "\" class=\"" + sev_name(r.severity) + "\"><title>" +
-           html_escape(r.cert->subject_cn) + " (" + html_escape(*r.target) + " #" + std::to_string(r.cert->index) +
-           "): " + pki::format_iso8601(r.cert->not_after) + "</title></rect>\n";
+           std::to_string(kBase - static_cast<int>(i + 1) * (kSq + 1)) + "\" width=\"" +
+           std::to_string(kSq) + "\" height=\"" + std::to_string(kSq) + "\" class=\"" +
+           sev_name(r.severity) + "\"><title>" + html_escape(r.cert->subject_cn) + " (" +
+           html_escape(*r.target) + " #" + std::to_string(r.cert->index) +
+           "): " + certwatch::format_iso8601(r.cert->not_after) + "</title></rect>\n";
     }
     if (bins[b].size() > kStack)
       h += "<text x=\"" + std::to_string(static_cast<int>(x)) + "\" y=\"" +
@@ -93,11 +103,14 @@ void timeline_svg(std::string& h, const std::vector<CertRow>& rows, int64_t now)
 
 constexpr std::string_view kStyle =
     "<style>body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}"
-    "table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:.2em .5em;"
+    "table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:.2em "
+    ".5em;"
     "text-align:left;font-size:90%}th{background:#f3f3f3;cursor:pointer;user-select:none}"
-    "th[aria-sort=ascending]::after{content:' \\25B2'}th[aria-sort=descending]::after{content:' \\25BC'}"
+    "th[aria-sort=ascending]::after{content:' \\25B2'}th[aria-sort=descending]::after{content:' "
+    "\\25BC'}"
     ".critical,.unknown{background:#fdd}.warning{background:#ffd}.info{background:#eef}"
-    "rect.ok{fill:#4a4}rect.info{fill:#68c}rect.warning{fill:#db0}rect.critical,rect.unknown{fill:#d33}"
+    "rect.ok{fill:#4a4}rect.info{fill:#68c}rect.warning{fill:#db0}rect.critical,rect.unknown{fill:#"
+    "d33}"
     ".axis{stroke:#888}.now{stroke:#36c;stroke-dasharray:3 2}.tick{font-size:11px;fill:#555}"
     ".badge{padding:0 .4em;border-radius:.3em}section.group h3{font-size:100%;margin:.8em 0 .3em}"
     "#filter{width:24em;padding:.3em}</style>\n";
@@ -105,19 +118,23 @@ constexpr std::string_view kStyle =
 // What the last probe of each endpoint address saw (absent when no endpoint is configured).
 void endpoints_table(std::string& h, const Inventory& inventory, int64_t now) {
   if (inventory.size(SourceKind::endpoint) == 0) return;
-  h += "<h2>Endpoints</h2>\n<table id=\"endpoints\"><thead><tr><th>endpoint</th><th>address</th><th>probe</th>"
-       "<th>TLS</th><th>cipher</th><th>duration</th><th>probed</th><th>last success</th></tr></thead><tbody>\n";
+  h += "<h2>Endpoints</h2>\n<table "
+       "id=\"endpoints\"><thead><tr><th>endpoint</th><th>address</th><th>probe</th>"
+       "<th>TLS</th><th>cipher</th><th>duration</th><th>probed</th><th>last "
+       "success</th></tr></thead><tbody>\n";
   for (auto it = inventory.entries().lower_bound(TargetId{SourceKind::endpoint, ""});
        it != inventory.entries().end() && it->first.source == SourceKind::endpoint; ++it) {
     const EndpointState* p = it->second.endpoint();
     if (p == nullptr) continue;
     const std::string cls = p->success ? "ok" : "critical";
     h += "<tr class=\"" + cls + "\"><td>" + html_escape(p->endpoint) + "</td><td>" +
-         html_escape(p->address.empty() ? std::string("(not resolved)") : p->address) + "</td><td>" +
-         (p->success ? "ok" : "failed") + "</td><td>" + html_escape(p->tls_version) + "</td><td>" +
-         html_escape(p->cipher) + "</td><td>" + std::to_string(static_cast<int64_t>(p->duration_seconds * 1000)) +
-         " ms</td><td>" + pki::format_iso8601(p->probed_at) + "</td><td>" +
-         (p->last_success != 0 ? time_left(now - p->last_success) + " ago" : std::string("never")) + "</td></tr>\n";
+         html_escape(p->address.empty() ? std::string("(not resolved)") : p->address) +
+         "</td><td>" + (p->success ? "ok" : "failed") + "</td><td>" + html_escape(p->tls_version) +
+         "</td><td>" + html_escape(p->cipher) + "</td><td>" +
+         std::to_string(static_cast<int64_t>(p->duration_seconds * 1000)) + " ms</td><td>" +
+         certwatch::format_iso8601(p->probed_at) + "</td><td>" +
+         (p->last_success != 0 ? time_left(now - p->last_success) + " ago" : std::string("never")) +
+         "</td></tr>\n";
   }
   h += "</tbody></table>\n";
 }
@@ -125,20 +142,25 @@ void endpoints_table(std::string& h, const Inventory& inventory, int64_t now) {
 // The renewal schedule: what is deployed, when it is due, how the last attempts went.
 void renewals_table(std::string& h, const std::vector<RenewStatus>& renewals, int64_t now) {
   if (renewals.empty()) return;
-  h += "<h2>Renewals</h2>\n<table id=\"renewals\"><thead><tr><th>managed</th><th>serial</th><th>expires</th>"
-       "<th>due</th><th>next attempt</th><th>last success</th><th>failures</th><th>last error</th></tr></thead>"
+  h += "<h2>Renewals</h2>\n<table "
+       "id=\"renewals\"><thead><tr><th>managed</th><th>serial</th><th>expires</th>"
+       "<th>due</th><th>next attempt</th><th>last success</th><th>failures</th><th>last "
+       "error</th></tr></thead>"
        "<tbody>\n";
   const auto when = [&](int64_t t) {
     if (t == 0) return std::string("now");
-    return pki::format_iso8601(t) + (t > now ? " (in " + time_left(t - now) + ")" : std::string());
+    return certwatch::format_iso8601(t) +
+           (t > now ? " (in " + time_left(t - now) + ")" : std::string());
   };
   for (const auto& r : renewals) {
     const std::string cls = r.failures > 0 ? "critical" : r.running ? "info" : "ok";
-    h += "<tr class=\"" + cls + "\"><td>" + html_escape(r.name) + (r.running ? " (renewing)" : "") + "</td><td>" +
-         html_escape(r.serial) + "</td><td>" + (r.not_after != 0 ? pki::format_iso8601(r.not_after) : "-") +
-         "</td><td>" + when(r.due_at) + "</td><td>" + when(r.next_at) + "</td><td>" +
-         (r.last_success != 0 ? pki::format_iso8601(r.last_success) : std::string("never")) + "</td><td>" +
-         std::to_string(r.failures) + "</td><td>" + html_escape(r.last_error) + "</td></tr>\n";
+    h += "<tr class=\"" + cls + "\"><td>" + html_escape(r.name) + (r.running ? " (renewing)" : "") +
+         "</td><td>" + html_escape(r.serial) + "</td><td>" +
+         (r.not_after != 0 ? certwatch::format_iso8601(r.not_after) : "-") + "</td><td>" +
+         when(r.due_at) + "</td><td>" + when(r.next_at) + "</td><td>" +
+         (r.last_success != 0 ? certwatch::format_iso8601(r.last_success) : std::string("never")) +
+         "</td><td>" + std::to_string(r.failures) + "</td><td>" + html_escape(r.last_error) +
+         "</td></tr>\n";
   }
   h += "</tbody></table>\n";
 }
@@ -158,7 +180,8 @@ std::string render_status_html(const Inventory& inventory, const AgentStatus& st
     for (const auto& f : e.report.findings) {
       const int s = static_cast<int>(f.severity);
       ++counts[s];
-      auto [it, fresh] = worst_by_index.emplace(std::string(split_finding_target(target, f.target).second), s);
+      auto [it, fresh] =
+          worst_by_index.emplace(std::string(split_finding_target(target, f.target).second), s);
       if (!fresh) it->second = std::max(it->second, s);
       g.worst = std::max(g.worst, s);
       g.findings.push_back(&f);
@@ -179,23 +202,30 @@ std::string render_status_html(const Inventory& inventory, const AgentStatus& st
     return a.worst > b.worst;  // worst target first, then by name (map order)
   });
   for (auto& g : groups)
-    std::stable_sort(g.findings.begin(), g.findings.end(),
-                     [](const pki::Finding* a, const pki::Finding* b) { return a->severity > b->severity; });
+    std::stable_sort(
+        g.findings.begin(), g.findings.end(),
+        [](const pki::Finding* a, const pki::Finding* b) { return a->severity > b->severity; });
 
   std::string h;
   h.reserve(8192 + rows.size() * 420 + finding_count * 200);
   h += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-       "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>certwatch</title>\n";
+       "<meta name=\"viewport\" "
+       "content=\"width=device-width,initial-scale=1\"><title>certwatch</title>\n";
   h += kStyle;
   h += "</head><body>\n<h1>certwatch</h1>\n<p id=\"summary\">";
   const std::size_t addresses = inventory.size(SourceKind::endpoint);
-  h += std::to_string(inventory.certificate_count()) + " certificates in " + std::to_string(status.files) +
-       " files" + (addresses != 0 ? " and " + std::to_string(addresses) + " endpoint addresses" : std::string()) +
+  h += std::to_string(inventory.certificate_count()) + " certificates in " +
+       std::to_string(status.files) + " files" +
+       (addresses != 0 ? " and " + std::to_string(addresses) + " endpoint addresses"
+                       : std::string()) +
        " &middot; <span class=\"badge critical\">" + std::to_string(counts[3] + counts[2]) +
        " critical/unknown</span> <span class=\"badge warning\">" + std::to_string(counts[1]) +
-       " warning</span> <span class=\"badge info\">" + std::to_string(counts[0]) + " info</span> findings";
-  if (status.last_scan_at > 0) h += " &middot; last full scan " + pki::format_iso8601(status.last_scan_at);
-  h += " &middot; now " + pki::format_iso8601(now) + " &middot; config " + html_escape(status.config_path) + "</p>\n";
+       " warning</span> <span class=\"badge info\">" + std::to_string(counts[0]) +
+       " info</span> findings";
+  if (status.last_scan_at > 0)
+    h += " &middot; last full scan " + certwatch::format_iso8601(status.last_scan_at);
+  h += " &middot; now " + certwatch::format_iso8601(now) + " &middot; config " +
+       html_escape(status.config_path) + "</p>\n";
   if (!status.last_config_error.empty())
     h += "<p class=\"critical\">Last reload refused, running on the previous config:<br><pre>" +
          html_escape(status.last_config_error) + "</pre></p>\n";
@@ -206,23 +236,29 @@ std::string render_status_html(const Inventory& inventory, const AgentStatus& st
   timeline_svg(h, rows, now);
 
   h += "<h2>Certificates (<span id=\"shown\">" + std::to_string(rows.size()) + "</span> of " +
-       std::to_string(rows.size()) + ")</h2>\n"
-       "<p><input id=\"filter\" type=\"search\" placeholder=\"filter: name, file, serial, severity, finding id\" "
+       std::to_string(rows.size()) +
+       ")</h2>\n"
+       "<p><input id=\"filter\" type=\"search\" placeholder=\"filter: name, file, serial, "
+       "severity, finding id\" "
        "aria-label=\"filter\"></p>\n"
        "<table id=\"certs\"><thead><tr><th data-key=\"severity\" data-type=\"num\">severity</th>"
        "<th data-key=\"expires\" data-type=\"num\" aria-sort=\"ascending\">expires</th>"
        "<th data-key=\"left\" data-type=\"num\">left</th><th data-key=\"subject\">subject CN</th>"
-       "<th data-key=\"issuer\">issuer CN</th><th data-key=\"role\">role</th><th data-key=\"file\">file</th>"
-       "<th data-key=\"index\" data-type=\"num\">#</th><th data-key=\"serial\">serial</th></tr></thead><tbody>\n";
+       "<th data-key=\"issuer\">issuer CN</th><th data-key=\"role\">role</th><th "
+       "data-key=\"file\">file</th>"
+       "<th data-key=\"index\" data-type=\"num\">#</th><th "
+       "data-key=\"serial\">serial</th></tr></thead><tbody>\n";
   for (const auto& r : rows) {
     const std::string sev = sev_name(r.severity);
     const int64_t left = r.cert->not_after - now;
-    h += "<tr class=\"" + sev + "\"><td data-v=\"" + std::to_string(r.severity) + "\">" + sev + "</td><td data-v=\"" +
-         std::to_string(r.cert->not_after) + "\">" + pki::format_iso8601(r.cert->not_after) + "</td><td data-v=\"" +
-         std::to_string(left) + "\">" + time_left(left) + "</td><td>" + html_escape(r.cert->subject_cn) +
-         "</td><td>" + html_escape(r.cert->issuer_cn) + "</td><td>" + html_escape(r.cert->role) + "</td><td>" +
-         html_escape(*r.target) + "</td><td>" + std::to_string(r.cert->index) + "</td><td>" +
-         html_escape(r.cert->serial) + "</td></tr>\n";
+    h += "<tr class=\"" + sev + "\"><td data-v=\"" + std::to_string(r.severity) + "\">" + sev +
+         "</td><td data-v=\"" + std::to_string(r.cert->not_after) + "\">" +
+         certwatch::format_iso8601(r.cert->not_after) + "</td><td data-v=\"" +
+         std::to_string(left) + "\">" + time_left(left) + "</td><td>" +
+         html_escape(r.cert->subject_cn) + "</td><td>" + html_escape(r.cert->issuer_cn) +
+         "</td><td>" + html_escape(r.cert->role) + "</td><td>" + html_escape(*r.target) +
+         "</td><td>" + std::to_string(r.cert->index) + "</td><td>" + html_escape(r.cert->serial) +
+         "</td></tr>\n";
   }
   h += "</tbody></table>\n";
   endpoints_table(h, inventory, now);
@@ -232,8 +268,10 @@ std::string render_status_html(const Inventory& inventory, const AgentStatus& st
   if (groups.empty()) h += "<p>None.</p>\n";
   for (const auto& g : groups) {
     const std::string worst = sev_name(g.worst);
-    h += "<section class=\"group\" data-target=\"" + html_escape(*g.target) + "\"><h3><span class=\"badge " + worst +
-         "\">" + worst + "</span> " + html_escape(*g.target) + "</h3>\n<table class=\"findings\"><thead><tr>"
+    h += "<section class=\"group\" data-target=\"" + html_escape(*g.target) +
+         "\"><h3><span class=\"badge " + worst + "\">" + worst + "</span> " +
+         html_escape(*g.target) +
+         "</h3>\n<table class=\"findings\"><thead><tr>"
          "<th>severity</th><th>id</th><th>certificate</th><th>message</th></tr></thead><tbody>\n";
     for (const auto* f : g.findings) {
       const std::string sev(pki::to_string(f->severity));

@@ -4,35 +4,47 @@
 #include <ctime>
 #include <vector>
 
-#include "pki/clients.h"
-#include "pki/duration.h"
+#include "base/duration.h"
+#include "base/json.h"
+#include "base/text_escape.h"
 #include "exporters/prometheus/metric_names.h"
-#include "pki/json.h"
-#include "pki/text_escape.h"
+#include "pki/verify/clients.h"
 
 namespace certwatch::agent {
 
 std::string html_escape(std::string_view given) {
   // The page is UTF-8: other bytes as "\xNN", as in the metrics and the API (issue 15).
-  const std::string escaped = pki::needs_escape(given) ? pki::escape_text(given) : std::string();
+  const std::string escaped =
+      certwatch::needs_escape(given) ? certwatch::escape_text(given) : std::string();
   const std::string_view s = escaped.empty() ? given : std::string_view(escaped);
   std::string out;
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
 }
 
 std::string render_certificates_json(const Inventory& inventory, int64_t now) {
-  pki::JsonWriter w;
+  certwatch::JsonWriter w;
   w.begin_object().key("generated_at").value(now).key("targets").begin_array();
   for (const auto& [target, e] : inventory.entries()) {
     const auto& r = e.report;
@@ -60,8 +72,18 @@ std::string render_certificates_json(const Inventory& inventory, int64_t now) {
     w.end_array();
     pki::write_json_clients(w, r.clients);  // targets with clients: configured
     if (const EndpointState* p = e.endpoint()) {
-      w.key("probe").begin_object().key("endpoint").value(p->endpoint).key("address").value(p->address);
-      w.key("success").value(p->success).key("tls_version").value(p->tls_version).key("cipher").value(p->cipher);
+      w.key("probe")
+          .begin_object()
+          .key("endpoint")
+          .value(p->endpoint)
+          .key("address")
+          .value(p->address);
+      w.key("success")
+          .value(p->success)
+          .key("tls_version")
+          .value(p->tls_version)
+          .key("cipher")
+          .value(p->cipher);
       w.key("duration_seconds").value(p->duration_seconds).key("probed_at").value(p->probed_at);
       w.key("last_success");
       if (p->last_success != 0)

@@ -15,7 +15,8 @@ std::vector<pki::Finding> missing_from(const std::vector<pki::Finding>& from,
                                        const std::vector<pki::Finding>& in) {
   std::vector<pki::Finding> out;
   for (const auto& f : from)
-    if (std::none_of(in.begin(), in.end(), [&](const pki::Finding& g) { return same_finding(f, g); }))
+    if (std::none_of(in.begin(), in.end(),
+                     [&](const pki::Finding& g) { return same_finding(f, g); }))
       out.push_back(f);
   return out;
 }

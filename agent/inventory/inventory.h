@@ -16,14 +16,14 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
 #include "agent/inventory/target.h"
 #include "agent/watch/stable_read.h"
-#include "pki/judge.h"
+#include "pki/judge/judge.h"
 
 namespace certwatch::agent {
 
@@ -65,9 +65,9 @@ struct FileState {
 // What the endpoint source learnt from its last probe of one address of an endpoint (the
 // target "host:port [address]"; just "host:port" while the name does not resolve).
 struct EndpointState {
-  std::string endpoint;  // "host:port" as configured (the `endpoint` label)
-  std::string address;   // the IP probed (the `address` label); "" when nothing resolved
-  bool success = false;  // connect, handshake and exchange all succeeded
+  std::string endpoint;             // "host:port" as configured (the `endpoint` label)
+  std::string address;              // the IP probed (the `address` label); "" when nothing resolved
+  bool success = false;             // connect, handshake and exchange all succeeded
   std::string tls_version, cipher;  // of the last handshake that completed
   double duration_seconds = 0;      // of the last probe
   int64_t probed_at = 0;            // POSIX seconds
@@ -105,14 +105,14 @@ struct InventoryChange {
     pki::Finding after;
   };
   std::vector<SeverityChange> changed;  // same id and target, another severity
-  bool certs_changed = false;         // the certificate list differs (by fingerprint)
+  bool certs_changed = false;           // the certificate list differs (by fingerprint)
 };
 
 // Told of every observation and removal, before the old entry is replaced (old null: a new
 // target; fresh null: the target is gone). Runs on the inventory's thread; must not call back
 // into the inventory.
-using InventoryListener =
-    std::function<void(const InventoryChange&, const InventoryEntry* old, const InventoryEntry* fresh)>;
+using InventoryListener = std::function<void(const InventoryChange&, const InventoryEntry* old,
+                                             const InventoryEntry* fresh)>;
 
 class Inventory {
  public:
@@ -135,7 +135,9 @@ class Inventory {
   const InventoryEntry* find(const TargetId& target) const;
   const std::map<TargetId, InventoryEntry>& entries() const { return entries_; }
   std::size_t size() const { return entries_.size(); }
-  std::size_t size(SourceKind source) const { return targets_by_source_[static_cast<size_t>(source)]; }
+  std::size_t size(SourceKind source) const {
+    return targets_by_source_[static_cast<size_t>(source)];
+  }
   std::size_t certificate_count() const { return certificates_; }
   // Bumped on every change that affects what is exported (metrics, API).
   uint64_t generation() const { return generation_; }

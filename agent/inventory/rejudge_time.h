@@ -4,8 +4,8 @@
 
 #include <cstdint>
 
-#include "pki/judge_options.h"
-#include "pki/report.h"
+#include "pki/judge/judge_options.h"
+#include "pki/judge/report.h"
 
 namespace certwatch::agent {
 

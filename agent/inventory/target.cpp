@@ -6,9 +6,12 @@ namespace certwatch::agent {
 
 std::string_view to_string(SourceKind kind) {
   switch (kind) {
-    case SourceKind::file: return exporters::metric_names::kSourceFile;
-    case SourceKind::endpoint: return exporters::metric_names::kSourceEndpoint;
-    case SourceKind::ledger: return exporters::metric_names::kSourceLedger;
+    case SourceKind::file:
+      return exporters::metric_names::kSourceFile;
+    case SourceKind::endpoint:
+      return exporters::metric_names::kSourceEndpoint;
+    case SourceKind::ledger:
+      return exporters::metric_names::kSourceLedger;
   }
   return "unknown";
 }

@@ -4,11 +4,12 @@
 // The source kind is also the `source` label of every exported series.
 #pragma once
 
+#include <utility>
+
 #include <compare>
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <utility>
 
 namespace certwatch::agent {
 
@@ -26,14 +27,16 @@ struct TargetId {
   bool operator==(const TargetId&) const = default;
 };
 
-inline TargetId file_target(std::string path) { return {SourceKind::file, std::move(path)}; }
+inline TargetId file_target(std::string path) {
+  return {SourceKind::file, std::move(path)};
+}
 
 // A finding's target as the labels say it: "path#3" of target "path" -> {"path", "3"}; the
 // index is "" when the finding is about the whole target (or names another one, as a key
 // file's finding may). Metrics and the status page split the same way, so a finding joins its
 // certificate with on(source, target, index).
-inline std::pair<std::string_view, std::string_view> split_finding_target(std::string_view target,
-                                                                         std::string_view finding) {
+inline std::pair<std::string_view, std::string_view> split_finding_target(
+    std::string_view target, std::string_view finding) {
   if (finding.size() > target.size() + 1 && finding.substr(0, target.size()) == target &&
       finding[target.size()] == '#')
     return {finding.substr(0, target.size()), finding.substr(target.size() + 1)};

@@ -1,10 +1,10 @@
 #include "agent/metrics/agent_metrics.h"
 
 #include <openssl/crypto.h>
+#include <utility>
 
 #include <array>
 #include <stdexcept>
-#include <utility>
 
 #include "exporters/gzip.h"
 #include "exporters/prometheus/metric_names.h"
@@ -87,20 +87,21 @@ void AgentMetrics::update_target(const TargetId& target, const InventoryEntry* o
 
 namespace {
 
-bool key_only(const InventoryEntry& e) { return e.certs.empty() && e.report.key.has_value(); }
+bool key_only(const InventoryEntry& e) {
+  return e.certs.empty() && e.report.key.has_value();
+}
 
 // Calls fn(labels, info_labels) with the label values of one certificate's series; the
 // views point into locals that live for the call.
 template <class Fn>
-void with_cert_labels(std::string_view source, const std::string& target,
-                      const pki::CertRecord& c, Fn&& fn) {
+void with_cert_labels(std::string_view source, const std::string& target, const pki::CertRecord& c,
+                      Fn&& fn) {
   const std::string index = std::to_string(c.index);
   const auto labels = cert_labels(source, target, index, c);
   const std::string sans = pki::join_sans(c.sans);
   const std::array<std::string_view, 13> info = {
-      source,    target,    index,    c.role, c.subject_cn, c.issuer_cn,
-      c.serial,  c.subject, c.issuer, sans,   c.sha256,     c.key_type,
-      c.signature_algorithm};
+      source,    target,   index, c.role,   c.subject_cn, c.issuer_cn,          c.serial,
+      c.subject, c.issuer, sans,  c.sha256, c.key_type,   c.signature_algorithm};
   fn(labels, info);
 }
 
@@ -131,7 +132,8 @@ void AgentMetrics::add_entry(const std::string& target, std::string_view source,
     probe_duration_->add(labels).set(p->duration_seconds);
     if (!p->tls_version.empty())
       probe_tls_->add({source, target, p->endpoint, p->address, p->tls_version, p->cipher}).set(1);
-    if (p->last_success != 0) probe_last_success_->add(labels).set(static_cast<double>(p->last_success));
+    if (p->last_success != 0)
+      probe_last_success_->add(labels).set(static_cast<double>(p->last_success));
   }
 }
 
@@ -155,7 +157,8 @@ void AgentMetrics::remove_entry(const std::string& target, std::string_view sour
     const std::array<std::string_view, 4> labels = {source, target, p->endpoint, p->address};
     probe_success_->remove(labels);
     probe_duration_->remove(labels);
-    if (!p->tls_version.empty()) probe_tls_->remove({source, target, p->endpoint, p->address, p->tls_version, p->cipher});
+    if (!p->tls_version.empty())
+      probe_tls_->remove({source, target, p->endpoint, p->address, p->tls_version, p->cipher});
     probe_last_success_->remove(labels);
   }
 }

@@ -28,7 +28,8 @@ class AgentMetrics {
 
   // Replaces the series of `target` (null old: new target; null fresh: target gone). The
   // target's source kind is the `source` label. An InventoryListener (Inventory::subscribe).
-  void update_target(const TargetId& target, const InventoryEntry* old, const InventoryEntry* fresh);
+  void update_target(const TargetId& target, const InventoryEntry* old,
+                     const InventoryEntry* fresh);
 
   void scan_finished(double duration_seconds, int64_t finished_at);
   void set_files_watched(std::size_t n);

@@ -3,12 +3,13 @@
 #include <openssl/ssl.h>
 
 #include "agent/inventory/rejudge_time.h"
-#include "pki/load.h"
-#include "pki/served_chain.h"
+#include "pki/load/load.h"
+#include "pki/verify/served_chain.h"
 
 namespace certwatch::agent {
 
-std::shared_ptr<const SharedTrust> TrustCache::get(const std::vector<std::filesystem::path>& paths) {
+std::shared_ptr<const SharedTrust> TrustCache::get(
+    const std::vector<std::filesystem::path>& paths) {
   auto& slot = loaded_[paths];
   if (!slot) {
     auto t = std::make_shared<SharedTrust>();
@@ -26,9 +27,9 @@ std::shared_ptr<probe::ProbeContext> make_plain_probe_context() {
   return std::make_shared<probe::ProbeContext>(ssl.get());
 }
 
-std::shared_ptr<const EndpointContext> make_endpoint_context(const config::Config& cfg,
-                                                             const config::EndpointEntry& e, TrustCache& trust,
-                                                             const std::shared_ptr<probe::ProbeContext>& plain) {
+std::shared_ptr<const EndpointContext> make_endpoint_context(
+    const config::Config& cfg, const config::EndpointEntry& e, TrustCache& trust,
+    const std::shared_ptr<probe::ProbeContext>& plain) {
   auto ctx = std::make_shared<EndpointContext>();
   ctx->entry = e;
   ctx->name = e.target.to_string();
@@ -59,7 +60,8 @@ std::shared_ptr<const EndpointContext> make_endpoint_context(const config::Confi
   ctx->target.port = e.target.port;
   ctx->target.sni = e.sni;
   ctx->target.step_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(e.timeout);
-  ctx->target.protocol = e.protocol == config::Protocol::mqtt ? probe::Protocol::mqtt : probe::Protocol::tls;
+  ctx->target.protocol =
+      e.protocol == config::Protocol::mqtt ? probe::Protocol::mqtt : probe::Protocol::tls;
   ctx->target.starttls = probe::parse_starttls_protocol(config::to_string(e.protocol));
   return ctx;
 }
@@ -67,7 +69,8 @@ std::shared_ptr<const EndpointContext> make_endpoint_context(const config::Confi
 bool judged_alike(const EndpointContext& a, const EndpointContext& b) {
   if (a.options.thresholds != b.options.thresholds || a.severities != b.severities ||
       a.options.host != b.options.host || a.options.clients != b.options.clients ||
-      a.options.trust.size() != b.options.trust.size() || a.entry.expect_file != b.entry.expect_file)
+      a.options.trust.size() != b.options.trust.size() ||
+      a.entry.expect_file != b.entry.expect_file)
     return false;
   for (size_t i = 0; i < a.options.trust.size(); ++i)
     if (a.options.trust[i].sha256() != b.options.trust[i].sha256()) return false;
@@ -87,20 +90,23 @@ void check_stale(const EndpointContext& ctx, const pki::Certificate& served, pki
   if (!file) return;
   pki::FileInput in = pki::load_file(*file);
   if (!in.ok() || in.loaded->certs.empty()) {
-    r.notes.push_back("expect_file " + file->string() + ": " + (in.ok() ? "holds no certificate" : in.error));
+    r.notes.push_back("expect_file " + file->string() + ": " +
+                      (in.ok() ? "holds no certificate" : in.error));
     return;
   }
   const pki::Certificate& want = in.loaded->certs.front();
   if (want.sha256() == served.sha256()) return;
   r.findings.push_back(pki::make_finding(
       ctx.options.policy, "endpoint.stale", r.target,
-      "serves serial " + served.serial_hex() + " but " + file->string() + " holds serial " + want.serial_hex() +
-          ": the files were replaced and the server was not reloaded"));
+      "serves serial " + served.serial_hex() + " but " + file->string() + " holds serial " +
+          want.serial_hex() + ": the files were replaced and the server was not reloaded"));
 }
 
-InventoryEntry finish(const EndpointContext& ctx, pki::Report report, EndpointState state, int64_t now) {
+InventoryEntry finish(const EndpointContext& ctx, pki::Report report, EndpointState state,
+                      int64_t now) {
   InventoryEntry e;
-  if (ctx.identity_error) report.notes.push_back("client identity not used: " + *ctx.identity_error);
+  if (ctx.identity_error)
+    report.notes.push_back("client identity not used: " + *ctx.identity_error);
   for (const auto& t : ctx.trust_errors) report.notes.push_back("trust file skipped: " + t);
   e.rejudge_at = next_rejudge_time(report, ctx.options.thresholds, now);
   e.report = std::move(report);
@@ -110,8 +116,9 @@ InventoryEntry finish(const EndpointContext& ctx, pki::Report report, EndpointSt
 
 }  // namespace
 
-InventoryEntry judge_address(const EndpointContext& ctx, const probe::AddressOutcome& o, int64_t probed_at,
-                             int64_t now, int64_t last_success, pki::VerifyCache* cache) {
+InventoryEntry judge_address(const EndpointContext& ctx, const probe::AddressOutcome& o,
+                             int64_t probed_at, int64_t now, int64_t last_success,
+                             pki::VerifyCache* cache) {
   const std::string target = endpoint_target(ctx, o.address);
   pki::Report r;
   r.target = target;
@@ -123,7 +130,8 @@ InventoryEntry judge_address(const EndpointContext& ctx, const probe::AddressOut
     r = pki::judge_chain(target, o.chain, std::nullopt, opt, cache);
     check_stale(ctx, o.chain.front(), r);
   }
-  if (!o.failure.empty()) r.findings.push_back(pki::make_finding(ctx.options.policy, o.failure, target, o.reason));
+  if (!o.failure.empty())
+    r.findings.push_back(pki::make_finding(ctx.options.policy, o.failure, target, o.reason));
   EndpointState s;
   s.endpoint = ctx.name;
   s.address = o.address;
@@ -140,7 +148,8 @@ InventoryEntry judge_unresolved(const EndpointContext& ctx, const std::string& r
                                 int64_t last_success) {
   pki::Report r;
   r.target = ctx.name;
-  r.findings.push_back(pki::make_finding(ctx.options.policy, "endpoint.unreachable", ctx.name, reason));
+  r.findings.push_back(
+      pki::make_finding(ctx.options.policy, "endpoint.unreachable", ctx.name, reason));
   EndpointState s;
   s.endpoint = ctx.name;
   s.last_success = last_success;

@@ -17,7 +17,7 @@
 #include "agent/inventory/inventory.h"
 #include "agent/probe/tls_probe.h"
 #include "config/config.h"
-#include "pki/judge.h"
+#include "pki/judge/judge.h"
 
 namespace certwatch::agent {
 
@@ -37,21 +37,20 @@ class TrustCache {
 
 struct EndpointContext {
   config::EndpointEntry entry;
-  std::string name;            // "host:port" (the `endpoint` label)
-  pki::JudgeOptions options;   // `now` unset; expect_leaf, purpose server, host = sni or host
+  std::string name;           // "host:port" (the `endpoint` label)
+  pki::JudgeOptions options;  // `now` unset; expect_leaf, purpose server, host = sni or host
   std::vector<std::string> trust_errors;
-  std::shared_ptr<probe::ProbeContext> tls;  // the client context (identity installed, if any)
+  std::shared_ptr<probe::ProbeContext> tls;   // the client context (identity installed, if any)
   std::optional<std::string> identity_error;  // client_cert/client_key could not be used
-  probe::TlsTarget target;     // host, port, sni, timeout, protocol
+  probe::TlsTarget target;                    // host, port, sni, timeout, protocol
   std::map<std::string, pki::Severity> severities;  // the config's, to tell a policy change
 };
 
 // The context of `entry`: trust from `trust`, the client identity read now (its error kept,
 // never thrown); endpoints without one share `plain` (a client context without identity).
-std::shared_ptr<const EndpointContext> make_endpoint_context(const config::Config& cfg,
-                                                             const config::EndpointEntry& entry,
-                                                             TrustCache& trust,
-                                                             const std::shared_ptr<probe::ProbeContext>& plain);
+std::shared_ptr<const EndpointContext> make_endpoint_context(
+    const config::Config& cfg, const config::EndpointEntry& entry, TrustCache& trust,
+    const std::shared_ptr<probe::ProbeContext>& plain);
 // A client context for probes: no identity, security level 0 (a server with a weak key still
 // completes the handshake, so the judge can name the problem instead of a bare alert).
 std::shared_ptr<probe::ProbeContext> make_plain_probe_context();
@@ -65,8 +64,9 @@ std::string endpoint_target(const EndpointContext& ctx, const std::string& addre
 // The entry for one address's outcome of the probe at `probed_at`, judged at `now` (later
 // when the stored outcome is judged again as time passes). `last_success` is carried over
 // from the previous observation of the target (0: never).
-InventoryEntry judge_address(const EndpointContext& ctx, const probe::AddressOutcome& outcome, int64_t probed_at,
-                             int64_t now, int64_t last_success, pki::VerifyCache* cache);
+InventoryEntry judge_address(const EndpointContext& ctx, const probe::AddressOutcome& outcome,
+                             int64_t probed_at, int64_t now, int64_t last_success,
+                             pki::VerifyCache* cache);
 
 // The entry of an endpoint whose name did not resolve (target "host:port").
 InventoryEntry judge_unresolved(const EndpointContext& ctx, const std::string& reason, int64_t now,

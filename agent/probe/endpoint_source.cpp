@@ -1,7 +1,8 @@
 #include "agent/probe/endpoint_source.h"
 
-#include <algorithm>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 namespace certwatch::agent {
 
@@ -9,9 +10,15 @@ using std::chrono::milliseconds;
 
 EndpointSource::EndpointSource(boost::asio::io_context& io, Clock& clock, Inventory& inventory,
                                EndpointSourceHooks hooks)
-    : io_(io), clock_(clock), inventory_(inventory), hooks_(std::move(hooks)), rng_(std::random_device{}()) {}
+    : io_(io),
+      clock_(clock),
+      inventory_(inventory),
+      hooks_(std::move(hooks)),
+      rng_(std::random_device{}()) {}
 
-EndpointSource::~EndpointSource() { stop(); }
+EndpointSource::~EndpointSource() {
+  stop();
+}
 
 milliseconds EndpointSource::jittered(milliseconds interval) {
   // ± a tenth: endpoints configured together drift apart instead of firing together forever.
@@ -29,9 +36,11 @@ void EndpointSource::apply(const config::Config& cfg) {
   std::vector<std::string> fresh;  // new or changed: probed in the first round
   for (const auto& e : cfg.endpoints) {
     auto ctx = make_endpoint_context(cfg, e, trust, plain);
-    for (const auto& err : ctx->trust_errors) spdlog::warn("trust for endpoint {}: {}", ctx->name, err);
+    for (const auto& err : ctx->trust_errors)
+      spdlog::warn("trust for endpoint {}: {}", ctx->name, err);
     if (ctx->identity_error)
-      spdlog::error("endpoint {}: client certificate not used: {}", ctx->name, *ctx->identity_error);
+      spdlog::error("endpoint {}: client certificate not used: {}", ctx->name,
+                    *ctx->identity_error);
     auto old = endpoints_.find(ctx->name);
     if (old != endpoints_.end() && old->second->ctx->entry == e) {
       // Unchanged: keep its schedule and results; judge them again if the judgement changed.
@@ -66,7 +75,8 @@ void EndpointSource::apply(const config::Config& cfg) {
   for (const auto& name : fresh) {
     Endpoint& ep = *endpoints_.at(name);
     const auto interval = std::chrono::duration_cast<milliseconds>(ep.ctx->entry.interval);
-    const int64_t spread = std::min<int64_t>(interval.count() / 10, 5 * static_cast<int64_t>(fresh.size()));
+    const int64_t spread =
+        std::min<int64_t>(interval.count() / 10, 5 * static_cast<int64_t>(fresh.size()));
     std::uniform_int_distribution<int64_t> d(0, std::max<int64_t>(0, spread));
     schedule(ep, milliseconds(d(rng_)));
   }
@@ -127,7 +137,8 @@ int64_t EndpointSource::last_success(const std::string& target) const {
   return e != nullptr && e->endpoint() != nullptr ? e->endpoint()->last_success : 0;
 }
 
-void EndpointSource::on_done(const std::string& name, uint64_t generation, probe::TlsProbeResult r) {
+void EndpointSource::on_done(const std::string& name, uint64_t generation,
+                             probe::TlsProbeResult r) {
   --in_flight_;
   auto it = endpoints_.find(name);
   if (stopping_ || it == endpoints_.end() || it->second->generation != generation) {
@@ -175,8 +186,8 @@ void EndpointSource::replace_targets(Endpoint& ep, std::map<std::string, Invento
 void EndpointSource::rejudge_all(Endpoint& ep, int64_t now) {
   for (const auto& [target, seen] : ep.last)
     (void)inventory_.observe({SourceKind::endpoint, target},
-                             inventory_.prepare(judge_address(*ep.ctx, seen.outcome, seen.probed_at, now,
-                                                              last_success(target), &cache_)));
+                             inventory_.prepare(judge_address(*ep.ctx, seen.outcome, seen.probed_at,
+                                                              now, last_success(target), &cache_)));
 }
 
 void EndpointSource::rejudge_due(int64_t now) {
@@ -186,9 +197,10 @@ void EndpointSource::rejudge_due(int64_t now) {
     for (const auto& [target, seen] : ep->last) {
       const InventoryEntry* e = inventory_.find({SourceKind::endpoint, target});
       if (e == nullptr || e->rejudge_at > now) continue;
-      (void)inventory_.observe({SourceKind::endpoint, target},
-                               inventory_.prepare(judge_address(*ep->ctx, seen.outcome, seen.probed_at, now,
-                                                                last_success(target), &cache_)));
+      (void)inventory_.observe(
+          {SourceKind::endpoint, target},
+          inventory_.prepare(judge_address(*ep->ctx, seen.outcome, seen.probed_at, now,
+                                           last_success(target), &cache_)));
       any = true;
     }
   }

@@ -32,7 +32,7 @@
 #include "agent/probe/endpoint_judge.h"
 #include "agent/probe/tls_probe.h"
 #include "config/config.h"
-#include "pki/verify_cache.h"
+#include "pki/verify/verify_cache.h"
 
 namespace certwatch::agent {
 
@@ -46,7 +46,8 @@ struct EndpointSourceHooks {
 
 class EndpointSource {
  public:
-  EndpointSource(boost::asio::io_context& io, Clock& clock, Inventory& inventory, EndpointSourceHooks hooks);
+  EndpointSource(boost::asio::io_context& io, Clock& clock, Inventory& inventory,
+                 EndpointSourceHooks hooks);
   ~EndpointSource();
   EndpointSource(const EndpointSource&) = delete;
   EndpointSource& operator=(const EndpointSource&) = delete;
@@ -71,8 +72,8 @@ class EndpointSource {
     std::unique_ptr<ClockTimer> timer;
     std::shared_ptr<probe::ProbeHandle> probe;  // in flight
     bool queued = false;
-    uint64_t generation = 0;          // a completion of another generation is dropped
-    std::set<std::string> targets;    // inventory targets it owns
+    uint64_t generation = 0;           // a completion of another generation is dropped
+    std::set<std::string> targets;     // inventory targets it owns
     std::map<std::string, Seen> last;  // last outcome per address target, for re-judging
   };
 
@@ -93,7 +94,7 @@ class EndpointSource {
   Inventory& inventory_;
   EndpointSourceHooks hooks_;
   std::map<std::string, std::unique_ptr<Endpoint>> endpoints_;  // by "host:port"
-  std::deque<std::string> queue_;  // due, waiting for a free slot
+  std::deque<std::string> queue_;                               // due, waiting for a free slot
   std::size_t in_flight_ = 0;
   std::size_t concurrency_ = 64;
   uint64_t next_generation_ = 1;

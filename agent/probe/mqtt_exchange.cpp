@@ -3,7 +3,7 @@
 
 #include <cstdio>
 
-namespace certwatch::probe {
+namespace certwatch::agent::probe {
 
 std::vector<unsigned char> mqtt_connect_packet(const std::string& client_id) {
   std::vector<unsigned char> var{0x00, 0x04, 'M', 'Q', 'T', 'T',
@@ -26,19 +26,17 @@ std::vector<unsigned char> mqtt_connect_packet(const std::string& client_id) {
 std::optional<std::string> mqtt_connack_problem(const std::array<unsigned char, kConnackSize>& b) {
   if (b[0] != 0x20 || b[1] != 0x02) {
     char hex[64];
-    std::snprintf(hex, sizeof hex, "not a CONNACK: the broker sent %02x %02x %02x %02x", b[0], b[1], b[2], b[3]);
+    std::snprintf(hex, sizeof hex, "not a CONNACK: the broker sent %02x %02x %02x %02x", b[0], b[1],
+                  b[2], b[3]);
     return std::string(hex);
   }
   if (b[3] == 0) return std::nullopt;
   // Return codes of 3.1.1, table 3.1.
-  static constexpr const char* kMeaning[] = {"accepted",
-                                             "unacceptable protocol version",
-                                             "identifier rejected",
-                                             "server unavailable",
-                                             "bad user name or password",
-                                             "not authorized"};
+  static constexpr const char* kMeaning[] = {
+      "accepted",           "unacceptable protocol version", "identifier rejected",
+      "server unavailable", "bad user name or password",     "not authorized"};
   const std::string meaning = b[3] < 6 ? kMeaning[b[3]] : "reserved";
   return "CONNACK return code " + std::to_string(b[3]) + " (" + meaning + ")";
 }
 
-}  // namespace certwatch::probe
+}  // namespace certwatch::agent::probe

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace certwatch::probe {
+namespace certwatch::agent::probe {
 
 // A CONNECT (MQTT 3.1.1, OASIS 3.1): clean session, keep-alive 60 s, no will, no user name;
 // `client_id` at most 23 bytes of [0-9a-zA-Z] so every 3.1.1 broker takes it (3.1.3.1).
@@ -20,6 +20,7 @@ std::vector<unsigned char> mqtt_connect_packet(const std::string& client_id);
 inline constexpr size_t kConnackSize = 4;
 // Judges the first 4 bytes the broker sent: nullopt for a CONNACK with return code 0,
 // otherwise why not ("CONNACK return code 5 (not authorized)", "not a CONNACK: ...").
-std::optional<std::string> mqtt_connack_problem(const std::array<unsigned char, kConnackSize>& bytes);
+std::optional<std::string> mqtt_connack_problem(
+    const std::array<unsigned char, kConnackSize>& bytes);
 
-}  // namespace certwatch::probe
+}  // namespace certwatch::agent::probe

@@ -10,7 +10,7 @@
 #include <mutex>
 #include <thread>
 
-namespace certwatch::probe {
+namespace certwatch::agent::probe {
 namespace {
 
 namespace asio = boost::asio;
@@ -39,7 +39,8 @@ Resolved lookup(const std::string& host) {
       continue;
     }
     // getaddrinfo lists an address once per protocol on some systems.
-    if (std::find(r.addresses.begin(), r.addresses.end(), ip) == r.addresses.end()) r.addresses.push_back(ip);
+    if (std::find(r.addresses.begin(), r.addresses.end(), ip) == r.addresses.end())
+      r.addresses.push_back(ip);
   }
   ::freeaddrinfo(res);
   if (r.addresses.empty()) r.error = "no IPv4 or IPv6 address";
@@ -123,4 +124,4 @@ std::shared_ptr<PendingResolve> async_resolve(asio::io_context& io, const std::s
   return pending;
 }
 
-}  // namespace certwatch::probe
+}  // namespace certwatch::agent::probe

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace certwatch::probe {
+namespace certwatch::agent::probe {
 
 struct Resolved {
   std::vector<boost::asio::ip::address> addresses;  // distinct, in resolver order
@@ -38,4 +38,4 @@ std::shared_ptr<PendingResolve> async_resolve(boost::asio::io_context& io, const
                                               std::chrono::milliseconds timeout,
                                               std::function<void(Resolved)> done);
 
-}  // namespace certwatch::probe
+}  // namespace certwatch::agent::probe

@@ -8,9 +8,9 @@
 #include <cctype>
 #include <cstdint>
 
-#include "pki/text_escape.h"
+#include "base/text_escape.h"
 
-namespace certwatch::probe {
+namespace certwatch::agent::probe {
 namespace {
 
 constexpr std::size_t kQuoteBytes = 200;  // of server text, in a failure text
@@ -18,7 +18,7 @@ constexpr std::size_t kQuoteBytes = 200;  // of server text, in a failure text
 // Server text as it may appear in a failure text: cut, control characters escaped.
 std::string quote(std::string_view s) {
   const bool cut = s.size() > kQuoteBytes;
-  std::string out = pki::escape_text(s.substr(0, kQuoteBytes), pki::EscapeSet::for_log);
+  std::string out = certwatch::escape_text(s.substr(0, kQuoteBytes), certwatch::EscapeSet::for_log);
   if (cut) out += "...";
   return out;
 }
@@ -34,7 +34,9 @@ bool starts_with_nocase(std::string_view s, std::string_view prefix) {
 }
 
 // The first word of `s` (up to a space), upper-cased: an EHLO keyword, a CAPA capability.
-std::string first_word(std::string_view s) { return upper(s.substr(0, s.find(' '))); }
+std::string first_word(std::string_view s) {
+  return upper(s.substr(0, s.find(' ')));
+}
 
 // True when the space-separated list `words` holds `word` (case-insensitive).
 bool lists(std::string_view words, std::string_view word) {
@@ -60,7 +62,8 @@ bool is_reply_line(std::string_view line) {
 std::string ehlo_name(const std::string& name) {
   std::string out;
   for (const char c : name)
-    if (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '[' || c == ']' || c == ':')
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '[' ||
+        c == ']' || c == ':')
       out += c;
   return out.empty() ? "certwatch" : out;
 }
@@ -93,11 +96,16 @@ std::optional<StartTlsProtocol> parse_starttls_protocol(std::string_view name) {
 
 const char* to_string(StartTlsProtocol p) {
   switch (p) {
-    case StartTlsProtocol::smtp: return "smtp";
-    case StartTlsProtocol::imap: return "imap";
-    case StartTlsProtocol::pop3: return "pop3";
-    case StartTlsProtocol::ftp: return "ftp";
-    case StartTlsProtocol::postgres: return "postgres";
+    case StartTlsProtocol::smtp:
+      return "smtp";
+    case StartTlsProtocol::imap:
+      return "imap";
+    case StartTlsProtocol::pop3:
+      return "pop3";
+    case StartTlsProtocol::ftp:
+      return "ftp";
+    case StartTlsProtocol::postgres:
+      return "postgres";
   }
   return "?";
 }
@@ -108,7 +116,8 @@ StartTlsDialogue::StartTlsDialogue(StartTlsProtocol protocol, std::string client
 StartTlsStep StartTlsDialogue::start() {
   if (final_) return *final_;
   if (phase_ != Phase::not_started) return fail("start() called twice");
-  if (protocol_ == StartTlsProtocol::postgres) return ask(kSslRequest, Phase::postgres, "the answer to SSLRequest");
+  if (protocol_ == StartTlsProtocol::postgres)
+    return ask(kSslRequest, Phase::postgres, "the answer to SSLRequest");
   phase_ = Phase::greeting;
   waiting_for_ = "the greeting";
   return read_more();
@@ -117,7 +126,8 @@ StartTlsStep StartTlsDialogue::start() {
 StartTlsStep StartTlsDialogue::received(std::string_view bytes) {
   if (final_ && final_->ready && !bytes.empty()) {
     final_.reset();
-    return fail("the server sent " + std::to_string(bytes.size()) + " bytes after its go-ahead: " + quote(bytes));
+    return fail("the server sent " + std::to_string(bytes.size()) +
+                " bytes after its go-ahead: " + quote(bytes));
   }
   if (final_) return *final_;
   if (phase_ == Phase::not_started) return fail("received() before start()");
@@ -131,22 +141,22 @@ StartTlsStep StartTlsDialogue::received(std::string_view bytes) {
     const std::size_t eol = pending_.find('\n');
     if (eol == std::string::npos && pending_.size() <= kMaxStartTlsLine) return read_more();
     if (eol == std::string::npos || eol > kMaxStartTlsLine)
-      return fail("a line longer than " + std::to_string(kMaxStartTlsLine) + " bytes while waiting for " +
-                  waiting_for_ + ": " + quote(pending_));
+      return fail("a line longer than " + std::to_string(kMaxStartTlsLine) +
+                  " bytes while waiting for " + waiting_for_ + ": " + quote(pending_));
     std::string line = pending_.substr(0, eol);
     pending_.erase(0, eol + 1);
     if (!line.empty() && line.back() == '\r') line.pop_back();
     StartTlsStep step = on_line(line);
     if (step.failure) return finish(std::move(step));
     if (step.ready && !pending_.empty())
-      return fail("the server sent " + std::to_string(pending_.size()) + " bytes after its go-ahead (" +
-                  quote(line) + "): " + quote(pending_));
+      return fail("the server sent " + std::to_string(pending_.size()) +
+                  " bytes after its go-ahead (" + quote(line) + "): " + quote(pending_));
     if (step.ready) return finish(std::move(step));
     if (!step.send.empty() && !pending_.empty()) {
       // The server spoke before our command: its next reply cannot be matched to it.
       const std::string command = step.send.substr(0, step.send.find('\r'));
-      return fail("the server sent " + std::to_string(pending_.size()) + " unasked bytes before our " + command +
-                  ": " + quote(pending_));
+      return fail("the server sent " + std::to_string(pending_.size()) +
+                  " unasked bytes before our " + command + ": " + quote(pending_));
     }
     if (!step.send.empty()) return step;
   }
@@ -155,7 +165,8 @@ StartTlsStep StartTlsDialogue::received(std::string_view bytes) {
 StartTlsStep StartTlsDialogue::closed() {
   if (final_) return *final_;
   if (phase_ == Phase::postgres && !pending_.empty() && pending_.front() == 'E')
-    return fail("postgres answered with an error and closed the connection: " + quote(pending_.substr(1)));
+    return fail("postgres answered with an error and closed the connection: " +
+                quote(pending_.substr(1)));
   std::string why = "the server closed the connection while we waited for " + waiting_for_;
   if (!reply_.empty()) why += " (after " + quote(reply_.back()) + ")";
   if (!pending_.empty()) why += " (in the middle of a line: " + quote(pending_) + ")";
@@ -164,16 +175,22 @@ StartTlsStep StartTlsDialogue::closed() {
 
 StartTlsStep StartTlsDialogue::on_line(std::string_view line) {
   switch (protocol_) {
-    case StartTlsProtocol::smtp: return on_smtp(line);
-    case StartTlsProtocol::imap: return on_imap(line);
-    case StartTlsProtocol::pop3: return on_pop3(line);
-    case StartTlsProtocol::ftp: return on_ftp(line);
-    case StartTlsProtocol::postgres: break;  // not line-based: on_postgres()
+    case StartTlsProtocol::smtp:
+      return on_smtp(line);
+    case StartTlsProtocol::imap:
+      return on_imap(line);
+    case StartTlsProtocol::pop3:
+      return on_pop3(line);
+    case StartTlsProtocol::ftp:
+      return on_ftp(line);
+    case StartTlsProtocol::postgres:
+      break;  // not line-based: on_postgres()
   }
   return fail("internal error: a line for a protocol without lines");
 }
 
-bool StartTlsDialogue::collect_reply(std::string_view line, bool strict, std::optional<std::string>& bad) {
+bool StartTlsDialogue::collect_reply(std::string_view line, bool strict,
+                                     std::optional<std::string>& bad) {
   if (reply_.empty()) {
     if (!is_reply_line(line)) {
       bad = quote(line);
@@ -218,14 +235,17 @@ StartTlsStep StartTlsDialogue::on_smtp(std::string_view line) {
 }
 
 StartTlsStep StartTlsDialogue::on_imap(std::string_view line) {
-  const std::string cap_tag = std::string(kImapCapabilityTag) + " ", tls_tag = std::string(kImapStartTlsTag) + " ";
+  const std::string cap_tag = std::string(kImapCapabilityTag) + " ",
+                    tls_tag = std::string(kImapStartTlsTag) + " ";
   const auto capabilities_then_starttls = [&] {
-    if (!offers_starttls_) return fail("server does not offer STARTTLS (not in its CAPABILITY list)");
+    if (!offers_starttls_)
+      return fail("server does not offer STARTTLS (not in its CAPABILITY list)");
     return ask(tls_tag + "STARTTLS\r\n", Phase::starttls, "the reply to STARTTLS");
   };
   if (phase_ == Phase::greeting) {
     if (starts_with_nocase(line, "* OK")) {
-      // A greeting may carry the capabilities (RFC 3501 7.1): "* OK [CAPABILITY IMAP4rev1 STARTTLS] ...".
+      // A greeting may carry the capabilities (RFC 3501 7.1): "* OK [CAPABILITY IMAP4rev1 STARTTLS]
+      // ...".
       const std::string up = upper(line);
       const std::size_t at = up.find("[CAPABILITY ");
       const std::size_t end = at == std::string::npos ? at : up.find(']', at);
@@ -236,8 +256,10 @@ StartTlsStep StartTlsDialogue::on_imap(std::string_view line) {
       return ask(cap_tag + "CAPABILITY\r\n", Phase::capabilities, "the reply to CAPABILITY");
     }
     if (starts_with_nocase(line, "* PREAUTH"))
-      return fail("the server greets as PREAUTH, where STARTTLS is not allowed (RFC 3501 6.2.1): " + quote(line));
-    if (starts_with_nocase(line, "* BYE")) return fail("the server refused the session: " + quote(line));
+      return fail("the server greets as PREAUTH, where STARTTLS is not allowed (RFC 3501 6.2.1): " +
+                  quote(line));
+    if (starts_with_nocase(line, "* BYE"))
+      return fail("the server refused the session: " + quote(line));
     return fail("not an IMAP greeting: " + quote(line));
   }
   const std::string& tag = phase_ == Phase::capabilities ? cap_tag : tls_tag;
@@ -270,11 +292,13 @@ StartTlsStep StartTlsDialogue::on_pop3(std::string_view line) {
         return read_more();
       }
       if (line == ".") {
-        if (!offers_starttls_) return fail("server does not offer STARTTLS (no STLS in its CAPA list)");
+        if (!offers_starttls_)
+          return fail("server does not offer STARTTLS (no STLS in its CAPA list)");
         return ask("STLS\r\n", Phase::starttls, "the reply to STLS");
       }
       // Multi-line replies are dot-stuffed (RFC 1939 3).
-      if (first_word(line.substr(!line.empty() && line.front() == '.' ? 1 : 0)) == "STLS") offers_starttls_ = true;
+      if (first_word(line.substr(!line.empty() && line.front() == '.' ? 1 : 0)) == "STLS")
+        offers_starttls_ = true;
       reply_.emplace_back(line);
       return read_more();
     default:
@@ -308,16 +332,18 @@ StartTlsStep StartTlsDialogue::on_postgres() {
   const char answer = pending_.front();
   if (answer == 'S') {
     if (pending_.size() > 1)
-      return fail("the server sent " + std::to_string(pending_.size() - 1) + " bytes after its go-ahead ('S'): " +
-                  quote(pending_.substr(1)));
+      return fail("the server sent " + std::to_string(pending_.size() - 1) +
+                  " bytes after its go-ahead ('S'): " + quote(pending_.substr(1)));
     return finish(go_ahead());
   }
   if (answer == 'N') return fail("postgres answered 'N': the server does not accept SSL");
-  if (answer != 'E') return fail("not a postgres server: it answered SSLRequest with " + quote(pending_));
+  if (answer != 'E')
+    return fail("not a postgres server: it answered SSLRequest with " + quote(pending_));
   // An ErrorResponse: 'E', int32 length (itself included), fields of a type byte and a C string.
   if (pending_.size() < 5) return read_more();
   uint32_t length = 0;
-  for (std::size_t i = 1; i < 5; ++i) length = (length << 8) | static_cast<unsigned char>(pending_[i]);
+  for (std::size_t i = 1; i < 5; ++i)
+    length = (length << 8) | static_cast<unsigned char>(pending_[i]);
   if (length < 4 || length > kMaxStartTlsInput)
     return fail("postgres answered with a malformed error (length " + std::to_string(length) + ")");
   if (pending_.size() < 1 + std::size_t{length}) return read_more();
@@ -330,7 +356,8 @@ StartTlsStep StartTlsDialogue::on_postgres() {
     if (type == 'M') message = value;
     i = end + 1;
   }
-  return fail("postgres answered SSLRequest with an error: " + quote(severity + (severity.empty() ? "" : ": ") + message));
+  return fail("postgres answered SSLRequest with an error: " +
+              quote(severity + (severity.empty() ? "" : ": ") + message));
 }
 
 StartTlsStep StartTlsDialogue::ask(std::string command, Phase next, std::string waiting_for) {
@@ -356,4 +383,4 @@ StartTlsStep StartTlsDialogue::fail(std::string why) {
   return finish(std::move(s));
 }
 
-}  // namespace certwatch::probe
+}  // namespace certwatch::agent::probe

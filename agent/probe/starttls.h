@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-namespace certwatch::probe {
+namespace certwatch::agent::probe {
 
 // Which plaintext dialogue precedes the TLS handshake.
 enum class StartTlsProtocol { smtp, imap, pop3, ftp, postgres };
@@ -25,10 +25,11 @@ const char* to_string(StartTlsProtocol p);
 
 // What the prober must do next.
 struct StartTlsStep {
-  std::string send;            // bytes to write first (may be empty)
-  bool read = false;           // then read some bytes and pass them to received()
-  bool ready = false;          // the server agreed: start the TLS handshake now (read nothing more)
-  std::optional<std::string> failure;  // the dialogue failed: why (server's line quoted, escaped, bounded)
+  std::string send;    // bytes to write first (may be empty)
+  bool read = false;   // then read some bytes and pass them to received()
+  bool ready = false;  // the server agreed: start the TLS handshake now (read nothing more)
+  std::optional<std::string>
+      failure;  // the dialogue failed: why (server's line quoted, escaped, bounded)
 };
 
 inline constexpr std::size_t kMaxStartTlsInput = 64 * 1024;  // everything the server may send
@@ -38,9 +39,10 @@ class StartTlsDialogue {
  public:
   // client_name: the name for EHLO (smtp); "certwatch" if empty.
   StartTlsDialogue(StartTlsProtocol protocol, std::string client_name);
-  StartTlsStep start();                                  // first step (postgres sends SSLRequest at once; others read the greeting)
-  StartTlsStep received(std::string_view bytes);          // feed what arrived (any split: byte-by-byte must work)
-  StartTlsStep closed();                                  // the server closed the connection
+  StartTlsStep start();  // first step (postgres sends SSLRequest at once; others read the greeting)
+  StartTlsStep received(
+      std::string_view bytes);  // feed what arrived (any split: byte-by-byte must work)
+  StartTlsStep closed();        // the server closed the connection
 
  private:
   // Where the dialogue stands; `waiting_for_` names it for a failure text.
@@ -62,13 +64,13 @@ class StartTlsDialogue {
   StartTlsProtocol protocol_;
   std::string client_name_;
   Phase phase_ = Phase::not_started;
-  std::string waiting_for_;           // "the greeting", "the reply to EHLO"...
-  std::string pending_;               // bytes of a line not yet complete
-  std::size_t total_ = 0;             // bytes received in all
-  std::vector<std::string> reply_;    // lines of the SMTP/FTP reply or POP3 CAPA list so far
-  bool offers_starttls_ = false;      // seen in EHLO / CAPABILITY / CAPA
-  bool capabilities_known_ = false;   // IMAP: from the greeting's [CAPABILITY ...]
+  std::string waiting_for_;            // "the greeting", "the reply to EHLO"...
+  std::string pending_;                // bytes of a line not yet complete
+  std::size_t total_ = 0;              // bytes received in all
+  std::vector<std::string> reply_;     // lines of the SMTP/FTP reply or POP3 CAPA list so far
+  bool offers_starttls_ = false;       // seen in EHLO / CAPABILITY / CAPA
+  bool capabilities_known_ = false;    // IMAP: from the greeting's [CAPABILITY ...]
   std::optional<StartTlsStep> final_;  // once ready or failed, every later call returns it
 };
 
-}  // namespace certwatch::probe
+}  // namespace certwatch::agent::probe

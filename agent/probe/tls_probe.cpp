@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 #include <array>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 #include <boost/asio/ssl/context.hpp>
@@ -23,15 +23,15 @@
 
 #include "agent/probe/mqtt_exchange.h"
 #include "agent/probe/resolve.h"
-#include "pki/served_chain.h"
+#include "pki/verify/served_chain.h"
 
-namespace certwatch::probe {
+namespace certwatch::agent::probe {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using SteadyClock = std::chrono::steady_clock;
-using std::chrono::milliseconds;
 using boost::system::error_code;
+using std::chrono::milliseconds;
 
 struct ProbeContext::Impl {
   explicit Impl(SSL_CTX* ctx) : asio_ctx((SSL_CTX_up_ref(ctx), ctx)) {}
@@ -75,8 +75,9 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
   void start() {
     started_ = SteadyClock::now();
     arm(target_.step_timeout, Deadline::close);
-    stream_.next_layer().async_connect(tcp::endpoint(ip_, target_.port),
-                                       [self = shared_from_this()](const error_code& ec) { self->on_connect(ec); });
+    stream_.next_layer().async_connect(
+        tcp::endpoint(ip_, target_.port),
+        [self = shared_from_this()](const error_code& ec) { self->on_connect(ec); });
   }
 
   void cancel() {
@@ -96,8 +97,10 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
       if (ec) return;
       self->expired_ = true;
       error_code ignored;
-      if (kind == Deadline::close) self->stream_.next_layer().close(ignored);
-      else self->stream_.next_layer().cancel(ignored);
+      if (kind == Deadline::close)
+        self->stream_.next_layer().close(ignored);
+      else
+        self->stream_.next_layer().cancel(ignored);
     });
   }
   // True when the step's handler ran because its deadline passed (or the probe was cancelled).
@@ -135,19 +138,25 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
   // STARTTLS: the dialogue says what to send and when to read; every write and read is a
   // step under its own deadline, and nothing is read past the server's go-ahead.
   void next_starttls_step(StartTlsStep step) {
-    if (step.failure) return finish("endpoint.protocol_failed", "STARTTLS (" + std::string(to_string(*target_.starttls)) + "): " + *step.failure);
+    if (step.failure)
+      return finish(
+          "endpoint.protocol_failed",
+          "STARTTLS (" + std::string(to_string(*target_.starttls)) + "): " + *step.failure);
     if (!step.send.empty()) {
       plain_out_ = std::move(step.send);
       step.send.clear();
       arm(target_.step_timeout, Deadline::close);
-      asio::async_write(stream_.next_layer(), asio::buffer(plain_out_),
-                        [self = shared_from_this(), step = std::move(step)](const error_code& ec, size_t) mutable {
-                          if (self->disarm())
-                            return self->finish("endpoint.protocol_failed",
-                                                timed_out("STARTTLS write", self->target_.step_timeout));
-                          if (ec) return self->finish("endpoint.protocol_failed", "STARTTLS write: " + ec.message());
-                          self->next_starttls_step(std::move(step));
-                        });
+      asio::async_write(
+          stream_.next_layer(), asio::buffer(plain_out_),
+          [self = shared_from_this(), step = std::move(step)](const error_code& ec,
+                                                              size_t) mutable {
+            if (self->disarm())
+              return self->finish("endpoint.protocol_failed",
+                                  timed_out("STARTTLS write", self->target_.step_timeout));
+            if (ec)
+              return self->finish("endpoint.protocol_failed", "STARTTLS write: " + ec.message());
+            self->next_starttls_step(std::move(step));
+          });
       return;
     }
     if (step.ready) return handshake();
@@ -157,30 +166,36 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
     stream_.next_layer().async_read_some(
         asio::buffer(plain_in_), [self = shared_from_this()](const error_code& ec, size_t n) {
           if (self->disarm())
-            return self->finish("endpoint.protocol_failed", timed_out("STARTTLS read", self->target_.step_timeout));
+            return self->finish("endpoint.protocol_failed",
+                                timed_out("STARTTLS read", self->target_.step_timeout));
           if (ec == asio::error::eof) return self->next_starttls_step(self->dialogue_->closed());
           if (ec) return self->finish("endpoint.protocol_failed", "STARTTLS read: " + ec.message());
-          self->next_starttls_step(self->dialogue_->received(std::string_view(self->plain_in_.data(), n)));
+          self->next_starttls_step(
+              self->dialogue_->received(std::string_view(self->plain_in_.data(), n)));
         });
   }
 
   void handshake() {
     SSL* ssl = stream_.native_handle();
-    if (!target_.sni.empty() && !is_ip_literal(target_.sni)) SSL_set_tlsext_host_name(ssl, target_.sni.c_str());
+    if (!target_.sni.empty() && !is_ip_literal(target_.sni))
+      SSL_set_tlsext_host_name(ssl, target_.sni.c_str());
     stream_.set_verify_mode(asio::ssl::verify_none);  // trust is the judge's verdict
     arm(target_.step_timeout, Deadline::close);
-    stream_.async_handshake(asio::ssl::stream_base::client,
-                            [self = shared_from_this()](const error_code& ec) { self->on_handshake(ec); });
+    stream_.async_handshake(
+        asio::ssl::stream_base::client,
+        [self = shared_from_this()](const error_code& ec) { self->on_handshake(ec); });
   }
 
   void on_handshake(const error_code& ec) {
-    if (disarm()) return finish("endpoint.handshake_failed", timed_out("handshake", target_.step_timeout));
+    if (disarm())
+      return finish("endpoint.handshake_failed", timed_out("handshake", target_.step_timeout));
     if (ec) return finish("endpoint.handshake_failed", ec.message());
     SSL* ssl = stream_.native_handle();
     out_.tls_version = SSL_get_version(ssl);
     out_.cipher = SSL_get_cipher_name(ssl);
     out_.chain = pki::served_chain(ssl);
-    if (out_.chain.empty()) return finish("endpoint.handshake_failed", "the server sent no certificate");
+    if (out_.chain.empty())
+      return finish("endpoint.handshake_failed", "the server sent no certificate");
     if (SSL_version(ssl) == TLS1_3_VERSION) return wait_for_late_alert();
     after_handshake();
   }
@@ -194,9 +209,9 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
     const auto rtt = std::chrono::duration_cast<milliseconds>(connect_time_);
     const milliseconds wait = std::min(target_.step_timeout, std::max(milliseconds(300), 4 * rtt));
     arm(wait, Deadline::cancel_read);
-    stream_.async_read_some(asio::buffer(&byte_, 1), [self = shared_from_this()](const error_code& ec, size_t) {
-      self->on_late_read(ec);
-    });
+    stream_.async_read_some(
+        asio::buffer(&byte_, 1),
+        [self = shared_from_this()](const error_code& ec, size_t) { self->on_late_read(ec); });
   }
 
   void on_late_read(const error_code& ec) {
@@ -205,8 +220,8 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
     if (nothing_came) return after_handshake();
     if (ec && ec.category() == asio::error::get_ssl_category()) return refused(ec);
     if (target_.protocol == Protocol::mqtt)
-      return finish("endpoint.protocol_failed",
-                    ec ? "closed after the handshake: " + ec.message() : "the broker spoke before CONNECT");
+      return finish("endpoint.protocol_failed", ec ? "closed after the handshake: " + ec.message()
+                                                   : "the broker spoke before CONNECT");
     after_handshake();  // the server spoke or closed: the handshake stands
   }
 
@@ -219,24 +234,30 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
     if (target_.protocol != Protocol::mqtt) return finish("", "");
     connect_packet_ = mqtt_connect_packet("certwatchprobe" + std::to_string(::getpid()));
     arm(target_.step_timeout, Deadline::close);
-    asio::async_write(stream_, asio::buffer(connect_packet_),
-                      [self = shared_from_this()](const error_code& ec, size_t) { self->on_connect_sent(ec); });
+    asio::async_write(
+        stream_, asio::buffer(connect_packet_),
+        [self = shared_from_this()](const error_code& ec, size_t) { self->on_connect_sent(ec); });
   }
 
   void on_connect_sent(const error_code& ec) {
-    if (disarm()) return finish("endpoint.protocol_failed", timed_out("MQTT CONNECT", target_.step_timeout));
+    if (disarm())
+      return finish("endpoint.protocol_failed", timed_out("MQTT CONNECT", target_.step_timeout));
     if (ec && ec.category() == asio::error::get_ssl_category()) return refused(ec);
     if (ec) return finish("endpoint.protocol_failed", "MQTT CONNECT: " + ec.message());
     arm(target_.step_timeout, Deadline::close);
-    asio::async_read(stream_, asio::buffer(connack_),
-                     [self = shared_from_this()](const error_code& e, size_t) { self->on_connack(e); });
+    asio::async_read(
+        stream_, asio::buffer(connack_),
+        [self = shared_from_this()](const error_code& e, size_t) { self->on_connack(e); });
   }
 
   void on_connack(const error_code& ec) {
-    if (disarm()) return finish("endpoint.protocol_failed", timed_out("waiting for CONNACK", target_.step_timeout));
+    if (disarm())
+      return finish("endpoint.protocol_failed",
+                    timed_out("waiting for CONNACK", target_.step_timeout));
     if (ec && ec.category() == asio::error::get_ssl_category()) return refused(ec);
     if (ec) return finish("endpoint.protocol_failed", "no CONNACK: " + ec.message());
-    if (auto problem = mqtt_connack_problem(connack_)) return finish("endpoint.protocol_failed", *problem);
+    if (auto problem = mqtt_connack_problem(connack_))
+      return finish("endpoint.protocol_failed", *problem);
     finish("", "");
   }
 
@@ -352,4 +373,4 @@ TlsProbeResult probe_tls(const TlsTarget& target, SSL_CTX* native_ctx) {
   return result;
 }
 
-}  // namespace certwatch::probe
+}  // namespace certwatch::agent::probe

@@ -1,16 +1,15 @@
 // One probe of a remote TLS endpoint: resolve the name, then for every address it resolves to
 // (A and AAAA) connect and handshake on its own, each step under its own deadline, and keep
-// what the server sent. Judging the chain is the caller's (pki/judge.h); this file owns the
-// sockets only, pki/served_chain.h owns the certificates.
+// what the server sent. Judging the chain is the caller's (pki/judge/judge.h); this file owns the
+// sockets only, pki/verify/served_chain.h owns the certificates.
 //
 // start_probe() runs asynchronously on the caller's io_context (the agent's: a black-hole
 // address holds a socket and a timer, never a thread); probe_tls() is the same probe run to
 // completion on a private io_context, for `certwatch probe`.
 #pragma once
 
-#include <utility>  // before asio: Boost 1.74 + GCC 12 + C++20
-
 #include <openssl/ssl.h>
+#include <utility>  // before asio: Boost 1.74 + GCC 12 + C++20
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
@@ -22,9 +21,9 @@
 #include <vector>
 
 #include "agent/probe/starttls.h"
-#include "pki/certificate.h"
+#include "pki/x509/certificate.h"
 
-namespace certwatch::probe {
+namespace certwatch::agent::probe {
 
 // What follows the handshake: nothing (tls), or an MQTT CONNECT that must get a CONNACK.
 enum class Protocol { tls, mqtt };
@@ -32,8 +31,9 @@ enum class Protocol { tls, mqtt };
 struct TlsTarget {
   std::string host;  // name or IP literal, without brackets
   uint16_t port = 0;
-  std::string sni;   // "" : none sent (an IP literal is never sent as SNI, RFC 6066 3)
-  std::chrono::milliseconds step_timeout{10000};  // for each of resolve, connect, handshake, exchange
+  std::string sni;  // "" : none sent (an IP literal is never sent as SNI, RFC 6066 3)
+  std::chrono::milliseconds step_timeout{
+      10000};  // for each of resolve, connect, handshake, exchange
   Protocol protocol = Protocol::tls;
   // Set: this plaintext dialogue runs after connect and before the handshake (STARTTLS).
   std::optional<StartTlsProtocol> starttls;
@@ -64,7 +64,7 @@ bool is_ip_literal(const std::string& s);
 //  - security level 0: a server with a weak key or an old signature still completes the
 //    handshake, so the judge can name the problem (cert.weak_key...) instead of a bare alert;
 //  - no chain verification inside the handshake: the judge verifies the served chain against
-//    the configured trust (pki/judge.h), and OpenSSL's own pass, whose verdict nothing reads
+//    the configured trust (pki/judge/judge.h), and OpenSSL's own pass, whose verdict nothing reads
 //    under verify_none, would build and check the chain a second time;
 //  - no session tickets: a probe never resumes (a resumed session shows no certificate), and
 //    taking a TLS 1.2 ticket costs the client a session copy per handshake.
@@ -107,4 +107,4 @@ std::shared_ptr<ProbeHandle> start_probe(boost::asio::io_context& io, const TlsT
 // never throws.
 TlsProbeResult probe_tls(const TlsTarget& target, SSL_CTX* ctx);
 
-}  // namespace certwatch::probe
+}  // namespace certwatch::agent::probe

@@ -9,12 +9,12 @@
 #include "agent/acme/dns_hook_solver.h"
 #include "agent/acme/http01_listener.h"
 #include "agent/acme/webroot_solver.h"
-#include "pki/atomic_file.h"
-#include "pki/csr_builder.h"
-#include "pki/jws.h"
-#include "pki/ledger.h"
-#include "pki/load.h"
-#include "pki/read_file.h"
+#include "pki/acme/csr_builder.h"
+#include "pki/acme/jws.h"
+#include "pki/deploy/atomic_file.h"
+#include "pki/issue/ledger.h"
+#include "pki/load/load.h"
+#include "pki/load/read_file.h"
 
 namespace certwatch::agent {
 namespace fs = std::filesystem;
@@ -22,19 +22,20 @@ namespace {
 
 // The EAB MAC key: the file holds it base64url-encoded, as CAs hand it out. Neither the file's
 // text nor the key ever goes into a message.
-pki::Result<acme::ExternalAccountBinding> read_eab(const config::AcmeEab& eab) {
+certwatch::Result<acme::ExternalAccountBinding> read_eab(const config::AcmeEab& eab) {
   auto text = pki::read_limited(eab.hmac_key_file, pki::kMaxSecretBytes);
   if (!text)
-    return pki::make_error("EAB key " + eab.hmac_key_file.string() + ": " + text.error().message,
-                           pki::ErrorKind::io);
+    return certwatch::make_error(
+        "EAB key " + eab.hmac_key_file.string() + ": " + text.error().message,
+        certwatch::ErrorKind::io);
   pki::Passphrase scrub(std::move(*text));
   std::string_view v = scrub.value();
   while (!v.empty() && (v.back() == '\n' || v.back() == '\r' || v.back() == ' '))
     v.remove_suffix(1);
   auto key = pki::base64url_decode(v);
   if (!key || key->empty())
-    return pki::make_error("EAB key " + eab.hmac_key_file.string() + " is not base64url",
-                           pki::ErrorKind::invalid_input);
+    return certwatch::make_error("EAB key " + eab.hmac_key_file.string() + " is not base64url",
+                                 certwatch::ErrorKind::invalid_input);
   return acme::ExternalAccountBinding{eab.key_id, std::move(*key)};
 }
 
@@ -45,10 +46,10 @@ std::vector<std::string> identifiers_of(const std::vector<std::string>& sans) {
   return out;
 }
 
-// Recorded like the built-in issuer's rows (pki/issuer.cpp), with the directory as the CA: a
+// Recorded like the built-in issuer's rows (pki/issue/issuer.cpp), with the directory as the CA: a
 // re-issue under the same name supersedes the earlier row.
-pki::Result<void> record(const fs::path& dir, const std::string& directory, const IssueOrder& order,
-                         const pki::Certificate& leaf) {
+certwatch::Result<void> record(const fs::path& dir, const std::string& directory,
+                               const IssueOrder& order, const pki::Certificate& leaf) {
   auto ledger = pki::Ledger::open(dir / "ledger.sqlite");
   if (!ledger) return ledger.error();
   pki::LedgerEntry e;
@@ -63,7 +64,7 @@ pki::Result<void> record(const fs::path& dir, const std::string& directory, cons
   e.key_type = std::string(pki::to_string(order.key_type));
   e.profile = std::string(pki::to_string(order.profile));
   e.issued_at = order.now;
-  return ledger->in_transaction([&]() -> pki::Result<void> {
+  return ledger->in_transaction([&]() -> certwatch::Result<void> {
     if (auto r = ledger->insert(e); !r) return r;
     if (auto n = ledger->supersede(e.ca, e.name, e.serial); !n) return n.error();
     return {};
@@ -91,11 +92,11 @@ class AcmeIssuer final : public CertIssuer {
 
  private:
   // A client with the account key and the issuer's settings; no network yet.
-  pki::Result<std::unique_ptr<acme::Client>> make_client() {
+  certwatch::Result<std::unique_ptr<acme::Client>> make_client() {
     auto account = load_or_create_account_key(dir_ / "account.key", acme_.account_key_type);
     if (!account)
-      return pki::make_error(entry_.name + ": account key: " + account.error().message,
-                             account.error().kind);
+      return certwatch::make_error(entry_.name + ": account key: " + account.error().message,
+                                   account.error().kind);
     acme::ClientSettings settings;
     settings.directory_url = acme_.directory;
     settings.server_trust = acme_.trust;
@@ -104,7 +105,8 @@ class AcmeIssuer final : public CertIssuer {
     settings.order_timeout = acme_.order_timeout;
     if (acme_.eab) {
       auto eab = read_eab(*acme_.eab);
-      if (!eab) return pki::make_error(entry_.name + ": " + eab.error().message, eab.error().kind);
+      if (!eab)
+        return certwatch::make_error(entry_.name + ": " + eab.error().message, eab.error().kind);
       settings.eab = std::move(*eab);
     }
     return acme::Client::make(io_, std::move(settings), std::move(*account));
@@ -125,7 +127,7 @@ class AcmeIssuer final : public CertIssuer {
   }
 
   // Everything before the network: keys, CSR, client. An error here is posted to `done`.
-  pki::Result<void> start(const IssueOrder& order, IssueDone& done) {
+  certwatch::Result<void> start(const IssueOrder& order, IssueDone& done) {
     auto made = make_client();
     if (!made) return made.error();
     auto key = pki::generate_key(order.key_type);
@@ -134,7 +136,7 @@ class AcmeIssuer final : public CertIssuer {
     request.identifiers = identifiers_of(order.sans);
     auto csr = pki::build_csr_der(key->get(), request.identifiers);
     if (!csr)
-      return pki::make_error(entry_.name + ": CSR: " + csr.error().message, csr.error().kind);
+      return certwatch::make_error(entry_.name + ": CSR: " + csr.error().message, csr.error().kind);
     request.csr_der = std::move(*csr);
     // One client per order: orders of several managed entries may overlap, and the account is
     // found again by its key (one request) each time.
@@ -142,14 +144,15 @@ class AcmeIssuer final : public CertIssuer {
     auto shared_key = std::make_shared<pki::UniquePtr<EVP_PKEY>>(std::move(*key));
     spdlog::info("renew {}: ACME order at {} for {} ({})", order.name, acme_.directory,
                  pki::join_sans(order.sans), solver_->describe());
-    client->order(request, *solver_,
-                  [this, alive = alive_, id, order, shared_key,
-                   done = std::move(done)](pki::Result<acme::OrderResult> r) mutable {
-                    if (!*alive)
-                      return done(pki::make_error("the ACME issuer was replaced during the order"));
-                    release(id);
-                    done(finish(order, shared_key->get(), std::move(r)));
-                  });
+    client->order(
+        request, *solver_,
+        [this, alive = alive_, id, order, shared_key,
+         done = std::move(done)](certwatch::Result<acme::OrderResult> r) mutable {
+          if (!*alive)
+            return done(certwatch::make_error("the ACME issuer was replaced during the order"));
+          release(id);
+          done(finish(order, shared_key->get(), std::move(r)));
+        });
     return {};
   }
 
@@ -157,13 +160,14 @@ class AcmeIssuer final : public CertIssuer {
   void suggested_window(const std::string& leaf_der, WindowDone done) override {
     auto made = make_client();
     if (!made) {
-      spdlog::warn("issuer {}: no renewal information (ARI): {}", entry_.name, made.error().message);
+      spdlog::warn("issuer {}: no renewal information (ARI): {}", entry_.name,
+                   made.error().message);
       boost::asio::post(io_, [done = std::move(done)] { done(WindowAnswer{std::nullopt, true}); });
       return;
     }
     auto [id, client] = hold(std::move(*made));
-    client->renewal_info(leaf_der, [this, alive = alive_, id,
-                                    done = std::move(done)](pki::Result<acme::RenewalInfo> r) {
+    client->renewal_info(leaf_der, [this, alive = alive_, id, done = std::move(done)](
+                                       certwatch::Result<acme::RenewalInfo> r) {
       if (!*alive) return done(WindowAnswer{});
       release(id);
       if (!r) {
@@ -172,7 +176,7 @@ class AcmeIssuer final : public CertIssuer {
           spdlog::info("issuer {}: no renewal information (ARI), the managed schedule applies: {}",
                        entry_.name, r.error().message);
         said_no_ari_ = true;
-        return done(WindowAnswer{std::nullopt, r.error().kind != pki::ErrorKind::not_found});
+        return done(WindowAnswer{std::nullopt, r.error().kind != certwatch::ErrorKind::not_found});
       }
       said_no_ari_ = false;
       SuggestedWindow w;
@@ -185,16 +189,17 @@ class AcmeIssuer final : public CertIssuer {
   }
 
  private:
-  pki::Result<IssuedSet> finish(const IssueOrder& order, const EVP_PKEY* key,
-                                pki::Result<acme::OrderResult> r) {
+  certwatch::Result<IssuedSet> finish(const IssueOrder& order, const EVP_PKEY* key,
+                                      certwatch::Result<acme::OrderResult> r) {
     if (!r)
-      return pki::make_error(entry_.name + " (" + acme_.directory + "): " + r.error().message,
-                             r.error().kind);
+      return certwatch::make_error(entry_.name + " (" + acme_.directory + "): " + r.error().message,
+                                   r.error().kind);
     const auto files = acme_chain_trust_files(acme_);
     auto trust = pki::load_trust_files(files);
     for (const auto& e : trust.errors) spdlog::warn("issuer {}: chain_trust {}", entry_.name, e);
     auto set = assemble_issued(r->chain_pem, key, std::move(trust.certs));
-    if (!set) return pki::make_error(entry_.name + ": " + set.error().message, set.error().kind);
+    if (!set)
+      return certwatch::make_error(entry_.name + ": " + set.error().message, set.error().kind);
     auto leaf = pki::Certificate::from_pem(set->files.cert);
     if (leaf) {
       if (auto rec = record(dir_, acme_.directory, order, *leaf); !rec)
@@ -221,16 +226,18 @@ fs::path acme_state_dir(const config::Config& cfg, const std::string& issuer_nam
   return cfg.agent.state_dir / "acme" / issuer_name;
 }
 
-pki::Result<pki::UniquePtr<EVP_PKEY>> load_or_create_account_key(const fs::path& path,
-                                                                 pki::KeyType type) {
+certwatch::Result<pki::UniquePtr<EVP_PKEY>> load_or_create_account_key(const fs::path& path,
+                                                                       pki::KeyType type) {
   std::error_code ec;
   if (fs::exists(path, ec)) {
     auto pem = pki::read_limited(path, pki::kMaxSecretBytes);
     if (!pem)
-      return pki::make_error(path.string() + ": " + pem.error().message, pki::ErrorKind::io);
+      return certwatch::make_error(path.string() + ": " + pem.error().message,
+                                   certwatch::ErrorKind::io);
     pki::Passphrase scrub(std::move(*pem));
     auto key = pki::private_key_from_pem(scrub.value(), std::nullopt);
-    if (!key) return pki::make_error(path.string() + ": " + key.error().message, key.error().kind);
+    if (!key)
+      return certwatch::make_error(path.string() + ": " + key.error().message, key.error().kind);
     return key;
   }
   if (auto r = pki::make_directories(path.parent_path(), 0700); !r) return r.error();
@@ -241,7 +248,7 @@ pki::Result<pki::UniquePtr<EVP_PKEY>> load_or_create_account_key(const fs::path&
   pki::Passphrase scrub(std::move(*pem));
   // replace=false: two processes creating it at once end with one key, the loser reports it.
   if (auto r = pki::write_file_atomic(path, scrub.value(), 0600, {.replace = false}); !r)
-    return pki::make_error(path.string() + ": " + r.error().message, r.error().kind);
+    return certwatch::make_error(path.string() + ": " + r.error().message, r.error().kind);
   spdlog::info("acme: new {} account key in {}", pki::to_string(type), path.string());
   return key;
 }
@@ -252,14 +259,15 @@ std::vector<fs::path> acme_chain_trust_files(const config::AcmeIssuer& acme) {
   return {pki::system_trust_file()};
 }
 
-pki::Result<IssuedSet> assemble_issued(const std::string& chain_pem, const EVP_PKEY* key,
-                                       std::vector<pki::Certificate> anchors) {
+certwatch::Result<IssuedSet> assemble_issued(const std::string& chain_pem, const EVP_PKEY* key,
+                                             std::vector<pki::Certificate> anchors) {
   auto all = pki::load_bytes(chain_pem, "issued chain");
-  if (!all) return pki::make_error("the ACME server sent no certificate: " + all.error().message);
-  if (all->certs.empty()) return pki::make_error("the ACME server sent no certificate");
+  if (!all)
+    return certwatch::make_error("the ACME server sent no certificate: " + all.error().message);
+  if (all->certs.empty()) return certwatch::make_error("the ACME server sent no certificate");
   const pki::Certificate& leaf = all->certs.front();
   if (!pki::key_matches(key, leaf.public_key_object()))
-    return pki::make_error("the ACME server's certificate is not for the key of the CSR");
+    return certwatch::make_error("the ACME server's certificate is not for the key of the CSR");
   auto key_pem = pki::private_key_to_pem(key);
   if (!key_pem) return key_pem.error();
   IssuedSet set;
@@ -271,7 +279,8 @@ pki::Result<IssuedSet> assemble_issued(const std::string& chain_pem, const EVP_P
   const pki::Certificate& last = all->certs.back();
   if (all->certs.size() > 1 && last.self_issued() && last.signed_by(last)) {
     for (size_t i = 0; i + 1 < all->certs.size(); ++i) set.files.chain += all->certs[i].pem();
-    set.warnings.push_back("the ACME server's chain ended with its root (" + last.subject() + "): deployed without it");
+    set.warnings.push_back("the ACME server's chain ended with its root (" + last.subject() +
+                           "): deployed without it");
   } else {
     set.files.chain = chain_pem;  // as served
     if (set.files.chain.back() != '\n') set.files.chain += '\n';

@@ -17,8 +17,8 @@
 #include "agent/acme/challenge_solver.h"
 #include "agent/renew/cert_issuer.h"
 #include "config/config.h"
-#include "pki/keygen.h"
-#include "pki/ossl_ptr.h"
+#include "pki/x509/keygen.h"
+#include "pki/x509/ossl_ptr.h"
 
 namespace certwatch::agent {
 
@@ -28,8 +28,8 @@ std::filesystem::path acme_state_dir(const config::Config& cfg, const std::strin
 // The account key at `path`, or a new one of `type` written there (0600, directory 0700) when
 // there is none yet. A key that exists but cannot be read is an error, never replaced: it is
 // the account's identity.
-pki::Result<pki::UniquePtr<EVP_PKEY>> load_or_create_account_key(const std::filesystem::path& path,
-                                                                 pki::KeyType type);
+certwatch::Result<pki::UniquePtr<EVP_PKEY>> load_or_create_account_key(
+    const std::filesystem::path& path, pki::KeyType type);
 
 // The files the issued chain is judged against: chain_trust, else trust, else the system bundle.
 std::vector<std::filesystem::path> acme_chain_trust_files(const config::AcmeIssuer& acme);
@@ -37,8 +37,8 @@ std::vector<std::filesystem::path> acme_chain_trust_files(const config::AcmeIssu
 // The set to deploy from a downloaded chain (leaf first) and the certificate's new key; an
 // error when the chain holds no certificate or the key is not the leaf's. A self-signed root
 // at the end of the chain is left out (with a warning).
-pki::Result<IssuedSet> assemble_issued(const std::string& chain_pem, const EVP_PKEY* key,
-                                       std::vector<pki::Certificate> anchors);
+certwatch::Result<IssuedSet> assemble_issued(const std::string& chain_pem, const EVP_PKEY* key,
+                                             std::vector<pki::Certificate> anchors);
 
 // The solver the challenge settings name (http-01 listener or webroot, dns-01 hooks).
 std::unique_ptr<acme::ChallengeSolver> make_challenge_solver(

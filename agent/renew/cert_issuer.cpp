@@ -3,18 +3,19 @@
 #include <boost/asio/post.hpp>
 #include <cstdlib>
 
-#include "pki/issuer.h"
-#include "pki/keygen.h"
-#include "pki/atomic_file.h"
-#include "pki/load.h"
-#include "pki/read_file.h"
+#include "pki/deploy/atomic_file.h"
+#include "pki/issue/issuer.h"
+#include "pki/load/load.h"
+#include "pki/load/read_file.h"
+#include "pki/x509/keygen.h"
 
 namespace certwatch::agent {
 namespace fs = std::filesystem;
 namespace {
 
 // The first line of a secret file (the CA key's passphrase); the file's copy is wiped.
-pki::Result<std::optional<pki::Passphrase>> read_passphrase(const config::IssuerEntry& entry) {
+certwatch::Result<std::optional<pki::Passphrase>> read_passphrase(
+    const config::IssuerEntry& entry) {
   std::optional<fs::path> path = entry.passphrase_file;
   if (!path) {
     const char* creds = std::getenv("CREDENTIALS_DIRECTORY");
@@ -24,17 +25,23 @@ pki::Result<std::optional<pki::Passphrase>> read_passphrase(const config::Issuer
     path = fs::path(creds) / (entry.name + ".passphrase");
   }
   auto text = pki::read_limited(*path, pki::kMaxSecretBytes);
-  if (!text) return pki::make_error("passphrase " + path->string() + ": " + text.error().message, pki::ErrorKind::io);
+  if (!text)
+    return certwatch::make_error("passphrase " + path->string() + ": " + text.error().message,
+                                 certwatch::ErrorKind::io);
   pki::Passphrase scrub(std::move(*text));
   std::string line = scrub.value().substr(0, scrub.value().find('\n'));
   if (!line.empty() && line.back() == '\r') line.pop_back();
-  if (line.empty()) return pki::make_error("passphrase " + path->string() + " is empty", pki::ErrorKind::invalid_input);
+  if (line.empty())
+    return certwatch::make_error("passphrase " + path->string() + " is empty",
+                                 certwatch::ErrorKind::invalid_input);
   return std::optional<pki::Passphrase>(pki::Passphrase(std::move(line)));
 }
 
-pki::Result<std::string> read_output(const fs::path& p) {
+certwatch::Result<std::string> read_output(const fs::path& p) {
   auto bytes = pki::read_limited(p);
-  if (!bytes) return pki::make_error("issued " + p.string() + ": " + bytes.error().message, pki::ErrorKind::io);
+  if (!bytes)
+    return certwatch::make_error("issued " + p.string() + ": " + bytes.error().message,
+                                 certwatch::ErrorKind::io);
   return bytes;
 }
 
@@ -45,7 +52,8 @@ class BuiltinIssuer final : public CertIssuer {
 
   void issue(const IssueOrder& order, IssueDone done) override {
     auto result = issue_now(order);
-    boost::asio::post(io_, [done = std::move(done), r = std::move(result)]() mutable { done(std::move(r)); });
+    boost::asio::post(
+        io_, [done = std::move(done), r = std::move(result)]() mutable { done(std::move(r)); });
   }
 
   std::string describe() const override {
@@ -58,7 +66,7 @@ class BuiltinIssuer final : public CertIssuer {
   }
 
  private:
-  pki::Result<IssuedSet> issue_now(const IssueOrder& order) {
+  certwatch::Result<IssuedSet> issue_now(const IssueOrder& order) {
     auto pass = read_passphrase(entry_);
     if (!pass) return pass.error();
     if (auto r = pki::make_directories(staging_, 0700); !r) return r.error();
@@ -79,7 +87,9 @@ class BuiltinIssuer final : public CertIssuer {
     rq.force = true;  // the staging copies of the previous issuance; the ledger marks it superseded
     rq.now = order.now;
     auto issued = issuer.issue(rq);
-    if (!issued) return pki::make_error(entry_.name + ": " + issued.error().message, issued.error().kind);
+    if (!issued)
+      return certwatch::make_error(entry_.name + ": " + issued.error().message,
+                                   issued.error().kind);
     IssuedSet out;
     out.warnings = issued->warnings;
     const auto stem = staging_ / order.name;
@@ -94,7 +104,9 @@ class BuiltinIssuer final : public CertIssuer {
     if (!chain) return chain.error();
     out.files = {std::move(*key), std::move(*cert), std::move(*chain)};
     auto root = issuer.ca_certificate(pki::kRootCaName);
-    if (!root) return pki::make_error(entry_.name + ": root CA: " + root.error().message, root.error().kind);
+    if (!root)
+      return certwatch::make_error(entry_.name + ": root CA: " + root.error().message,
+                                   root.error().kind);
     out.anchors.push_back(std::move(*root));
     return out;
   }
@@ -106,7 +118,8 @@ class BuiltinIssuer final : public CertIssuer {
 
 }  // namespace
 
-std::unique_ptr<CertIssuer> make_builtin_issuer(boost::asio::io_context& io, const config::IssuerEntry& entry,
+std::unique_ptr<CertIssuer> make_builtin_issuer(boost::asio::io_context& io,
+                                                const config::IssuerEntry& entry,
                                                 fs::path staging_dir) {
   return std::make_unique<BuiltinIssuer>(io, entry, std::move(staging_dir));
 }

@@ -1,5 +1,5 @@
 // Where renewed certificates come from. One interface for every backend: the built-in issuer
-// (a certwatch PKI directory, pki/issuer.h) today, ACME (RFC 8555) in its own issue. It is
+// (a certwatch PKI directory, pki/issue/issuer.h) today, ACME (RFC 8555) in its own issue. It is
 // asynchronous because an ACME order can take minutes (challenges, polling): issue() returns
 // at once and `done` runs later on the agent's io_context, exactly once. Every backend
 // returns the whole set (new private key, leaf, chain) and the trust anchor the judge checks
@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "base/result.h"
 #include "config/config.h"
-#include "pki/cert_set.h"
-#include "pki/certificate.h"
-#include "pki/result.h"
+#include "pki/deploy/cert_set.h"
+#include "pki/x509/certificate.h"
 
 namespace certwatch::agent {
 
@@ -36,12 +36,12 @@ struct IssueOrder {
 };
 
 struct IssuedSet {
-  pki::CertSetBytes files;               // key, leaf, chain (leaf then intermediates)
+  pki::CertSetBytes files;                // key, leaf, chain (leaf then intermediates)
   std::vector<pki::Certificate> anchors;  // the issuer's root(s)
   std::vector<std::string> warnings;      // e.g. validity clamped to the issuer's
 };
 
-using IssueDone = std::function<void(pki::Result<IssuedSet>)>;
+using IssueDone = std::function<void(certwatch::Result<IssuedSet>)>;
 
 // draft-ietf-acme-ari: when the CA would like a certificate renewed.
 struct SuggestedWindow {
@@ -76,7 +76,8 @@ class CertIssuer {
 // passphrase is read from `passphrase_file`, or from the systemd credential
 // $CREDENTIALS_DIRECTORY/<issuer name>.passphrase when that exists, at each issuance.
 // `staging_dir` receives the issuer's output files (0700, ours only).
-std::unique_ptr<CertIssuer> make_builtin_issuer(boost::asio::io_context& io, const config::IssuerEntry& entry,
+std::unique_ptr<CertIssuer> make_builtin_issuer(boost::asio::io_context& io,
+                                                const config::IssuerEntry& entry,
                                                 std::filesystem::path staging_dir);
 
 }  // namespace certwatch::agent

@@ -3,9 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/renew/acme_issuer.h"
-
-#include "pki/duration.h"
-#include "pki/lints.h"
+#include "base/duration.h"
+#include "pki/judge/lints.h"
 
 namespace certwatch::agent {
 namespace {
@@ -20,8 +19,8 @@ std::string common_name(const std::string& dn) {
 
 }  // namespace
 
-InventoryEntry ledger_entry(const std::string& target, const pki::LedgerEntry& row, const config::Config& cfg,
-                            int64_t now) {
+InventoryEntry ledger_entry(const std::string& target, const pki::LedgerEntry& row,
+                            const config::Config& cfg, int64_t now) {
   InventoryEntry e;
   auto& r = e.report;
   r.target = target;
@@ -41,15 +40,16 @@ InventoryEntry ledger_entry(const std::string& target, const pki::LedgerEntry& r
   const auto policy = cfg.severity_policy();
   const std::string at = target + "#0";
   if (now > row.not_after) {
-    r.findings.push_back(pki::make_finding(policy, "cert.expired", at,
-                                           "expired " + pki::format_duration(now - row.not_after) + " ago"));
+    r.findings.push_back(
+        pki::make_finding(policy, "cert.expired", at,
+                          "expired " + certwatch::format_duration(now - row.not_after) + " ago"));
   } else if (now >= row.not_before) {
     const auto lim = pki::expiry_limits({row.not_before, row.not_after}, cfg.agent.thresholds);
     const int64_t left = row.not_after - now;
     if (left < lim.warning_seconds) {
       auto f = pki::make_finding(policy, "cert.expires_soon", at,
-                                 "expires in " + pki::format_duration(left) + " (notAfter " +
-                                     pki::format_iso8601(row.not_after) + ")");
+                                 "expires in " + certwatch::format_duration(left) + " (notAfter " +
+                                     certwatch::format_iso8601(row.not_after) + ")");
       if (left < lim.critical_seconds) f.severity = pki::Severity::critical;
       r.findings.push_back(std::move(f));
     }
@@ -86,7 +86,8 @@ void LedgerSource::refresh() {
   std::set<std::string> seen;
   for (const auto& issuer : config_.issuers) {
     // An ACME issuer's ledger appears with its first certificate (agent/renew/acme_issuer.h).
-    const auto path = issuer.acme ? acme_state_dir(config_, issuer.name) / "ledger.sqlite" : issuer.pki_dir / "ledger.sqlite";
+    const auto path = issuer.acme ? acme_state_dir(config_, issuer.name) / "ledger.sqlite"
+                                  : issuer.pki_dir / "ledger.sqlite";
     if (std::error_code ec; issuer.acme && !std::filesystem::exists(path, ec)) continue;
     auto ledger = pki::Ledger::open(path);
     if (!ledger) {

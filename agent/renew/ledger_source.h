@@ -17,17 +17,18 @@
 #include "agent/clock/clock.h"
 #include "agent/inventory/inventory.h"
 #include "config/config.h"
-#include "pki/ledger.h"
+#include "pki/issue/ledger.h"
 
 namespace certwatch::agent {
 
 // The inventory entry of one ledger row at `now` (exposed for tests).
-InventoryEntry ledger_entry(const std::string& target, const pki::LedgerEntry& row, const config::Config& cfg,
-                            int64_t now);
+InventoryEntry ledger_entry(const std::string& target, const pki::LedgerEntry& row,
+                            const config::Config& cfg, int64_t now);
 
 class LedgerSource {
  public:
-  LedgerSource(Clock& clock, Inventory& inventory, std::chrono::seconds refresh = std::chrono::seconds(60));
+  LedgerSource(Clock& clock, Inventory& inventory,
+               std::chrono::seconds refresh = std::chrono::seconds(60));
   void apply(const config::Config& cfg);
   void refresh();
   void stop();

@@ -1,7 +1,5 @@
 #include "agent/renew/reloader.h"
 
-#include "agent/acme/argv_runner.h"
-
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -15,38 +13,46 @@
 #include <thread>
 #include <vector>
 
-#include "pki/load.h"
+#include "agent/acme/argv_runner.h"
+#include "pki/load/load.h"
 
 extern char** environ;
 
 namespace certwatch::agent {
 namespace {
 
-pki::Result<void> send_signal(const config::ReloadSignal& s) {
+certwatch::Result<void> send_signal(const config::ReloadSignal& s) {
   auto text = pki::read_limited(s.pid_file, 64);
-  if (!text) return pki::make_error("pid file " + s.pid_file.string() + ": " + text.error().message, pki::ErrorKind::io);
+  if (!text)
+    return certwatch::make_error("pid file " + s.pid_file.string() + ": " + text.error().message,
+                                 certwatch::ErrorKind::io);
   long pid = 0;
   try {
     pid = std::stol(*text);
   } catch (const std::exception&) {
     pid = 0;
   }
-  if (pid <= 1) return pki::make_error("pid file " + s.pid_file.string() + " holds no pid", pki::ErrorKind::invalid_input);
+  if (pid <= 1)
+    return certwatch::make_error("pid file " + s.pid_file.string() + " holds no pid",
+                                 certwatch::ErrorKind::invalid_input);
   if (::kill(static_cast<pid_t>(pid), s.signal) != 0)
-    return pki::make_error("signal " + std::string(::sigabbrev_np(s.signal) ? ::sigabbrev_np(s.signal) : "?") +
-                               " to pid " + std::to_string(pid) + ": " + std::strerror(errno),
-                           pki::ErrorKind::failed);
+    return certwatch::make_error(
+        "signal " + std::string(::sigabbrev_np(s.signal) ? ::sigabbrev_np(s.signal) : "?") +
+            " to pid " + std::to_string(pid) + ": " + std::strerror(errno),
+        certwatch::ErrorKind::failed);
   return {};
 }
 
-pki::Result<void> run_command(const config::ReloadCommand& c, std::chrono::milliseconds timeout) {
+certwatch::Result<void> run_command(const config::ReloadCommand& c,
+                                    std::chrono::milliseconds timeout) {
   return run_argv(c.argv, timeout, "reload command");
 }
 
-pki::Result<void> reload_unit(const config::ReloadSystemd& s) {
+certwatch::Result<void> reload_unit(const config::ReloadSystemd& s) {
   sd_bus* bus = nullptr;
   if (int r = sd_bus_open_system(&bus); r < 0)
-    return pki::make_error("systemd: cannot connect to the system bus: " + std::string(std::strerror(-r)));
+    return certwatch::make_error("systemd: cannot connect to the system bus: " +
+                                 std::string(std::strerror(-r)));
   sd_bus_error error = SD_BUS_ERROR_NULL;
   sd_bus_message* reply = nullptr;
   int r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
@@ -56,7 +62,7 @@ pki::Result<void> reload_unit(const config::ReloadSystemd& s) {
   sd_bus_error_free(&error);
   sd_bus_message_unref(reply);
   sd_bus_flush_close_unref(bus);
-  if (r < 0) return pki::make_error("systemd: ReloadUnit " + s.unit + ": " + why);
+  if (r < 0) return certwatch::make_error("systemd: ReloadUnit " + s.unit + ": " + why);
   return {};
 }
 
@@ -66,7 +72,8 @@ std::string describe_reload(const config::Reload& reload) {
   using K = config::Reload::Kind;
   switch (reload.kind) {
     case K::signal:
-      return std::string("signal ") + (::sigabbrev_np(reload.signal.signal) ? ::sigabbrev_np(reload.signal.signal) : "?") +
+      return std::string("signal ") +
+             (::sigabbrev_np(reload.signal.signal) ? ::sigabbrev_np(reload.signal.signal) : "?") +
              " " + reload.signal.pid_file.string();
     case K::command: {
       std::string s = "command";
@@ -81,7 +88,8 @@ std::string describe_reload(const config::Reload& reload) {
   return "none";
 }
 
-pki::Result<void> run_reload(const config::Reload& reload, std::chrono::milliseconds command_timeout) {
+certwatch::Result<void> run_reload(const config::Reload& reload,
+                                   std::chrono::milliseconds command_timeout) {
   using K = config::Reload::Kind;
   switch (reload.kind) {
     case K::signal:
@@ -101,11 +109,13 @@ pki::Result<void> run_reload(const config::Reload& reload, std::chrono::millisec
 namespace certwatch::agent {
 
 void start_reload(boost::asio::io_context& io, const config::Reload& reload,
-                  std::function<void(pki::Result<void>)> done) {
+                  std::function<void(certwatch::Result<void>)> done) {
   // The work guard keeps io.run() from returning while the reload runs (certwatch renew).
-  std::thread([&io, reload, done = std::move(done), guard = boost::asio::make_work_guard(io)]() mutable {
+  std::thread([&io, reload, done = std::move(done),
+               guard = boost::asio::make_work_guard(io)]() mutable {
     auto r = run_reload(reload);
-    boost::asio::post(io, [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+    boost::asio::post(io,
+                      [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
   }).detach();
 }
 

@@ -15,19 +15,20 @@
 #include <functional>
 #include <string>
 
+#include "base/result.h"
 #include "config/config.h"
-#include "pki/result.h"
 
 namespace certwatch::agent {
 
 // One word for logs and for grouping renewals that share a reload ("signal HUP /run/x.pid").
 std::string describe_reload(const config::Reload& reload);
 
-pki::Result<void> run_reload(const config::Reload& reload,
-                             std::chrono::milliseconds command_timeout = std::chrono::seconds(30));
+certwatch::Result<void> run_reload(
+    const config::Reload& reload,
+    std::chrono::milliseconds command_timeout = std::chrono::seconds(30));
 
 // run_reload on a detached thread; `done` runs on `io` with its result.
 void start_reload(boost::asio::io_context& io, const config::Reload& reload,
-                  std::function<void(pki::Result<void>)> done);
+                  std::function<void(certwatch::Result<void>)> done);
 
 }  // namespace certwatch::agent

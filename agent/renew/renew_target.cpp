@@ -7,9 +7,9 @@
 #include <set>
 
 #include "agent/renew/acme_issuer.h"
-#include "pki/keygen.h"
-#include "pki/key.h"
-#include "pki/load.h"
+#include "pki/load/load.h"
+#include "pki/x509/key.h"
+#include "pki/x509/keygen.h"
 
 namespace certwatch::agent {
 namespace fs = std::filesystem;
@@ -38,10 +38,12 @@ std::set<std::string> san_set(const std::vector<pki::SubjectAltName>& sans) {
 }
 
 // Key, SANs and key type of a leaf against the entry; "" when they agree.
-std::string leaf_mismatch(const config::ManagedEntry& e, const pki::Certificate& leaf, const std::string& key_pem) {
+std::string leaf_mismatch(const config::ManagedEntry& e, const pki::Certificate& leaf,
+                          const std::string& key_pem) {
   auto key = pki::private_key_from_pem(key_pem, std::nullopt);
   if (!key) return "the key cannot be read: " + key.error().message;
-  if (!pki::key_matches(key->get(), leaf.public_key_object())) return "the key does not match the certificate";
+  if (!pki::key_matches(key->get(), leaf.public_key_object()))
+    return "the key does not match the certificate";
   if (san_set(leaf.sans()) != san_set(e.sans)) return "its SANs differ from the configured ones";
   auto type = pki::key_type_of(leaf.public_key_object());
   if (!type || *type != e.key_type)
@@ -55,11 +57,13 @@ fs::path renew_state_dir(const config::Config& cfg, const std::string& name) {
   return cfg.agent.state_dir / "renew" / name;
 }
 
-std::vector<std::shared_ptr<RenewTarget>> make_renew_targets(boost::asio::io_context& io, const config::Config& cfg) {
+std::vector<std::shared_ptr<RenewTarget>> make_renew_targets(boost::asio::io_context& io,
+                                                             const config::Config& cfg) {
   std::map<std::string, std::shared_ptr<CertIssuer>> issuers;
   for (const auto& i : cfg.issuers)
-    issuers[i.name] = i.acme ? make_acme_issuer(io, i, acme_state_dir(cfg, i.name))
-                             : make_builtin_issuer(io, i, cfg.agent.state_dir / "renew" / ".issued" / i.name);
+    issuers[i.name] =
+        i.acme ? make_acme_issuer(io, i, acme_state_dir(cfg, i.name))
+               : make_builtin_issuer(io, i, cfg.agent.state_dir / "renew" / ".issued" / i.name);
   TrustCache trust;
   const auto plain = make_plain_probe_context();
   std::vector<std::shared_ptr<RenewTarget>> out;
@@ -67,15 +71,20 @@ std::vector<std::shared_ptr<RenewTarget>> make_renew_targets(boost::asio::io_con
     auto t = std::make_shared<RenewTarget>();
     t->entry = e;
     t->issuer = issuers[e.issuer];
-    t->store = std::make_unique<pki::CertSetStore>(renew_state_dir(cfg, e.name), pki::CertSetFiles{e.key, e.cert, e.chain});
+    t->store = std::make_unique<pki::CertSetStore>(renew_state_dir(cfg, e.name),
+                                                   pki::CertSetFiles{e.key, e.cert, e.chain});
     t->ownership.key_mode = static_cast<mode_t>(e.mode);
     if (e.owner) {
-      if (auto u = user_id(*e.owner)) t->ownership.uid = *u;
-      else t->setup_error = "owner '" + *e.owner + "' does not exist";
+      if (auto u = user_id(*e.owner))
+        t->ownership.uid = *u;
+      else
+        t->setup_error = "owner '" + *e.owner + "' does not exist";
     }
     if (e.group) {
-      if (auto g = group_id(*e.group)) t->ownership.gid = *g;
-      else t->setup_error = "group '" + *e.group + "' does not exist";
+      if (auto g = group_id(*e.group))
+        t->ownership.gid = *g;
+      else
+        t->setup_error = "group '" + *e.group + "' does not exist";
     }
     if (e.verify_endpoint) {
       // The endpoints: entry for the same server, if there is one, lends its SNI and client
@@ -96,23 +105,29 @@ std::vector<std::shared_ptr<RenewTarget>> make_renew_targets(boost::asio::io_con
   return out;
 }
 
-std::optional<std::string> live_set_mismatch(const RenewTarget& t, const std::optional<pki::CertSetBytes>& live) {
+std::optional<std::string> live_set_mismatch(const RenewTarget& t,
+                                             const std::optional<pki::CertSetBytes>& live) {
   if (!live) return "no certificate deployed yet";
   auto leaf = pki::Certificate::from_pem(live->cert);
   if (!leaf) return "the deployed certificate cannot be read: " + leaf.error().message;
-  if (auto why = leaf_mismatch(t.entry, *leaf, live->key); !why.empty()) return "the deployed certificate: " + why;
+  if (auto why = leaf_mismatch(t.entry, *leaf, live->key); !why.empty())
+    return "the deployed certificate: " + why;
   return std::nullopt;
 }
 
-pki::Result<pki::Certificate> judge_issued(const RenewTarget& t, const IssuedSet& set, int64_t now) {
+certwatch::Result<pki::Certificate> judge_issued(const RenewTarget& t, const IssuedSet& set,
+                                                 int64_t now) {
   auto loaded = pki::load_bytes(set.files.chain, "issued chain");
-  if (!loaded || loaded->certs.empty()) return pki::make_error("the issuer returned no chain");
+  if (!loaded || loaded->certs.empty())
+    return certwatch::make_error("the issuer returned no chain");
   const auto& leaf = loaded->certs.front();
   auto cert = pki::Certificate::from_pem(set.files.cert);
-  if (!cert || !cert->same_as(leaf)) return pki::make_error("the issued certificate is not the chain's leaf");
-  if (auto why = leaf_mismatch(t.entry, leaf, set.files.key); !why.empty()) return pki::make_error("issued set: " + why);
+  if (!cert || !cert->same_as(leaf))
+    return certwatch::make_error("the issued certificate is not the chain's leaf");
+  if (auto why = leaf_mismatch(t.entry, leaf, set.files.key); !why.empty())
+    return certwatch::make_error("issued set: " + why);
   auto key = pki::key_from_bytes(set.files.key, "issued key", 0600);
-  if (!key) return pki::make_error("issued key: " + key.error().message);
+  if (!key) return certwatch::make_error("issued key: " + key.error().message);
   pki::JudgeOptions o;
   o.trust = set.anchors;
   o.expect_leaf = true;
@@ -122,8 +137,9 @@ pki::Result<pki::Certificate> judge_issued(const RenewTarget& t, const IssuedSet
   o.threads = 1;
   const auto report = pki::judge_chain(t.entry.name, loaded->certs, *key, o);
   for (const auto& f : report.findings)
-    if (f.severity == pki::Severity::critical || f.id.rfind("chain.", 0) == 0 || f.id == "cert.outlives_issuer")
-      return pki::make_error("issued set refused by the check: " + f.id + ": " + f.message);
+    if (f.severity == pki::Severity::critical || f.id.rfind("chain.", 0) == 0 ||
+        f.id == "cert.outlives_issuer")
+      return certwatch::make_error("issued set refused by the check: " + f.id + ": " + f.message);
   return leaf;
 }
 

@@ -15,8 +15,8 @@
 #include "agent/probe/endpoint_judge.h"
 #include "agent/renew/cert_issuer.h"
 #include "config/config.h"
-#include "pki/cert_set.h"
-#include "pki/judge.h"
+#include "pki/deploy/cert_set.h"
+#include "pki/judge/judge.h"
 
 namespace certwatch::agent {
 
@@ -33,16 +33,19 @@ struct RenewTarget {
 std::filesystem::path renew_state_dir(const config::Config& cfg, const std::string& name);
 
 // Builds the targets of every managed entry (issuers shared per issuers[] entry).
-std::vector<std::shared_ptr<RenewTarget>> make_renew_targets(boost::asio::io_context& io, const config::Config& cfg);
+std::vector<std::shared_ptr<RenewTarget>> make_renew_targets(boost::asio::io_context& io,
+                                                             const config::Config& cfg);
 
 // What the live set says, judged against the entry: nullopt when it is usable as it is;
 // otherwise why it must be issued now (missing, unreadable, key does not match, other SANs,
 // other key type, other subject).
-std::optional<std::string> live_set_mismatch(const RenewTarget& t, const std::optional<pki::CertSetBytes>& live);
+std::optional<std::string> live_set_mismatch(const RenewTarget& t,
+                                             const std::optional<pki::CertSetBytes>& live);
 
 // Judges an issued set before anything live is touched: key matches the leaf, the chain is
 // complete and in order up to the issuer's root, the leaf lies inside its issuer's validity,
 // SANs, subject and key type are the configured ones. An error names the first problem.
-pki::Result<pki::Certificate> judge_issued(const RenewTarget& t, const IssuedSet& set, int64_t now);
+certwatch::Result<pki::Certificate> judge_issued(const RenewTarget& t, const IssuedSet& set,
+                                                 int64_t now);
 
 }  // namespace certwatch::agent

@@ -1,13 +1,13 @@
 #include "agent/renew/scheduler.h"
 
-#include <algorithm>
-
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "agent/renew/acme_issuer.h"
 #include "agent/renew/reloader.h"
-#include "pki/duration.h"
-#include "pki/load.h"
+#include "base/duration.h"
+#include "pki/load/load.h"
 
 namespace certwatch::agent {
 namespace {
@@ -28,9 +28,12 @@ bool renewal_config_changed(const config::Config& a, const config::Config& b) {
 
 }  // namespace
 
-TargetId managed_target(const std::string& name) { return {SourceKind::ledger, "managed/" + name}; }
+TargetId managed_target(const std::string& name) {
+  return {SourceKind::ledger, "managed/" + name};
+}
 
-RenewScheduler::RenewScheduler(boost::asio::io_context& io, Clock& clock, Inventory& inventory, RenewHooks hooks)
+RenewScheduler::RenewScheduler(boost::asio::io_context& io, Clock& clock, Inventory& inventory,
+                               RenewHooks hooks)
     : io_(io), clock_(clock), inventory_(inventory), hooks_(std::move(hooks)) {}
 
 RenewScheduler::~RenewScheduler() {
@@ -65,7 +68,9 @@ void RenewScheduler::apply(const config::Config& cfg) {
     m.st.name = name;
     m.timer = clock_.make_timer();
     m.ari_timer = clock_.make_timer();
-    m.reload_key = m.target->entry.reload.kind == config::Reload::Kind::none ? "" : describe_reload(m.target->entry.reload);
+    m.reload_key = m.target->entry.reload.kind == config::Reload::Kind::none
+                       ? ""
+                       : describe_reload(m.target->entry.reload);
     // A deploy a crash interrupted is finished before anything else looks at the files.
     if (auto r = m.target->store->recover(m.target->ownership); !r)
       spdlog::error("renew {}: {}", name, r.error().message);
@@ -91,7 +96,8 @@ void RenewScheduler::schedule_from_live(Managed& m) {
   auto live = m.target->store->read_live();
   std::optional<pki::CertSetBytes> set;
   if (live) set = std::move(*live);
-  const auto why = live ? live_set_mismatch(*m.target, set) : std::optional<std::string>(live.error().message);
+  const auto why =
+      live ? live_set_mismatch(*m.target, set) : std::optional<std::string>(live.error().message);
   if (why) {
     spdlog::info("renew {}: issuing now: {}", m.st.name, *why);
     m.st.serial.clear();
@@ -128,9 +134,11 @@ void RenewScheduler::ask_suggested_window(Managed& m) {
         // A newer question, a renewal in flight or another certificate since: not this answer's.
         if (m.window_asks != asked || m.st.running || m.st.serial != serial) return;
         const auto& w = answer.window;
-        if (answer.ask_again) ask_again_in(m, w && w->retry_after > 0 ? w->retry_after : kAriDefaultRetry);
+        if (answer.ask_again)
+          ask_again_in(m, w && w->retry_after > 0 ? w->retry_after : kAriDefaultRetry);
         if (!w) return;
-        if (m.st.ari && w->start == m.window_start && w->end == m.window_end) return;  // the same window
+        if (m.st.ari && w->start == m.window_start && w->end == m.window_end)
+          return;  // the same window
         m.window_start = w->start;
         m.window_end = w->end;
         const int64_t now = clock_.now();
@@ -140,9 +148,9 @@ void RenewScheduler::ask_suggested_window(Managed& m) {
         m.st.due_at = std::max(now, std::min(at, m.st.not_after));
         m.st.ari = true;
         spdlog::info("renew {}: the CA suggests renewing between {} and {} (ARI{}{}): due {}", name,
-                     pki::format_iso8601(w->start), pki::format_iso8601(w->end),
+                     certwatch::format_iso8601(w->start), certwatch::format_iso8601(w->end),
                      w->explanation_url.empty() ? "" : ", ", w->explanation_url,
-                     pki::format_iso8601(m.st.due_at));
+                     certwatch::format_iso8601(m.st.due_at));
         if (m.st.failures == 0) m.st.next_at = m.st.due_at;
         publish(m);
         arm(m);
@@ -151,13 +159,15 @@ void RenewScheduler::ask_suggested_window(Managed& m) {
 
 void RenewScheduler::ask_again_in(Managed& m, int64_t seconds) {
   if (stopped_ || m.leaf_der.empty()) return;
-  const int64_t delay = std::clamp<int64_t>(seconds, config_.agent.renew_retry.count(), kAriMaxRetry);
-  m.ari_timer->wait_for(std::chrono::seconds(delay), [this, name = m.st.name, serial = m.st.serial](bool fired) {
-    if (!fired || stopped_) return;
-    auto it = managed_.find(name);
-    if (it == managed_.end() || it->second.st.running || it->second.st.serial != serial) return;
-    ask_suggested_window(it->second);
-  });
+  const int64_t delay =
+      std::clamp<int64_t>(seconds, config_.agent.renew_retry.count(), kAriMaxRetry);
+  m.ari_timer->wait_for(
+      std::chrono::seconds(delay), [this, name = m.st.name, serial = m.st.serial](bool fired) {
+        if (!fired || stopped_) return;
+        auto it = managed_.find(name);
+        if (it == managed_.end() || it->second.st.running || it->second.st.serial != serial) return;
+        ask_suggested_window(it->second);
+      });
 }
 
 void RenewScheduler::arm(Managed& m) {
@@ -183,10 +193,12 @@ void RenewScheduler::fire(const std::string& name) {
         m.st.running = true;
         batch.push_back(m.target);
       }
-  for (const auto& t : batch) spdlog::info("renew {}: starting ({})", t->entry.name, t->issuer->describe());
-  run_renewal(io_, std::move(batch), now, verify_, [this, alive = alive_](std::vector<RenewOutcome> outcomes) {
-    if (*alive) finished(outcomes);
-  });
+  for (const auto& t : batch)
+    spdlog::info("renew {}: starting ({})", t->entry.name, t->issuer->describe());
+  run_renewal(io_, std::move(batch), now, verify_,
+              [this, alive = alive_](std::vector<RenewOutcome> outcomes) {
+                if (*alive) finished(outcomes);
+              });
 }
 
 void RenewScheduler::finished(const std::vector<RenewOutcome>& outcomes) {
@@ -199,7 +211,8 @@ void RenewScheduler::finished(const std::vector<RenewOutcome>& outcomes) {
     m.st.running = false;
     if (o.ok) {
       spdlog::info("renew {}: serial {} deployed{}, valid until {} ({:.3f} s)", o.name, o.serial,
-                   o.verified ? " and served" : "", pki::format_iso8601(o.not_after), o.seconds);
+                   o.verified ? " and served" : "", certwatch::format_iso8601(o.not_after),
+                   o.seconds);
       m.st.failures = 0;
       m.st.last_error.clear();
       m.st.last_success = now;
@@ -213,8 +226,8 @@ void RenewScheduler::finished(const std::vector<RenewOutcome>& outcomes) {
       // Never retry later than the moment the certificate expires.
       if (m.st.not_after > now) next = std::min(next, m.st.not_after);
       m.st.next_at = std::max(next, now + 1);
-      spdlog::error("renew {}: failed ({} in a row), next attempt in {} s: {}", o.name, m.st.failures,
-                    m.st.next_at - now, o.error);
+      spdlog::error("renew {}: failed ({} in a row), next attempt in {} s: {}", o.name,
+                    m.st.failures, m.st.next_at - now, o.error);
     }
     publish(m);
     arm(m);
@@ -243,17 +256,20 @@ void RenewScheduler::publish(Managed& m) {
       for (const auto& i : config_.issuers)
         if (i.name == e.issuer)
           o.trust = pki::load_trust_files(i.acme ? acme_chain_trust_files(*i.acme)
-                                                 : std::vector{i.pki_dir / "ca-bundle.pem"}).certs;
+                                                 : std::vector{i.pki_dir / "ca-bundle.pem"})
+                        .certs;
       report = pki::judge_chain(target.id, loaded->certs, std::nullopt, o);
     }
   }
   if (m.st.failures > 0)
-    report.findings.push_back(pki::make_finding(policy, "renewal.failed", target.id,
-                                                std::to_string(m.st.failures) + " failed attempt(s), next at " +
-                                                    pki::format_iso8601(m.st.next_at) + ": " + m.st.last_error));
+    report.findings.push_back(
+        pki::make_finding(policy, "renewal.failed", target.id,
+                          std::to_string(m.st.failures) + " failed attempt(s), next at " +
+                              certwatch::format_iso8601(m.st.next_at) + ": " + m.st.last_error));
   if (m.st.due_at > 0 && clock_.now() > m.st.due_at + kShareReloadSeconds)
-    report.findings.push_back(pki::make_finding(policy, "renewal.overdue", target.id,
-                                                "renewal was due at " + pki::format_iso8601(m.st.due_at)));
+    report.findings.push_back(
+        pki::make_finding(policy, "renewal.overdue", target.id,
+                          "renewal was due at " + certwatch::format_iso8601(m.st.due_at)));
   inventory_.observe(target, std::move(entry));
 }
 

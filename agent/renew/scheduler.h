@@ -3,11 +3,12 @@
 //
 // - Bootstrap: a managed certificate that is missing, unreadable, or does not match its
 //   entry (key, SANs, key type) is due at once. An interrupted deploy is finished first
-//   (pki/cert_set.h recover()).
+//   (pki/deploy/cert_set.h recover()).
 // - Due: notAfter - renew_before (default a third of the configured validity), minus a
 //   jitter of up to validity/20 drawn once per certificate; or, when the issuer offers ARI
 //   (an ACME directory with renewalInfo), a moment drawn in the CA's suggested window.
-// - Failure: retry after agent.renew_retry (1 min), doubling, capped at 1 h and never later than notAfter;
+// - Failure: retry after agent.renew_retry (1 min), doubling, capped at 1 h and never later than
+// notAfter;
 //   renewal.failed (critical) until a success; renewal.overdue once the due time has passed.
 // - Certificates with the same reload that are due within the same minute share one
 //   transaction, so the server reloads once.
@@ -44,13 +45,13 @@ struct RenewHooks {
 // The schedule of one managed certificate, for the API and tests.
 struct RenewStatus {
   std::string name;
-  int64_t due_at = 0;       // when renewal is due by its window (0: now, bootstrap)
-  int64_t next_at = 0;      // the next attempt (due_at, or later after failures)
+  int64_t due_at = 0;   // when renewal is due by its window (0: now, bootstrap)
+  int64_t next_at = 0;  // the next attempt (due_at, or later after failures)
   int64_t last_success = 0;
-  int failures = 0;         // consecutive
+  int failures = 0;  // consecutive
   std::string last_error;
-  bool ari = false;         // due_at comes from the CA's suggested window (ARI)
-  std::string serial;       // of the deployed leaf
+  bool ari = false;    // due_at comes from the CA's suggested window (ARI)
+  std::string serial;  // of the deployed leaf
   int64_t not_after = 0;
   bool running = false;
 };

@@ -1,11 +1,11 @@
 #include "agent/renew/transaction.h"
 
-#include <chrono>
-
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include "agent/renew/reloader.h"
-#include "pki/fault_point.h"
+#include "pki/deploy/fault_point.h"
 
 namespace certwatch::agent {
 namespace {
@@ -31,10 +31,13 @@ struct Transaction : std::enable_shared_from_this<Transaction> {
       outcomes[i].error = r.error().message;
       return issue(i + 1);
     }
-    IssueOrder order{t.entry.name, t.entry.profile, t.entry.subject, {}, t.entry.key_type,
-                     t.entry.validity.count(), now};
+    IssueOrder order{t.entry.name, t.entry.profile,  t.entry.subject,
+                     {},           t.entry.key_type, t.entry.validity.count(),
+                     now};
     for (const auto& s : t.entry.sans) order.sans.push_back(pki::to_string(s));
-    t.issuer->issue(order, [self = shared_from_this(), i](pki::Result<IssuedSet> set) { self->issued(i, std::move(set)); });
+    t.issuer->issue(order, [self = shared_from_this(), i](certwatch::Result<IssuedSet> set) {
+      self->issued(i, std::move(set));
+    });
   }
 
   // The issued set is judged when it arrives: an ACME order takes seconds to minutes and its
@@ -45,7 +48,7 @@ struct Transaction : std::enable_shared_from_this<Transaction> {
     return now + std::chrono::ceil<std::chrono::seconds>(elapsed).count();
   }
 
-  void issued(size_t i, pki::Result<IssuedSet> set) {
+  void issued(size_t i, certwatch::Result<IssuedSet> set) {
     auto& t = *targets[i];
     auto& out = outcomes[i];
     if (!set) {
@@ -77,18 +80,21 @@ struct Transaction : std::enable_shared_from_this<Transaction> {
     if (!any_deployed()) return finish();
     const auto& how = targets.front()->entry.reload;
     std::error_code ec;
-    if (how.kind == config::Reload::Kind::signal && !std::filesystem::exists(how.signal.pid_file, ec)) {
+    if (how.kind == config::Reload::Kind::signal &&
+        !std::filesystem::exists(how.signal.pid_file, ec)) {
       // No pid file: the server is not running and reads the new set when it starts (the
       // bootstrap before the first start of the server). Nothing to reload or prove.
-      spdlog::info("renew: {} does not exist, server not running: no reload", how.signal.pid_file.string());
+      spdlog::info("renew: {} does not exist, server not running: no reload",
+                   how.signal.pid_file.string());
       for (size_t i = 0; i < targets.size(); ++i) outcomes[i].ok = deployed[i];
       return finish();
     }
     pki::fault_point("before_reload");
-    start_reload(io, how, [self = shared_from_this()](pki::Result<void> r) { self->reloaded(r); });
+    start_reload(io, how,
+                 [self = shared_from_this()](certwatch::Result<void> r) { self->reloaded(r); });
   }
 
-  void reloaded(const pki::Result<void>& r) {
+  void reloaded(const certwatch::Result<void>& r) {
     pki::fault_point("after_reload");
     if (!r) {
       for (size_t i = 0; i < targets.size(); ++i)
@@ -111,7 +117,8 @@ struct Transaction : std::enable_shared_from_this<Transaction> {
                     if (v.served)
                       self->outcomes[i].ok = self->outcomes[i].verified = true;
                     else
-                      self->rollback(i, "the server does not serve the new certificate (" + v.message + ")");
+                      self->rollback(
+                          i, "the server does not serve the new certificate (" + v.message + ")");
                     self->verify(i + 1);
                   });
   }
@@ -131,16 +138,19 @@ struct Transaction : std::enable_shared_from_this<Transaction> {
 
   void reload_after_rollback() {
     if (!rolled_back_any) return finish();
-    start_reload(io, targets.front()->entry.reload, [self = shared_from_this()](pki::Result<void> r) {
-      if (!r)
-        for (auto& o : self->outcomes)
-          if (o.rolled_back) o.error += "; reload after rollback failed: " + r.error().message;
-      self->finish();
-    });
+    start_reload(io, targets.front()->entry.reload,
+                 [self = shared_from_this()](certwatch::Result<void> r) {
+                   if (!r)
+                     for (auto& o : self->outcomes)
+                       if (o.rolled_back)
+                         o.error += "; reload after rollback failed: " + r.error().message;
+                   self->finish();
+                 });
   }
 
   void finish() {
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     for (auto& o : outcomes) o.seconds = secs;
     done(std::move(outcomes));
   }
@@ -159,8 +169,8 @@ struct Transaction : std::enable_shared_from_this<Transaction> {
 
 }  // namespace
 
-void run_renewal(boost::asio::io_context& io, std::vector<std::shared_ptr<RenewTarget>> targets, int64_t now,
-                 VerifyPolicy verify, RenewDone done) {
+void run_renewal(boost::asio::io_context& io, std::vector<std::shared_ptr<RenewTarget>> targets,
+                 int64_t now, VerifyPolicy verify, RenewDone done) {
   std::make_shared<Transaction>(io, std::move(targets), now, verify, std::move(done))->issue(0);
 }
 

@@ -6,9 +6,15 @@ namespace certwatch::agent {
 namespace {
 
 struct Verification : std::enable_shared_from_this<Verification> {
-  Verification(boost::asio::io_context& io, probe::TlsTarget t, std::shared_ptr<probe::ProbeContext> c,
-               std::string expected, VerifyPolicy p, VerifyDone d)
-      : io(io), timer(io), target(std::move(t)), ctx(std::move(c)), expected(std::move(expected)), policy(p),
+  Verification(boost::asio::io_context& io, probe::TlsTarget t,
+               std::shared_ptr<probe::ProbeContext> c, std::string expected, VerifyPolicy p,
+               VerifyDone d)
+      : io(io),
+        timer(io),
+        target(std::move(t)),
+        ctx(std::move(c)),
+        expected(std::move(expected)),
+        policy(p),
         done(std::move(d)) {}
 
   void attempt() {
@@ -19,7 +25,8 @@ struct Verification : std::enable_shared_from_this<Verification> {
 
   void judge(const probe::TlsProbeResult& r) {
     bool all = !r.addresses.empty();
-    if (r.resolve_error) outcome.message = "cannot resolve " + target.host + ": " + *r.resolve_error;
+    if (r.resolve_error)
+      outcome.message = "cannot resolve " + target.host + ": " + *r.resolve_error;
     for (const auto& a : r.addresses) {
       if (a.chain.empty()) {
         all = false;
@@ -39,11 +46,13 @@ struct Verification : std::enable_shared_from_this<Verification> {
       return done(std::move(outcome));
     }
     if (outcome.attempts >= policy.attempts) {
-      outcome.message = "after " + std::to_string(outcome.attempts) + " handshakes: " + outcome.message;
+      outcome.message =
+          "after " + std::to_string(outcome.attempts) + " handshakes: " + outcome.message;
       return done(std::move(outcome));
     }
     timer.expires_after(policy.pause);
-    timer.async_wait([self = shared_from_this()](const boost::system::error_code&) { self->attempt(); });
+    timer.async_wait(
+        [self = shared_from_this()](const boost::system::error_code&) { self->attempt(); });
   }
 
   boost::asio::io_context& io;
@@ -59,9 +68,10 @@ struct Verification : std::enable_shared_from_this<Verification> {
 }  // namespace
 
 void verify_served(boost::asio::io_context& io, const probe::TlsTarget& target,
-                   std::shared_ptr<probe::ProbeContext> ctx, std::string expected_sha256, VerifyPolicy policy,
-                   VerifyDone done) {
-  std::make_shared<Verification>(io, target, std::move(ctx), std::move(expected_sha256), policy, std::move(done))
+                   std::shared_ptr<probe::ProbeContext> ctx, std::string expected_sha256,
+                   VerifyPolicy policy, VerifyDone done) {
+  std::make_shared<Verification>(io, target, std::move(ctx), std::move(expected_sha256), policy,
+                                 std::move(done))
       ->attempt();
 }
 

@@ -26,7 +26,7 @@ struct VerifyPolicy {
 };
 
 struct VerifyOutcome {
-  bool served = false;       // every address served the expected leaf
+  bool served = false;        // every address served the expected leaf
   std::string served_sha256;  // of the last leaf seen ("" if none)
   std::string served_serial;
   std::string message;  // why not, for renewal.failed
@@ -38,7 +38,7 @@ using VerifyDone = std::function<void(VerifyOutcome)>;
 // Probes `target` until its leaf's fingerprint is `expected_sha256` or the attempts run out;
 // `done` runs once on `io`.
 void verify_served(boost::asio::io_context& io, const probe::TlsTarget& target,
-                   std::shared_ptr<probe::ProbeContext> ctx, std::string expected_sha256, VerifyPolicy policy,
-                   VerifyDone done);
+                   std::shared_ptr<probe::ProbeContext> ctx, std::string expected_sha256,
+                   VerifyPolicy policy, VerifyDone done);
 
 }  // namespace certwatch::agent

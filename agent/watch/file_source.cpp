@@ -1,12 +1,11 @@
 #include "agent/watch/file_source.h"
 
 #include <malloc.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <set>
-
-#include <spdlog/spdlog.h>
 
 #include "agent/watch/paths.h"
 
@@ -62,14 +61,20 @@ std::vector<std::string> file_targets_under(const Inventory& inventory, const fs
   // Every path inside `scope` starts with its text; the converse is checked by is_within.
   const TargetId first = file_target(scope.string());
   for (auto it = entries.lower_bound(first);
-       it != entries.end() && it->first.source == SourceKind::file && it->first.id.rfind(first.id, 0) == 0; ++it)
+       it != entries.end() && it->first.source == SourceKind::file &&
+       it->first.id.rfind(first.id, 0) == 0;
+       ++it)
     if (is_within(it->first.id, scope)) out.push_back(it->first.id);
   return out;
 }
 
 FileSource::FileSource(boost::asio::io_context& io, Clock& clock, Inventory& inventory,
                        unsigned scan_threads, FileSourceHooks hooks)
-    : io_(io), clock_(clock), inventory_(inventory), scan_threads_(scan_threads), hooks_(std::move(hooks)) {}
+    : io_(io),
+      clock_(clock),
+      inventory_(inventory),
+      scan_threads_(scan_threads),
+      hooks_(std::move(hooks)) {}
 
 FileSource::~FileSource() {
   cancelled_ = true;
@@ -80,11 +85,12 @@ void FileSource::join() {
   if (pool_) pool_->join();
 }
 
-pki::Result<void> FileSource::start(const config::AgentConfig& agent) {
+certwatch::Result<void> FileSource::start(const config::AgentConfig& agent) {
   pool_ = std::make_unique<ScanPool>(io_, scan_threads_);
   watcher_ = std::make_shared<FileWatcher>(
       io_, clock_,
-      FileWatcherOptions{agent.debounce, std::max(agent.debounce * 5, std::chrono::milliseconds(1000)),
+      FileWatcherOptions{agent.debounce,
+                         std::max(agent.debounce * 5, std::chrono::milliseconds(1000)),
                          to_ms(agent.rescan_interval)},
       [this](WatchChanges c) { on_changes(std::move(c)); });
   return watcher_->start();
@@ -97,8 +103,8 @@ void FileSource::stop() {
 }
 
 void FileSource::apply(const config::Config& cfg, bool initial) {
-  const bool roots_changed = initial || !config_ || cfg.watch != config_->watch ||
-                             trust_files_of(cfg) != trust_files_;
+  const bool roots_changed =
+      initial || !config_ || cfg.watch != config_->watch || trust_files_of(cfg) != trust_files_;
   const bool interval_changed =
       initial || !config_ || cfg.agent.rescan_interval != config_->agent.rescan_interval;
   config_ = cfg;
@@ -127,10 +133,11 @@ void FileSource::rejudge_due(int64_t now) {
 void FileSource::on_changes(WatchChanges changes) {
   if (stopping_) return;
   // A changed trust bundle (the path itself, or a directory above it) changes every verdict.
-  const bool trust_event = std::any_of(trust_files_.begin(), trust_files_.end(), [&](const fs::path& t) {
-    return std::any_of(changes.paths.begin(), changes.paths.end(),
-                       [&](const fs::path& p) { return is_within(t, p); });
-  });
+  const bool trust_event =
+      std::any_of(trust_files_.begin(), trust_files_.end(), [&](const fs::path& t) {
+        return std::any_of(changes.paths.begin(), changes.paths.end(),
+                           [&](const fs::path& p) { return is_within(t, p); });
+      });
   if (reload_trust_if_changed(trust_event)) return;
   if (changes.full_rescan) {
     start_full_scan(false);
@@ -231,8 +238,9 @@ void FileSource::observe(const TargetMap& targets, bool force, bool full_scan) {
     const uint64_t seq = ++next_seq_;
     job_seq_[target] = seq;
     if (full_scan) ++scan_pending_;
-    pool_->submit([job = std::move(job)] { return scan_file(job); },
-                  [this, seq, full_scan](ScanResult r) { on_result(std::move(r), seq, full_scan); });
+    pool_->submit(
+        [job = std::move(job)] { return scan_file(job); },
+        [this, seq, full_scan](ScanResult r) { on_result(std::move(r), seq, full_scan); });
   }
 }
 
@@ -276,14 +284,16 @@ void FileSource::rejudge_partners(const fs::path& key_file) {
   TargetMap partners;
   for (const auto& [id, e] : inventory_.entries()) {
     const FileState* f = e.file();
-    if (f == nullptr || f->key_file || id.id == key_file.string()) continue;  // another key: nothing to compare
+    if (f == nullptr || f->key_file || id.id == key_file.string())
+      continue;  // another key: nothing to compare
     const fs::path p(id.id);
     if (pki::pairing_stem(p) != stem) continue;
     auto part = collect_targets(p, contexts_);
     partners.merge(part);
   }
   if (partners.empty()) return;
-  spdlog::debug("{}: key changed, judging {} paired file(s) again", key_file.string(), partners.size());
+  spdlog::debug("{}: key changed, judging {} paired file(s) again", key_file.string(),
+                partners.size());
   observe(partners, true, false);
 }
 
@@ -306,8 +316,9 @@ void FileSource::on_result(ScanResult r, uint64_t seq, bool full_scan) {
         if (auto* f = std::get_if<FileState>(state)) f->stamp = r.entry.file()->stamp;
     } else {
       const InventoryEntry* before = inventory_.find(id);
-      const bool key_changed = (before != nullptr && before->file() != nullptr && before->file()->key_file) ||
-                               r.entry.file()->key_file;
+      const bool key_changed =
+          (before != nullptr && before->file() != nullptr && before->file()->key_file) ||
+          r.entry.file()->key_file;
       // prepare() interns the records and copies the rest onto this (long-lived) thread, so
       // the pool's arena holds only scan garbage and can be returned to the system.
       (void)inventory_.observe(id, inventory_.prepare(std::move(r.entry)));

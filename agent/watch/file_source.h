@@ -33,9 +33,9 @@
 #include "agent/watch/file_watcher.h"
 #include "agent/watch/scan_pool.h"
 #include "agent/watch/scanner.h"
+#include "base/result.h"
 #include "config/config.h"
-#include "pki/result.h"
-#include "pki/judge.h"
+#include "pki/judge/judge.h"
 
 namespace certwatch::agent {
 
@@ -59,7 +59,7 @@ class FileSource {
   FileSource& operator=(const FileSource&) = delete;
 
   // Opens inotify. `agent` gives the debounce and the rescan interval.
-  pki::Result<void> start(const config::AgentConfig& agent);
+  certwatch::Result<void> start(const config::AgentConfig& agent);
   // Takes a (new) config: watch contexts rebuilt, roots re-armed if they changed, and a full
   // scan (every target judged again unless `initial`).
   void apply(const config::Config& cfg, bool initial);
@@ -127,6 +127,7 @@ class FileSource {
 };
 
 // The file targets in the inventory at or under `scope` (a vanished directory, a rescanned one).
-std::vector<std::string> file_targets_under(const Inventory& inventory, const std::filesystem::path& scope);
+std::vector<std::string> file_targets_under(const Inventory& inventory,
+                                            const std::filesystem::path& scope);
 
 }  // namespace certwatch::agent

@@ -1,13 +1,12 @@
 #include "agent/watch/file_watcher.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-
-#include <spdlog/spdlog.h>
 
 #include "agent/watch/paths.h"
 
@@ -16,15 +15,16 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr uint32_t kMask = IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_DELETE |
-                           IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF |
-                           IN_ONLYDIR;
+                           IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
 
 bool is_dir(const fs::path& p) {
   std::error_code ec;
   return fs::is_directory(p, ec);
 }
 
-bool hidden_internal(const std::string& name) { return name.size() >= 2 && name.compare(0, 2, "..") == 0; }
+bool hidden_internal(const std::string& name) {
+  return name.size() >= 2 && name.compare(0, 2, "..") == 0;
+}
 
 }  // namespace
 
@@ -42,9 +42,9 @@ FileWatcher::~FileWatcher() {
   stream_.close(ec);
 }
 
-pki::Result<void> FileWatcher::start() {
+certwatch::Result<void> FileWatcher::start() {
   int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0) return pki::make_error(std::string("inotify_init1: ") + std::strerror(errno));
+  if (fd < 0) return certwatch::make_error(std::string("inotify_init1: ") + std::strerror(errno));
   stream_.assign(fd);
   read_events();
   arm_rescan_timer();
@@ -93,7 +93,9 @@ void FileWatcher::read_events() {
           inotify_event ev{};
           std::memcpy(&ev, self->buffer_.data() + off, sizeof ev);
           std::string name;
-          if (ev.len > 0) name.assign(self->buffer_.data() + off + sizeof ev, strnlen(self->buffer_.data() + off + sizeof ev, ev.len));
+          if (ev.len > 0)
+            name.assign(self->buffer_.data() + off + sizeof ev,
+                        strnlen(self->buffer_.data() + off + sizeof ev, ev.len));
           off += sizeof ev + ev.len;
           if ((ev.mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) != 0 ||
               ((ev.mask & IN_ISDIR) != 0 && (ev.mask & (IN_CREATE | IN_MOVED_TO)) != 0))
@@ -251,7 +253,8 @@ void FileWatcher::add_tree(const fs::path& dir, bool recursive) {
 }
 
 void FileWatcher::remove_tree(const fs::path& dir) {
-  for (auto it = path_to_wd_.lower_bound(dir); it != path_to_wd_.end() && is_within(it->first, dir);) {
+  for (auto it = path_to_wd_.lower_bound(dir);
+       it != path_to_wd_.end() && is_within(it->first, dir);) {
     ::inotify_rm_watch(stream_.native_handle(), it->second);
     wd_to_path_.erase(it->second);
     it = path_to_wd_.erase(it);

@@ -6,9 +6,9 @@
 // swaps (any change to a ".."-prefixed entry reports its directory); a root that does not exist
 // yet (the nearest existing ancestor is watched until it appears); a root deleted and recreated
 // (re-armed the same way); a root that is a file (its parent is watched). IN_Q_OVERFLOW and the
-// periodic `rescan_interval` timer (on the agent's Clock) ask for a full rescan. The consumer decides which reported
-// paths are targets: a reported path may be a file, a directory (rescan it) or gone (forget
-// everything under it).
+// periodic `rescan_interval` timer (on the agent's Clock) ask for a full rescan. The consumer
+// decides which reported paths are targets: a reported path may be a file, a directory (rescan it)
+// or gone (forget everything under it).
 //
 // Ownership: created with std::make_shared; handlers hold a shared_ptr, so the watcher lives
 // until its last handler ran. Thread-safety: every member runs on the io_context's one thread.
@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "agent/clock/clock.h"
-#include "pki/result.h"
+#include "base/result.h"
 
 namespace certwatch::agent {
 
@@ -45,8 +45,8 @@ struct WatchChanges {
 };
 
 struct FileWatcherOptions {
-  std::chrono::milliseconds debounce{100};     // quiet time before a batch is reported
-  std::chrono::milliseconds max_delay{1000};   // a busy directory is still reported this often
+  std::chrono::milliseconds debounce{100};    // quiet time before a batch is reported
+  std::chrono::milliseconds max_delay{1000};  // a busy directory is still reported this often
   std::chrono::milliseconds rescan_interval{std::chrono::minutes(10)};  // 0: never
 };
 
@@ -56,13 +56,14 @@ class FileWatcher : public std::enable_shared_from_this<FileWatcher> {
 
   // The rescan interval runs on `clock` (which must outlive the watcher); the debounce is
   // real time, the kernel's quiet period.
-  FileWatcher(boost::asio::io_context& io, Clock& clock, FileWatcherOptions options, Callback callback);
+  FileWatcher(boost::asio::io_context& io, Clock& clock, FileWatcherOptions options,
+              Callback callback);
   ~FileWatcher();
   FileWatcher(const FileWatcher&) = delete;
   FileWatcher& operator=(const FileWatcher&) = delete;
 
   // Opens inotify and starts reading. Call once, after construction through make_shared.
-  pki::Result<void> start();
+  certwatch::Result<void> start();
   // Replaces the watched roots (config reload): drops every watch and arms the new roots.
   void set_roots(std::vector<WatchRoot> roots);
   void set_rescan_interval(std::chrono::milliseconds interval);

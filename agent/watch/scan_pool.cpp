@@ -13,8 +13,12 @@ unsigned ScanPool::pick_threads(unsigned requested) {
 ScanPool::ScanPool(boost::asio::io_context& io, unsigned threads)
     : io_(io), threads_(pick_threads(threads)), pool_(threads_) {}
 
-ScanPool::~ScanPool() { join(); }
+ScanPool::~ScanPool() {
+  join();
+}
 
-void ScanPool::join() { pool_.join(); }
+void ScanPool::join() {
+  pool_.join();
+}
 
 }  // namespace certwatch::agent

@@ -1,18 +1,17 @@
 #include "agent/watch/scanner.h"
 
 #include <fnmatch.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <array>
+#include <cerrno>
 #include <limits>
-
-#include <spdlog/spdlog.h>
 
 #include "agent/inventory/rejudge_time.h"
 #include "agent/watch/paths.h"
-#include "pki/load.h"
+#include "pki/load/load.h"
 
 namespace certwatch::agent {
 namespace fs = std::filesystem;
@@ -61,7 +60,8 @@ void walk_dir(const fs::path& dir, const std::shared_ptr<const WatchContext>& ct
     spdlog::warn("cannot list {}: {}", dir.string(), ec.message());
     // A directory that cannot be listed (a path beyond PATH_MAX, an I/O error) must not
     // vanish with a log line only: it becomes a target, reported input.unreadable with why.
-    if (ec.value() == ENAMETOOLONG || ec.value() == EIO || ec.value() == ELOOP) out.emplace(dir, ctx);
+    if (ec.value() == ENAMETOOLONG || ec.value() == EIO || ec.value() == ELOOP)
+      out.emplace(dir, ctx);
     return;
   }
   for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
@@ -74,7 +74,7 @@ void walk_dir(const fs::path& dir, const std::shared_ptr<const WatchContext>& ct
       if (recursive) walk_dir(p, ctx, true, out);
       continue;
     }
-    if (symlink && it->is_directory(sec)) continue;  // never follow directory links
+    if (symlink && it->is_directory(sec)) continue;         // never follow directory links
     if (wanted_in_dir(ctx->entry, p)) out.emplace(p, ctx);  // first entry wins
   }
 }
@@ -98,7 +98,8 @@ std::vector<std::shared_ptr<const WatchContext>> make_watch_contexts(const confi
     // Indexed once per entry and shared by every job (and thread) judging its files.
     ctx->options.trust_index = pki::make_trust_index(ctx->options.trust);
     ctx->options.threads = 1;  // the scan pool already runs one file per thread
-    for (const auto& err : ctx->trust_errors) spdlog::warn("trust for {}: {}", e.path.string(), err);
+    for (const auto& err : ctx->trust_errors)
+      spdlog::warn("trust for {}: {}", e.path.string(), err);
     out.push_back(std::move(ctx));
   }
   return out;
@@ -168,9 +169,9 @@ ScanResult scan_file(const ScanJob& job) {
       if (st) file.stamp = *st;
       // Over the size cap is input.malformed, as `check` says (pki::load_file).
       const bool too_big = st && static_cast<std::uintmax_t>(st->size) > pki::kMaxInputBytes;
-      e.report.findings.push_back(pki::make_finding(ctx.options.policy,
-                                                    too_big ? "input.malformed" : "input.unreadable",
-                                                    job.path.string(), content.error().message));
+      e.report.findings.push_back(
+          pki::make_finding(ctx.options.policy, too_big ? "input.malformed" : "input.unreadable",
+                            job.path.string(), content.error().message));
       return res;
     }
     file.stamp = content->stamp;
@@ -181,7 +182,8 @@ ScanResult scan_file(const ScanJob& job) {
     std::optional<pki::KeyRecord> paired;
     if (entry_key) {
       if (auto st = stat_file(*ctx.entry.key))
-        file.key = std::make_shared<const KeyIdentity>(KeyIdentity{ctx.entry.key->string(), *st, {}, false});
+        file.key = std::make_shared<const KeyIdentity>(
+            KeyIdentity{ctx.entry.key->string(), *st, {}, false});
     } else if (!looks_like_key_only(content->bytes)) {
       paired = pki::paired_key_among(job.path, job.key_candidates);
       if (paired) file.key = key_identity(*paired);
@@ -195,15 +197,18 @@ ScanResult scan_file(const ScanJob& job) {
     if (entry_key)
       e.report = pki::judge_file(job.path, opts, ctx.entry.key, job.cache);
     else
-      e.report = pki::judge_walked_file(job.path, opts, paired, job.path == ctx.entry.path, job.cache);
+      e.report =
+          pki::judge_walked_file(job.path, opts, paired, job.path == ctx.entry.path, job.cache);
     file.key_file = e.report.certs.empty() && e.report.key.has_value();
     // A rewrite in place caught half-way (empty, or cut short) reads as a broken file. Such a
     // verdict replaces a good read only once the file has been quiet for a second; until
     // then the last stable judgement stays (issue 15).
-    const bool broken = std::any_of(e.report.findings.begin(), e.report.findings.end(), [](const pki::Finding& f) {
-      return f.id == "input.no_certificates" || f.id == "input.malformed";
-    });
-    if (broken && job.had_good_read && modified_within(file.stamp, std::chrono::seconds(1))) res.unstable = true;
+    const bool broken =
+        std::any_of(e.report.findings.begin(), e.report.findings.end(), [](const pki::Finding& f) {
+          return f.id == "input.no_certificates" || f.id == "input.malformed";
+        });
+    if (broken && job.had_good_read && modified_within(file.stamp, std::chrono::seconds(1)))
+      res.unstable = true;
     e.rejudge_at = next_rejudge_time(e.report, ctx.options.thresholds, job.now);
     for (const auto& f : e.report.findings)
       if (f.id == "input.unreadable" || f.id == "input.malformed") res.read_error = true;
@@ -213,7 +218,8 @@ ScanResult scan_file(const ScanJob& job) {
     res.read_error = true;
     std::get<FileState>(e.state).read_ok = false;
     e.report.certs.clear();
-    e.report.findings = {pki::make_finding(ctx.options.policy, "input.unreadable", job.path.string(),
+    e.report.findings = {pki::make_finding(ctx.options.policy, "input.unreadable",
+                                           job.path.string(),
                                            std::string("internal error: ") + ex.what())};
   }
   return res;
@@ -222,7 +228,8 @@ ScanResult scan_file(const ScanJob& job) {
 std::shared_ptr<const KeyIdentity> key_identity(const pki::KeyRecord& key) {
   auto st = stat_file(key.path);
   if (!st) return nullptr;
-  return std::make_shared<const KeyIdentity>(KeyIdentity{key.path, *st, key.spki_sha256, key.encrypted});
+  return std::make_shared<const KeyIdentity>(
+      KeyIdentity{key.path, *st, key.spki_sha256, key.encrypted});
 }
 
 }  // namespace certwatch::agent

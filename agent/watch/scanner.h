@@ -30,7 +30,7 @@
 #include "agent/inventory/inventory.h"
 #include "agent/watch/stable_read.h"
 #include "config/config.h"
-#include "pki/judge.h"
+#include "pki/judge/judge.h"
 
 namespace certwatch::agent {
 
@@ -69,7 +69,7 @@ struct ScanJob {
   std::shared_ptr<const KeyIdentity> known_key;  // ...and the paired key is this one
   // Targets that may pair with this one (same pki::pairing_stem; may include itself).
   std::vector<std::filesystem::path> key_candidates;
-  pki::VerifyCache* cache = nullptr;       // shared by every job; locks internally
+  pki::VerifyCache* cache = nullptr;  // shared by every job; locks internally
   const std::atomic<bool>* cancelled = nullptr;
 };
 
@@ -77,9 +77,10 @@ struct ScanResult {
   std::filesystem::path path;
   std::shared_ptr<const WatchContext> context;
   bool cancelled = false;
-  bool unchanged = false;  // same bytes as known_hash: only the entry's FileState::stamp is meaningful
+  bool unchanged =
+      false;  // same bytes as known_hash: only the entry's FileState::stamp is meaningful
   bool read_error = false;
-  bool unstable = false;   // the content kept changing: keep the last stable judgement
+  bool unstable = false;  // the content kept changing: keep the last stable judgement
   InventoryEntry entry;
 };
 

@@ -1,6 +1,7 @@
 #include "agent/watch/stable_read.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,9 +12,7 @@
 #include <string_view>
 #include <thread>
 
-#include <openssl/evp.h>
-
-#include "pki/read_file.h"
+#include "pki/load/read_file.h"
 
 namespace certwatch::agent {
 namespace {
@@ -28,8 +27,8 @@ FileStamp stamp_of(const struct stat& st) {
   return s;
 }
 
-pki::Error errno_error(const std::filesystem::path& path, const char* what, int err) {
-  return pki::make_error(path.string() + ": " + what + ": " + std::strerror(err));
+certwatch::Error errno_error(const std::filesystem::path& path, const char* what, int err) {
+  return certwatch::make_error(path.string() + ": " + what + ": " + std::strerror(err));
 }
 
 constexpr std::string_view kKeptChanging = "content kept changing";
@@ -39,7 +38,8 @@ constexpr std::string_view kKeptChanging = "content kept changing";
 bool modified_within(const FileStamp& stamp, std::chrono::milliseconds window) {
   timespec now{};
   ::clock_gettime(CLOCK_REALTIME, &now);  // mtime is wall-clock time
-  const int64_t age_ns = (static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec) - stamp.mtime_ns;
+  const int64_t age_ns =
+      (static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec) - stamp.mtime_ns;
   return age_ns >= 0 && age_ns < static_cast<int64_t>(window.count()) * 1000000;
 }
 
@@ -51,14 +51,15 @@ ContentHash content_hash(std::string_view bytes) {
   return h;
 }
 
-pki::Result<FileStamp> stat_file(const std::filesystem::path& path) {
+certwatch::Result<FileStamp> stat_file(const std::filesystem::path& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return errno_error(path, "stat", errno);
   return stamp_of(st);
 }
 
-pki::Result<RawRead> read_file_once(const std::filesystem::path& path, std::size_t max_bytes) {
-  // The one rule for files read by name (pki/read_file.h): non-blocking, regular, capped.
+certwatch::Result<RawRead> read_file_once(const std::filesystem::path& path,
+                                          std::size_t max_bytes) {
+  // The one rule for files read by name (pki/load/read_file.h): non-blocking, regular, capped.
   struct stat st {};
   auto bytes = pki::read_regular_file(path, max_bytes, &st);
   if (!bytes) return bytes.error();
@@ -68,8 +69,8 @@ pki::Result<RawRead> read_file_once(const std::filesystem::path& path, std::size
   return r;
 }
 
-pki::Result<StableContent> stable_read(const std::filesystem::path& path,
-                                       const StableReadOptions& options) {
+certwatch::Result<StableContent> stable_read(const std::filesystem::path& path,
+                                             const StableReadOptions& options) {
   const auto read_once = [&](void) {
     return options.reader ? options.reader(path, options.max_bytes)
                           : read_file_once(path, options.max_bytes);
@@ -88,11 +89,11 @@ pki::Result<StableContent> stable_read(const std::filesystem::path& path,
     prev = std::move(cur);
     if (options.backoff.count() > 0) std::this_thread::sleep_for(options.backoff * (attempt - 1));
   }
-  return pki::make_error(path.string() + ": " + std::string(kKeptChanging) + " over " +
-                         std::to_string(max_attempts) + " reads");
+  return certwatch::make_error(path.string() + ": " + std::string(kKeptChanging) + " over " +
+                               std::to_string(max_attempts) + " reads");
 }
 
-bool is_unstable_read(const pki::Error& error) {
+bool is_unstable_read(const certwatch::Error& error) {
   return error.message.find(kKeptChanging) != std::string::npos;
 }
 

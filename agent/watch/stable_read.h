@@ -12,7 +12,7 @@
 #include <functional>
 #include <string>
 
-#include "pki/result.h"
+#include "base/result.h"
 
 namespace certwatch::agent {
 
@@ -30,7 +30,7 @@ using ContentHash = std::array<unsigned char, 32>;  // SHA-256 of the bytes
 ContentHash content_hash(std::string_view bytes);
 
 // stat(2) following symlinks; errors carry strerror (ELOOP for a symlink loop).
-pki::Result<FileStamp> stat_file(const std::filesystem::path& path);
+certwatch::Result<FileStamp> stat_file(const std::filesystem::path& path);
 
 struct RawRead {
   std::string bytes;
@@ -46,7 +46,8 @@ struct StableReadOptions {
   // (issue 15). A modification time in the future (clock skew) does not count as fresh.
   std::chrono::milliseconds settle{20};
   // One read of the file; replaceable so tests can script a file that changes mid-read.
-  std::function<pki::Result<RawRead>(const std::filesystem::path&, std::size_t max_bytes)> reader;
+  std::function<certwatch::Result<RawRead>(const std::filesystem::path&, std::size_t max_bytes)>
+      reader;
 };
 
 struct StableContent {
@@ -58,16 +59,16 @@ struct StableContent {
 
 // One plain read: open (following symlinks, non-blocking so a FIFO cannot hang us), refuse
 // anything but a regular file and anything over max_bytes, read it all.
-pki::Result<RawRead> read_file_once(const std::filesystem::path& path, std::size_t max_bytes);
+certwatch::Result<RawRead> read_file_once(const std::filesystem::path& path, std::size_t max_bytes);
 
-pki::Result<StableContent> stable_read(const std::filesystem::path& path,
-                                       const StableReadOptions& options = {});
+certwatch::Result<StableContent> stable_read(const std::filesystem::path& path,
+                                             const StableReadOptions& options = {});
 
 // True when the file's modification time lies within `window` of now (not in the future).
 bool modified_within(const FileStamp& stamp, std::chrono::milliseconds window);
 
 // True for stable_read's "content kept changing" error: the caller keeps its last stable
 // judgement of the file rather than reporting it unreadable.
-bool is_unstable_read(const pki::Error& error);
+bool is_unstable_read(const certwatch::Error& error);
 
 }  // namespace certwatch::agent

@@ -33,7 +33,7 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-namespace names = exporters::metric_names;
+namespace names = certwatch::exporters::metric_names;
 
 // VmRSS or VmHWM of this process, in bytes.
 std::size_t proc_status_kib(const char* key) {
@@ -105,7 +105,7 @@ Figures measure(std::size_t certs, Fill&& fill, Scrape&& scrape) {
 }
 
 Figures ours(const bench::Corpus& corpus) {
-  exporters::Registry reg;
+  certwatch::exporters::Registry reg;
   auto& not_after = *reg.gauge(names::kCertNotAfter).value();
   auto& not_before = *reg.gauge(names::kCertNotBefore).value();
   auto& info = *reg.gauge(names::kCertInfo).value();
@@ -136,7 +136,7 @@ prometheus::Labels to_map(std::span<const std::string_view> names_, const std::v
 
 Figures theirs(const bench::Corpus& corpus) {
   prometheus::Registry reg;
-  auto family = [&](const exporters::MetricDef& d) -> prometheus::Family<prometheus::Gauge>& {
+  auto family = [&](const certwatch::exporters::MetricDef& d) -> prometheus::Family<prometheus::Gauge>& {
     return prometheus::BuildGauge().Name(std::string(d.name)).Help(std::string(d.help)).Register(reg);
   };
   auto& not_after = family(names::kCertNotAfter);

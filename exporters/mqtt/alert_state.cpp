@@ -2,20 +2,24 @@
 
 #include <algorithm>
 
-namespace exporters::mqtt {
+namespace certwatch::exporters::mqtt {
 
 std::string_view to_string(AlertEvent e) {
   switch (e) {
-    case AlertEvent::raised: return "raised";
-    case AlertEvent::severity_changed: return "severity_changed";
-    case AlertEvent::cleared: return "cleared";
-    case AlertEvent::reminder: return "reminder";
+    case AlertEvent::raised:
+      return "raised";
+    case AlertEvent::severity_changed:
+      return "severity_changed";
+    case AlertEvent::cleared:
+      return "cleared";
+    case AlertEvent::reminder:
+      return "reminder";
   }
   return "raised";
 }
 
-void AlertBook::emit(AlertEvent e, const Alert& a, std::optional<pki::Severity> previous, int64_t now,
-                     std::vector<AlertTransition>& out) const {
+void AlertBook::emit(AlertEvent e, const Alert& a, std::optional<pki::Severity> previous,
+                     int64_t now, std::vector<AlertTransition>& out) const {
   out.push_back(AlertTransition{e, a.info, previous, a.since, now});
 }
 
@@ -145,4 +149,4 @@ void AlertBook::erase(std::map<std::string, Alert>::iterator it) {
   alerts_.erase(it);
 }
 
-}  // namespace exporters::mqtt
+}  // namespace certwatch::exporters::mqtt

@@ -15,17 +15,18 @@
 // Thread-safety: none; the agent's io_context thread owns it.
 #pragma once
 
+#include <utility>
+
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
-#include <utility>
 #include <vector>
 
-#include "pki/finding.h"
+#include "pki/judge/finding.h"
 
-namespace exporters::mqtt {
+namespace certwatch::exporters::mqtt {
 
 // What an alert says about its finding and the certificate it concerns.
 struct AlertInfo {
@@ -36,9 +37,9 @@ struct AlertInfo {
   std::string id;              // finding id
   pki::Severity severity = pki::Severity::warning;
   std::string message;
-  std::string subject_cn;              // empty when the finding is about no one certificate
-  std::string serial;                  // upper-case hex, or empty
-  std::optional<int64_t> not_after;    // of that certificate
+  std::string subject_cn;            // empty when the finding is about no one certificate
+  std::string serial;                // upper-case hex, or empty
+  std::optional<int64_t> not_after;  // of that certificate
   bool operator==(const AlertInfo&) const = default;
 };
 
@@ -54,8 +55,8 @@ struct AlertTransition {
 };
 
 struct AlertTiming {
-  int64_t hold = 60;            // seconds a lower state must hold before it is announced
-  int64_t renotify = 86400;     // seconds between reminders; 0 = none
+  int64_t hold = 60;         // seconds a lower state must hold before it is announced
+  int64_t renotify = 86400;  // seconds between reminders; 0 = none
 };
 
 class AlertBook {
@@ -104,4 +105,4 @@ class AlertBook {
   bool settled_ = false;
 };
 
-}  // namespace exporters::mqtt
+}  // namespace certwatch::exporters::mqtt

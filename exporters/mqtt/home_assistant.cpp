@@ -1,23 +1,25 @@
 #include "exporters/mqtt/home_assistant.h"
 
+#include "base/duration.h"
+#include "base/json.h"
 #include "exporters/mqtt/payloads.h"
-#include "pki/duration.h"
-#include "pki/json.h"
 
-namespace exporters::mqtt {
+namespace certwatch::exporters::mqtt {
 
 // Tenths of a day, rounded down, as JSON text ("19.9", "-0.5"): a double would print as
 // 19.899999999999999.
 std::string days_left(int64_t seconds) {
   const int64_t tenths = seconds >= 0 ? seconds / 8640 : -((-seconds + 8639) / 8640);
   const int64_t whole = (tenths < 0 ? -tenths : tenths);
-  return std::string(tenths < 0 ? "-" : "") + std::to_string(whole / 10) + "." + std::to_string(whole % 10);
+  return std::string(tenths < 0 ? "-" : "") + std::to_string(whole / 10) + "." +
+         std::to_string(whole % 10);
 }
 
 std::string node_id_for(std::string_view host) {
   std::string out = "certwatch_";
   for (char c : host)
-    out += (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'
+    out += (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                   c == '-'
                ? c
                : '_';
   return out;
@@ -28,7 +30,7 @@ std::string discovery_config(const SensorView& s, const Topics& topics, std::str
   std::string object;
   for (char c : s.key) object += c == '.' ? '_' : c;
   const std::string state = topics.sensor_state(s.key);
-  pki::JsonWriter w;
+  certwatch::JsonWriter w;
   w.begin_object();
   w.key("name").value((s.subject_cn.empty() ? s.target : s.subject_cn) + " certificate");
   w.key("unique_id").value(std::string(node_id) + "_" + object);
@@ -55,7 +57,7 @@ std::string discovery_config(const SensorView& s, const Topics& topics, std::str
 }
 
 std::string sensor_state(const SensorView& s, std::string_view host, int64_t now) {
-  pki::JsonWriter w;
+  certwatch::JsonWriter w;
   w.begin_object();
   w.key("schema").value(kSchemaVersion);
   w.key("host").value(host);
@@ -63,7 +65,7 @@ std::string sensor_state(const SensorView& s, std::string_view host, int64_t now
   w.key("target").value(s.target);
   w.key("subject_cn").value(s.subject_cn);
   w.key("serial").value(s.serial);
-  w.key("not_after").value(pki::format_iso8601(s.not_after));
+  w.key("not_after").value(certwatch::format_iso8601(s.not_after));
   w.key("seconds_left").value(s.not_after - now);
   w.key("days_left").raw(days_left(s.not_after - now));
   w.key("severity").value(s.severity);
@@ -71,4 +73,4 @@ std::string sensor_state(const SensorView& s, std::string_view host, int64_t now
   return w.take();
 }
 
-}  // namespace exporters::mqtt
+}  // namespace certwatch::exporters::mqtt

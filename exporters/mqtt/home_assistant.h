@@ -13,7 +13,7 @@
 
 #include "exporters/mqtt/topics.h"
 
-namespace exporters::mqtt {
+namespace certwatch::exporters::mqtt {
 
 // A watched leaf as its sensor shows it.
 struct SensorView {
@@ -37,4 +37,4 @@ std::string days_left(int64_t seconds);
 // "certwatch_<host>" with every other character than [a-zA-Z0-9_-] as '_'.
 std::string node_id_for(std::string_view host);
 
-}  // namespace exporters::mqtt
+}  // namespace certwatch::exporters::mqtt

@@ -4,28 +4,37 @@
 
 #include <system_error>
 
-#include "pki/atomic_file.h"
+#include "pki/deploy/atomic_file.h"
 
-namespace exporters::mqtt {
+namespace certwatch::exporters::mqtt {
 namespace {
 
 // CONNACK return codes of MQTT 3.1.1 (section 3.2.2.3), which Paho passes as the failure code.
 std::string connack_reason(int rc) {
   switch (rc) {
-    case 1: return "broker refused the connection: unacceptable protocol version (CONNACK 1)";
-    case 2: return "broker refused the connection: client id rejected (CONNACK 2)";
-    case 3: return "broker refused the connection: server unavailable (CONNACK 3)";
-    case 4: return "broker refused the connection: bad user name or password (CONNACK 4)";
-    case 5: return "broker refused the connection: not authorized (CONNACK 5)";
-    case MQTTASYNC_FAILURE: return "";  // TCP or TLS: Paho keeps no reason; the caller diagnoses
-    default: return "connect failed: " + ::mqtt::exception::error_str(rc) + " (code " + std::to_string(rc) + ")";
+    case 1:
+      return "broker refused the connection: unacceptable protocol version (CONNACK 1)";
+    case 2:
+      return "broker refused the connection: client id rejected (CONNACK 2)";
+    case 3:
+      return "broker refused the connection: server unavailable (CONNACK 3)";
+    case 4:
+      return "broker refused the connection: bad user name or password (CONNACK 4)";
+    case 5:
+      return "broker refused the connection: not authorized (CONNACK 5)";
+    case MQTTASYNC_FAILURE:
+      return "";  // TCP or TLS: Paho keeps no reason; the caller diagnoses
+    default:
+      return "connect failed: " + ::mqtt::exception::error_str(rc) + " (code " +
+             std::to_string(rc) + ")";
   }
 }
 
 }  // namespace
 
 bool uses_tls(const std::string& broker) {
-  return broker.starts_with("mqtts://") || broker.starts_with("ssl://") || broker.starts_with("wss://");
+  return broker.starts_with("mqtts://") || broker.starts_with("ssl://") ||
+         broker.starts_with("wss://");
 }
 
 std::string paho_uri(const std::string& broker) {
@@ -37,7 +46,8 @@ std::string paho_uri(const std::string& broker) {
     // "host", "host:port", "[v6]", "[v6]:port"
     const auto close = rest.rfind(']');
     const auto colon = rest.rfind(':');
-    const bool has_port = colon != std::string::npos && (close == std::string::npos || colon > close);
+    const bool has_port =
+        colon != std::string::npos && (close == std::string::npos || colon > close);
     if (!has_port) uri += uses_tls(broker) ? ":8883" : ":1883";
   }
   return uri;
@@ -48,7 +58,7 @@ std::string paho_uri(const std::string& broker) {
 struct MqttClient::Bridge : ::mqtt::iaction_listener {
   Post post;
   MqttClientEvents events;
-  bool open = true;         // loop thread only
+  bool open = true;  // loop thread only
   std::weak_ptr<Bridge> self;
 
   void later(std::function<void(Bridge&)> fn) {
@@ -97,8 +107,8 @@ struct MqttClient::Paho {
 MqttClient::MqttClient(MqttClientOptions options, std::shared_ptr<Bridge> bridge)
     : options_(std::move(options)), bridge_(std::move(bridge)), paho_(std::make_unique<Paho>()) {}
 
-pki::Result<std::unique_ptr<MqttClient>> MqttClient::create(MqttClientOptions o, Post post,
-                                                            MqttClientEvents events) {
+certwatch::Result<std::unique_ptr<MqttClient>> MqttClient::create(MqttClientOptions o, Post post,
+                                                                  MqttClientEvents events) {
   auto bridge = std::make_shared<Bridge>();
   bridge->post = std::move(post);
   bridge->events = std::move(events);
@@ -108,15 +118,16 @@ pki::Result<std::unique_ptr<MqttClient>> MqttClient::create(MqttClientOptions o,
   std::error_code ec;
   // Owner only: the persisted messages name every certificate and finding of the host.
   if (auto made = pki::make_directories(opt.persistence_dir, 0700); !made)
-    return pki::make_error("MQTT persistence directory " + opt.persistence_dir.string() + ": " + made.error().message);
+    return certwatch::make_error("MQTT persistence directory " + opt.persistence_dir.string() +
+                                 ": " + made.error().message);
   try {
     ::mqtt::create_options create(MQTTVERSION_3_1_1);
     create.set_send_while_disconnected(true, true);  // also before the first connection
     create.set_max_buffered_messages(opt.max_buffered);
     create.set_delete_oldest_messages(true);
     create.set_restore_messages(true);
-    c->paho_->client = std::make_unique<::mqtt::async_client>(paho_uri(opt.broker), opt.client_id, create,
-                                                              opt.persistence_dir.string());
+    c->paho_->client = std::make_unique<::mqtt::async_client>(paho_uri(opt.broker), opt.client_id,
+                                                              create, opt.persistence_dir.string());
     ::mqtt::connect_options& co = c->paho_->connect_options;
     co.set_clean_session(false);  // the broker keeps our session: QoS 1 survives a reconnect
     co.set_keep_alive_interval(static_cast<int>(opt.keepalive.count()));
@@ -146,12 +157,13 @@ pki::Result<std::unique_ptr<MqttClient>> MqttClient::create(MqttClientOptions o,
     c->paho_->client->set_connection_lost_handler([weak](const std::string& cause) {
       if (auto b = weak.lock())
         b->later([cause](Bridge& br) {
-          if (br.events.connection_lost) br.events.connection_lost(cause.empty() ? "connection lost" : cause);
+          if (br.events.connection_lost)
+            br.events.connection_lost(cause.empty() ? "connection lost" : cause);
         });
     });
     c->paho_->delivery.bridge = bridge;
   } catch (const ::mqtt::exception& e) {
-    return pki::make_error("MQTT client for " + opt.broker + ": " + e.what());
+    return certwatch::make_error("MQTT client for " + opt.broker + ": " + e.what());
   }
   return c;
 }
@@ -174,13 +186,15 @@ void MqttClient::connect() {
   }
 }
 
-pki::Result<uint64_t> MqttClient::publish(const std::string& topic, const std::string& payload, bool retained) {
+certwatch::Result<uint64_t> MqttClient::publish(const std::string& topic,
+                                                const std::string& payload, bool retained) {
   const uint64_t id = next_id_++;
   try {
     auto msg = ::mqtt::make_message(topic, payload, options_.qos, retained);
-    paho_->client->publish(msg, reinterpret_cast<void*>(static_cast<uintptr_t>(id)), paho_->delivery);
+    paho_->client->publish(msg, reinterpret_cast<void*>(static_cast<uintptr_t>(id)),
+                           paho_->delivery);
   } catch (const ::mqtt::exception& e) {
-    return pki::make_error(std::string("publish to ") + topic + ": " + e.what());
+    return certwatch::make_error(std::string("publish to ") + topic + ": " + e.what());
   }
   return id;
 }
@@ -188,7 +202,8 @@ pki::Result<uint64_t> MqttClient::publish(const std::string& topic, const std::s
 std::set<uint64_t> MqttClient::pending_ids() const {
   std::set<uint64_t> ids;
   for (const auto& tok : paho_->client->get_pending_delivery_tokens())
-    if (tok) ids.insert(static_cast<uint64_t>(reinterpret_cast<uintptr_t>(tok->get_user_context())));
+    if (tok)
+      ids.insert(static_cast<uint64_t>(reinterpret_cast<uintptr_t>(tok->get_user_context())));
   return ids;
 }
 
@@ -196,7 +211,8 @@ void MqttClient::disconnect(const std::string& last_topic, const std::string& la
                             std::chrono::milliseconds timeout) {
   try {
     if (paho_->client->is_connected()) {
-      auto tok = paho_->client->publish(::mqtt::make_message(last_topic, last_payload, options_.qos, true));
+      auto tok = paho_->client->publish(
+          ::mqtt::make_message(last_topic, last_payload, options_.qos, true));
       tok->wait_for(timeout / 2);
     }
     paho_->client->disconnect(static_cast<int>(timeout.count() / 2))->wait_for(timeout / 2);
@@ -204,4 +220,4 @@ void MqttClient::disconnect(const std::string& last_topic, const std::string& la
   }
 }
 
-}  // namespace exporters::mqtt
+}  // namespace certwatch::exporters::mqtt

@@ -22,9 +22,9 @@
 #include <set>
 #include <string>
 
-#include "pki/result.h"
+#include "base/result.h"
 
-namespace exporters::mqtt {
+namespace certwatch::exporters::mqtt {
 
 struct MqttClientOptions {
   std::string broker;  // as configured: mqtt://, mqtts://, tcp://, ssl://, ws://, wss://
@@ -61,8 +61,8 @@ class MqttClient {
   using Post = std::function<void(std::function<void()>)>;
   // Errors: an unusable URL or client id, a persistence directory that cannot be made, an
   // unreadable password file's contents (given as `password`).
-  static pki::Result<std::unique_ptr<MqttClient>> create(MqttClientOptions options, Post post,
-                                                         MqttClientEvents events);
+  static certwatch::Result<std::unique_ptr<MqttClient>> create(MqttClientOptions options, Post post,
+                                                               MqttClientEvents events);
   ~MqttClient();
   MqttClient(const MqttClient&) = delete;
   MqttClient& operator=(const MqttClient&) = delete;
@@ -71,7 +71,8 @@ class MqttClient {
   void connect();
   // Hands one message to Paho (buffered while disconnected). The id comes back in delivered.
   // An error when Paho refuses it outright.
-  pki::Result<uint64_t> publish(const std::string& topic, const std::string& payload, bool retained);
+  certwatch::Result<uint64_t> publish(const std::string& topic, const std::string& payload,
+                                      bool retained);
   // Clean stop: `last` (topic, payload, retained) is published first if connected, then a
   // disconnect that lets in-flight messages finish. Blocks for at most `timeout`.
   void disconnect(const std::string& last_topic, const std::string& last_payload,
@@ -91,4 +92,4 @@ class MqttClient {
   uint64_t next_id_ = 1;
 };
 
-}  // namespace exporters::mqtt
+}  // namespace certwatch::exporters::mqtt

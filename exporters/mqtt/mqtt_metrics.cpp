@@ -2,11 +2,11 @@
 
 #include <stdexcept>
 
-namespace exporters::mqtt {
+namespace certwatch::exporters::mqtt {
 namespace {
 
 template <class T>
-T must(pki::Result<T> r) {
+T must(certwatch::Result<T> r) {
   // Only a clash with another family of the same name fails, a programming error.
   if (!r) throw std::logic_error(r.error().message);
   return *r;
@@ -58,4 +58,4 @@ void MqttMetrics::dropped(std::size_t n) {
   touched_();
 }
 
-}  // namespace exporters::mqtt
+}  // namespace certwatch::exporters::mqtt

@@ -12,36 +12,45 @@
 
 #include "exporters/prometheus/metrics.h"
 
-namespace exporters::mqtt {
+namespace certwatch::exporters::mqtt {
 
 inline constexpr std::string_view kKindLabels[] = {"kind"};
 inline constexpr std::string_view kErrorLabels[] = {"error"};
 
 inline constexpr MetricDef kMqttConnected{
-    "certwatch_mqtt_connected", MetricType::gauge,
-    "1 while the MQTT publisher is connected to the broker, else 0.", {}};
+    "certwatch_mqtt_connected",
+    MetricType::gauge,
+    "1 while the MQTT publisher is connected to the broker, else 0.",
+    {}};
 inline constexpr MetricDef kMqttPublished{
     "certwatch_mqtt_messages_published_total", MetricType::counter,
     "MQTT messages the broker acknowledged, by topic kind (status, alert, event, discovery).",
     kKindLabels};
 inline constexpr MetricDef kMqttBuffered{
-    "certwatch_mqtt_messages_buffered", MetricType::gauge,
+    "certwatch_mqtt_messages_buffered",
+    MetricType::gauge,
     "MQTT messages handed to the client and not yet acknowledged (in flight or buffered while "
-    "disconnected).", {}};
+    "disconnected).",
+    {}};
 inline constexpr MetricDef kMqttDropped{
-    "certwatch_mqtt_messages_dropped_total", MetricType::counter,
+    "certwatch_mqtt_messages_dropped_total",
+    MetricType::counter,
     "MQTT events dropped because the offline buffer was full (the oldest go; alert topics are "
-    "reconciled instead of buffered).", {}};
+    "reconciled instead of buffered).",
+    {}};
 inline constexpr MetricDef kMqttConnectFailures{
-    "certwatch_mqtt_connect_failures_total", MetricType::counter,
-    "Failed MQTT connection attempts and lost connections.", {}};
+    "certwatch_mqtt_connect_failures_total",
+    MetricType::counter,
+    "Failed MQTT connection attempts and lost connections.",
+    {}};
 inline constexpr MetricDef kMqttLastError{
     "certwatch_mqtt_last_connect_error_info", MetricType::gauge,
     "Why the last MQTT connection attempt failed or the connection was lost; always 1, absent "
-    "while connected.", kErrorLabels};
+    "while connected.",
+    kErrorLabels};
 
-inline constexpr MetricDef kMqttAll[] = {kMqttConnected, kMqttPublished, kMqttBuffered,
-                                         kMqttDropped, kMqttConnectFailures, kMqttLastError};
+inline constexpr MetricDef kMqttAll[] = {kMqttConnected, kMqttPublished,       kMqttBuffered,
+                                         kMqttDropped,   kMqttConnectFailures, kMqttLastError};
 
 class MqttMetrics {
  public:
@@ -64,4 +73,4 @@ class MqttMetrics {
   GaugeFamily* last_error_;
 };
 
-}  // namespace exporters::mqtt
+}  // namespace certwatch::exporters::mqtt

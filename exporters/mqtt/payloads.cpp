@@ -1,14 +1,14 @@
 #include "exporters/mqtt/payloads.h"
 
-#include "pki/duration.h"
-#include "pki/json.h"
+#include "base/duration.h"
+#include "base/json.h"
 
-namespace exporters::mqtt {
+namespace certwatch::exporters::mqtt {
 namespace {
 
 // The fields alerts and events share.
-void alert_fields(pki::JsonWriter& w, const AlertInfo& info, std::string_view host, int64_t since,
-                  int64_t now) {
+void alert_fields(certwatch::JsonWriter& w, const AlertInfo& info, std::string_view host,
+                  int64_t since, int64_t now) {
   w.key("schema").value(kSchemaVersion);
   w.key("host").value(host);
   w.key("key").value(info.key);
@@ -23,16 +23,17 @@ void alert_fields(pki::JsonWriter& w, const AlertInfo& info, std::string_view ho
   w.key("serial");
   info.serial.empty() ? w.null() : w.value(info.serial);
   w.key("not_after");
-  info.not_after ? w.value(pki::format_iso8601(*info.not_after)) : w.null();
+  info.not_after ? w.value(certwatch::format_iso8601(*info.not_after)) : w.null();
   w.key("seconds_left");
   info.not_after ? w.value(*info.not_after - now) : w.null();
-  w.key("since").value(pki::format_iso8601(since));
+  w.key("since").value(certwatch::format_iso8601(since));
 }
 
 }  // namespace
 
-std::string alert_payload(const AlertInfo& info, std::string_view host, int64_t since, int64_t now) {
-  pki::JsonWriter w;
+std::string alert_payload(const AlertInfo& info, std::string_view host, int64_t since,
+                          int64_t now) {
+  certwatch::JsonWriter w;
   w.begin_object();
   alert_fields(w, info, host, since, now);
   w.end_object();
@@ -40,10 +41,10 @@ std::string alert_payload(const AlertInfo& info, std::string_view host, int64_t 
 }
 
 std::string event_payload(const AlertTransition& t, std::string_view host, int64_t now) {
-  pki::JsonWriter w;
+  certwatch::JsonWriter w;
   w.begin_object();
   w.key("event").value(to_string(t.event));
-  w.key("at").value(pki::format_iso8601(t.at));
+  w.key("at").value(certwatch::format_iso8601(t.at));
   w.key("previous_severity");
   t.previous ? w.value(pki::to_string(*t.previous)) : w.null();
   alert_fields(w, t.info, host, t.since, now);
@@ -52,10 +53,10 @@ std::string event_payload(const AlertTransition& t, std::string_view host, int64
 }
 
 std::string renewal_event_payload(const RenewalEvent& e, std::string_view host, int64_t now) {
-  pki::JsonWriter w;
+  certwatch::JsonWriter w;
   w.begin_object();
   w.key("event").value(e.ok ? "renewed" : "renewal_failed");
-  w.key("at").value(pki::format_iso8601(now));
+  w.key("at").value(certwatch::format_iso8601(now));
   w.key("schema").value(kSchemaVersion);
   w.key("host").value(host);
   w.key("source").value("ledger");
@@ -64,7 +65,7 @@ std::string renewal_event_payload(const RenewalEvent& e, std::string_view host, 
   w.key("serial");
   e.serial.empty() ? w.null() : w.value(e.serial);
   w.key("not_after");
-  e.not_after != 0 ? w.value(pki::format_iso8601(e.not_after)) : w.null();
+  e.not_after != 0 ? w.value(certwatch::format_iso8601(e.not_after)) : w.null();
   w.key("verified").value(e.verified);
   w.key("rolled_back").value(e.rolled_back);
   w.key("seconds").value(e.seconds);
@@ -73,4 +74,4 @@ std::string renewal_event_payload(const RenewalEvent& e, std::string_view host, 
   return w.take();
 }
 
-}  // namespace exporters::mqtt
+}  // namespace certwatch::exporters::mqtt

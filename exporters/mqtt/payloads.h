@@ -10,7 +10,7 @@
 
 #include "exporters/mqtt/alert_state.h"
 
-namespace exporters::mqtt {
+namespace certwatch::exporters::mqtt {
 
 inline constexpr int kSchemaVersion = 1;
 
@@ -22,18 +22,18 @@ std::string event_payload(const AlertTransition& t, std::string_view host, int64
 
 // What one renewal transaction did (agent/renew), for `events`.
 struct RenewalEvent {
-  std::string name;        // the managed certificate
+  std::string name;  // the managed certificate
   bool ok = false;
-  bool verified = false;   // a handshake showed the new leaf served
+  bool verified = false;  // a handshake showed the new leaf served
   bool rolled_back = false;
-  std::string serial;      // of the new leaf when ok
-  int64_t not_after = 0;   // of the new leaf when ok
-  std::string error;       // why not (never key material)
-  double seconds = 0;      // wall time of the transaction
+  std::string serial;     // of the new leaf when ok
+  int64_t not_after = 0;  // of the new leaf when ok
+  std::string error;      // why not (never key material)
+  double seconds = 0;     // wall time of the transaction
 };
 
 // One message on `events`: "renewed" or "renewal_failed", with the managed certificate's
 // inventory target (source "ledger", target "managed/<name>").
 std::string renewal_event_payload(const RenewalEvent& e, std::string_view host, int64_t now);
 
-}  // namespace exporters::mqtt
+}  // namespace certwatch::exporters::mqtt

@@ -3,10 +3,10 @@
 #include <charconv>
 #include <system_error>
 
-#include "pki/atomic_file.h"
-#include "pki/read_file.h"
+#include "pki/deploy/atomic_file.h"
+#include "pki/load/read_file.h"
 
-namespace exporters::mqtt {
+namespace certwatch::exporters::mqtt {
 namespace {
 
 constexpr std::size_t kMaxFileBytes = 256u << 20;  // 1 M alerts of 256 bytes
@@ -51,7 +51,8 @@ std::vector<std::string> split(std::string_view line) {
   std::size_t start = 0;
   for (;;) {
     const auto tab = line.find('\t', start);
-    fields.push_back(unescape(line.substr(start, tab == std::string_view::npos ? tab : tab - start)));
+    fields.push_back(
+        unescape(line.substr(start, tab == std::string_view::npos ? tab : tab - start)));
     if (tab == std::string_view::npos) return fields;
     start = tab + 1;
   }
@@ -125,17 +126,17 @@ PublishedState parse_published(std::string_view text) {
   return st;
 }
 
-pki::Result<PublishedState> read_published(const std::filesystem::path& path) {
+certwatch::Result<PublishedState> read_published(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return PublishedState{};
   auto text = pki::read_regular_file(path, kMaxFileBytes);
-  if (!text) return pki::make_error(text.error().message);
+  if (!text) return certwatch::make_error(text.error().message);
   return parse_published(*text);
 }
 
-pki::Result<void> write_published(const std::filesystem::path& path, std::string_view text) {
+certwatch::Result<void> write_published(const std::filesystem::path& path, std::string_view text) {
   if (auto r = pki::make_directories(path.parent_path(), 0700); !r) return r;
   return pki::write_file_atomic(path, text, 0600);
 }
 
-}  // namespace exporters::mqtt
+}  // namespace certwatch::exporters::mqtt

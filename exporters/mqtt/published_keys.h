@@ -6,9 +6,9 @@
 // The file is rewritten whole (pki::write_file_atomic) before the messages it covers are
 // handed to Paho, so it always holds at least what the broker may hold. One line per entry,
 // tab-separated fields, each percent-escaped ('%', tab, CR, LF):
-//   alert    key severity since notified_at source target finding_target id subject_cn serial not_after message
-//   clearing key                       (an empty retained message not yet acknowledged)
-//   sensor   key                       (a Home Assistant discovery config and state)
+//   alert    key severity since notified_at source target finding_target id subject_cn serial
+//   not_after message clearing key                       (an empty retained message not yet
+//   acknowledged) sensor   key                       (a Home Assistant discovery config and state)
 //   unsensor key                       (their removal not yet acknowledged)
 // Thread-safety: pure functions; the caller owns the file.
 #pragma once
@@ -18,10 +18,10 @@
 #include <string>
 #include <vector>
 
+#include "base/result.h"
 #include "exporters/mqtt/alert_state.h"
-#include "pki/result.h"
 
-namespace exporters::mqtt {
+namespace certwatch::exporters::mqtt {
 
 struct PublishedState {
   struct Restored {
@@ -42,7 +42,7 @@ std::string render_published(const AlertBook& book, const std::set<std::string>&
 PublishedState parse_published(std::string_view text);
 
 // Missing file: an empty state (first start). Unreadable: the error.
-pki::Result<PublishedState> read_published(const std::filesystem::path& path);
-pki::Result<void> write_published(const std::filesystem::path& path, std::string_view text);
+certwatch::Result<PublishedState> read_published(const std::filesystem::path& path);
+certwatch::Result<void> write_published(const std::filesystem::path& path, std::string_view text);
 
-}  // namespace exporters::mqtt
+}  // namespace certwatch::exporters::mqtt

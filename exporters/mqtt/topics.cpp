@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-namespace exporters::mqtt {
+namespace certwatch::exporters::mqtt {
 namespace {
 
 constexpr std::size_t kReadableMax = 48;
@@ -45,7 +45,8 @@ std::string alert_key(std::string_view finding_target, std::string_view finding_
   std::string id;
   for (char c : finding_id) id += plain(c) ? c : '_';
   std::string both(finding_target);
-  both += '\n';  // no finding id holds a newline: (a, b) and (a', b') cannot collide by concatenation
+  both +=
+      '\n';  // no finding id holds a newline: (a, b) and (a', b') cannot collide by concatenation
   both += finding_id;
   return readable_tail(finding_target) + "." + id + "." + hex16(stable_hash(both));
 }
@@ -66,7 +67,8 @@ std::string Topics::discovery(std::string_view node_id, std::string_view key,
   // Home Assistant's object id allows [a-zA-Z0-9_-]: the key's dots become '_'.
   std::string object;
   for (char c : key) object += c == '.' ? '_' : c;
-  return std::string(discovery_prefix) + "/sensor/" + std::string(node_id) + "/" + object + "/config";
+  return std::string(discovery_prefix) + "/sensor/" + std::string(node_id) + "/" + object +
+         "/config";
 }
 
-}  // namespace exporters::mqtt
+}  // namespace certwatch::exporters::mqtt

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace exporters::mqtt {
+namespace certwatch::exporters::mqtt {
 
 // "<tail of the target>.<finding id>.<16 hex digits>": the readable part is for people
 // browsing the broker (at most 48 characters of the target's last path component, anything
@@ -32,9 +32,11 @@ struct Topics {
   std::string events() const { return prefix + "/events"; }
   std::string alert(std::string_view key) const { return prefix + "/alerts/" + std::string(key); }
   // Home Assistant: the sensor's state (JSON) and its discovery config topic.
-  std::string sensor_state(std::string_view key) const { return prefix + "/certs/" + std::string(key); }
+  std::string sensor_state(std::string_view key) const {
+    return prefix + "/certs/" + std::string(key);
+  }
   std::string discovery(std::string_view node_id, std::string_view key,
                         std::string_view discovery_prefix = "homeassistant") const;
 };
 
-}  // namespace exporters::mqtt
+}  // namespace certwatch::exporters::mqtt

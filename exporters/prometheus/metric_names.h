@@ -14,7 +14,7 @@
 
 #include "exporters/prometheus/metrics.h"
 
-namespace exporters::metric_names {
+namespace certwatch::exporters::metric_names {
 
 // Label values used across families.
 //   source: the kind of source that saw the target: "file" (a watched file), "endpoint" (a
@@ -31,12 +31,23 @@ inline constexpr std::string_view kSourceLedger = "ledger";
 
 inline constexpr std::string_view kCertLabels[] = {"source",     "target",    "index", "role",
                                                    "subject_cn", "issuer_cn", "serial"};
-inline constexpr std::string_view kCertInfoLabels[] = {
-    "source",  "target", "index", "role", "subject_cn",         "issuer_cn",  "serial",
-    "subject", "issuer", "sans",  "fingerprint_sha256", "public_key", "signature_algorithm"};
+inline constexpr std::string_view kCertInfoLabels[] = {"source",
+                                                       "target",
+                                                       "index",
+                                                       "role",
+                                                       "subject_cn",
+                                                       "issuer_cn",
+                                                       "serial",
+                                                       "subject",
+                                                       "issuer",
+                                                       "sans",
+                                                       "fingerprint_sha256",
+                                                       "public_key",
+                                                       "signature_algorithm"};
 // source/target/index as on the certificate series, so PromQL joins a finding to its
 // certificate with on(source, target, index); index is "" for a finding about the whole target.
-inline constexpr std::string_view kFindingLabels[] = {"source", "target", "index", "id", "severity"};
+inline constexpr std::string_view kFindingLabels[] = {"source", "target", "index", "id",
+                                                      "severity"};
 inline constexpr std::string_view kTargetLabels[] = {"source", "target"};
 inline constexpr std::string_view kBuildInfoLabels[] = {"version", "openssl_version"};
 inline constexpr std::string_view kClientLabels[] = {"source", "target", "family"};
@@ -71,41 +82,52 @@ inline constexpr MetricDef kChainValid{
     "certwatch_chain_valid", MetricType::gauge,
     "1 if the target's chain is complete, in order and verifies to a trusted anchor, else 0.",
     kTargetLabels};
-inline constexpr MetricDef kTargetCertificates{
-    "certwatch_target_certificates", MetricType::gauge,
-    "Number of certificates found in the target.", kTargetLabels};
+inline constexpr MetricDef kTargetCertificates{"certwatch_target_certificates", MetricType::gauge,
+                                               "Number of certificates found in the target.",
+                                               kTargetLabels};
 
 // ---- self ----
 inline constexpr MetricDef kScanDuration{
-    "certwatch_scan_duration_seconds", MetricType::gauge,
-    "Wall time of the last full scan (initial scan, rescan or reload), in seconds.", {}};
+    "certwatch_scan_duration_seconds",
+    MetricType::gauge,
+    "Wall time of the last full scan (initial scan, rescan or reload), in seconds.",
+    {}};
 inline constexpr MetricDef kLastScan{
-    "certwatch_last_scan_timestamp_seconds", MetricType::gauge,
-    "Time the last full scan finished, in seconds since the Unix epoch.", {}};
+    "certwatch_last_scan_timestamp_seconds",
+    MetricType::gauge,
+    "Time the last full scan finished, in seconds since the Unix epoch.",
+    {}};
 inline constexpr MetricDef kScans{
     "certwatch_scans_total", MetricType::counter, "Full scans completed since start.", {}};
 inline constexpr MetricDef kFilesWatched{
-    "certwatch_files_watched", MetricType::gauge,
-    "Files currently watched (every file under the watch paths, readable or not).", {}};
+    "certwatch_files_watched",
+    MetricType::gauge,
+    "Files currently watched (every file under the watch paths, readable or not).",
+    {}};
 inline constexpr MetricDef kDirectoriesWatched{
-    "certwatch_directories_watched", MetricType::gauge,
-    "Directories with an inotify watch.", {}};
-inline constexpr MetricDef kCertificates{
-    "certwatch_certificates", MetricType::gauge,
-    "Certificates in the inventory, over all targets.", {}};
+    "certwatch_directories_watched", MetricType::gauge, "Directories with an inotify watch.", {}};
+inline constexpr MetricDef kCertificates{"certwatch_certificates",
+                                         MetricType::gauge,
+                                         "Certificates in the inventory, over all targets.",
+                                         {}};
 inline constexpr MetricDef kReadErrors{
-    "certwatch_read_errors_total", MetricType::counter,
-    "Reads of watched files that failed (unreadable, malformed or changing while read).", {}};
+    "certwatch_read_errors_total",
+    MetricType::counter,
+    "Reads of watched files that failed (unreadable, malformed or changing while read).",
+    {}};
 inline constexpr MetricDef kConfigReloadSuccess{
-    "certwatch_config_last_reload_successful", MetricType::gauge,
-    "1 if the last configuration (re)load succeeded, 0 if the agent kept the previous one.", {}};
+    "certwatch_config_last_reload_successful",
+    MetricType::gauge,
+    "1 if the last configuration (re)load succeeded, 0 if the agent kept the previous one.",
+    {}};
 inline constexpr MetricDef kConfigReloadTimestamp{
-    "certwatch_config_last_reload_success_timestamp_seconds", MetricType::gauge,
-    "Time of the last successful configuration load, in seconds since the Unix epoch.", {}};
+    "certwatch_config_last_reload_success_timestamp_seconds",
+    MetricType::gauge,
+    "Time of the last successful configuration load, in seconds since the Unix epoch.",
+    {}};
 inline constexpr MetricDef kBuildInfo{
     "certwatch_build_info", MetricType::gauge,
-    "Version of certwatch and of the OpenSSL library it runs with; always 1.",
-    kBuildInfoLabels};
+    "Version of certwatch and of the OpenSSL library it runs with; always 1.", kBuildInfoLabels};
 
 // Every definition above, in the order the agent registers (and renders) them.
 inline constexpr MetricDef kClientAccepts{
@@ -121,15 +143,17 @@ inline constexpr MetricDef kProbeSuccess{
     kProbeLabels};
 inline constexpr MetricDef kProbeDuration{
     "certwatch_probe_duration_seconds", MetricType::gauge,
-    "Wall time of the last probe of the endpoint address (connect, handshake, exchange).", kProbeLabels};
-inline constexpr MetricDef kProbeTls{
-    "certwatch_probe_tls_info", MetricType::gauge,
-    "TLS version and cipher the endpoint address negotiated in its last completed handshake; always 1.",
-    kProbeTlsLabels};
-inline constexpr MetricDef kProbeLastSuccess{
-    "certwatch_probe_last_success_timestamp_seconds", MetricType::gauge,
-    "Time of the last successful probe of the endpoint address (absent: none since the agent started).",
+    "Wall time of the last probe of the endpoint address (connect, handshake, exchange).",
     kProbeLabels};
+inline constexpr MetricDef kProbeTls{"certwatch_probe_tls_info", MetricType::gauge,
+                                     "TLS version and cipher the endpoint address negotiated in "
+                                     "its last completed handshake; always 1.",
+                                     kProbeTlsLabels};
+inline constexpr MetricDef kProbeLastSuccess{"certwatch_probe_last_success_timestamp_seconds",
+                                             MetricType::gauge,
+                                             "Time of the last successful probe of the endpoint "
+                                             "address (absent: none since the agent started).",
+                                             kProbeLabels};
 inline constexpr MetricDef kProbes{
     "certwatch_probes_total", MetricType::counter,
     "Probes of endpoint addresses finished, by result (success, failure).", kResultLabels};
@@ -142,20 +166,40 @@ inline constexpr MetricDef kRenewalNext{
     "certwatch_renewal_next_timestamp_seconds", MetricType::gauge,
     "When the next renewal attempt of the managed certificate is due (after backoff on failures).",
     kRenewalLabels};
-inline constexpr MetricDef kRenewalLastSuccess{
-    "certwatch_renewal_last_success_timestamp_seconds", MetricType::gauge,
-    "When the managed certificate was last renewed, deployed and proven served (0: never since start).",
-    kRenewalLabels};
-inline constexpr MetricDef kRenewals{
-    "certwatch_renewals_total", MetricType::counter,
-    "Renewal transactions finished, by result (success, failure).", kResultLabels};
+inline constexpr MetricDef kRenewalLastSuccess{"certwatch_renewal_last_success_timestamp_seconds",
+                                               MetricType::gauge,
+                                               "When the managed certificate was last renewed, "
+                                               "deployed and proven served (0: never since start).",
+                                               kRenewalLabels};
+inline constexpr MetricDef kRenewals{"certwatch_renewals_total", MetricType::counter,
+                                     "Renewal transactions finished, by result (success, failure).",
+                                     kResultLabels};
 
-inline constexpr MetricDef kAll[] = {
-    kCertNotAfter, kCertNotBefore,      kCertInfo,          kFinding,
-    kChainValid,   kTargetCertificates, kScanDuration,      kLastScan,
-    kScans,        kFilesWatched,       kDirectoriesWatched, kCertificates,
-    kReadErrors,   kConfigReloadSuccess, kConfigReloadTimestamp, kBuildInfo, kClientAccepts,
-    kProbeSuccess, kProbeDuration, kProbeTls, kProbeLastSuccess, kProbes, kEndpoints,
-    kRenewalNext, kRenewalLastSuccess, kRenewals};
+inline constexpr MetricDef kAll[] = {kCertNotAfter,
+                                     kCertNotBefore,
+                                     kCertInfo,
+                                     kFinding,
+                                     kChainValid,
+                                     kTargetCertificates,
+                                     kScanDuration,
+                                     kLastScan,
+                                     kScans,
+                                     kFilesWatched,
+                                     kDirectoriesWatched,
+                                     kCertificates,
+                                     kReadErrors,
+                                     kConfigReloadSuccess,
+                                     kConfigReloadTimestamp,
+                                     kBuildInfo,
+                                     kClientAccepts,
+                                     kProbeSuccess,
+                                     kProbeDuration,
+                                     kProbeTls,
+                                     kProbeLastSuccess,
+                                     kProbes,
+                                     kEndpoints,
+                                     kRenewalNext,
+                                     kRenewalLastSuccess,
+                                     kRenewals};
 
-}  // namespace exporters::metric_names
+}  // namespace certwatch::exporters::metric_names

@@ -1,16 +1,16 @@
 #include "exporters/prometheus/metrics.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
 
-#include <fmt/format.h>
+#include "base/text_escape.h"
 
-#include "pki/text_escape.h"
-
-namespace exporters {
+namespace certwatch::exporters {
 namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
@@ -18,7 +18,9 @@ constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 bool is_name_start(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Appends `s` escaping the characters in the text format's sense; `quote` also escapes `"`
 // (label values do, HELP does not). Runs of plain bytes are appended in one go.
@@ -39,7 +41,7 @@ void append_escaped_valid(std::string& out, std::string_view s, bool quote) {
       ++i;
       continue;
     }
-    const std::size_t n = pki::utf8_sequence_length(s, i);
+    const std::size_t n = certwatch::utf8_sequence_length(s, i);
     if (n == 0) {
       flush(i);
       out += kReplacement;
@@ -51,12 +53,12 @@ void append_escaped_valid(std::string& out, std::string_view s, bool quote) {
   flush(s.size());
 }
 
-// Bytes that are not UTF-8 become "\xNN" (pki/text_escape.h) before the text format's own
+// Bytes that are not UTF-8 become "\xNN" (base/text_escape.h) before the text format's own
 // escaping: the same reversible spelling as the JSON API and the status page, so two files
 // whose names differ only in such bytes stay two series.
 void append_escaped(std::string& out, std::string_view s, bool quote) {
-  if (pki::needs_escape(s)) {
-    append_escaped_valid(out, pki::escape_text(s), quote);
+  if (certwatch::needs_escape(s)) {
+    append_escaped_valid(out, certwatch::escape_text(s), quote);
     return;
   }
   append_escaped_valid(out, s, quote);
@@ -252,37 +254,36 @@ template class Family<Counter>;
 
 // ---- Registry ----
 
-pki::Result<Registry::Entry*> Registry::add_entry(MetricType type, std::string_view name,
-                                                  std::string_view help,
-                                                  std::span<const std::string_view> labels) {
+certwatch::Result<Registry::Entry*> Registry::add_entry(MetricType type, std::string_view name,
+                                                        std::string_view help,
+                                                        std::span<const std::string_view> labels) {
   if (!valid_metric_name(name))
-    return pki::make_error(fmt::format("invalid metric name '{}'", name));
+    return certwatch::make_error(fmt::format("invalid metric name '{}'", name));
   for (std::size_t i = 0; i < labels.size(); ++i) {
     if (!valid_label_name(labels[i]))
-      return pki::make_error(fmt::format("{}: invalid label name '{}'", name, labels[i]));
+      return certwatch::make_error(fmt::format("{}: invalid label name '{}'", name, labels[i]));
     if (std::find(labels.begin(), labels.begin() + static_cast<std::ptrdiff_t>(i), labels[i]) !=
         labels.begin() + static_cast<std::ptrdiff_t>(i))
-      return pki::make_error(fmt::format("{}: duplicate label name '{}'", name, labels[i]));
+      return certwatch::make_error(fmt::format("{}: duplicate label name '{}'", name, labels[i]));
   }
   for (auto& e : families_) {
     const std::string& existing_name = e.gauge ? e.gauge->name() : e.counter->name();
     if (existing_name != name) continue;
     const std::string& existing_help = e.gauge ? e.gauge->help() : e.counter->help();
     const auto& existing_labels = e.gauge ? e.gauge->label_names() : e.counter->label_names();
-    const bool same = e.type == type && existing_help == help &&
-                      std::equal(existing_labels.begin(), existing_labels.end(),
-                                 labels.begin(), labels.end());
+    const bool same =
+        e.type == type && existing_help == help &&
+        std::equal(existing_labels.begin(), existing_labels.end(), labels.begin(), labels.end());
     if (!same)
-      return pki::make_error(
-          fmt::format("metric '{}' is already registered with another type, help or labels",
-                      name));
+      return certwatch::make_error(
+          fmt::format("metric '{}' is already registered with another type, help or labels", name));
     return &e;
   }
   std::vector<std::string> label_names(labels.begin(), labels.end());
   Entry e{type, nullptr, nullptr};
   if (type == MetricType::gauge)
-    e.gauge = std::make_unique<GaugeFamily>(std::string(name), std::string(help),
-                                            std::move(label_names));
+    e.gauge =
+        std::make_unique<GaugeFamily>(std::string(name), std::string(help), std::move(label_names));
   else
     e.counter = std::make_unique<CounterFamily>(std::string(name), std::string(help),
                                                 std::move(label_names));
@@ -290,36 +291,38 @@ pki::Result<Registry::Entry*> Registry::add_entry(MetricType type, std::string_v
   return &families_.back();
 }
 
-pki::Result<GaugeFamily*> Registry::add_gauge(std::string_view name, std::string_view help,
-                                              std::span<const std::string_view> labels) {
+certwatch::Result<GaugeFamily*> Registry::add_gauge(std::string_view name, std::string_view help,
+                                                    std::span<const std::string_view> labels) {
   auto e = add_entry(MetricType::gauge, name, help, labels);
   if (!e) return e.error();
   return (*e)->gauge.get();
 }
 
-pki::Result<CounterFamily*> Registry::add_counter(std::string_view name, std::string_view help,
-                                                  std::span<const std::string_view> labels) {
+certwatch::Result<CounterFamily*> Registry::add_counter(std::string_view name,
+                                                        std::string_view help,
+                                                        std::span<const std::string_view> labels) {
   auto e = add_entry(MetricType::counter, name, help, labels);
   if (!e) return e.error();
   return (*e)->counter.get();
 }
 
-pki::Result<GaugeFamily*> Registry::gauge(const MetricDef& def) {
+certwatch::Result<GaugeFamily*> Registry::gauge(const MetricDef& def) {
   if (def.type != MetricType::gauge)
-    return pki::make_error(fmt::format("metric '{}' is not a gauge", def.name));
+    return certwatch::make_error(fmt::format("metric '{}' is not a gauge", def.name));
   return add_gauge(def.name, def.help, def.labels);
 }
 
-pki::Result<CounterFamily*> Registry::counter(const MetricDef& def) {
+certwatch::Result<CounterFamily*> Registry::counter(const MetricDef& def) {
   if (def.type != MetricType::counter)
-    return pki::make_error(fmt::format("metric '{}' is not a counter", def.name));
+    return certwatch::make_error(fmt::format("metric '{}' is not a counter", def.name));
   return add_counter(def.name, def.help, def.labels);
 }
 
 std::size_t Registry::remove_where(std::string_view label, std::string_view value) {
   std::size_t removed = 0;
   for (auto& e : families_)
-    removed += e.gauge ? e.gauge->remove_where(label, value) : e.counter->remove_where(label, value);
+    removed +=
+        e.gauge ? e.gauge->remove_where(label, value) : e.counter->remove_where(label, value);
   return removed;
 }
 
@@ -350,4 +353,4 @@ std::size_t Registry::series_count() const {
   return n;
 }
 
-}  // namespace exporters
+}  // namespace certwatch::exporters

@@ -36,9 +36,9 @@
 #include <type_traits>
 #include <vector>
 
-#include "pki/result.h"
+#include "base/result.h"
 
-namespace exporters {
+namespace certwatch::exporters {
 
 // The Content-Type of a /metrics response.
 inline constexpr std::string_view kPrometheusContentType =
@@ -148,9 +148,9 @@ class Family {
   std::string name_;
   std::string help_;
   std::vector<std::string> label_names_;
-  std::string header_;  // "# HELP ...\n# TYPE ...\n", built once
+  std::string header_;                            // "# HELP ...\n# TYPE ...\n", built once
   std::map<std::string, M, std::less<>> series_;  // key: rendered label block
-  std::size_t key_bytes_ = 0;                      // sum of key sizes, for the size hint
+  std::size_t key_bytes_ = 0;                     // sum of key sizes, for the size hint
   mutable std::string scratch_;
 };
 
@@ -169,14 +169,14 @@ class Registry {
   // Registers a family, or returns the existing one when name, type, help and labels are the
   // same. Errors: an invalid metric or label name, a duplicate label name, or a name already
   // registered with another type, help or labels.
-  pki::Result<GaugeFamily*> add_gauge(std::string_view name, std::string_view help,
-                                      std::span<const std::string_view> labels);
-  pki::Result<CounterFamily*> add_counter(std::string_view name, std::string_view help,
-                                          std::span<const std::string_view> labels);
+  certwatch::Result<GaugeFamily*> add_gauge(std::string_view name, std::string_view help,
+                                            std::span<const std::string_view> labels);
+  certwatch::Result<CounterFamily*> add_counter(std::string_view name, std::string_view help,
+                                                std::span<const std::string_view> labels);
   // From a fixed definition; the family's type must match `def.type`, so pick the call
   // matching the definition (gauge() for MetricType::gauge).
-  pki::Result<GaugeFamily*> gauge(const MetricDef& def);
-  pki::Result<CounterFamily*> counter(const MetricDef& def);
+  certwatch::Result<GaugeFamily*> gauge(const MetricDef& def);
+  certwatch::Result<CounterFamily*> counter(const MetricDef& def);
 
   // Removes, in every family that has label `label`, the series where it equals `value`
   // (e.g. every series of a deleted file). Returns how many.
@@ -193,11 +193,11 @@ class Registry {
     std::unique_ptr<GaugeFamily> gauge;
     std::unique_ptr<CounterFamily> counter;
   };
-  pki::Result<Entry*> add_entry(MetricType type, std::string_view name, std::string_view help,
-                                std::span<const std::string_view> labels);
+  certwatch::Result<Entry*> add_entry(MetricType type, std::string_view name, std::string_view help,
+                                      std::span<const std::string_view> labels);
 
   std::vector<Entry> families_;
   mutable std::size_t last_render_size_ = 0;
 };
 
-}  // namespace exporters
+}  // namespace certwatch::exporters

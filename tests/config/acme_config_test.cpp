@@ -10,7 +10,7 @@
 namespace {
 
 std::vector<std::string> acme_errors(const std::string& text) {
-  auto r = config::load_config_string(text, "c.yaml", "/nonexistent-base");
+  auto r = certwatch::config::load_config_string(text, "c.yaml", "/nonexistent-base");
   if (r) return {};
   std::vector<std::string> out;
   std::istringstream in(r.error().message);
@@ -18,8 +18,8 @@ std::vector<std::string> acme_errors(const std::string& text) {
   return out;
 }
 
-config::Config acme_ok(const std::string& text, const std::filesystem::path& base = "/base") {
-  auto r = config::load_config_string(text, "c.yaml", base);
+certwatch::config::Config acme_ok(const std::string& text, const std::filesystem::path& base = "/base") {
+  auto r = certwatch::config::load_config_string(text, "c.yaml", base);
   INFO((r ? std::string() : r.error().message));
   REQUIRE(r.ok());
   return *r;
@@ -48,10 +48,10 @@ TEST_CASE("an ACME issuer with only a directory and a challenge gets the documen
   CHECK(a.trust.empty());
   CHECK(a.chain_trust.empty());
   CHECK_FALSE(a.eab.has_value());
-  CHECK(a.account_key_type == pki::KeyType::ec_p256);
+  CHECK(a.account_key_type == certwatch::pki::KeyType::ec_p256);
   CHECK(a.request_timeout == std::chrono::seconds(30));
   CHECK(a.order_timeout == std::chrono::minutes(10));
-  CHECK(a.challenge.type == config::AcmeChallenge::Type::http01);
+  CHECK(a.challenge.type == certwatch::config::AcmeChallenge::Type::http01);
   REQUIRE(a.challenge.listen.has_value());
   CHECK(a.challenge.listen->to_string() == "0.0.0.0:80");
   CHECK_FALSE(a.challenge.webroot.has_value());
@@ -89,10 +89,10 @@ TEST_CASE("every ACME key is read: contact, trust, EAB, key type, timeouts, a dn
   REQUIRE(a.eab.has_value());
   CHECK(a.eab->key_id == "kid-1");
   CHECK(a.eab->hmac_key_file == d.path() / "hmac");
-  CHECK(a.account_key_type == pki::KeyType::rsa_3072);
+  CHECK(a.account_key_type == certwatch::pki::KeyType::rsa_3072);
   CHECK(a.request_timeout == std::chrono::seconds(5));
   CHECK(a.order_timeout == std::chrono::minutes(2));
-  CHECK(a.challenge.type == config::AcmeChallenge::Type::dns01);
+  CHECK(a.challenge.type == certwatch::config::AcmeChallenge::Type::dns01);
   CHECK(a.challenge.set ==
         std::vector<std::string>{"/usr/local/bin/dns", "set", "{name}", "{value}"});
   CHECK(a.challenge.clear.size() == 4);
@@ -196,12 +196,12 @@ TEST_CASE("challenge settings must fit their type", "[config][acme][errors]") {
 }
 
 TEST_CASE("the EAB key file must exist when files are checked", "[config][acme][errors]") {
-  auto r = config::load_config_string(
+  auto r = certwatch::config::load_config_string(
       "issuers: [{name: le, acme: {directory: \"https://a/d\", eab: {key_id: k, hmac_key_file: "
       "/nonexistent/h}, "
       "challenge: {type: http-01, listen: \"127.0.0.1:80\"}}}]\n" +
           kManaged,
-      "c.yaml", "/base", config::LoadOptions{.check_files = true});
+      "c.yaml", "/base", certwatch::config::LoadOptions{.check_files = true});
   REQUIRE_FALSE(r.ok());
   CHECK_THAT(r.error().message,
              Catch::Matchers::Contains(

@@ -43,10 +43,10 @@ TEST_CASE("40,000 watch entries load fast, a duplicate is still found", "[config
   const auto small_text = watch_entries(10000);
   const auto text = watch_entries(40000);
   double start = thread_cpu_seconds();
-  auto small = config::load_config_string(small_text, "c.yaml", "/base", {false});
+  auto small = certwatch::config::load_config_string(small_text, "c.yaml", "/base", {false});
   const double small_took = thread_cpu_seconds() - start;
   start = thread_cpu_seconds();
-  auto r = config::load_config_string(text, "c.yaml", "/base", {false});
+  auto r = certwatch::config::load_config_string(text, "c.yaml", "/base", {false});
   const double took = thread_cpu_seconds() - start;
   INFO("10,000 entries: " << small_took << " s CPU; 40,000: " << took << " s CPU");
   CHECK(took < 8 * std::max(small_took, 0.01));
@@ -59,13 +59,13 @@ TEST_CASE("40,000 watch entries load fast, a duplicate is still found", "[config
 TEST_CASE("/dev/zero, a FIFO and an oversized file are refused as configs, at once", "[config][hostile]") {
   testing::TempDir tmp;
   const auto start = std::chrono::steady_clock::now();
-  auto zero = config::check_config("/dev/zero");
+  auto zero = certwatch::config::check_config("/dev/zero");
   REQUIRE(zero.problems.size() == 1);
   CHECK_THAT(zero.problems[0].message, Contains("not a regular file (a character device)"));
 
   const auto fifo = tmp / "fifo.yaml";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-  auto f = config::check_config(fifo);  // no writer: a blocking open would hang here
+  auto f = certwatch::config::check_config(fifo);  // no writer: a blocking open would hang here
   REQUIRE(f.problems.size() == 1);
   CHECK_THAT(f.problems[0].message, Contains("not a regular file (a FIFO)"));
 
@@ -75,7 +75,7 @@ TEST_CASE("/dev/zero, a FIFO and an oversized file are refused as configs, at on
     const std::string line = "# " + std::string(1000, 'x') + "\n";
     for (int i = 0; i < 5000; ++i) out << line;
   }
-  auto b = config::check_config(big);
+  auto b = certwatch::config::check_config(big);
   REQUIRE(b.problems.size() == 1);
   CHECK_THAT(b.problems[0].message, Contains("over the 4 MiB limit"));
   CHECK(seconds_since(start) < 2.0);
@@ -85,14 +85,14 @@ TEST_CASE("a FIFO named as a trust file or passphrase file is refused by the loa
   testing::TempDir tmp;
   const auto fifo = tmp / "bundle.pem";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-  auto r = config::load_config_string("trust: [" + fifo.string() + "]\nwatch:\n  - path: /x\n", "c.yaml", tmp.path());
+  auto r = certwatch::config::load_config_string("trust: [" + fifo.string() + "]\nwatch:\n  - path: /x\n", "c.yaml", tmp.path());
   REQUIRE_FALSE(r.ok());
   CHECK_THAT(r.error().message, Contains("c.yaml:1:") && Contains(fifo.string() + " is not a regular file"));
 }
 
 TEST_CASE("YAML nested too deeply says so, with a position", "[config][hostile]") {
   const std::string text = "watch: " + std::string(3000, '[') + std::string(3000, ']') + "\n";
-  auto r = config::load_config_string(text, "c.yaml", "/base");
+  auto r = certwatch::config::load_config_string(text, "c.yaml", "/base");
   REQUIRE_FALSE(r.ok());
   CHECK_THAT(r.error().message, Contains("c.yaml:1:") && Contains("nested too deeply"));
   CHECK_THAT(r.error().message, !Contains("bad file"));
@@ -102,7 +102,7 @@ TEST_CASE("a NUL byte is reported at its own line and column", "[config][hostile
   std::string text = "watch:\n  - path: /a\n  - path: /b";
   text += '\0';
   text += "c\n";
-  auto r = config::load_config_string(text, "c.yaml", "/base", {false});
+  auto r = certwatch::config::load_config_string(text, "c.yaml", "/base", {false});
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message == "c.yaml:3:13: a NUL byte: the config must be text");
 }
@@ -114,18 +114,18 @@ TEST_CASE("bytes that are not UTF-8 are refused at their position, before yaml-c
   text += std::string(103, '\xFF');
   text += " the default\nwatch:\n  - path: /etc/mosquitto/certs\n";
   const auto t0 = std::chrono::steady_clock::now();
-  auto r = config::load_config_string(text, "c.yaml", "/base", {false});
+  auto r = certwatch::config::load_config_string(text, "c.yaml", "/base", {false});
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message == "c.yaml:1:78: byte 0xFF is not UTF-8: the config must be UTF-8 text");
   // And control characters.
-  auto ctl = config::load_config_string("watch: [{path: /x}]\nwat\x1d: 1\n", "c.yaml", "/base", {false});
+  auto ctl = certwatch::config::load_config_string("watch: [{path: /x}]\nwat\x1d: 1\n", "c.yaml", "/base", {false});
   REQUIRE_FALSE(ctl.ok());
   CHECK(ctl.error().message ==
         "c.yaml:2:4: control character 0x1D: the config must be printable text (YAML allows tab, CR and LF only)");
-  CHECK_FALSE(config::load_config_string("watch: [{path: /x}] # \xC2\x9B\n", "c.yaml", "/base", {false}).ok());
+  CHECK_FALSE(certwatch::config::load_config_string("watch: [{path: /x}] # \xC2\x9B\n", "c.yaml", "/base", {false}).ok());
   // Valid UTF-8 beyond ASCII still loads.
-  CHECK(config::load_config_string("# Zertifikate für Geräte ✓\nwatch: [{path: /x}]\n", "c.yaml", "/base", {false})
+  CHECK(certwatch::config::load_config_string("# Zertifikate für Geräte ✓\nwatch: [{path: /x}]\n", "c.yaml", "/base", {false})
             .ok());
 }
 
@@ -147,7 +147,7 @@ TEST_CASE("a flow indicator where a block node starts is a syntax error, not an 
   for (const auto& c : cases) {
     INFO(c.text);
     const auto t0 = std::chrono::steady_clock::now();
-    auto r = config::load_config_string(c.text, "c.yaml", "/base", {false});
+    auto r = certwatch::config::load_config_string(c.text, "c.yaml", "/base", {false});
     CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.error().message, Catch::Matchers::Contains(c.error));

@@ -10,7 +10,7 @@
 namespace {
 
 using Catch::Matchers::Contains;
-using config::LoadOptions;
+using certwatch::config::LoadOptions;
 
 std::vector<std::string> lines_of(const std::string& s) {
   std::vector<std::string> out;
@@ -21,13 +21,13 @@ std::vector<std::string> lines_of(const std::string& s) {
 
 // Every problem of `text` (loaded as "c.yaml" relative to /nonexistent-base), one per line.
 std::vector<std::string> errors_of(const std::string& text, LoadOptions options = {}) {
-  auto r = config::load_config_string(text, "c.yaml", "/nonexistent-base", options);
+  auto r = certwatch::config::load_config_string(text, "c.yaml", "/nonexistent-base", options);
   if (r) return {};
   return lines_of(r.error().message);
 }
 
-config::Config load_ok(const std::string& text, const std::filesystem::path& base = "/base") {
-  auto r = config::load_config_string(text, "c.yaml", base);
+certwatch::config::Config load_ok(const std::string& text, const std::filesystem::path& base = "/base") {
+  auto r = certwatch::config::load_config_string(text, "c.yaml", base);
   INFO((r ? std::string() : r.error().message));
   REQUIRE(r.ok());
   return *r;
@@ -170,7 +170,7 @@ TEST_CASE("trust files must exist, watch paths and keys may be missing",
       "    trust: [gone/]\n";
   testing::write_file(dir / "c.yaml", text);
   const auto file = (dir / "c.yaml").string();
-  auto r = config::load_config(dir / "c.yaml");
+  auto r = certwatch::config::load_config(dir / "c.yaml");
   REQUIRE_FALSE(r.ok());
   CHECK(lines_of(r.error().message) ==
         std::vector<std::string>{
@@ -178,11 +178,11 @@ TEST_CASE("trust files must exist, watch paths and keys may be missing",
             file + ":5:13: watch[0].trust[0]: " + (dir / "gone").string() + " does not exist",
         });
   // With the checks off (config for another machine) the same text is valid.
-  CHECK(config::load_config(dir / "c.yaml", LoadOptions{.check_files = false}).ok());
+  CHECK(certwatch::config::load_config(dir / "c.yaml", LoadOptions{.check_files = false}).ok());
   // Credentials must be files.
   testing::write_file(dir / "c2.yaml",
                       "watch: [{path: a}]\nmqtt: {broker: 'mqtts://h', password_file: .}\n");
-  auto r2 = config::load_config(dir / "c2.yaml");
+  auto r2 = certwatch::config::load_config(dir / "c2.yaml");
   REQUIRE_FALSE(r2.ok());
   CHECK(r2.error().message == (dir / "c2.yaml").string() + ":2:44: mqtt.password_file: " +
                                   dir.path().string() + " is a directory, expected a file");
@@ -312,17 +312,17 @@ managed:
 severities: {leaf.long_validity: critical, cert.v1: info}
 )";
   testing::write_file(dir / "certwatch.yaml", text);
-  auto r = config::load_config(dir / "certwatch.yaml");
+  auto r = certwatch::config::load_config(dir / "certwatch.yaml");
   INFO((r ? std::string() : r.error().message));
   REQUIRE(r.ok());
-  const config::Config& c = *r;
+  const certwatch::config::Config& c = *r;
   const auto d = dir.path();
   CHECK(c.source == d / "certwatch.yaml");
   CHECK(c.agent.state_dir == d / "state");
   CHECK(c.agent.rescan_interval == std::chrono::minutes(5));
   CHECK(c.agent.debounce == std::chrono::seconds(1));
-  CHECK(c.agent.thresholds == pki::Thresholds{480 * 3600, 48 * 3600});
-  CHECK(c.http.listen == config::ListenAddress{"0.0.0.0", 9100});
+  CHECK(c.agent.thresholds == certwatch::pki::Thresholds{480 * 3600, 48 * 3600});
+  CHECK(c.http.listen == certwatch::config::ListenAddress{"0.0.0.0", 9100});
   CHECK(c.http.max_connections == 8);
   CHECK(c.http.request_timeout == std::chrono::seconds(3));
   CHECK(c.http.max_header_bytes == 4096);
@@ -334,7 +334,7 @@ severities: {leaf.long_validity: critical, cert.v1: info}
   CHECK(w.path == d / "certs");
   CHECK(w.recursive);
   CHECK(w.host == "mqtt.lab.local");
-  CHECK(w.purpose == pki::Purpose::client);
+  CHECK(w.purpose == certwatch::pki::Purpose::client);
   CHECK(w.key == d / "certs/k.pem");
   CHECK(w.exclude == std::vector<std::string>{"*.key"});
   CHECK(w.trust == std::vector<std::filesystem::path>{d / "client-ca.pem"});
@@ -343,9 +343,9 @@ severities: {leaf.long_validity: critical, cert.v1: info}
   const auto& e = c.endpoints[0];
   CHECK(e.target.to_string() == "mqtt.lab.local:8883");
   CHECK(e.sni == "mqtt.lab.local");
-  CHECK(e.protocol == config::Protocol::mqtt);
-  CHECK(std::string(config::to_string(e.protocol)) == "mqtt");
-  CHECK(std::string(pki::to_string(*w.purpose)) == "client");
+  CHECK(e.protocol == certwatch::config::Protocol::mqtt);
+  CHECK(std::string(certwatch::config::to_string(e.protocol)) == "mqtt");
+  CHECK(std::string(certwatch::pki::to_string(*w.purpose)) == "client");
   CHECK(e.interval == std::chrono::minutes(2));
   CHECK(e.timeout == std::chrono::seconds(5));
   CHECK(e.client_cert == d / "probe.crt");
@@ -368,19 +368,19 @@ severities: {leaf.long_validity: critical, cert.v1: info}
   CHECK(c.mqtt->keepalive == std::chrono::minutes(1));
 
   REQUIRE(c.issuers.size() == 1);
-  CHECK(c.issuers[0] == config::IssuerEntry{"server-ca", d / "pki", "server-ca", d / "pass"});
+  CHECK(c.issuers[0] == certwatch::config::IssuerEntry{"server-ca", d / "pki", "server-ca", d / "pass"});
 
   REQUIRE(c.managed.size() == 3);
   const auto& m = c.managed[0];
   CHECK(m.name == "mosquitto");
   CHECK(m.issuer == "server-ca");
-  CHECK(m.profile == pki::Profile::server);
+  CHECK(m.profile == certwatch::pki::Profile::server);
   CHECK(m.subject == "/CN=mqtt.lab.local/O=Lab");
   REQUIRE(m.sans.size() == 2);
-  CHECK(pki::to_string(m.sans[0]) == "DNS:mqtt.lab.local");
-  CHECK(pki::to_string(m.sans[1]) == "IP:::1");
-  CHECK(m.key_type == pki::KeyType::ed25519);
-  CHECK(std::string(pki::to_string(m.key_type)) == "ed25519");
+  CHECK(certwatch::pki::to_string(m.sans[0]) == "DNS:mqtt.lab.local");
+  CHECK(certwatch::pki::to_string(m.sans[1]) == "IP:::1");
+  CHECK(m.key_type == certwatch::pki::KeyType::ed25519);
+  CHECK(std::string(certwatch::pki::to_string(m.key_type)) == "ed25519");
   CHECK(m.validity == std::chrono::hours(24 * 30));
   CHECK(m.renew_before == std::chrono::hours(24 * 10));
   CHECK(m.cert == d / "out/s.crt");
@@ -389,26 +389,26 @@ severities: {leaf.long_validity: critical, cert.v1: info}
   CHECK(m.owner == "mosquitto");
   CHECK(m.group == "0");
   CHECK(m.mode == 0640);
-  CHECK(m.reload.kind == config::Reload::Kind::signal);
+  CHECK(m.reload.kind == certwatch::config::Reload::Kind::signal);
   CHECK(m.reload.signal.signal == SIGUSR1);
   CHECK(m.reload.signal.pid_file == "/run/m.pid");
   CHECK(m.verify_endpoint->to_string() == "[::1]:8883");
-  CHECK(c.managed[1].profile == pki::Profile::client);
-  CHECK(c.managed[1].key_type == pki::KeyType::ec_p256);
+  CHECK(c.managed[1].profile == certwatch::pki::Profile::client);
+  CHECK(c.managed[1].key_type == certwatch::pki::KeyType::ec_p256);
   CHECK(c.managed[1].validity == std::chrono::hours(24 * 90));
   CHECK_FALSE(c.managed[1].renew_before.has_value());
   CHECK(c.managed[1].mode == 0600);
-  CHECK(c.managed[1].reload.kind == config::Reload::Kind::command);
+  CHECK(c.managed[1].reload.kind == certwatch::config::Reload::Kind::command);
   CHECK(c.managed[1].reload.command.argv ==
         std::vector<std::string>{"/bin/systemctl", "reload", "x"});
-  CHECK(c.managed[2].reload.kind == config::Reload::Kind::systemd);
+  CHECK(c.managed[2].reload.kind == certwatch::config::Reload::Kind::systemd);
   CHECK(c.managed[2].reload.systemd.unit == "nginx.service");
 
   CHECK(c.severities.size() == 2);
   const auto policy = c.severity_policy();
-  CHECK(policy.severity_of("leaf.long_validity") == pki::Severity::critical);
-  CHECK(policy.severity_of("cert.v1") == pki::Severity::info);
-  CHECK(policy.severity_of("chain.order") == pki::Severity::critical);  // default kept
+  CHECK(policy.severity_of("leaf.long_validity") == certwatch::pki::Severity::critical);
+  CHECK(policy.severity_of("cert.v1") == certwatch::pki::Severity::info);
+  CHECK(policy.severity_of("chain.order") == certwatch::pki::Severity::critical);  // default kept
 }
 
 TEST_CASE("configs compare by value so a reload can see what changed", "[config][loader]") {
@@ -448,10 +448,10 @@ TEST_CASE("reload takes exactly one way and checks each", "[config][loader][erro
 TEST_CASE("a config file that cannot be read is one problem without a position",
           "[config][loader][errors]") {
   testing::TempDir dir;
-  auto r = config::load_config(dir / "none.yaml");
+  auto r = certwatch::config::load_config(dir / "none.yaml");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message == (dir / "none.yaml").string() + ": config file does not exist");
-  const auto report = config::check_config(dir.path());
+  const auto report = certwatch::config::check_config(dir.path());
   REQUIRE(report.problems.size() == 1);
   CHECK(report.problems[0].line == 0);
   CHECK(report.problems[0].message == "config file is a directory");
@@ -459,13 +459,13 @@ TEST_CASE("a config file that cannot be read is one problem without a position",
 
 TEST_CASE("the shipped examples are valid", "[config][loader][examples]") {
   const auto examples = testing::source_dir() / "config" / "examples";
-  auto minimal = config::load_config(examples / "minimal.yaml");
+  auto minimal = certwatch::config::load_config(examples / "minimal.yaml");
   INFO((minimal ? std::string() : minimal.error().message));
   REQUIRE(minimal.ok());
   CHECK(minimal->watch.size() == 1);
 
   // The full example names files of a real host: valid apart from files that do not exist.
-  auto full = config::load_config(examples / "certwatch.yaml", LoadOptions{.check_files = false});
+  auto full = certwatch::config::load_config(examples / "certwatch.yaml", LoadOptions{.check_files = false});
   INFO((full ? std::string() : full.error().message));
   REQUIRE(full.ok());
   CHECK(full->watch.size() == 3);
@@ -475,7 +475,7 @@ TEST_CASE("the shipped examples are valid", "[config][loader][examples]") {
   CHECK(full->issuers[1].acme.has_value());
   CHECK(full->managed.size() == 2);
   CHECK(full->severities.size() == 2);
-  const auto report = config::check_config(examples / "certwatch.yaml");
+  const auto report = certwatch::config::check_config(examples / "certwatch.yaml");
   for (const auto& p : report.problems) {
     INFO(p.to_string());
     CHECK_THAT(p.message, Contains("does not exist"));
@@ -499,13 +499,13 @@ TEST_CASE("managed entries are checked by the issuer's own rules", "[config][loa
   CHECK_THAT(one_error("subject: /CN=a, sans: [DNS:" + std::string(64, 'a') + ".lab]"),
              Contains("label longer than 63 characters"));
   // And what the issuer accepts loads: e-mail and URI SANs, every key type it generates.
-  for (const auto& k : pki::key_type_names()) {
-    auto c = config::load_config_string(head + "subject: /CN=a, key_type: " + std::string(k) +
+  for (const auto& k : certwatch::pki::key_type_names()) {
+    auto c = certwatch::config::load_config_string(head + "subject: /CN=a, key_type: " + std::string(k) +
                                             ", sans: ['email:ops@lab.local', 'URI:spiffe://lab/m']}\n",
                                         "c.yaml", "/base", LoadOptions{.check_files = false});
     INFO((c ? std::string() : c.error().message));
     REQUIRE(c.ok());
-    CHECK(pki::to_string(c->managed[0].key_type) == k);
+    CHECK(certwatch::pki::to_string(c->managed[0].key_type) == k);
     CHECK(c->managed[0].sans.size() == 2);
   }
 }

@@ -9,32 +9,32 @@
 
 namespace {
 
-config::LoadOptions no_files() {
-  config::LoadOptions o;
+certwatch::config::LoadOptions no_files() {
+  certwatch::config::LoadOptions o;
   o.check_files = false;
   return o;
 }
 
 std::string errors_of(const std::string& mqtt_line) {
-  auto r = config::load_config_string("watch: [{path: /x}]\n" + mqtt_line, "c.yaml", "/base", no_files());
+  auto r = certwatch::config::load_config_string("watch: [{path: /x}]\n" + mqtt_line, "c.yaml", "/base", no_files());
   return r ? std::string() : r.error().message;
 }
 
 }  // namespace
 
 TEST_CASE("mqtt alert keys: defaults", "[config][mqtt]") {
-  auto r = config::load_config_string("watch: [{path: /x}]\nmqtt: {broker: 'mqtt://h'}\n", "c.yaml", "/base", no_files());
+  auto r = certwatch::config::load_config_string("watch: [{path: /x}]\nmqtt: {broker: 'mqtt://h'}\n", "c.yaml", "/base", no_files());
   REQUIRE(r);
   REQUIRE(r->mqtt);
   CHECK(r->mqtt->hold == std::chrono::seconds(60));
   CHECK(r->mqtt->renotify == std::chrono::seconds(86400));
-  CHECK(r->mqtt->min_severity == pki::Severity::warning);
+  CHECK(r->mqtt->min_severity == certwatch::pki::Severity::warning);
   CHECK(r->mqtt->buffer_limit == 10000);
   CHECK_FALSE(r->mqtt->home_assistant);
 }
 
 TEST_CASE("mqtt alert keys: values", "[config][mqtt]") {
-  auto r = config::load_config_string(
+  auto r = certwatch::config::load_config_string(
       "watch: [{path: /x}]\nmqtt: {broker: 'mqtt://h', hold: 0s, renotify: 12h, min_severity: critical,\n"
       "       buffer_limit: 50, home_assistant: true}\n",
       "c.yaml", "/base", no_files());
@@ -42,10 +42,10 @@ TEST_CASE("mqtt alert keys: values", "[config][mqtt]") {
   REQUIRE(r);
   CHECK(r->mqtt->hold == std::chrono::seconds(0));
   CHECK(r->mqtt->renotify == std::chrono::seconds(12 * 3600));
-  CHECK(r->mqtt->min_severity == pki::Severity::critical);
+  CHECK(r->mqtt->min_severity == certwatch::pki::Severity::critical);
   CHECK(r->mqtt->buffer_limit == 50);
   CHECK(r->mqtt->home_assistant);
-  auto off = config::load_config_string("watch: [{path: /x}]\nmqtt: {broker: 'mqtt://h', renotify: 0s}\n", "c.yaml",
+  auto off = certwatch::config::load_config_string("watch: [{path: /x}]\nmqtt: {broker: 'mqtt://h', renotify: 0s}\n", "c.yaml",
                                         "/base", no_files());
   REQUIRE(off);
   CHECK(off->mqtt->renotify == std::chrono::seconds(0));

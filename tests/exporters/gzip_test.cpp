@@ -8,8 +8,8 @@
 
 #include "support/fixtures.h"
 
-using exporters::gzip_compress;
-using exporters::gzip_decompress;
+using certwatch::exporters::gzip_compress;
+using certwatch::exporters::gzip_decompress;
 
 namespace {
 

@@ -9,9 +9,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  config::LoadOptions options;
+  certwatch::config::LoadOptions options;
   options.check_files = false;
-  auto result = config::load_config_string(text, "fuzz.yaml", "/nonexistent-base", options);
+  auto result = certwatch::config::load_config_string(text, "fuzz.yaml", "/nonexistent-base", options);
   (void)result;
   return 0;
 }

@@ -5,21 +5,21 @@
 #include <cstdint>
 #include <string_view>
 
-#include "pki/judge.h"
-#include "pki/load.h"
+#include "pki/judge/judge.h"
+#include "pki/load/load.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
-  auto loaded = pki::load_bytes(bytes, "fuzz-input");
+  auto loaded = certwatch::pki::load_bytes(bytes, "fuzz-input");
   if (!loaded.ok() || loaded->certs.empty()) return 0;
-  pki::JudgeOptions options;
+  certwatch::pki::JudgeOptions options;
   options.now = 1764000000;  // fixed: the fuzzer must be deterministic
   options.host = "mqtt.lab.local";
-  options.purpose = pki::Purpose::server;
+  options.purpose = certwatch::pki::Purpose::server;
   // The file judged against itself: its last certificate stands in as the trust anchor, so
   // the path-building and order code runs on adversarial graphs.
   options.trust.push_back(loaded->certs.back());
-  pki::Report report = pki::judge_chain("fuzz-input", loaded->certs, std::nullopt, options);
+  certwatch::pki::Report report = certwatch::pki::judge_chain("fuzz-input", loaded->certs, std::nullopt, options);
   (void)report;
   return 0;
 }

@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "integration/acme_harness.h"
-#include "pki/jws.h"
+#include "pki/acme/jws.h"
 
 using namespace acme_test;
 
@@ -76,7 +76,7 @@ TEST_CASE("acme: a solver that fails fails the order with its reason and is stil
   auto client = lab.client();
   RecordingSolver solver;
   solver.on_present = [](const Challenge&, SolverDone done) {
-    done(pki::make_error("port 80 is in use"));
+    done(certwatch::make_error("port 80 is in use"));
   };
   CHECK(error_of(lab.order(*client, {"a.acme.test"}, solver)) ==
         "acme: http-01 solver failed for a.acme.test: port 80 is in use");
@@ -95,7 +95,7 @@ TEST_CASE("acme: external account binding with pebble's example key", "[integrat
   RecordingSolver solver;
   CHECK(error_of(lab.order(*lab.client(), {"a.acme.test"}, solver))
             .rfind("acme: externalAccountRequired at newAccount: ", 0) == 0);
-  auto mac = pki::base64url_decode(pebble_test::kExampleEabKey);
+  auto mac = certwatch::pki::base64url_decode(pebble_test::kExampleEabKey);
   REQUIRE(mac.ok());
   auto s = settings_for(lab.pebble);
   s.eab =
@@ -114,7 +114,7 @@ TEST_CASE("acme: pebble restarted mid-order: a clear error, then a fresh order s
   RecordingSolver solver;
   solver.on_present = [&](const Challenge&, SolverDone done) {
     lab.pebble.restart();  // the order, the account and the nonces are gone with it
-    done(pki::Result<void>());
+    done(certwatch::Result<void>());
   };
   const std::string e = error_of(lab.order(*client, {"restart.acme.test"}, solver));
   CHECK(e.rfind("acme: ", 0) == 0);
@@ -127,7 +127,7 @@ TEST_CASE("acme: pebble restarted mid-order: a clear error, then a fresh order s
   RecordingSolver dead;
   dead.on_present = [&](const Challenge&, SolverDone done) {
     lab.pebble.kill();
-    done(pki::Result<void>());
+    done(certwatch::Result<void>());
   };
   CHECK(contains(error_of(lab.order(*client, {"gone.acme.test"}, dead)),
                  "failed: Connection refused"));
@@ -164,7 +164,7 @@ TEST_CASE("acme: renewal_info against a directory without renewalInfo is an erro
       testing::run({"openssl", "x509", "-in", (lab.tmp / "leaf.pem").string(), "-outform", "DER"});
   REQUIRE(der.exit_code == 0);
   auto r =
-      run_until_done<RenewalInfo>(lab.io, [&](std::function<void(pki::Result<RenewalInfo>)> done) {
+      run_until_done<RenewalInfo>(lab.io, [&](std::function<void(certwatch::Result<RenewalInfo>)> done) {
         client->renewal_info(der.out, std::move(done));
       });
   REQUIRE(r.has_value());

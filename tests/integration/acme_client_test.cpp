@@ -57,7 +57,7 @@ TEST_CASE("acme: an order against pebble issues a chain that openssl verifies",
 TEST_CASE("acme: dns-01 challenges carry the TXT value of the key authorization",
           "[integration][acme]") {
   PebbleLab lab;
-  auto client = lab.client(new_key(pki::KeyType::rsa_2048));  // an RS256 account
+  auto client = lab.client(new_key(certwatch::pki::KeyType::rsa_2048));  // an RS256 account
   RecordingSolver solver;
   solver.solver_type = "dns-01";
   require_issued(lab.order(*client, {"dns.acme.test"}, solver));
@@ -81,7 +81,7 @@ TEST_CASE("acme: pebble really validates the key authorization over http-01 and 
   RecordingSolver http;
   http.on_present = [&](const Challenge& ch, SolverDone done) {
     REQUIRE(lab.pebble.add_http01(ch.token, ch.key_authorization));
-    done(pki::Result<void>());
+    done(certwatch::Result<void>());
   };
   require_issued(lab.order(*client, {"http.acme.test"}, http),
                  testing::read_file(lab.pebble.log()));
@@ -89,7 +89,7 @@ TEST_CASE("acme: pebble really validates the key authorization over http-01 and 
   dns.solver_type = "dns-01";
   dns.on_present = [&](const Challenge& ch, SolverDone done) {
     REQUIRE(lab.pebble.set_txt("_acme-challenge." + ch.identifier + ".", ch.dns_value));
-    done(pki::Result<void>());
+    done(certwatch::Result<void>());
   };
   require_issued(lab.order(*client, {"dns.acme.test"}, dns), testing::read_file(lab.pebble.log()));
   CHECK(dns.cleaned.size() == 1);
@@ -98,7 +98,7 @@ TEST_CASE("acme: pebble really validates the key authorization over http-01 and 
   wrong.solver_type = "dns-01";
   wrong.on_present = [&](const Challenge& ch, SolverDone done) {
     REQUIRE(lab.pebble.set_txt("_acme-challenge." + ch.identifier + ".", "not-" + ch.dns_value));
-    done(pki::Result<void>());
+    done(certwatch::Result<void>());
   };
   const std::string e = error_of(lab.order(*client, {"wrong.acme.test"}, wrong));
   CHECK(e.rfind("acme: unauthorized at challenge wrong.acme.test: ", 0) == 0);

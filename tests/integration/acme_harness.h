@@ -12,8 +12,8 @@
 
 #include "agent/acme/acme_client.h"
 #include "integration/pebble_server.h"
-#include "pki/csr_builder.h"
-#include "pki/keygen.h"
+#include "pki/acme/csr_builder.h"
+#include "pki/x509/keygen.h"
 
 namespace acme_test {
 
@@ -32,18 +32,18 @@ struct RecordingSolver final : ChallengeSolver {
     if (on_present) {
       on_present(challenge, std::move(done));
     } else {
-      done(pki::Result<void>());
+      done(certwatch::Result<void>());
     }
   }
   void cleanup(const Challenge& challenge, SolverDone done) override {
     cleaned.push_back(challenge);
-    done(pki::Result<void>());
+    done(certwatch::Result<void>());
   }
   std::string describe() const override { return "test solver (" + solver_type + ")"; }
 };
 
-inline pki::UniquePtr<EVP_PKEY> new_key(pki::KeyType type = pki::KeyType::ec_p256) {
-  auto key = pki::generate_key(type);
+inline certwatch::pki::UniquePtr<EVP_PKEY> new_key(certwatch::pki::KeyType type = certwatch::pki::KeyType::ec_p256) {
+  auto key = certwatch::pki::generate_key(type);
   REQUIRE(key.ok());
   return std::move(*key);
 }
@@ -60,20 +60,20 @@ inline ClientSettings settings_for(pebble_test::Pebble& pebble) {
 
 inline OrderRequest request_for(const std::vector<std::string>& names) {
   auto key = new_key();
-  auto csr = pki::build_csr_der(key.get(), names);
+  auto csr = certwatch::pki::build_csr_der(key.get(), names);
   REQUIRE(csr.ok());
   return OrderRequest{names, *csr, std::nullopt};
 }
 
 // Runs `io` until `start`'s callback ran or `limit` passed; nullopt: no callback in time.
 template <class T>
-std::optional<pki::Result<T>> run_until_done(
+std::optional<certwatch::Result<T>> run_until_done(
     boost::asio::io_context& io,
-    const std::function<void(std::function<void(pki::Result<T>)>)>& start,
+    const std::function<void(std::function<void(certwatch::Result<T>)>)>& start,
     std::chrono::milliseconds limit = std::chrono::seconds(60)) {
-  std::optional<pki::Result<T>> out;
+  std::optional<certwatch::Result<T>> out;
   int calls = 0;
-  start([&](pki::Result<T> r) {
+  start([&](certwatch::Result<T> r) {
     ++calls;
     out.emplace(std::move(r));
   });
@@ -87,19 +87,19 @@ std::optional<pki::Result<T>> run_until_done(
   return out;
 }
 
-inline std::optional<pki::Result<OrderResult>> order(
+inline std::optional<certwatch::Result<OrderResult>> order(
     boost::asio::io_context& io, Client& client, const OrderRequest& request,
     ChallengeSolver& solver, std::chrono::milliseconds limit = std::chrono::seconds(60)) {
   return run_until_done<OrderResult>(
       io,
-      [&](std::function<void(pki::Result<OrderResult>)> done) {
+      [&](std::function<void(certwatch::Result<OrderResult>)> done) {
         client.order(request, solver, std::move(done));
       },
       limit);
 }
 
 // Requires an issued order, showing the error (and pebble's log) otherwise.
-inline void require_issued(const std::optional<pki::Result<OrderResult>>& r,
+inline void require_issued(const std::optional<certwatch::Result<OrderResult>>& r,
                            const std::string& log = {}) {
   REQUIRE(r.has_value());
   INFO((r->ok() ? std::string() : r->error().message) << "\npebble: " << log);
@@ -115,20 +115,20 @@ struct PebbleLab {
   explicit PebbleLab(
       pebble_test::PebbleOptions options = pebble_test::with_env({"PEBBLE_VA_ALWAYS_VALID=1"}))
       : pebble(tmp.path(), std::move(options)) {}
-  std::unique_ptr<Client> client(pki::UniquePtr<EVP_PKEY> key = new_key()) {
+  std::unique_ptr<Client> client(certwatch::pki::UniquePtr<EVP_PKEY> key = new_key()) {
     return Client::make(io, settings_for(pebble), std::move(key));
   }
   std::unique_ptr<Client> client(ClientSettings settings) {
     return Client::make(io, std::move(settings), new_key());
   }
-  std::optional<pki::Result<OrderResult>> order(
+  std::optional<certwatch::Result<OrderResult>> order(
       Client& c, const std::vector<std::string>& names, ChallengeSolver& solver,
       std::chrono::milliseconds limit = std::chrono::seconds(60)) {
     return acme_test::order(io, c, request_for(names), solver, limit);
   }
 };
 
-inline std::string error_of(const std::optional<pki::Result<OrderResult>>& r) {
+inline std::string error_of(const std::optional<certwatch::Result<OrderResult>>& r) {
   REQUIRE(r.has_value());
   REQUIRE_FALSE(r->ok());
   return r->error().message;

@@ -11,7 +11,7 @@
 
 #include "integration/pebble_server.h"
 #include "integration/renew_harness.h"
-#include "pki/ledger.h"
+#include "pki/issue/ledger.h"
 
 using renew_test::RenewLab;
 namespace fs = std::filesystem;
@@ -157,7 +157,7 @@ TEST_CASE(
         account_key);  // the same account
 
   // The ledger under state_dir records both, the first superseded, the directory as their CA.
-  auto ledger = pki::Ledger::open(lab.state / "acme/pebble/ledger.sqlite");
+  auto ledger = certwatch::pki::Ledger::open(lab.state / "acme/pebble/ledger.sqlite");
   REQUIRE(ledger.ok());
   auto rows = ledger->list();
   REQUIRE(rows.ok());

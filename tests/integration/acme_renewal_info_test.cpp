@@ -10,7 +10,7 @@
 
 #include "integration/acme_harness.h"
 #include "integration/renew_harness.h"
-#include "pki/jws.h"
+#include "pki/acme/jws.h"
 
 using namespace acme_test;
 
@@ -41,7 +41,7 @@ std::string expected_cert_id(const std::string& cert_pem_path) {
   std::string serial_bytes = bytes_of_hex(hex_digits(serial.out.substr(serial.out.find('=') + 1)));
   if (static_cast<unsigned char>(serial_bytes[0]) & 0x80)
     serial_bytes.insert(0, 1, '\0');  // DER INTEGER
-  return pki::base64url(bytes_of_hex(keyid)) + "." + pki::base64url(serial_bytes);
+  return certwatch::pki::base64url(bytes_of_hex(keyid)) + "." + certwatch::pki::base64url(serial_bytes);
 }
 
 std::string http_file(const std::string& headers, const std::string& body) {
@@ -88,8 +88,8 @@ struct FakeCa {
     return Client::make(io, settings, new_key());
   }
 
-  std::optional<pki::Result<RenewalInfo>> renewal_info(Client& c, const std::string& der) {
-    return run_until_done<RenewalInfo>(io, [&](std::function<void(pki::Result<RenewalInfo>)> done) {
+  std::optional<certwatch::Result<RenewalInfo>> renewal_info(Client& c, const std::string& der) {
+    return run_until_done<RenewalInfo>(io, [&](std::function<void(certwatch::Result<RenewalInfo>)> done) {
       c.renewal_info(der, std::move(done));
     });
   }

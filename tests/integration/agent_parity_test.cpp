@@ -21,7 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 using Triple = std::tuple<std::string, std::string, std::string>;  // target, id, severity
 
-// Findings of `certwatch check --json DIR` (pki/judge.cpp's write_json_fields spelling).
+// Findings of `certwatch check --json DIR` (pki/judge/judge.cpp's write_json_fields spelling).
 std::set<Triple> check_findings(const fs::path& dir, const fs::path& bundle) {
   auto r = testing::run({testing::certwatch_bin().string(), "check", "--json", "--ca-bundle",
                          bundle.string(), dir.string()});

@@ -4,7 +4,7 @@
 // `openssl s_server` on 127.0.0.1 exactly as the file holds it, and four real clients connect:
 // `openssl s_client`, `gnutls-cli`, a Go client built here (standard library only, offline)
 // and the mbedTLS 2.28 client CMake built (tests/integration/clients/). Each outcome must
-// equal pki/clients.h's prediction for the same file. The CI subset runs on every test run;
+// equal pki/verify/clients.h's prediction for the same file. The CI subset runs on every test run;
 // CERTWATCH_CLIENT_MATRIX=full (scripts/client_matrix.sh) runs every case and prints the
 // tally recorded in bench/RESULTS.md.
 #include <catch2/catch.hpp>
@@ -14,8 +14,8 @@
 #include <functional>
 #include <iostream>
 
-#include "pki/clients.h"
-#include "pki/judge.h"
+#include "pki/verify/clients.h"
+#include "pki/judge/judge.h"
 #include "support/fixtures.h"
 #include "support/pki_fixture.h"
 
@@ -193,18 +193,18 @@ TEST_CASE("client-family predictions equal the real clients' outcomes", "[integr
   const fs::path bundle = trust_bundle(f);
   const auto clients = real_clients(go_client);
 
-  pki::JudgeOptions opt;
+  certwatch::pki::JudgeOptions opt;
   opt.trust = load_certs(bundle);
   opt.host = kHost;
   opt.now = static_cast<int64_t>(std::time(nullptr));
-  for (auto fam : pki::client_families()) opt.clients.emplace_back(fam);
+  for (auto fam : certwatch::pki::client_families()) opt.clients.emplace_back(fam);
 
   int cases = 0, agreements = 0, disagreements = 0;
   for (const auto& c : matrix) {
     if (!full && !c.ci) continue;
     ++cases;
     const fs::path file = f.cat("served/" + std::to_string(cases) + ".pem", c.served);
-    const pki::Report predicted = pki::judge_file(file, opt);
+    const certwatch::pki::Report predicted = certwatch::pki::judge_file(file, opt);
     REQUIRE(predicted.clients.size() == clients.size());
     std::vector<std::string> argv{"openssl", "s_server", "-accept", "0", "-cert", c.served[0].string(),
                                   "-key", c.key.string(), "-no-CAfile", "-no-CApath", "-no-CAstore",
@@ -222,7 +222,7 @@ TEST_CASE("client-family predictions equal the real clients' outcomes", "[integr
     for (size_t k = 0; k < clients.size(); ++k) {
       const RunResult r = clients[k].connect(port, bundle, kHost);
       const bool accepted = r.exit_code == 0;
-      const pki::ClientVerdict& v = predicted.clients[k];
+      const certwatch::pki::ClientVerdict& v = predicted.clients[k];
       REQUIRE(v.family == clients[k].family);
       const bool agree = accepted == v.accepts;
       (agree ? agreements : disagreements) += 1;

@@ -9,7 +9,8 @@
 #include "exporters/prometheus/metrics.h"
 #include "support/fixtures.h"
 
-using namespace exporters;
+using namespace certwatch;
+using namespace certwatch::exporters;
 
 namespace {
 

@@ -15,7 +15,7 @@
 #include <map>
 
 #include "agent/probe/starttls.h"
-#include "pki/ossl_ptr.h"
+#include "pki/x509/ossl_ptr.h"
 #include "support/fixtures.h"
 #include "support/pki_fixture.h"
 #include "support/starttls_server.h"
@@ -70,8 +70,8 @@ Driven drive(int port, const std::string& protocol) {
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   sa.sin_port = htons(static_cast<uint16_t>(port));
   REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
-  certwatch::probe::StartTlsDialogue d(*certwatch::probe::parse_starttls_protocol(protocol), "driver.test");
-  certwatch::probe::StartTlsStep step = d.start();
+  certwatch::agent::probe::StartTlsDialogue d(*certwatch::agent::probe::parse_starttls_protocol(protocol), "driver.test");
+  certwatch::agent::probe::StartTlsStep step = d.start();
   for (int i = 0; i < 100 && !step.ready && !step.failure; ++i) {
     if (!step.send.empty()) REQUIRE(::send(fd, step.send.data(), step.send.size(), MSG_NOSIGNAL) > 0);
     pollfd p{fd, POLLIN, 0};
@@ -82,8 +82,8 @@ Driven drive(int port, const std::string& protocol) {
   }
   out.failure = step.failure;
   if (step.ready) {
-    pki::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
-    pki::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
+    certwatch::pki::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
+    certwatch::pki::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
     SSL_set_fd(ssl.get(), fd);
     SSL_set_tlsext_host_name(ssl.get(), "mqtt.lab.local");
     if (SSL_connect(ssl.get()) == 1) out.served_certificates = sk_X509_num(SSL_get_peer_cert_chain(ssl.get()));

@@ -2,13 +2,13 @@
 // whole set after the restart (point 2); a full disk leaves the live set untouched and the
 // renewal succeeds once space returns (point 3); a reload that does not take effect ends in
 // rollback and renewal.failed with the old certificate served (point 4). Fault points and the
-// ENOSPC switch are compiled into test builds only (pki/fault_point.h).
+// ENOSPC switch are compiled into test builds only (pki/deploy/fault_point.h).
 #include <catch2/catch.hpp>
 
 #include <cstdio>
 
 #include "integration/renew_harness.h"
-#include "pki/fault_point.h"
+#include "pki/deploy/fault_point.h"
 
 using renew_test::RenewLab;
 namespace fs = std::filesystem;
@@ -30,7 +30,7 @@ TEST_CASE("renew: a crash at every fault point leaves key, certificate and chain
       INFO(point << " trial " << trial);
       const auto before = agent_test::openssl_serial(lab.certs / "server.cert.pem");
       auto r = lab.renew(config, {"--force"}, {std::string("CERTWATCH_FAULT=") + point});
-      REQUIRE(r.exit_code == pki::kFaultExitCode);  // ended at the point, like a crash
+      REQUIRE(r.exit_code == certwatch::pki::kFaultExitCode);  // ended at the point, like a crash
       ++crashes;
       // The restart: recovery runs first; the certificate is not due, so nothing else happens.
       auto restart = lab.renew(config);

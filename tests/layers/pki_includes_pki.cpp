@@ -1,4 +1,4 @@
 // Probe for tests/layers/check_layers.cmake: pki/ including pki/ must build.
-#include "pki/result.h"
+#include "base/result.h"
 
-int layer_probe_allowed() { return pki::Result<int>(1).ok() ? 0 : 1; }
+int layer_probe_allowed() { return certwatch::Result<int>(1).ok() ? 0 : 1; }

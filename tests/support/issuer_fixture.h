@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "pki/issuer.h"
+#include "pki/issue/issuer.h"
 #include "support/fixtures.h"
 
 namespace testing {
@@ -29,18 +29,18 @@ inline std::map<std::string, std::string> snapshot(const fs::path& dir) {
 
 struct Pki {
   TempDir tmp;
-  pki::Issuer issuer{tmp / "pki"};
+  certwatch::pki::Issuer issuer{tmp / "pki"};
   int64_t now = std::time(nullptr);
 
-  Pki(std::optional<pki::Passphrase> root_pass = std::nullopt) {
-    pki::InitRequest init;
+  Pki(std::optional<certwatch::pki::Passphrase> root_pass = std::nullopt) {
+    certwatch::pki::InitRequest init;
     init.subject = "/C=DE/O=Lab/CN=Lab Root CA";
     init.passphrase = std::move(root_pass);
     init.now = now;
     REQUIRE(issuer.init(init).ok());
   }
-  pki::IssueRequest server(const std::string& name) const {
-    pki::IssueRequest rq;
+  certwatch::pki::IssueRequest server(const std::string& name) const {
+    certwatch::pki::IssueRequest rq;
     rq.ca = "root-ca";
     rq.name = name;
     rq.subject = "/CN=" + name + ".lab.local";

@@ -5,7 +5,7 @@
 #include <random>
 #include <stdexcept>
 
-#include "pki/load.h"
+#include "pki/load/load.h"
 
 #include "support/fixtures.h"
 
@@ -232,22 +232,22 @@ DeepChain make_deep_chain(PkiFixture& f, const std::string& prefix) {
   return d;
 }
 
-std::vector<pki::Certificate> load_certs(const fs::path& p) {
-  auto r = pki::load_bytes(read_file(p), p.string());
+std::vector<certwatch::pki::Certificate> load_certs(const fs::path& p) {
+  auto r = certwatch::pki::load_bytes(read_file(p), p.string());
   if (!r) throw std::runtime_error(r.error().message);
   return r->certs;
 }
 
-const pki::Finding* find_finding(const pki::Report& r, const std::string& id) {
+const certwatch::pki::Finding* find_finding(const certwatch::pki::Report& r, const std::string& id) {
   for (const auto& f : r.findings)
     if (f.id == id) return &f;
   return nullptr;
 }
 
-std::string describe(const pki::Report& r) {
+std::string describe(const certwatch::pki::Report& r) {
   std::string s = r.target + (r.trusted ? " trusted" : " untrusted") + "\n";
   for (const auto& f : r.findings)
-    s += "  " + std::string(pki::to_string(f.severity)) + " " + f.id + " " + f.target + ": " + f.message + "\n";
+    s += "  " + std::string(certwatch::pki::to_string(f.severity)) + " " + f.id + " " + f.target + ": " + f.message + "\n";
   return s;
 }
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "pki/certificate.h"
-#include "pki/judge.h"
+#include "pki/x509/certificate.h"
+#include "pki/judge/judge.h"
 
 namespace testing {
 
@@ -100,12 +100,12 @@ bool openssl_verifies(const fs::path& bundle, const fs::path& chain,
                       std::optional<int64_t> now = std::nullopt, const std::string& purpose = {});
 
 // Every certificate of a PEM/DER file (throws if it does not load).
-std::vector<pki::Certificate> load_certs(const fs::path& p);
+std::vector<certwatch::pki::Certificate> load_certs(const fs::path& p);
 
 // The first finding with `id` in a report, or nullptr; and a readable dump for INFO().
-const pki::Finding* find_finding(const pki::Report& r, const std::string& id);
-inline bool has_finding(const pki::Report& r, const std::string& id) { return find_finding(r, id) != nullptr; }
-std::string describe(const pki::Report& r);
+const certwatch::pki::Finding* find_finding(const certwatch::pki::Report& r, const std::string& id);
+inline bool has_finding(const certwatch::pki::Report& r, const std::string& id) { return find_finding(r, id) != nullptr; }
+std::string describe(const certwatch::pki::Report& r);
 
 // Standard shapes -----------------------------------------------------------------------------
 

@@ -29,11 +29,11 @@ class LoopThread {
 
   // Runs `start(done)` on the loop and waits (bounded) for `done`'s result.
   template <class Start>
-  pki::Result<void> wait(Start start, std::chrono::seconds limit = std::chrono::seconds(20)) {
-    auto p = std::make_shared<std::promise<pki::Result<void>>>();
+  certwatch::Result<void> wait(Start start, std::chrono::seconds limit = std::chrono::seconds(20)) {
+    auto p = std::make_shared<std::promise<certwatch::Result<void>>>();
     auto f = p->get_future();
     boost::asio::post(io, [start, p]() mutable {
-      start([p](pki::Result<void> r) { p->set_value(std::move(r)); });
+      start([p](certwatch::Result<void> r) { p->set_value(std::move(r)); });
     });
     REQUIRE(f.wait_for(limit) == std::future_status::ready);
     return f.get();

@@ -34,7 +34,7 @@ TEST_CASE("run_argv reports success, the exit status with the first stderr line,
 
 TEST_CASE("a stopping agent ends the commands in flight, even one that ignores SIGTERM", "[acme][argv]") {
   boost::asio::io_context io;
-  std::optional<pki::Result<void>> polite, stubborn;
+  std::optional<certwatch::Result<void>> polite, stubborn;
   start_argv(io, {"sleep", "30"}, 60s, "dns-01 set hook", [&](auto r) { polite = std::move(r); });
   start_argv(io, {"sh", "-c", "trap '' TERM; exec sleep 30"}, 60s, "reload command",
              [&](auto r) { stubborn = std::move(r); });

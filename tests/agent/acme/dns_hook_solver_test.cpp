@@ -6,7 +6,7 @@
 
 #include <fstream>
 
-#include "pki/load.h"
+#include "pki/load/load.h"
 #include "support/fixtures.h"
 #include "support/solver_loop.h"
 
@@ -42,7 +42,7 @@ TEST_CASE("dns-01 hooks run as argv with {name}, {value} and {identifier}", "[ac
   REQUIRE(loop.wait([&](auto done) { solver.present(c, done); }).ok());
   CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(300));  // propagation
   REQUIRE(loop.wait([&](auto done) { solver.cleanup(c, done); }).ok());
-  CHECK(*pki::read_limited(log) ==
+  CHECK(*certwatch::pki::read_limited(log) ==
         "set|_acme-challenge.broker.example.|txt-value-t1|id=broker.example|\n"
         "clear|_acme-challenge.broker.example.|\n");
 }

@@ -40,7 +40,7 @@ TEST_CASE(
   testing::LoopThread loop;
   const auto port = static_cast<uint16_t>(testing::free_port());
   Http01Listener listener(loop.io,
-                          *config::parse_listen_address("127.0.0.1:" + std::to_string(port)));
+                          *certwatch::config::parse_listen_address("127.0.0.1:" + std::to_string(port)));
   CHECK(listener.describe() == "http-01 listener on 127.0.0.1:" + std::to_string(port));
   CHECK_FALSE(accepting(port));
 
@@ -76,7 +76,7 @@ TEST_CASE("the http-01 listener bounds each request in size and time", "[acme][h
   Http01Limits limits;
   limits.exchange_timeout = std::chrono::milliseconds(500);
   Http01Listener listener(
-      loop.io, *config::parse_listen_address("127.0.0.1:" + std::to_string(port)), limits);
+      loop.io, *certwatch::config::parse_listen_address("127.0.0.1:" + std::to_string(port)), limits);
   const auto a = testing::make_challenge("http-01", "tok");
   REQUIRE(loop.wait([&](auto done) { listener.present(a, done); }).ok());
   // Headers beyond the limit: no answer with the key authorization (431, then closed).
@@ -107,7 +107,7 @@ TEST_CASE("the http-01 listener bounds each request in size and time", "[acme][h
   ::close(fd);
   // A port already taken: present fails with a clear reason.
   Http01Listener second(loop.io,
-                        *config::parse_listen_address("127.0.0.1:" + std::to_string(port)));
+                        *certwatch::config::parse_listen_address("127.0.0.1:" + std::to_string(port)));
   const auto r = loop.wait([&](auto done) { second.present(a, done); });
   REQUIRE_FALSE(r.ok());
   CHECK_THAT(r.error().message,

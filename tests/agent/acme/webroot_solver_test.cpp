@@ -6,7 +6,7 @@
 
 #include <fstream>
 
-#include "pki/load.h"
+#include "pki/load/load.h"
 #include "support/fixtures.h"
 #include "support/solver_loop.h"
 
@@ -20,7 +20,7 @@ TEST_CASE("the webroot solver writes the token file and removes it on cleanup", 
   REQUIRE(loop.wait([&](auto done) { solver.present(c, done); }).ok());
   const auto file = d.path() / "www/.well-known/acme-challenge/Tok-en_1";
   CHECK(solver.token_path(c.token) == file);
-  auto text = pki::read_limited(file);
+  auto text = certwatch::pki::read_limited(file);
   REQUIRE(text.ok());
   CHECK(*text == c.key_authorization);
   struct stat st {};

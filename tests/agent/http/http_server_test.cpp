@@ -151,7 +151,7 @@ class TestServer {
     for (int i = 0; i < 200; ++i)
       family.add({"/etc/ssl/cert-" + std::to_string(i) + ".pem", "0"}).set(1700000000 + i);
     server_->route("/metrics", [this](const HttpRequest&) {
-      return HttpResponse{200, std::string(exporters::kPrometheusContentType),
+      return HttpResponse{200, std::string(certwatch::exporters::kPrometheusContentType),
                           registry_.render(), {}};
     });
     server_->route("/small", [](const HttpRequest& req) {
@@ -175,7 +175,7 @@ class TestServer {
   ~TestServer() { stop_and_join(5s); }
 
   std::uint16_t port() const { return port_; }
-  const exporters::Registry& registry() const { return registry_; }
+  const certwatch::exporters::Registry& registry() const { return registry_; }
 
   // Stops the server and reports whether the io thread finished by itself (no work left)
   // within `timeout`. A hung server is then forced so the test binary does not hang too.
@@ -190,7 +190,7 @@ class TestServer {
 
  private:
   boost::asio::io_context ioc_;
-  exporters::Registry registry_;
+  certwatch::exporters::Registry registry_;
   std::optional<HttpServer> server_;
   std::uint16_t port_ = 0;
   std::promise<void> done_;
@@ -256,7 +256,7 @@ TEST_CASE("gzip when asked and the body is large enough", "[agent][http]") {
   CHECK(r->status == 200);
   CHECK(r->header("content-encoding") == "gzip");
   CHECK(r->header("vary") == "Accept-Encoding");
-  auto plain = exporters::gzip_decompress(r->body);
+  auto plain = certwatch::exporters::gzip_decompress(r->body);
   REQUIRE(plain.ok());
   CHECK(*plain == srv.registry().render());
   CHECK(r->body.size() < plain->size());

@@ -7,11 +7,11 @@ using namespace certwatch::agent;
 
 namespace {
 
-InventoryEntry status_entry(const std::string& cn, int64_t not_after, std::vector<pki::Finding> findings = {}) {
+InventoryEntry status_entry(const std::string& cn, int64_t not_after, std::vector<certwatch::pki::Finding> findings = {}) {
   InventoryEntry e;
   e.file()->watch = "/c";
   e.file()->read_ok = true;
-  pki::CertRecord c;
+  certwatch::pki::CertRecord c;
   c.role = "leaf";
   c.subject_cn = cn;
   c.subject = "CN=" + cn;
@@ -27,7 +27,7 @@ TEST_CASE("status page lists certificates soonest expiry first and escapes names
   Inventory inv;
   (void)inv.observe(certwatch::agent::file_target("/c/late.pem"), status_entry("late.example", 3000));
   (void)inv.observe(certwatch::agent::file_target("/c/soon.pem"), status_entry("<soon>&co", 2000,
-                                         {pki::Finding{"cert.expires_soon", pki::Severity::critical, "/c/soon.pem#0", "1d left"}}));
+                                         {certwatch::pki::Finding{"cert.expires_soon", certwatch::pki::Severity::critical, "/c/soon.pem#0", "1d left"}}));
   AgentStatus st;
   st.ready = true;
   const std::string html = render_status_html(inv, st, 1000);
@@ -43,7 +43,7 @@ TEST_CASE("status page lists certificates soonest expiry first and escapes names
 TEST_CASE("JSON inventory carries certificates, time left and findings", "[agent][status]") {
   Inventory inv;
   (void)inv.observe(certwatch::agent::file_target("/c/a.pem"), status_entry("a \"quoted\"", 5000,
-                                      {pki::Finding{"leaf.no_san", pki::Severity::warning, "/c/a.pem#0", "no SAN"}}));
+                                      {certwatch::pki::Finding{"leaf.no_san", certwatch::pki::Severity::warning, "/c/a.pem#0", "no SAN"}}));
   const std::string json = render_certificates_json(inv, 1000);
   CHECK(json.find("\"target\":\"/c/a.pem\"") != std::string::npos);
   // source is the kind, as on the metrics; the watched path is `watch`.
@@ -59,10 +59,10 @@ TEST_CASE("status page: timeline, severity by finding, findings grouped by targe
   Inventory inv;
   const int64_t now = 1'800'000'000;
   (void)inv.observe(certwatch::agent::file_target("/c/a.pem"), status_entry("a.example", now + 3 * 86400,
-                                      {pki::Finding{"cert.expires_soon", pki::Severity::critical, "/c/a.pem#0", "3d left"},
-                                       pki::Finding{"chain.incomplete", pki::Severity::critical, "/c/a.pem", "missing CA"}}));
+                                      {certwatch::pki::Finding{"cert.expires_soon", certwatch::pki::Severity::critical, "/c/a.pem#0", "3d left"},
+                                       certwatch::pki::Finding{"chain.incomplete", certwatch::pki::Severity::critical, "/c/a.pem", "missing CA"}}));
   (void)inv.observe(certwatch::agent::file_target("/c/b.pem"), status_entry("b.example", now + 200 * 86400,
-                                      {pki::Finding{"leaf.no_san", pki::Severity::warning, "/c/b.pem#0", "no SAN"}}));
+                                      {certwatch::pki::Finding{"leaf.no_san", certwatch::pki::Severity::warning, "/c/b.pem#0", "no SAN"}}));
   (void)inv.observe(certwatch::agent::file_target("/c/c.pem"), status_entry("c.example", now - 86400));
   AgentStatus st;
   const std::string html = render_status_html(inv, st, now);
@@ -103,7 +103,7 @@ TEST_CASE("status page shows endpoints' last probes and the renewal schedule", "
   p.tls_version = "TLSv1.3";
   p.probed_at = 1000;
   e.state = p;
-  e.report.findings = {pki::Finding{"endpoint.unreachable", pki::Severity::critical, "mqtt.lab:8883 [10.0.0.5]",
+  e.report.findings = {certwatch::pki::Finding{"endpoint.unreachable", certwatch::pki::Severity::critical, "mqtt.lab:8883 [10.0.0.5]",
                                     "connect: Connection refused"}};
   (void)inv.observe({SourceKind::endpoint, "mqtt.lab:8883 [10.0.0.5]"}, std::move(e));
   RenewStatus r;

@@ -15,13 +15,13 @@ InventoryEntry inventory_entry(std::vector<std::string> fingerprints, std::vecto
   e.file()->read_ok = true;
   int i = 0;
   for (auto& fp : fingerprints) {
-    pki::CertRecord c;
+    certwatch::pki::CertRecord c;
     c.index = i++;
     c.sha256 = fp;
     e.report.certs.push_back(c);
   }
   for (auto& id : finding_ids)
-    e.report.findings.push_back(pki::Finding{id, pki::Severity::warning, "/x/a.pem", "m"});
+    e.report.findings.push_back(certwatch::pki::Finding{id, certwatch::pki::Severity::warning, "/x/a.pem", "m"});
   e.file()->hash = certwatch::agent::content_hash(fingerprints.empty() ? "" : fingerprints[0]);
   return e;
 }
@@ -135,14 +135,14 @@ TEST_CASE("inventory reports a severity change as a change and tells every subsc
   auto warn = inventory_entry({"aa"}, {"cert.expires_soon"});
   (void)inv.observe(file_target("/x/a.pem"), warn);
   auto crit = inventory_entry({"aa"}, {"cert.expires_soon"});
-  crit.report.findings[0].severity = pki::Severity::critical;
+  crit.report.findings[0].severity = certwatch::pki::Severity::critical;
   auto c = inv.observe(file_target("/x/a.pem"), crit);
   CHECK(c.kind == ChangeKind::changed);
   CHECK(c.raised.empty());
   CHECK(c.cleared.empty());
   REQUIRE(c.changed.size() == 1);
-  CHECK(c.changed[0].before.severity == pki::Severity::warning);
-  CHECK(c.changed[0].after.severity == pki::Severity::critical);
+  CHECK(c.changed[0].before.severity == certwatch::pki::Severity::warning);
+  CHECK(c.changed[0].after.severity == certwatch::pki::Severity::critical);
   (void)inv.remove(file_target("/x/a.pem"));
   CHECK(seen == std::vector<std::string>{"0+", "1+", "3-"});
 }

@@ -10,8 +10,8 @@ using certwatch::agent::InventoryEntry;
 
 namespace {
 
-pki::CertRecord cert(int index, std::string cn, int64_t not_after) {
-  pki::CertRecord c;
+certwatch::pki::CertRecord cert(int index, std::string cn, int64_t not_after) {
+  certwatch::pki::CertRecord c;
   c.index = index;
   c.role = index == 0 ? "leaf" : "intermediate";
   c.subject = "CN=" + cn;
@@ -33,7 +33,7 @@ std::size_t count(const std::string& text, const std::string& needle) {
 }
 
 // What the daemon hands to the metrics: an entry prepared (interned) by the inventory.
-InventoryEntry prepared(Inventory& inv, const pki::Report& r) {
+InventoryEntry prepared(Inventory& inv, const certwatch::pki::Report& r) {
   InventoryEntry e;
   e.report = r;
   return inv.prepare(std::move(e));
@@ -44,10 +44,10 @@ InventoryEntry prepared(Inventory& inv, const pki::Report& r) {
 TEST_CASE("agent metrics: one series per certificate, identical certificates told apart by index",
           "[agent][metrics]") {
   AgentMetrics m;
-  pki::Report r;
+  certwatch::pki::Report r;
   r.target = "/c/a.pem";
   r.certs = {cert(0, "a", 2000000000), cert(1, "a", 2000000000)};  // the same certificate twice
-  r.findings = {pki::Finding{"chain.duplicate", pki::Severity::warning, "/c/a.pem#1", "dup"}};
+  r.findings = {certwatch::pki::Finding{"chain.duplicate", certwatch::pki::Severity::warning, "/c/a.pem#1", "dup"}};
   Inventory inv;
   const auto e = prepared(inv, r);
   m.update_target(certwatch::agent::file_target("/c/a.pem"), nullptr, &e);
@@ -69,19 +69,19 @@ TEST_CASE("agent metrics: one series per certificate, identical certificates tol
 TEST_CASE("agent metrics: expiry is exported when verification fails, and nothing stays after removal",
           "[agent][metrics]") {
   AgentMetrics m;
-  pki::Report bad;
+  certwatch::pki::Report bad;
   bad.target = "/c/b.pem";
   bad.certs = {cert(0, "b", 1900000000)};
   bad.trusted = false;
   bad.verify_error = "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY";
-  bad.findings = {pki::Finding{"chain.incomplete", pki::Severity::critical, "/c/b.pem", "missing"}};
+  bad.findings = {certwatch::pki::Finding{"chain.incomplete", certwatch::pki::Severity::critical, "/c/b.pem", "missing"}};
   Inventory inv;
   const auto bad_e = prepared(inv, bad);
   m.update_target(certwatch::agent::file_target("/c/b.pem"), nullptr, &bad_e);
   std::string text = m.render();
   CHECK(text.find("certwatch_cert_not_after_timestamp_seconds{source=\"file\",target=\"/c/b.pem\"") != std::string::npos);
 
-  pki::Report good = bad;
+  certwatch::pki::Report good = bad;
   good.trusted = true;
   good.verify_error.reset();
   good.findings.clear();
@@ -104,7 +104,7 @@ TEST_CASE("agent metrics: the gzip scrape body is cached until something changes
           "[agent][metrics]") {
   AgentMetrics m;
   Inventory inv;
-  pki::Report r;
+  certwatch::pki::Report r;
   r.target = "/c/b.pem";
   r.certs = {cert(0, "b", 2000000000)};
   const auto e = prepared(inv, r);
@@ -112,17 +112,17 @@ TEST_CASE("agent metrics: the gzip scrape body is cached until something changes
 
   const std::string* cached = &m.gzipped();
   CHECK(cached->data() == m.gzipped().data());  // unchanged: the same buffer, not recompressed
-  auto unzipped = exporters::gzip_decompress(m.gzipped(), 64u << 20);
+  auto unzipped = certwatch::exporters::gzip_decompress(m.gzipped(), 64u << 20);
   REQUIRE(unzipped.ok());
   CHECK(*unzipped == m.render());
 
   // Any change invalidates it.
   m.set_files_watched(7);
-  unzipped = exporters::gzip_decompress(m.gzipped(), 64u << 20);
+  unzipped = certwatch::exporters::gzip_decompress(m.gzipped(), 64u << 20);
   REQUIRE(unzipped.ok());
   CHECK(unzipped->find("certwatch_files_watched 7") != std::string::npos);
   m.update_target(certwatch::agent::file_target("/c/b.pem"), &e, nullptr);
-  unzipped = exporters::gzip_decompress(m.gzipped(), 64u << 20);
+  unzipped = certwatch::exporters::gzip_decompress(m.gzipped(), 64u << 20);
   REQUIRE(unzipped.ok());
   CHECK(unzipped->find("/c/b.pem") == std::string::npos);
   CHECK(*unzipped == m.render());
@@ -132,10 +132,10 @@ TEST_CASE("agent metrics: a key file exports its findings but no chain verdict",
           "[agent][metrics]") {
   AgentMetrics m;
   Inventory inv;
-  pki::Report r;
+  certwatch::pki::Report r;
   r.target = "/c/server.key.pem";
-  r.key = pki::KeyRecord{"/c/server.key.pem", false, std::string(64, 'b'), "EC P-256", 0644};
-  r.findings = {pki::Finding{"key.permissions", pki::Severity::warning, "/c/server.key.pem", "0644"}};
+  r.key = certwatch::pki::KeyRecord{"/c/server.key.pem", false, std::string(64, 'b'), "EC P-256", 0644};
+  r.findings = {certwatch::pki::Finding{"key.permissions", certwatch::pki::Severity::warning, "/c/server.key.pem", "0644"}};
   const auto e = prepared(inv, r);
   m.update_target(certwatch::agent::file_target("/c/server.key.pem"), nullptr, &e);
   // A finding about the whole target: index is empty.

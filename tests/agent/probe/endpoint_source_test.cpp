@@ -18,11 +18,11 @@ using std::chrono::milliseconds;
 
 namespace {
 
-config::EndpointEntry endpoint_entry(uint16_t port) {
-  config::EndpointEntry e;
+certwatch::config::EndpointEntry endpoint_entry(uint16_t port) {
+  certwatch::config::EndpointEntry e;
   e.target = {"127.0.0.1", port};
-  e.interval = config::Seconds{60};
-  e.timeout = config::Seconds{1};
+  e.interval = certwatch::config::Seconds{60};
+  e.timeout = certwatch::config::Seconds{1};
   return e;
 }
 
@@ -55,7 +55,7 @@ struct Rig {
 TEST_CASE("endpoint source: first round spread on the clock, concurrency capped, nobody starved",
           "[agent][probe][endpoint]") {
   std::vector<std::unique_ptr<testing::RawServer>> holes;  // never accept: black holes
-  config::Config cfg;
+  certwatch::config::Config cfg;
   cfg.agent.probe_concurrency = 3;
   for (int i = 0; i < 6; ++i) {
     holes.push_back(std::make_unique<testing::RawServer>(""));
@@ -109,7 +109,7 @@ TEST_CASE("endpoint source: first round spread on the clock, concurrency capped,
   }
 
   SECTION("a reload that removes endpoints removes their targets") {
-    config::Config fewer = cfg;
+    certwatch::config::Config fewer = cfg;
     fewer.endpoints.resize(2);
     rig.source.apply(fewer);
     CHECK(rig.source.endpoint_count() == 2);

@@ -4,8 +4,8 @@
 
 #include "agent/probe/mqtt_exchange.h"
 
-using certwatch::probe::mqtt_connack_problem;
-using certwatch::probe::mqtt_connect_packet;
+using certwatch::agent::probe::mqtt_connack_problem;
+using certwatch::agent::probe::mqtt_connect_packet;
 
 TEST_CASE("CONNECT is a 3.1.1 clean-session packet with the client id", "[agent][probe][mqtt]") {
   const auto p = mqtt_connect_packet("abc");

@@ -8,7 +8,7 @@
 
 #include "agent/probe/starttls.h"
 
-using namespace certwatch::probe;
+using namespace certwatch::agent::probe;
 using namespace std::string_literals;
 
 namespace {

@@ -48,16 +48,16 @@ bool has(const std::vector<std::string>& ids, const std::string& id) {
 }
 
 // One managed server certificate "svc" (1 h) of the fixture's root CA, deployed under `live`.
-config::Config one_managed(const testing::Pki& lab, const fs::path& live, std::optional<fs::path> passphrase_file) {
-  config::Config cfg;
+certwatch::config::Config one_managed(const testing::Pki& lab, const fs::path& live, std::optional<fs::path> passphrase_file) {
+  certwatch::config::Config cfg;
   cfg.agent.state_dir = lab.tmp / "state";
   cfg.issuers.push_back({"lab", lab.tmp / "pki", "root-ca", std::move(passphrase_file)});
-  config::ManagedEntry m;
+  certwatch::config::ManagedEntry m;
   m.name = "svc";
   m.issuer = "lab";
   m.subject = "/CN=svc.lab.local";
-  m.sans = {{pki::SubjectAltName::Type::dns, "svc.lab.local"}};
-  m.validity = config::Seconds{3600};
+  m.sans = {{certwatch::pki::SubjectAltName::Type::dns, "svc.lab.local"}};
+  m.validity = certwatch::config::Seconds{3600};
   m.key = live / "svc.key.pem";
   m.cert = live / "svc.cert.pem";
   m.chain = live / "svc.chain.pem";
@@ -69,14 +69,14 @@ config::Config one_managed(const testing::Pki& lab, const fs::path& live, std::o
 
 TEST_CASE("renew scheduler: wrong passphrase -> renewal.failed, nothing live touched, backoff, then success",
           "[agent][renew]") {
-  testing::Pki lab(pki::Passphrase("right horse"));
+  testing::Pki lab(certwatch::pki::Passphrase("right horse"));
   const fs::path live = lab.tmp / "live";
   fs::create_directories(live);
   // A live set that is due: 10 minutes left of a certificate managed as 1 h (renew at 20 min).
   auto rq = lab.server("svc");
   rq.validity_seconds = 600;
   rq.out_dir = live;
-  rq.ca_passphrase = pki::Passphrase("right horse");
+  rq.ca_passphrase = certwatch::pki::Passphrase("right horse");
   REQUIRE(lab.issuer.issue(rq).ok());
   const auto before = testing::snapshot(live);
 
@@ -131,16 +131,16 @@ TEST_CASE("renew scheduler: wrong passphrase -> renewal.failed, nothing live tou
 TEST_CASE("renew scheduler: a missing certificate is issued at start (bootstrap)", "[agent][renew]") {
   testing::Pki lab;
   const fs::path live = lab.tmp / "live";
-  config::Config cfg;
+  certwatch::config::Config cfg;
   cfg.agent.state_dir = lab.tmp / "state";
   cfg.issuers.push_back({"lab", lab.tmp / "pki", "root-ca", std::nullopt});
-  config::ManagedEntry m;
+  certwatch::config::ManagedEntry m;
   m.name = "svc";
   m.issuer = "lab";
   m.subject = "/CN=svc.lab.local";
-  m.sans = {{pki::SubjectAltName::Type::dns, "svc.lab.local"}, {pki::SubjectAltName::Type::ip, "127.0.0.1"}};
-  m.validity = config::Seconds{90 * 86400};
-  m.renew_before = config::Seconds{30 * 86400};
+  m.sans = {{certwatch::pki::SubjectAltName::Type::dns, "svc.lab.local"}, {certwatch::pki::SubjectAltName::Type::ip, "127.0.0.1"}};
+  m.validity = certwatch::config::Seconds{90 * 86400};
+  m.renew_before = certwatch::config::Seconds{30 * 86400};
   m.key = live / "k.pem";
   m.cert = live / "c.pem";
   cfg.managed.push_back(m);
@@ -168,19 +168,19 @@ TEST_CASE("renew scheduler: certificates with the same reload due within a minut
   const fs::path live = lab.tmp / "live";
   fs::create_directories(live);
   const auto reloads = lab.tmp / "reloads.log";
-  config::Config cfg;
+  certwatch::config::Config cfg;
   cfg.agent.state_dir = lab.tmp / "state";
   cfg.issuers.push_back({"lab", lab.tmp / "pki", "root-ca", std::nullopt});
   for (const auto* name : {"a", "b", "c"}) {
-    config::ManagedEntry m;
+    certwatch::config::ManagedEntry m;
     m.name = name;
     m.issuer = "lab";
     m.subject = std::string("/CN=") + name;
-    m.sans = {{pki::SubjectAltName::Type::dns, std::string(name) + ".lab.local"}};
-    m.validity = config::Seconds{3600};
+    m.sans = {{certwatch::pki::SubjectAltName::Type::dns, std::string(name) + ".lab.local"}};
+    m.validity = certwatch::config::Seconds{3600};
     m.key = live / (std::string(name) + ".key.pem");
     m.cert = live / (std::string(name) + ".cert.pem");
-    m.reload.kind = config::Reload::Kind::command;
+    m.reload.kind = certwatch::config::Reload::Kind::command;
     // "c" reloads another server: its own transaction and reload.
     m.reload.command.argv = {"sh", "-c", std::string("echo ") + (name[0] == 'c' ? "other" : "shared") + " >> " +
                                              reloads.string()};

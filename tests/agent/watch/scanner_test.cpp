@@ -77,12 +77,12 @@ TEST_CASE("a file watch entry is a target even as a dangling link", "[agent][sca
 }
 
 TEST_CASE("next_rejudge_time finds the next threshold crossing", "[agent][scanner]") {
-  pki::Report r;
-  pki::CertRecord c;
+  certwatch::pki::Report r;
+  certwatch::pki::CertRecord c;
   c.not_before = 0;
   c.not_after = 300 * 86400;  // lifetime 300 d: warning at 30 d left, critical at 7 d left
   r.certs.push_back(c);
-  pki::Thresholds t;
+  certwatch::pki::Thresholds t;
   CHECK(next_rejudge_time(r, t, 10) == 270 * 86400);
   CHECK(next_rejudge_time(r, t, 280 * 86400) == 293 * 86400);
   CHECK(next_rejudge_time(r, t, 299 * 86400) == 300 * 86400 + 1);

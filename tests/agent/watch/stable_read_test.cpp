@@ -36,7 +36,7 @@ TEST_CASE("stable_read retries while the file changes and settles on the last ve
   int calls = 0;
   StableReadOptions opt;
   opt.backoff = std::chrono::milliseconds(0);
-  opt.reader = [&](const std::filesystem::path&, std::size_t) -> pki::Result<RawRead> {
+  opt.reader = [&](const std::filesystem::path&, std::size_t) -> certwatch::Result<RawRead> {
     ++calls;
     return RawRead{"version " + std::to_string(std::min(calls, 3)), {}};
   };
@@ -51,7 +51,7 @@ TEST_CASE("stable_read gives up on a file that never stops changing", "[agent][s
   StableReadOptions opt;
   opt.max_attempts = 4;
   opt.backoff = std::chrono::milliseconds(0);
-  opt.reader = [&](const std::filesystem::path&, std::size_t) -> pki::Result<RawRead> {
+  opt.reader = [&](const std::filesystem::path&, std::size_t) -> certwatch::Result<RawRead> {
     return RawRead{"v" + std::to_string(++calls), {}};
   };
   auto r = stable_read("busy.pem", opt);
@@ -117,7 +117,7 @@ TEST_CASE("an in-place rewrite caught between truncate and write is not read as 
   StableReadOptions opt;
   opt.backoff = std::chrono::milliseconds(0);
   int calls = 0;
-  opt.reader = [&](const std::filesystem::path& p, std::size_t max) -> pki::Result<RawRead> {
+  opt.reader = [&](const std::filesystem::path& p, std::size_t max) -> certwatch::Result<RawRead> {
     ++calls;
     auto r = certwatch::agent::read_file_once(p, max);
     if (r) {

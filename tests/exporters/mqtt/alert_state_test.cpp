@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-using namespace exporters::mqtt;
-using pki::Severity;
+using namespace certwatch::exporters::mqtt;
+using certwatch::pki::Severity;
 
 namespace {
 
@@ -25,7 +25,7 @@ AlertInfo info(const std::string& key, Severity s) {
 
 std::vector<std::string> names(const std::vector<AlertTransition>& ts) {
   std::vector<std::string> out;
-  for (const auto& t : ts) out.push_back(std::string(to_string(t.event)) + ":" + std::string(pki::to_string(t.info.severity)));
+  for (const auto& t : ts) out.push_back(std::string(to_string(t.event)) + ":" + std::string(certwatch::pki::to_string(t.info.severity)));
   return out;
 }
 

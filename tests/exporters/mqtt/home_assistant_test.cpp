@@ -4,7 +4,7 @@
 
 #include <catch2/catch.hpp>
 
-using namespace exporters::mqtt;
+using namespace certwatch::exporters::mqtt;
 
 TEST_CASE("Home Assistant: days left as JSON text", "[exporters][mqtt]") {
   CHECK(days_left(20 * 86400) == "20.0");

@@ -6,7 +6,7 @@
 
 #include "support/fixtures.h"
 
-using namespace exporters::mqtt;
+using namespace certwatch::exporters::mqtt;
 
 TEST_CASE("published keys: round trip", "[exporters][mqtt]") {
   AlertBook book({60, 86400});
@@ -16,7 +16,7 @@ TEST_CASE("published keys: round trip", "[exporters][mqtt]") {
   a.target = "/etc/odd\tname\n%41.pem";
   a.finding_target = a.target + "#0";
   a.id = "cert.expired";
-  a.severity = pki::Severity::critical;
+  a.severity = certwatch::pki::Severity::critical;
   a.message = "expired 3 days ago\r\n100%";
   a.subject_cn = "mqtt.lab.local";
   a.serial = "0A1B";

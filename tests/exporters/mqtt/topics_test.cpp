@@ -6,7 +6,7 @@
 #include <set>
 #include <string>
 
-using namespace exporters::mqtt;
+using namespace certwatch::exporters::mqtt;
 
 TEST_CASE("alert keys: stable, readable, one safe topic level", "[exporters][mqtt]") {
   const auto k = alert_key("/etc/mosquitto/certs/server.chain.pem#0", "cert.expires_soon");

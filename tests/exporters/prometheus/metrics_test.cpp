@@ -10,7 +10,8 @@
 
 #include "exporters/prometheus/metric_names.h"
 
-using namespace exporters;
+using namespace certwatch;
+using namespace certwatch::exporters;
 
 namespace {
 constexpr std::string_view kTwoLabels[] = {"target", "role"};
@@ -52,7 +53,7 @@ TEST_CASE("label values and HELP are escaped", "[exporters][metrics]") {
   CHECK(escape_label_value("tab\tstays") == "tab\tstays");
   CHECK(escape_label_value("Zürich ☃ 𝄞") == "Zürich ☃ 𝄞");  // valid UTF-8 untouched
   // Invalid UTF-8 (a stray continuation byte, a truncated sequence, an overlong '/', a
-  // surrogate) is written "\xNN" (pki/text_escape.h), whose backslash the text format escapes:
+  // surrogate) is written "\xNN" (base/text_escape.h), whose backslash the text format escapes:
   // Prometheus can parse the scrape and two names that differ in such bytes stay two series.
   CHECK(escape_label_value("a\x80z") == "a\\\\x80z");
   CHECK(escape_label_value("a\xE2\x98") == "a\\\\xe2\\\\x98");
