@@ -1,7 +1,7 @@
 // Typed reading of yaml-cpp nodes with error collection: the mechanics under config/loader.cpp
-// (which holds the schema). Every read either returns a value or records one Problem at the
-// node's 1-based line:column and returns nullopt, so the loader goes on and reports every
-// problem of the file at once.
+// and the schema (config/loader_sections.h, one file per section). Every read either returns a
+// value or records one Problem at the node's 1-based line:column and returns nullopt, so the loader
+// goes on and reports every problem of the file at once.
 //
 // Not thread-safe: one YamlReader per load.
 #pragma once

@@ -15,6 +15,7 @@ packages=(
   sqlite3   # the ledger migration test writes a version 1 ledger
   # the client-family differential test: real clients against openssl s_server
   gnutls-bin golang-go libmbedtls-dev
+  clang-format  # the format test: product files match .clang-format (Debian 12: version 14)
   lintian   # the Debian package test: no error-severity findings
   chromium  # the status page test renders / in headless Chromium
   python3   # JSON oracle: the API must stay valid UTF-8 JSON for any file name
