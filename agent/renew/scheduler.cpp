@@ -29,7 +29,7 @@ bool renewal_config_changed(const config::Config& a, const config::Config& b) {
 }  // namespace
 
 TargetId managed_target(const std::string& name) {
-  return {SourceKind::ledger, "managed/" + name};
+  return {SourceKind::managed, "managed/" + name};
 }
 
 RenewScheduler::RenewScheduler(boost::asio::io_context& io, Clock& clock, Inventory& inventory,

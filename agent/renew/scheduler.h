@@ -12,7 +12,7 @@
 //   renewal.failed (critical) until a success; renewal.overdue once the due time has passed.
 // - Certificates with the same reload that are due within the same minute share one
 //   transaction, so the server reloads once.
-// Each managed certificate is an inventory target (source "ledger", id "managed/<name>")
+// Each managed certificate is an inventory target (kind managed, id "managed/<name>")
 // holding its deployed chain as judged and the renewal findings, so they reach /metrics
 // (certwatch_finding), the API and the status page like any other finding.
 // Thread-safety: io_context thread only.
