@@ -7,7 +7,6 @@
 #include "agent/acme/argv_runner.h"
 #include "agent/daemon/change_log.h"
 #include "agent/http/routes.h"
-#include "agent/renew/renew_json.h"
 #include "config/loader.h"
 
 namespace certwatch::agent {
@@ -309,20 +308,13 @@ certwatch::Result<void> Daemon::start_http(const config::HttpConfig& http) {
   o.max_connections_per_client = http.max_connections_per_client;
   o.gzip_min_bytes = kGzipMinBytes;
   auto server = std::make_unique<HttpServer>(io_, o);
-  for (auto& [path, handler] : agent_routes(
-           AgentView{inventory_, metrics_, status_, *clock_, [this] { return renew_.status(); }}))
-    server->route(path, std::move(handler));
-  server->route("/api/v1/renewals", [this](const HttpRequest&) {
-    return HttpResponse{200,
-                        "application/json",
-                        render_renewals_json(renew_, now()),
-                        {{"Cache-Control", "no-store"}}};
-  });
+  auto routes = agent_routes(AgentView{inventory_, metrics_, status_, *clock_, renew_});
+  const std::string served = route_list(routes);
+  for (auto& [path, handler] : routes) server->route(path, std::move(handler));
   if (auto r = server->start(); !r)
     return certwatch::make_error("cannot listen on " + http.listen.to_string() + ": " +
                                  r.error().message);
-  spdlog::info("serving /metrics, /healthz, /api/v1/certificates and / on {}:{}", o.address,
-               server->port());
+  spdlog::info("serving {} on {}:{}", served, o.address, server->port());
   // A new listener replaces the old one only once it is up (reload keeps serving otherwise).
   if (http_) http_->stop();
   http_ = std::move(server);
