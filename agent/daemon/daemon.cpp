@@ -7,7 +7,6 @@
 #include "agent/acme/argv_runner.h"
 #include "agent/daemon/change_log.h"
 #include "agent/http/routes.h"
-#include "agent/renew/renew_json.h"
 #include "config/loader.h"
 
 namespace certwatch::agent {
@@ -35,22 +34,9 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
       options_(std::move(options)),
       own_clock_(options_.clock != nullptr ? nullptr : std::make_unique<SystemClock>(io)),
       clock_(options_.clock != nullptr ? options_.clock : own_clock_.get()),
-      files_(io, *clock_, inventory_, options_.scan_threads,
-             FileSourceHooks{[this](double s) { on_scan_finished(s); },
-                             [this] { update_self_metrics(); },
-                             [this](std::size_t n) { metrics_.add_read_errors(n); },
-                             [this] { return status_.ready; }}),
-      endpoints_(io, *clock_, inventory_,
-                 EndpointSourceHooks{[this](std::size_t ok, std::size_t failed) {
-                                       metrics_.probes_finished(ok, failed);
-                                     },
-                                     [this] { update_self_metrics(); }}),
-      renew_(io, *clock_, inventory_,
-             RenewHooks{[this](const std::string& name, int64_t next, int64_t last) {
-                          metrics_.set_renewal(name, next, last);
-                        },
-                        [this](const std::string& name) { metrics_.remove_renewal(name); },
-                        [this](const RenewOutcome& o) { renewal_finished(o); }}),
+      files_(io, *clock_, inventory_, options_.scan_threads, *this),
+      endpoints_(io, *clock_, inventory_, *this),
+      renew_(io, *clock_, inventory_, *this),
       ledger_(*clock_, inventory_),
       signals_(io),
       watchdog_timer_(io),
@@ -63,7 +49,7 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
       [this](const InventoryChange& c, const InventoryEntry* old, const InventoryEntry* fresh) {
         metrics_.update_target(c.target, old, fresh);
       });
-  inventory_.subscribe(make_change_log([this] { return !status_.ready; }));
+  inventory_.subscribe(make_change_log([this] { return !files_.first_scan_done(); }));
   inventory_.subscribe(
       [this](const InventoryChange& c, const InventoryEntry* old, const InventoryEntry* fresh) {
         if (alerts_) alerts_->on_change(c, old, fresh);
@@ -95,7 +81,7 @@ int Daemon::run() {
     return 1;
   }
   wait_signals();
-  // 3. first scan; READY=1 when it is done (on_scan_finished).
+  // 3. first scan; READY=1 when it is done (scan_finished).
   notify_.status("initial scan");
   arm_watchdog();
   apply_config(std::move(*cfg), true);
@@ -254,11 +240,27 @@ void Daemon::renewal_finished(const RenewOutcome& o) {
   alerts_->renewal_finished(e);
 }
 
-void Daemon::on_scan_finished(double seconds) {
+void Daemon::read_errors(std::size_t count) {
+  metrics_.add_read_errors(count);
+}
+
+void Daemon::probes_finished(std::size_t successes, std::size_t failures) {
+  metrics_.probes_finished(successes, failures);
+}
+
+void Daemon::renewal_scheduled(const std::string& name, int64_t next_at, int64_t last_success) {
+  metrics_.set_renewal(name, next_at, last_success);
+}
+
+void Daemon::renewal_removed(const std::string& name) {
+  metrics_.remove_renewal(name);
+}
+
+void Daemon::scan_finished(double seconds) {
   status_.last_scan_at = now();
   status_.last_scan_seconds = seconds;
   metrics_.scan_finished(seconds, status_.last_scan_at);
-  update_self_metrics();
+  settled();
   if (!status_.ready) {
     status_.ready = true;
     if (alerts_) alerts_->sources_reported();
@@ -276,7 +278,7 @@ void Daemon::on_scan_finished(double seconds) {
   }
 }
 
-void Daemon::update_self_metrics() {
+void Daemon::settled() {
   status_.files = inventory_.size(SourceKind::file);
   metrics_.set_files_watched(inventory_.size(SourceKind::file));
   metrics_.set_certificates(inventory_.certificate_count());
@@ -306,20 +308,13 @@ certwatch::Result<void> Daemon::start_http(const config::HttpConfig& http) {
   o.max_connections_per_client = http.max_connections_per_client;
   o.gzip_min_bytes = kGzipMinBytes;
   auto server = std::make_unique<HttpServer>(io_, o);
-  for (auto& [path, handler] : agent_routes(
-           AgentView{inventory_, metrics_, status_, *clock_, [this] { return renew_.status(); }}))
-    server->route(path, std::move(handler));
-  server->route("/api/v1/renewals", [this](const HttpRequest&) {
-    return HttpResponse{200,
-                        "application/json",
-                        render_renewals_json(renew_, now()),
-                        {{"Cache-Control", "no-store"}}};
-  });
+  auto routes = agent_routes(AgentView{inventory_, metrics_, status_, *clock_, renew_});
+  const std::string served = route_list(routes);
+  for (auto& [path, handler] : routes) server->route(path, std::move(handler));
   if (auto r = server->start(); !r)
     return certwatch::make_error("cannot listen on " + http.listen.to_string() + ": " +
                                  r.error().message);
-  spdlog::info("serving /metrics, /healthz, /api/v1/certificates and / on {}:{}", o.address,
-               server->port());
+  spdlog::info("serving {} on {}:{}", served, o.address, server->port());
   // A new listener replaces the old one only once it is up (reload keeps serving otherwise).
   if (http_) http_->stop();
   http_ = std::move(server);

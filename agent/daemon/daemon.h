@@ -1,9 +1,10 @@
 // The agent daemon (`certwatch agent -c FILE`), in Mosquitto's shape: config -> listeners ->
 // first scan -> READY=1 -> loop -> teardown in reverse. It is the composition root: it wires
-// the sources (files and endpoints; the ledger to come) into the inventory,
-// the inventory's change feed into its consumers (metrics, the change log), and the inventory
-// into the outputs (HTTP routes), and it owns lifecycle, signals, reload and sd_notify. It
-// judges nothing and reads no file but the config.
+// the sources (files, endpoints, the ledger, managed certificates) into the inventory, the
+// inventory's change feed into its consumers (metrics, the change log, the MQTT alerts), the
+// sources' own reports (SourceSink: scans, probes, renewals) into metrics, readiness and MQTT
+// events, and the inventory into the outputs (the HTTP route table); it owns lifecycle,
+// signals, reload and sd_notify. It judges nothing and reads no file but the config.
 //
 // One io_context thread owns all state. Signals only set work for the loop: SIGHUP reloads
 // the config and rescans (RELOADING=1 ... READY=1; an invalid config is logged with its
@@ -29,6 +30,7 @@
 #include "agent/http/http_server.h"
 #include "agent/http/status_page.h"
 #include "agent/inventory/inventory.h"
+#include "agent/inventory/source_sink.h"
 #include "agent/metrics/agent_metrics.h"
 #include "agent/probe/endpoint_source.h"
 #include "agent/renew/ledger_source.h"
@@ -47,10 +49,10 @@ struct DaemonOptions {
   std::chrono::seconds rejudge_check{60};  // how often time-dependent findings are looked at
 };
 
-class Daemon {
+class Daemon : private SourceSink {
  public:
   Daemon(boost::asio::io_context& io, DaemonOptions options);
-  ~Daemon();
+  ~Daemon() override;
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
@@ -79,9 +81,15 @@ class Daemon {
   void arm_hup_timer();
   void arm_watchdog();
   void arm_rejudge();
-  void on_scan_finished(double seconds);
-  void renewal_finished(const RenewOutcome& o);  // metrics, and an MQTT event when mqtt: is set
-  void update_self_metrics();
+  // SourceSink: what the sources report beyond their entries.
+  void scan_finished(double seconds) override;  // READY=1 after the first one
+  void read_errors(std::size_t count) override;
+  void probes_finished(std::size_t successes, std::size_t failures) override;
+  void settled() override;  // the self metrics (files, certificates, directories)
+  void renewal_scheduled(const std::string& name, int64_t next_at, int64_t last_success) override;
+  void renewal_removed(const std::string& name) override;
+  // Metrics, and an MQTT event when mqtt: is set.
+  void renewal_finished(const RenewOutcome& o) override;
   std::string status_line() const;
 
   boost::asio::io_context& io_;

@@ -1,5 +1,6 @@
 #include "agent/http/routes.h"
 
+#include "agent/renew/renew_json.h"
 #include "exporters/prometheus/metrics.h"
 
 namespace certwatch::agent {
@@ -29,8 +30,8 @@ HttpResponse metrics_route(AgentMetrics& metrics, const HttpRequest& req) {
 
 }  // namespace
 
-std::vector<std::pair<std::string, HttpHandler>> agent_routes(AgentView v) {
-  std::vector<std::pair<std::string, HttpHandler>> routes;
+RouteTable agent_routes(AgentView v) {
+  RouteTable routes;
   routes.emplace_back("/metrics",
                       [v](const HttpRequest& req) { return metrics_route(v.metrics, req); });
   routes.emplace_back("/healthz", [v](const HttpRequest&) {
@@ -45,14 +46,28 @@ std::vector<std::pair<std::string, HttpHandler>> agent_routes(AgentView v) {
     r.body = render_certificates_json(v.inventory, v.clock.now());
     return no_store(std::move(r));
   });
+  routes.emplace_back("/api/v1/renewals", [v](const HttpRequest&) {
+    HttpResponse r;
+    r.content_type = "application/json";
+    r.body = render_renewals_json(v.renewals, v.clock.now());
+    return no_store(std::move(r));
+  });
   routes.emplace_back("/", [v](const HttpRequest&) {
     HttpResponse r;
     r.content_type = "text/html; charset=utf-8";
-    r.body = render_status_html(v.inventory, v.status, v.clock.now(),
-                                v.renewals ? v.renewals() : std::vector<RenewStatus>{});
+    r.body = render_status_html(v.inventory, v.status, v.clock.now(), v.renewals.status());
     return no_store(std::move(r));
   });
   return routes;
+}
+
+std::string route_list(const RouteTable& routes) {
+  std::string out;
+  for (std::size_t i = 0; i < routes.size(); ++i) {
+    if (i != 0) out += i + 1 == routes.size() ? " and " : ", ";
+    out += routes[i].first;
+  }
+  return out;
 }
 
 }  // namespace certwatch::agent

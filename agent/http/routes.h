@@ -5,12 +5,14 @@
 //   /metrics              Prometheus text 0.0.4 (the cached gzip form when the client asks)
 //   /healthz              "ok" once the first scan finished, 503 before
 //   /api/v1/certificates  the inventory as JSON (status_page.h)
+//   /api/v1/renewals      the renewal schedule as JSON (renew/renew_json.h)
 //   /                     the status page
+// The start-up log names the paths of this table (route_list), so a route added here is
+// announced without a second list to keep in step.
 #pragma once
 
 #include <utility>
 
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,10 +30,14 @@ struct AgentView {
   AgentMetrics& metrics;  // not const: the gzip cache is filled on demand
   const AgentStatus& status;
   const Clock& clock;
-  // The renewal schedule (empty when nothing is managed).
-  std::function<std::vector<RenewStatus>()> renewals;
+  const RenewScheduler& renewals;  // its schedule is empty when nothing is managed
 };
 
-std::vector<std::pair<std::string, HttpHandler>> agent_routes(AgentView view);
+using RouteTable = std::vector<std::pair<std::string, HttpHandler>>;
+
+RouteTable agent_routes(AgentView view);
+
+// "/metrics, /healthz, ... and /": the table's paths in order, for the start-up log.
+std::string route_list(const RouteTable& routes);
 
 }  // namespace certwatch::agent

@@ -1,10 +1,10 @@
-// The agent's inventory: one entry per target, whatever source saw it (a watched file; an
-// endpoint or a ledger entry to come), holding the compact judged report (pki::Report:
-// strings and numbers, no OpenSSL object) and, beside it, the state only that source needs
-// (for a file: stat stamp, content hash, paired key). Each observation replaces the target's
-// entry; the findings diff (raised, severity changed, cleared) is computed here, once, and
-// offered to every subscriber (metrics, logs, and the MQTT alerts to come) before the old
-// entry goes. The API and the status page read the entries.
+// The agent's inventory: one entry per target, whatever source saw it (a watched file, an
+// endpoint address, a ledger row, a managed certificate), holding the compact judged report
+// (pki::Report: strings and numbers, no OpenSSL object) and, beside it, the state only that
+// source needs (for a file: stat stamp, content hash, paired key). Each observation replaces
+// the target's entry; the findings diff (raised, severity changed, cleared) is computed here,
+// once, and offered to every subscriber (metrics, the change log, the MQTT alerts) before the
+// old entry goes. The API and the status page read the entries.
 // Thread-safety: owned by the io_context thread; not locked.
 #pragma once
 
@@ -74,9 +74,11 @@ struct EndpointState {
   int64_t last_success = 0;         // 0: never
 };
 
-// Source-specific state, one alternative per source kind that needs one (ledger state joins
-// here).
-using SourceState = std::variant<FileState, EndpointState>;
+// Source-specific state, one alternative per source kind that keeps one; ledger rows and
+// managed certificates keep none (std::monostate). FileState is still the default because
+// the scanner fills a default entry's FileState; Inventory::observe gives any other kind's
+// entry std::monostate, so that file() is non-null only for a file target.
+using SourceState = std::variant<FileState, EndpointState, std::monostate>;
 
 struct InventoryEntry {
   // The target's certificates, in file (or served) order. Filled by Inventory::prepare() from
@@ -151,7 +153,7 @@ class Inventory {
   std::unordered_map<uint64_t, std::weak_ptr<const pki::CertRecord>> interned_;
   std::vector<InventoryListener> listeners_;
   std::size_t certificates_ = 0;
-  std::array<std::size_t, 3> targets_by_source_{};  // by SourceKind
+  std::array<std::size_t, kSourceKinds> targets_by_source_{};  // by SourceKind
   uint64_t generation_ = 0;
 };
 

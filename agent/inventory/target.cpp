@@ -11,6 +11,7 @@ std::string_view to_string(SourceKind kind) {
     case SourceKind::endpoint:
       return exporters::metric_names::kSourceEndpoint;
     case SourceKind::ledger:
+    case SourceKind::managed:
       return exporters::metric_names::kSourceLedger;
   }
   return "unknown";

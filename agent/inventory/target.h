@@ -1,29 +1,45 @@
 // What the inventory is keyed by: a target is one thing watched, named by the kind of source
-// that sees it and an id that is unique within that source. Files: the path. Endpoints (to
-// come): "host:port" and the address probed. Ledger entries (to come): issuer and serial.
-// The source kind is also the `source` label of every exported series.
+// that sees it and an id that is unique within that source. Files: the path. Endpoints:
+// "host:port [address]". Ledger rows: "issuer/name/serial". Managed certificates:
+// "managed/<name>". The source kind's word (to_string) is the `source` label of every
+// exported series and the API's `source` field.
 #pragma once
 
 #include <utility>
 
 #include <compare>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace certwatch::agent {
 
-enum class SourceKind : uint8_t { file, endpoint, ledger };
+enum class SourceKind : uint8_t { file, endpoint, ledger, managed };
+inline constexpr std::size_t kSourceKinds = 4;
 
-// "file", "endpoint", "ledger": the metrics label and the API's word for the kind.
+// "file", "endpoint", "ledger": the metrics label and the API's word for the kind. A managed
+// certificate says "ledger", as it did before it was a kind of its own: dashboards and
+// alert rules select it by source="ledger" and target="managed/<name>".
 std::string_view to_string(SourceKind kind);
+
+// Where a kind sorts: managed and ledger targets share a rank, so that the API and /metrics
+// list them interleaved by id as they were while they shared a kind.
+constexpr int sort_rank(SourceKind kind) {
+  return kind == SourceKind::managed ? static_cast<int>(SourceKind::ledger)
+                                     : static_cast<int>(kind);
+}
 
 struct TargetId {
   SourceKind source = SourceKind::file;
   std::string id;
   // Ordered by source, then id: the targets of one source are contiguous and, for files,
   // every path under a directory follows the directory's own text.
-  auto operator<=>(const TargetId&) const = default;
+  std::strong_ordering operator<=>(const TargetId& o) const {
+    if (auto c = sort_rank(source) <=> sort_rank(o.source); c != 0) return c;
+    if (auto c = id <=> o.id; c != 0) return c;
+    return source <=> o.source;
+  }
   bool operator==(const TargetId&) const = default;
 };
 

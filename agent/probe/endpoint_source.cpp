@@ -9,12 +9,8 @@ namespace certwatch::agent {
 using std::chrono::milliseconds;
 
 EndpointSource::EndpointSource(boost::asio::io_context& io, Clock& clock, Inventory& inventory,
-                               EndpointSourceHooks hooks)
-    : io_(io),
-      clock_(clock),
-      inventory_(inventory),
-      hooks_(std::move(hooks)),
-      rng_(std::random_device{}()) {}
+                               SourceSink& sink)
+    : io_(io), clock_(clock), inventory_(inventory), sink_(sink), rng_(std::random_device{}()) {}
 
 EndpointSource::~EndpointSource() {
   stop();
@@ -80,7 +76,7 @@ void EndpointSource::apply(const config::Config& cfg) {
     std::uniform_int_distribution<int64_t> d(0, std::max<int64_t>(0, spread));
     schedule(ep, milliseconds(d(rng_)));
   }
-  if (hooks_.settled) hooks_.settled();
+  sink_.settled();
 }
 
 void EndpointSource::cancel_probe(Endpoint& ep) {
@@ -167,8 +163,8 @@ void EndpointSource::on_done(const std::string& name, uint64_t generation,
     }
   }
   replace_targets(ep, std::move(fresh));
-  if (hooks_.probed) hooks_.probed(ok, failed);
-  if (hooks_.settled) hooks_.settled();
+  sink_.probes_finished(ok, failed);
+  sink_.settled();
   schedule(ep, jittered(std::chrono::duration_cast<milliseconds>(ctx.entry.interval)));
   pump();
 }
@@ -204,7 +200,7 @@ void EndpointSource::rejudge_due(int64_t now) {
       any = true;
     }
   }
-  if (any && hooks_.settled) hooks_.settled();
+  if (any) sink_.settled();
 }
 
 void EndpointSource::remove_all(Endpoint& ep) {

@@ -29,6 +29,7 @@
 
 #include "agent/clock/clock.h"
 #include "agent/inventory/inventory.h"
+#include "agent/inventory/source_sink.h"
 #include "agent/probe/endpoint_judge.h"
 #include "agent/probe/tls_probe.h"
 #include "config/config.h"
@@ -36,18 +37,9 @@
 
 namespace certwatch::agent {
 
-struct EndpointSourceHooks {
-  // A probe finished: how many of its addresses succeeded and failed (a name that did not
-  // resolve counts as one failure).
-  std::function<void(std::size_t successes, std::size_t failures)> probed;
-  // Targets changed: counts may have moved.
-  std::function<void()> settled;
-};
-
 class EndpointSource {
  public:
-  EndpointSource(boost::asio::io_context& io, Clock& clock, Inventory& inventory,
-                 EndpointSourceHooks hooks);
+  EndpointSource(boost::asio::io_context& io, Clock& clock, Inventory& inventory, SourceSink& sink);
   ~EndpointSource();
   EndpointSource(const EndpointSource&) = delete;
   EndpointSource& operator=(const EndpointSource&) = delete;
@@ -92,7 +84,7 @@ class EndpointSource {
   boost::asio::io_context& io_;
   Clock& clock_;
   Inventory& inventory_;
-  EndpointSourceHooks hooks_;
+  SourceSink& sink_;
   std::map<std::string, std::unique_ptr<Endpoint>> endpoints_;  // by "host:port"
   std::deque<std::string> queue_;                               // due, waiting for a free slot
   std::size_t in_flight_ = 0;

@@ -29,12 +29,12 @@ bool renewal_config_changed(const config::Config& a, const config::Config& b) {
 }  // namespace
 
 TargetId managed_target(const std::string& name) {
-  return {SourceKind::ledger, "managed/" + name};
+  return {SourceKind::managed, "managed/" + name};
 }
 
 RenewScheduler::RenewScheduler(boost::asio::io_context& io, Clock& clock, Inventory& inventory,
-                               RenewHooks hooks)
-    : io_(io), clock_(clock), inventory_(inventory), hooks_(std::move(hooks)) {}
+                               SourceSink& sink)
+    : io_(io), clock_(clock), inventory_(inventory), sink_(sink) {}
 
 RenewScheduler::~RenewScheduler() {
   *alive_ = false;
@@ -55,7 +55,7 @@ void RenewScheduler::apply(const config::Config& cfg) {
     m.timer->cancel();
     m.ari_timer->cancel();
     inventory_.remove(managed_target(name));
-    if (hooks_.removed) hooks_.removed(name);
+    sink_.renewal_removed(name);
   }
   managed_.clear();
   config_ = cfg;
@@ -172,7 +172,7 @@ void RenewScheduler::ask_again_in(Managed& m, int64_t seconds) {
 
 void RenewScheduler::arm(Managed& m) {
   if (stopped_) return;
-  if (hooks_.scheduled) hooks_.scheduled(m.st.name, m.st.next_at, m.st.last_success);
+  sink_.renewal_scheduled(m.st.name, m.st.next_at, m.st.last_success);
   const int64_t delay = std::max<int64_t>(0, m.st.next_at - clock_.now());
   m.timer->wait_for(std::chrono::seconds(delay), [this, name = m.st.name](bool fired) {
     if (fired && !stopped_) fire(name);
@@ -204,7 +204,7 @@ void RenewScheduler::fire(const std::string& name) {
 void RenewScheduler::finished(const std::vector<RenewOutcome>& outcomes) {
   const int64_t now = clock_.now();
   for (const auto& o : outcomes) {
-    if (hooks_.finished) hooks_.finished(o);
+    sink_.renewal_finished(o);
     auto it = managed_.find(o.name);
     if (it == managed_.end()) continue;
     auto& m = it->second;

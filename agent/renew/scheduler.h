@@ -12,7 +12,7 @@
 //   renewal.failed (critical) until a success; renewal.overdue once the due time has passed.
 // - Certificates with the same reload that are due within the same minute share one
 //   transaction, so the server reloads once.
-// Each managed certificate is an inventory target (source "ledger", id "managed/<name>")
+// Each managed certificate is an inventory target (kind managed, id "managed/<name>")
 // holding its deployed chain as judged and the renewal findings, so they reach /metrics
 // (certwatch_finding), the API and the status page like any other finding.
 // Thread-safety: io_context thread only.
@@ -31,16 +31,11 @@
 
 #include "agent/clock/clock.h"
 #include "agent/inventory/inventory.h"
+#include "agent/inventory/source_sink.h"
 #include "agent/renew/transaction.h"
 #include "config/config.h"
 
 namespace certwatch::agent {
-
-struct RenewHooks {
-  std::function<void(const std::string& name, int64_t next_at, int64_t last_success)> scheduled;
-  std::function<void(const std::string& name)> removed;
-  std::function<void(const RenewOutcome&)> finished;
-};
 
 // The schedule of one managed certificate, for the API and tests.
 struct RenewStatus {
@@ -61,7 +56,7 @@ TargetId managed_target(const std::string& name);
 
 class RenewScheduler {
  public:
-  RenewScheduler(boost::asio::io_context& io, Clock& clock, Inventory& inventory, RenewHooks hooks);
+  RenewScheduler(boost::asio::io_context& io, Clock& clock, Inventory& inventory, SourceSink& sink);
   ~RenewScheduler();
   RenewScheduler(const RenewScheduler&) = delete;
   RenewScheduler& operator=(const RenewScheduler&) = delete;
@@ -99,7 +94,7 @@ class RenewScheduler {
   boost::asio::io_context& io_;
   Clock& clock_;
   Inventory& inventory_;
-  RenewHooks hooks_;
+  SourceSink& sink_;
   VerifyPolicy verify_;
   config::Config config_;
   bool configured_ = false;

@@ -69,12 +69,8 @@ std::vector<std::string> file_targets_under(const Inventory& inventory, const fs
 }
 
 FileSource::FileSource(boost::asio::io_context& io, Clock& clock, Inventory& inventory,
-                       unsigned scan_threads, FileSourceHooks hooks)
-    : io_(io),
-      clock_(clock),
-      inventory_(inventory),
-      scan_threads_(scan_threads),
-      hooks_(std::move(hooks)) {}
+                       unsigned scan_threads, SourceSink& sink)
+    : io_(io), clock_(clock), inventory_(inventory), scan_threads_(scan_threads), sink_(sink) {}
 
 FileSource::~FileSource() {
   cancelled_ = true;
@@ -149,7 +145,7 @@ void FileSource::on_changes(WatchChanges changes) {
     remove_missing(p, present);
     observe(present, false, false);
   }
-  if (hooks_.settled) hooks_.settled();
+  sink_.settled();
 }
 
 bool FileSource::reload_trust_if_changed(bool changed) {
@@ -193,7 +189,8 @@ void FileSource::finish_scan() {
   // The scan's garbage (file contents, OpenSSL objects, pool-thread arenas) goes back to the
   // system: what stays is the inventory and the registry.
   ::malloc_trim(0);
-  if (hooks_.scan_finished) hooks_.scan_finished(seconds);
+  first_scan_done_ = true;
+  sink_.scan_finished(seconds);
   if (scan_queued_) {
     const bool force = scan_queued_force_;
     scan_queued_ = scan_queued_force_ = false;
@@ -309,7 +306,7 @@ void FileSource::on_result(ScanResult r, uint64_t seq, bool full_scan) {
     r.cancelled = true;
   }
   if (!stopping_ && !r.cancelled && latest) {
-    if (r.read_error && hooks_.read_errors) hooks_.read_errors(1);
+    if (r.read_error) sink_.read_errors(1);
     const TargetId id = file_target(target);
     if (r.unchanged) {
       if (auto* state = inventory_.source_state(id))
@@ -322,9 +319,9 @@ void FileSource::on_result(ScanResult r, uint64_t seq, bool full_scan) {
       // prepare() interns the records and copies the rest onto this (long-lived) thread, so
       // the pool's arena holds only scan garbage and can be returned to the system.
       (void)inventory_.observe(id, inventory_.prepare(std::move(r.entry)));
-      if (!full_scan && hooks_.settled) hooks_.settled();
+      if (!full_scan) sink_.settled();
       // The initial scan judges every certificate with the keys as they are: nothing to redo.
-      if (key_changed && ready()) rejudge_partners(r.path);
+      if (key_changed && first_scan_done_) rejudge_partners(r.path);
     }
   }
   if (full_scan && --scan_pending_ == 0 && scan_in_progress_) finish_scan();

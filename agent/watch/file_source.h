@@ -21,7 +21,6 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +29,7 @@
 
 #include "agent/clock/clock.h"
 #include "agent/inventory/inventory.h"
+#include "agent/inventory/source_sink.h"
 #include "agent/watch/file_watcher.h"
 #include "agent/watch/scan_pool.h"
 #include "agent/watch/scanner.h"
@@ -39,21 +39,10 @@
 
 namespace certwatch::agent {
 
-struct FileSourceHooks {
-  // A full scan finished (initial, periodic, forced): its wall time in seconds.
-  std::function<void(double seconds)> scan_finished;
-  // Targets changed outside a full scan (an event, a re-judge): counts may have moved.
-  std::function<void()> settled;
-  // Reads that failed (input.unreadable / input.malformed), as they happen.
-  std::function<void(std::size_t)> read_errors;
-  // Whether the initial scan has finished (its changes are summarised, not listed).
-  std::function<bool()> ready;
-};
-
 class FileSource {
  public:
   FileSource(boost::asio::io_context& io, Clock& clock, Inventory& inventory, unsigned scan_threads,
-             FileSourceHooks hooks);
+             SourceSink& sink);
   ~FileSource();
   FileSource(const FileSource&) = delete;
   FileSource& operator=(const FileSource&) = delete;
@@ -71,6 +60,9 @@ class FileSource {
   void join();
 
   bool scanning() const { return scan_in_progress_; }
+  // The first full scan of this run has finished: until then a changed key file's partners
+  // are judged by the scan itself, not again one by one.
+  bool first_scan_done() const { return first_scan_done_; }
   std::size_t directories_watched() const { return watcher_ ? watcher_->watch_count() : 0; }
 
  private:
@@ -94,13 +86,12 @@ class FileSource {
   // A key file changed, appeared or went away: judge the certificate files paired with it
   // again (their own bytes may not have changed).
   void rejudge_partners(const std::filesystem::path& key_file);
-  bool ready() const { return hooks_.ready && hooks_.ready(); }
 
   boost::asio::io_context& io_;
   Clock& clock_;
   Inventory& inventory_;
   unsigned scan_threads_;
-  FileSourceHooks hooks_;
+  SourceSink& sink_;
   std::optional<config::Config> config_;  // the last one applied
   std::vector<std::shared_ptr<const WatchContext>> contexts_;
   // Trust bundle files of the config (global and per entry): watched, and a change to one
@@ -115,6 +106,7 @@ class FileSource {
   std::atomic<bool> cancelled_{false};  // read by pool jobs
   bool stopping_ = false;
 
+  bool first_scan_done_ = false;
   bool scan_in_progress_ = false;
   bool scan_queued_ = false;
   bool scan_queued_force_ = false;

@@ -1,16 +1,20 @@
-#include <catch2/catch.hpp>
-
 #include "agent/inventory/inventory.h"
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
 #include "agent/watch/file_source.h"
 
 using certwatch::agent::ChangeKind;
+using certwatch::agent::file_target;
 using certwatch::agent::Inventory;
 using certwatch::agent::InventoryEntry;
-using certwatch::agent::file_target;
 
 namespace {
 
-InventoryEntry inventory_entry(std::vector<std::string> fingerprints, std::vector<std::string> finding_ids) {
+InventoryEntry inventory_entry(std::vector<std::string> fingerprints,
+                               std::vector<std::string> finding_ids) {
   InventoryEntry e;
   e.file()->read_ok = true;
   int i = 0;
@@ -21,14 +25,16 @@ InventoryEntry inventory_entry(std::vector<std::string> fingerprints, std::vecto
     e.report.certs.push_back(c);
   }
   for (auto& id : finding_ids)
-    e.report.findings.push_back(certwatch::pki::Finding{id, certwatch::pki::Severity::warning, "/x/a.pem", "m"});
+    e.report.findings.push_back(
+        certwatch::pki::Finding{id, certwatch::pki::Severity::warning, "/x/a.pem", "m"});
   e.file()->hash = certwatch::agent::content_hash(fingerprints.empty() ? "" : fingerprints[0]);
   return e;
 }
 
 }  // namespace
 
-TEST_CASE("inventory replaces entries on observe and reports the difference", "[agent][inventory]") {
+TEST_CASE("inventory replaces entries on observe and reports the difference",
+          "[agent][inventory]") {
   Inventory inv;
   auto c = inv.observe(file_target("/x/a.pem"), inventory_entry({"aa", "bb"}, {"chain.order"}));
   CHECK(c.kind == ChangeKind::added);
@@ -41,7 +47,8 @@ TEST_CASE("inventory replaces entries on observe and reports the difference", "[
   CHECK(c.raised.empty());
   CHECK(c.cleared.empty());
 
-  c = inv.observe(file_target("/x/a.pem"), inventory_entry({"aa", "cc", "dd"}, {"cert.missing_ski"}));
+  c = inv.observe(file_target("/x/a.pem"),
+                  inventory_entry({"aa", "cc", "dd"}, {"cert.missing_ski"}));
   CHECK(c.kind == ChangeKind::changed);
   CHECK(c.certs_changed);
   REQUIRE(c.raised.size() == 1);
@@ -81,8 +88,8 @@ TEST_CASE("inventory shares identical certificate records between targets", "[ag
   const auto* b = inv.find(file_target("/x/b.pem"));
   REQUIRE(a->certs.size() == 2);
   REQUIRE(b->certs.size() == 2);
-  CHECK(a->report.certs.empty());        // moved into the interned list
-  CHECK(a->certs[1] == b->certs[1]);     // the intermediate, stored once
+  CHECK(a->report.certs.empty());     // moved into the interned list
+  CHECK(a->certs[1] == b->certs[1]);  // the intermediate, stored once
   CHECK(a->certs[0] != b->certs[0]);
   CHECK(a->certs[1]->sha256 == "int");
   CHECK(inv.certificate_count() == 4);
@@ -102,7 +109,8 @@ TEST_CASE("inventory keeps a file's stamp beside the record and lets its source 
   s.mtime_ns = 6;
   CHECK_FALSE(inv.find(file_target("/x/a.pem"))->file()->stamp == s);
   CHECK(inv.find(file_target("/x/a.pem"))->file()->hash == certwatch::agent::content_hash("aa"));
-  CHECK_FALSE(inv.find(file_target("/x/a.pem"))->file()->hash == certwatch::agent::content_hash("ab"));
+  CHECK_FALSE(inv.find(file_target("/x/a.pem"))->file()->hash ==
+              certwatch::agent::content_hash("ab"));
   std::get<certwatch::agent::FileState>(*inv.source_state(file_target("/x/a.pem"))).stamp = s;
   CHECK(inv.find(file_target("/x/a.pem"))->file()->stamp == s);
   CHECK(inv.generation() == generation);  // nothing exported changed
@@ -145,4 +153,32 @@ TEST_CASE("inventory reports a severity change as a change and tells every subsc
   CHECK(c.changed[0].after.severity == certwatch::pki::Severity::critical);
   (void)inv.remove(file_target("/x/a.pem"));
   CHECK(seen == std::vector<std::string>{"0+", "1+", "3-"});
+}
+
+TEST_CASE("inventory: only a file target has file state, and managed sorts and reads as ledger",
+          "[agent][inventory]") {
+  using certwatch::agent::SourceKind;
+  using certwatch::agent::TargetId;
+  Inventory inv;
+  const TargetId managed{SourceKind::managed, "managed/mosquitto"};
+  const TargetId ledger_before{SourceKind::ledger, "lab-ca/a/01"};
+  const TargetId ledger_after{SourceKind::ledger, "server-ca/b/02"};
+  // Entries made the way the scanner makes them (FileState by default) under other kinds.
+  (void)inv.observe(ledger_after, inventory_entry({"cc"}, {}));
+  (void)inv.observe(managed, inventory_entry({"bb"}, {}));
+  (void)inv.observe(ledger_before, inventory_entry({"aa"}, {}));
+  (void)inv.observe(file_target("/x/a.pem"), inventory_entry({"dd"}, {}));
+  CHECK(inv.find(managed)->file() == nullptr);
+  CHECK(inv.find(ledger_before)->file() == nullptr);
+  CHECK(inv.find(file_target("/x/a.pem"))->file() != nullptr);
+  CHECK(inv.size(SourceKind::managed) == 1);
+  CHECK(inv.size(SourceKind::ledger) == 2);
+  // The `source` label of a managed certificate stays "ledger", and its targets still sort
+  // among the ledger's by id, as the API and /metrics listed them.
+  CHECK(to_string(managed.source) == "ledger");
+  std::vector<std::string> order;
+  for (const auto& [id, e] : inv.entries()) order.push_back(id.id);
+  CHECK(order ==
+        std::vector<std::string>{"/x/a.pem", "lab-ca/a/01", "managed/mosquitto", "server-ca/b/02"});
+  CHECK_FALSE(managed == TargetId{SourceKind::ledger, "managed/mosquitto"});
 }

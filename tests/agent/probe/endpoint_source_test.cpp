@@ -1,15 +1,14 @@
 // EndpointSource in-process, on a ManualClock: the first round waits for its spread, the
 // concurrency cap holds while black holes hang, a good endpoint queued behind them is still
 // probed within its share of the round, and a stop cancels what is in flight.
+#include "agent/probe/endpoint_source.h"
+
 #include <catch2/catch.hpp>
-
-
 #include <chrono>
 #include <vector>
 
 #include "agent/clock/clock.h"
 #include "agent/inventory/inventory.h"
-#include "agent/probe/endpoint_source.h"
 #include "support/tls_servers.h"
 
 using namespace certwatch;
@@ -26,17 +25,22 @@ certwatch::config::EndpointEntry endpoint_entry(uint16_t port) {
   return e;
 }
 
+struct ProbeCounts : SourceSink {
+  std::size_t successes = 0, failures = 0;
+  void probes_finished(std::size_t ok, std::size_t bad) override {
+    successes += ok;
+    failures += bad;
+  }
+};
+
 struct Rig {
   boost::asio::io_context io;
   ManualClock clock{io, 1'800'000'000};
   Inventory inventory;
-  std::size_t successes = 0, failures = 0;
-  EndpointSource source{io, clock, inventory,
-                        EndpointSourceHooks{[this](std::size_t ok, std::size_t bad) {
-                                              successes += ok;
-                                              failures += bad;
-                                            },
-                                            nullptr}};
+  ProbeCounts counts;
+  std::size_t& successes = counts.successes;
+  std::size_t& failures = counts.failures;
+  EndpointSource source{io, clock, inventory, counts};
   // Runs the loop for `total`, in small slices, recording the most probes in flight.
   std::size_t run_for(milliseconds total) {
     std::size_t most = 0;
@@ -80,12 +84,14 @@ TEST_CASE("endpoint source: first round spread on the clock, concurrency capped,
   CHECK(rig.successes == 0);
   CHECK(rig.failures == 7);
   REQUIRE(rig.inventory.size(SourceKind::endpoint) == 7);
-  const InventoryEntry* closed = rig.inventory.find({SourceKind::endpoint, "127.0.0.1:" + std::to_string(closed_port) + " [127.0.0.1]"});
+  const InventoryEntry* closed = rig.inventory.find(
+      {SourceKind::endpoint, "127.0.0.1:" + std::to_string(closed_port) + " [127.0.0.1]"});
   REQUIRE(closed != nullptr);
   REQUIRE(closed->report.findings.size() == 1);
   CHECK(closed->report.findings[0].id == "endpoint.unreachable");
   for (const auto& h : holes) {
-    const InventoryEntry* e = rig.inventory.find({SourceKind::endpoint, "127.0.0.1:" + std::to_string(h->port) + " [127.0.0.1]"});
+    const InventoryEntry* e = rig.inventory.find(
+        {SourceKind::endpoint, "127.0.0.1:" + std::to_string(h->port) + " [127.0.0.1]"});
     REQUIRE(e != nullptr);
     REQUIRE(e->endpoint() != nullptr);
     CHECK_FALSE(e->endpoint()->success);

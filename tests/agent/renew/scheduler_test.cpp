@@ -2,11 +2,11 @@
 // (wrong passphrase) gives renewal.failed and touches nothing live; retries back off 1 min,
 // doubling, never past notAfter; renewal.overdue once past due; success once the passphrase
 // is right clears both, deploys the new set and keeps the old one.
-#include <catch2/catch.hpp>
+#include "agent/renew/scheduler.h"
 
+#include <catch2/catch.hpp>
 #include <ctime>
 
-#include "agent/renew/scheduler.h"
 #include "support/issuer_fixture.h"
 
 using namespace certwatch::agent;
@@ -15,14 +15,18 @@ using std::chrono::milliseconds;
 
 namespace {
 
+struct Outcomes : SourceSink {
+  std::vector<RenewOutcome> list;
+  void renewal_finished(const RenewOutcome& o) override { list.push_back(o); }
+};
+
 struct Rig {
   boost::asio::io_context io;
   ManualClock clock;
   Inventory inventory;
-  std::vector<RenewOutcome> outcomes;
-  RenewScheduler scheduler{io, clock, inventory, RenewHooks{nullptr, nullptr, [this](const RenewOutcome& o) {
-                                                              outcomes.push_back(o);
-                                                            }}};
+  Outcomes reported;
+  std::vector<RenewOutcome>& outcomes = reported.list;
+  RenewScheduler scheduler{io, clock, inventory, reported};
   explicit Rig(int64_t start) : clock(io, start) {}
   // Lets posted work (issuance results) run; bounded.
   void settle() {
@@ -48,7 +52,8 @@ bool has(const std::vector<std::string>& ids, const std::string& id) {
 }
 
 // One managed server certificate "svc" (1 h) of the fixture's root CA, deployed under `live`.
-certwatch::config::Config one_managed(const testing::Pki& lab, const fs::path& live, std::optional<fs::path> passphrase_file) {
+certwatch::config::Config one_managed(const testing::Pki& lab, const fs::path& live,
+                                      std::optional<fs::path> passphrase_file) {
   certwatch::config::Config cfg;
   cfg.agent.state_dir = lab.tmp / "state";
   cfg.issuers.push_back({"lab", lab.tmp / "pki", "root-ca", std::move(passphrase_file)});
@@ -67,8 +72,10 @@ certwatch::config::Config one_managed(const testing::Pki& lab, const fs::path& l
 
 }  // namespace
 
-TEST_CASE("renew scheduler: wrong passphrase -> renewal.failed, nothing live touched, backoff, then success",
-          "[agent][renew]") {
+TEST_CASE(
+    "renew scheduler: wrong passphrase -> renewal.failed, nothing live touched, backoff, then "
+    "success",
+    "[agent][renew]") {
   testing::Pki lab(certwatch::pki::Passphrase("right horse"));
   const fs::path live = lab.tmp / "live";
   fs::create_directories(live);
@@ -128,7 +135,8 @@ TEST_CASE("renew scheduler: wrong passphrase -> renewal.failed, nothing live tou
   rig.scheduler.stop();
 }
 
-TEST_CASE("renew scheduler: a missing certificate is issued at start (bootstrap)", "[agent][renew]") {
+TEST_CASE("renew scheduler: a missing certificate is issued at start (bootstrap)",
+          "[agent][renew]") {
   testing::Pki lab;
   const fs::path live = lab.tmp / "live";
   certwatch::config::Config cfg;
@@ -138,7 +146,8 @@ TEST_CASE("renew scheduler: a missing certificate is issued at start (bootstrap)
   m.name = "svc";
   m.issuer = "lab";
   m.subject = "/CN=svc.lab.local";
-  m.sans = {{certwatch::pki::SubjectAltName::Type::dns, "svc.lab.local"}, {certwatch::pki::SubjectAltName::Type::ip, "127.0.0.1"}};
+  m.sans = {{certwatch::pki::SubjectAltName::Type::dns, "svc.lab.local"},
+            {certwatch::pki::SubjectAltName::Type::ip, "127.0.0.1"}};
   m.validity = certwatch::config::Seconds{90 * 86400};
   m.renew_before = certwatch::config::Seconds{30 * 86400};
   m.key = live / "k.pem";
@@ -182,8 +191,9 @@ TEST_CASE("renew scheduler: certificates with the same reload due within a minut
     m.cert = live / (std::string(name) + ".cert.pem");
     m.reload.kind = certwatch::config::Reload::Kind::command;
     // "c" reloads another server: its own transaction and reload.
-    m.reload.command.argv = {"sh", "-c", std::string("echo ") + (name[0] == 'c' ? "other" : "shared") + " >> " +
-                                             reloads.string()};
+    m.reload.command.argv = {
+        "sh", "-c",
+        std::string("echo ") + (name[0] == 'c' ? "other" : "shared") + " >> " + reloads.string()};
     cfg.managed.push_back(m);
   }
   Rig rig(lab.now);
@@ -198,7 +208,8 @@ TEST_CASE("renew scheduler: certificates with the same reload due within a minut
   rig.scheduler.stop();
 }
 
-TEST_CASE("renew scheduler: a missing CA key gives renewal.failed and touches nothing live", "[agent][renew]") {
+TEST_CASE("renew scheduler: a missing CA key gives renewal.failed and touches nothing live",
+          "[agent][renew]") {
   testing::Pki lab;
   const fs::path live = lab.tmp / "live";
   fs::create_directories(live);
