@@ -3,6 +3,8 @@
 #include <openssl/err.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <map>
 
@@ -20,6 +22,14 @@ namespace fs = std::filesystem;
 
 std::shared_ptr<const TrustIndex> make_trust_index(std::span<const Certificate> trust) {
   return std::make_shared<const TrustIndex>(trust);
+}
+
+void require_instant(const JudgeOptions& options) {
+  if (options.now > 0) return;
+  // A judgement at the epoch would call every certificate not yet valid; before, 0 meant the
+  // wall clock, which let the agent's injected clock be forgotten without any test noticing.
+  std::fputs("certwatch: internal error: a chain judged without JudgeOptions::now\n", stderr);
+  std::abort();
 }
 
 namespace {

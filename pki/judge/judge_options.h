@@ -47,6 +47,11 @@ struct Thresholds {
   bool operator==(const Thresholds&) const = default;
 };
 
+struct JudgeOptions;
+// Aborts (a programming error, not an input problem) unless options.now is set. Every judge_*
+// entry point checks it.
+void require_instant(const JudgeOptions& options);
+
 struct JudgeOptions {
   std::vector<Certificate> trust;   // trust anchors (and extra intermediates from bundles)
   std::optional<std::string> host;  // hostname or IP to match against the leaf's SANs
