@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <map>
 
 #include "base/json.h"
@@ -99,15 +98,9 @@ void add_key_findings(const KeyRecord& k, const JudgeOptions& o, std::vector<Fin
 }
 
 Report judge_impl(std::string target, std::span<const Certificate> chain,
-                  const std::optional<KeyRecord>& key, const JudgeOptions& given,
+                  const std::optional<KeyRecord>& key, const JudgeOptions& options,
                   const TrustIndex& trust, VerifyCache& cache, bool unordered = false) {
-  // One instant for every time check of this chain (see JudgeOptions::now).
-  JudgeOptions clocked;
-  if (given.now == 0) {
-    clocked = given;
-    clocked.now = static_cast<int64_t>(std::time(nullptr));
-  }
-  const JudgeOptions& options = given.now == 0 ? clocked : given;
+  require_instant(options);
   Report rep;
   rep.target = std::move(target);
   rep.key = key;
@@ -293,6 +286,7 @@ std::optional<KeyRecord> explicit_key(const std::optional<fs::path>& key_path,
 Report judge_walked_file(const fs::path& path, const JudgeOptions& options,
                          const std::optional<KeyRecord>& paired_key, bool explicit_arg,
                          VerifyCache* cache) {
+  require_instant(options);
   VerifyCache local;
   auto trust = trust_of(options);
   FileInput in = load_file(path);
@@ -310,6 +304,7 @@ Report judge_walked_file(const fs::path& path, const JudgeOptions& options,
 Report judge_chain(std::string target, std::span<const Certificate> chain,
                    const std::optional<KeyRecord>& key, const JudgeOptions& options,
                    VerifyCache* cache) {
+  require_instant(options);
   VerifyCache local;
   auto trust = trust_of(options);
   Report rep = judge_impl(std::move(target), chain, key, options, *trust, cache ? *cache : local);
@@ -322,6 +317,7 @@ Report judge_chain(std::string target, std::span<const Certificate> chain,
 
 Report judge_file(const fs::path& path, const JudgeOptions& options,
                   const std::optional<fs::path>& key_path, VerifyCache* cache) {
+  require_instant(options);
   VerifyCache local;
   auto trust = trust_of(options);
   FileInput in = load_file(path);
