@@ -6,10 +6,12 @@
 #include <openssl/ssl.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <memory>
 
 #include "agent/probe/tls_probe.h"
 #include "base/duration.h"
+#include "config/judge_context.h"
 #include "pki/judge/judge.h"
 #include "pki/load/load.h"
 #include "pki/verify/served_chain.h"
@@ -61,21 +63,14 @@ bool tls_scheme(const std::string& url) {
   return url.starts_with("mqtts://") || url.starts_with("ssl://") || url.starts_with("wss://");
 }
 
-// The anchors Paho verifies the broker with: mqtt.ca, else the system bundle.
-std::vector<std::filesystem::path> trust_paths(const BrokerTls& tls) {
-  if (tls.ca) return {*tls.ca};
-  return {pki::system_trust_file()};
-}
-
-// What the handshake showed: the broker's chain against our trust and its host name.
+// What the handshake showed: the broker's chain against our trust (the anchors Paho verifies
+// the broker with) and its host name.
 std::string judge_served(const probe::AddressOutcome& a, const BrokerTls& tls,
-                         const BrokerAddress& address, const std::string& where) {
-  pki::JudgeOptions o;
-  o.trust = pki::load_trust_files(trust_paths(tls)).certs;
-  o.host = address.host;
-  o.purpose = pki::Purpose::server;
-  o.expect_leaf = true;
-  const pki::Report r = pki::judge_chain(where, a.chain, std::nullopt, o);
+                         const BrokerAddress& address, const std::string& where, int64_t now) {
+  pki::TrustStore trust;  // read per diagnosis: the files may have changed since the last one
+  const pki::Report r =
+      pki::judge_chain(where, a.chain, std::nullopt,
+                       config::broker_judge_context(tls.ca, address.host, trust).at(now));
   if (!r.trusted)
     return "TLS handshake with " + where + " failed: certificate verify failed: " +
            r.verify_error.value_or("no path to a trusted CA");
@@ -89,6 +84,12 @@ std::string judge_served(const probe::AddressOutcome& a, const BrokerTls& tls,
 
 void diagnose_broker(boost::asio::io_context& io, const std::string& url, const BrokerTls& tls,
                      std::chrono::milliseconds timeout, std::function<void(std::string)> done) {
+  diagnose_broker(io, url, tls, timeout, static_cast<int64_t>(std::time(nullptr)), std::move(done));
+}
+
+void diagnose_broker(boost::asio::io_context& io, const std::string& url, const BrokerTls& tls,
+                     std::chrono::milliseconds timeout, int64_t now,
+                     std::function<void(std::string)> done) {
   auto address = broker_address(url);
   if (!address) return done("cannot tell the broker's host and port from '" + url + "'");
   const char* digits = address->port.c_str();
@@ -110,23 +111,26 @@ void diagnose_broker(boost::asio::io_context& io, const std::string& url, const 
   // One deadline for the whole diagnosis, shared by its steps.
   target.step_timeout = timeout / 3;
   const std::string where = address->host + ":" + address->port;
-  (void)probe::start_probe(
-      io, target, std::make_shared<probe::ProbeContext>(ssl.get()),
-      [done = std::move(done), tls, address = *address, where, use_tls](probe::TlsProbeResult r) {
-        if (r.resolve_error) return done(*r.resolve_error);
-        const probe::AddressOutcome& a = r.addresses.front();
-        if (a.failure == "endpoint.unreachable") {
-          const std::string reason =
-              a.reason.starts_with("connect: ") ? a.reason.substr(9) : a.reason;
-          return done("cannot connect to " + where + ": " + reason);
-        }
-        // A plain MQTT listener answers our ClientHello by closing: TCP is what we could check.
-        if (!use_tls)
-          return done("the broker at " + where +
-                      " accepts TCP but ended the MQTT CONNECT (see its log)");
-        if (a.chain.empty()) return done("TLS handshake with " + where + " failed: " + a.reason);
-        done(judge_served(a, tls, address, where));
-      });
+  (void)probe::start_probe(io, target, std::make_shared<probe::ProbeContext>(ssl.get()),
+                           [done = std::move(done), tls, address = *address, where, use_tls,
+                            now](probe::TlsProbeResult r) {
+                             if (r.resolve_error) return done(*r.resolve_error);
+                             const probe::AddressOutcome& a = r.addresses.front();
+                             if (a.failure == "endpoint.unreachable") {
+                               const std::string reason = a.reason.starts_with("connect: ")
+                                                              ? a.reason.substr(9)
+                                                              : a.reason;
+                               return done("cannot connect to " + where + ": " + reason);
+                             }
+                             // A plain MQTT listener answers our ClientHello by closing: TCP is
+                             // what we could check.
+                             if (!use_tls)
+                               return done("the broker at " + where +
+                                           " accepts TCP but ended the MQTT CONNECT (see its log)");
+                             if (a.chain.empty())
+                               return done("TLS handshake with " + where + " failed: " + a.reason);
+                             done(judge_served(a, tls, address, where, now));
+                           });
 }
 
 }  // namespace certwatch::agent

@@ -38,7 +38,13 @@ struct BrokerTls {
 };
 
 // Resolves, connects, and for TLS URLs shakes hands with the agent's CA and client
-// certificate and waits briefly for the broker's verdict on that certificate.
+// certificate and waits briefly for the broker's verdict on that certificate. The served chain
+// is judged at `now` (the caller's Clock when the diagnosis starts: it lasts `timeout` at most).
+void diagnose_broker(boost::asio::io_context& io, const std::string& url, const BrokerTls& tls,
+                     std::chrono::milliseconds timeout, int64_t now,
+                     std::function<void(std::string)> done);
+// The same at the system clock's time: for the caller that does not pass its Clock's yet
+// (agent/alerts/alert_publisher.cpp); it goes once that caller passes now().
 void diagnose_broker(boost::asio::io_context& io, const std::string& url, const BrokerTls& tls,
                      std::chrono::milliseconds timeout, std::function<void(std::string)> done);
 

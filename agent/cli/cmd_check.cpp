@@ -18,6 +18,7 @@
 #include "base/duration.h"
 #include "base/json.h"
 #include "base/text_escape.h"
+#include "config/judge_context.h"
 #include "pki/deploy/atomic_file.h"
 #include "pki/judge/judge.h"
 #include "pki/load/load.h"
@@ -292,32 +293,33 @@ int run_check(const std::vector<std::string>& args) {
   if (auto done = parse_command_line(args, desc, pos, vm)) return *done;
   if (cli.paths.empty()) return usage_error(cmd, "no PATH given");
 
-  pki::JudgeOptions opt;
-  opt.now = static_cast<int64_t>(std::time(nullptr));
-  if (!cli.host.empty()) opt.host = cli.host;
+  // The system clock, read once: every file of this run is judged at one instant.
+  const auto now = static_cast<int64_t>(std::time(nullptr));
+  config::CliJudgeFlags flags;
+  if (!cli.host.empty()) flags.host = cli.host;
   if (!cli.purpose.empty()) {
     auto purpose = pki::parse_purpose(cli.purpose);
     if (!purpose) return usage_error(cmd, "--purpose must be server or client");
-    opt.purpose = *purpose;
+    flags.purpose = *purpose;
   }
   if (!cli.warning.empty()) {
     auto d = certwatch::parse_duration(cli.warning);
     if (!d) return usage_error(cmd, "--warning: " + d.error().message);
-    opt.thresholds.warning_seconds = *d;
+    flags.thresholds.warning_seconds = *d;
   }
   if (!cli.critical.empty()) {
     auto d = certwatch::parse_duration(cli.critical);
     if (!d) return usage_error(cmd, "--critical: " + d.error().message);
-    opt.thresholds.critical_seconds = *d;
+    flags.thresholds.critical_seconds = *d;
   }
   if (cli.keep_root && cli.fix_order.empty())
     return usage_error(cmd, "--keep-root needs --fix-order");
   if (cli.clients)
-    for (const auto f : pki::client_families()) opt.clients.emplace_back(f);
+    for (const auto f : pki::client_families()) flags.clients.emplace_back(f);
   auto trust = load_trust(cli.bundles);
   if (!trust) return usage_error(cmd, trust.error().message);
-  opt.trust = std::move(*trust);
-  opt.trust_index = pki::make_trust_index(opt.trust);
+  flags.anchors = std::move(*trust);
+  const pki::JudgeOptions opt = config::cli_judge_context(std::move(flags)).at(now);
 
   std::vector<fs::path> paths(cli.paths.begin(), cli.paths.end());
   std::optional<fs::path> key;

@@ -12,8 +12,11 @@
 #include "agent/cli/check_output.h"
 #include "agent/cli/command.h"
 #include "agent/cli/options.h"
+#include "agent/probe/endpoint_judge.h"
 #include "agent/probe/tls_probe.h"
 #include "base/duration.h"
+#include "config/address.h"
+#include "config/judge_context.h"
 #include "pki/judge/judge.h"
 #include "pki/verify/served_chain.h"
 
@@ -46,40 +49,6 @@ struct ProbeCli {
   bool json = false;
 };
 
-struct HostPort {
-  std::string host;
-  uint16_t port = 0;
-};
-
-certwatch::Result<HostPort> parse_target(const std::string& s) {
-  HostPort hp;
-  std::string port;
-  if (!s.empty() && s.front() == '[') {
-    const auto close = s.find(']');
-    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':')
-      return certwatch::make_error("'" + s + "' is not [IPv6]:PORT");
-    hp.host = s.substr(1, close - 1);
-    port = s.substr(close + 2);
-  } else {
-    const auto colon = s.rfind(':');
-    if (colon == std::string::npos || colon == 0)
-      return certwatch::make_error("'" + s + "' is not HOST:PORT");
-    hp.host = s.substr(0, colon);
-    if (hp.host.find(':') != std::string::npos)
-      return certwatch::make_error("'" + s + "': write an IPv6 address in brackets, [" + hp.host +
-                                   "]:PORT");
-    port = s.substr(colon + 1);
-  }
-  if (hp.host.empty()) return certwatch::make_error("'" + s + "' has no host");
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
-    return certwatch::make_error("'" + s + "': the port must be a number from 1 to 65535");
-  const long n = std::stol(port);
-  if (n < 1 || n > 65535)
-    return certwatch::make_error("'" + s + "': the port must be from 1 to 65535, not " + port);
-  hp.port = static_cast<uint16_t>(n);
-  return hp;
-}
-
 int run_probe(const std::vector<std::string>& args) {
   const std::string& cmd = args[0];
   ProbeCli cli;
@@ -106,7 +75,7 @@ int run_probe(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (auto done = parse_command_line(args, desc, pos, vm)) return *done;
   if (cli.target.empty()) return usage_error(cmd, "no HOST:PORT given");
-  auto hp = parse_target(cli.target);
+  auto hp = config::parse_host_port(cli.target);
   if (!hp) return usage_error(cmd, hp.error().message);
   const auto starttls = agent::probe::parse_starttls_protocol(cli.protocol);
   if (cli.protocol != "tls" && cli.protocol != "mqtt" && !starttls)
@@ -117,12 +86,13 @@ int run_probe(const std::vector<std::string>& args) {
   if (*seconds < 1 || *seconds > 3600) return usage_error(cmd, "--timeout must be from 1s to 1h");
   if (cli.cert.empty() != cli.key.empty()) return usage_error(cmd, "--cert and --key go together");
 
-  pki::JudgeOptions opt;
-  opt.now = static_cast<int64_t>(std::time(nullptr));
-  opt.expect_leaf = true;
+  // The system clock, read once: every address of this run is judged at one instant.
+  const auto now = static_cast<int64_t>(std::time(nullptr));
+  config::CliJudgeFlags flags;
+  flags.expect_leaf = true;
   auto purpose = pki::parse_purpose(cli.purpose);
   if (!purpose) return usage_error(cmd, "--purpose must be server or client");
-  opt.purpose = *purpose;
+  flags.purpose = *purpose;
   agent::probe::TlsTarget target;
   target.host = hp->host;
   target.port = hp->port;
@@ -131,11 +101,15 @@ int run_probe(const std::vector<std::string>& args) {
   target.protocol =
       cli.protocol == "mqtt" ? agent::probe::Protocol::mqtt : agent::probe::Protocol::tls;
   target.starttls = starttls;
-  opt.host = !cli.host.empty() ? cli.host : !cli.sni.empty() ? cli.sni : hp->host;
+  flags.host = !cli.host.empty() ? cli.host : !cli.sni.empty() ? cli.sni : hp->host;
   auto trust = load_trust_anchors(cli.bundles);
   if (!trust) return usage_error(cmd, trust.error().message);
-  opt.trust = std::move(*trust);
-  opt.trust_index = pki::make_trust_index(opt.trust);
+  flags.anchors = std::move(*trust);
+  // The agent's endpoint context, so that an address is judged by the agent's judge_address;
+  // the name is the argument as typed (the reports' targets).
+  agent::EndpointContext endpoint;
+  endpoint.name = cli.target;
+  endpoint.judge = config::cli_judge_context(std::move(flags));
 
   pki::UniquePtr<SSL_CTX> ctx;
   try {
@@ -153,18 +127,10 @@ int run_probe(const std::vector<std::string>& args) {
   std::vector<pki::Report> reports;
   pki::VerifyCache cache;
   for (const auto& a : result.addresses) {
-    const std::string label = cli.target + " [" + a.address + "]";
-    // A chain is judged whenever the handshake delivered one, even if the exchange after it
-    // failed: both are true of the endpoint.
-    pki::Report r;
-    r.target = label;
-    if (!a.chain.empty()) {
-      r = pki::judge_chain(label, a.chain, std::nullopt, opt, &cache);
+    pki::Report r = agent::judge_address(endpoint, a, now, now, 0, &cache).report;
+    if (!a.chain.empty())
       r.notes.push_back("served over " + a.tls_version + " with " + a.cipher + " in " +
                         std::to_string(a.duration.count()) + " ms");
-    }
-    if (!a.failure.empty())
-      r.findings.push_back(pki::make_finding(opt.policy, a.failure, label, a.reason));
     reports.push_back(std::move(r));
   }
   std::vector<pki::Finding> findings;
@@ -172,9 +138,9 @@ int run_probe(const std::vector<std::string>& args) {
     for (const auto& f : r.findings) findings.push_back(f);
   const int code = pki::nagios_exit_code(findings);
   if (cli.json)
-    print_check_json(reports, findings, opt.now, code);
+    print_check_json(reports, findings, now, code);
   else
-    print_check_human(reports, findings, opt.now, code, "endpoint");
+    print_check_human(reports, findings, now, code, "endpoint");
   return code;
 }
 

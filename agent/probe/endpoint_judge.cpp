@@ -8,20 +8,6 @@
 
 namespace certwatch::agent {
 
-std::shared_ptr<const SharedTrust> TrustCache::get(
-    const std::vector<std::filesystem::path>& paths) {
-  auto& slot = loaded_[paths];
-  if (!slot) {
-    auto t = std::make_shared<SharedTrust>();
-    auto files = pki::load_trust_files(paths);
-    t->certs = std::move(files.certs);
-    t->errors = std::move(files.errors);
-    t->index = pki::make_trust_index(t->certs);
-    slot = std::move(t);
-  }
-  return slot;
-}
-
 std::shared_ptr<probe::ProbeContext> make_plain_probe_context() {
   auto ssl = probe::new_client_ssl_ctx();
   return std::make_shared<probe::ProbeContext>(ssl.get());
@@ -34,18 +20,8 @@ std::shared_ptr<const EndpointContext> make_endpoint_context(
   ctx->entry = e;
   ctx->name = e.target.to_string();
   ctx->severities = cfg.severities;
-  auto& o = ctx->options;
-  o.expect_leaf = true;
-  o.purpose = pki::Purpose::server;
-  o.host = !e.sni.empty() ? e.sni : e.target.host;
-  o.thresholds = cfg.agent.thresholds;
-  o.policy = cfg.severity_policy();
-  o.clients = e.clients;
-  o.threads = 1;
-  const auto shared = trust.get(e.trust ? *e.trust : cfg.trust);
-  o.trust = shared->certs;
-  o.trust_index = shared->index;
-  ctx->trust_errors = shared->errors;
+  ctx->judge = config::judge_context(cfg, e, trust);
+  ctx->trust_errors = ctx->judge.trust_errors();
 
   ctx->tls = plain;
   if (e.client_cert && e.client_key) {
@@ -67,13 +43,14 @@ std::shared_ptr<const EndpointContext> make_endpoint_context(
 }
 
 bool judged_alike(const EndpointContext& a, const EndpointContext& b) {
-  if (a.options.thresholds != b.options.thresholds || a.severities != b.severities ||
-      a.options.host != b.options.host || a.options.clients != b.options.clients ||
-      a.options.trust.size() != b.options.trust.size() ||
+  const pki::JudgeOptions& x = a.judge.options;
+  const pki::JudgeOptions& y = b.judge.options;
+  if (x.thresholds != y.thresholds || a.severities != b.severities || x.host != y.host ||
+      x.clients != y.clients || x.trust.size() != y.trust.size() ||
       a.entry.expect_file != b.entry.expect_file)
     return false;
-  for (size_t i = 0; i < a.options.trust.size(); ++i)
-    if (a.options.trust[i].sha256() != b.options.trust[i].sha256()) return false;
+  for (size_t i = 0; i < x.trust.size(); ++i)
+    if (x.trust[i].sha256() != y.trust[i].sha256()) return false;
   return true;
 }
 
@@ -97,7 +74,7 @@ void check_stale(const EndpointContext& ctx, const pki::Certificate& served, pki
   const pki::Certificate& want = in.loaded->certs.front();
   if (want.sha256() == served.sha256()) return;
   r.findings.push_back(pki::make_finding(
-      ctx.options.policy, "endpoint.stale", r.target,
+      ctx.judge.options.policy, "endpoint.stale", r.target,
       "serves serial " + served.serial_hex() + " but " + file->string() + " holds serial " +
           want.serial_hex() + ": the files were replaced and the server was not reloaded"));
 }
@@ -108,7 +85,7 @@ InventoryEntry finish(const EndpointContext& ctx, pki::Report report, EndpointSt
   if (ctx.identity_error)
     report.notes.push_back("client identity not used: " + *ctx.identity_error);
   for (const auto& t : ctx.trust_errors) report.notes.push_back("trust file skipped: " + t);
-  e.rejudge_at = next_rejudge_time(report, ctx.options.thresholds, now);
+  e.rejudge_at = next_rejudge_time(report, ctx.judge.options.thresholds, now);
   e.report = std::move(report);
   e.state = std::move(state);
   return e;
@@ -123,15 +100,14 @@ InventoryEntry judge_address(const EndpointContext& ctx, const probe::AddressOut
   pki::Report r;
   r.target = target;
   if (!o.chain.empty()) {
-    pki::JudgeOptions opt = ctx.options;
-    opt.now = now;
+    const pki::JudgeOptions opt = ctx.judge.at(now);
     // A chain is judged whenever the handshake delivered one, even if the exchange after it
     // failed: both are true of the endpoint.
     r = pki::judge_chain(target, o.chain, std::nullopt, opt, cache);
     check_stale(ctx, o.chain.front(), r);
   }
   if (!o.failure.empty())
-    r.findings.push_back(pki::make_finding(ctx.options.policy, o.failure, target, o.reason));
+    r.findings.push_back(pki::make_finding(ctx.judge.options.policy, o.failure, target, o.reason));
   EndpointState s;
   s.endpoint = ctx.name;
   s.address = o.address;
@@ -149,7 +125,7 @@ InventoryEntry judge_unresolved(const EndpointContext& ctx, const std::string& r
   pki::Report r;
   r.target = ctx.name;
   r.findings.push_back(
-      pki::make_finding(ctx.options.policy, "endpoint.unreachable", ctx.name, reason));
+      pki::make_finding(ctx.judge.options.policy, "endpoint.unreachable", ctx.name, reason));
   EndpointState s;
   s.endpoint = ctx.name;
   s.last_success = last_success;

@@ -17,29 +17,19 @@
 #include "agent/inventory/inventory.h"
 #include "agent/probe/tls_probe.h"
 #include "config/config.h"
+#include "config/judge_context.h"
 #include "pki/judge/judge.h"
 
 namespace certwatch::agent {
 
 // Trust read once per config for all the endpoints that name the same files.
-struct SharedTrust {
-  std::vector<pki::Certificate> certs;
-  std::shared_ptr<const pki::TrustIndex> index;
-  std::vector<std::string> errors;
-};
-class TrustCache {
- public:
-  std::shared_ptr<const SharedTrust> get(const std::vector<std::filesystem::path>& paths);
-
- private:
-  std::map<std::vector<std::filesystem::path>, std::shared_ptr<const SharedTrust>> loaded_;
-};
+using TrustCache = pki::TrustStore;
 
 struct EndpointContext {
   config::EndpointEntry entry;
-  std::string name;           // "host:port" (the `endpoint` label)
-  pki::JudgeOptions options;  // `now` unset; expect_leaf, purpose server, host = sni or host
-  std::vector<std::string> trust_errors;
+  std::string name;            // "host:port" (the `endpoint` label)
+  config::JudgeContext judge;  // config::judge_context of the entry; the instant per probe
+  std::vector<std::string> trust_errors;      // judge.trust_errors(), as the source logs them
   std::shared_ptr<probe::ProbeContext> tls;   // the client context (identity installed, if any)
   std::optional<std::string> identity_error;  // client_cert/client_key could not be used
   probe::TlsTarget target;                    // host, port, sni, timeout, protocol

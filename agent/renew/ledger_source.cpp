@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/renew/acme_issuer.h"
-#include "base/duration.h"
-#include "pki/judge/lints.h"
+#include "config/judge_context.h"
+#include "pki/judge/expiry.h"
 
 namespace certwatch::agent {
 namespace {
@@ -37,23 +37,8 @@ InventoryEntry ledger_entry(const std::string& target, const pki::LedgerEntry& r
   c.key_type = row.key_type;
   r.certs.push_back(std::move(c));
   r.trusted = true;  // signed here; the ledger is the issuer's own record
-  const auto policy = cfg.severity_policy();
-  const std::string at = target + "#0";
-  if (now > row.not_after) {
-    r.findings.push_back(
-        pki::make_finding(policy, "cert.expired", at,
-                          "expired " + certwatch::format_duration(now - row.not_after) + " ago"));
-  } else if (now >= row.not_before) {
-    const auto lim = pki::expiry_limits({row.not_before, row.not_after}, cfg.agent.thresholds);
-    const int64_t left = row.not_after - now;
-    if (left < lim.warning_seconds) {
-      auto f = pki::make_finding(policy, "cert.expires_soon", at,
-                                 "expires in " + certwatch::format_duration(left) + " (notAfter " +
-                                     certwatch::format_iso8601(row.not_after) + ")");
-      if (left < lim.critical_seconds) f.severity = pki::Severity::critical;
-      r.findings.push_back(std::move(f));
-    }
-  }
+  r.findings =
+      pki::judge_record_expiry(r.certs.front(), config::ledger_judge_context(cfg).at(now), target);
   return e;
 }
 

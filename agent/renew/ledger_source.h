@@ -3,8 +3,8 @@
 // host) is an inventory target with source "ledger" and id "<issuer>/<name>/<serial>", so its
 // expiry is exported and alerted on from the host that issued it. Revoked and superseded
 // certificates leave the inventory. The ledger holds no certificate bytes, so the record is
-// built from its row and judged for expiry only (cert.expired, cert.expires_soon with the
-// lifetime-relative thresholds).
+// built from its row and judged for expiry only by pki's rule (pki::judge_record_expiry:
+// cert.expired, cert.expires_soon with the lifetime-relative thresholds).
 // Read on apply (start, SIGHUP) and every `refresh` on the agent's Clock.
 // Thread-safety: io_context thread only.
 #pragma once

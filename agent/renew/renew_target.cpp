@@ -7,6 +7,7 @@
 #include <set>
 
 #include "agent/renew/acme_issuer.h"
+#include "config/judge_context.h"
 #include "pki/load/load.h"
 #include "pki/x509/key.h"
 #include "pki/x509/keygen.h"
@@ -64,7 +65,7 @@ std::vector<std::shared_ptr<RenewTarget>> make_renew_targets(boost::asio::io_con
     issuers[i.name] =
         i.acme ? make_acme_issuer(io, i, acme_state_dir(cfg, i.name))
                : make_builtin_issuer(io, i, cfg.agent.state_dir / "renew" / ".issued" / i.name);
-  TrustCache trust;
+  pki::TrustStore trust;
   const auto plain = make_plain_probe_context();
   std::vector<std::shared_ptr<RenewTarget>> out;
   for (const auto& e : cfg.managed) {
@@ -128,14 +129,8 @@ certwatch::Result<pki::Certificate> judge_issued(const RenewTarget& t, const Iss
     return certwatch::make_error("issued set: " + why);
   auto key = pki::key_from_bytes(set.files.key, "issued key", 0600);
   if (!key) return certwatch::make_error("issued key: " + key.error().message);
-  pki::JudgeOptions o;
-  o.trust = set.anchors;
-  o.expect_leaf = true;
-  o.purpose = t.entry.profile == pki::Profile::client ? pki::Purpose::client : pki::Purpose::server;
-  if (!t.entry.sans.empty()) o.host = t.entry.sans.front().value;
-  o.now = now;
-  o.threads = 1;
-  const auto report = pki::judge_chain(t.entry.name, loaded->certs, *key, o);
+  const auto report = pki::judge_chain(t.entry.name, loaded->certs, *key,
+                                       config::issued_judge_context(t.entry, set.anchors).at(now));
   for (const auto& f : report.findings)
     if (f.severity == pki::Severity::critical || f.id.rfind("chain.", 0) == 0 ||
         f.id == "cert.outlives_issuer")

@@ -7,6 +7,7 @@
 #include "agent/renew/acme_issuer.h"
 #include "agent/renew/reloader.h"
 #include "base/duration.h"
+#include "config/judge_context.h"
 #include "pki/load/load.h"
 
 namespace certwatch::agent {
@@ -246,19 +247,10 @@ void RenewScheduler::publish(Managed& m) {
   if (live && *live) {
     auto loaded = pki::load_bytes(e.chain ? (*live)->chain : (*live)->cert, target.id);
     if (loaded && !loaded->certs.empty()) {
-      pki::JudgeOptions o;
-      o.expect_leaf = true;
-      o.purpose = e.profile == pki::Profile::client ? pki::Purpose::client : pki::Purpose::server;
-      o.thresholds = config_.agent.thresholds;
-      o.policy = policy;
-      o.now = clock_.now();
-      o.threads = 1;
-      for (const auto& i : config_.issuers)
-        if (i.name == e.issuer)
-          o.trust = pki::load_trust_files(i.acme ? acme_chain_trust_files(*i.acme)
-                                                 : std::vector{i.pki_dir / "ca-bundle.pem"})
-                        .certs;
-      report = pki::judge_chain(target.id, loaded->certs, std::nullopt, o);
+      // Read afresh on every publish, as the issuer's bundle may have been rotated since.
+      pki::TrustStore trust;
+      report = pki::judge_chain(target.id, loaded->certs, std::nullopt,
+                                config::judge_context(config_, e, trust).at(clock_.now()));
     }
   }
   if (m.st.failures > 0)

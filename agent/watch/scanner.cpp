@@ -81,28 +81,23 @@ void walk_dir(const fs::path& dir, const std::shared_ptr<const WatchContext>& ct
 
 }  // namespace
 
-std::vector<std::shared_ptr<const WatchContext>> make_watch_contexts(const config::Config& cfg) {
+std::vector<std::shared_ptr<const WatchContext>> make_watch_contexts(const config::Config& cfg,
+                                                                     pki::TrustStore& trust) {
   std::vector<std::shared_ptr<const WatchContext>> out;
   for (const auto& e : cfg.watch) {
     auto ctx = std::make_shared<WatchContext>();
     ctx->entry = e;
-    ctx->options.host = e.host;
-    // Unset: no purpose checked, as `certwatch check` without --purpose.
-    ctx->options.purpose = e.purpose.value_or(pki::Purpose::any);
-    ctx->options.thresholds = cfg.agent.thresholds;
-    ctx->options.policy = cfg.severity_policy();
-    ctx->options.clients = e.clients;
-    auto trust = pki::load_trust_files(e.trust ? *e.trust : cfg.trust);
-    ctx->options.trust = std::move(trust.certs);
-    ctx->trust_errors = std::move(trust.errors);
-    // Indexed once per entry and shared by every job (and thread) judging its files.
-    ctx->options.trust_index = pki::make_trust_index(ctx->options.trust);
-    ctx->options.threads = 1;  // the scan pool already runs one file per thread
-    for (const auto& err : ctx->trust_errors)
+    ctx->judge = config::judge_context(cfg, e, trust);
+    for (const auto& err : ctx->judge.trust_errors())
       spdlog::warn("trust for {}: {}", e.path.string(), err);
     out.push_back(std::move(ctx));
   }
   return out;
+}
+
+std::vector<std::shared_ptr<const WatchContext>> make_watch_contexts(const config::Config& cfg) {
+  pki::TrustStore trust;
+  return make_watch_contexts(cfg, trust);
 }
 
 TargetMap collect_targets(const fs::path& scope,
@@ -169,9 +164,9 @@ ScanResult scan_file(const ScanJob& job) {
       if (st) file.stamp = *st;
       // Over the size cap is input.malformed, as `check` says (pki::load_file).
       const bool too_big = st && static_cast<std::uintmax_t>(st->size) > pki::kMaxInputBytes;
-      e.report.findings.push_back(
-          pki::make_finding(ctx.options.policy, too_big ? "input.malformed" : "input.unreadable",
-                            job.path.string(), content.error().message));
+      e.report.findings.push_back(pki::make_finding(
+          ctx.judge.options.policy, too_big ? "input.malformed" : "input.unreadable",
+          job.path.string(), content.error().message));
       return res;
     }
     file.stamp = content->stamp;
@@ -192,8 +187,7 @@ ScanResult scan_file(const ScanJob& job) {
       res.unchanged = true;
       return res;
     }
-    pki::JudgeOptions opts = ctx.options;
-    opts.now = job.now;
+    const pki::JudgeOptions opts = ctx.judge.at(job.now);
     if (entry_key)
       e.report = pki::judge_file(job.path, opts, ctx.entry.key, job.cache);
     else
@@ -209,7 +203,7 @@ ScanResult scan_file(const ScanJob& job) {
         });
     if (broken && job.had_good_read && modified_within(file.stamp, std::chrono::seconds(1)))
       res.unstable = true;
-    e.rejudge_at = next_rejudge_time(e.report, ctx.options.thresholds, job.now);
+    e.rejudge_at = next_rejudge_time(e.report, ctx.judge.options.thresholds, job.now);
     for (const auto& f : e.report.findings)
       if (f.id == "input.unreadable" || f.id == "input.malformed") res.read_error = true;
   } catch (const std::exception& ex) {
@@ -218,7 +212,7 @@ ScanResult scan_file(const ScanJob& job) {
     res.read_error = true;
     std::get<FileState>(e.state).read_ok = false;
     e.report.certs.clear();
-    e.report.findings = {pki::make_finding(ctx.options.policy, "input.unreadable",
+    e.report.findings = {pki::make_finding(ctx.judge.options.policy, "input.unreadable",
                                            job.path.string(),
                                            std::string("internal error: ") + ex.what())};
   }

@@ -30,6 +30,7 @@
 #include "agent/inventory/inventory.h"
 #include "agent/watch/stable_read.h"
 #include "config/config.h"
+#include "config/judge_context.h"
 #include "pki/judge/judge.h"
 
 namespace certwatch::agent {
@@ -37,11 +38,14 @@ namespace certwatch::agent {
 // One watch entry with what judging its files needs, built once per config (re)load.
 struct WatchContext {
   config::WatchEntry entry;
-  pki::JudgeOptions options;  // trust loaded, host, purpose, thresholds, policy; `now` unset
-  std::vector<std::string> trust_errors;  // trust files that could not be used
+  config::JudgeContext judge;  // config::judge_context of the entry; the instant per job
 };
 
-// Builds one context per watch entry (trust files read and parsed here).
+// Builds one context per watch entry; entries naming the same trust list share one read of it
+// from `trust` (re-read there when a file of the list changed).
+std::vector<std::shared_ptr<const WatchContext>> make_watch_contexts(const config::Config& cfg,
+                                                                     pki::TrustStore& trust);
+// The same with a store of its own: every trust list read afresh.
 std::vector<std::shared_ptr<const WatchContext>> make_watch_contexts(const config::Config& cfg);
 
 using TargetMap = std::map<std::filesystem::path, std::shared_ptr<const WatchContext>>;

@@ -3,7 +3,8 @@
 #include <openssl/err.h>
 
 #include <algorithm>
-#include <ctime>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 
 #include "base/json.h"
@@ -20,6 +21,14 @@ namespace fs = std::filesystem;
 
 std::shared_ptr<const TrustIndex> make_trust_index(std::span<const Certificate> trust) {
   return std::make_shared<const TrustIndex>(trust);
+}
+
+void require_instant(const JudgeOptions& options) {
+  if (options.now > 0) return;
+  // A judgement at the epoch would call every certificate not yet valid; before, 0 meant the
+  // wall clock, which let the agent's injected clock be forgotten without any test noticing.
+  std::fputs("certwatch: internal error: a chain judged without JudgeOptions::now\n", stderr);
+  std::abort();
 }
 
 namespace {
@@ -89,15 +98,9 @@ void add_key_findings(const KeyRecord& k, const JudgeOptions& o, std::vector<Fin
 }
 
 Report judge_impl(std::string target, std::span<const Certificate> chain,
-                  const std::optional<KeyRecord>& key, const JudgeOptions& given,
+                  const std::optional<KeyRecord>& key, const JudgeOptions& options,
                   const TrustIndex& trust, VerifyCache& cache, bool unordered = false) {
-  // One instant for every time check of this chain (see JudgeOptions::now).
-  JudgeOptions clocked;
-  if (given.now == 0) {
-    clocked = given;
-    clocked.now = static_cast<int64_t>(std::time(nullptr));
-  }
-  const JudgeOptions& options = given.now == 0 ? clocked : given;
+  require_instant(options);
   Report rep;
   rep.target = std::move(target);
   rep.key = key;
@@ -283,6 +286,7 @@ std::optional<KeyRecord> explicit_key(const std::optional<fs::path>& key_path,
 Report judge_walked_file(const fs::path& path, const JudgeOptions& options,
                          const std::optional<KeyRecord>& paired_key, bool explicit_arg,
                          VerifyCache* cache) {
+  require_instant(options);
   VerifyCache local;
   auto trust = trust_of(options);
   FileInput in = load_file(path);
@@ -300,6 +304,7 @@ Report judge_walked_file(const fs::path& path, const JudgeOptions& options,
 Report judge_chain(std::string target, std::span<const Certificate> chain,
                    const std::optional<KeyRecord>& key, const JudgeOptions& options,
                    VerifyCache* cache) {
+  require_instant(options);
   VerifyCache local;
   auto trust = trust_of(options);
   Report rep = judge_impl(std::move(target), chain, key, options, *trust, cache ? *cache : local);
@@ -312,6 +317,7 @@ Report judge_chain(std::string target, std::span<const Certificate> chain,
 
 Report judge_file(const fs::path& path, const JudgeOptions& options,
                   const std::optional<fs::path>& key_path, VerifyCache* cache) {
+  require_instant(options);
   VerifyCache local;
   auto trust = trust_of(options);
   FileInput in = load_file(path);

@@ -47,13 +47,20 @@ struct Thresholds {
   bool operator==(const Thresholds&) const = default;
 };
 
+struct JudgeOptions;
+// Aborts (a programming error, not an input problem) unless options.now is set. Every judge_*
+// entry point checks it.
+void require_instant(const JudgeOptions& options);
+
 struct JudgeOptions {
   std::vector<Certificate> trust;   // trust anchors (and extra intermediates from bundles)
   std::optional<std::string> host;  // hostname or IP to match against the leaf's SANs
   Purpose purpose = Purpose::any;
   Thresholds thresholds;
-  int64_t now = 0;  // POSIX seconds; the caller's clock (injected). 0: the system clock, read
-                    // once per judged chain so lints and OpenSSL's verdict use one instant
+  // POSIX seconds: the one instant every time check of a chain uses (lints and OpenSSL's
+  // verdict), from the caller's Clock (the agent's injected one; the CLI's system clock, read
+  // once). Required: judge_* abort on a value <= 0 (require_instant) rather than guess.
+  int64_t now = 0;
   SeverityPolicy policy;
   // The first certificate is meant as a leaf (an endpoint's served chain). Otherwise a file
   // holding only CA certificates is judged as a CA bundle: no leaf, order or extra findings.

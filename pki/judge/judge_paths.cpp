@@ -31,6 +31,7 @@ struct PairingCandidate {
 
 std::vector<Report> judge_paths(std::span<const fs::path> paths, const JudgeOptions& options,
                                 const std::optional<fs::path>& key_path, VerifyCache* cache) {
+  require_instant(options);
   VerifyCache local;
   VerifyCache& vc = cache ? *cache : local;
   auto trust = trust_of(options);

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "base/duration.h"
+#include "pki/judge/expiry.h"
 #include "pki/x509/dn.h"
 
 namespace certwatch::pki {
@@ -73,11 +74,11 @@ Out not_yet_valid(const Ctx& c) {
 
 Out expires_soon(const Ctx& c) {
   const auto v = c.cert.validity();
-  const int64_t left = v.not_after - c.options.now;
-  if (left < 0 || c.options.now < v.not_before) return std::nullopt;
-  const ExpiryLimits lim = expiry_limits(v, c.options.thresholds);
-  if (left >= lim.warning_seconds) return std::nullopt;
-  const bool critical = left < lim.critical_seconds;
+  const ExpiryStanding s = expiry_standing(v, c.options.thresholds, c.options.now);
+  if (s.state != ExpiryState::expires_soon) return std::nullopt;
+  const int64_t left = s.left;
+  const ExpiryLimits& lim = s.limits;
+  const bool critical = s.critical;
   LintResult r{"expires in " + span_text(left) + " (notAfter " + date(v.not_after) + "; " +
                    (critical ? "critical" : "warning") + " below " +
                    span_text(critical ? lim.critical_seconds : lim.warning_seconds) +
@@ -318,12 +319,6 @@ bool issuance_practice(std::string_view id) {
 
 std::span<const Lint> all_lints() {
   return kLints;
-}
-
-ExpiryLimits expiry_limits(const Validity& v, const Thresholds& t) {
-  const int64_t life = std::max<int64_t>(v.lifetime(), 0);
-  return ExpiryLimits{std::min(t.warning_seconds, life / 3),
-                      std::min(t.critical_seconds, life / 10)};
 }
 
 std::vector<Finding> run_lints(const LintContext& ctx, const std::string& target) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "pki/judge/expiry.h"  // expiry_limits, for the callers that include lints.h for it
 #include "pki/judge/finding.h"
 #include "pki/judge/judge_options.h"
 #include "pki/x509/certificate.h"
@@ -41,13 +42,5 @@ std::span<const Lint> all_lints();
 
 // Runs every lint that applies; findings target `target`.
 std::vector<Finding> run_lints(const LintContext& ctx, const std::string& target);
-
-// Expiry thresholds for a lifetime (DESIGN.md): warning below min(warning, lifetime/3),
-// critical below min(critical, lifetime/10).
-struct ExpiryLimits {
-  int64_t warning_seconds;
-  int64_t critical_seconds;
-};
-ExpiryLimits expiry_limits(const Validity& v, const Thresholds& t);
 
 }  // namespace certwatch::pki

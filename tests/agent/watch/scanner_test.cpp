@@ -124,6 +124,7 @@ TEST_CASE("a directory beyond PATH_MAX is a target (reported unreadable), not si
   ScanJob job;
   job.path = deep;
   job.context = targets.begin()->second;
+  job.now = 1000;
   const ScanResult r = scan_file(job);
   REQUIRE(r.entry.report.findings.size() == 1);
   CHECK(r.entry.report.findings[0].id == "input.unreadable");

@@ -6,6 +6,8 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include <ctime>
+
 #include "pki/x509/certificate.h"
 #include "pki/verify/chain.h"
 #include "pki/judge/judge.h"
@@ -124,6 +126,7 @@ TEST_CASE("deferred-key leaves report what full parses report, for every key typ
     CHECK(loaded[0].key_deferred() == kc.deferred);
     CHECK_FALSE(loaded[1].key_deferred());  // a CA: always in full
     certwatch::pki::JudgeOptions opt;
+    opt.now = static_cast<int64_t>(std::time(nullptr));
     opt.trust = load_certs(bundle);
     const certwatch::pki::Report r = certwatch::pki::judge_file(chain, opt);
     INFO(describe(r));
