@@ -101,8 +101,6 @@ void Inventory::tell(const InventoryChange& c, const InventoryEntry* old,
 }
 
 InventoryChange Inventory::observe(const TargetId& target, InventoryEntry entry) {
-  if (target.source != SourceKind::file && std::holds_alternative<FileState>(entry.state))
-    entry.state = std::monostate{};
   if (!entry.report.certs.empty()) entry = prepare(std::move(entry));
   auto it = entries_.find(target);
   InventoryChange c = diff_entries(target, it != entries_.end() ? &it->second : nullptr, &entry);

@@ -21,8 +21,8 @@
 #include <variant>
 #include <vector>
 
+#include "agent/inventory/file_stamp.h"
 #include "agent/inventory/target.h"
-#include "agent/watch/stable_read.h"
 #include "pki/judge/judge.h"
 
 namespace certwatch::agent {
@@ -75,10 +75,9 @@ struct EndpointState {
 };
 
 // Source-specific state, one alternative per source kind that keeps one; ledger rows and
-// managed certificates keep none (std::monostate). FileState is still the default because
-// the scanner fills a default entry's FileState; Inventory::observe gives any other kind's
-// entry std::monostate, so that file() is non-null only for a file target.
-using SourceState = std::variant<FileState, EndpointState, std::monostate>;
+// managed certificates keep none (std::monostate, the default): file() is non-null only for an
+// entry a file source made.
+using SourceState = std::variant<std::monostate, FileState, EndpointState>;
 
 struct InventoryEntry {
   // The target's certificates, in file (or served) order. Filled by Inventory::prepare() from

@@ -14,7 +14,7 @@ std::shared_ptr<probe::ProbeContext> make_plain_probe_context() {
 }
 
 std::shared_ptr<const EndpointContext> make_endpoint_context(
-    const config::Config& cfg, const config::EndpointEntry& e, TrustCache& trust,
+    const config::Config& cfg, const config::EndpointEntry& e, pki::TrustStore& trust,
     const std::shared_ptr<probe::ProbeContext>& plain) {
   auto ctx = std::make_shared<EndpointContext>();
   ctx->entry = e;

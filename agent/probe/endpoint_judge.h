@@ -22,9 +22,6 @@
 
 namespace certwatch::agent {
 
-// Trust read once per config for all the endpoints that name the same files.
-using TrustCache = pki::TrustStore;
-
 struct EndpointContext {
   config::EndpointEntry entry;
   std::string name;            // "host:port" (the `endpoint` label)
@@ -39,7 +36,7 @@ struct EndpointContext {
 // The context of `entry`: trust from `trust`, the client identity read now (its error kept,
 // never thrown); endpoints without one share `plain` (a client context without identity).
 std::shared_ptr<const EndpointContext> make_endpoint_context(
-    const config::Config& cfg, const config::EndpointEntry& entry, TrustCache& trust,
+    const config::Config& cfg, const config::EndpointEntry& entry, pki::TrustStore& trust,
     const std::shared_ptr<probe::ProbeContext>& plain);
 // A client context for probes: no identity, security level 0 (a server with a weak key still
 // completes the handshake, so the judge can name the problem instead of a bare alert).

@@ -26,12 +26,11 @@ milliseconds EndpointSource::jittered(milliseconds interval) {
 void EndpointSource::apply(const config::Config& cfg) {
   if (stopping_) return;
   concurrency_ = std::max<std::size_t>(1, cfg.agent.probe_concurrency);
-  TrustCache trust;
   const auto plain = make_plain_probe_context();
   std::map<std::string, std::unique_ptr<Endpoint>> next;
   std::vector<std::string> fresh;  // new or changed: probed in the first round
   for (const auto& e : cfg.endpoints) {
-    auto ctx = make_endpoint_context(cfg, e, trust, plain);
+    auto ctx = make_endpoint_context(cfg, e, trust_, plain);
     for (const auto& err : ctx->trust_errors)
       spdlog::warn("trust for endpoint {}: {}", ctx->name, err);
     if (ctx->identity_error)

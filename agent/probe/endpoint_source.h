@@ -33,6 +33,7 @@
 #include "agent/probe/endpoint_judge.h"
 #include "agent/probe/tls_probe.h"
 #include "config/config.h"
+#include "pki/judge/trust_store.h"
 #include "pki/verify/verify_cache.h"
 
 namespace certwatch::agent {
@@ -85,6 +86,8 @@ class EndpointSource {
   Clock& clock_;
   Inventory& inventory_;
   SourceSink& sink_;
+  // One read per distinct trust list across the endpoints, re-read when a file of it changes.
+  pki::TrustStore trust_;
   std::map<std::string, std::unique_ptr<Endpoint>> endpoints_;  // by "host:port"
   std::deque<std::string> queue_;                               // due, waiting for a free slot
   std::size_t in_flight_ = 0;

@@ -9,6 +9,7 @@
 #include "agent/acme/dns_hook_solver.h"
 #include "agent/acme/http01_listener.h"
 #include "agent/acme/webroot_solver.h"
+#include "config/judge_context.h"
 #include "pki/acme/csr_builder.h"
 #include "pki/acme/jws.h"
 #include "pki/deploy/atomic_file.h"
@@ -194,10 +195,9 @@ class AcmeIssuer final : public CertIssuer {
     if (!r)
       return certwatch::make_error(entry_.name + " (" + acme_.directory + "): " + r.error().message,
                                    r.error().kind);
-    const auto files = acme_chain_trust_files(acme_);
-    auto trust = pki::load_trust_files(files);
-    for (const auto& e : trust.errors) spdlog::warn("issuer {}: chain_trust {}", entry_.name, e);
-    auto set = assemble_issued(r->chain_pem, key, std::move(trust.certs));
+    const auto trust = trust_.get(config::issuer_chain_trust(entry_));
+    for (const auto& e : trust->errors) spdlog::warn("issuer {}: chain_trust {}", entry_.name, e);
+    auto set = assemble_issued(r->chain_pem, key, trust->certs);
     if (!set)
       return certwatch::make_error(entry_.name + ": " + set.error().message, set.error().kind);
     auto leaf = pki::Certificate::from_pem(set->files.cert);
@@ -212,6 +212,7 @@ class AcmeIssuer final : public CertIssuer {
   boost::asio::io_context& io_;
   config::IssuerEntry entry_;
   const config::AcmeIssuer& acme_;
+  pki::TrustStore trust_;  // chain_trust, else trust, else the system bundle (issuer_chain_trust)
   fs::path dir_;
   std::unique_ptr<acme::ChallengeSolver> solver_;
   std::map<int, std::unique_ptr<acme::Client>> clients_;
@@ -251,12 +252,6 @@ certwatch::Result<pki::UniquePtr<EVP_PKEY>> load_or_create_account_key(const fs:
     return certwatch::make_error(path.string() + ": " + r.error().message, r.error().kind);
   spdlog::info("acme: new {} account key in {}", pki::to_string(type), path.string());
   return key;
-}
-
-std::vector<fs::path> acme_chain_trust_files(const config::AcmeIssuer& acme) {
-  if (!acme.chain_trust.empty()) return acme.chain_trust;
-  if (!acme.trust.empty()) return acme.trust;
-  return {pki::system_trust_file()};
 }
 
 certwatch::Result<IssuedSet> assemble_issued(const std::string& chain_pem, const EVP_PKEY* key,

@@ -31,9 +31,6 @@ std::filesystem::path acme_state_dir(const config::Config& cfg, const std::strin
 certwatch::Result<pki::UniquePtr<EVP_PKEY>> load_or_create_account_key(
     const std::filesystem::path& path, pki::KeyType type);
 
-// The files the issued chain is judged against: chain_trust, else trust, else the system bundle.
-std::vector<std::filesystem::path> acme_chain_trust_files(const config::AcmeIssuer& acme);
-
 // The set to deploy from a downloaded chain (leaf first) and the certificate's new key; an
 // error when the chain holds no certificate or the key is not the leaf's. A self-signed root
 // at the end of the chain is left out (with a warning).

@@ -247,10 +247,9 @@ void RenewScheduler::publish(Managed& m) {
   if (live && *live) {
     auto loaded = pki::load_bytes(e.chain ? (*live)->chain : (*live)->cert, target.id);
     if (loaded && !loaded->certs.empty()) {
-      // Read afresh on every publish, as the issuer's bundle may have been rotated since.
-      pki::TrustStore trust;
+      // The issuer's bundle through the store: read again when it was rotated since.
       report = pki::judge_chain(target.id, loaded->certs, std::nullopt,
-                                config::judge_context(config_, e, trust).at(clock_.now()));
+                                config::judge_context(config_, e, trust_).at(clock_.now()));
     }
   }
   if (m.st.failures > 0)

@@ -34,6 +34,7 @@
 #include "agent/inventory/source_sink.h"
 #include "agent/renew/transaction.h"
 #include "config/config.h"
+#include "pki/judge/trust_store.h"
 
 namespace certwatch::agent {
 
@@ -97,6 +98,7 @@ class RenewScheduler {
   SourceSink& sink_;
   VerifyPolicy verify_;
   config::Config config_;
+  pki::TrustStore trust_;  // the issuers' bundles, for judging the deployed sets
   bool configured_ = false;
   bool stopped_ = false;
   std::map<std::string, Managed> managed_;

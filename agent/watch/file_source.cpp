@@ -104,7 +104,7 @@ void FileSource::apply(const config::Config& cfg, bool initial) {
   const bool interval_changed =
       initial || !config_ || cfg.agent.rescan_interval != config_->agent.rescan_interval;
   config_ = cfg;
-  contexts_ = make_watch_contexts(*config_);
+  contexts_ = make_watch_contexts(*config_, trust_store_);
   trust_files_ = trust_files_of(*config_);
   trust_stamp_ = stamp_of(trust_files_);
   if (roots_changed) watcher_->set_roots(roots_of(*config_));
@@ -154,7 +154,7 @@ bool FileSource::reload_trust_if_changed(bool changed) {
   trust_stamp_ = std::move(stamp);
   spdlog::info("trust bundle changed ({}): reading the trust again and judging every target",
                join_paths(trust_files_));
-  contexts_ = make_watch_contexts(*config_);
+  contexts_ = make_watch_contexts(*config_, trust_store_);
   start_full_scan(true);
   return true;
 }

@@ -36,6 +36,7 @@
 #include "base/result.h"
 #include "config/config.h"
 #include "pki/judge/judge.h"
+#include "pki/judge/trust_store.h"
 
 namespace certwatch::agent {
 
@@ -100,6 +101,8 @@ class FileSource {
   // What the trust files looked like when last read (inode, size, mtime per file): the
   // periodic rescan rereads the trust when it differs (events can be missed).
   std::string trust_stamp_;
+  // One read per distinct trust list across the watch entries, kept between applies.
+  pki::TrustStore trust_store_;
   pki::VerifyCache cache_;
   std::unique_ptr<ScanPool> pool_;
   std::shared_ptr<FileWatcher> watcher_;

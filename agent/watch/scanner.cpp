@@ -95,11 +95,6 @@ std::vector<std::shared_ptr<const WatchContext>> make_watch_contexts(const confi
   return out;
 }
 
-std::vector<std::shared_ptr<const WatchContext>> make_watch_contexts(const config::Config& cfg) {
-  pki::TrustStore trust;
-  return make_watch_contexts(cfg, trust);
-}
-
 TargetMap collect_targets(const fs::path& scope,
                           const std::vector<std::shared_ptr<const WatchContext>>& contexts) {
   TargetMap out;
@@ -152,7 +147,7 @@ ScanResult scan_file(const ScanJob& job) {
   }
   const auto& ctx = *job.context;
   InventoryEntry& e = res.entry;
-  FileState& file = std::get<FileState>(e.state);
+  FileState& file = e.state.emplace<FileState>();
   file.watch = ctx.entry.path.string();
   e.report.target = job.path.string();
   try {

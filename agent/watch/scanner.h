@@ -45,8 +45,6 @@ struct WatchContext {
 // from `trust` (re-read there when a file of the list changed).
 std::vector<std::shared_ptr<const WatchContext>> make_watch_contexts(const config::Config& cfg,
                                                                      pki::TrustStore& trust);
-// The same with a store of its own: every trust list read afresh.
-std::vector<std::shared_ptr<const WatchContext>> make_watch_contexts(const config::Config& cfg);
 
 using TargetMap = std::map<std::filesystem::path, std::shared_ptr<const WatchContext>>;
 

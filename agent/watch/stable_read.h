@@ -12,21 +12,12 @@
 #include <functional>
 #include <string>
 
+#include "agent/inventory/file_stamp.h"
 #include "base/result.h"
 
 namespace certwatch::agent {
 
-// What stat says about a file; equal stamps mean "not touched" for the rescan's fast path.
-struct FileStamp {
-  uint64_t dev = 0;
-  uint64_t ino = 0;
-  int64_t size = 0;
-  int64_t mtime_ns = 0;
-  int64_t ctime_ns = 0;
-  bool operator==(const FileStamp&) const = default;
-};
-
-using ContentHash = std::array<unsigned char, 32>;  // SHA-256 of the bytes
+// SHA-256 of the bytes.
 ContentHash content_hash(std::string_view bytes);
 
 // stat(2) following symlinks; errors carry strerror (ELOOP for a symlink loop).

@@ -9,6 +9,7 @@ namespace {
 
 InventoryEntry status_entry(const std::string& cn, int64_t not_after, std::vector<certwatch::pki::Finding> findings = {}) {
   InventoryEntry e;
+  e.state.emplace<certwatch::agent::FileState>();
   e.file()->watch = "/c";
   e.file()->read_ok = true;
   certwatch::pki::CertRecord c;

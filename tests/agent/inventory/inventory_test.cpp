@@ -13,10 +13,10 @@ using certwatch::agent::InventoryEntry;
 
 namespace {
 
-InventoryEntry inventory_entry(std::vector<std::string> fingerprints,
+// An entry as a source without state of its own makes it (ledger, managed): no FileState.
+InventoryEntry stateless_entry(std::vector<std::string> fingerprints,
                                std::vector<std::string> finding_ids) {
   InventoryEntry e;
-  e.file()->read_ok = true;
   int i = 0;
   for (auto& fp : fingerprints) {
     certwatch::pki::CertRecord c;
@@ -27,6 +27,15 @@ InventoryEntry inventory_entry(std::vector<std::string> fingerprints,
   for (auto& id : finding_ids)
     e.report.findings.push_back(
         certwatch::pki::Finding{id, certwatch::pki::Severity::warning, "/x/a.pem", "m"});
+  return e;
+}
+
+// An entry as the scanner makes it: with the file's state.
+InventoryEntry inventory_entry(std::vector<std::string> fingerprints,
+                               std::vector<std::string> finding_ids) {
+  InventoryEntry e = stateless_entry(fingerprints, std::move(finding_ids));
+  e.state.emplace<certwatch::agent::FileState>();
+  e.file()->read_ok = true;
   e.file()->hash = certwatch::agent::content_hash(fingerprints.empty() ? "" : fingerprints[0]);
   return e;
 }
@@ -163,10 +172,11 @@ TEST_CASE("inventory: only a file target has file state, and managed sorts and r
   const TargetId managed{SourceKind::managed, "managed/mosquitto"};
   const TargetId ledger_before{SourceKind::ledger, "lab-ca/a/01"};
   const TargetId ledger_after{SourceKind::ledger, "server-ca/b/02"};
-  // Entries made the way the scanner makes them (FileState by default) under other kinds.
-  (void)inv.observe(ledger_after, inventory_entry({"cc"}, {}));
-  (void)inv.observe(managed, inventory_entry({"bb"}, {}));
-  (void)inv.observe(ledger_before, inventory_entry({"aa"}, {}));
+  // An entry starts without source state; only the scanner gives one a FileState.
+  CHECK(InventoryEntry{}.file() == nullptr);
+  (void)inv.observe(ledger_after, stateless_entry({"cc"}, {}));
+  (void)inv.observe(managed, stateless_entry({"bb"}, {}));
+  (void)inv.observe(ledger_before, stateless_entry({"aa"}, {}));
   (void)inv.observe(file_target("/x/a.pem"), inventory_entry({"dd"}, {}));
   CHECK(inv.find(managed)->file() == nullptr);
   CHECK(inv.find(ledger_before)->file() == nullptr);

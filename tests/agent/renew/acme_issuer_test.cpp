@@ -9,8 +9,8 @@
 #include <boost/asio/io_context.hpp>
 #include <fstream>
 
-#include "pki/x509/key.h"
 #include "pki/load/load.h"
+#include "pki/x509/key.h"
 #include "support/issuer_fixture.h"
 
 using namespace certwatch::agent;
@@ -30,7 +30,8 @@ TEST_CASE("the ACME account key is created 0600 on first use and reused after",
   // A second call (another start of the agent) finds the same account key, whatever type is asked.
   auto again = load_or_create_account_key(path, certwatch::pki::KeyType::rsa_2048);
   REQUIRE(again.ok());
-  CHECK(certwatch::pki::public_key_sha256_hex(again->get()) == certwatch::pki::public_key_sha256_hex(first->get()));
+  CHECK(certwatch::pki::public_key_sha256_hex(again->get()) ==
+        certwatch::pki::public_key_sha256_hex(first->get()));
   // An unreadable key is an error and stays as it is: it is the account's identity.
   std::ofstream(path, std::ios::trunc) << "not a key";
   auto broken = load_or_create_account_key(path, certwatch::pki::KeyType::ec_p256);
@@ -41,19 +42,23 @@ TEST_CASE("the ACME account key is created 0600 on first use and reused after",
 
 TEST_CASE("an RSA account key is made when configured", "[acme][acme_issuer]") {
   testing::TempDir d;
-  auto key = load_or_create_account_key(d.path() / "account.key", certwatch::pki::KeyType::rsa_2048);
+  auto key =
+      load_or_create_account_key(d.path() / "account.key", certwatch::pki::KeyType::rsa_2048);
   REQUIRE(key.ok());
   CHECK(*certwatch::pki::key_type_of(key->get()) == certwatch::pki::KeyType::rsa_2048);
 }
 
 TEST_CASE("the issued chain is judged against chain_trust, else trust, else the system bundle",
           "[acme][acme_issuer]") {
-  certwatch::config::AcmeIssuer a;
-  CHECK(acme_chain_trust_files(a) == std::vector<std::filesystem::path>{certwatch::pki::system_trust_file()});
+  certwatch::config::IssuerEntry issuer;
+  issuer.acme.emplace();
+  auto& a = *issuer.acme;
+  CHECK(certwatch::config::issuer_chain_trust(issuer) ==
+        std::vector<std::filesystem::path>{certwatch::pki::system_trust_file()});
   a.trust = {"/etc/step/root.pem"};
-  CHECK(acme_chain_trust_files(a) == a.trust);
+  CHECK(certwatch::config::issuer_chain_trust(issuer) == a.trust);
   a.chain_trust = {"/etc/step/chain-root.pem"};
-  CHECK(acme_chain_trust_files(a) == a.chain_trust);
+  CHECK(certwatch::config::issuer_chain_trust(issuer) == a.chain_trust);
 }
 
 TEST_CASE("the set to deploy is the new key, the leaf and the chain as served",
@@ -62,8 +67,8 @@ TEST_CASE("the set to deploy is the new key, the leaf and the chain as served",
   auto rq = p.server("broker");
   REQUIRE(p.issuer.issue(rq).ok());
   const auto chain = testing::read_file(rq.out_dir / "broker.chain.pem");
-  auto key =
-      certwatch::pki::private_key_from_pem(testing::read_file(rq.out_dir / "broker.key.pem"), std::nullopt);
+  auto key = certwatch::pki::private_key_from_pem(testing::read_file(rq.out_dir / "broker.key.pem"),
+                                                  std::nullopt);
   REQUIRE(key.ok());
   auto root = p.issuer.ca_certificate("root-ca");
   REQUIRE(root.ok());
