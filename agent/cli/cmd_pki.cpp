@@ -22,6 +22,7 @@
 #include "pki/issue/crl.h"
 #include "pki/issue/issuer.h"
 #include "pki/load/load.h"
+#include "pki/load/passphrase_file.h"
 #include "pki/load/read_file.h"
 
 namespace certwatch {
@@ -55,11 +56,6 @@ constexpr const char* kPkiUsage =
     "\n"
     "Exit status: 0 done, 1 refused or failed (nothing written), 3 usage error.\n";
 
-std::string strip_newline(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
 certwatch::Result<std::string> read_file(const fs::path& p, const std::string& what,
                                          std::uintmax_t limit = pki::kMaxInputBytes) {
   // Non-blocking, regular files only, capped (pki/load/read_file.h): a FIFO or /dev/zero is
@@ -69,16 +65,12 @@ certwatch::Result<std::string> read_file(const fs::path& p, const std::string& w
   return data;
 }
 
-// The first line of a file, as a passphrase.
+// A passphrase file by the rule of pki/load/passphrase_file.h.
 certwatch::Result<pki::Passphrase> passphrase_from(const fs::path& p, const std::string& what) {
-  auto text = read_file(p, what, pki::kMaxSecretBytes);
-  if (!text) return text.error();
-  auto nl = text->find('\n');
-  std::string line = strip_newline(text->substr(0, nl));
-  pki::Passphrase pass(std::move(line));
-  pki::Passphrase scrub(std::move(*text));  // clears the file's copy on scope exit
-  if (pass.value().empty())
+  auto pass = pki::read_passphrase_file(p);
+  if (!pass && pass.error().kind == certwatch::ErrorKind::invalid_input)
     return certwatch::make_error(what + ": " + p.string() + " holds an empty passphrase");
+  if (!pass) return certwatch::make_error(what + ": cannot read " + pass.error().message);
   return pass;
 }
 
