@@ -29,11 +29,15 @@ certwatch::Result<void> run_argv(const std::vector<std::string>& argv,
 // errors ("... killed: the agent is stopping"). Thread-safe; for the rest of the process.
 void stop_argv_runs();
 
-// run_argv on a detached thread; `done` runs on `io` with its result. A work guard keeps
-// io.run() from returning while the command runs; it is released on the io thread with the
-// result, so io.run() returns only after every command has ended (at most `timeout`, or the
-// 2 s of stop_argv_runs()). The caller keeps `io` alive until then: a command still running
-// when `io` is destroyed would post to a dead io_context.
+// `work` on a detached thread; `done` runs on `io` with its result. A work guard keeps
+// io.run() from returning while `work` runs; it is released on the io thread with the result,
+// so io.run() returns only after every such work has ended. The caller keeps `io` alive until
+// then: work still running when `io` is destroyed would post to a dead io_context.
+void start_detached(boost::asio::io_context& io, std::function<certwatch::Result<void>()> work,
+                    std::function<void(certwatch::Result<void>)> done);
+
+// run_argv with start_detached: io.run() returns only after every command has ended (at most
+// `timeout`, or the 2 s of stop_argv_runs()).
 void start_argv(boost::asio::io_context& io, std::vector<std::string> argv,
                 std::chrono::milliseconds timeout, std::string what,
                 std::function<void(certwatch::Result<void>)> done);
