@@ -75,15 +75,16 @@ class Walker {
   void visit(const fs::directory_entry& child) {
     const fs::path& p = child.path();
     if (internal_name(p.filename().string())) return;
+    // The entry's type comes from the listing (d_type): no system call for plain files, and
+    // none that a path beyond PATH_MAX would fail.
     std::error_code ec;
-    // The entry's type comes from the listing (d_type): no system call for plain files.
-    const fs::file_status own = child.symlink_status(ec);
-    if (!ec && fs::is_directory(own)) {
+    const bool link = child.is_symlink(ec);
+    if (!link && child.is_directory(ec)) {
       if (rules_.recursive && first_visit(p)) walk(p);
       return;
     }
     if (files_ == nullptr || !selected_in_dir(p, rules_.exclude)) return;
-    if (ec || fs::is_symlink(own)) {
+    if (link) {
       struct stat st {};
       if (::stat(p.c_str(), &st) != 0) {
         files_->push_back({p, false, "input.unreadable", p.string() + ": " + std::strerror(errno)});
