@@ -1,7 +1,7 @@
 // Reading inputs (load.h): PEM, DER and PKCS#7 bytes into certificates and key counts, the
-// size-limited whole-file reader that all of pki uses, and the directory walk. A little over
-// 400 lines: the formats share the CA parse cache and the block naming, and the walk shares
-// the limit and the certificate-like names.
+// size-limited whole-file reader that all of pki uses, and trust files (the directory walk is
+// dir_walk.cpp). A little over 400 lines: the formats share the CA parse cache and the block
+// naming.
 #include "pki/load/load.h"
 
 #include <openssl/err.h>
