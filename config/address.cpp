@@ -92,4 +92,22 @@ certwatch::Result<HostPort> parse_host_port(std::string_view text) {
   return hp;
 }
 
+certwatch::Result<HostPort> parse_authority(std::string_view text, uint16_t default_port) {
+  const bool bracketed = !text.empty() && text.front() == '[';
+  const auto close = text.find(']');
+  // An unbracketed IPv6 address has many colons: parse_host_port refuses it with its advice.
+  const bool has_port = bracketed ? close != std::string_view::npos && close + 1 < text.size()
+                                  : text.find(':') != std::string_view::npos;
+  if (has_port) return parse_host_port(text);
+  const std::string with_port = std::string(text) + ":" + std::to_string(default_port);
+  auto hp = parse_host_port(with_port);
+  if (hp) return hp;
+  // The message quotes what was written, not the port we added.
+  std::string message = hp.error().message;
+  const std::string added = "'" + with_port + "'";
+  if (const auto at = message.find(added); at != std::string::npos)
+    message.replace(at, added.size(), "'" + std::string(text) + "'");
+  return certwatch::make_error(std::move(message), hp.error().kind);
+}
+
 }  // namespace certwatch::config

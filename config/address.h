@@ -2,6 +2,7 @@
 // say what was expected; callers add the position.
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 
 #include "base/result.h"
@@ -14,6 +15,10 @@ certwatch::Result<ListenAddress> parse_listen_address(std::string_view text);
 
 // "HOST:PORT" or "[IPv6]:PORT" to connect to; HOST is a DNS name or an IP literal.
 certwatch::Result<HostPort> parse_host_port(std::string_view text);
+
+// A URL's authority, whose port may be left out: "HOST", "HOST:PORT", "[IPv6]", "[IPv6]:PORT";
+// `default_port` when it is. Judged by parse_host_port's rules, with its messages.
+certwatch::Result<HostPort> parse_authority(std::string_view text, uint16_t default_port);
 
 // SANs, DNS names and IP literals follow pki's rules (pki/x509/dn.h: parse_san, check_dns_name,
 // normalize_ip), so that what the config accepts is what the issuer accepts.

@@ -88,7 +88,14 @@ struct WatchEntry {
 enum class Protocol { tls, mqtt, smtp, imap, pop3, ftp, postgres };
 inline constexpr std::array<std::string_view, 7> kProtocolNames{"tls",  "mqtt", "smtp",    "imap",
                                                                 "pop3", "ftp",  "postgres"};
+// The one names table of endpoint protocols: the config's `protocol:`, `probe --protocol` and
+// the prober's STARTTLS dialogues (agent/probe/starttls.h) all read it.
 const char* to_string(Protocol p);
+inline std::optional<Protocol> parse_protocol(std::string_view name) {
+  for (std::size_t i = 0; i < kProtocolNames.size(); ++i)
+    if (kProtocolNames[i] == name) return static_cast<Protocol>(i);
+  return std::nullopt;
+}
 
 // "host:port" for endpoints and verify_endpoint; host is a name or an IP literal.
 struct HostPort {

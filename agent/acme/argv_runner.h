@@ -1,41 +1,5 @@
-// A program run as argv (no shell: nothing from the config is ever interpreted by sh), bounded
-// in time, with its first stderr line kept for the error message. Used by the dns-01 hooks
-// (dns_hook_solver.h) and the renewal's reload command (renew/reloader.cpp).
-// Thread-safety: reentrant; blocks the calling thread for at most `timeout`, so the agent runs
-// it on a thread of its own (start_argv) and gets the result posted back.
+// The argv runner moved to agent/process/ (it serves renewal's reloads as much as ACME's
+// hooks). This header remains only while agent/daemon/daemon.cpp still includes the old path.
 #pragma once
 
-#include <utility>  // before asio: Boost 1.74 + GCC 12 + C++20
-
-#include <boost/asio/io_context.hpp>
-#include <chrono>
-#include <functional>
-#include <string>
-#include <vector>
-
-#include "base/result.h"
-
-namespace certwatch::agent {
-
-// Runs `argv` (argv[0] looked up in PATH) with stdin from /dev/null and stdout discarded.
-// An error when it cannot start, exits non-zero ("WHAT PROGRAM exited with 2: <first stderr
-// line>"), ends by a signal, or outlives `timeout` (then it is killed). `what` names the
-// command in messages ("reload command", "dns-01 set hook").
-certwatch::Result<void> run_argv(const std::vector<std::string>& argv,
-                                 std::chrono::milliseconds timeout, const std::string& what);
-
-// For an agent that stops: every command run_argv is running gets SIGTERM, and SIGKILL 2 s
-// later if it is still there; commands started afterwards get the same. Their results are
-// errors ("... killed: the agent is stopping"). Thread-safe; for the rest of the process.
-void stop_argv_runs();
-
-// run_argv on a detached thread; `done` runs on `io` with its result. A work guard keeps
-// io.run() from returning while the command runs; it is released on the io thread with the
-// result, so io.run() returns only after every command has ended (at most `timeout`, or the
-// 2 s of stop_argv_runs()). The caller keeps `io` alive until then: a command still running
-// when `io` is destroyed would post to a dead io_context.
-void start_argv(boost::asio::io_context& io, std::vector<std::string> argv,
-                std::chrono::milliseconds timeout, std::string what,
-                std::function<void(certwatch::Result<void>)> done);
-
-}  // namespace certwatch::agent
+#include "agent/process/argv_runner.h"

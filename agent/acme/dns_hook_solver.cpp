@@ -4,7 +4,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 
-#include "agent/acme/argv_runner.h"
+#include "agent/process/argv_runner.h"
 
 namespace certwatch::agent::acme {
 namespace {

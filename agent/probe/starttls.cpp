@@ -4,7 +4,10 @@
 // a mistake would let plaintext reach the TLS handshake.
 #include "agent/probe/starttls.h"
 
+#include <utility>
+
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstdint>
 
@@ -87,26 +90,33 @@ constexpr const char* kImapStartTlsTag = "cw2";
 
 }  // namespace
 
-std::optional<StartTlsProtocol> parse_starttls_protocol(std::string_view name) {
-  for (const auto p : {StartTlsProtocol::smtp, StartTlsProtocol::imap, StartTlsProtocol::pop3,
-                       StartTlsProtocol::ftp, StartTlsProtocol::postgres})
-    if (name == to_string(p)) return p;
+namespace {
+
+// Each dialogue with the endpoint protocol it serves, whose name it takes.
+constexpr std::array<std::pair<StartTlsProtocol, config::Protocol>, 5> kDialogues{{
+    {StartTlsProtocol::smtp, config::Protocol::smtp},
+    {StartTlsProtocol::imap, config::Protocol::imap},
+    {StartTlsProtocol::pop3, config::Protocol::pop3},
+    {StartTlsProtocol::ftp, config::Protocol::ftp},
+    {StartTlsProtocol::postgres, config::Protocol::postgres},
+}};
+
+}  // namespace
+
+std::optional<StartTlsProtocol> starttls_of(config::Protocol p) {
+  for (const auto& [dialogue, protocol] : kDialogues)
+    if (protocol == p) return dialogue;
   return std::nullopt;
 }
 
+std::optional<StartTlsProtocol> parse_starttls_protocol(std::string_view name) {
+  const auto protocol = config::parse_protocol(name);
+  return protocol ? starttls_of(*protocol) : std::nullopt;
+}
+
 const char* to_string(StartTlsProtocol p) {
-  switch (p) {
-    case StartTlsProtocol::smtp:
-      return "smtp";
-    case StartTlsProtocol::imap:
-      return "imap";
-    case StartTlsProtocol::pop3:
-      return "pop3";
-    case StartTlsProtocol::ftp:
-      return "ftp";
-    case StartTlsProtocol::postgres:
-      return "postgres";
-  }
+  for (const auto& [dialogue, protocol] : kDialogues)
+    if (dialogue == p) return config::to_string(protocol);
   return "?";
 }
 

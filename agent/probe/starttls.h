@@ -15,10 +15,15 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config.h"
+
 namespace certwatch::agent::probe {
 
-// Which plaintext dialogue precedes the TLS handshake.
+// Which plaintext dialogue precedes the TLS handshake: the endpoint protocols
+// (config::Protocol) that have one. Names are config::kProtocolNames'.
 enum class StartTlsProtocol { smtp, imap, pop3, ftp, postgres };
+// The dialogue of `p`; nullopt for tls and mqtt (nothing precedes their handshake).
+std::optional<StartTlsProtocol> starttls_of(config::Protocol p);
 // "smtp" -> smtp ...; nullopt for anything else (including "tls", "mqtt").
 std::optional<StartTlsProtocol> parse_starttls_protocol(std::string_view name);
 const char* to_string(StartTlsProtocol p);

@@ -130,6 +130,7 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
     if (disarm()) return finish("endpoint.unreachable", timed_out("connect", target_.step_timeout));
     if (ec) return finish("endpoint.unreachable", "connect: " + ec.message());
     connect_time_ = SteadyClock::now() - started_;
+    if (!target_.starttls) target_.starttls = starttls_of(target_.protocol);
     if (!target_.starttls) return handshake();
     dialogue_.emplace(*target_.starttls, std::string());
     next_starttls_step(dialogue_->start());

@@ -25,8 +25,10 @@
 
 namespace certwatch::agent::probe {
 
-// What follows the handshake: nothing (tls), or an MQTT CONNECT that must get a CONNACK.
-enum class Protocol { tls, mqtt };
+// The endpoint protocol (config/config.h: one enum, one names table). After the handshake an
+// MQTT CONNECT must get a CONNACK (mqtt); before it, STARTTLS protocols run their dialogue
+// (starttls.h); tls does neither.
+using Protocol = config::Protocol;
 
 struct TlsTarget {
   std::string host;  // name or IP literal, without brackets
@@ -35,7 +37,8 @@ struct TlsTarget {
   std::chrono::milliseconds step_timeout{
       10000};  // for each of resolve, connect, handshake, exchange
   Protocol protocol = Protocol::tls;
-  // Set: this plaintext dialogue runs after connect and before the handshake (STARTTLS).
+  // Set: this plaintext dialogue runs after connect and before the handshake; nullopt: the
+  // dialogue of `protocol` (starttls_of), none for tls and mqtt.
   std::optional<StartTlsProtocol> starttls;
 };
 

@@ -6,6 +6,7 @@
 #include "pki/deploy/atomic_file.h"
 #include "pki/issue/issuer.h"
 #include "pki/load/load.h"
+#include "pki/load/passphrase_file.h"
 #include "pki/load/read_file.h"
 #include "pki/x509/keygen.h"
 
@@ -13,7 +14,8 @@ namespace certwatch::agent {
 namespace fs = std::filesystem;
 namespace {
 
-// The first line of a secret file (the CA key's passphrase); the file's copy is wiped.
+// The CA key's passphrase (pki/load/passphrase_file.h has the rule), from the file the entry
+// names or its systemd credential.
 certwatch::Result<std::optional<pki::Passphrase>> read_passphrase(
     const config::IssuerEntry& entry) {
   std::optional<fs::path> path = entry.passphrase_file;
@@ -24,17 +26,14 @@ certwatch::Result<std::optional<pki::Passphrase>> read_passphrase(
       return std::optional<pki::Passphrase>();
     path = fs::path(creds) / (entry.name + ".passphrase");
   }
-  auto text = pki::read_limited(*path, pki::kMaxSecretBytes);
-  if (!text)
-    return certwatch::make_error("passphrase " + path->string() + ": " + text.error().message,
-                                 certwatch::ErrorKind::io);
-  pki::Passphrase scrub(std::move(*text));
-  std::string line = scrub.value().substr(0, scrub.value().find('\n'));
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  if (line.empty())
+  auto pass = pki::read_passphrase_file(*path);
+  if (!pass && pass.error().kind == certwatch::ErrorKind::invalid_input)
     return certwatch::make_error("passphrase " + path->string() + " is empty",
                                  certwatch::ErrorKind::invalid_input);
-  return std::optional<pki::Passphrase>(pki::Passphrase(std::move(line)));
+  if (!pass)
+    return certwatch::make_error("passphrase " + path->string() + ": " + pass.error().message,
+                                 certwatch::ErrorKind::io);
+  return std::optional<pki::Passphrase>(std::move(*pass));
 }
 
 certwatch::Result<std::string> read_output(const fs::path& p) {

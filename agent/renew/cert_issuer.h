@@ -1,5 +1,5 @@
 // Where renewed certificates come from. One interface for every backend: the built-in issuer
-// (a certwatch PKI directory, pki/issue/issuer.h) today, ACME (RFC 8555) in its own issue. It is
+// (a certwatch PKI directory, pki/issue/issuer.h) and ACME (RFC 8555, agent/acme/). It is
 // asynchronous because an ACME order can take minutes (challenges, polling): issue() returns
 // at once and `done` runs later on the agent's io_context, exactly once. Every backend
 // returns the whole set (new private key, leaf, chain) and the trust anchor the judge checks

@@ -1,22 +1,14 @@
 #include "agent/renew/reloader.h"
 
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <systemd/sd-bus.h>
-#include <unistd.h>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
-#include <thread>
 #include <vector>
 
-#include "agent/acme/argv_runner.h"
+#include "agent/process/argv_runner.h"
 #include "pki/load/load.h"
-
-extern char** environ;
 
 namespace certwatch::agent {
 namespace {
@@ -43,10 +35,7 @@ certwatch::Result<void> send_signal(const config::ReloadSignal& s) {
   return {};
 }
 
-certwatch::Result<void> run_command(const config::ReloadCommand& c,
-                                    std::chrono::milliseconds timeout) {
-  return run_argv(c.argv, timeout, "reload command");
-}
+constexpr const char* kCommandWhat = "reload command";
 
 certwatch::Result<void> reload_unit(const config::ReloadSystemd& s) {
   sd_bus* bus = nullptr;
@@ -95,7 +84,7 @@ certwatch::Result<void> run_reload(const config::Reload& reload,
     case K::signal:
       return send_signal(reload.signal);
     case K::command:
-      return run_command(reload.command, command_timeout);
+      return run_argv(reload.command.argv, command_timeout, kCommandWhat);
     case K::systemd:
       return reload_unit(reload.systemd);
     case K::none:
@@ -104,19 +93,14 @@ certwatch::Result<void> run_reload(const config::Reload& reload,
   return {};
 }
 
-}  // namespace certwatch::agent
-
-namespace certwatch::agent {
-
 void start_reload(boost::asio::io_context& io, const config::Reload& reload,
                   std::function<void(certwatch::Result<void>)> done) {
-  // The work guard keeps io.run() from returning while the reload runs (certwatch renew).
-  std::thread([&io, reload, done = std::move(done),
-               guard = boost::asio::make_work_guard(io)]() mutable {
-    auto r = run_reload(reload);
-    boost::asio::post(io,
-                      [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
-  }).detach();
+  if (reload.kind == config::Reload::Kind::command) {
+    start_argv(io, reload.command.argv, kCommandTimeout, kCommandWhat, std::move(done));
+    return;
+  }
+  start_detached(
+      io, [reload] { return run_reload(reload); }, std::move(done));
 }
 
 }  // namespace certwatch::agent

@@ -23,11 +23,14 @@ namespace certwatch::agent {
 // One word for logs and for grouping renewals that share a reload ("signal HUP /run/x.pid").
 std::string describe_reload(const config::Reload& reload);
 
-certwatch::Result<void> run_reload(
-    const config::Reload& reload,
-    std::chrono::milliseconds command_timeout = std::chrono::seconds(30));
+// How long a reload command may run before it is killed.
+inline constexpr std::chrono::milliseconds kCommandTimeout = std::chrono::seconds(30);
 
-// run_reload on a detached thread; `done` runs on `io` with its result.
+certwatch::Result<void> run_reload(const config::Reload& reload,
+                                   std::chrono::milliseconds command_timeout = kCommandTimeout);
+
+// run_reload on a thread of its own (agent/process/argv_runner.h: start_argv for a command,
+// start_detached for the others); `done` runs on `io` with its result.
 void start_reload(boost::asio::io_context& io, const config::Reload& reload,
                   std::function<void(certwatch::Result<void>)> done);
 

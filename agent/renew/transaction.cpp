@@ -8,6 +8,19 @@
 #include "pki/deploy/fault_point.h"
 
 namespace certwatch::agent {
+
+exporters::mqtt::RenewalEvent to_renewal_event(const RenewOutcome& o) {
+  exporters::mqtt::RenewalEvent e;
+  e.name = o.name;
+  e.ok = o.ok;
+  e.verified = o.verified;
+  e.rolled_back = o.rolled_back;
+  e.serial = o.serial;
+  e.not_after = o.not_after;
+  e.error = o.error;
+  e.seconds = o.seconds;
+  return e;
+}
 namespace {
 
 struct Transaction : std::enable_shared_from_this<Transaction> {

@@ -19,6 +19,7 @@
 
 #include "agent/renew/renew_target.h"
 #include "agent/renew/verifier.h"
+#include "exporters/mqtt/payloads.h"
 
 namespace certwatch::agent {
 
@@ -32,6 +33,10 @@ struct RenewOutcome {
   int64_t not_before = 0, not_after = 0;
   double seconds = 0;  // wall time of the whole transaction
 };
+
+// The `events` message of an outcome (exporters/mqtt/payloads.h): the one place that says
+// which of the outcome's fields travel (not_before does not).
+exporters::mqtt::RenewalEvent to_renewal_event(const RenewOutcome& o);
 
 using RenewDone = std::function<void(std::vector<RenewOutcome>)>;
 

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "agent/watch/paths.h"
+#include "pki/load/dir_walk.h"
 
 namespace certwatch::agent {
 namespace fs = std::filesystem;
@@ -20,10 +21,6 @@ constexpr uint32_t kMask = IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | 
 bool is_dir(const fs::path& p) {
   std::error_code ec;
   return fs::is_directory(p, ec);
-}
-
-bool hidden_internal(const std::string& name) {
-  return name.size() >= 2 && name.compare(0, 2, "..") == 0;
 }
 
 }  // namespace
@@ -134,8 +131,8 @@ void FileWatcher::handle_event(int wd, uint32_t mask, const std::string& name) {
   const fs::path p = dir / name;
   // Kubernetes swaps `..data`; the visible names are symlinks through it that never change
   // themselves, so a change to any ".." entry means "look at the whole directory again".
-  note_change(hidden_internal(name) ? dir : p);
-  if ((mask & IN_ISDIR) != 0 && !hidden_internal(name)) {
+  note_change(pki::internal_name(name) ? dir : p);
+  if ((mask & IN_ISDIR) != 0 && !pki::internal_name(name)) {
     if ((mask & IN_MOVED_FROM) != 0) remove_tree(p);
     if ((mask & (IN_CREATE | IN_MOVED_TO)) != 0) {
       const Root* root = root_for_dir(dir);
@@ -237,19 +234,10 @@ bool FileWatcher::add_watch(const fs::path& dir) {
 
 void FileWatcher::add_tree(const fs::path& dir, bool recursive) {
   if (!add_watch(dir) || !recursive) return;
-  std::error_code ec;
-  fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
-  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    const auto& entry = *it;
-    std::error_code sec;
-    if (entry.is_symlink(sec)) continue;  // never follow: loops, and targets outside the tree
-    if (!entry.is_directory(sec)) continue;
-    if (hidden_internal(entry.path().filename().string())) {
-      it.disable_recursion_pending();
-      continue;
-    }
-    add_watch(entry.path());
-  }
+  // The directories the rescan walks (pki/load/dir_walk.h): links to directories and
+  // Kubernetes' ".." internals are never entered, by events and rescans alike.
+  const auto dirs = pki::walked_dirs(dir, true);
+  for (std::size_t i = 1; i < dirs.size(); ++i) add_watch(dirs[i]);
 }
 
 void FileWatcher::remove_tree(const fs::path& dir) {

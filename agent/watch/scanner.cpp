@@ -1,6 +1,5 @@
 #include "agent/watch/scanner.h"
 
-#include <fnmatch.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -11,17 +10,12 @@
 
 #include "agent/inventory/rejudge_time.h"
 #include "agent/watch/paths.h"
+#include "pki/load/dir_walk.h"
 #include "pki/load/load.h"
 
 namespace certwatch::agent {
 namespace fs = std::filesystem;
 namespace {
-
-bool excluded(const config::WatchEntry& e, const std::string& name) {
-  return std::any_of(e.exclude.begin(), e.exclude.end(), [&](const std::string& glob) {
-    return ::fnmatch(glob.c_str(), name.c_str(), 0) == 0;
-  });
-}
 
 bool lstat_exists(const fs::path& p) {
   struct stat st {};
@@ -38,12 +32,6 @@ bool is_dir(const fs::path& p) {
   return fs::is_directory(p, ec);
 }
 
-// A file found inside a watched directory: certificate-like (keys included, as `check` walks
-// them), not excluded.
-bool wanted_in_dir(const config::WatchEntry& e, const fs::path& file) {
-  return pki::certificate_like_name(file) && !excluded(e, file.filename().string());
-}
-
 // PEM text holding private keys and no certificate: a key file, which pairs with nothing
 // itself (pki::judge_walked_file ignores a paired key for it), so no partner is opened.
 bool looks_like_key_only(std::string_view bytes) {
@@ -52,30 +40,15 @@ bool looks_like_key_only(std::string_view bytes) {
          bytes.find("-----BEGIN TRUSTED CERTIFICATE") == std::string_view::npos;
 }
 
+// The rule of `certwatch check DIR` (pki/load/dir_walk.h). Every entry becomes a target, the
+// unusable ones too: a dangling link or a directory that cannot be listed (a path beyond
+// PATH_MAX, an I/O error) must not vanish with a log line only; the scan reports it
+// input.unreadable with why.
 void walk_dir(const fs::path& dir, const std::shared_ptr<const WatchContext>& ctx, bool recursive,
               TargetMap& out) {
-  std::error_code ec;
-  fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
-  if (ec) {
-    spdlog::warn("cannot list {}: {}", dir.string(), ec.message());
-    // A directory that cannot be listed (a path beyond PATH_MAX, an I/O error) must not
-    // vanish with a log line only: it becomes a target, reported input.unreadable with why.
-    if (ec.value() == ENAMETOOLONG || ec.value() == EIO || ec.value() == ELOOP)
-      out.emplace(dir, ctx);
-    return;
-  }
-  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    const fs::path& p = it->path();
-    const std::string name = p.filename().string();
-    if (name.size() >= 2 && name.compare(0, 2, "..") == 0) continue;  // Kubernetes internals
-    std::error_code sec;
-    const bool symlink = it->is_symlink(sec);
-    if (!symlink && it->is_directory(sec)) {
-      if (recursive) walk_dir(p, ctx, true, out);
-      continue;
-    }
-    if (symlink && it->is_directory(sec)) continue;         // never follow directory links
-    if (wanted_in_dir(ctx->entry, p)) out.emplace(p, ctx);  // first entry wins
+  for (auto& e : pki::walk_dir(dir, pki::WalkRules{recursive, ctx->entry.exclude})) {
+    if (!e.error.empty() && is_dir(e.path)) spdlog::warn("cannot list {}", e.error);
+    out.emplace(std::move(e.path), ctx);  // first entry wins
   }
 }
 
@@ -113,7 +86,7 @@ TargetMap collect_targets(const fs::path& scope,
       if (is_dir(scope)) {
         // A link to a directory is not followed here either: the full scan's rule (walk_dir).
         if (ctx->entry.recursive && !is_dir_link(scope)) walk_dir(scope, ctx, true, out);
-      } else if (lstat_exists(scope) && wanted_in_dir(ctx->entry, scope)) {
+      } else if (lstat_exists(scope) && pki::selected_in_dir(scope, ctx->entry.exclude)) {
         out.emplace(scope, ctx);
       }
     }

@@ -1,7 +1,7 @@
 // Reading inputs (load.h): PEM, DER and PKCS#7 bytes into certificates and key counts, the
-// size-limited whole-file reader that all of pki uses, and the directory walk. A little over
-// 400 lines: the formats share the CA parse cache and the block naming, and the walk shares
-// the limit and the certificate-like names.
+// size-limited whole-file reader that all of pki uses, and trust files (the directory walk is
+// dir_walk.cpp). A little over 400 lines: the formats share the CA parse cache and the block
+// naming.
 #include "pki/load/load.h"
 
 #include <openssl/err.h>
@@ -434,53 +434,6 @@ FileInput load_file(const fs::path& path) {
   return in;
 }
 
-bool certificate_like_name(const fs::path& p) {
-  static constexpr std::array<std::string_view, 11> kExt{
-      ".pem", ".crt", ".cer", ".cert", ".der", ".key", ".p7b", ".p7c", ".chain", ".bundle", ".p8"};
-  const std::string ext = p.extension().string();
-  std::string lower;
-  for (char c : ext) lower.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
-  return std::find(kExt.begin(), kExt.end(), lower) != kExt.end();
-}
-
-namespace {
-
-struct DirId {
-  dev_t dev;
-  ino_t ino;
-  auto operator<=>(const DirId&) const = default;
-};
-
-void walk_dir(const fs::path& dir, std::set<DirId>& seen, std::vector<WalkEntry>& out) {
-  std::error_code ec;
-  std::vector<fs::path> children;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    children.push_back(it->path());
-  if (ec) {
-    out.push_back({dir, false, "input.unreadable", dir.string() + ": " + ec.message()});
-    return;
-  }
-  std::sort(children.begin(), children.end());
-  for (const auto& child : children) {
-    struct stat st {};
-    if (::stat(child.c_str(), &st) != 0) {
-      // A dangling symlink or a file removed meanwhile: only report certificate-like names.
-      if (certificate_like_name(child))
-        out.push_back(
-            {child, false, "input.unreadable", child.string() + ": " + std::strerror(errno)});
-      continue;
-    }
-    if (S_ISDIR(st.st_mode)) {
-      if (!seen.insert(DirId{st.st_dev, st.st_ino}).second) continue;  // loop or second link
-      walk_dir(child, seen, out);
-    } else if (S_ISREG(st.st_mode) && certificate_like_name(child)) {
-      out.push_back({child, false, {}, {}});
-    }
-  }
-}
-
-}  // namespace
-
 fs::path system_trust_file() {
   const char* env = std::getenv(X509_get_default_cert_file_env());
   return env != nullptr ? fs::path(env) : fs::path(X509_get_default_cert_file());
@@ -499,24 +452,6 @@ TrustFiles load_trust_files(std::span<const fs::path> paths) {
       continue;
     }
     for (const auto& c : in.loaded->certs) out.certs.push_back(c);
-  }
-  return out;
-}
-
-std::vector<WalkEntry> walk_paths(std::span<const fs::path> roots) {
-  std::vector<WalkEntry> out;
-  std::set<DirId> seen;
-  for (const auto& root : roots) {
-    struct stat st {};
-    if (::stat(root.c_str(), &st) != 0) {
-      out.push_back({root, true, "input.unreadable", root.string() + ": " + std::strerror(errno)});
-      continue;
-    }
-    if (S_ISDIR(st.st_mode)) {
-      if (seen.insert(DirId{st.st_dev, st.st_ino}).second) walk_dir(root, seen, out);
-    } else {
-      out.push_back({root, true, {}, {}});
-    }
   }
   return out;
 }

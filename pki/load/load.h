@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "pki/load/dir_walk.h"
 #include "pki/x509/certificate.h"
 
 namespace certwatch::pki {
@@ -70,25 +71,9 @@ FileInput load_file(const std::filesystem::path& path);
 Result<std::string> read_limited(const std::filesystem::path& path,
                                  std::uintmax_t limit = kMaxInputBytes);
 
-// One file found by walk_paths. `explicit_arg`: named on the command line (as opposed to found
-// inside a directory). `error_id`/`error` are set when the entry cannot be used (a broken
-// symlink, an unreadable directory).
-struct WalkEntry {
-  std::filesystem::path path;
-  bool explicit_arg = false;
-  std::string error_id;
-  std::string error;
-};
-
-// Expands files and directories: directories are walked recursively following symlinks; a
-// directory reached twice (a symlink loop, or two links to one place) is walked once. In
-// directories only files with certificate-like names are kept (.pem .crt .cer .cert .der .key
-// .p7b .p7c .chain .bundle .p8); files named explicitly are always kept. Sorted per directory.
-std::vector<WalkEntry> walk_paths(std::span<const std::filesystem::path> roots);
-
-// Trust anchors from bundle files and directories (walk_paths' rules), with why each file
-// that could not be used was skipped. The agent's watch entries and endpoints read their
-// `trust:` with it.
+// Trust anchors from bundle files and directories (walk_paths' rules, pki/load/dir_walk.h), with
+// why each file that could not be used was skipped. The agent's watch entries and endpoints read
+// their `trust:` with it.
 struct TrustFiles {
   std::vector<Certificate> certs;
   std::vector<std::string> errors;  // "path: why"
@@ -97,9 +82,5 @@ TrustFiles load_trust_files(std::span<const std::filesystem::path> paths);
 // The system's CA bundle as OpenSSL finds it ($SSL_CERT_FILE, else the built-in path): the
 // trust of `check`, `probe` and the MQTT client when none is configured.
 std::filesystem::path system_trust_file();
-
-// The names walk_paths keeps inside directories (by extension, case-insensitive). The agent
-// uses the same rule, so `certwatch check DIR` and a watched DIR look at the same files.
-bool certificate_like_name(const std::filesystem::path& p);
 
 }  // namespace certwatch::pki

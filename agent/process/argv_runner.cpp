@@ -1,4 +1,4 @@
-#include "agent/acme/argv_runner.h"
+#include "agent/process/argv_runner.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -163,12 +163,11 @@ void stop_argv_runs() {
   for (const pid_t pid : g_running) ::kill(pid, SIGTERM);
 }
 
-void start_argv(boost::asio::io_context& io, std::vector<std::string> argv,
-                std::chrono::milliseconds timeout, std::string what,
-                std::function<void(certwatch::Result<void>)> done) {
-  std::thread([&io, argv = std::move(argv), timeout, what = std::move(what), done = std::move(done),
+void start_detached(boost::asio::io_context& io, std::function<certwatch::Result<void>()> work,
+                    std::function<void(certwatch::Result<void>)> done) {
+  std::thread([&io, work = std::move(work), done = std::move(done),
                guard = boost::asio::make_work_guard(io)]() mutable {
-    auto r = run_argv(argv, timeout, what);
+    auto r = work();
     // The guard travels with the result and ends on the io thread (or with the handler when the
     // io_context is destroyed first): this thread holds nothing of `io` once it has posted, so
     // an io_context stopped and destroyed right after the result arrives is never touched here.
@@ -178,6 +177,17 @@ void start_argv(boost::asio::io_context& io, std::vector<std::string> argv,
           done(std::move(r));
         });
   }).detach();
+}
+
+void start_argv(boost::asio::io_context& io, std::vector<std::string> argv,
+                std::chrono::milliseconds timeout, std::string what,
+                std::function<void(certwatch::Result<void>)> done) {
+  start_detached(
+      io,
+      [argv = std::move(argv), timeout, what = std::move(what)] {
+        return run_argv(argv, timeout, what);
+      },
+      std::move(done));
 }
 
 }  // namespace certwatch::agent

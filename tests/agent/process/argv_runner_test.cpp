@@ -2,11 +2,10 @@
 // commands in flight (SIGTERM, then SIGKILL for one that ignores it) so that io.run() returns
 // within seconds instead of after their timeouts. Each test case is a process of its own
 // (catch_discover_tests), so stop_argv_runs() here stops nothing elsewhere.
-#include "agent/acme/argv_runner.h"
-
-#include <catch2/catch.hpp>
+#include "agent/process/argv_runner.h"
 
 #include <boost/asio/steady_timer.hpp>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <optional>
 
@@ -19,7 +18,8 @@ using namespace std::chrono_literals;
 TEST_CASE("run_argv reports success, the exit status with the first stderr line, and a timeout",
           "[acme][argv]") {
   CHECK(run_argv({"true"}, 5s, "test command").ok());
-  const auto failed = run_argv({"sh", "-c", "echo 'first line' >&2; echo second >&2; exit 3"}, 5s, "test command");
+  const auto failed =
+      run_argv({"sh", "-c", "echo 'first line' >&2; echo second >&2; exit 3"}, 5s, "test command");
   REQUIRE_FALSE(failed.ok());
   CHECK(failed.error().message == "test command sh exited with 3: first line");
   const auto start = Clock::now();
@@ -32,7 +32,8 @@ TEST_CASE("run_argv reports success, the exit status with the first stderr line,
   CHECK(missing.error().message == "test command /nonexistent/hook: No such file or directory");
 }
 
-TEST_CASE("a stopping agent ends the commands in flight, even one that ignores SIGTERM", "[acme][argv]") {
+TEST_CASE("a stopping agent ends the commands in flight, even one that ignores SIGTERM",
+          "[acme][argv]") {
   boost::asio::io_context io;
   std::optional<certwatch::Result<void>> polite, stubborn;
   start_argv(io, {"sleep", "30"}, 60s, "dns-01 set hook", [&](auto r) { polite = std::move(r); });
@@ -54,7 +55,8 @@ TEST_CASE("a stopping agent ends the commands in flight, even one that ignores S
   const auto again = Clock::now();
   const auto after = run_argv({"sleep", "30"}, 60s, "test command");
   REQUIRE_FALSE(after.ok());
-  CHECK_THAT(after.error().message, Catch::Matchers::Contains("test command sleep ended by signal 15") ||
-                                        Catch::Matchers::Contains("test command sleep killed: the agent is stopping"));
+  CHECK_THAT(after.error().message,
+             Catch::Matchers::Contains("test command sleep ended by signal 15") ||
+                 Catch::Matchers::Contains("test command sleep killed: the agent is stopping"));
   CHECK(Clock::now() - again < 5s);
 }

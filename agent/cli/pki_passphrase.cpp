@@ -1,0 +1,73 @@
+#include "agent/cli/pki_passphrase.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "pki/load/passphrase_file.h"
+
+namespace certwatch {
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+namespace {
+
+// A passphrase file by the rule of pki/load/passphrase_file.h.
+certwatch::Result<pki::Passphrase> passphrase_from(const fs::path& p, const std::string& what) {
+  auto pass = pki::read_passphrase_file(p);
+  if (!pass && pass.error().kind == certwatch::ErrorKind::invalid_input)
+    return certwatch::make_error(what + ": " + p.string() + " holds an empty passphrase");
+  if (!pass) return certwatch::make_error(what + ": cannot read " + pass.error().message);
+  return pass;
+}
+
+fs::path credential_path(const std::string& name) {
+  const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+  return fs::path(dir != nullptr ? dir : "") / name;
+}
+
+}  // namespace
+
+std::optional<std::string> passphrase_usage(const po::variables_map& vm,
+                                            const std::string& prefix) {
+  const std::string file_opt = prefix + "passphrase-file";
+  const std::string cred_opt = prefix + "passphrase-credential";
+  if (vm.count(file_opt) && vm.count(cred_opt))
+    return "give --" + file_opt + " or --" + cred_opt + ", not both";
+  return std::nullopt;
+}
+
+certwatch::Result<std::optional<pki::Passphrase>> resolve_passphrase(const po::variables_map& vm,
+                                                                     const std::string& prefix,
+                                                                     const std::string& fallback) {
+  const std::string file_opt = prefix + "passphrase-file";
+  const std::string cred_opt = prefix + "passphrase-credential";
+  if (vm.count(file_opt)) {
+    auto p = passphrase_from(vm[file_opt].as<std::string>(), "--" + file_opt);
+    if (!p) return p.error();
+    return std::optional<pki::Passphrase>(std::move(*p));
+  }
+  if (vm.count(cred_opt) || !fallback.empty()) {
+    const std::string name = vm.count(cred_opt) ? vm[cred_opt].as<std::string>() : fallback;
+    if (std::getenv("CREDENTIALS_DIRECTORY") == nullptr) {
+      if (vm.count(cred_opt))
+        return certwatch::make_error("--" + cred_opt + ": $CREDENTIALS_DIRECTORY is not set");
+      return std::optional<pki::Passphrase>();
+    }
+    const auto path = credential_path(name);
+    std::error_code ec;
+    if (!vm.count(cred_opt) && !fs::exists(path, ec)) return std::optional<pki::Passphrase>();
+    auto p = passphrase_from(path, "credential " + name);
+    if (!p) return p.error();
+    return std::optional<pki::Passphrase>(std::move(*p));
+  }
+  return std::optional<pki::Passphrase>();
+}
+
+void add_passphrase_options(po::options_description& d, const std::string& prefix,
+                            const std::string& what) {
+  d.add_options()((prefix + "passphrase-file").c_str(), po::value<std::string>()->value_name("F"),
+                  ("file whose first line is the passphrase " + what).c_str())(
+      (prefix + "passphrase-credential").c_str(), po::value<std::string>()->value_name("NAME"),
+      ("systemd credential ($CREDENTIALS_DIRECTORY/NAME) holding the passphrase " + what).c_str());
+}
+
+}  // namespace certwatch
