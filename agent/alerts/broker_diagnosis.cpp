@@ -11,6 +11,7 @@
 
 #include "agent/probe/tls_probe.h"
 #include "base/duration.h"
+#include "config/address.h"
 #include "config/judge_context.h"
 #include "pki/judge/judge.h"
 #include "pki/load/load.h"
@@ -18,30 +19,19 @@
 
 namespace certwatch::agent {
 
-std::optional<BrokerAddress> broker_address(const std::string& url) {
+certwatch::Result<BrokerAddress> broker_address(const std::string& url) {
   const auto sep = url.find("://");
-  if (sep == std::string::npos) return std::nullopt;
+  if (sep == std::string::npos) return certwatch::make_error("no scheme", ErrorKind::invalid_input);
   const std::string scheme = url.substr(0, sep);
   std::string rest = url.substr(sep + 3);
   rest = rest.substr(0, rest.find('/'));
-  BrokerAddress a;
-  if (!rest.empty() && rest.front() == '[') {
-    const auto close = rest.find(']');
-    if (close == std::string::npos) return std::nullopt;
-    a.host = rest.substr(1, close - 1);
-    if (close + 1 < rest.size() && rest[close + 1] == ':') a.port = rest.substr(close + 2);
-  } else {
-    const auto colon = rest.rfind(':');
-    a.host = rest.substr(0, colon);
-    if (colon != std::string::npos) a.port = rest.substr(colon + 1);
-  }
-  if (a.port.empty())
-    a.port = scheme == "mqtts" || scheme == "ssl" ? "8883"
-             : scheme == "wss"                    ? "443"
-             : scheme == "ws"                     ? "80"
-                                                  : "1883";
-  if (a.host.empty()) return std::nullopt;
-  return a;
+  const uint16_t default_port = scheme == "mqtts" || scheme == "ssl" ? 8883
+                                : scheme == "wss"                    ? 443
+                                : scheme == "ws"                     ? 80
+                                                                     : 1883;
+  auto hp = config::parse_authority(rest, default_port);
+  if (!hp) return hp.error();
+  return BrokerAddress{hp->host, hp->port};
 }
 
 std::optional<std::string> client_cert_problem(const std::filesystem::path& cert, int64_t now) {
@@ -91,12 +81,9 @@ void diagnose_broker(boost::asio::io_context& io, const std::string& url, const 
                      std::chrono::milliseconds timeout, int64_t now,
                      std::function<void(std::string)> done) {
   auto address = broker_address(url);
-  if (!address) return done("cannot tell the broker's host and port from '" + url + "'");
-  const char* digits = address->port.c_str();
-  char* end = nullptr;
-  const long port = std::strtol(digits, &end, 10);
-  if (end == digits || *end != '\0' || port < 1 || port > 65535)
-    return done("the port of '" + url + "' is not a number from 1 to 65535");
+  if (!address)
+    return done("cannot tell the broker's host and port from '" + url +
+                "': " + address.error().message);
   const bool use_tls = tls_scheme(url);
   pki::UniquePtr<SSL_CTX> ssl(SSL_CTX_new(TLS_client_method()));
   if (!ssl) return done("cannot create a TLS context");
@@ -106,11 +93,11 @@ void diagnose_broker(boost::asio::io_context& io, const std::string& url, const 
       return done("client certificate " + tls.cert->string() + ": " + ok.error().message);
   probe::TlsTarget target;
   target.host = address->host;
-  target.port = static_cast<uint16_t>(port);
+  target.port = address->port;
   target.sni = probe::is_ip_literal(address->host) ? "" : address->host;
   // One deadline for the whole diagnosis, shared by its steps.
   target.step_timeout = timeout / 3;
-  const std::string where = address->host + ":" + address->port;
+  const std::string where = address->host + ":" + std::to_string(address->port);
   (void)probe::start_probe(io, target, std::make_shared<probe::ProbeContext>(ssl.get()),
                            [done = std::move(done), tls, address = *address, where, use_tls,
                             now](probe::TlsProbeResult r) {

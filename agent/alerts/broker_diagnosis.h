@@ -17,14 +17,16 @@
 #include <optional>
 #include <string>
 
+#include "base/result.h"
+
 namespace certwatch::agent {
 
 struct BrokerAddress {
   std::string host;  // without brackets for IPv6
-  std::string port;
+  uint16_t port = 0;
 };
 // "mqtts://h:8883/x" -> {h, 8883}; the scheme's default port when none (1883, 8883, 80, 443).
-std::optional<BrokerAddress> broker_address(const std::string& url);
+certwatch::Result<BrokerAddress> broker_address(const std::string& url);
 
 // "client certificate /x.pem expired on 2026-01-01T00:00:00Z", or nothing (missing or
 // unreadable files are the TLS stack's to report).

@@ -77,8 +77,8 @@ int run_probe(const std::vector<std::string>& args) {
   if (cli.target.empty()) return usage_error(cmd, "no HOST:PORT given");
   auto hp = config::parse_host_port(cli.target);
   if (!hp) return usage_error(cmd, hp.error().message);
-  const auto starttls = agent::probe::parse_starttls_protocol(cli.protocol);
-  if (cli.protocol != "tls" && cli.protocol != "mqtt" && !starttls)
+  const auto protocol = config::parse_protocol(cli.protocol);
+  if (!protocol)
     return usage_error(cmd, "--protocol " + cli.protocol +
                                 " is not supported (tls, mqtt, smtp, imap, pop3, ftp or postgres)");
   auto seconds = certwatch::parse_duration(cli.timeout);
@@ -98,9 +98,7 @@ int run_probe(const std::vector<std::string>& args) {
   target.port = hp->port;
   target.sni = !cli.sni.empty() ? cli.sni : agent::probe::is_ip_literal(hp->host) ? "" : hp->host;
   target.step_timeout = std::chrono::seconds(*seconds);
-  target.protocol =
-      cli.protocol == "mqtt" ? agent::probe::Protocol::mqtt : agent::probe::Protocol::tls;
-  target.starttls = starttls;
+  target.protocol = *protocol;
   flags.host = !cli.host.empty() ? cli.host : !cli.sni.empty() ? cli.sni : hp->host;
   auto trust = load_trust_anchors(cli.bundles);
   if (!trust) return usage_error(cmd, trust.error().message);

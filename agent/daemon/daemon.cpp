@@ -4,9 +4,9 @@
 #include <spdlog/spdlog.h>
 #include <utility>
 
-#include "agent/acme/argv_runner.h"
 #include "agent/daemon/change_log.h"
 #include "agent/http/routes.h"
+#include "agent/process/argv_runner.h"
 #include "config/loader.h"
 
 namespace certwatch::agent {
@@ -228,16 +228,7 @@ void Daemon::arm_rejudge() {
 void Daemon::renewal_finished(const RenewOutcome& o) {
   metrics_.renewal_finished(o.ok);
   if (!alerts_) return;
-  exporters::mqtt::RenewalEvent e;
-  e.name = o.name;
-  e.ok = o.ok;
-  e.verified = o.verified;
-  e.rolled_back = o.rolled_back;
-  e.serial = o.serial;
-  e.not_after = o.not_after;
-  e.error = o.error;
-  e.seconds = o.seconds;
-  alerts_->renewal_finished(e);
+  alerts_->renewal_finished(to_renewal_event(o));
 }
 
 void Daemon::read_errors(std::size_t count) {

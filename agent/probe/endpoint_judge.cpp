@@ -36,9 +36,7 @@ std::shared_ptr<const EndpointContext> make_endpoint_context(
   ctx->target.port = e.target.port;
   ctx->target.sni = e.sni;
   ctx->target.step_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(e.timeout);
-  ctx->target.protocol =
-      e.protocol == config::Protocol::mqtt ? probe::Protocol::mqtt : probe::Protocol::tls;
-  ctx->target.starttls = probe::parse_starttls_protocol(config::to_string(e.protocol));
+  ctx->target.protocol = e.protocol;
   return ctx;
 }
 

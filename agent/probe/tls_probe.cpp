@@ -130,9 +130,9 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
     if (disarm()) return finish("endpoint.unreachable", timed_out("connect", target_.step_timeout));
     if (ec) return finish("endpoint.unreachable", "connect: " + ec.message());
     connect_time_ = SteadyClock::now() - started_;
-    if (!target_.starttls) target_.starttls = starttls_of(target_.protocol);
-    if (!target_.starttls) return handshake();
-    dialogue_.emplace(*target_.starttls, std::string());
+    const auto starttls = starttls_of(target_.protocol);
+    if (!starttls) return handshake();
+    dialogue_.emplace(*starttls, std::string());
     next_starttls_step(dialogue_->start());
   }
 
@@ -142,7 +142,7 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
     if (step.failure)
       return finish(
           "endpoint.protocol_failed",
-          "STARTTLS (" + std::string(to_string(*target_.starttls)) + "): " + *step.failure);
+          "STARTTLS (" + std::string(config::to_string(target_.protocol)) + "): " + *step.failure);
     if (!step.send.empty()) {
       plain_out_ = std::move(step.send);
       step.send.clear();

@@ -36,10 +36,9 @@ struct TlsTarget {
   std::string sni;  // "" : none sent (an IP literal is never sent as SNI, RFC 6066 3)
   std::chrono::milliseconds step_timeout{
       10000};  // for each of resolve, connect, handshake, exchange
+  // The STARTTLS protocols run their plaintext dialogue (starttls_of) after connect and
+  // before the handshake; tls and mqtt have none.
   Protocol protocol = Protocol::tls;
-  // Set: this plaintext dialogue runs after connect and before the handshake; nullopt: the
-  // dialogue of `protocol` (starttls_of), none for tls and mqtt.
-  std::optional<StartTlsProtocol> starttls;
 };
 
 // What happened at one address. `failure` names the finding when the probe failed:

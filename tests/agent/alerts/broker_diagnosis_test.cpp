@@ -14,18 +14,19 @@ TEST_CASE("broker address from the URL, with the scheme's default port", "[agent
   auto a = broker_address("mqtts://mqtt.lab.local:8884/x");
   REQUIRE(a);
   CHECK(a->host == "mqtt.lab.local");
-  CHECK(a->port == "8884");
-  CHECK(broker_address("mqtts://h")->port == "8883");
-  CHECK(broker_address("ssl://h")->port == "8883");
-  CHECK(broker_address("mqtt://h")->port == "1883");
-  CHECK(broker_address("tcp://h")->port == "1883");
-  CHECK(broker_address("wss://h/mqtt")->port == "443");
-  CHECK(broker_address("ws://h")->port == "80");
+  CHECK(a->port == 8884);
+  CHECK(broker_address("mqtts://h")->port == 8883);
+  CHECK(broker_address("ssl://h")->port == 8883);
+  CHECK(broker_address("mqtt://h")->port == 1883);
+  CHECK(broker_address("tcp://h")->port == 1883);
+  CHECK(broker_address("wss://h/mqtt")->port == 443);
+  CHECK(broker_address("ws://h")->port == 80);
   auto v6 = broker_address("mqtts://[::1]:9883");
   REQUIRE(v6);
   CHECK(v6->host == "::1");
-  CHECK(v6->port == "9883");
+  CHECK(v6->port == 9883);
   CHECK_FALSE(broker_address("[::1]:9883"));  // no scheme: nothing to tell
+  CHECK_FALSE(broker_address("mqtts://h:99999"));  // one HOST:PORT rule: a port is 1..65535
   CHECK_FALSE(broker_address("mqtts://:8883"));
 }
 

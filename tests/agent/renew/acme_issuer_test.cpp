@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <fstream>
 
+#include "config/judge_context.h"
 #include "pki/load/load.h"
 #include "pki/x509/key.h"
 #include "support/issuer_fixture.h"
