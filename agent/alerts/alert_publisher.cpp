@@ -18,7 +18,6 @@ namespace {
 constexpr std::chrono::seconds kMaxBackoff{60};
 constexpr std::chrono::milliseconds kStopTimeout{3000};
 constexpr std::chrono::milliseconds kDiagnosisTimeout{5000};
-constexpr std::chrono::hours kSensorRefresh{1};
 constexpr std::chrono::milliseconds kKeysInterval{50};
 
 mq::AlertTiming timing_of(const config::MqttConfig& cfg) {
@@ -100,10 +99,10 @@ void AlertPublisher::start() {
   mq::MqttClientEvents ev;
   ev.connected = guard(&AlertPublisher::on_connected);
   ev.connect_failed = [g = guard(&AlertPublisher::on_failure)](const std::string& why) {
-    g(why, false);
+    g(why, FailedWhile::connecting);
   };
   ev.connection_lost = [g = guard(&AlertPublisher::on_failure)](const std::string& why) {
-    g(why, true);
+    g(why, FailedWhile::connected);
   };
   ev.delivered = guard(&AlertPublisher::on_delivered);
   auto client = mq::MqttClient::create(
@@ -150,8 +149,8 @@ void AlertPublisher::sources_reported() {
   for (const auto& key : restored_sensors_)
     if (!sensors_.contains(key)) {
       unsensors_.insert(key);
-      enqueue({topics_.discovery(node_id_, key), "", true, "discovery", key, true});
-      enqueue({topics_.sensor_state(key), "", true, "discovery", "", false});
+      enqueue(outgoing::sensor_removal(topics_, node_id_, key));
+      enqueue(outgoing::sensor_state_removal(topics_, key));
     }
   restored_sensors_.clear();
   keys_dirty_ = true;
@@ -167,52 +166,25 @@ void AlertPublisher::apply(const std::vector<mq::AlertTransition>& ts) {
       case mq::AlertEvent::raised:
       case mq::AlertEvent::severity_changed:
         clearing_.erase(key);
-        enqueue({topics_.alert(key), mq::alert_payload(tr.info, host_, tr.since, t), true, "alert",
-                 "", false});
+        enqueue(outgoing::alert(topics_, key, mq::alert_payload(tr.info, host_, tr.since, t)));
         keys_dirty_ = true;
         break;
       case mq::AlertEvent::cleared:
         clearing_.insert(key);
-        enqueue({topics_.alert(key), "", true, "alert", key, false});
+        enqueue(outgoing::alert_clear(topics_, key));
         keys_dirty_ = true;
         break;
       case mq::AlertEvent::reminder:
         keys_dirty_ = true;  // notified_at moved: a restart keeps the reminder rhythm
         break;
     }
-    enqueue({topics_.events(), mq::event_payload(tr, host_, t), false, "event", "", false});
+    enqueue(outgoing::event(topics_, mq::event_payload(tr, host_, t)));
   }
 }
 
 void AlertPublisher::renewal_finished(const mq::RenewalEvent& event) {
   if (stopped_) return;
-  enqueue({topics_.events(), mq::renewal_event_payload(event, host_, now()), false, "event", "",
-           false});
-}
-
-void AlertPublisher::update_sensor(const TargetId& target, const InventoryEntry* fresh) {
-  const std::string key = mq::sensor_key(target.id);
-  auto view = sensor_view(target, fresh);
-  auto it = sensors_.find(key);
-  if (!view) {
-    if (it == sensors_.end()) return;
-    sensors_.erase(it);
-    unsensors_.insert(key);
-    enqueue({topics_.discovery(node_id_, key), "", true, "discovery", key, true});
-    enqueue({topics_.sensor_state(key), "", true, "discovery", "", false});
-  } else {
-    if (it != sensors_.end() && it->second == *view) return;
-    const bool fresh_sensor = it == sensors_.end();
-    sensors_[key] = *view;
-    unsensors_.erase(key);
-    if (fresh_sensor)
-      enqueue({topics_.discovery(node_id_, key),
-               mq::discovery_config(*view, topics_, node_id_, host_, CERTWATCH_VERSION), true,
-               "discovery", "", false});
-    enqueue({topics_.sensor_state(key), mq::sensor_state(*view, host_, now()), true, "discovery",
-             "", false});
-  }
-  keys_dirty_ = true;
+  enqueue(outgoing::event(topics_, mq::renewal_event_payload(event, host_, now())));
 }
 
 void AlertPublisher::enqueue(Outgoing o) {
@@ -256,18 +228,19 @@ void AlertPublisher::flush() {
     Outgoing o = std::move(queue_.front());
     queue_.pop_front();
     // Not connected: only events are buffered; the rest is reconciled on connect.
-    if (!connected_ && o.kind != "event") continue;
-    auto id = client_->publish(o.topic, o.payload, o.retained);
+    if (!connected_ && o.kind != MessageKind::event) continue;
+    auto id = client_->publish(o.topic, o.payload, o.retain);
     if (!id) {
       spdlog::debug("MQTT: {}", id.error().message);
-      if (o.kind == "event") metrics_.dropped();
+      if (o.kind == MessageKind::event) metrics_.dropped();
       continue;
     }
-    in_flight_[*id] = InFlight{o.kind, std::move(o.acknowledges), o.sensor_removal};
+    in_flight_[*id] =
+        InFlight{.kind = o.kind, .acknowledges = o.acknowledges, .key = std::move(o.key)};
     if (!connected_ && ++offline_events_ > cfg_.buffer_limit) {
       // Paho dropped its oldest buffered message to make room: the oldest event of ours.
       for (auto it = in_flight_.begin(); it != in_flight_.end(); ++it)
-        if (it->second.kind == "event") {
+        if (it->second.kind == MessageKind::event) {
           in_flight_.erase(it);
           break;
         }
@@ -291,26 +264,6 @@ void AlertPublisher::save_keys() {
   }
 }
 
-void AlertPublisher::reconcile() {
-  enqueue({topics_.status(), "online", true, "status", "", false});
-  const int64_t t = now();
-  for (const auto& [key, a] : book_.alerts())
-    enqueue({topics_.alert(key), mq::alert_payload(a.info, host_, a.since, t), true, "alert", "",
-             false});
-  for (const auto& key : clearing_) enqueue({topics_.alert(key), "", true, "alert", key, false});
-  for (const auto& [key, v] : sensors_) {
-    enqueue({topics_.discovery(node_id_, key),
-             mq::discovery_config(v, topics_, node_id_, host_, CERTWATCH_VERSION), true,
-             "discovery", "", false});
-    enqueue(
-        {topics_.sensor_state(key), mq::sensor_state(v, host_, t), true, "discovery", "", false});
-  }
-  for (const auto& key : unsensors_) {
-    enqueue({topics_.discovery(node_id_, key), "", true, "discovery", key, true});
-    enqueue({topics_.sensor_state(key), "", true, "discovery", "", false});
-  }
-}
-
 void AlertPublisher::arm_hold_timer() {
   const auto deadline = book_.next_deadline();
   if (stopped_ || deadline == armed_deadline_) return;
@@ -324,16 +277,6 @@ void AlertPublisher::arm_hold_timer() {
     book_.tick(now(), ts);
     apply(ts);
     arm_hold_timer();
-  });
-}
-
-void AlertPublisher::arm_sensor_refresh() {
-  sensor_timer_->wait_for(kSensorRefresh, [this](bool fired) {
-    if (!fired || stopped_) return;
-    for (const auto& [key, v] : sensors_)
-      enqueue({topics_.sensor_state(key), mq::sensor_state(v, host_, now()), true, "discovery", "",
-               false});
-    arm_sensor_refresh();
   });
 }
 
@@ -359,28 +302,28 @@ void AlertPublisher::on_connected() {
   reconcile();
 }
 
-void AlertPublisher::on_failure(const std::string& why, bool lost) {
+void AlertPublisher::on_failure(const std::string& why, FailedWhile when) {
   connected_ = false;
   metrics_.set_connected(false);
-  if (!why.empty()) return report_failure(why, lost);
+  if (!why.empty()) return report_failure(why, when);
   if (cfg_.cert)
     if (auto problem = client_cert_problem(*cfg_.cert, now()))
-      return report_failure(*problem, lost);
+      return report_failure(*problem, when);
   diagnose_broker(io_, cfg_.broker, BrokerTls{cfg_.ca, cfg_.cert, cfg_.key}, kDiagnosisTimeout,
-                  [this, lost, alive = std::weak_ptr<bool>(alive_)](std::string w) {
-                    if (auto a = alive.lock(); a && *a && !stopped_) report_failure(w, lost);
+                  [this, when, alive = std::weak_ptr<bool>(alive_)](std::string w) {
+                    if (auto a = alive.lock(); a && *a && !stopped_) report_failure(w, when);
                   });
 }
 
-void AlertPublisher::report_failure(const std::string& why, bool lost) {
+void AlertPublisher::report_failure(const std::string& why, FailedWhile when) {
   metrics_.connect_failed(why);
   // Once per change of reason: a broker down for a day is one line, not 1,440.
   if (why != last_failure_) {
     spdlog::warn(
         "MQTT: {} {}: {}; monitoring goes on, alerts are kept for the broker (retrying up to every "
         "{} s)",
-        lost ? "lost the connection to" : "cannot connect to", cfg_.broker, why,
-        kMaxBackoff.count());
+        when == FailedWhile::connected ? "lost the connection to" : "cannot connect to",
+        cfg_.broker, why, kMaxBackoff.count());
     last_failure_ = why;
   }
   retry_timer_.expires_after(backoff_);
@@ -391,34 +334,22 @@ void AlertPublisher::report_failure(const std::string& why, bool lost) {
       });
 }
 
-void AlertPublisher::on_delivered(uint64_t id, bool ok) {
+void AlertPublisher::on_delivered(uint64_t id, mq::Delivery how) {
   auto it = in_flight_.find(id);
   if (it == in_flight_.end())
     return;  // dropped from Paho's buffer, or restored from an earlier run
   InFlight f = std::move(it->second);
   in_flight_.erase(it);
   metrics_.set_buffered(in_flight_.size());
-  if (!ok) {
-    if (f.kind == "event") metrics_.dropped();
+  if (how == mq::Delivery::failed) {
+    if (f.kind == MessageKind::event) metrics_.dropped();
     return;  // a retained topic is published again by the next reconciliation
   }
-  metrics_.published(f.kind);
+  metrics_.published(to_string(f.kind));
   if (!queue_.empty()) schedule_flush();
-  auto& acked = f.sensor_removal ? unsensors_ : clearing_;
-  if (!f.acknowledges.empty() && acked.erase(f.acknowledges) > 0) keys_dirty_ = true;
+  auto& acked = f.acknowledges == Acknowledges::sensor_removal ? unsensors_ : clearing_;
+  if (f.acknowledges != Acknowledges::nothing && acked.erase(f.key) > 0) keys_dirty_ = true;
   if (keys_dirty_) schedule_flush();
-}
-
-void AlertPublisher::retire() {
-  if (stopped_ || !connected_) return stop();
-  for (const auto& [key, a] : book_.alerts())
-    enqueue({topics_.alert(key), "", true, "alert", "", false});
-  for (const auto& key : clearing_) enqueue({topics_.alert(key), "", true, "alert", "", false});
-  for (const auto& [key, v] : sensors_) {
-    enqueue({topics_.discovery(node_id_, key), "", true, "discovery", "", false});
-    enqueue({topics_.sensor_state(key), "", true, "discovery", "", false});
-  }
-  stop();
 }
 
 void AlertPublisher::stop() {

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/alerts/outgoing.h"
 #include "agent/clock/clock.h"
 #include "agent/inventory/inventory.h"
 #include "config/config.h"
@@ -75,19 +76,14 @@ class AlertPublisher {
   const std::filesystem::path& state_dir() const { return state_dir_; }
 
  private:
-  struct Outgoing {
-    std::string topic;
-    std::string payload;
-    bool retained = false;
-    std::string_view kind;        // status, alert, event, discovery
-    std::string acknowledges;     // alert key leaving clearing_ once delivered ("": none)
-    bool sensor_removal = false;  // `acknowledges` is a key of unsensors_ instead
-  };
+  // A message handed to Paho, until it reports back.
   struct InFlight {
-    std::string_view kind;
-    std::string acknowledges;
-    bool sensor_removal = false;
+    MessageKind kind = MessageKind::event;
+    Acknowledges acknowledges = Acknowledges::nothing;
+    std::string key = {};
   };
+  // Which connection a failure ended: an attempt, or one that was up.
+  enum class FailedWhile { connecting, connected };
 
   int64_t now() const { return clock_.now(); }
   void apply(const std::vector<exporters::mqtt::AlertTransition>& ts);
@@ -100,9 +96,9 @@ class AlertPublisher {
   void arm_sensor_refresh();
   void connect();
   void on_connected();
-  void on_failure(const std::string& why, bool lost);
-  void report_failure(const std::string& why, bool lost);
-  void on_delivered(uint64_t id, bool ok);
+  void on_failure(const std::string& why, FailedWhile when);
+  void report_failure(const std::string& why, FailedWhile when);
+  void on_delivered(uint64_t id, exporters::mqtt::Delivery how);
   void save_keys();
 
   boost::asio::io_context& io_;

@@ -85,15 +85,15 @@ namespace {
 // Publishes: the id travels as the token's user context.
 struct DeliveryListener : ::mqtt::iaction_listener {
   std::weak_ptr<MqttClient::Bridge> bridge;
-  void report(const ::mqtt::token& tok, bool ok) {
+  void report(const ::mqtt::token& tok, Delivery how) {
     const auto id = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(tok.get_user_context()));
     if (auto b = bridge.lock())
-      b->later([id, ok](MqttClient::Bridge& br) {
-        if (br.events.delivered) br.events.delivered(id, ok);
+      b->later([id, how](MqttClient::Bridge& br) {
+        if (br.events.delivered) br.events.delivered(id, how);
       });
   }
-  void on_failure(const ::mqtt::token& tok) override { report(tok, false); }
-  void on_success(const ::mqtt::token& tok) override { report(tok, true); }
+  void on_failure(const ::mqtt::token& tok) override { report(tok, Delivery::failed); }
+  void on_success(const ::mqtt::token& tok) override { report(tok, Delivery::done); }
 };
 
 }  // namespace
@@ -133,7 +133,8 @@ certwatch::Result<std::unique_ptr<MqttClient>> MqttClient::create(MqttClientOpti
     co.set_keep_alive_interval(static_cast<int>(opt.keepalive.count()));
     co.set_connect_timeout(static_cast<int>(opt.connect_timeout.count()));
     co.set_automatic_reconnect(false);
-    co.set_will(::mqtt::will_options(opt.will_topic, std::string("offline"), opt.qos, true));
+    constexpr bool retained = true;
+    co.set_will(::mqtt::will_options(opt.will_topic, std::string("offline"), opt.qos, retained));
     if (opt.username) co.set_user_name(*opt.username);
     if (opt.password) co.set_password(*opt.password);
     if (uses_tls(opt.broker)) {
@@ -187,10 +188,10 @@ void MqttClient::connect() {
 }
 
 certwatch::Result<uint64_t> MqttClient::publish(const std::string& topic,
-                                                const std::string& payload, bool retained) {
+                                                const std::string& payload, Retain retain) {
   const uint64_t id = next_id_++;
   try {
-    auto msg = ::mqtt::make_message(topic, payload, options_.qos, retained);
+    auto msg = ::mqtt::make_message(topic, payload, options_.qos, retain == Retain::yes);
     paho_->client->publish(msg, reinterpret_cast<void*>(static_cast<uintptr_t>(id)),
                            paho_->delivery);
   } catch (const ::mqtt::exception& e) {
@@ -211,8 +212,9 @@ void MqttClient::disconnect(const std::string& last_topic, const std::string& la
                             std::chrono::milliseconds timeout) {
   try {
     if (paho_->client->is_connected()) {
+      constexpr bool retained = true;  // the status topic's last word stays for subscribers
       auto tok = paho_->client->publish(
-          ::mqtt::make_message(last_topic, last_payload, options_.qos, true));
+          ::mqtt::make_message(last_topic, last_payload, options_.qos, retained));
       tok->wait_for(timeout / 2);
     }
     paho_->client->disconnect(static_cast<int>(timeout.count() / 2))->wait_for(timeout / 2);
