@@ -105,6 +105,7 @@ void AlertPublisher::start() {
     g(why, FailedWhile::connected);
   };
   ev.delivered = guard(&AlertPublisher::on_delivered);
+  ev.failed = guard(&AlertPublisher::on_client_error);
   auto client = mq::MqttClient::create(
       std::move(o), [&io = io_](std::function<void()> fn) { boost::asio::post(io, std::move(fn)); },
       std::move(ev));
@@ -197,7 +198,7 @@ void AlertPublisher::schedule_flush() {
   flush_posted_ = true;
   // One flush per turn of the loop: a burst of observations writes the keys file once.
   boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_)] {
-    if (auto a = alive.lock(); a && *a) flush();
+    if (auto a = alive.lock(); a && *a) shielded_flush();
   });
 }
 
@@ -211,7 +212,7 @@ void AlertPublisher::flush() {
       flush_timer_.expires_at(due);
       flush_timer_.async_wait(
           [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
-            if (auto a = alive.lock(); a && *a && !ec) flush();
+            if (auto a = alive.lock(); a && *a && !ec) shielded_flush();
           });
       return;
     }
@@ -250,6 +251,27 @@ void AlertPublisher::flush() {
   metrics_.set_buffered(in_flight_.size());
 }
 
+void AlertPublisher::shielded_flush() {
+  bool done = false;
+  shielded("publishing", [&] {
+    flush();
+    done = true;
+  });
+  // A flush that threw half-way must not leave the next one waiting for it forever.
+  if (!done) flush_posted_ = false;
+}
+
+void AlertPublisher::handler_failed(std::string_view what, const char* why) noexcept {
+  try {
+    spdlog::error("MQTT: {} failed: {}", what, why);
+  } catch (...) {  // the log itself failed: nothing is left to tell
+  }
+}
+
+void AlertPublisher::on_client_error(const certwatch::Error& error) {
+  spdlog::error("MQTT: {}", error.message);
+}
+
 void AlertPublisher::save_keys() {
   keys_dirty_ = false;
   keys_written_ = std::chrono::steady_clock::now();
@@ -273,10 +295,13 @@ void AlertPublisher::arm_hold_timer() {
   hold_timer_->wait_for(delay, [this](bool fired) {
     if (!fired || stopped_) return;
     armed_deadline_.reset();
-    std::vector<mq::AlertTransition> ts;
-    book_.tick(now(), ts);
-    apply(ts);
-    arm_hold_timer();
+    // Thrown half-way, the timer is armed again by the next change.
+    shielded("the alert hold timer", [&] {
+      std::vector<mq::AlertTransition> ts;
+      book_.tick(now(), ts);
+      apply(ts);
+      arm_hold_timer();
+    });
   });
 }
 
@@ -288,8 +313,10 @@ void AlertPublisher::connect() {
 void AlertPublisher::on_connected() {
   connected_ = true;
   // Messages Paho dropped from its offline buffer never report back: forget them.
-  const auto pending = client_->pending_ids();
-  std::erase_if(in_flight_, [&](const auto& entry) { return !pending.contains(entry.first); });
+  if (const auto pending = client_->pending_ids(); pending)
+    std::erase_if(in_flight_, [&](const auto& entry) { return !pending->contains(entry.first); });
+  else
+    spdlog::warn("MQTT: {}; the buffered count may stay too high", pending.error().message);
   metrics_.set_buffered(in_flight_.size());
   offline_events_ = 0;
   backoff_ = std::chrono::seconds(1);
@@ -311,7 +338,8 @@ void AlertPublisher::on_failure(const std::string& why, FailedWhile when) {
       return report_failure(*problem, when);
   diagnose_broker(io_, cfg_.broker, BrokerTls{cfg_.ca, cfg_.cert, cfg_.key}, kDiagnosisTimeout,
                   [this, when, alive = std::weak_ptr<bool>(alive_)](std::string w) {
-                    if (auto a = alive.lock(); a && *a && !stopped_) report_failure(w, when);
+                    if (auto a = alive.lock(); a && *a && !stopped_)
+                      shielded("the broker diagnosis", [&] { report_failure(w, when); });
                   });
 }
 
@@ -330,7 +358,7 @@ void AlertPublisher::report_failure(const std::string& why, FailedWhile when) {
   backoff_ = std::min(backoff_ * 2, std::chrono::seconds(kMaxBackoff));
   retry_timer_.async_wait(
       [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
-        if (auto a = alive.lock(); a && *a && !ec) connect();
+        if (auto a = alive.lock(); a && *a && !ec) shielded("reconnecting", [&] { connect(); });
       });
 }
 

@@ -30,6 +30,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/alerts/outgoing.h"
@@ -86,11 +87,26 @@ class AlertPublisher {
   enum class FailedWhile { connecting, connected };
 
   int64_t now() const { return clock_.now(); }
+  // Runs the work of one Asio handler or timer callback of ours: what it throws (std::bad_alloc
+  // while building a payload, a library's exception) is logged here and never reaches the loop.
+  template <class F>
+  void shielded(std::string_view what, F&& work) noexcept {
+    try {
+      work();
+    } catch (const std::exception& e) {
+      handler_failed(what, e.what());
+    } catch (...) {
+      handler_failed(what, "unknown exception");
+    }
+  }
+  void handler_failed(std::string_view what, const char* why) noexcept;
+  void on_client_error(const certwatch::Error& error);
   void apply(const std::vector<exporters::mqtt::AlertTransition>& ts);
   void update_sensor(const TargetId& target, const InventoryEntry* fresh);
   void enqueue(Outgoing o);
   void schedule_flush();
   void flush();
+  void shielded_flush();  // flush() as the work of a handler
   void reconcile();
   void arm_hold_timer();
   void arm_sensor_refresh();

@@ -58,9 +58,11 @@ void AlertPublisher::reconcile() {
 void AlertPublisher::arm_sensor_refresh() {
   sensor_timer_->wait_for(kSensorRefresh, [this](bool fired) {
     if (!fired || stopped_) return;
-    for (const auto& [key, v] : sensors_)
-      enqueue(outgoing::sensor_state(topics_, key, mq::sensor_state(v, host_, now())));
-    arm_sensor_refresh();
+    shielded("the sensor refresh", [&] {
+      arm_sensor_refresh();
+      for (const auto& [key, v] : sensors_)
+        enqueue(outgoing::sensor_state(topics_, key, mq::sensor_state(v, host_, now())));
+    });
   });
 }
 

@@ -53,6 +53,9 @@ struct MqttClientEvents {
   std::function<void(const std::string& why)> connect_failed;
   std::function<void(const std::string& why)> connection_lost;
   std::function<void(uint64_t id, Delivery how)> delivered;
+  // An exception met on Paho's threads or in one of the handlers above, converted; the
+  // connection is not changed by it (a lost connect outcome also arrives as connect_failed).
+  std::function<void(const certwatch::Error& error)> failed;
 };
 
 // Paho's form of a broker URL: mqtt:// -> tcp://, mqtts:// -> ssl://, and the default port
@@ -82,7 +85,7 @@ class MqttClient {
   void disconnect(const std::string& last_topic, const std::string& last_payload,
                   std::chrono::milliseconds timeout);
   // The ids of the publish() calls Paho still holds (in flight or buffered).
-  std::set<uint64_t> pending_ids() const;
+  certwatch::Result<std::set<uint64_t>> pending_ids() const;
   const MqttClientOptions& options() const { return options_; }
 
   struct Bridge;
