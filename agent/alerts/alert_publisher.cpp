@@ -98,11 +98,12 @@ void AlertPublisher::start() {
   };
   mq::MqttClientEvents ev;
   ev.connected = guard(&AlertPublisher::on_connected);
-  ev.connect_failed = [g = guard(&AlertPublisher::on_failure)](const std::string& why) {
-    g(why, FailedWhile::connecting);
-  };
+  ev.connect_failed =
+      [g = guard(&AlertPublisher::on_failure)](const std::optional<std::string>& why) {
+        g(why, FailedWhile::connecting);
+      };
   ev.connection_lost = [g = guard(&AlertPublisher::on_failure)](const std::string& why) {
-    g(why, FailedWhile::connected);
+    g(std::optional<std::string>(why), FailedWhile::connected);
   };
   ev.delivered = guard(&AlertPublisher::on_delivered);
   ev.failed = guard(&AlertPublisher::on_client_error);
@@ -279,10 +280,11 @@ void AlertPublisher::save_keys() {
   for (const auto& [k, v] : sensors_) sensor_keys.insert(k);
   auto r = mq::write_published(keys_path_,
                                mq::render_published(book_, clearing_, sensor_keys, unsensors_));
-  const std::string error = r ? "" : r.error().message;
+  std::optional<std::string> error;
+  if (!r) error = r.error().message;
   if (error != keys_error_) {
-    if (!error.empty()) spdlog::error("MQTT: cannot save the published keys: {}", error);
-    keys_error_ = error;
+    if (error) spdlog::error("MQTT: cannot save the published keys: {}", *error);
+    keys_error_ = std::move(error);
   }
 }
 
@@ -321,18 +323,18 @@ void AlertPublisher::on_connected() {
   offline_events_ = 0;
   backoff_ = std::chrono::seconds(1);
   metrics_.set_connected(true);
-  if (!last_failure_.empty())
-    spdlog::info("MQTT: connected to {} (after: {})", cfg_.broker, last_failure_);
+  if (last_failure_)
+    spdlog::info("MQTT: connected to {} (after: {})", cfg_.broker, *last_failure_);
   else
     spdlog::info("MQTT: connected to {}", cfg_.broker);
-  last_failure_.clear();
+  last_failure_.reset();
   reconcile();
 }
 
-void AlertPublisher::on_failure(const std::string& why, FailedWhile when) {
+void AlertPublisher::on_failure(const std::optional<std::string>& why, FailedWhile when) {
   connected_ = false;
   metrics_.set_connected(false);
-  if (!why.empty()) return report_failure(why, when);
+  if (why) return report_failure(*why, when);
   if (cfg_.cert)
     if (auto problem = client_cert_problem(*cfg_.cert, now()))
       return report_failure(*problem, when);

@@ -112,7 +112,8 @@ class AlertPublisher {
   void arm_sensor_refresh();
   void connect();
   void on_connected();
-  void on_failure(const std::string& why, FailedWhile when);
+  // `why`: nothing when Paho kept no reason (diagnosed here).
+  void on_failure(const std::optional<std::string>& why, FailedWhile when);
   void report_failure(const std::string& why, FailedWhile when);
   void on_delivered(uint64_t id, exporters::mqtt::Delivery how);
   void save_keys();
@@ -146,9 +147,9 @@ class AlertPublisher {
   boost::asio::steady_timer flush_timer_;
   std::chrono::steady_clock::time_point keys_written_{};
   std::chrono::seconds backoff_{1};
-  std::size_t offline_events_ = 0;  // events handed to Paho since the connection went
-  std::string last_failure_;        // the reason last logged ("" while connected)
-  std::string keys_error_;          // the published-keys file's last write error, logged once
+  std::size_t offline_events_ = 0;           // events handed to Paho since the connection went
+  std::optional<std::string> last_failure_;  // the reason last logged (nothing while connected)
+  std::optional<std::string> keys_error_;    // the keys file's last write error, logged once
   bool connected_ = false;
   bool flush_posted_ = false;
   bool keys_dirty_ = false;

@@ -12,7 +12,8 @@ namespace certwatch::exporters::mqtt {
 namespace {
 
 // CONNACK return codes of MQTT 3.1.1 (section 3.2.2.3), which Paho passes as the failure code.
-std::string connack_reason(int rc) {
+// Nothing when Paho keeps no reason (a TCP or TLS failure): the caller diagnoses.
+std::optional<std::string> connack_reason(int rc) {
   switch (rc) {
     case 1:
       return "broker refused the connection: unacceptable protocol version (CONNACK 1)";
@@ -25,7 +26,7 @@ std::string connack_reason(int rc) {
     case 5:
       return "broker refused the connection: not authorized (CONNACK 5)";
     case MQTTASYNC_FAILURE:
-      return "";  // TCP or TLS: Paho keeps no reason; the caller diagnoses
+      return std::nullopt;
     default:
       return "connect failed: " + ::mqtt::exception::error_str(rc) + " (code " +
              std::to_string(rc) + ")";
@@ -130,7 +131,7 @@ struct MqttClient::Bridge : ::mqtt::iaction_listener {
     if (outcomes > 0)
       shielded("client event", [&] {
         if (events.connect_failed)
-          events.connect_failed("the outcome of a connect attempt was lost");
+          events.connect_failed(std::string("the outcome of a connect attempt was lost"));
       });
   }
   // Connect attempts.
@@ -259,7 +260,7 @@ void MqttClient::connect() {
     // Reported like Paho's own answer: on the loop, after this call returns.
     bridge_->guarded(Bridge::Report::outcome, [&] {
       bridge_->later([why = std::string(e.what())](Bridge& b) {
-        if (b.events.connect_failed) b.events.connect_failed("connect failed: " + why);
+        if (b.events.connect_failed) b.events.connect_failed(std::string("connect failed: ") + why);
       });
     });
   }

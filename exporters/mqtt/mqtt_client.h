@@ -49,8 +49,8 @@ enum class Delivery { done, failed };
 
 struct MqttClientEvents {
   std::function<void()> connected;
-  // `why` is empty when Paho gave no reason (any TCP or TLS failure: its C++ API keeps none).
-  std::function<void(const std::string& why)> connect_failed;
+  // `why` is nothing when Paho gave no reason (any TCP or TLS failure: its C++ API keeps none).
+  std::function<void(const std::optional<std::string>& why)> connect_failed;
   std::function<void(const std::string& why)> connection_lost;
   std::function<void(uint64_t id, Delivery how)> delivered;
   // An exception met on Paho's threads or in one of the handlers above, converted; the

@@ -10,6 +10,7 @@
 #include <functional>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -78,9 +79,9 @@ TEST_CASE("MQTT client: a connect outcome that cannot be posted is said on the l
   MqttClientTestLoop loop;
   loop.throw_left = 1;
   std::vector<std::string> errors;
-  std::vector<std::string> failures;
+  std::vector<std::optional<std::string>> failures;
   mq::MqttClientEvents ev;
-  ev.connect_failed = [&](const std::string& why) { failures.push_back(why); };
+  ev.connect_failed = [&](const std::optional<std::string>& why) { failures.push_back(why); };
   ev.failed = [&](const certwatch::Error& e) { errors.push_back(e.message); };
   auto client = mq::MqttClient::create(refused_broker_options(dir), loop.post(), std::move(ev));
   REQUIRE(client);
@@ -102,7 +103,7 @@ TEST_CASE("MQTT client: a connect outcome that cannot be posted is said on the l
   REQUIRE(errors.size() == 1);
   CHECK(errors[0] == "1 report(s) from Paho's threads could not be posted");
   REQUIRE(failures.size() == 1);
-  CHECK(failures[0] == "the outcome of a connect attempt was lost");
+  CHECK(failures[0] == std::optional<std::string>("the outcome of a connect attempt was lost"));
 }
 
 TEST_CASE("MQTT client: a handler that throws becomes an Error, not an exception in the loop",
@@ -111,7 +112,7 @@ TEST_CASE("MQTT client: a handler that throws becomes an Error, not an exception
   MqttClientTestLoop loop;
   std::vector<std::string> errors;
   mq::MqttClientEvents ev;
-  ev.connect_failed = [](const std::string&) -> void {
+  ev.connect_failed = [](const std::optional<std::string>&) -> void {
     throw std::runtime_error("the handler broke");
   };
   ev.failed = [&](const certwatch::Error& e) { errors.push_back(e.message); };
@@ -122,4 +123,23 @@ TEST_CASE("MQTT client: a handler that throws becomes an Error, not an exception
   REQUIRE_NOTHROW(loop.run());
   REQUIRE(errors.size() == 1);
   CHECK(errors[0] == "client event: the handler broke");
+}
+
+TEST_CASE("MQTT client: a refused TCP connect fails with no reason, for the caller to diagnose",
+          "[exporters][mqtt]") {
+  testing::TempDir dir;
+  MqttClientTestLoop loop;
+  std::vector<std::optional<std::string>> failures;
+  std::vector<std::string> errors;
+  mq::MqttClientEvents ev;
+  ev.connect_failed = [&](const std::optional<std::string>& why) { failures.push_back(why); };
+  ev.failed = [&](const certwatch::Error& e) { errors.push_back(e.message); };
+  auto client = mq::MqttClient::create(refused_broker_options(dir), loop.post(), std::move(ev));
+  REQUIRE(client);
+  (*client)->connect();
+  REQUIRE(loop.wait_posts(1));
+  loop.run();
+  REQUIRE(failures.size() == 1);
+  CHECK_FALSE(failures[0].has_value());
+  CHECK(errors.empty());
 }
