@@ -21,7 +21,7 @@ constexpr std::chrono::milliseconds kDiagnosisTimeout{5000};
 constexpr std::chrono::milliseconds kKeysInterval{50};
 
 mq::AlertTiming timing_of(const config::MqttConfig& cfg) {
-  return mq::AlertTiming{cfg.hold.count(), cfg.renotify.count()};
+  return mq::AlertTiming{.hold = cfg.hold.count(), .renotify = cfg.renotify.count()};
 }
 
 }  // namespace
@@ -322,7 +322,7 @@ void AlertPublisher::on_connected() {
   metrics_.set_buffered(in_flight_.size());
   offline_events_ = 0;
   backoff_ = std::chrono::seconds(1);
-  metrics_.set_connected(true);
+  metrics_.set_connected(mq::BrokerLink::up);
   if (last_failure_)
     spdlog::info("MQTT: connected to {} (after: {})", cfg_.broker, *last_failure_);
   else
@@ -333,7 +333,7 @@ void AlertPublisher::on_connected() {
 
 void AlertPublisher::on_failure(const std::optional<std::string>& why, FailedWhile when) {
   connected_ = false;
-  metrics_.set_connected(false);
+  metrics_.set_connected(mq::BrokerLink::down);
   if (why) return report_failure(*why, when);
   if (cfg_.cert)
     if (auto problem = client_cert_problem(*cfg_.cert, now()))
@@ -396,7 +396,7 @@ void AlertPublisher::stop() {
   if (client_) client_->disconnect(topics_.status(), "offline", kStopTimeout);
   client_.reset();
   connected_ = false;
-  metrics_.set_connected(false);
+  metrics_.set_connected(mq::BrokerLink::down);
 }
 
 }  // namespace certwatch::agent
