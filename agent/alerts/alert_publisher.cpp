@@ -6,7 +6,6 @@
 #include <boost/asio/post.hpp>
 
 #include "agent/alerts/alert_feed.h"
-#include "agent/alerts/broker_diagnosis.h"
 #include "exporters/mqtt/payloads.h"
 #include "exporters/mqtt/published_keys.h"
 #include "pki/load/read_file.h"
@@ -15,9 +14,7 @@ namespace certwatch::agent {
 namespace mq = exporters::mqtt;
 namespace {
 
-constexpr std::chrono::seconds kMaxBackoff{60};
 constexpr std::chrono::milliseconds kStopTimeout{3000};
-constexpr std::chrono::milliseconds kDiagnosisTimeout{5000};
 constexpr std::chrono::milliseconds kKeysInterval{50};
 
 mq::AlertTiming timing_of(const config::MqttConfig& cfg) {
@@ -262,17 +259,6 @@ void AlertPublisher::shielded_flush() {
   if (!done) flush_posted_ = false;
 }
 
-void AlertPublisher::handler_failed(std::string_view what, const char* why) noexcept {
-  try {
-    spdlog::error("MQTT: {} failed: {}", what, why);
-  } catch (...) {  // the log itself failed: nothing is left to tell
-  }
-}
-
-void AlertPublisher::on_client_error(const certwatch::Error& error) {
-  spdlog::error("MQTT: {}", error.message);
-}
-
 void AlertPublisher::save_keys() {
   keys_dirty_ = false;
   keys_written_ = std::chrono::steady_clock::now();
@@ -305,63 +291,6 @@ void AlertPublisher::arm_hold_timer() {
       arm_hold_timer();
     });
   });
-}
-
-void AlertPublisher::connect() {
-  if (stopped_ || !client_) return;
-  client_->connect();
-}
-
-void AlertPublisher::on_connected() {
-  connected_ = true;
-  // Messages Paho dropped from its offline buffer never report back: forget them.
-  if (const auto pending = client_->pending_ids(); pending)
-    std::erase_if(in_flight_, [&](const auto& entry) { return !pending->contains(entry.first); });
-  else
-    spdlog::warn("MQTT: {}; the buffered count may stay too high", pending.error().message);
-  metrics_.set_buffered(in_flight_.size());
-  offline_events_ = 0;
-  backoff_ = std::chrono::seconds(1);
-  metrics_.set_connected(mq::BrokerLink::up);
-  if (last_failure_)
-    spdlog::info("MQTT: connected to {} (after: {})", cfg_.broker, *last_failure_);
-  else
-    spdlog::info("MQTT: connected to {}", cfg_.broker);
-  last_failure_.reset();
-  reconcile();
-}
-
-void AlertPublisher::on_failure(const std::optional<std::string>& why, FailedWhile when) {
-  connected_ = false;
-  metrics_.set_connected(mq::BrokerLink::down);
-  if (why) return report_failure(*why, when);
-  if (cfg_.cert)
-    if (auto problem = client_cert_problem(*cfg_.cert, now()))
-      return report_failure(*problem, when);
-  diagnose_broker(io_, cfg_.broker, BrokerTls{cfg_.ca, cfg_.cert, cfg_.key}, kDiagnosisTimeout,
-                  [this, when, alive = std::weak_ptr<bool>(alive_)](std::string w) {
-                    if (auto a = alive.lock(); a && *a && !stopped_)
-                      shielded("the broker diagnosis", [&] { report_failure(w, when); });
-                  });
-}
-
-void AlertPublisher::report_failure(const std::string& why, FailedWhile when) {
-  metrics_.connect_failed(why);
-  // Once per change of reason: a broker down for a day is one line, not 1,440.
-  if (why != last_failure_) {
-    spdlog::warn(
-        "MQTT: {} {}: {}; monitoring goes on, alerts are kept for the broker (retrying up to every "
-        "{} s)",
-        when == FailedWhile::connected ? "lost the connection to" : "cannot connect to",
-        cfg_.broker, why, kMaxBackoff.count());
-    last_failure_ = why;
-  }
-  retry_timer_.expires_after(backoff_);
-  backoff_ = std::min(backoff_ * 2, std::chrono::seconds(kMaxBackoff));
-  retry_timer_.async_wait(
-      [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
-        if (auto a = alive.lock(); a && *a && !ec) shielded("reconnecting", [&] { connect(); });
-      });
 }
 
 void AlertPublisher::on_delivered(uint64_t id, mq::Delivery how) {
