@@ -50,13 +50,13 @@ std::optional<mq::SensorView> sensor_view(const TargetId& target, const Inventor
   if (entry == nullptr) return std::nullopt;
   for (const auto& c : entry->certs) {
     if (c->role != "leaf") continue;
-    mq::SensorView v{mq::sensor_key(target.id),
-                     std::string(to_string(target.source)),
-                     target.id,
-                     c->subject_cn,
-                     c->serial,
-                     c->not_after,
-                     "ok"};
+    mq::SensorView v{.key = mq::sensor_key(target.id),
+                     .source = std::string(to_string(target.source)),
+                     .target = target.id,
+                     .subject_cn = c->subject_cn,
+                     .serial = c->serial,
+                     .not_after = c->not_after,
+                     .severity = "ok"};
     std::optional<pki::Severity> worst;
     for (const auto& f : entry->report.findings)
       if (!worst || f.severity > *worst) worst = f.severity;

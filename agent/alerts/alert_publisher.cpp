@@ -6,7 +6,6 @@
 #include <boost/asio/post.hpp>
 
 #include "agent/alerts/alert_feed.h"
-#include "agent/alerts/broker_diagnosis.h"
 #include "exporters/mqtt/payloads.h"
 #include "exporters/mqtt/published_keys.h"
 #include "pki/load/read_file.h"
@@ -15,14 +14,11 @@ namespace certwatch::agent {
 namespace mq = exporters::mqtt;
 namespace {
 
-constexpr std::chrono::seconds kMaxBackoff{60};
 constexpr std::chrono::milliseconds kStopTimeout{3000};
-constexpr std::chrono::milliseconds kDiagnosisTimeout{5000};
-constexpr std::chrono::hours kSensorRefresh{1};
 constexpr std::chrono::milliseconds kKeysInterval{50};
 
 mq::AlertTiming timing_of(const config::MqttConfig& cfg) {
-  return mq::AlertTiming{cfg.hold.count(), cfg.renotify.count()};
+  return mq::AlertTiming{.hold = cfg.hold.count(), .renotify = cfg.renotify.count()};
 }
 
 }  // namespace
@@ -99,13 +95,15 @@ void AlertPublisher::start() {
   };
   mq::MqttClientEvents ev;
   ev.connected = guard(&AlertPublisher::on_connected);
-  ev.connect_failed = [g = guard(&AlertPublisher::on_failure)](const std::string& why) {
-    g(why, false);
-  };
+  ev.connect_failed =
+      [g = guard(&AlertPublisher::on_failure)](const std::optional<std::string>& why) {
+        g(why, FailedWhile::connecting);
+      };
   ev.connection_lost = [g = guard(&AlertPublisher::on_failure)](const std::string& why) {
-    g(why, true);
+    g(std::optional<std::string>(why), FailedWhile::connected);
   };
   ev.delivered = guard(&AlertPublisher::on_delivered);
+  ev.failed = guard(&AlertPublisher::on_client_error);
   auto client = mq::MqttClient::create(
       std::move(o), [&io = io_](std::function<void()> fn) { boost::asio::post(io, std::move(fn)); },
       std::move(ev));
@@ -150,8 +148,8 @@ void AlertPublisher::sources_reported() {
   for (const auto& key : restored_sensors_)
     if (!sensors_.contains(key)) {
       unsensors_.insert(key);
-      enqueue({topics_.discovery(node_id_, key), "", true, "discovery", key, true});
-      enqueue({topics_.sensor_state(key), "", true, "discovery", "", false});
+      enqueue(outgoing::sensor_removal(topics_, node_id_, key));
+      enqueue(outgoing::sensor_state_removal(topics_, key));
     }
   restored_sensors_.clear();
   keys_dirty_ = true;
@@ -167,52 +165,25 @@ void AlertPublisher::apply(const std::vector<mq::AlertTransition>& ts) {
       case mq::AlertEvent::raised:
       case mq::AlertEvent::severity_changed:
         clearing_.erase(key);
-        enqueue({topics_.alert(key), mq::alert_payload(tr.info, host_, tr.since, t), true, "alert",
-                 "", false});
+        enqueue(outgoing::alert(topics_, key, mq::alert_payload(tr.info, host_, tr.since, t)));
         keys_dirty_ = true;
         break;
       case mq::AlertEvent::cleared:
         clearing_.insert(key);
-        enqueue({topics_.alert(key), "", true, "alert", key, false});
+        enqueue(outgoing::alert_clear(topics_, key));
         keys_dirty_ = true;
         break;
       case mq::AlertEvent::reminder:
         keys_dirty_ = true;  // notified_at moved: a restart keeps the reminder rhythm
         break;
     }
-    enqueue({topics_.events(), mq::event_payload(tr, host_, t), false, "event", "", false});
+    enqueue(outgoing::event(topics_, mq::event_payload(tr, host_, t)));
   }
 }
 
 void AlertPublisher::renewal_finished(const mq::RenewalEvent& event) {
   if (stopped_) return;
-  enqueue({topics_.events(), mq::renewal_event_payload(event, host_, now()), false, "event", "",
-           false});
-}
-
-void AlertPublisher::update_sensor(const TargetId& target, const InventoryEntry* fresh) {
-  const std::string key = mq::sensor_key(target.id);
-  auto view = sensor_view(target, fresh);
-  auto it = sensors_.find(key);
-  if (!view) {
-    if (it == sensors_.end()) return;
-    sensors_.erase(it);
-    unsensors_.insert(key);
-    enqueue({topics_.discovery(node_id_, key), "", true, "discovery", key, true});
-    enqueue({topics_.sensor_state(key), "", true, "discovery", "", false});
-  } else {
-    if (it != sensors_.end() && it->second == *view) return;
-    const bool fresh_sensor = it == sensors_.end();
-    sensors_[key] = *view;
-    unsensors_.erase(key);
-    if (fresh_sensor)
-      enqueue({topics_.discovery(node_id_, key),
-               mq::discovery_config(*view, topics_, node_id_, host_, CERTWATCH_VERSION), true,
-               "discovery", "", false});
-    enqueue({topics_.sensor_state(key), mq::sensor_state(*view, host_, now()), true, "discovery",
-             "", false});
-  }
-  keys_dirty_ = true;
+  enqueue(outgoing::event(topics_, mq::renewal_event_payload(event, host_, now())));
 }
 
 void AlertPublisher::enqueue(Outgoing o) {
@@ -225,7 +196,7 @@ void AlertPublisher::schedule_flush() {
   flush_posted_ = true;
   // One flush per turn of the loop: a burst of observations writes the keys file once.
   boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_)] {
-    if (auto a = alive.lock(); a && *a) flush();
+    if (auto a = alive.lock(); a && *a) shielded_flush();
   });
 }
 
@@ -239,7 +210,7 @@ void AlertPublisher::flush() {
       flush_timer_.expires_at(due);
       flush_timer_.async_wait(
           [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
-            if (auto a = alive.lock(); a && *a && !ec) flush();
+            if (auto a = alive.lock(); a && *a && !ec) shielded_flush();
           });
       return;
     }
@@ -256,18 +227,19 @@ void AlertPublisher::flush() {
     Outgoing o = std::move(queue_.front());
     queue_.pop_front();
     // Not connected: only events are buffered; the rest is reconciled on connect.
-    if (!connected_ && o.kind != "event") continue;
-    auto id = client_->publish(o.topic, o.payload, o.retained);
+    if (!connected_ && o.kind != MessageKind::event) continue;
+    auto id = client_->publish(o.topic, o.payload, o.retain);
     if (!id) {
       spdlog::debug("MQTT: {}", id.error().message);
-      if (o.kind == "event") metrics_.dropped();
+      if (o.kind == MessageKind::event) metrics_.dropped();
       continue;
     }
-    in_flight_[*id] = InFlight{o.kind, std::move(o.acknowledges), o.sensor_removal};
+    in_flight_[*id] =
+        InFlight{.kind = o.kind, .acknowledges = o.acknowledges, .key = std::move(o.key)};
     if (!connected_ && ++offline_events_ > cfg_.buffer_limit) {
       // Paho dropped its oldest buffered message to make room: the oldest event of ours.
       for (auto it = in_flight_.begin(); it != in_flight_.end(); ++it)
-        if (it->second.kind == "event") {
+        if (it->second.kind == MessageKind::event) {
           in_flight_.erase(it);
           break;
         }
@@ -277,6 +249,16 @@ void AlertPublisher::flush() {
   metrics_.set_buffered(in_flight_.size());
 }
 
+void AlertPublisher::shielded_flush() {
+  bool done = false;
+  shielded("publishing", [&] {
+    flush();
+    done = true;
+  });
+  // A flush that threw half-way must not leave the next one waiting for it forever.
+  if (!done) flush_posted_ = false;
+}
+
 void AlertPublisher::save_keys() {
   keys_dirty_ = false;
   keys_written_ = std::chrono::steady_clock::now();
@@ -284,30 +266,11 @@ void AlertPublisher::save_keys() {
   for (const auto& [k, v] : sensors_) sensor_keys.insert(k);
   auto r = mq::write_published(keys_path_,
                                mq::render_published(book_, clearing_, sensor_keys, unsensors_));
-  const std::string error = r ? "" : r.error().message;
+  std::optional<std::string> error;
+  if (!r) error = r.error().message;
   if (error != keys_error_) {
-    if (!error.empty()) spdlog::error("MQTT: cannot save the published keys: {}", error);
-    keys_error_ = error;
-  }
-}
-
-void AlertPublisher::reconcile() {
-  enqueue({topics_.status(), "online", true, "status", "", false});
-  const int64_t t = now();
-  for (const auto& [key, a] : book_.alerts())
-    enqueue({topics_.alert(key), mq::alert_payload(a.info, host_, a.since, t), true, "alert", "",
-             false});
-  for (const auto& key : clearing_) enqueue({topics_.alert(key), "", true, "alert", key, false});
-  for (const auto& [key, v] : sensors_) {
-    enqueue({topics_.discovery(node_id_, key),
-             mq::discovery_config(v, topics_, node_id_, host_, CERTWATCH_VERSION), true,
-             "discovery", "", false});
-    enqueue(
-        {topics_.sensor_state(key), mq::sensor_state(v, host_, t), true, "discovery", "", false});
-  }
-  for (const auto& key : unsensors_) {
-    enqueue({topics_.discovery(node_id_, key), "", true, "discovery", key, true});
-    enqueue({topics_.sensor_state(key), "", true, "discovery", "", false});
+    if (error) spdlog::error("MQTT: cannot save the published keys: {}", *error);
+    keys_error_ = std::move(error);
   }
 }
 
@@ -320,105 +283,32 @@ void AlertPublisher::arm_hold_timer() {
   hold_timer_->wait_for(delay, [this](bool fired) {
     if (!fired || stopped_) return;
     armed_deadline_.reset();
-    std::vector<mq::AlertTransition> ts;
-    book_.tick(now(), ts);
-    apply(ts);
-    arm_hold_timer();
+    // Thrown half-way, the timer is armed again by the next change.
+    shielded("the alert hold timer", [&] {
+      std::vector<mq::AlertTransition> ts;
+      book_.tick(now(), ts);
+      apply(ts);
+      arm_hold_timer();
+    });
   });
 }
 
-void AlertPublisher::arm_sensor_refresh() {
-  sensor_timer_->wait_for(kSensorRefresh, [this](bool fired) {
-    if (!fired || stopped_) return;
-    for (const auto& [key, v] : sensors_)
-      enqueue({topics_.sensor_state(key), mq::sensor_state(v, host_, now()), true, "discovery", "",
-               false});
-    arm_sensor_refresh();
-  });
-}
-
-void AlertPublisher::connect() {
-  if (stopped_ || !client_) return;
-  client_->connect();
-}
-
-void AlertPublisher::on_connected() {
-  connected_ = true;
-  // Messages Paho dropped from its offline buffer never report back: forget them.
-  const auto pending = client_->pending_ids();
-  std::erase_if(in_flight_, [&](const auto& entry) { return !pending.contains(entry.first); });
-  metrics_.set_buffered(in_flight_.size());
-  offline_events_ = 0;
-  backoff_ = std::chrono::seconds(1);
-  metrics_.set_connected(true);
-  if (!last_failure_.empty())
-    spdlog::info("MQTT: connected to {} (after: {})", cfg_.broker, last_failure_);
-  else
-    spdlog::info("MQTT: connected to {}", cfg_.broker);
-  last_failure_.clear();
-  reconcile();
-}
-
-void AlertPublisher::on_failure(const std::string& why, bool lost) {
-  connected_ = false;
-  metrics_.set_connected(false);
-  if (!why.empty()) return report_failure(why, lost);
-  if (cfg_.cert)
-    if (auto problem = client_cert_problem(*cfg_.cert, now()))
-      return report_failure(*problem, lost);
-  diagnose_broker(io_, cfg_.broker, BrokerTls{cfg_.ca, cfg_.cert, cfg_.key}, kDiagnosisTimeout,
-                  [this, lost, alive = std::weak_ptr<bool>(alive_)](std::string w) {
-                    if (auto a = alive.lock(); a && *a && !stopped_) report_failure(w, lost);
-                  });
-}
-
-void AlertPublisher::report_failure(const std::string& why, bool lost) {
-  metrics_.connect_failed(why);
-  // Once per change of reason: a broker down for a day is one line, not 1,440.
-  if (why != last_failure_) {
-    spdlog::warn(
-        "MQTT: {} {}: {}; monitoring goes on, alerts are kept for the broker (retrying up to every "
-        "{} s)",
-        lost ? "lost the connection to" : "cannot connect to", cfg_.broker, why,
-        kMaxBackoff.count());
-    last_failure_ = why;
-  }
-  retry_timer_.expires_after(backoff_);
-  backoff_ = std::min(backoff_ * 2, std::chrono::seconds(kMaxBackoff));
-  retry_timer_.async_wait(
-      [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
-        if (auto a = alive.lock(); a && *a && !ec) connect();
-      });
-}
-
-void AlertPublisher::on_delivered(uint64_t id, bool ok) {
+void AlertPublisher::on_delivered(uint64_t id, mq::Delivery how) {
   auto it = in_flight_.find(id);
   if (it == in_flight_.end())
     return;  // dropped from Paho's buffer, or restored from an earlier run
   InFlight f = std::move(it->second);
   in_flight_.erase(it);
   metrics_.set_buffered(in_flight_.size());
-  if (!ok) {
-    if (f.kind == "event") metrics_.dropped();
+  if (how == mq::Delivery::failed) {
+    if (f.kind == MessageKind::event) metrics_.dropped();
     return;  // a retained topic is published again by the next reconciliation
   }
-  metrics_.published(f.kind);
+  metrics_.published(to_string(f.kind));
   if (!queue_.empty()) schedule_flush();
-  auto& acked = f.sensor_removal ? unsensors_ : clearing_;
-  if (!f.acknowledges.empty() && acked.erase(f.acknowledges) > 0) keys_dirty_ = true;
+  auto& acked = f.acknowledges == Acknowledges::sensor_removal ? unsensors_ : clearing_;
+  if (f.acknowledges != Acknowledges::nothing && acked.erase(f.key) > 0) keys_dirty_ = true;
   if (keys_dirty_) schedule_flush();
-}
-
-void AlertPublisher::retire() {
-  if (stopped_ || !connected_) return stop();
-  for (const auto& [key, a] : book_.alerts())
-    enqueue({topics_.alert(key), "", true, "alert", "", false});
-  for (const auto& key : clearing_) enqueue({topics_.alert(key), "", true, "alert", "", false});
-  for (const auto& [key, v] : sensors_) {
-    enqueue({topics_.discovery(node_id_, key), "", true, "discovery", "", false});
-    enqueue({topics_.sensor_state(key), "", true, "discovery", "", false});
-  }
-  stop();
 }
 
 void AlertPublisher::stop() {
@@ -435,7 +325,7 @@ void AlertPublisher::stop() {
   if (client_) client_->disconnect(topics_.status(), "offline", kStopTimeout);
   client_.reset();
   connected_ = false;
-  metrics_.set_connected(false);
+  metrics_.set_connected(mq::BrokerLink::down);
 }
 
 }  // namespace certwatch::agent

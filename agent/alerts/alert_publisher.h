@@ -30,8 +30,10 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "agent/alerts/outgoing.h"
 #include "agent/clock/clock.h"
 #include "agent/inventory/inventory.h"
 #include "config/config.h"
@@ -75,34 +77,45 @@ class AlertPublisher {
   const std::filesystem::path& state_dir() const { return state_dir_; }
 
  private:
-  struct Outgoing {
-    std::string topic;
-    std::string payload;
-    bool retained = false;
-    std::string_view kind;        // status, alert, event, discovery
-    std::string acknowledges;     // alert key leaving clearing_ once delivered ("": none)
-    bool sensor_removal = false;  // `acknowledges` is a key of unsensors_ instead
-  };
+  // A message handed to Paho, until it reports back.
   struct InFlight {
-    std::string_view kind;
-    std::string acknowledges;
-    bool sensor_removal = false;
+    MessageKind kind = MessageKind::event;
+    Acknowledges acknowledges = Acknowledges::nothing;
+    std::string key = {};
   };
+  // Which connection a failure ended: an attempt, or one that was up.
+  enum class FailedWhile { connecting, connected };
 
   int64_t now() const { return clock_.now(); }
+  // Runs the work of one Asio handler or timer callback of ours: what it throws (std::bad_alloc
+  // while building a payload, a library's exception) is logged here and never reaches the loop.
+  template <class F>
+  void shielded(std::string_view what, F&& work) noexcept {
+    try {
+      work();
+    } catch (const std::exception& e) {
+      handler_failed(what, e.what());
+    } catch (...) {
+      handler_failed(what, "unknown exception");
+    }
+  }
+  void handler_failed(std::string_view what, const char* why) noexcept;
+  void on_client_error(const certwatch::Error& error);
   void apply(const std::vector<exporters::mqtt::AlertTransition>& ts);
   void update_sensor(const TargetId& target, const InventoryEntry* fresh);
   void enqueue(Outgoing o);
   void schedule_flush();
   void flush();
+  void shielded_flush();  // flush() as the work of a handler
   void reconcile();
   void arm_hold_timer();
   void arm_sensor_refresh();
   void connect();
   void on_connected();
-  void on_failure(const std::string& why, bool lost);
-  void report_failure(const std::string& why, bool lost);
-  void on_delivered(uint64_t id, bool ok);
+  // `why`: nothing when Paho kept no reason (diagnosed here).
+  void on_failure(const std::optional<std::string>& why, FailedWhile when);
+  void report_failure(const std::string& why, FailedWhile when);
+  void on_delivered(uint64_t id, exporters::mqtt::Delivery how);
   void save_keys();
 
   boost::asio::io_context& io_;
@@ -134,9 +147,9 @@ class AlertPublisher {
   boost::asio::steady_timer flush_timer_;
   std::chrono::steady_clock::time_point keys_written_{};
   std::chrono::seconds backoff_{1};
-  std::size_t offline_events_ = 0;  // events handed to Paho since the connection went
-  std::string last_failure_;        // the reason last logged ("" while connected)
-  std::string keys_error_;          // the published-keys file's last write error, logged once
+  std::size_t offline_events_ = 0;           // events handed to Paho since the connection went
+  std::optional<std::string> last_failure_;  // the reason last logged (nothing while connected)
+  std::optional<std::string> keys_error_;    // the keys file's last write error, logged once
   bool connected_ = false;
   bool flush_posted_ = false;
   bool keys_dirty_ = false;

@@ -2,6 +2,8 @@
 
 #include <mqtt/async_client.h>
 
+#include <atomic>
+#include <exception>
 #include <system_error>
 
 #include "pki/deploy/atomic_file.h"
@@ -10,7 +12,8 @@ namespace certwatch::exporters::mqtt {
 namespace {
 
 // CONNACK return codes of MQTT 3.1.1 (section 3.2.2.3), which Paho passes as the failure code.
-std::string connack_reason(int rc) {
+// Nothing when Paho keeps no reason (a TCP or TLS failure): the caller diagnoses.
+std::optional<std::string> connack_reason(int rc) {
   switch (rc) {
     case 1:
       return "broker refused the connection: unacceptable protocol version (CONNACK 1)";
@@ -23,7 +26,7 @@ std::string connack_reason(int rc) {
     case 5:
       return "broker refused the connection: not authorized (CONNACK 5)";
     case MQTTASYNC_FAILURE:
-      return "";  // TCP or TLS: Paho keeps no reason; the caller diagnoses
+      return std::nullopt;
     default:
       return "connect failed: " + ::mqtt::exception::error_str(rc) + " (code " +
              std::to_string(rc) + ")";
@@ -55,27 +58,96 @@ std::string paho_uri(const std::string& broker) {
 
 // What Paho's threads share with the loop: they only call post(); the posted work checks
 // `open` on the loop's thread, so nothing runs after the client is gone.
+//
+// No exception returns into Paho (its C library calls these) or out of the posted work (an
+// Asio handler): each is caught where it happens and becomes an Error for events.failed. A
+// report that could not even be posted (std::bad_alloc) is counted without allocating and
+// said on the loop at the next chance (the next report, or publish()); a lost
+// connect outcome or connection loss is also reported as connect_failed, so that the caller
+// retries instead of waiting for an answer that will not come.
 struct MqttClient::Bridge : ::mqtt::iaction_listener {
   Post post;
   MqttClientEvents events;
   bool open = true;  // loop thread only
   std::weak_ptr<Bridge> self;
+  std::atomic<unsigned> missed_outcomes{0};  // connect outcomes and losses not posted
+  std::atomic<unsigned> missed_reports{0};   // delivery reports not posted
 
+  // What a Paho callback reports: whether the caller waits for it to connect again.
+  enum class Report { outcome, delivery };
+  // Any thread.
+  template <class F>
+  void guarded(Report report, F&& body) noexcept {
+    try {
+      body();
+    } catch (...) {
+      (report == Report::outcome ? missed_outcomes : missed_reports).fetch_add(1);
+    }
+  }
   void later(std::function<void(Bridge&)> fn) {
     post([weak = self, fn = std::move(fn)] {
-      if (auto b = weak.lock(); b && b->open) fn(*b);
+      auto b = weak.lock();
+      if (!b || !b->open) return;
+      b->say_missed();
+      b->shielded("client event", [&] { fn(*b); });
     });
+  }
+  // Loop thread: runs `fn`; what it throws goes to events.failed.
+  template <class F>
+  void shielded(const char* what, F&& fn) noexcept {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      fail(what, e.what());
+    } catch (...) {
+      fail(what, "unknown exception");
+    }
+  }
+  void fail(const char* what, const char* why) noexcept {
+    try {
+      if (events.failed) events.failed(certwatch::make_error(std::string(what) + ": " + why));
+    } catch (...) {  // the handler of last resort failed too: nothing is left to tell
+    }
+  }
+  // Loop thread, inside the caller's own work: the missed reports are said on a later turn of
+  // the loop (the wrapper of later() says them), not in the middle of that work.
+  void post_missed() noexcept {
+    if (missed_outcomes.load() + missed_reports.load() == 0) return;
+    try {
+      later([](Bridge&) {});
+    } catch (...) {  // still no memory: the counts stay for the next chance
+    }
+  }
+  // Loop thread.
+  void say_missed() noexcept {
+    const unsigned outcomes = missed_outcomes.exchange(0);
+    const unsigned reports = missed_reports.exchange(0);
+    if (outcomes + reports == 0) return;
+    shielded("client", [&] {
+      if (events.failed)
+        events.failed(certwatch::make_error(std::to_string(outcomes + reports) +
+                                            " report(s) from Paho's threads could not be posted"));
+    });
+    if (outcomes > 0)
+      shielded("client event", [&] {
+        if (events.connect_failed)
+          events.connect_failed(std::string("the outcome of a connect attempt was lost"));
+      });
   }
   // Connect attempts.
   void on_failure(const ::mqtt::token& tok) override {
-    const int rc = tok.get_return_code();
-    later([rc](Bridge& b) {
-      if (b.events.connect_failed) b.events.connect_failed(connack_reason(rc));
+    guarded(Report::outcome, [&] {
+      const int rc = tok.get_return_code();
+      later([rc](Bridge& b) {
+        if (b.events.connect_failed) b.events.connect_failed(connack_reason(rc));
+      });
     });
   }
   void on_success(const ::mqtt::token&) override {
-    later([](Bridge& b) {
-      if (b.events.connected) b.events.connected();
+    guarded(Report::outcome, [&] {
+      later([](Bridge& b) {
+        if (b.events.connected) b.events.connected();
+      });
     });
   }
 };
@@ -85,15 +157,17 @@ namespace {
 // Publishes: the id travels as the token's user context.
 struct DeliveryListener : ::mqtt::iaction_listener {
   std::weak_ptr<MqttClient::Bridge> bridge;
-  void report(const ::mqtt::token& tok, bool ok) {
+  void report(const ::mqtt::token& tok, Delivery how) {
     const auto id = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(tok.get_user_context()));
     if (auto b = bridge.lock())
-      b->later([id, ok](MqttClient::Bridge& br) {
-        if (br.events.delivered) br.events.delivered(id, ok);
+      b->guarded(MqttClient::Bridge::Report::delivery, [&] {
+        b->later([id, how](MqttClient::Bridge& br) {
+          if (br.events.delivered) br.events.delivered(id, how);
+        });
       });
   }
-  void on_failure(const ::mqtt::token& tok) override { report(tok, false); }
-  void on_success(const ::mqtt::token& tok) override { report(tok, true); }
+  void on_failure(const ::mqtt::token& tok) override { report(tok, Delivery::failed); }
+  void on_success(const ::mqtt::token& tok) override { report(tok, Delivery::done); }
 };
 
 }  // namespace
@@ -133,7 +207,8 @@ certwatch::Result<std::unique_ptr<MqttClient>> MqttClient::create(MqttClientOpti
     co.set_keep_alive_interval(static_cast<int>(opt.keepalive.count()));
     co.set_connect_timeout(static_cast<int>(opt.connect_timeout.count()));
     co.set_automatic_reconnect(false);
-    co.set_will(::mqtt::will_options(opt.will_topic, std::string("offline"), opt.qos, true));
+    constexpr bool retained = true;
+    co.set_will(::mqtt::will_options(opt.will_topic, std::string("offline"), opt.qos, retained));
     if (opt.username) co.set_user_name(*opt.username);
     if (opt.password) co.set_password(*opt.password);
     if (uses_tls(opt.broker)) {
@@ -156,13 +231,15 @@ certwatch::Result<std::unique_ptr<MqttClient>> MqttClient::create(MqttClientOpti
     std::weak_ptr<Bridge> weak = bridge;
     c->paho_->client->set_connection_lost_handler([weak](const std::string& cause) {
       if (auto b = weak.lock())
-        b->later([cause](Bridge& br) {
-          if (br.events.connection_lost)
-            br.events.connection_lost(cause.empty() ? "connection lost" : cause);
+        b->guarded(Bridge::Report::outcome, [&] {
+          b->later([cause](Bridge& br) {
+            if (br.events.connection_lost)
+              br.events.connection_lost(cause.empty() ? "connection lost" : cause);
+          });
         });
     });
     c->paho_->delivery.bridge = bridge;
-  } catch (const ::mqtt::exception& e) {
+  } catch (const std::exception& e) {  // ::mqtt::exception, or std::bad_alloc
     return certwatch::make_error("MQTT client for " + opt.broker + ": " + e.what());
   }
   return c;
@@ -179,44 +256,53 @@ MqttClient::~MqttClient() {
 void MqttClient::connect() {
   try {
     paho_->client->connect(paho_->connect_options, nullptr, *bridge_);
-  } catch (const ::mqtt::exception& e) {
-    bridge_->later([why = std::string(e.what())](Bridge& b) {
-      if (b.events.connect_failed) b.events.connect_failed("connect failed: " + why);
+  } catch (const std::exception& e) {
+    // Reported like Paho's own answer: on the loop, after this call returns.
+    bridge_->guarded(Bridge::Report::outcome, [&] {
+      bridge_->later([why = std::string(e.what())](Bridge& b) {
+        if (b.events.connect_failed) b.events.connect_failed(std::string("connect failed: ") + why);
+      });
     });
   }
 }
 
 certwatch::Result<uint64_t> MqttClient::publish(const std::string& topic,
-                                                const std::string& payload, bool retained) {
+                                                const std::string& payload, Retain retain) {
+  bridge_->post_missed();
   const uint64_t id = next_id_++;
   try {
-    auto msg = ::mqtt::make_message(topic, payload, options_.qos, retained);
+    auto msg = ::mqtt::make_message(topic, payload, options_.qos, retain == Retain::yes);
     paho_->client->publish(msg, reinterpret_cast<void*>(static_cast<uintptr_t>(id)),
                            paho_->delivery);
-  } catch (const ::mqtt::exception& e) {
+  } catch (const std::exception& e) {  // ::mqtt::exception, or std::bad_alloc
     return certwatch::make_error(std::string("publish to ") + topic + ": " + e.what());
   }
   return id;
 }
 
-std::set<uint64_t> MqttClient::pending_ids() const {
-  std::set<uint64_t> ids;
-  for (const auto& tok : paho_->client->get_pending_delivery_tokens())
-    if (tok)
-      ids.insert(static_cast<uint64_t>(reinterpret_cast<uintptr_t>(tok->get_user_context())));
-  return ids;
+certwatch::Result<std::set<uint64_t>> MqttClient::pending_ids() const {
+  try {
+    std::set<uint64_t> ids;
+    for (const auto& tok : paho_->client->get_pending_delivery_tokens())
+      if (tok)
+        ids.insert(static_cast<uint64_t>(reinterpret_cast<uintptr_t>(tok->get_user_context())));
+    return ids;
+  } catch (const std::exception& e) {
+    return certwatch::make_error(std::string("MQTT pending messages: ") + e.what());
+  }
 }
 
 void MqttClient::disconnect(const std::string& last_topic, const std::string& last_payload,
                             std::chrono::milliseconds timeout) {
   try {
     if (paho_->client->is_connected()) {
+      constexpr bool retained = true;  // the status topic's last word stays for subscribers
       auto tok = paho_->client->publish(
-          ::mqtt::make_message(last_topic, last_payload, options_.qos, true));
+          ::mqtt::make_message(last_topic, last_payload, options_.qos, retained));
       tok->wait_for(timeout / 2);
     }
     paho_->client->disconnect(static_cast<int>(timeout.count() / 2))->wait_for(timeout / 2);
-  } catch (const ::mqtt::exception&) {  // not connected: nothing to say goodbye to
+  } catch (const std::exception&) {  // not connected: nothing to say goodbye to
   }
 }
 

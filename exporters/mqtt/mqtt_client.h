@@ -42,13 +42,20 @@ struct MqttClientOptions {
   std::string will_topic;               // gets a retained "offline" when the connection dies
 };
 
+// Whether the broker keeps a message for later subscribers (MQTT's retain flag).
+enum class Retain { no, yes };
+// How a publish() ended: acknowledged (QoS 1/2) or written (QoS 0), or failed.
+enum class Delivery { done, failed };
+
 struct MqttClientEvents {
   std::function<void()> connected;
-  // `why` is empty when Paho gave no reason (any TCP or TLS failure: its C++ API keeps none).
-  std::function<void(const std::string& why)> connect_failed;
+  // `why` is nothing when Paho gave no reason (any TCP or TLS failure: its C++ API keeps none).
+  std::function<void(const std::optional<std::string>& why)> connect_failed;
   std::function<void(const std::string& why)> connection_lost;
-  // A publish() completed: ok (acknowledged for QoS 1/2, written for QoS 0) or failed.
-  std::function<void(uint64_t id, bool ok)> delivered;
+  std::function<void(uint64_t id, Delivery how)> delivered;
+  // An exception met on Paho's threads or in one of the handlers above, converted; the
+  // connection is not changed by it (a lost connect outcome also arrives as connect_failed).
+  std::function<void(const certwatch::Error& error)> failed;
 };
 
 // Paho's form of a broker URL: mqtt:// -> tcp://, mqtts:// -> ssl://, and the default port
@@ -72,13 +79,13 @@ class MqttClient {
   // Hands one message to Paho (buffered while disconnected). The id comes back in delivered.
   // An error when Paho refuses it outright.
   certwatch::Result<uint64_t> publish(const std::string& topic, const std::string& payload,
-                                      bool retained);
+                                      Retain retain);
   // Clean stop: `last` (topic, payload, retained) is published first if connected, then a
   // disconnect that lets in-flight messages finish. Blocks for at most `timeout`.
   void disconnect(const std::string& last_topic, const std::string& last_payload,
                   std::chrono::milliseconds timeout);
   // The ids of the publish() calls Paho still holds (in flight or buffered).
-  std::set<uint64_t> pending_ids() const;
+  certwatch::Result<std::set<uint64_t>> pending_ids() const;
   const MqttClientOptions& options() const { return options_; }
 
   struct Bridge;

@@ -30,9 +30,9 @@ MqttMetrics::MqttMetrics(Registry& registry, std::function<void()> touched)
   touched_();
 }
 
-void MqttMetrics::set_connected(bool connected) {
-  connected_->add().set(connected ? 1 : 0);
-  if (connected) last_error_->clear();
+void MqttMetrics::set_connected(BrokerLink link) {
+  connected_->add().set(link == BrokerLink::up ? 1 : 0);
+  if (link == BrokerLink::up) last_error_->clear();
   touched_();
 }
 

@@ -52,12 +52,15 @@ inline constexpr MetricDef kMqttLastError{
 inline constexpr MetricDef kMqttAll[] = {kMqttConnected, kMqttPublished,       kMqttBuffered,
                                          kMqttDropped,   kMqttConnectFailures, kMqttLastError};
 
+// certwatch_mqtt_connected: 1 while up.
+enum class BrokerLink { down, up };
+
 class MqttMetrics {
  public:
   // `touched` is called after every change (the agent rebuilds its compressed exposition).
   MqttMetrics(Registry& registry, std::function<void()> touched);
 
-  void set_connected(bool connected);
+  void set_connected(BrokerLink link);
   void connect_failed(std::string_view why);
   void published(std::string_view kind);
   void set_buffered(std::size_t n);

@@ -1,0 +1,89 @@
+// The publisher's connection to the broker: attempts with backoff, what it says when one
+// fails (Paho's reason, else the client certificate's validity, else a diagnosis of the broker),
+// and what the Paho client reports as an error of its own.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "agent/alerts/alert_publisher.h"
+#include "agent/alerts/broker_diagnosis.h"
+
+namespace certwatch::agent {
+namespace mq = exporters::mqtt;
+namespace {
+
+constexpr std::chrono::seconds kMaxBackoff{60};
+constexpr std::chrono::milliseconds kDiagnosisTimeout{5000};
+
+}  // namespace
+
+void AlertPublisher::handler_failed(std::string_view what, const char* why) noexcept {
+  try {
+    spdlog::error("MQTT: {} failed: {}", what, why);
+  } catch (...) {  // the log itself failed: nothing is left to tell
+  }
+}
+
+void AlertPublisher::on_client_error(const certwatch::Error& error) {
+  spdlog::error("MQTT: {}", error.message);
+}
+
+void AlertPublisher::connect() {
+  if (stopped_ || !client_) return;
+  client_->connect();
+}
+
+void AlertPublisher::on_connected() {
+  connected_ = true;
+  // Messages Paho dropped from its offline buffer never report back: forget them.
+  if (const auto pending = client_->pending_ids(); pending)
+    std::erase_if(in_flight_, [&](const auto& entry) { return !pending->contains(entry.first); });
+  else
+    spdlog::warn("MQTT: {}; the buffered count may stay too high", pending.error().message);
+  metrics_.set_buffered(in_flight_.size());
+  offline_events_ = 0;
+  backoff_ = std::chrono::seconds(1);
+  metrics_.set_connected(mq::BrokerLink::up);
+  if (last_failure_)
+    spdlog::info("MQTT: connected to {} (after: {})", cfg_.broker, *last_failure_);
+  else
+    spdlog::info("MQTT: connected to {}", cfg_.broker);
+  last_failure_.reset();
+  reconcile();
+}
+
+void AlertPublisher::on_failure(const std::optional<std::string>& why, FailedWhile when) {
+  connected_ = false;
+  metrics_.set_connected(mq::BrokerLink::down);
+  if (why) return report_failure(*why, when);
+  if (cfg_.cert)
+    if (auto problem = client_cert_problem(*cfg_.cert, now()))
+      return report_failure(*problem, when);
+  diagnose_broker(io_, cfg_.broker, BrokerTls{.ca = cfg_.ca, .cert = cfg_.cert, .key = cfg_.key},
+                  kDiagnosisTimeout,
+                  [this, when, alive = std::weak_ptr<bool>(alive_)](std::string w) {
+                    if (auto a = alive.lock(); a && *a && !stopped_)
+                      shielded("the broker diagnosis", [&] { report_failure(w, when); });
+                  });
+}
+
+void AlertPublisher::report_failure(const std::string& why, FailedWhile when) {
+  metrics_.connect_failed(why);
+  // Once per change of reason: a broker down for a day is one line, not 1,440.
+  if (why != last_failure_) {
+    spdlog::warn(
+        "MQTT: {} {}: {}; monitoring goes on, alerts are kept for the broker (retrying up to every "
+        "{} s)",
+        when == FailedWhile::connected ? "lost the connection to" : "cannot connect to",
+        cfg_.broker, why, kMaxBackoff.count());
+    last_failure_ = why;
+  }
+  retry_timer_.expires_after(backoff_);
+  backoff_ = std::min(backoff_ * 2, std::chrono::seconds(kMaxBackoff));
+  retry_timer_.async_wait(
+      [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
+        if (auto a = alive.lock(); a && *a && !ec) shielded("reconnecting", [&] { connect(); });
+      });
+}
+
+}  // namespace certwatch::agent
