@@ -60,7 +60,7 @@ void AlertPublisher::on_failure(const std::optional<std::string>& why, FailedWhi
     if (auto problem = client_cert_problem(*cfg_.cert, now()))
       return report_failure(*problem, when);
   diagnose_broker(io_, cfg_.broker, BrokerTls{.ca = cfg_.ca, .cert = cfg_.cert, .key = cfg_.key},
-                  kDiagnosisTimeout,
+                  kDiagnosisTimeout, now(),
                   [this, when, alive = std::weak_ptr<bool>(alive_)](std::string w) {
                     if (auto a = alive.lock(); a && *a && !stopped_)
                       shielded("the broker diagnosis", [&] { report_failure(w, when); });
