@@ -91,9 +91,13 @@ struct Transaction : std::enable_shared_from_this<Transaction> {
       fail(i, RenewStep::recover, r.error());
       return issue(i + 1);
     }
-    IssueOrder order{t.entry.name, t.entry.profile,  t.entry.subject,
-                     {},           t.entry.key_type, t.entry.validity.count(),
-                     now};
+    IssueOrder order{.name = t.entry.name,
+                     .profile = t.entry.profile,
+                     .subject = t.entry.subject,
+                     .sans = {},
+                     .key_type = t.entry.key_type,
+                     .validity_seconds = t.entry.validity.count(),
+                     .now = now};
     for (const auto& s : t.entry.sans) order.sans.push_back(pki::to_string(s));
     t.issuer->issue(order, [self = shared_from_this(), i](certwatch::Result<IssuedSet> set) {
       self->issued(i, std::move(set));
