@@ -163,7 +163,9 @@ class AcmeIssuer final : public CertIssuer {
     if (!made) {
       spdlog::warn("issuer {}: no renewal information (ARI): {}", entry_.name,
                    made.error().message);
-      boost::asio::post(io_, [done = std::move(done)] { done(WindowAnswer{std::nullopt, true}); });
+      boost::asio::post(io_, [done = std::move(done)] {
+        done(WindowAnswer{.window = std::nullopt, .ask_again = true});
+      });
       return;
     }
     auto [id, client] = hold(std::move(*made));
@@ -177,7 +179,8 @@ class AcmeIssuer final : public CertIssuer {
           spdlog::info("issuer {}: no renewal information (ARI), the managed schedule applies: {}",
                        entry_.name, r.error().message);
         said_no_ari_ = true;
-        return done(WindowAnswer{std::nullopt, r.error().kind != certwatch::ErrorKind::not_found});
+        return done(WindowAnswer{.window = std::nullopt,
+                                 .ask_again = r.error().kind != certwatch::ErrorKind::not_found});
       }
       said_no_ari_ = false;
       SuggestedWindow w;
@@ -185,7 +188,7 @@ class AcmeIssuer final : public CertIssuer {
       w.end = r->window_end;
       w.retry_after = r->retry_after;
       w.explanation_url = r->explanation_url.value_or("");
-      done(WindowAnswer{w, true});
+      done(WindowAnswer{.window = w, .ask_again = true});
     });
   }
 

@@ -38,18 +38,28 @@ std::set<std::string> san_set(const std::vector<pki::SubjectAltName>& sans) {
   return out;
 }
 
-// Key, SANs and key type of a leaf against the entry; "" when they agree.
-std::string leaf_mismatch(const config::ManagedEntry& e, const pki::Certificate& leaf,
-                          const std::string& key_pem) {
+// Key, SANs and key type of a leaf against the entry; ok when they agree.
+certwatch::Result<void> leaf_matches(const config::ManagedEntry& e, const pki::Certificate& leaf,
+                                     const std::string& key_pem) {
   auto key = pki::private_key_from_pem(key_pem, std::nullopt);
-  if (!key) return "the key cannot be read: " + key.error().message;
+  if (!key)
+    return certwatch::make_error("the key cannot be read: " + key.error().message,
+                                 key.error().kind);
   if (!pki::key_matches(key->get(), leaf.public_key_object()))
-    return "the key does not match the certificate";
-  if (san_set(leaf.sans()) != san_set(e.sans)) return "its SANs differ from the configured ones";
+    return certwatch::make_error("the key does not match the certificate",
+                                 certwatch::ErrorKind::crypto);
+  if (san_set(leaf.sans()) != san_set(e.sans))
+    return certwatch::make_error("its SANs differ from the configured ones");
   auto type = pki::key_type_of(leaf.public_key_object());
   if (!type || *type != e.key_type)
-    return "its key type is not the configured " + std::string(pki::to_string(e.key_type));
-  return "";
+    return certwatch::make_error("its key type is not the configured " +
+                                 std::string(pki::to_string(e.key_type)));
+  return {};
+}
+
+// An error of the same kind with words before its message.
+certwatch::Error prefixed(std::string words, const certwatch::Error& e) {
+  return certwatch::make_error(std::move(words) + e.message, e.kind);
 }
 
 }  // namespace
@@ -79,13 +89,15 @@ std::vector<std::shared_ptr<RenewTarget>> make_renew_targets(boost::asio::io_con
       if (auto u = user_id(*e.owner))
         t->ownership.uid = *u;
       else
-        t->setup_error = "owner '" + *e.owner + "' does not exist";
+        t->setup = certwatch::make_error("owner '" + *e.owner + "' does not exist",
+                                         certwatch::ErrorKind::not_found);
     }
     if (e.group) {
       if (auto g = group_id(*e.group))
         t->ownership.gid = *g;
       else
-        t->setup_error = "group '" + *e.group + "' does not exist";
+        t->setup = certwatch::make_error("group '" + *e.group + "' does not exist",
+                                         certwatch::ErrorKind::not_found);
     }
     if (e.verify_endpoint) {
       // The endpoints: entry for the same server, if there is one, lends its SNI and client
@@ -106,14 +118,23 @@ std::vector<std::shared_ptr<RenewTarget>> make_renew_targets(boost::asio::io_con
   return out;
 }
 
+certwatch::Result<void> check_live_set(
+    const RenewTarget& t, const certwatch::Result<std::optional<pki::CertSetBytes>>& live) {
+  if (!live) return live.error();
+  if (!*live)
+    return certwatch::make_error("no certificate deployed yet", certwatch::ErrorKind::not_found);
+  auto leaf = pki::Certificate::from_pem((*live)->cert);
+  if (!leaf) return prefixed("the deployed certificate cannot be read: ", leaf.error());
+  if (auto r = leaf_matches(t.entry, *leaf, (*live)->key); !r)
+    return prefixed("the deployed certificate: ", r.error());
+  return {};
+}
+
 std::optional<std::string> live_set_mismatch(const RenewTarget& t,
                                              const std::optional<pki::CertSetBytes>& live) {
-  if (!live) return "no certificate deployed yet";
-  auto leaf = pki::Certificate::from_pem(live->cert);
-  if (!leaf) return "the deployed certificate cannot be read: " + leaf.error().message;
-  if (auto why = leaf_mismatch(t.entry, *leaf, live->key); !why.empty())
-    return "the deployed certificate: " + why;
-  return std::nullopt;
+  auto r = check_live_set(t, live);
+  if (r) return std::nullopt;
+  return r.error().message;
 }
 
 certwatch::Result<pki::Certificate> judge_issued(const RenewTarget& t, const IssuedSet& set,
@@ -125,8 +146,8 @@ certwatch::Result<pki::Certificate> judge_issued(const RenewTarget& t, const Iss
   auto cert = pki::Certificate::from_pem(set.files.cert);
   if (!cert || !cert->same_as(leaf))
     return certwatch::make_error("the issued certificate is not the chain's leaf");
-  if (auto why = leaf_mismatch(t.entry, leaf, set.files.key); !why.empty())
-    return certwatch::make_error("issued set: " + why);
+  if (auto r = leaf_matches(t.entry, leaf, set.files.key); !r)
+    return prefixed("issued set: ", r.error());
   auto key = pki::key_from_bytes(set.files.key, "issued key", 0600);
   if (!key) return certwatch::make_error("issued key: " + key.error().message);
   const auto report = pki::judge_chain(t.entry.name, loaded->certs, *key,

@@ -14,6 +14,7 @@
 
 #include "agent/probe/endpoint_judge.h"
 #include "agent/renew/cert_issuer.h"
+#include "base/result.h"
 #include "config/config.h"
 #include "pki/deploy/cert_set.h"
 #include "pki/judge/judge.h"
@@ -26,7 +27,8 @@ struct RenewTarget {
   std::unique_ptr<pki::CertSetStore> store;
   pki::CertSetOwnership ownership;
   std::shared_ptr<const EndpointContext> verify;  // null: no verify_endpoint
-  std::string setup_error;  // owner/group that do not resolve: every renewal fails with it
+  // Fails when the owner or group does not resolve: every renewal fails with it.
+  certwatch::Result<void> setup;
 };
 
 // <state_dir>/renew/<name>: the store of a managed entry's sets.
@@ -36,9 +38,15 @@ std::filesystem::path renew_state_dir(const config::Config& cfg, const std::stri
 std::vector<std::shared_ptr<RenewTarget>> make_renew_targets(boost::asio::io_context& io,
                                                              const config::Config& cfg);
 
-// What the live set says, judged against the entry: nullopt when it is usable as it is;
-// otherwise why it must be issued now (missing, unreadable, key does not match, other SANs,
-// other key type, other subject).
+// What the live set (the store's read_live()) says, judged against the entry: ok when it is
+// usable as it is; otherwise why it must be issued now (unreadable store, missing, unreadable
+// certificate, key does not match, other SANs, other key type). Kinds: not_found when nothing
+// is deployed, crypto when the key does not match, failed when it is not the configured one.
+certwatch::Result<void> check_live_set(
+    const RenewTarget& t, const certwatch::Result<std::optional<pki::CertSetBytes>>& live);
+
+// The same question in its former shape (nullopt: usable), for agent/cli/cmd_renew.cpp until
+// it asks check_live_set; it goes then.
 std::optional<std::string> live_set_mismatch(const RenewTarget& t,
                                              const std::optional<pki::CertSetBytes>& live);
 

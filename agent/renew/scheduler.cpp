@@ -94,18 +94,15 @@ void RenewScheduler::schedule_from_live(Managed& m) {
   m.ari_timer->cancel();
   m.leaf_der.clear();
   m.window_start = m.window_end = 0;
-  auto live = m.target->store->read_live();
-  std::optional<pki::CertSetBytes> set;
-  if (live) set = std::move(*live);
-  const auto why =
-      live ? live_set_mismatch(*m.target, set) : std::optional<std::string>(live.error().message);
-  if (why) {
-    spdlog::info("renew {}: issuing now: {}", m.st.name, *why);
+  const auto live = m.target->store->read_live();
+  if (auto usable = check_live_set(*m.target, live); !usable) {
+    spdlog::info("renew {}: issuing now: {}", m.st.name, usable.error().message);
     m.st.serial.clear();
     m.st.not_after = 0;
     m.st.due_at = now;
   } else {
-    auto leaf = pki::Certificate::from_pem(set->cert);
+    // check_live_set read this leaf already.
+    auto leaf = pki::Certificate::from_pem((*live)->cert);
     m.st.serial = leaf->serial_hex();
     m.st.not_after = leaf->validity().not_after;
     const int64_t max_jitter = m.target->entry.validity.count() / 20;

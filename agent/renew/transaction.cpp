@@ -21,6 +21,53 @@ exporters::mqtt::RenewalEvent to_renewal_event(const RenewOutcome& o) {
   e.seconds = o.seconds;
   return e;
 }
+
+RenewStepWords renew_step_words(RenewStep step) {
+  switch (step) {
+    case RenewStep::issue:
+      return {"issuance failed: ", "", ""};
+    case RenewStep::deploy:
+      return {"deploy failed: ", "", ""};
+    case RenewStep::reload:
+      return {"reload failed: ", "", ""};
+    case RenewStep::verify:
+      return {"the server does not serve the new certificate (", ")", ""};
+    case RenewStep::rollback:
+      return {"; rollback failed: ", "", "; previous set restored"};
+    case RenewStep::reload_after_rollback:
+      return {"; reload after rollback failed: ", "", ""};
+    // Their messages name the problem themselves ("owner 'x' does not exist", "issued set:
+    // ...", the deploy store's recovery error).
+    case RenewStep::none:
+    case RenewStep::setup:
+    case RenewStep::recover:
+    case RenewStep::judge:
+      break;
+  }
+  return {"", "", ""};
+}
+
+namespace {
+
+std::string in_words(RenewStep step, const std::string& message) {
+  const auto w = renew_step_words(step);
+  return std::string(w.before) + message + std::string(w.after);
+}
+
+}  // namespace
+
+std::string describe_failure(const RenewOutcome& o) {
+  if (o.failed_step == RenewStep::none) return "";
+  std::string s = in_words(o.failed_step, o.failure.message);
+  if (!o.rollback)
+    s += in_words(RenewStep::rollback, o.rollback.error().message);
+  else if (o.rolled_back)
+    s += renew_step_words(RenewStep::rollback).succeeded;
+  if (!o.reload_after_rollback)
+    s += in_words(RenewStep::reload_after_rollback, o.reload_after_rollback.error().message);
+  return s;
+}
+
 namespace {
 
 struct Transaction : std::enable_shared_from_this<Transaction> {
@@ -36,17 +83,21 @@ struct Transaction : std::enable_shared_from_this<Transaction> {
   void issue(size_t i) {
     if (i == targets.size()) return reload();
     auto& t = *targets[i];
-    if (!t.setup_error.empty()) {
-      outcomes[i].error = t.setup_error;
+    if (!t.setup) {
+      fail(i, RenewStep::setup, t.setup.error());
       return issue(i + 1);
     }
     if (auto r = t.store->recover(t.ownership); !r) {
-      outcomes[i].error = r.error().message;
+      fail(i, RenewStep::recover, r.error());
       return issue(i + 1);
     }
-    IssueOrder order{t.entry.name, t.entry.profile,  t.entry.subject,
-                     {},           t.entry.key_type, t.entry.validity.count(),
-                     now};
+    IssueOrder order{.name = t.entry.name,
+                     .profile = t.entry.profile,
+                     .subject = t.entry.subject,
+                     .sans = {},
+                     .key_type = t.entry.key_type,
+                     .validity_seconds = t.entry.validity.count(),
+                     .now = now};
     for (const auto& s : t.entry.sans) order.sans.push_back(pki::to_string(s));
     t.issuer->issue(order, [self = shared_from_this(), i](certwatch::Result<IssuedSet> set) {
       self->issued(i, std::move(set));
@@ -65,11 +116,11 @@ struct Transaction : std::enable_shared_from_this<Transaction> {
     auto& t = *targets[i];
     auto& out = outcomes[i];
     if (!set) {
-      out.error = "issuance failed: " + set.error().message;
+      fail(i, RenewStep::issue, set.error());
     } else if (auto leaf = judge_issued(t, *set, judged_at()); !leaf) {
-      out.error = leaf.error().message;
+      fail(i, RenewStep::judge, leaf.error());
     } else if (auto r = t.store->deploy(set->files, t.ownership); !r) {
-      out.error = "deploy failed: " + r.error().message;
+      fail(i, RenewStep::deploy, r.error());
     } else {
       deployed[i] = true;
       out.serial = leaf->serial_hex();
@@ -80,6 +131,11 @@ struct Transaction : std::enable_shared_from_this<Transaction> {
       for (const auto& w : set->warnings) spdlog::info("renew {}: {}", t.entry.name, w);
     }
     issue(i + 1);
+  }
+
+  void fail(size_t i, RenewStep step, certwatch::Error why) {
+    outcomes[i].failed_step = step;
+    outcomes[i].failure = std::move(why);
   }
 
   bool any_deployed() const {
@@ -111,7 +167,7 @@ struct Transaction : std::enable_shared_from_this<Transaction> {
     pki::fault_point("after_reload");
     if (!r) {
       for (size_t i = 0; i < targets.size(); ++i)
-        if (deployed[i]) rollback(i, "reload failed: " + r.error().message);
+        if (deployed[i]) rollback(i, RenewStep::reload, r.error());
       return reload_after_rollback();
     }
     verify(0);
@@ -130,22 +186,17 @@ struct Transaction : std::enable_shared_from_this<Transaction> {
                     if (v.served)
                       self->outcomes[i].ok = self->outcomes[i].verified = true;
                     else
-                      self->rollback(
-                          i, "the server does not serve the new certificate (" + v.message + ")");
+                      self->rollback(i, RenewStep::verify, certwatch::make_error(v.message));
                     self->verify(i + 1);
                   });
   }
 
-  void rollback(size_t i, const std::string& why) {
+  void rollback(size_t i, RenewStep failed, certwatch::Error why) {
     auto& t = *targets[i];
     auto& out = outcomes[i];
-    out.error = why;
-    if (auto r = t.store->restore_previous(t.ownership); !r) {
-      out.error += "; rollback failed: " + r.error().message;
-    } else {
-      out.rolled_back = true;
-      out.error += "; previous set restored";
-    }
+    fail(i, failed, std::move(why));
+    out.rollback = t.store->restore_previous(t.ownership);
+    out.rolled_back = out.rollback.ok();
     rolled_back_any = true;
   }
 
@@ -155,8 +206,7 @@ struct Transaction : std::enable_shared_from_this<Transaction> {
                  [self = shared_from_this()](certwatch::Result<void> r) {
                    if (!r)
                      for (auto& o : self->outcomes)
-                       if (o.rolled_back)
-                         o.error += "; reload after rollback failed: " + r.error().message;
+                       if (o.rolled_back) o.reload_after_rollback = r;
                    self->finish();
                  });
   }
@@ -164,7 +214,10 @@ struct Transaction : std::enable_shared_from_this<Transaction> {
   void finish() {
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    for (auto& o : outcomes) o.seconds = secs;
+    for (auto& o : outcomes) {
+      o.seconds = secs;
+      o.error = describe_failure(o);
+    }
     done(std::move(outcomes));
   }
 

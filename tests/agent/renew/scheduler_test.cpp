@@ -96,6 +96,7 @@ TEST_CASE(
   REQUIRE(rig.outcomes.size() == 1);
   CHECK_FALSE(rig.outcomes[0].ok);
   CHECK(rig.outcomes[0].error.find("issuance failed") != std::string::npos);
+  CHECK(rig.outcomes[0].failed_step == RenewStep::issue);
   CHECK(testing::snapshot(live) == before);  // nothing live touched
   auto ids = rig.finding_ids("svc");
   CHECK(has(ids, "renewal.failed"));
@@ -227,6 +228,7 @@ TEST_CASE("renew scheduler: a missing CA key gives renewal.failed and touches no
   CHECK_FALSE(rig.outcomes[0].ok);
   INFO(rig.outcomes[0].error);
   CHECK(rig.outcomes[0].error.find("issuance failed") != std::string::npos);
+  CHECK(rig.outcomes[0].failed_step == RenewStep::issue);
   CHECK(has(rig.finding_ids("svc"), "renewal.failed"));
   CHECK(testing::snapshot(live) == before);
   rig.scheduler.stop();
