@@ -87,14 +87,11 @@ int run(const std::vector<std::string>& args) {
     else if (*r)
       std::printf("%s: finished a deploy that a crash interrupted\n", a.name.c_str());
   }
-  auto live = target->store->read_live();
-  std::optional<pki::CertSetBytes> set;
-  if (live) set = std::move(*live);
-  auto why = live ? agent::live_set_mismatch(*target, set)
-                  : std::optional<std::string>(live.error().message);
+  const auto live = target->store->read_live();
+  const auto usable = agent::check_live_set(*target, live);
   int64_t due = now;
-  if (!why) {
-    auto leaf = pki::Certificate::from_pem(set->cert);
+  if (usable) {
+    auto leaf = pki::Certificate::from_pem((*live)->cert);
     const int64_t window = e.renew_before ? e.renew_before->count() : e.validity.count() / 3;
     due = leaf->validity().not_after - window;
     std::printf("%s: serial %s, valid until %s, due %s\n", a.name.c_str(),
@@ -102,9 +99,9 @@ int run(const std::vector<std::string>& args) {
                 certwatch::format_iso8601(leaf->validity().not_after).c_str(),
                 certwatch::format_iso8601(due).c_str());
   } else {
-    std::printf("%s: must be issued: %s\n", a.name.c_str(), why->c_str());
+    std::printf("%s: must be issued: %s\n", a.name.c_str(), usable.error().message.c_str());
   }
-  if (!why && due > now && !a.force) {
+  if (usable && due > now && !a.force) {
     std::printf("%s: not due; nothing done (--force renews anyway)\n", a.name.c_str());
     return kExitOk;
   }

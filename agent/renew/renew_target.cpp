@@ -130,13 +130,6 @@ certwatch::Result<void> check_live_set(
   return {};
 }
 
-std::optional<std::string> live_set_mismatch(const RenewTarget& t,
-                                             const std::optional<pki::CertSetBytes>& live) {
-  auto r = check_live_set(t, live);
-  if (r) return std::nullopt;
-  return r.error().message;
-}
-
 certwatch::Result<pki::Certificate> judge_issued(const RenewTarget& t, const IssuedSet& set,
                                                  int64_t now) {
   auto loaded = pki::load_bytes(set.files.chain, "issued chain");

@@ -45,11 +45,6 @@ std::vector<std::shared_ptr<RenewTarget>> make_renew_targets(boost::asio::io_con
 certwatch::Result<void> check_live_set(
     const RenewTarget& t, const certwatch::Result<std::optional<pki::CertSetBytes>>& live);
 
-// The same question in its former shape (nullopt: usable), for agent/cli/cmd_renew.cpp until
-// it asks check_live_set; it goes then.
-std::optional<std::string> live_set_mismatch(const RenewTarget& t,
-                                             const std::optional<pki::CertSetBytes>& live);
-
 // Judges an issued set before anything live is touched: key matches the leaf, the chain is
 // complete and in order up to the issuer's root, the leaf lies inside its issuer's validity,
 // SANs, subject and key type are the configured ones. An error names the first problem.
