@@ -262,8 +262,8 @@ double legacy_key_floor(const std::vector<Target>& targets, int count) {
     if (e != nullptr && ENGINE_set_id(e, "certwatch-bench-legacy-keys") && ENGINE_set_name(e, "bench") &&
         ENGINE_set_pkey_meths(e, builtin_key_methods) && ENGINE_add(e) && ENGINE_init(e) &&
         ENGINE_register_pkey_meths(e)) {
-      certwatch::pki::UniquePtr<SSL_CTX> ctx = certwatch::agent::probe::new_client_ssl_ctx();
-      r = handshake_floor(ctx.get(), targets, count);
+      auto ctx = certwatch::agent::probe::new_client_ssl_ctx();
+      if (ctx) r = handshake_floor(ctx->get(), targets, count);
     }
     (void)!::write(fds[1], &r, sizeof r);
     ::_exit(0);
@@ -291,8 +291,9 @@ Floor openssl_floors(const fs::path& ca, const std::vector<Target>& targets, int
   SSL_CTX_load_verify_file(verified.get(), ca.c_str());
   SSL_CTX_set_verify(verified.get(), SSL_VERIFY_PEER, nullptr);
   f.verified = handshake_floor(verified.get(), targets, count);
-  certwatch::pki::UniquePtr<SSL_CTX> probe = certwatch::agent::probe::new_client_ssl_ctx();
-  f.probe = handshake_floor(probe.get(), targets, count);
+  auto probe = certwatch::agent::probe::new_client_ssl_ctx();
+  if (!probe) bench::die("probe context: " + probe.error().message);
+  f.probe = handshake_floor(probe->get(), targets, count);
   f.legacy = legacy_key_floor(targets, count);
   std::printf("openssl   blocking handshakes, %d each, CPU per handshake (OpenSSL %s):\n"
               "            verified against the root       %.3f ms\n"

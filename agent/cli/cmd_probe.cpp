@@ -109,18 +109,14 @@ int run_probe(const std::vector<std::string>& args) {
   endpoint.name = cli.target;
   endpoint.judge = config::cli_judge_context(std::move(flags));
 
-  pki::UniquePtr<SSL_CTX> ctx;
-  try {
-    ctx = agent::probe::new_client_ssl_ctx();
-  } catch (const std::exception& e) {
-    return usage_error(cmd, e.what());
-  }
+  auto ctx = agent::probe::new_client_ssl_ctx();
+  if (!ctx) return usage_error(cmd, ctx.error().message);
   if (!cli.cert.empty()) {
-    auto identity = pki::use_client_identity(ctx.get(), cli.cert, cli.key);
+    auto identity = pki::use_client_identity(ctx->get(), cli.cert, cli.key);
     if (!identity) return usage_error(cmd, identity.error().message);
   }
 
-  const agent::probe::TlsProbeResult result = agent::probe::probe_tls(target, ctx.get());
+  const agent::probe::TlsProbeResult result = agent::probe::probe_tls(target, ctx->get());
   if (result.resolve_error) return usage_error(cmd, *result.resolve_error);
   std::vector<pki::Report> reports;
   pki::VerifyCache cache;

@@ -10,7 +10,8 @@ namespace certwatch::agent {
 
 std::shared_ptr<probe::ProbeContext> make_plain_probe_context() {
   auto ssl = probe::new_client_ssl_ctx();
-  return std::make_shared<probe::ProbeContext>(ssl.get());
+  if (!ssl) return std::make_shared<probe::ProbeContext>(ssl.error());
+  return std::make_shared<probe::ProbeContext>(ssl->get());
 }
 
 std::shared_ptr<const EndpointContext> make_endpoint_context(
@@ -26,10 +27,12 @@ std::shared_ptr<const EndpointContext> make_endpoint_context(
   ctx->tls = plain;
   if (e.client_cert && e.client_key) {
     auto ssl = probe::new_client_ssl_ctx();
-    if (auto ok = pki::use_client_identity(ssl.get(), *e.client_cert, *e.client_key); !ok)
-      ctx->identity_error = ok.error().message;
+    if (!ssl)
+      ctx->identity = ssl.error();
+    else if (auto ok = pki::use_client_identity(ssl->get(), *e.client_cert, *e.client_key); !ok)
+      ctx->identity = ok.error();
     else
-      ctx->tls = std::make_shared<probe::ProbeContext>(ssl.get());
+      ctx->tls = std::make_shared<probe::ProbeContext>(ssl->get());
   }
 
   ctx->target.host = e.target.host;
@@ -80,8 +83,8 @@ void check_stale(const EndpointContext& ctx, const pki::Certificate& served, pki
 InventoryEntry finish(const EndpointContext& ctx, pki::Report report, EndpointState state,
                       int64_t now) {
   InventoryEntry e;
-  if (ctx.identity_error)
-    report.notes.push_back("client identity not used: " + *ctx.identity_error);
+  if (!ctx.identity)
+    report.notes.push_back("client identity not used: " + ctx.identity.error().message);
   for (const auto& t : ctx.trust_errors) report.notes.push_back("trust file skipped: " + t);
   e.rejudge_at = next_rejudge_time(report, ctx.judge.options.thresholds, now);
   e.report = std::move(report);
@@ -104,12 +107,13 @@ InventoryEntry judge_address(const EndpointContext& ctx, const probe::AddressOut
     r = pki::judge_chain(target, o.chain, std::nullopt, opt, cache);
     check_stale(ctx, o.chain.front(), r);
   }
-  if (!o.failure.empty())
-    r.findings.push_back(pki::make_finding(ctx.judge.options.policy, o.failure, target, o.reason));
+  if (!o.ok())
+    r.findings.push_back(
+        pki::make_finding(ctx.judge.options.policy, probe::finding_id(o.failed), target, o.reason));
   EndpointState s;
   s.endpoint = ctx.name;
   s.address = o.address;
-  s.success = o.failure.empty();
+  s.success = o.ok();
   s.tls_version = o.tls_version;
   s.cipher = o.cipher;
   s.duration_seconds = static_cast<double>(o.duration.count()) / 1000.0;
@@ -122,8 +126,8 @@ InventoryEntry judge_unresolved(const EndpointContext& ctx, const std::string& r
                                 int64_t last_success) {
   pki::Report r;
   r.target = ctx.name;
-  r.findings.push_back(
-      pki::make_finding(ctx.judge.options.policy, "endpoint.unreachable", ctx.name, reason));
+  r.findings.push_back(pki::make_finding(
+      ctx.judge.options.policy, probe::finding_id(probe::ProbeFailure::resolve), ctx.name, reason));
   EndpointState s;
   s.endpoint = ctx.name;
   s.last_success = last_success;

@@ -16,6 +16,7 @@
 
 #include "agent/inventory/inventory.h"
 #include "agent/probe/tls_probe.h"
+#include "base/result.h"
 #include "config/config.h"
 #include "config/judge_context.h"
 #include "pki/judge/judge.h"
@@ -26,20 +27,22 @@ struct EndpointContext {
   config::EndpointEntry entry;
   std::string name;            // "host:port" (the `endpoint` label)
   config::JudgeContext judge;  // config::judge_context of the entry; the instant per probe
-  std::vector<std::string> trust_errors;      // judge.trust_errors(), as the source logs them
-  std::shared_ptr<probe::ProbeContext> tls;   // the client context (identity installed, if any)
-  std::optional<std::string> identity_error;  // client_cert/client_key could not be used
-  probe::TlsTarget target;                    // host, port, sni, timeout, protocol
+  std::vector<std::string> trust_errors;     // judge.trust_errors(), as the source logs them
+  std::shared_ptr<probe::ProbeContext> tls;  // the client context (identity installed, if any)
+  certwatch::Result<void> identity;  // an error: client_cert/client_key not used (tls is plain)
+  probe::TlsTarget target;           // host, port, sni, timeout, protocol
   std::map<std::string, pki::Severity> severities;  // the config's, to tell a policy change
 };
 
-// The context of `entry`: trust from `trust`, the client identity read now (its error kept,
-// never thrown); endpoints without one share `plain` (a client context without identity).
+// The context of `entry`: trust from `trust`, the client identity read now (its error kept in
+// `identity`, never thrown); endpoints without one share `plain` (a client context without
+// identity, which may hold its own error: see ProbeContext).
 std::shared_ptr<const EndpointContext> make_endpoint_context(
     const config::Config& cfg, const config::EndpointEntry& entry, pki::TrustStore& trust,
     const std::shared_ptr<probe::ProbeContext>& plain);
 // A client context for probes: no identity, security level 0 (a server with a weak key still
-// completes the handshake, so the judge can name the problem instead of a bare alert).
+// completes the handshake, so the judge can name the problem instead of a bare alert). If
+// OpenSSL cannot make one, the context holds that error and every probe with it fails.
 std::shared_ptr<probe::ProbeContext> make_plain_probe_context();
 // Whether a stored outcome judged under `a` would be judged differently under `b` (trust,
 // thresholds, severities, host or clients differ).

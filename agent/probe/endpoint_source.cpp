@@ -27,15 +27,17 @@ void EndpointSource::apply(const config::Config& cfg) {
   if (stopping_) return;
   concurrency_ = std::max<std::size_t>(1, cfg.agent.probe_concurrency);
   const auto plain = make_plain_probe_context();
+  if (const certwatch::Error* err = plain->error())
+    spdlog::error("endpoints: no TLS client context, every probe fails: {}", err->message);
   std::map<std::string, std::unique_ptr<Endpoint>> next;
   std::vector<std::string> fresh;  // new or changed: probed in the first round
   for (const auto& e : cfg.endpoints) {
     auto ctx = make_endpoint_context(cfg, e, trust_, plain);
     for (const auto& err : ctx->trust_errors)
       spdlog::warn("trust for endpoint {}: {}", ctx->name, err);
-    if (ctx->identity_error)
+    if (!ctx->identity)
       spdlog::error("endpoint {}: client certificate not used: {}", ctx->name,
-                    *ctx->identity_error);
+                    ctx->identity.error().message);
     auto old = endpoints_.find(ctx->name);
     if (old != endpoints_.end() && old->second->ctx->entry == e) {
       // Unchanged: keep its schedule and results; judge them again if the judgement changed.
@@ -154,9 +156,9 @@ void EndpointSource::on_done(const std::string& name, uint64_t generation,
   } else {
     for (auto& a : r.addresses) {
       const std::string target = endpoint_target(ctx, a.address);
-      (a.failure.empty() ? ok : failed) += 1;
-      if (!a.failure.empty() && !ep.targets.count(target))
-        spdlog::warn("endpoint {}: {}: {}", target, a.failure, a.reason);
+      (a.ok() ? ok : failed) += 1;
+      if (!a.ok() && !ep.targets.count(target))
+        spdlog::warn("endpoint {}: {}: {}", target, probe::finding_id(a.failed), a.reason);
       fresh.emplace(target, judge_address(ctx, a, now, now, last_success(target), &cache_));
       ep.last[target] = Seen{std::move(a), now};
     }

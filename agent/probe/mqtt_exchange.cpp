@@ -23,20 +23,21 @@ std::vector<unsigned char> mqtt_connect_packet(const std::string& client_id) {
   return packet;
 }
 
-std::optional<std::string> mqtt_connack_problem(const std::array<unsigned char, kConnackSize>& b) {
+certwatch::Result<void> check_connack(const std::array<unsigned char, kConnackSize>& b) {
   if (b[0] != 0x20 || b[1] != 0x02) {
     char hex[64];
     std::snprintf(hex, sizeof hex, "not a CONNACK: the broker sent %02x %02x %02x %02x", b[0], b[1],
                   b[2], b[3]);
-    return std::string(hex);
+    return make_error(hex, ErrorKind::invalid_input);
   }
-  if (b[3] == 0) return std::nullopt;
+  if (b[3] == 0) return {};
   // Return codes of 3.1.1, table 3.1.
   static constexpr const char* kMeaning[] = {
       "accepted",           "unacceptable protocol version", "identifier rejected",
       "server unavailable", "bad user name or password",     "not authorized"};
   const std::string meaning = b[3] < 6 ? kMeaning[b[3]] : "reserved";
-  return "CONNACK return code " + std::to_string(b[3]) + " (" + meaning + ")";
+  return make_error("CONNACK return code " + std::to_string(b[3]) + " (" + meaning + ")",
+                    ErrorKind::refused);
 }
 
 }  // namespace certwatch::agent::probe

@@ -6,9 +6,10 @@
 
 #include <array>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
+
+#include "base/result.h"
 
 namespace certwatch::agent::probe {
 
@@ -18,9 +19,9 @@ std::vector<unsigned char> mqtt_connect_packet(const std::string& client_id);
 
 // The CONNACK is exactly 4 bytes: 0x20, remaining length 2, flags, return code (3.2).
 inline constexpr size_t kConnackSize = 4;
-// Judges the first 4 bytes the broker sent: nullopt for a CONNACK with return code 0,
-// otherwise why not ("CONNACK return code 5 (not authorized)", "not a CONNACK: ...").
-std::optional<std::string> mqtt_connack_problem(
-    const std::array<unsigned char, kConnackSize>& bytes);
+// Judges the first 4 bytes the broker sent: ok for a CONNACK with return code 0, otherwise
+// why not: "CONNACK return code 5 (not authorized)" (ErrorKind::refused), "not a CONNACK: ..."
+// (ErrorKind::invalid_input).
+certwatch::Result<void> check_connack(const std::array<unsigned char, kConnackSize>& bytes);
 
 }  // namespace certwatch::agent::probe

@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 namespace certwatch::agent::probe {
@@ -74,11 +75,19 @@ class Pending final : public PendingResolve, public std::enable_shared_from_this
       r.error = "timed out after " + std::to_string(timeout.count()) + " ms";
       self->finish(std::move(r));
     });
-    std::thread([mailbox = mailbox_, host] {
-      Resolved r = lookup(host);
-      const std::lock_guard lock(mailbox->m);
-      if (mailbox->deliver) mailbox->deliver(std::move(r));
-    }).detach();
+    try {
+      std::thread([mailbox = mailbox_, host] {
+        Resolved r = lookup(host);
+        const std::lock_guard lock(mailbox->m);
+        if (mailbox->deliver) mailbox->deliver(std::move(r));
+      }).detach();
+    } catch (const std::system_error& e) {
+      // No thread to spare: an answer like any other (posted), never an exception out of the
+      // handler that started the probe.
+      Resolved r;
+      r.error = std::string("cannot start the lookup: ") + e.what();
+      mailbox_->deliver(std::move(r));
+    }
   }
 
   void abandon() override {

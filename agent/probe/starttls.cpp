@@ -123,7 +123,7 @@ const char* to_string(StartTlsProtocol p) {
 StartTlsDialogue::StartTlsDialogue(StartTlsProtocol protocol, std::string client_name)
     : protocol_(protocol), client_name_(ehlo_name(client_name)) {}
 
-StartTlsStep StartTlsDialogue::start() {
+StartTlsNext StartTlsDialogue::start() {
   if (final_) return *final_;
   if (phase_ != Phase::not_started) return fail("start() called twice");
   if (protocol_ == StartTlsProtocol::postgres)
@@ -133,8 +133,8 @@ StartTlsStep StartTlsDialogue::start() {
   return read_more();
 }
 
-StartTlsStep StartTlsDialogue::received(std::string_view bytes) {
-  if (final_ && final_->ready && !bytes.empty()) {
+StartTlsNext StartTlsDialogue::received(std::string_view bytes) {
+  if (final_ && *final_ && (*final_)->ready && !bytes.empty()) {
     final_.reset();
     return fail("the server sent " + std::to_string(bytes.size()) +
                 " bytes after its go-ahead: " + quote(bytes));
@@ -156,23 +156,23 @@ StartTlsStep StartTlsDialogue::received(std::string_view bytes) {
     std::string line = pending_.substr(0, eol);
     pending_.erase(0, eol + 1);
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    StartTlsStep step = on_line(line);
-    if (step.failure) return finish(std::move(step));
-    if (step.ready && !pending_.empty())
+    StartTlsNext step = on_line(line);
+    if (!step) return finish(std::move(step));
+    if (step->ready && !pending_.empty())
       return fail("the server sent " + std::to_string(pending_.size()) +
                   " bytes after its go-ahead (" + quote(line) + "): " + quote(pending_));
-    if (step.ready) return finish(std::move(step));
-    if (!step.send.empty() && !pending_.empty()) {
+    if (step->ready) return finish(std::move(step));
+    if (!step->send.empty() && !pending_.empty()) {
       // The server spoke before our command: its next reply cannot be matched to it.
-      const std::string command = step.send.substr(0, step.send.find('\r'));
+      const std::string command = step->send.substr(0, step->send.find('\r'));
       return fail("the server sent " + std::to_string(pending_.size()) +
                   " unasked bytes before our " + command + ": " + quote(pending_));
     }
-    if (!step.send.empty()) return step;
+    if (!step->send.empty()) return step;
   }
 }
 
-StartTlsStep StartTlsDialogue::closed() {
+StartTlsNext StartTlsDialogue::closed() {
   if (final_) return *final_;
   if (phase_ == Phase::postgres && !pending_.empty() && pending_.front() == 'E')
     return fail("postgres answered with an error and closed the connection: " +
@@ -183,7 +183,7 @@ StartTlsStep StartTlsDialogue::closed() {
   return fail(why);
 }
 
-StartTlsStep StartTlsDialogue::on_line(std::string_view line) {
+StartTlsNext StartTlsDialogue::on_line(std::string_view line) {
   switch (protocol_) {
     case StartTlsProtocol::smtp:
       return on_smtp(line);
@@ -199,31 +199,26 @@ StartTlsStep StartTlsDialogue::on_line(std::string_view line) {
   return fail("internal error: a line for a protocol without lines");
 }
 
-bool StartTlsDialogue::collect_reply(std::string_view line, bool strict,
-                                     std::optional<std::string>& bad) {
+certwatch::Result<bool> StartTlsDialogue::collect_reply(std::string_view line, bool strict) {
   if (reply_.empty()) {
-    if (!is_reply_line(line)) {
-      bad = quote(line);
-      return false;
-    }
+    if (!is_reply_line(line)) return make_error(quote(line), ErrorKind::invalid_input);
     reply_.emplace_back(line);
     return line.size() == 3 || line[3] == ' ';
   }
   const std::string_view code = std::string_view(reply_.front()).substr(0, 3);
   const bool same_code = line.substr(0, 3) == code && is_reply_line(line);
-  if (strict && !same_code) {  // SMTP: every line of a reply carries its code
-    bad = quote(line);
-    return false;
-  }
+  if (strict && !same_code)  // SMTP: every line of a reply carries its code
+    return make_error(quote(line), ErrorKind::invalid_input);
   reply_.emplace_back(line);
   return same_code && (line.size() == 3 || line[3] == ' ');  // FTP: text lines until "ddd "
 }
 
-StartTlsStep StartTlsDialogue::on_smtp(std::string_view line) {
-  std::optional<std::string> bad;
-  const bool complete = collect_reply(line, true, bad);
-  if (bad) return fail("not an SMTP reply while waiting for " + waiting_for_ + ": " + *bad);
-  if (!complete) return read_more();
+StartTlsNext StartTlsDialogue::on_smtp(std::string_view line) {
+  const auto complete = collect_reply(line, true);
+  if (!complete)
+    return fail("not an SMTP reply while waiting for " + waiting_for_ + ": " +
+                complete.error().message);
+  if (!*complete) return read_more();
   const std::string code = reply_.front().substr(0, 3);
   const std::string last = quote(reply_.back());
   switch (phase_) {
@@ -244,10 +239,10 @@ StartTlsStep StartTlsDialogue::on_smtp(std::string_view line) {
   }
 }
 
-StartTlsStep StartTlsDialogue::on_imap(std::string_view line) {
+StartTlsNext StartTlsDialogue::on_imap(std::string_view line) {
   const std::string cap_tag = std::string(kImapCapabilityTag) + " ",
                     tls_tag = std::string(kImapStartTlsTag) + " ";
-  const auto capabilities_then_starttls = [&] {
+  const auto capabilities_then_starttls = [&]() -> StartTlsNext {
     if (!offers_starttls_)
       return fail("server does not offer STARTTLS (not in its CAPABILITY list)");
     return ask(tls_tag + "STARTTLS\r\n", Phase::starttls, "the reply to STARTTLS");
@@ -286,7 +281,7 @@ StartTlsStep StartTlsDialogue::on_imap(std::string_view line) {
   return ok ? go_ahead() : fail("STARTTLS refused: " + quote(line));
 }
 
-StartTlsStep StartTlsDialogue::on_pop3(std::string_view line) {
+StartTlsNext StartTlsDialogue::on_pop3(std::string_view line) {
   const bool ok = starts_with_nocase(line, "+OK"), err = starts_with_nocase(line, "-ERR");
   switch (phase_) {
     case Phase::greeting:
@@ -318,11 +313,12 @@ StartTlsStep StartTlsDialogue::on_pop3(std::string_view line) {
   }
 }
 
-StartTlsStep StartTlsDialogue::on_ftp(std::string_view line) {
-  std::optional<std::string> bad;
-  const bool complete = collect_reply(line, false, bad);
-  if (bad) return fail("not an FTP reply while waiting for " + waiting_for_ + ": " + *bad);
-  if (!complete) return read_more();
+StartTlsNext StartTlsDialogue::on_ftp(std::string_view line) {
+  const auto complete = collect_reply(line, false);
+  if (!complete)
+    return fail("not an FTP reply while waiting for " + waiting_for_ + ": " +
+                complete.error().message);
+  if (!*complete) return read_more();
   const std::string code = reply_.front().substr(0, 3);
   const std::string last = quote(reply_.back());
   if (phase_ == Phase::greeting) {
@@ -337,7 +333,7 @@ StartTlsStep StartTlsDialogue::on_ftp(std::string_view line) {
   return go_ahead();
 }
 
-StartTlsStep StartTlsDialogue::on_postgres() {
+StartTlsNext StartTlsDialogue::on_postgres() {
   if (pending_.empty()) return read_more();
   const char answer = pending_.front();
   if (answer == 'S') {
@@ -379,18 +375,18 @@ StartTlsStep StartTlsDialogue::ask(std::string command, Phase next, std::string 
   return s;
 }
 
-StartTlsStep StartTlsDialogue::finish(StartTlsStep last) {
+StartTlsNext StartTlsDialogue::finish(StartTlsNext last) {
   phase_ = Phase::done;
-  last.read = false;
-  last.send.clear();
+  if (last) {
+    last->read = false;
+    last->send.clear();
+  }
   final_ = last;
   return last;
 }
 
-StartTlsStep StartTlsDialogue::fail(std::string why) {
-  StartTlsStep s;
-  s.failure = std::move(why);
-  return finish(std::move(s));
+StartTlsNext StartTlsDialogue::fail(std::string why) {
+  return finish(make_error(std::move(why), ErrorKind::refused));
 }
 
 }  // namespace certwatch::agent::probe

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/result.h"
 #include "config/config.h"
 
 namespace certwatch::agent::probe {
@@ -33,9 +34,10 @@ struct StartTlsStep {
   std::string send;    // bytes to write first (may be empty)
   bool read = false;   // then read some bytes and pass them to received()
   bool ready = false;  // the server agreed: start the TLS handshake now (read nothing more)
-  std::optional<std::string>
-      failure;  // the dialogue failed: why (server's line quoted, escaped, bounded)
 };
+// The next step, or why the dialogue failed (ErrorKind::refused; the server's line quoted,
+// escaped, bounded).
+using StartTlsNext = certwatch::Result<StartTlsStep>;
 
 inline constexpr std::size_t kMaxStartTlsInput = 64 * 1024;  // everything the server may send
 inline constexpr std::size_t kMaxStartTlsLine = 8 * 1024;    // one line of it (SMTP allows 512)
@@ -44,27 +46,27 @@ class StartTlsDialogue {
  public:
   // client_name: the name for EHLO (smtp); "certwatch" if empty.
   StartTlsDialogue(StartTlsProtocol protocol, std::string client_name);
-  StartTlsStep start();  // first step (postgres sends SSLRequest at once; others read the greeting)
-  StartTlsStep received(
+  StartTlsNext start();  // first step (postgres sends SSLRequest at once; others read the greeting)
+  StartTlsNext received(
       std::string_view bytes);  // feed what arrived (any split: byte-by-byte must work)
-  StartTlsStep closed();        // the server closed the connection
+  StartTlsNext closed();        // the server closed the connection
 
  private:
   // Where the dialogue stands; `waiting_for_` names it for a failure text.
   enum class Phase { not_started, greeting, capabilities, starttls, postgres, done };
 
-  StartTlsStep on_line(std::string_view line);
-  StartTlsStep on_smtp(std::string_view line);
-  StartTlsStep on_imap(std::string_view line);
-  StartTlsStep on_pop3(std::string_view line);
-  StartTlsStep on_ftp(std::string_view line);
-  StartTlsStep on_postgres();
-  // Collects one SMTP or FTP reply (RFC 5321 4.2.1, RFC 959 4.2): true when `line` ended it.
-  // Sets a failure in `bad` for a line that is no reply line.
-  bool collect_reply(std::string_view line, bool strict, std::optional<std::string>& bad);
+  StartTlsNext on_line(std::string_view line);
+  StartTlsNext on_smtp(std::string_view line);
+  StartTlsNext on_imap(std::string_view line);
+  StartTlsNext on_pop3(std::string_view line);
+  StartTlsNext on_ftp(std::string_view line);
+  StartTlsNext on_postgres();
+  // Collects one SMTP or FTP reply (RFC 5321 4.2.1, RFC 959 4.2): true when `line` ended it;
+  // an error (the line quoted) for a line that is no reply line.
+  certwatch::Result<bool> collect_reply(std::string_view line, bool strict);
   StartTlsStep ask(std::string command, Phase next, std::string waiting_for);
-  StartTlsStep finish(StartTlsStep last);
-  StartTlsStep fail(std::string why);
+  StartTlsNext finish(StartTlsNext last);
+  StartTlsNext fail(std::string why);
 
   StartTlsProtocol protocol_;
   std::string client_name_;
@@ -75,7 +77,7 @@ class StartTlsDialogue {
   std::vector<std::string> reply_;     // lines of the SMTP/FTP reply or POP3 CAPA list so far
   bool offers_starttls_ = false;       // seen in EHLO / CAPABILITY / CAPA
   bool capabilities_known_ = false;    // IMAP: from the greeting's [CAPABILITY ...]
-  std::optional<StartTlsStep> final_;  // once ready or failed, every later call returns it
+  std::optional<StartTlsNext> final_;  // once ready or failed, every later call returns it
 };
 
 }  // namespace certwatch::agent::probe

@@ -1,6 +1,8 @@
 // start_probe and probe_tls (see tls_probe.h). Every step of an address (connect, handshake,
 // the exchange after it) arms one deadline timer that closes the socket when it passes, so a
 // black-hole address costs one timeout and nothing more, and nothing waits for anything else.
+// Over 400 lines: an address's steps (connect, STARTTLS, handshake, the late alert, the MQTT
+// exchange) are one state machine that reads top to bottom, sharing its socket and deadline.
 // Boost 1.74's asio/ssl compiles inline code that names OpenSSL's deprecated RSA/DH calls,
 // which the build hides (OPENSSL_NO_DEPRECATED, CMakeLists.txt). This file, and only this
 // file, sees them so that asio::ssl builds (before any OpenSSL header); nothing here calls them.
@@ -12,6 +14,7 @@
 
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -38,9 +41,9 @@ struct ProbeContext::Impl {
   asio::ssl::context asio_ctx;  // owns the reference taken above
 };
 
-pki::UniquePtr<SSL_CTX> new_client_ssl_ctx() {
+certwatch::Result<pki::UniquePtr<SSL_CTX>> new_client_ssl_ctx() {
   pki::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
-  if (!ctx) throw std::runtime_error("cannot create a TLS client context");
+  if (!ctx) return make_error("cannot create a TLS client context", ErrorKind::crypto);
   SSL_CTX_set_security_level(ctx.get(), 0);
   SSL_CTX_set_cert_verify_callback(
       ctx.get(), [](X509_STORE_CTX*, void*) { return 1; }, nullptr);
@@ -49,9 +52,20 @@ pki::UniquePtr<SSL_CTX> new_client_ssl_ctx() {
 }
 
 ProbeContext::ProbeContext(SSL_CTX* ctx) : impl_(std::make_unique<Impl>(ctx)) {}
+ProbeContext::ProbeContext(certwatch::Error unusable) : error_(std::move(unusable)) {}
 ProbeContext::~ProbeContext() = default;
 
 namespace {
+
+// The outcome of an address that failed before its probe could start.
+AddressOutcome failed_before_start(std::string address, std::string reason) {
+  AddressOutcome o;
+  o.address = std::move(address);
+  o.failed = ProbeFailure::handshake;
+  o.failure = finding_id(o.failed);
+  o.reason = std::move(reason);
+  return o;
+}
 
 std::string timed_out(const char* step, milliseconds limit) {
   return std::string(step) + " timed out after " + std::to_string(limit.count()) + " ms";
@@ -115,11 +129,13 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
     stream_.next_layer().close(ignored);
   }
 
-  void finish(std::string failure, std::string reason) {
+  void finish(ProbeFailure failure, std::string reason) {
     if (!done_) return;
     close();
-    out_.failure = std::move(failure);
-    out_.reason = cancelled_ && !out_.failure.empty() ? "probe cancelled" : std::move(reason);
+    out_.failed = failure;
+    out_.failure = finding_id(failure);
+    out_.reason =
+        cancelled_ && failure != ProbeFailure::none ? "probe cancelled" : std::move(reason);
     out_.duration = std::chrono::duration_cast<milliseconds>(SteadyClock::now() - started_);
     auto done = std::move(done_);
     done_ = nullptr;
@@ -127,8 +143,8 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
   }
 
   void on_connect(const error_code& ec) {
-    if (disarm()) return finish("endpoint.unreachable", timed_out("connect", target_.step_timeout));
-    if (ec) return finish("endpoint.unreachable", "connect: " + ec.message());
+    if (disarm()) return finish(ProbeFailure::connect, timed_out("connect", target_.step_timeout));
+    if (ec) return finish(ProbeFailure::connect, "connect: " + ec.message());
     connect_time_ = SteadyClock::now() - started_;
     const auto starttls = starttls_of(target_.protocol);
     if (!starttls) return handshake();
@@ -138,11 +154,12 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
 
   // STARTTLS: the dialogue says what to send and when to read; every write and read is a
   // step under its own deadline, and nothing is read past the server's go-ahead.
-  void next_starttls_step(StartTlsStep step) {
-    if (step.failure)
-      return finish(
-          "endpoint.protocol_failed",
-          "STARTTLS (" + std::string(config::to_string(target_.protocol)) + "): " + *step.failure);
+  void next_starttls_step(StartTlsNext next) {
+    if (!next)
+      return finish(ProbeFailure::starttls, "STARTTLS (" +
+                                                std::string(config::to_string(target_.protocol)) +
+                                                "): " + next.error().message);
+    StartTlsStep step = std::move(next).value();
     if (!step.send.empty()) {
       plain_out_ = std::move(step.send);
       step.send.clear();
@@ -152,25 +169,24 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
           [self = shared_from_this(), step = std::move(step)](const error_code& ec,
                                                               size_t) mutable {
             if (self->disarm())
-              return self->finish("endpoint.protocol_failed",
+              return self->finish(ProbeFailure::starttls,
                                   timed_out("STARTTLS write", self->target_.step_timeout));
-            if (ec)
-              return self->finish("endpoint.protocol_failed", "STARTTLS write: " + ec.message());
+            if (ec) return self->finish(ProbeFailure::starttls, "STARTTLS write: " + ec.message());
             self->next_starttls_step(std::move(step));
           });
       return;
     }
     if (step.ready) return handshake();
     if (!step.read)
-      return finish("endpoint.protocol_failed", "STARTTLS: the dialogue ended without a go-ahead");
+      return finish(ProbeFailure::starttls, "STARTTLS: the dialogue ended without a go-ahead");
     arm(target_.step_timeout, Deadline::close);
     stream_.next_layer().async_read_some(
         asio::buffer(plain_in_), [self = shared_from_this()](const error_code& ec, size_t n) {
           if (self->disarm())
-            return self->finish("endpoint.protocol_failed",
+            return self->finish(ProbeFailure::starttls,
                                 timed_out("STARTTLS read", self->target_.step_timeout));
           if (ec == asio::error::eof) return self->next_starttls_step(self->dialogue_->closed());
-          if (ec) return self->finish("endpoint.protocol_failed", "STARTTLS read: " + ec.message());
+          if (ec) return self->finish(ProbeFailure::starttls, "STARTTLS read: " + ec.message());
           self->next_starttls_step(
               self->dialogue_->received(std::string_view(self->plain_in_.data(), n)));
         });
@@ -189,14 +205,14 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
 
   void on_handshake(const error_code& ec) {
     if (disarm())
-      return finish("endpoint.handshake_failed", timed_out("handshake", target_.step_timeout));
-    if (ec) return finish("endpoint.handshake_failed", ec.message());
+      return finish(ProbeFailure::handshake, timed_out("handshake", target_.step_timeout));
+    if (ec) return finish(ProbeFailure::handshake, ec.message());
     SSL* ssl = stream_.native_handle();
     out_.tls_version = SSL_get_version(ssl);
     out_.cipher = SSL_get_cipher_name(ssl);
     out_.chain = pki::served_chain(ssl);
     if (out_.chain.empty())
-      return finish("endpoint.handshake_failed", "the server sent no certificate");
+      return finish(ProbeFailure::handshake, "the server sent no certificate");
     if (SSL_version(ssl) == TLS1_3_VERSION) return wait_for_late_alert();
     after_handshake();
   }
@@ -217,22 +233,22 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
 
   void on_late_read(const error_code& ec) {
     const bool nothing_came = disarm();
-    if (cancelled_) return finish("endpoint.handshake_failed", "");
+    if (cancelled_) return finish(ProbeFailure::handshake, "");
     if (nothing_came) return after_handshake();
     if (ec && ec.category() == asio::error::get_ssl_category()) return refused(ec);
     if (target_.protocol == Protocol::mqtt)
-      return finish("endpoint.protocol_failed", ec ? "closed after the handshake: " + ec.message()
-                                                   : "the broker spoke before CONNECT");
+      return finish(ProbeFailure::exchange, ec ? "closed after the handshake: " + ec.message()
+                                               : "the broker spoke before CONNECT");
     after_handshake();  // the server spoke or closed: the handshake stands
   }
 
   void refused(const error_code& ec) {
     out_.chain.clear();
-    finish("endpoint.handshake_failed", ec.message());
+    finish(ProbeFailure::handshake, ec.message());
   }
 
   void after_handshake() {
-    if (target_.protocol != Protocol::mqtt) return finish("", "");
+    if (target_.protocol != Protocol::mqtt) return finish(ProbeFailure::none, "");
     connect_packet_ = mqtt_connect_packet("certwatchprobe" + std::to_string(::getpid()));
     arm(target_.step_timeout, Deadline::close);
     asio::async_write(
@@ -242,9 +258,9 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
 
   void on_connect_sent(const error_code& ec) {
     if (disarm())
-      return finish("endpoint.protocol_failed", timed_out("MQTT CONNECT", target_.step_timeout));
+      return finish(ProbeFailure::exchange, timed_out("MQTT CONNECT", target_.step_timeout));
     if (ec && ec.category() == asio::error::get_ssl_category()) return refused(ec);
-    if (ec) return finish("endpoint.protocol_failed", "MQTT CONNECT: " + ec.message());
+    if (ec) return finish(ProbeFailure::exchange, "MQTT CONNECT: " + ec.message());
     arm(target_.step_timeout, Deadline::close);
     asio::async_read(
         stream_, asio::buffer(connack_),
@@ -253,13 +269,12 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
 
   void on_connack(const error_code& ec) {
     if (disarm())
-      return finish("endpoint.protocol_failed",
-                    timed_out("waiting for CONNACK", target_.step_timeout));
+      return finish(ProbeFailure::exchange, timed_out("waiting for CONNACK", target_.step_timeout));
     if (ec && ec.category() == asio::error::get_ssl_category()) return refused(ec);
-    if (ec) return finish("endpoint.protocol_failed", "no CONNACK: " + ec.message());
-    if (auto problem = mqtt_connack_problem(connack_))
-      return finish("endpoint.protocol_failed", *problem);
-    finish("", "");
+    if (ec) return finish(ProbeFailure::exchange, "no CONNACK: " + ec.message());
+    if (auto accepted = check_connack(connack_); !accepted)
+      return finish(ProbeFailure::exchange, accepted.error().message);
+    finish(ProbeFailure::none, "");
   }
 
   TlsTarget target_;
@@ -288,6 +303,12 @@ class Probe final : public ProbeHandle, public std::enable_shared_from_this<Prob
       : io_(io), target_(std::move(target)), ctx_(std::move(ctx)), done_(std::move(done)) {}
 
   void start() {
+    if (const certwatch::Error* unusable = ctx_->error()) {
+      result_.addresses.push_back(failed_before_start("", unusable->message));
+      // Posted, not called: `done` never runs inside start_probe.
+      asio::post(io_, [self = shared_from_this()] { self->complete(); });
+      return;
+    }
     std::weak_ptr<Probe> weak = shared_from_this();
     resolve_ = async_resolve(io_, target_.host, target_.step_timeout, [weak](Resolved r) {
       if (auto self = weak.lock()) self->on_resolved(std::move(r));
@@ -318,14 +339,22 @@ class Probe final : public ProbeHandle, public std::enable_shared_from_this<Prob
       result_.resolve_error = "cannot resolve " + target_.host + ": " + *r.error;
       return complete();
     }
-    result_.addresses.resize(r.addresses.size());
-    remaining_ = r.addresses.size();
-    for (size_t i = 0; i < r.addresses.size(); ++i) {
-      auto p = std::make_shared<AddressProbe>(io_, target_, ctx_, r.addresses[i],
-                                              [self = shared_from_this(), i](AddressOutcome o) {
-                                                self->result_.addresses[i] = std::move(o);
-                                                if (--self->remaining_ == 0) self->complete();
-                                              });
+    const std::vector<asio::ip::address>& addresses = r.addresses;
+    result_.addresses.resize(addresses.size());
+    remaining_ = addresses.size();
+    for (size_t i = 0; i < addresses.size(); ++i) {
+      auto report = [self = shared_from_this(), i](AddressOutcome o) {
+        self->result_.addresses[i] = std::move(o);
+        if (--self->remaining_ == 0) self->complete();
+      };
+      std::shared_ptr<AddressProbe> p;
+      try {
+        p = std::make_shared<AddressProbe>(io_, target_, ctx_, addresses[i], report);
+      } catch (const std::exception& e) {
+        // asio::ssl::stream throws when SSL_new fails; this runs in the resolver's handler.
+        report(failed_before_start(addresses[i].to_string(), e.what()));
+        continue;
+      }
       probes_.push_back(p);
       p->start();
       if (cancelled_) p->cancel();

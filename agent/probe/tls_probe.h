@@ -20,7 +20,9 @@
 #include <string>
 #include <vector>
 
+#include "agent/probe/probe_failure.h"
 #include "agent/probe/starttls.h"
+#include "base/result.h"
 #include "pki/x509/certificate.h"
 
 namespace certwatch::agent::probe {
@@ -41,17 +43,19 @@ struct TlsTarget {
   Protocol protocol = Protocol::tls;
 };
 
-// What happened at one address. `failure` names the finding when the probe failed:
-// "endpoint.unreachable" (connect), "endpoint.handshake_failed" (TLS) or
-// "endpoint.protocol_failed" (the STARTTLS dialogue before the handshake, or the exchange
-// after it), with `reason`.
+// What happened at one address: `failed` says which step failed (none on success), with
+// `reason`; finding_id(failed) is the finding it is reported as.
 struct AddressOutcome {
   std::string address;  // textual IP ("127.0.0.1", "::1")
-  std::string failure;  // "" on success
+  ProbeFailure failed = ProbeFailure::none;
+  // finding_id(failed), for agent/renew/verifier.cpp and agent/alerts/broker_diagnosis.cpp
+  // until they read `failed`; set with it, never on its own.
+  std::string failure;
   std::string reason;
   std::vector<pki::Certificate> chain;  // as sent, leaf first; empty unless the handshake ended
   std::string tls_version, cipher;
   std::chrono::milliseconds duration{0};
+  bool ok() const { return failed == ProbeFailure::none; }
 };
 
 struct TlsProbeResult {
@@ -70,22 +74,29 @@ bool is_ip_literal(const std::string& s);
 //    under verify_none, would build and check the chain a second time;
 //  - no session tickets: a probe never resumes (a resumed session shows no certificate), and
 //    taking a TLS 1.2 ticket costs the client a session copy per handshake.
-// Throws std::runtime_error if OpenSSL cannot make one.
-pki::UniquePtr<SSL_CTX> new_client_ssl_ctx();
+// An error (ErrorKind::crypto) if OpenSSL cannot make one (out of memory, no TLS method).
+certwatch::Result<pki::UniquePtr<SSL_CTX>> new_client_ssl_ctx();
 
 // A client TLS context shared by probes (it carries the client identity, if any; peer
-// verification is left to the judge). Holds its own reference to the SSL_CTX.
+// verification is left to the judge). Holds its own reference to the SSL_CTX. A context that
+// could not be made is held as its error: a probe with it fails at the handshake with that
+// error as its reason, so an endpoint keeps reporting a finding (and a configuration applied
+// on SIGHUP goes on) instead of an exception leaving the event loop.
 class ProbeContext {
  public:
   explicit ProbeContext(SSL_CTX* ctx);  // takes a reference of its own; the caller keeps its
+  explicit ProbeContext(certwatch::Error unusable);
   ~ProbeContext();
   ProbeContext(const ProbeContext&) = delete;
   ProbeContext& operator=(const ProbeContext&) = delete;
   struct Impl;
   Impl& impl() { return *impl_; }
+  // Why this context cannot be used; null when it can.
+  const certwatch::Error* error() const { return impl_ ? nullptr : &error_; }
 
  private:
   std::unique_ptr<Impl> impl_;
+  certwatch::Error error_;
 };
 
 // A probe in flight. Dropping the handle does not stop it; cancel() does (every socket is
@@ -100,7 +111,8 @@ using ProbeDone = std::function<void(TlsProbeResult)>;
 
 // Starts probing `target` on `io`: addresses are probed concurrently, each step bounded by
 // step_timeout. `done` runs on `io` exactly once, when every address has an outcome (or
-// resolution failed), unless the io_context is destroyed first.
+// resolution failed), unless the io_context is destroyed first. With a context that holds an
+// error, nothing is resolved: `done` gets one outcome (address "") failed at the handshake.
 std::shared_ptr<ProbeHandle> start_probe(boost::asio::io_context& io, const TlsTarget& target,
                                          std::shared_ptr<ProbeContext> ctx, ProbeDone done);
 

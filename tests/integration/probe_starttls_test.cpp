@@ -71,17 +71,17 @@ Driven drive(int port, const std::string& protocol) {
   sa.sin_port = htons(static_cast<uint16_t>(port));
   REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
   certwatch::agent::probe::StartTlsDialogue d(*certwatch::agent::probe::parse_starttls_protocol(protocol), "driver.test");
-  certwatch::agent::probe::StartTlsStep step = d.start();
-  for (int i = 0; i < 100 && !step.ready && !step.failure; ++i) {
-    if (!step.send.empty()) REQUIRE(::send(fd, step.send.data(), step.send.size(), MSG_NOSIGNAL) > 0);
+  certwatch::agent::probe::StartTlsNext step = d.start();
+  for (int i = 0; i < 100 && step && !step->ready; ++i) {
+    if (!step->send.empty()) REQUIRE(::send(fd, step->send.data(), step->send.size(), MSG_NOSIGNAL) > 0);
     pollfd p{fd, POLLIN, 0};
     REQUIRE(::poll(&p, 1, 5000) == 1);
     char buf[512];
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     step = n > 0 ? d.received(std::string_view(buf, static_cast<size_t>(n))) : d.closed();
   }
-  out.failure = step.failure;
-  if (step.ready) {
+  if (!step) out.failure = step.error().message;
+  if (step && step->ready) {
     certwatch::pki::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
     certwatch::pki::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
     SSL_set_fd(ssl.get(), fd);

@@ -13,9 +13,14 @@ using namespace std::string_literals;
 
 namespace {
 
+// A dialogue's answer as the checks read it: a failed one sends, reads and is ready for nothing.
+bool reads(const StartTlsNext& n) { return n && n->read; }
+bool is_ready(const StartTlsNext& n) { return n && n->ready; }
+std::string sends(const StartTlsNext& n) { return n ? n->send : std::string(); }
+
 struct Played {
   std::string sent;   // everything the dialogue asked to write, in order
-  StartTlsStep last;  // the step that ended it (ready or failure), or the last one when the script ran out
+  StartTlsNext last = StartTlsStep{};  // what ended it (ready or failed), or the last step when the script ran out
   std::size_t turns = 0;
 };
 
@@ -27,24 +32,24 @@ Played play(StartTlsProtocol p, const std::vector<std::string>& turns, std::size
   StartTlsDialogue d(p, name);
   Played out;
   out.last = d.start();
-  out.sent += out.last.send;
-  while (out.last.read) {
+  out.sent += sends(out.last);
+  while (reads(out.last)) {
     if (out.turns == turns.size()) {
       if (close_at_end) out.last = d.closed();
       break;
     }
     const std::string& bytes = turns[out.turns++];
     const std::size_t n = chunk == 0 ? bytes.size() : chunk;
-    for (std::size_t i = 0; i < bytes.size() && out.last.read; i += n) {
+    for (std::size_t i = 0; i < bytes.size() && reads(out.last); i += n) {
       out.last = d.received(std::string_view(bytes).substr(i, n));
-      out.sent += out.last.send;
-      if (!out.last.send.empty()) break;  // a server answers only after the command
+      out.sent += sends(out.last);
+      if (!sends(out.last).empty()) break;  // a server answers only after the command
     }
   }
   return out;
 }
 
-std::string failure_of(const Played& p) { return p.last.failure.value_or("(no failure)"); }
+std::string failure_of(const Played& p) { return p.last ? "(no failure)" : p.last.error().message; }
 
 const std::vector<std::size_t> kChunks{0, 1, 2, 3, 7};
 
@@ -66,14 +71,14 @@ TEST_CASE("SMTP: greeting, EHLO, STARTTLS, in any split", "[agent][probe][startt
   for (const std::size_t chunk : kChunks) {
     const Played p = play(StartTlsProtocol::smtp, server, chunk);
     INFO("chunk " << chunk << ": " << failure_of(p));
-    CHECK(p.last.ready);
-    CHECK_FALSE(p.last.read);
+    CHECK(is_ready(p.last));
+    CHECK_FALSE(reads(p.last));
     CHECK(p.sent == "EHLO probe.example\r\nSTARTTLS\r\n");
     CHECK(p.turns == 3);
   }
   // Bare LF line ends are taken too; an empty client name is "certwatch".
   const Played lf = play(StartTlsProtocol::smtp, {"220 x\n", "250-x\n250 STARTTLS\n", "220 go\n"}, 0, true, "");
-  CHECK(lf.last.ready);
+  CHECK(is_ready(lf.last));
   CHECK(lf.sent == "EHLO certwatch\r\nSTARTTLS\r\n");
 }
 
@@ -98,13 +103,13 @@ TEST_CASE("IMAP: capabilities from the greeting or from CAPABILITY", "[agent][pr
     const Played direct =
         play(StartTlsProtocol::imap, {"* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready\r\n",
                                       "cw2 OK Begin TLS negotiation now\r\n"}, chunk);
-    CHECK(direct.last.ready);
+    CHECK(is_ready(direct.last));
     CHECK(direct.sent == "cw2 STARTTLS\r\n");
     const Played asked = play(StartTlsProtocol::imap,
                               {"* OK IMAP4rev1 ready\r\n",
                                "* CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN\r\n* OK extra data\r\ncw1 OK done\r\n",
                                "* OK still here\r\ncw2 OK go\r\n"}, chunk);
-    CHECK(asked.last.ready);
+    CHECK(is_ready(asked.last));
     CHECK(asked.sent == "cw1 CAPABILITY\r\ncw2 STARTTLS\r\n");
   }
 }
@@ -130,12 +135,12 @@ TEST_CASE("POP3: CAPA then STLS", "[agent][probe][starttls]") {
     const Played p = play(StartTlsProtocol::pop3,
                           {"+OK POP3 ready\r\n", "+OK Capability list follows\r\nUSER\r\nSTLS\r\n..dot\r\n.\r\n",
                            "+OK Begin TLS\r\n"}, chunk);
-    CHECK(p.last.ready);
+    CHECK(is_ready(p.last));
     CHECK(p.sent == "CAPA\r\nSTLS\r\n");
   }
   // A server without CAPA (RFC 2449) is asked for STLS all the same.
   const Played old = play(StartTlsProtocol::pop3, {"+OK\r\n", "-ERR unknown command\r\n", "+OK go\r\n"});
-  CHECK(old.last.ready);
+  CHECK(is_ready(old.last));
   CHECK(old.sent == "CAPA\r\nSTLS\r\n");
   // "..STLS" is the dot-stuffed line ".STLS", which is no STLS.
   CHECK(failure_of(play(StartTlsProtocol::pop3, {"+OK\r\n", "+OK\r\n..STLS\r\n.\r\n"})) ==
@@ -154,7 +159,7 @@ TEST_CASE("FTP: multi-line greeting, AUTH TLS", "[agent][probe][starttls]") {
     const Played p = play(StartTlsProtocol::ftp,
                           {"120 ready in 1 minute\r\n", "220-Welcome\r\n free text 220 here\r\n220-more\r\n220 ready\r\n",
                            "234 AUTH TLS OK\r\n"}, chunk);
-    CHECK(p.last.ready);
+    CHECK(is_ready(p.last));
     CHECK(p.sent == "AUTH TLS\r\n");
   }
   CHECK(failure_of(play(StartTlsProtocol::ftp, {"220 ready\r\n", "534 Local policy forbids TLS\r\n"})) ==
@@ -167,11 +172,12 @@ TEST_CASE("FTP: multi-line greeting, AUTH TLS", "[agent][probe][starttls]") {
 
 TEST_CASE("postgres: SSLRequest and its one-byte answer", "[agent][probe][starttls]") {
   StartTlsDialogue d(StartTlsProtocol::postgres, "");
-  const StartTlsStep first = d.start();
-  CHECK(first.send == std::string("\x00\x00\x00\x08\x04\xd2\x16\x2f", 8));
-  CHECK(first.read);
-  CHECK(d.received("").read);
-  CHECK(d.received("S").ready);
+  const StartTlsNext first = d.start();
+  REQUIRE(first);
+  CHECK(first->send == std::string("\x00\x00\x00\x08\x04\xd2\x16\x2f", 8));
+  CHECK(first->read);
+  CHECK(reads(d.received("")));
+  CHECK(is_ready(d.received("S")));
 
   CHECK(failure_of(play(StartTlsProtocol::postgres, {"N"})) == "postgres answered 'N': the server does not accept SSL");
   CHECK(failure_of(play(StartTlsProtocol::postgres, {"S\x16\x03\x01"})).find("3 bytes after its go-ahead") !=
@@ -198,7 +204,7 @@ TEST_CASE("postgres: SSLRequest and its one-byte answer", "[agent][probe][startt
 TEST_CASE("bytes after the go-ahead are a failure, not TLS", "[agent][probe][starttls]") {
   const Played smtp = play(StartTlsProtocol::smtp, {"220 x\r\n", "250-x\r\n250 STARTTLS\r\n", "220 go\r\n250 injected\r\n"});
   CHECK(failure_of(smtp) == "the server sent 14 bytes after its go-ahead (220 go): 250 injected\\x0d\\x0a");
-  CHECK_FALSE(smtp.last.ready);
+  CHECK_FALSE(is_ready(smtp.last));
   const Played imap = play(StartTlsProtocol::imap, {"* OK [CAPABILITY STARTTLS] x\r\n", "cw2 OK go\r\nX"});
   CHECK(failure_of(imap).find("1 bytes after its go-ahead") != std::string::npos);
   // Unasked bytes before a command would be taken as its reply.
@@ -206,9 +212,9 @@ TEST_CASE("bytes after the go-ahead are a failure, not TLS", "[agent][probe][sta
   CHECK(failure_of(early).find("unasked bytes before our EHLO") != std::string::npos);
   // Once ready, a prober that (wrongly) passes more bytes gets a failure too.
   StartTlsDialogue d(StartTlsProtocol::postgres, "");
-  d.start();
-  REQUIRE(d.received("S").ready);
-  CHECK(d.received("x").failure);
+  REQUIRE(d.start());
+  REQUIRE(is_ready(d.received("S")));
+  CHECK_FALSE(d.received("x"));
 }
 
 TEST_CASE("garbage, overlong lines and endless replies are bounded", "[agent][probe][starttls]") {
@@ -245,12 +251,15 @@ TEST_CASE("an early close says what the dialogue waited for", "[agent][probe][st
         "the server closed the connection while we waited for the answer to SSLRequest");
   // A finished dialogue stays finished.
   StartTlsDialogue d(StartTlsProtocol::pop3, "");
-  d.start();
-  const StartTlsStep refused = d.received("-ERR no\r\n");
-  REQUIRE(refused.failure);
-  CHECK(d.received("+OK\r\n").failure == refused.failure);
-  CHECK(d.closed().failure == refused.failure);
-  CHECK_FALSE(d.closed().read);
+  REQUIRE(d.start());
+  const StartTlsNext refused = d.received("-ERR no\r\n");
+  REQUIRE_FALSE(refused);
+  const StartTlsNext again = d.received("+OK\r\n");
+  REQUIRE_FALSE(again);
+  CHECK(again.error().message == refused.error().message);
+  const StartTlsNext closed = d.closed();
+  REQUIRE_FALSE(closed);
+  CHECK(closed.error().message == refused.error().message);
 }
 
 TEST_CASE("random server bytes in random splits end in a bounded, printable verdict", "[agent][probe][starttls]") {
@@ -266,19 +275,20 @@ TEST_CASE("random server bytes in random splits end in a bounded, printable verd
       const int n = static_cast<int>(rng() % 40);
       for (int i = 0; i < n; ++i) input += pieces[rng() % pieces.size()];
       StartTlsDialogue d(p, "fuzz");
-      StartTlsStep step = d.start();
-      for (std::size_t at = 0; at < input.size() && step.read;) {
+      StartTlsNext step = d.start();
+      for (std::size_t at = 0; at < input.size() && reads(step);) {
         const std::size_t len = 1 + rng() % 64;
         step = d.received(std::string_view(input).substr(at, len));
         at += len;
       }
-      if (step.read) step = d.closed();
+      if (reads(step)) step = d.closed();
       INFO(to_string(p) << " input " << input.size() << " bytes");
-      REQUIRE((step.ready || step.failure));
-      CHECK_FALSE(step.read);
-      if (step.failure) {
-        CHECK(step.failure->size() < 2000);  // two quotes of 200 bytes, 4x when all escaped
-        CHECK(std::none_of(step.failure->begin(), step.failure->end(),
+      REQUIRE((is_ready(step) || !step));
+      CHECK_FALSE(reads(step));
+      if (!step) {
+        const std::string& failure = step.error().message;
+        CHECK(failure.size() < 2000);  // two quotes of 200 bytes, 4x when all escaped
+        CHECK(std::none_of(failure.begin(), failure.end(),
                            [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }));
       }
     }
