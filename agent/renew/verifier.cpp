@@ -25,12 +25,12 @@ struct Verification : std::enable_shared_from_this<Verification> {
 
   void judge(const probe::TlsProbeResult& r) {
     bool all = !r.addresses.empty();
-    if (r.resolve_error)
-      outcome.message = "cannot resolve " + target.host + ": " + *r.resolve_error;
+    if (r.resolve_error) outcome.message = *r.resolve_error;  // "cannot resolve HOST: why"
     for (const auto& a : r.addresses) {
       if (a.chain.empty()) {
         all = false;
-        outcome.message = a.address + ": " + (a.reason.empty() ? a.failure : a.reason);
+        outcome.message = a.address + ": " +
+                          (a.reason.empty() ? std::string(probe::describe(a.failed)) : a.reason);
         continue;
       }
       outcome.served_sha256 = a.chain.front().sha256_hex();
