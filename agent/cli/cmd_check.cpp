@@ -64,7 +64,7 @@ certwatch::Result<std::vector<pki::Certificate>> load_trust(
   }
   for (const auto& b : bundles) {
     pki::FileInput in = pki::load_file(b);
-    if (!in.ok()) return certwatch::make_error("cannot use CA bundle " + in.error);
+    if (!in.ok()) return certwatch::make_error("cannot use CA bundle " + in.loaded.error().message);
     if (in.loaded->certs.empty())
       return certwatch::make_error("CA bundle " + b + " holds no certificate");
     for (const auto& c : in.loaded->certs) out.push_back(c);
@@ -245,7 +245,8 @@ void print_json(const std::vector<pki::Report>& reports, const std::vector<pki::
 // Writes the chain as it should be: the path from the leaf, root dropped unless kept.
 int write_fixed(const CliOptions& cli, const pki::Report& r, const std::string& cmd) {
   pki::FileInput in = pki::load_file(r.target);
-  if (!in.ok()) return usage_error(cmd, "cannot re-read " + r.target + ": " + in.error);
+  if (!in.ok())
+    return usage_error(cmd, "cannot re-read " + r.target + ": " + in.loaded.error().message);
   std::string pem;
   int written = 0;
   for (int idx : r.fixed_order) {

@@ -217,7 +217,9 @@ Report judge_loaded(FileInput& in, const std::optional<KeyRecord>& key, bool key
   Report rep;
   rep.target = in.path.string();
   if (!in.ok()) {
-    rep.findings.push_back(make_finding(options.policy, in.error_id, rep.target, in.error));
+    const Error& why = in.loaded.error();
+    rep.findings.push_back(
+        make_finding(options.policy, input_finding_id(why), rep.target, why.message));
     return rep;
   }
   const Loaded& l = *in.loaded;
