@@ -33,11 +33,10 @@ void require_instant(const JudgeOptions& options) {
 
 namespace {
 
-CertRecord make_record(const Certificate& c, int index, std::string role,
-                       const std::string& sha256) {
+CertRecord make_record(const Certificate& c, int index, CertRole role, const std::string& sha256) {
   CertRecord r;
   r.index = index;
-  r.role = std::move(role);
+  r.role = role;
   r.subject = c.subject();
   r.issuer = c.issuer();
   r.subject_cn = c.subject_cn();
