@@ -367,8 +367,8 @@ void AlertPublisher::on_failure(const std::string& why, bool lost) {
     if (auto problem = client_cert_problem(*cfg_.cert, now()))
       return report_failure(*problem, lost);
   diagnose_broker(io_, cfg_.broker, BrokerTls{cfg_.ca, cfg_.cert, cfg_.key}, kDiagnosisTimeout,
-                  [this, lost, alive = std::weak_ptr<bool>(alive_)](std::string w) {
-                    if (auto a = alive.lock(); a && *a && !stopped_) report_failure(w, lost);
+                  [this, lost, alive = std::weak_ptr<bool>(alive_)](BrokerDiagnosis d) {
+                    if (auto a = alive.lock(); a && *a && !stopped_) report_failure(d.words, lost);
                   });
 }
 
