@@ -49,7 +49,7 @@ void feed_alerts(mq::AlertBook& book, pki::Severity min_severity, const Inventor
 std::optional<mq::SensorView> sensor_view(const TargetId& target, const InventoryEntry* entry) {
   if (entry == nullptr) return std::nullopt;
   for (const auto& c : entry->certs) {
-    if (c->role != "leaf") continue;
+    if (c->role != pki::CertRole::leaf) continue;
     mq::SensorView v{.key = mq::sensor_key(target.id),
                      .source = std::string(to_string(target.source)),
                      .target = target.id,

@@ -23,7 +23,7 @@ void feed_alerts(exporters::mqtt::AlertBook& book, pki::Severity min_severity,
                  const InventoryChange& change, const InventoryEntry* fresh, int64_t now,
                  std::vector<exporters::mqtt::AlertTransition>& out);
 
-// The target's leaf (the first certificate whose role is "leaf"), or nothing.
+// The target's leaf (the first certificate whose role is CertRole::leaf), or nothing.
 std::optional<exporters::mqtt::SensorView> sensor_view(const TargetId& target,
                                                        const InventoryEntry* entry);
 

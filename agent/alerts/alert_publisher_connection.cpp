@@ -61,9 +61,9 @@ void AlertPublisher::on_failure(const std::optional<std::string>& why, FailedWhi
       return report_failure(*problem, when);
   diagnose_broker(io_, cfg_.broker, BrokerTls{.ca = cfg_.ca, .cert = cfg_.cert, .key = cfg_.key},
                   kDiagnosisTimeout, now(),
-                  [this, when, alive = std::weak_ptr<bool>(alive_)](std::string w) {
+                  [this, when, alive = std::weak_ptr<bool>(alive_)](BrokerDiagnosis d) {
                     if (auto a = alive.lock(); a && *a && !stopped_)
-                      shielded("the broker diagnosis", [&] { report_failure(w, when); });
+                      shielded("the broker diagnosis", [&] { report_failure(d.words, when); });
                   });
 }
 

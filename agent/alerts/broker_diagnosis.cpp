@@ -13,6 +13,7 @@
 #include "base/duration.h"
 #include "config/address.h"
 #include "config/judge_context.h"
+#include "pki/judge/finding.h"
 #include "pki/judge/judge.h"
 #include "pki/load/load.h"
 #include "pki/verify/served_chain.h"
@@ -49,48 +50,54 @@ std::optional<std::string> client_cert_problem(const std::filesystem::path& cert
 
 namespace {
 
+BrokerDiagnosis failed(std::string words) {
+  return {.transport_ok = false, .words = std::move(words)};
+}
+
+// Every step the agent can check passed: the broker refused the CONNECT itself.
+BrokerDiagnosis broker_refused(std::string words) {
+  return {.transport_ok = true, .words = std::move(words)};
+}
+
 bool tls_scheme(const std::string& url) {
   return url.starts_with("mqtts://") || url.starts_with("ssl://") || url.starts_with("wss://");
 }
 
 // What the handshake showed: the broker's chain against our trust (the anchors Paho verifies
 // the broker with) and its host name.
-std::string judge_served(const probe::AddressOutcome& a, const BrokerTls& tls,
-                         const BrokerAddress& address, const std::string& where, int64_t now) {
+BrokerDiagnosis judge_served(const probe::AddressOutcome& a, const BrokerTls& tls,
+                             const BrokerAddress& address, const std::string& where, int64_t now) {
   pki::TrustStore trust;  // read per diagnosis: the files may have changed since the last one
   const pki::Report r =
       pki::judge_chain(where, a.chain, std::nullopt,
                        config::broker_judge_context(tls.ca, address.host, trust).at(now));
   if (!r.trusted)
-    return "TLS handshake with " + where + " failed: certificate verify failed: " +
-           r.verify_error.value_or("no path to a trusted CA");
+    return failed("TLS handshake with " + where + " failed: certificate verify failed: " +
+                  r.verify_error.value_or("no path to a trusted CA"));
   for (const auto& f : r.findings)
-    if (f.id == "leaf.hostname_mismatch")
-      return "TLS handshake with " + where + " failed: certificate verify failed: " + f.message;
-  return "TLS with " + where + " works; the broker ended the MQTT CONNECT (see its log)";
+    if (f.id == pki::fid::leaf_hostname_mismatch)
+      return failed("TLS handshake with " + where +
+                    " failed: certificate verify failed: " + f.message);
+  return broker_refused("TLS with " + where +
+                        " works; the broker ended the MQTT CONNECT (see its log)");
 }
 
 }  // namespace
 
 void diagnose_broker(boost::asio::io_context& io, const std::string& url, const BrokerTls& tls,
-                     std::chrono::milliseconds timeout, std::function<void(std::string)> done) {
-  diagnose_broker(io, url, tls, timeout, static_cast<int64_t>(std::time(nullptr)), std::move(done));
-}
-
-void diagnose_broker(boost::asio::io_context& io, const std::string& url, const BrokerTls& tls,
                      std::chrono::milliseconds timeout, int64_t now,
-                     std::function<void(std::string)> done) {
+                     std::function<void(BrokerDiagnosis)> done) {
   auto address = broker_address(url);
   if (!address)
-    return done("cannot tell the broker's host and port from '" + url +
-                "': " + address.error().message);
+    return done(failed("cannot tell the broker's host and port from '" + url +
+                       "': " + address.error().message));
   const bool use_tls = tls_scheme(url);
   pki::UniquePtr<SSL_CTX> ssl(SSL_CTX_new(TLS_client_method()));
-  if (!ssl) return done("cannot create a TLS context");
+  if (!ssl) return done(failed("cannot create a TLS context"));
   // The agent's own client identity, as Paho presents it; a file problem is the answer already.
   if (use_tls && tls.cert && tls.key)
     if (auto ok = pki::use_client_identity(ssl.get(), *tls.cert, *tls.key); !ok)
-      return done("client certificate " + tls.cert->string() + ": " + ok.error().message);
+      return done(failed("client certificate " + tls.cert->string() + ": " + ok.error().message));
   probe::TlsTarget target;
   target.host = address->host;
   target.port = address->port;
@@ -98,26 +105,26 @@ void diagnose_broker(boost::asio::io_context& io, const std::string& url, const 
   // One deadline for the whole diagnosis, shared by its steps.
   target.step_timeout = timeout / 3;
   const std::string where = address->host + ":" + std::to_string(address->port);
-  (void)probe::start_probe(io, target, std::make_shared<probe::ProbeContext>(ssl.get()),
-                           [done = std::move(done), tls, address = *address, where, use_tls,
-                            now](probe::TlsProbeResult r) {
-                             if (r.resolve_error) return done(*r.resolve_error);
-                             const probe::AddressOutcome& a = r.addresses.front();
-                             if (a.failure == "endpoint.unreachable") {
-                               const std::string reason = a.reason.starts_with("connect: ")
-                                                              ? a.reason.substr(9)
-                                                              : a.reason;
-                               return done("cannot connect to " + where + ": " + reason);
-                             }
-                             // A plain MQTT listener answers our ClientHello by closing: TCP is
-                             // what we could check.
-                             if (!use_tls)
-                               return done("the broker at " + where +
-                                           " accepts TCP but ended the MQTT CONNECT (see its log)");
-                             if (a.chain.empty())
-                               return done("TLS handshake with " + where + " failed: " + a.reason);
-                             done(judge_served(a, tls, address, where, now));
-                           });
+  (void)probe::start_probe(
+      io, target, std::make_shared<probe::ProbeContext>(ssl.get()),
+      [done = std::move(done), tls, address = *address, where, use_tls,
+       now](probe::TlsProbeResult r) {
+        if (r.resolve_error) return done(failed(*r.resolve_error));
+        const probe::AddressOutcome& a = r.addresses.front();
+        if (a.failed == probe::ProbeFailure::connect) {
+          const std::string reason =
+              a.reason.starts_with("connect: ") ? a.reason.substr(9) : a.reason;
+          return done(failed("cannot connect to " + where + ": " + reason));
+        }
+        // A plain MQTT listener answers our ClientHello by closing: TCP is
+        // what we could check.
+        if (!use_tls)
+          return done(broker_refused("the broker at " + where +
+                                     " accepts TCP but ended the MQTT CONNECT (see its log)"));
+        if (a.chain.empty())
+          return done(failed("TLS handshake with " + where + " failed: " + a.reason));
+        done(judge_served(a, tls, address, where, now));
+      });
 }
 
 }  // namespace certwatch::agent

@@ -1,9 +1,10 @@
 // Why a connection to the broker failed, when Paho only says "failure" (its C++ API keeps no
 // message for a TCP or TLS failure): the client certificate's own expiry is checked first,
 // then the broker's host is resolved, its port connected to and TLS tried with the agent's
-// own CA and client certificate, all within one deadline. The answer
-// is one sentence for the log and the certwatch_mqtt_last_connect_error_info label, and the
-// same for the same cause (the publisher logs once per change of it).
+// own CA and client certificate, all within one deadline. The answer (BrokerDiagnosis)
+// carries one sentence for the log and the certwatch_mqtt_last_connect_error_info label, the
+// same for the same cause (the publisher logs once per change of it), and whether the
+// transport itself was found sound.
 // Thread-safety: the io_context thread; `done` is called there, once.
 #pragma once
 
@@ -32,6 +33,16 @@ certwatch::Result<BrokerAddress> broker_address(const std::string& url);
 // unreadable files are the TLS stack's to report).
 std::optional<std::string> client_cert_problem(const std::filesystem::path& cert, int64_t now);
 
+// What the diagnosis found. The connection failed either way (that is why it runs); `words`
+// say why. When every step the agent can check passed (resolve, connect, handshake and the
+// served chain judged against the agent's CA), `transport_ok` is true and the words say the
+// broker itself ended the MQTT CONNECT: a sentence that is no error of ours, typed as such
+// rather than told apart by its text.
+struct BrokerDiagnosis {
+  bool transport_ok = false;
+  std::string words;
+};
+
 // The agent's TLS settings for the broker (mqtt: ca, cert, key).
 struct BrokerTls {
   std::optional<std::filesystem::path> ca;
@@ -44,10 +55,6 @@ struct BrokerTls {
 // is judged at `now` (the caller's Clock when the diagnosis starts: it lasts `timeout` at most).
 void diagnose_broker(boost::asio::io_context& io, const std::string& url, const BrokerTls& tls,
                      std::chrono::milliseconds timeout, int64_t now,
-                     std::function<void(std::string)> done);
-// The same at the system clock's time: for the caller that does not pass its Clock's yet
-// (agent/alerts/alert_publisher.cpp); it goes once that caller passes now().
-void diagnose_broker(boost::asio::io_context& io, const std::string& url, const BrokerTls& tls,
-                     std::chrono::milliseconds timeout, std::function<void(std::string)> done);
+                     std::function<void(BrokerDiagnosis)> done);
 
 }  // namespace certwatch::agent

@@ -64,7 +64,7 @@ certwatch::Result<std::vector<pki::Certificate>> load_trust(
   }
   for (const auto& b : bundles) {
     pki::FileInput in = pki::load_file(b);
-    if (!in.ok()) return certwatch::make_error("cannot use CA bundle " + in.error);
+    if (!in.ok()) return certwatch::make_error("cannot use CA bundle " + in.loaded.error().message);
     if (in.loaded->certs.empty())
       return certwatch::make_error("CA bundle " + b + " holds no certificate");
     for (const auto& c : in.loaded->certs) out.push_back(c);
@@ -155,8 +155,8 @@ void print_human(const std::vector<pki::Report>& reports, const std::vector<pki:
     for (const auto& r : reports) {
       for (const auto& c : r.certs) {
         std::printf("%-*s  %3d  %-12s  %-*s  %-*s  %-16s  %9lld\n", static_cast<int>(file_w),
-                    clip(r.target, 60).c_str(), c.index, c.role.c_str(), static_cast<int>(cn_w),
-                    clip(c.subject_cn, 40).c_str(), static_cast<int>(icn_w),
+                    clip(r.target, 60).c_str(), c.index, std::string(to_string(c.role)).c_str(),
+                    static_cast<int>(cn_w), clip(c.subject_cn, 40).c_str(), static_cast<int>(icn_w),
                     clip(c.issuer_cn, 40).c_str(), date_of(c.not_after).c_str(),
                     static_cast<long long>(days_left(c.not_after, now)));
       }
@@ -245,11 +245,12 @@ void print_json(const std::vector<pki::Report>& reports, const std::vector<pki::
 // Writes the chain as it should be: the path from the leaf, root dropped unless kept.
 int write_fixed(const CliOptions& cli, const pki::Report& r, const std::string& cmd) {
   pki::FileInput in = pki::load_file(r.target);
-  if (!in.ok()) return usage_error(cmd, "cannot re-read " + r.target + ": " + in.error);
+  if (!in.ok())
+    return usage_error(cmd, "cannot re-read " + r.target + ": " + in.loaded.error().message);
   std::string pem;
   int written = 0;
   for (int idx : r.fixed_order) {
-    if (r.certs[static_cast<size_t>(idx)].role == "root" && !cli.keep_root) continue;
+    if (r.certs[static_cast<size_t>(idx)].role == pki::CertRole::root && !cli.keep_root) continue;
     pem += in.loaded->certs[static_cast<size_t>(idx)].pem();
     ++written;
   }

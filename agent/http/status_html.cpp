@@ -256,7 +256,7 @@ std::string render_status_html(const Inventory& inventory, const AgentStatus& st
          certwatch::format_iso8601(r.cert->not_after) + "</td><td data-v=\"" +
          std::to_string(left) + "\">" + time_left(left) + "</td><td>" +
          html_escape(r.cert->subject_cn) + "</td><td>" + html_escape(r.cert->issuer_cn) +
-         "</td><td>" + html_escape(r.cert->role) + "</td><td>" + html_escape(*r.target) +
+         "</td><td>" + html_escape(to_string(r.cert->role)) + "</td><td>" + html_escape(*r.target) +
          "</td><td>" + std::to_string(r.cert->index) + "</td><td>" + html_escape(r.cert->serial) +
          "</td></tr>\n";
   }

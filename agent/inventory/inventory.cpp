@@ -65,7 +65,7 @@ InventoryChange diff_entries(const TargetId& target, const InventoryEntry* old,
 
 CertPtr Inventory::intern(const pki::CertRecord& record) {
   uint64_t h = std::hash<std::string>{}(record.sha256);
-  h ^= std::hash<std::string>{}(record.role) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+  h ^= static_cast<uint64_t>(record.role) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
   h ^= static_cast<uint64_t>(record.index) * 0xff51afd7ed558ccdull;
   auto& slot = interned_[h];
   if (auto shared = slot.lock()) {

@@ -24,7 +24,7 @@ auto must(R r) {
 // The bounded per-certificate label values, in kCertLabels order. `index` must outlive use.
 std::array<std::string_view, 7> cert_labels(std::string_view source, const std::string& target,
                                             const std::string& index, const pki::CertRecord& c) {
-  return {source, target, index, c.role, c.subject_cn, c.issuer_cn, c.serial};
+  return {source, target, index, to_string(c.role), c.subject_cn, c.issuer_cn, c.serial};
 }
 
 }  // namespace
@@ -100,8 +100,8 @@ void with_cert_labels(std::string_view source, const std::string& target, const 
   const auto labels = cert_labels(source, target, index, c);
   const std::string sans = pki::join_sans(c.sans);
   const std::array<std::string_view, 13> info = {
-      source,    target,   index, c.role,   c.subject_cn, c.issuer_cn,          c.serial,
-      c.subject, c.issuer, sans,  c.sha256, c.key_type,   c.signature_algorithm};
+      source,    target,   index, to_string(c.role), c.subject_cn, c.issuer_cn,          c.serial,
+      c.subject, c.issuer, sans,  c.sha256,          c.key_type,   c.signature_algorithm};
   fn(labels, info);
 }
 

@@ -69,13 +69,13 @@ void check_stale(const EndpointContext& ctx, const pki::Certificate& served, pki
   pki::FileInput in = pki::load_file(*file);
   if (!in.ok() || in.loaded->certs.empty()) {
     r.notes.push_back("expect_file " + file->string() + ": " +
-                      (in.ok() ? "holds no certificate" : in.error));
+                      (in.ok() ? "holds no certificate" : in.loaded.error().message));
     return;
   }
   const pki::Certificate& want = in.loaded->certs.front();
   if (want.sha256() == served.sha256()) return;
   r.findings.push_back(pki::make_finding(
-      ctx.judge.options.policy, "endpoint.stale", r.target,
+      ctx.judge.options.policy, pki::fid::endpoint_stale, r.target,
       "serves serial " + served.serial_hex() + " but " + file->string() + " holds serial " +
           want.serial_hex() + ": the files were replaced and the server was not reloaded"));
 }

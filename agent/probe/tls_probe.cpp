@@ -62,7 +62,6 @@ AddressOutcome failed_before_start(std::string address, std::string reason) {
   AddressOutcome o;
   o.address = std::move(address);
   o.failed = ProbeFailure::handshake;
-  o.failure = finding_id(o.failed);
   o.reason = std::move(reason);
   return o;
 }
@@ -133,7 +132,6 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
     if (!done_) return;
     close();
     out_.failed = failure;
-    out_.failure = finding_id(failure);
     out_.reason =
         cancelled_ && failure != ProbeFailure::none ? "probe cancelled" : std::move(reason);
     out_.duration = std::chrono::duration_cast<milliseconds>(SteadyClock::now() - started_);

@@ -48,9 +48,6 @@ struct TlsTarget {
 struct AddressOutcome {
   std::string address;  // textual IP ("127.0.0.1", "::1")
   ProbeFailure failed = ProbeFailure::none;
-  // finding_id(failed), for agent/renew/verifier.cpp and agent/alerts/broker_diagnosis.cpp
-  // until they read `failed`; set with it, never on its own.
-  std::string failure;
   std::string reason;
   std::vector<pki::Certificate> chain;  // as sent, leaf first; empty unless the handshake ended
   std::string tls_version, cipher;

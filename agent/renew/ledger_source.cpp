@@ -25,7 +25,7 @@ InventoryEntry ledger_entry(const std::string& target, const pki::LedgerEntry& r
   auto& r = e.report;
   r.target = target;
   pki::CertRecord c;
-  c.role = "leaf";
+  c.role = pki::CertRole::leaf;
   c.subject = row.subject;
   c.subject_cn = common_name(row.subject);
   c.issuer_cn = row.ca;

@@ -123,7 +123,7 @@ void FileSource::rejudge_due(int64_t now) {
   }
   if (due.empty()) return;
   spdlog::debug("{} targets crossed an expiry threshold: judging them again", due.size());
-  observe(due, true, false);
+  submit_scans(due, {.rejudge = true});
 }
 
 void FileSource::on_changes(WatchChanges changes) {
@@ -143,7 +143,7 @@ void FileSource::on_changes(WatchChanges changes) {
     if (!in_watch_scope(p, contexts_)) continue;
     TargetMap present = collect_targets(p, contexts_);
     remove_missing(p, present);
-    observe(present, false, false);
+    submit_scans(present, ScanRequest{});
   }
   sink_.settled();
 }
@@ -176,7 +176,7 @@ void FileSource::start_full_scan(bool force) {
   for (const auto& t : gone) remove_target(t);
   pairing_index_.clear();
   for (const auto& [path, ctx] : all) index_target(path);
-  observe(all, force, true);
+  submit_scans(all, {.rejudge = force, .full_scan = true});
   if (scan_pending_ == 0) finish_scan();
 }
 
@@ -198,7 +198,9 @@ void FileSource::finish_scan() {
   }
 }
 
-void FileSource::observe(const TargetMap& targets, bool force, bool full_scan) {
+void FileSource::submit_scans(const TargetMap& targets, ScanRequest request) {
+  const bool force = request.rejudge;
+  const bool full_scan = request.full_scan;
   const int64_t t = clock_.now();
   // Indexed first, so that every job of this batch sees keys of the same batch.
   for (const auto& [path, ctx] : targets) index_target(path);
@@ -291,7 +293,7 @@ void FileSource::rejudge_partners(const fs::path& key_file) {
   if (partners.empty()) return;
   spdlog::debug("{}: key changed, judging {} paired file(s) again", key_file.string(),
                 partners.size());
-  observe(partners, true, false);
+  submit_scans(partners, {.rejudge = true});
 }
 
 void FileSource::on_result(ScanResult r, uint64_t seq, bool full_scan) {

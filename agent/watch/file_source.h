@@ -73,7 +73,14 @@ class FileSource {
   bool reload_trust_if_changed(bool changed);
   void start_full_scan(bool force);
   void finish_scan();
-  void observe(const TargetMap& targets, bool force, bool full_scan);
+  // How a batch of targets is scanned. Named at each call site: the callers differ only here,
+  // and two bare booleans read alike.
+  struct ScanRequest {
+    bool rejudge = false;    // read and judge even when stamp and hash say nothing changed
+    bool full_scan = false;  // part of a full scan: its jobs count towards finish_scan()
+  };
+  // Submits one scan job per target to the pool (the inventory changes when they come back).
+  void submit_scans(const TargetMap& targets, ScanRequest request);
   void on_result(ScanResult result, uint64_t seq, bool full_scan);
   void remove_target(const std::string& path);
   void remove_missing(const std::filesystem::path& scope, const TargetMap& present);

@@ -10,6 +10,7 @@
 
 #include "agent/inventory/rejudge_time.h"
 #include "agent/watch/paths.h"
+#include "pki/judge/finding.h"
 #include "pki/load/dir_walk.h"
 #include "pki/load/load.h"
 
@@ -132,9 +133,10 @@ ScanResult scan_file(const ScanJob& job) {
       if (st) file.stamp = *st;
       // Over the size cap is input.malformed, as `check` says (pki::load_file).
       const bool too_big = st && static_cast<std::uintmax_t>(st->size) > pki::kMaxInputBytes;
-      e.report.findings.push_back(pki::make_finding(
-          ctx.judge.options.policy, too_big ? "input.malformed" : "input.unreadable",
-          job.path.string(), content.error().message));
+      e.report.findings.push_back(
+          pki::make_finding(ctx.judge.options.policy,
+                            too_big ? pki::fid::input_malformed : pki::fid::input_unreadable,
+                            job.path.string(), content.error().message));
       return res;
     }
     file.stamp = content->stamp;
@@ -167,20 +169,21 @@ ScanResult scan_file(const ScanJob& job) {
     // then the last stable judgement stays (issue 15).
     const bool broken =
         std::any_of(e.report.findings.begin(), e.report.findings.end(), [](const pki::Finding& f) {
-          return f.id == "input.no_certificates" || f.id == "input.malformed";
+          return f.id == pki::fid::input_no_certificates || f.id == pki::fid::input_malformed;
         });
     if (broken && job.had_good_read && modified_within(file.stamp, std::chrono::seconds(1)))
       res.unstable = true;
     e.rejudge_at = next_rejudge_time(e.report, ctx.judge.options.thresholds, job.now);
     for (const auto& f : e.report.findings)
-      if (f.id == "input.unreadable" || f.id == "input.malformed") res.read_error = true;
+      if (f.id == pki::fid::input_unreadable || f.id == pki::fid::input_malformed)
+        res.read_error = true;
   } catch (const std::exception& ex) {
     // The judge reports input problems as findings; anything thrown is a bug or out of memory.
     // Keep the agent running and make it visible on this target.
     res.read_error = true;
     std::get<FileState>(e.state).read_ok = false;
     e.report.certs.clear();
-    e.report.findings = {pki::make_finding(ctx.judge.options.policy, "input.unreadable",
+    e.report.findings = {pki::make_finding(ctx.judge.options.policy, pki::fid::input_unreadable,
                                            job.path.string(),
                                            std::string("internal error: ") + ex.what())};
   }

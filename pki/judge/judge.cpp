@@ -33,11 +33,10 @@ void require_instant(const JudgeOptions& options) {
 
 namespace {
 
-CertRecord make_record(const Certificate& c, int index, std::string role,
-                       const std::string& sha256) {
+CertRecord make_record(const Certificate& c, int index, CertRole role, const std::string& sha256) {
   CertRecord r;
   r.index = index;
-  r.role = std::move(role);
+  r.role = role;
   r.subject = c.subject();
   r.issuer = c.issuer();
   r.subject_cn = c.subject_cn();
@@ -217,7 +216,9 @@ Report judge_loaded(FileInput& in, const std::optional<KeyRecord>& key, bool key
   Report rep;
   rep.target = in.path.string();
   if (!in.ok()) {
-    rep.findings.push_back(make_finding(options.policy, in.error_id, rep.target, in.error));
+    const Error& why = in.loaded.error();
+    rep.findings.push_back(
+        make_finding(options.policy, input_finding_id(why), rep.target, why.message));
     return rep;
   }
   const Loaded& l = *in.loaded;

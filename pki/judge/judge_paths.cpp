@@ -82,8 +82,10 @@ std::vector<Report> judge_paths(std::span<const fs::path> paths, const JudgeOpti
       const WalkEntry& e = entries[base + k];
       if (!e.error_id.empty()) {
         inputs[k].path = e.path;
-        inputs[k].error_id = e.error_id;
-        inputs[k].error = e.error;
+        // A walk entry fails when it cannot be read (pki/load/dir_walk.cpp); its id says so.
+        const ErrorKind kind =
+            e.error_id == fid::input_unreadable ? ErrorKind::io : ErrorKind::invalid_input;
+        inputs[k].loaded = make_error(e.error, kind);
       } else {
         inputs[k] = load_file(e.path);
       }

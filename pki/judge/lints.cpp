@@ -330,7 +330,7 @@ std::vector<Finding> run_lints(const LintContext& ctx, const std::string& target
     Finding f = make_finding(ctx.options.policy, lint.id, target, std::move(r->message));
     if (r->severity) f.severity = *r->severity;
     // "root": self-signed, at the end of the path or in a bundle (pki/verify/chain.cpp's roles).
-    if (ctx.role == "root" && issuance_practice(lint.id)) {
+    if (ctx.role == CertRole::root && issuance_practice(lint.id)) {
       f.severity = Severity::info;
       f.message += " (self-signed trust anchor: informational)";
     }

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "pki/judge/cert_role.h"
 #include "pki/judge/expiry.h"  // expiry_limits, for the callers that include lints.h for it
 #include "pki/judge/finding.h"
 #include "pki/judge/judge_options.h"
@@ -18,7 +19,7 @@ namespace certwatch::pki {
 
 struct LintContext {
   const Certificate& cert;
-  std::string_view role;                // "leaf", "intermediate", "root", "unrelated"
+  CertRole role = CertRole::unrelated;
   bool is_leaf = false;                 // the chain's leaf (not in a CA bundle)
   const Certificate* issuer = nullptr;  // its issuer on the path, if known
   bool on_path = false;

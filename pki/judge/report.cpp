@@ -8,7 +8,7 @@ void write_json_fields(JsonWriter& w, const CertRecord& c) {
   w.key("index")
       .value(c.index)
       .key("role")
-      .value(c.role)
+      .value(to_string(c.role))
       .key("subject")
       .value(c.subject)
       .key("issuer")

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "pki/judge/cert_role.h"
 #include "pki/judge/finding.h"
 
 namespace certwatch {
@@ -18,8 +19,8 @@ namespace certwatch::pki {
 
 // Compact record of one certificate: what the inventory keeps (no OpenSSL object).
 struct CertRecord {
-  int index = 0;        // position in the file (0 = first)
-  std::string role;     // "leaf", "intermediate", "root", "unrelated"
+  int index = 0;  // position in the file (0 = first)
+  CertRole role = CertRole::unrelated;
   std::string subject;  // RFC 2253
   std::string issuer;
   std::string subject_cn;

@@ -4,7 +4,7 @@ namespace certwatch::pki {
 
 Finding chain_limit_finding(const SeverityPolicy& policy, const std::string& target) {
   return make_finding(
-      policy, "input.too_complex", target,
+      policy, fid::input_too_complex, target,
       "chain building stopped at its limit (" + std::to_string(kMaxIssuerCandidates) +
           " same-name issuer candidates per certificate, " + std::to_string(kMaxSignatureChecks) +
           " signature checks per file): the path may miss an issuer");
@@ -12,7 +12,7 @@ Finding chain_limit_finding(const SeverityPolicy& policy, const std::string& tar
 
 Finding too_many_certificates_finding(const SeverityPolicy& policy, const std::string& target,
                                       std::size_t total) {
-  return make_finding(policy, "input.too_complex", target,
+  return make_finding(policy, fid::input_too_complex, target,
                       std::to_string(total) + " certificates; only the first " +
                           std::to_string(kMaxCertificatesAnalysed) + " are judged");
 }

@@ -398,35 +398,24 @@ Result<std::string> read_limited(const fs::path& path, std::uintmax_t limit) {
 FileInput load_file(const fs::path& path) {
   FileInput in;
   in.path = path;
+  const auto fail = [&in](std::string message, ErrorKind kind) -> FileInput {
+    in.loaded = make_error(std::move(message), kind);
+    return std::move(in);
+  };
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    in.error_id = "input.unreadable";
-    in.error = path.string() + ": " + std::strerror(errno);
-    return in;
-  }
+  if (::stat(path.c_str(), &st) != 0)
+    return fail(path.string() + ": " + std::strerror(errno), ErrorKind::io);
   in.mode = st.st_mode & 07777;
-  if (!S_ISREG(st.st_mode)) {
-    in.error_id = "input.unreadable";
-    in.error = path.string() + ": not a regular file";
-    return in;
-  }
-  if (static_cast<std::uintmax_t>(st.st_size) > kMaxInputBytes) {
-    in.error_id = "input.malformed";
-    in.error = path.string() + ": " + std::to_string(st.st_size) + " bytes, over the 10 MiB limit";
-    return in;
-  }
+  if (!S_ISREG(st.st_mode)) return fail(path.string() + ": not a regular file", ErrorKind::io);
+  if (static_cast<std::uintmax_t>(st.st_size) > kMaxInputBytes)
+    return fail(path.string() + ": " + std::to_string(st.st_size) + " bytes, over the 10 MiB limit",
+                ErrorKind::invalid_input);
   auto data = read_limited(path);
-  if (!data) {
-    in.error_id = "input.unreadable";
-    in.error = data.error().message;
-    return in;
-  }
+  if (!data) return fail(data.error().message, ErrorKind::io);
   auto loaded = load_bytes(*data, path.string());
   if (!loaded) {
     OPENSSL_cleanse(data->data(), data->size());
-    in.error_id = "input.malformed";
-    in.error = loaded.error().message;
-    return in;
+    return fail(loaded.error().message, ErrorKind::invalid_input);
   }
   if (loaded->private_keys > 0) in.key_bytes = *data;
   OPENSSL_cleanse(data->data(), data->size());
@@ -448,7 +437,7 @@ TrustFiles load_trust_files(std::span<const fs::path> paths) {
     }
     auto in = load_file(w.path);
     if (!in.ok()) {
-      out.errors.push_back(w.path.string() + ": " + in.error);
+      out.errors.push_back(w.path.string() + ": " + in.loaded.error().message);
       continue;
     }
     for (const auto& c : in.loaded->certs) out.certs.push_back(c);

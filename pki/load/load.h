@@ -42,14 +42,15 @@ struct Loaded {
 // whitespace-only input is not an error: it yields format "empty" and nothing else.
 Result<Loaded> load_bytes(std::string_view data, std::string_view name);
 
-// A file read from disk. On failure `error_id` is "input.unreadable" or "input.malformed" and
-// `error` says why; otherwise `loaded` is set.
+// A file read from disk: its parse, or the house's Error saying why there is none. The kind
+// tells the two failures apart: ErrorKind::io when the file could not be read (missing, not a
+// regular file, a read that failed), ErrorKind::invalid_input when its bytes are malformed or
+// over kMaxInputBytes. The judge turns the kind into a finding id in one place
+// (pki::input_finding_id, pki/judge/finding.h); the loader names no finding.
 struct FileInput {
   std::filesystem::path path;
   unsigned mode = 0;  // permission bits (after following symlinks)
-  std::optional<Loaded> loaded;
-  std::string error_id;
-  std::string error;
+  Result<Loaded> loaded = make_error("not read", ErrorKind::io);
   // The file's bytes, kept only when it holds a private key, for pki/x509/key.h. Wiped with
   // OPENSSL_cleanse by wipe() and by the destructor.
   std::string key_bytes;
@@ -61,7 +62,7 @@ struct FileInput {
   FileInput& operator=(const FileInput&) = delete;
   ~FileInput() { wipe(); }
   void wipe();
-  bool ok() const { return loaded.has_value(); }
+  bool ok() const { return loaded.ok(); }
 };
 
 // Reads (refusing files over kMaxInputBytes) and parses one file.

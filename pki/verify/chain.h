@@ -80,11 +80,11 @@ enum class PathEnd {
 };
 
 struct ChainAnalysis {
-  bool ca_file = false;            // only CA certificates: judged as a bundle, not a chain
-  int leaf = 0;                    // file index of the leaf (the path's start)
-  std::vector<int> duplicate_of;   // per file index: index of the first copy, or -1
-  std::vector<std::string> roles;  // per file index: leaf, intermediate, root, unrelated
-  std::vector<PathNode> path;      // leaf first
+  bool ca_file = false;           // only CA certificates: judged as a bundle, not a chain
+  int leaf = 0;                   // file index of the leaf (the path's start)
+  std::vector<int> duplicate_of;  // per file index: index of the first copy, or -1
+  std::vector<CertRole> roles;    // per file index
+  std::vector<PathNode> path;     // leaf first
   PathEnd end = PathEnd::missing_issuer;
   std::string missing_issuer;     // RFC 2253 name, when end == missing_issuer
   bool key_matched = false;       // a key was given, opened, and belongs to a certificate here

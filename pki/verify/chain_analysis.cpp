@@ -296,11 +296,11 @@ std::vector<bool> assign_roles(Step& s) {
     if (fi < 0) continue;
     on_path[static_cast<size_t>(fi)] = true;
     const Node& node = nodes[static_cast<size_t>(s.node_of[static_cast<size_t>(fi)])];
-    out.roles[static_cast<size_t>(fi)] = k == 0 && !out.ca_file ? "leaf"
-                                         : node.self_signed     ? "root"
+    out.roles[static_cast<size_t>(fi)] = k == 0 && !out.ca_file ? CertRole::leaf
+                                         : node.self_signed     ? CertRole::root
                                          : s.in.file[static_cast<size_t>(fi)].is_ca()
-                                             ? "intermediate"
-                                             : "leaf";
+                                             ? CertRole::intermediate
+                                             : CertRole::leaf;
   }
   for (int i = 0; i < n; ++i) {
     const int first = s.distinct(i) ? i : out.duplicate_of[static_cast<size_t>(i)];
@@ -311,7 +311,8 @@ std::vector<bool> assign_roles(Step& s) {
     if (on_path[static_cast<size_t>(i)]) continue;
     if (out.ca_file) {
       const Node& node = nodes[static_cast<size_t>(s.node_of[static_cast<size_t>(i)])];
-      out.roles[static_cast<size_t>(i)] = node.self_signed ? "root" : "intermediate";
+      out.roles[static_cast<size_t>(i)] =
+          node.self_signed ? CertRole::root : CertRole::intermediate;
     }
   }
   return on_path;
@@ -429,7 +430,7 @@ ChainAnalysis analyze_chain(const ChainInput& in) {
   ChainAnalysis out;
   const int n = static_cast<int>(in.file.size());
   out.duplicate_of.assign(static_cast<size_t>(n), -1);
-  out.roles.assign(static_cast<size_t>(n), "unrelated");
+  out.roles.assign(static_cast<size_t>(n), CertRole::unrelated);
   if (n == 0) return out;
 
   Step s(in, out);

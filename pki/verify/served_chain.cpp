@@ -63,7 +63,7 @@ Result<UniquePtr<EVP_PKEY>> load_private_key(const std::filesystem::path& key_fi
 Result<void> use_client_identity(SSL_CTX* ctx, const std::filesystem::path& cert_file,
                                  const std::filesystem::path& key_file) {
   FileInput in = load_file(cert_file);
-  if (!in.ok()) return make_error("--cert: " + in.error, ErrorKind::invalid_input);
+  if (!in.ok()) return make_error("--cert: " + in.loaded.error().message, ErrorKind::invalid_input);
   if (in.loaded->certs.empty())
     return make_error("--cert: " + cert_file.string() + " holds no certificate",
                       ErrorKind::invalid_input);

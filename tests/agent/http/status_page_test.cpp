@@ -1,19 +1,20 @@
+#include "agent/http/status_page.h"
+
 #include <catch2/catch.hpp>
 #include <string>
-
-#include "agent/http/status_page.h"
 
 using namespace certwatch::agent;
 
 namespace {
 
-InventoryEntry status_entry(const std::string& cn, int64_t not_after, std::vector<certwatch::pki::Finding> findings = {}) {
+InventoryEntry status_entry(const std::string& cn, int64_t not_after,
+                            std::vector<certwatch::pki::Finding> findings = {}) {
   InventoryEntry e;
   e.state.emplace<certwatch::agent::FileState>();
   e.file()->watch = "/c";
   e.file()->read_ok = true;
   certwatch::pki::CertRecord c;
-  c.role = "leaf";
+  c.role = certwatch::pki::CertRole::leaf;
   c.subject_cn = cn;
   c.subject = "CN=" + cn;
   c.not_after = not_after;
@@ -24,11 +25,16 @@ InventoryEntry status_entry(const std::string& cn, int64_t not_after, std::vecto
 
 }  // namespace
 
-TEST_CASE("status page lists certificates soonest expiry first and escapes names", "[agent][status]") {
+TEST_CASE("status page lists certificates soonest expiry first and escapes names",
+          "[agent][status]") {
   Inventory inv;
-  (void)inv.observe(certwatch::agent::file_target("/c/late.pem"), status_entry("late.example", 3000));
-  (void)inv.observe(certwatch::agent::file_target("/c/soon.pem"), status_entry("<soon>&co", 2000,
-                                         {certwatch::pki::Finding{"cert.expires_soon", certwatch::pki::Severity::critical, "/c/soon.pem#0", "1d left"}}));
+  (void)inv.observe(certwatch::agent::file_target("/c/late.pem"),
+                    status_entry("late.example", 3000));
+  (void)inv.observe(
+      certwatch::agent::file_target("/c/soon.pem"),
+      status_entry("<soon>&co", 2000,
+                   {certwatch::pki::Finding{"cert.expires_soon", certwatch::pki::Severity::critical,
+                                            "/c/soon.pem#0", "1d left"}}));
   AgentStatus st;
   st.ready = true;
   const std::string html = render_status_html(inv, st, 1000);
@@ -43,8 +49,11 @@ TEST_CASE("status page lists certificates soonest expiry first and escapes names
 
 TEST_CASE("JSON inventory carries certificates, time left and findings", "[agent][status]") {
   Inventory inv;
-  (void)inv.observe(certwatch::agent::file_target("/c/a.pem"), status_entry("a \"quoted\"", 5000,
-                                      {certwatch::pki::Finding{"leaf.no_san", certwatch::pki::Severity::warning, "/c/a.pem#0", "no SAN"}}));
+  (void)inv.observe(
+      certwatch::agent::file_target("/c/a.pem"),
+      status_entry("a \"quoted\"", 5000,
+                   {certwatch::pki::Finding{"leaf.no_san", certwatch::pki::Severity::warning,
+                                            "/c/a.pem#0", "no SAN"}}));
   const std::string json = render_certificates_json(inv, 1000);
   CHECK(json.find("\"target\":\"/c/a.pem\"") != std::string::npos);
   // source is the kind, as on the metrics; the watched path is `watch`.
@@ -55,24 +64,36 @@ TEST_CASE("JSON inventory carries certificates, time left and findings", "[agent
   CHECK(render_health(AgentStatus{}) != "ok\n");
 }
 
-TEST_CASE("status page: timeline, severity by finding, findings grouped by target, nothing external",
-          "[agent][status]") {
+TEST_CASE(
+    "status page: timeline, severity by finding, findings grouped by target, nothing external",
+    "[agent][status]") {
   Inventory inv;
   const int64_t now = 1'800'000'000;
-  (void)inv.observe(certwatch::agent::file_target("/c/a.pem"), status_entry("a.example", now + 3 * 86400,
-                                      {certwatch::pki::Finding{"cert.expires_soon", certwatch::pki::Severity::critical, "/c/a.pem#0", "3d left"},
-                                       certwatch::pki::Finding{"chain.incomplete", certwatch::pki::Severity::critical, "/c/a.pem", "missing CA"}}));
-  (void)inv.observe(certwatch::agent::file_target("/c/b.pem"), status_entry("b.example", now + 200 * 86400,
-                                      {certwatch::pki::Finding{"leaf.no_san", certwatch::pki::Severity::warning, "/c/b.pem#0", "no SAN"}}));
-  (void)inv.observe(certwatch::agent::file_target("/c/c.pem"), status_entry("c.example", now - 86400));
+  (void)inv.observe(
+      certwatch::agent::file_target("/c/a.pem"),
+      status_entry("a.example", now + 3 * 86400,
+                   {certwatch::pki::Finding{"cert.expires_soon", certwatch::pki::Severity::critical,
+                                            "/c/a.pem#0", "3d left"},
+                    certwatch::pki::Finding{"chain.incomplete", certwatch::pki::Severity::critical,
+                                            "/c/a.pem", "missing CA"}}));
+  (void)inv.observe(
+      certwatch::agent::file_target("/c/b.pem"),
+      status_entry("b.example", now + 200 * 86400,
+                   {certwatch::pki::Finding{"leaf.no_san", certwatch::pki::Severity::warning,
+                                            "/c/b.pem#0", "no SAN"}}));
+  (void)inv.observe(certwatch::agent::file_target("/c/c.pem"),
+                    status_entry("c.example", now - 86400));
   AgentStatus st;
   const std::string html = render_status_html(inv, st, now);
 
   // Every certificate is a table row and a square on the timeline.
   CHECK(html.find("<svg id=\"timeline\"") != std::string::npos);
   std::size_t rects = 0, rows = 0;
-  for (auto p = html.find("<rect "); p != std::string::npos; p = html.find("<rect ", p + 1)) ++rects;
-  for (auto p = html.find("<tr class=\""); p != std::string::npos; p = html.find("<tr class=\"", p + 1)) ++rows;
+  for (auto p = html.find("<rect "); p != std::string::npos; p = html.find("<rect ", p + 1))
+    ++rects;
+  for (auto p = html.find("<tr class=\""); p != std::string::npos;
+       p = html.find("<tr class=\"", p + 1))
+    ++rows;
   CHECK(rects == 3);
   CHECK(rows == 3 + 3);  // 3 certificates + 3 findings
   // The row takes the severity of the certificate's own worst finding; c has none.
@@ -104,8 +125,9 @@ TEST_CASE("status page shows endpoints' last probes and the renewal schedule", "
   p.tls_version = "TLSv1.3";
   p.probed_at = 1000;
   e.state = p;
-  e.report.findings = {certwatch::pki::Finding{"endpoint.unreachable", certwatch::pki::Severity::critical, "mqtt.lab:8883 [10.0.0.5]",
-                                    "connect: Connection refused"}};
+  e.report.findings = {
+      certwatch::pki::Finding{"endpoint.unreachable", certwatch::pki::Severity::critical,
+                              "mqtt.lab:8883 [10.0.0.5]", "connect: Connection refused"}};
   (void)inv.observe({SourceKind::endpoint, "mqtt.lab:8883 [10.0.0.5]"}, std::move(e));
   RenewStatus r;
   r.name = "<broker>";
@@ -122,7 +144,8 @@ TEST_CASE("status page shows endpoints' last probes and the renewal schedule", "
   CHECK(html.find("<td>mqtt.lab:8883</td><td>10.0.0.5</td><td>failed</td>") != std::string::npos);
   CHECK(html.find("1 endpoint addresses") != std::string::npos);
   CHECK(html.find("<h2>Renewals</h2>") != std::string::npos);
-  CHECK(html.find("<tr class=\"critical\"><td>&lt;broker&gt;</td><td>0A1B</td>") != std::string::npos);
+  CHECK(html.find("<tr class=\"critical\"><td>&lt;broker&gt;</td><td>0A1B</td>") !=
+        std::string::npos);
   CHECK(html.find("reload had no effect") != std::string::npos);
   // Without managed certificates or endpoints, neither table.
   const std::string plain = render_status_html(Inventory{}, st, 1000);

@@ -1,7 +1,8 @@
+#include "agent/metrics/agent_metrics.h"
+
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "agent/metrics/agent_metrics.h"
 #include "exporters/gzip.h"
 
 using certwatch::agent::AgentMetrics;
@@ -13,7 +14,7 @@ namespace {
 certwatch::pki::CertRecord cert(int index, std::string cn, int64_t not_after) {
   certwatch::pki::CertRecord c;
   c.index = index;
-  c.role = index == 0 ? "leaf" : "intermediate";
+  c.role = index == 0 ? certwatch::pki::CertRole::leaf : certwatch::pki::CertRole::intermediate;
   c.subject = "CN=" + cn;
   c.subject_cn = cn;
   c.issuer = "CN=Root";
@@ -47,7 +48,8 @@ TEST_CASE("agent metrics: one series per certificate, identical certificates tol
   certwatch::pki::Report r;
   r.target = "/c/a.pem";
   r.certs = {cert(0, "a", 2000000000), cert(1, "a", 2000000000)};  // the same certificate twice
-  r.findings = {certwatch::pki::Finding{"chain.duplicate", certwatch::pki::Severity::warning, "/c/a.pem#1", "dup"}};
+  r.findings = {certwatch::pki::Finding{"chain.duplicate", certwatch::pki::Severity::warning,
+                                        "/c/a.pem#1", "dup"}};
   Inventory inv;
   const auto e = prepared(inv, r);
   m.update_target(certwatch::agent::file_target("/c/a.pem"), nullptr, &e);
@@ -55,31 +57,39 @@ TEST_CASE("agent metrics: one series per certificate, identical certificates tol
   CHECK(count(text, "certwatch_cert_not_after_timestamp_seconds{") == 2);
   CHECK(count(text, "index=\"0\"") >= 3);
   CHECK(count(text, "index=\"1\"") >= 3);
-  CHECK(text.find("certwatch_cert_not_after_timestamp_seconds{source=\"file\",target=\"/c/a.pem\",index=\"0\",role=\"leaf\","
-                  "subject_cn=\"a\",issuer_cn=\"Root\",serial=\"0A0\"} 2000000000") != std::string::npos);
+  CHECK(text.find("certwatch_cert_not_after_timestamp_seconds{source=\"file\",target=\"/c/"
+                  "a.pem\",index=\"0\",role=\"leaf\","
+                  "subject_cn=\"a\",issuer_cn=\"Root\",serial=\"0A0\"} 2000000000") !=
+        std::string::npos);
   CHECK(text.find("sans=\"DNS:a,IP:127.0.0.1\"") != std::string::npos);
   // The finding carries the certificate's source/target/index, so PromQL joins them directly.
-  CHECK(text.find("certwatch_finding{source=\"file\",target=\"/c/a.pem\",index=\"1\",id=\"chain.duplicate\","
+  CHECK(text.find("certwatch_finding{source=\"file\",target=\"/c/"
+                  "a.pem\",index=\"1\",id=\"chain.duplicate\","
                   "severity=\"warning\"} 1") != std::string::npos);
   CHECK(text.find("/c/a.pem#") == std::string::npos);
-  CHECK(text.find("certwatch_chain_valid{source=\"file\",target=\"/c/a.pem\"} 0") != std::string::npos);
+  CHECK(text.find("certwatch_chain_valid{source=\"file\",target=\"/c/a.pem\"} 0") !=
+        std::string::npos);
   CHECK(text.find("certwatch_build_info{") != std::string::npos);
 }
 
-TEST_CASE("agent metrics: expiry is exported when verification fails, and nothing stays after removal",
-          "[agent][metrics]") {
+TEST_CASE(
+    "agent metrics: expiry is exported when verification fails, and nothing stays after removal",
+    "[agent][metrics]") {
   AgentMetrics m;
   certwatch::pki::Report bad;
   bad.target = "/c/b.pem";
   bad.certs = {cert(0, "b", 1900000000)};
   bad.trusted = false;
   bad.verify_error = "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY";
-  bad.findings = {certwatch::pki::Finding{"chain.incomplete", certwatch::pki::Severity::critical, "/c/b.pem", "missing"}};
+  bad.findings = {certwatch::pki::Finding{"chain.incomplete", certwatch::pki::Severity::critical,
+                                          "/c/b.pem", "missing"}};
   Inventory inv;
   const auto bad_e = prepared(inv, bad);
   m.update_target(certwatch::agent::file_target("/c/b.pem"), nullptr, &bad_e);
   std::string text = m.render();
-  CHECK(text.find("certwatch_cert_not_after_timestamp_seconds{source=\"file\",target=\"/c/b.pem\"") != std::string::npos);
+  CHECK(
+      text.find("certwatch_cert_not_after_timestamp_seconds{source=\"file\",target=\"/c/b.pem\"") !=
+      std::string::npos);
 
   certwatch::pki::Report good = bad;
   good.trusted = true;
@@ -93,7 +103,8 @@ TEST_CASE("agent metrics: expiry is exported when verification fails, and nothin
   CHECK(text.find("1900000000") == std::string::npos);
   CHECK(text.find("1950000000") != std::string::npos);
   CHECK(text.find("chain.incomplete") == std::string::npos);
-  CHECK(text.find("certwatch_chain_valid{source=\"file\",target=\"/c/b.pem\"} 1") != std::string::npos);
+  CHECK(text.find("certwatch_chain_valid{source=\"file\",target=\"/c/b.pem\"} 1") !=
+        std::string::npos);
 
   m.update_target(certwatch::agent::file_target("/c/b.pem"), &good_e, nullptr);
   text = m.render();
@@ -134,8 +145,10 @@ TEST_CASE("agent metrics: a key file exports its findings but no chain verdict",
   Inventory inv;
   certwatch::pki::Report r;
   r.target = "/c/server.key.pem";
-  r.key = certwatch::pki::KeyRecord{"/c/server.key.pem", false, std::string(64, 'b'), "EC P-256", 0644};
-  r.findings = {certwatch::pki::Finding{"key.permissions", certwatch::pki::Severity::warning, "/c/server.key.pem", "0644"}};
+  r.key =
+      certwatch::pki::KeyRecord{"/c/server.key.pem", false, std::string(64, 'b'), "EC P-256", 0644};
+  r.findings = {certwatch::pki::Finding{"key.permissions", certwatch::pki::Severity::warning,
+                                        "/c/server.key.pem", "0644"}};
   const auto e = prepared(inv, r);
   m.update_target(certwatch::agent::file_target("/c/server.key.pem"), nullptr, &e);
   // A finding about the whole target: index is empty.

@@ -39,7 +39,7 @@ TEST_CASE("a probe with an unusable context fails at the handshake without a con
   const AddressOutcome& a = got->addresses.front();
   CHECK_FALSE(a.ok());
   CHECK(a.failed == ProbeFailure::handshake);
-  CHECK(a.failure == "endpoint.handshake_failed");
+  CHECK(std::string(finding_id(a.failed)) == "endpoint.handshake_failed");
   CHECK(a.reason == "cannot create a TLS client context");
   CHECK(a.address.empty());
   CHECK(a.chain.empty());

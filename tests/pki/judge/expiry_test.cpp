@@ -6,7 +6,7 @@ namespace {
 
 certwatch::pki::CertRecord record_between(int64_t not_before, int64_t not_after) {
   certwatch::pki::CertRecord r;
-  r.role = "leaf";
+  r.role = certwatch::pki::CertRole::leaf;
   r.not_before = not_before;
   r.not_after = not_after;
   return r;

@@ -1,13 +1,14 @@
-#include <catch2/catch.hpp>
+#include "pki/judge/lints.h"
 
+#include <catch2/catch.hpp>
 #include <ctime>
 #include <set>
 
 #include "pki/judge/judge.h"
-#include "pki/judge/lints.h"
 #include "support/fixtures.h"
 #include "support/pki_fixture.h"
 
+using certwatch::pki::CertRole;
 using namespace testing;
 
 namespace {
@@ -19,14 +20,18 @@ struct Lab {
         leaf(f.server("leaf", ca, CertOptions::of("leaf.test"))),
         f_(f) {}
   certwatch::pki::Certificate cert(const CertFiles& c) { return load_certs(c.cert)[0]; }
-  certwatch::pki::Certificate leaf_with(const std::string& name, CertOptions o) { return cert(f_.server(name, ca, o)); }
+  certwatch::pki::Certificate leaf_with(const std::string& name, CertOptions o) {
+    return cert(f_.server(name, ca, o));
+  }
   CertFiles root, ca, leaf;
   PkiFixture& f_;
 };
 
-std::set<std::string> lint_ids(const certwatch::pki::Certificate& c, bool is_leaf, const certwatch::pki::JudgeOptions& o,
+std::set<std::string> lint_ids(const certwatch::pki::Certificate& c, bool is_leaf,
+                               const certwatch::pki::JudgeOptions& o,
                                const certwatch::pki::Certificate* issuer = nullptr, int below = 0) {
-  certwatch::pki::LintContext ctx{c, is_leaf ? "leaf" : "intermediate", is_leaf, issuer, below > 0, below, o};
+  certwatch::pki::LintContext ctx{
+      c, is_leaf ? CertRole::leaf : CertRole::intermediate, is_leaf, issuer, below > 0, below, o};
   std::set<std::string> out;
   for (const auto& f : certwatch::pki::run_lints(ctx, "t")) out.insert(f.id);
   return out;
@@ -80,7 +85,7 @@ TEST_CASE("expiry lints follow the clock and the lifetime-relative thresholds", 
   auto at = [&](int64_t now) {
     certwatch::pki::JudgeOptions o;
     o.now = now;
-    certwatch::pki::LintContext ctx{leaf, "leaf", true, nullptr, false, 0, o};
+    certwatch::pki::LintContext ctx{leaf, CertRole::leaf, true, nullptr, false, 0, o};
     return certwatch::pki::run_lints(ctx, "t");
   };
   auto only = [](const std::vector<certwatch::pki::Finding>& fs, const char* id) {
@@ -98,10 +103,12 @@ TEST_CASE("expiry lints follow the clock and the lifetime-relative thresholds", 
   CHECK(at(v.not_after - 31 * 86400).empty());
 
   // A 24-hour certificate: warning under 8 hours, critical under 2.4 hours.
-  const auto lim = certwatch::pki::expiry_limits(certwatch::pki::Validity{0, 86400}, certwatch::pki::Thresholds{});
+  const auto lim = certwatch::pki::expiry_limits(certwatch::pki::Validity{0, 86400},
+                                                 certwatch::pki::Thresholds{});
   CHECK(lim.warning_seconds == 86400 / 3);
   CHECK(lim.critical_seconds == 8640);
-  const auto lim10y = certwatch::pki::expiry_limits(certwatch::pki::Validity{0, 3650LL * 86400}, certwatch::pki::Thresholds{});
+  const auto lim10y = certwatch::pki::expiry_limits(certwatch::pki::Validity{0, 3650LL * 86400},
+                                                    certwatch::pki::Thresholds{});
   CHECK(lim10y.warning_seconds == 30 * 86400);
   CHECK(lim10y.critical_seconds == 7 * 86400);
 }
@@ -130,9 +137,10 @@ TEST_CASE("cert.* lints: positive and negative", "[lints]") {
   CHECK(clean.count("cert.outlives_issuer") == 0);
   CHECK(clean.count("leaf.long_validity") == 0);
 
-  const auto no_ids = lab.leaf_with("noids", CertOptions::of("noids.test").with_ext(
-                                                 "basicConstraints = CA:FALSE\nsubjectAltName = DNS:noids.test\n"
-                                                 "subjectKeyIdentifier = none\nauthorityKeyIdentifier = none\n"));
+  const auto no_ids = lab.leaf_with(
+      "noids", CertOptions::of("noids.test")
+                   .with_ext("basicConstraints = CA:FALSE\nsubjectAltName = DNS:noids.test\n"
+                             "subjectKeyIdentifier = none\nauthorityKeyIdentifier = none\n"));
   const auto no_ids_lints = lint_ids(no_ids, true, o, &ca);
   CHECK(no_ids_lints.count("cert.missing_ski") == 1);
   CHECK(no_ids_lints.count("cert.missing_aki") == 1);
@@ -166,19 +174,22 @@ TEST_CASE("leaf.* lints: positive and negative", "[lints]") {
   CHECK(lint_ids(no_san, false, o, &ca).count("leaf.no_san") == 0);  // leaf lints: leaves only
   // A client-only leaf may go without SANs (the seeds' device certificates do).
   const auto client_no_san = lab.leaf_with(
-      "clientnosan", CertOptions::of("device-1").with_ext(
-                         "basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature\n"
-                         "extendedKeyUsage = clientAuth\n"));
+      "clientnosan",
+      CertOptions::of("device-1")
+          .with_ext("basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature\n"
+                    "extendedKeyUsage = clientAuth\n"));
   CHECK(lint_ids(client_no_san, true, o, &ca).count("leaf.no_san") == 0);
 
-  const auto ip = lab.leaf_with("ip", CertOptions::of("ip.test").with_ext(
-                                          kLeafExt + "subjectAltName = DNS:ip.test, IP:127.0.0.1, DNS:10.0.0.1, DNS:IP.test\n"));
+  const auto ip = lab.leaf_with(
+      "ip",
+      CertOptions::of("ip.test").with_ext(
+          kLeafExt + "subjectAltName = DNS:ip.test, IP:127.0.0.1, DNS:10.0.0.1, DNS:IP.test\n"));
   o.host = "127.0.0.1";
   auto ids = lint_ids(ip, true, o, &ca);
   CHECK(ids.count("leaf.hostname_mismatch") == 0);
   CHECK(ids.count("leaf.ip_in_dns_san") == 1);
   CHECK(ids.count("leaf.duplicate_san") == 1);  // ip.test and IP.test: DNS is case-insensitive
-  o.host = "10.0.0.1";  // only as a DNS SAN: an IP must match an IP SAN
+  o.host = "10.0.0.1";                          // only as a DNS SAN: an IP must match an IP SAN
   CHECK(lint_ids(ip, true, o, &ca).count("leaf.hostname_mismatch") == 1);
   o.host = "leaf.test";
   ids = lint_ids(good, true, o, &ca);
@@ -198,10 +209,13 @@ TEST_CASE("leaf.* lints: positive and negative", "[lints]") {
   CHECK(lint_ids(good, true, o, &ca).count("leaf.purpose_mismatch") == 1);
   o.purpose = certwatch::pki::Purpose::any;
 
-  const auto rsa_bad = lab.leaf_with("rsa-bad", CertOptions::of("rsa.test").with_alg(KeyAlg::rsa_2048).with_ext(
-                                                    kLeafExt + "subjectAltName = DNS:rsa.test\n"));
-  const auto rsa_good = lab.leaf_with("rsa-good", CertOptions::of("rsa.test").with_alg(KeyAlg::rsa_2048).with_key(
-                                                      f.dir() / "rsa-bad.key.pem"));
+  const auto rsa_bad =
+      lab.leaf_with("rsa-bad", CertOptions::of("rsa.test")
+                                   .with_alg(KeyAlg::rsa_2048)
+                                   .with_ext(kLeafExt + "subjectAltName = DNS:rsa.test\n"));
+  const auto rsa_good = lab.leaf_with(
+      "rsa-good",
+      CertOptions::of("rsa.test").with_alg(KeyAlg::rsa_2048).with_key(f.dir() / "rsa-bad.key.pem"));
   CHECK(lint_ids(rsa_bad, true, o, &ca).count("leaf.rsa_no_key_encipherment") == 1);
   CHECK(lint_ids(rsa_good, true, o, &ca).count("leaf.rsa_no_key_encipherment") == 0);
   CHECK(lint_ids(good, true, o, &ca).count("leaf.rsa_no_key_encipherment") == 0);  // EC: ECDHE only
@@ -219,15 +233,20 @@ TEST_CASE("ca.* lints: positive and negative", "[lints]") {
   const auto good = lab.cert(lab.ca);
   const auto clean = lint_ids(good, false, o, &root, 0);
 
-  const auto soft = lab.cert(f.ca("soft", lab.root, CertOptions::of("Soft CA").with_ext(
-                                                        "basicConstraints = CA:TRUE, pathlen:0\nkeyUsage = critical, keyCertSign\n"
-                                                        "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n")));
+  const auto soft =
+      lab.cert(f.ca("soft", lab.root,
+                    CertOptions::of("Soft CA").with_ext(
+                        "basicConstraints = CA:TRUE, pathlen:0\nkeyUsage = critical, keyCertSign\n"
+                        "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n")));
   CHECK(lint_ids(soft, false, o, &root).count("ca.basic_constraints_not_critical") == 1);
   CHECK(clean.count("ca.basic_constraints_not_critical") == 0);
 
-  const auto nosign = lab.cert(f.ca("nosign", lab.root, CertOptions::of("No Sign CA").with_ext(
-                                                            "basicConstraints = critical, CA:TRUE, pathlen:0\nkeyUsage = critical, digitalSignature\n"
-                                                            "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n")));
+  const auto nosign = lab.cert(
+      f.ca("nosign", lab.root,
+           CertOptions::of("No Sign CA")
+               .with_ext("basicConstraints = critical, CA:TRUE, pathlen:0\nkeyUsage = critical, "
+                         "digitalSignature\n"
+                         "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n")));
   CHECK(lint_ids(nosign, false, o, &root).count("ca.no_key_cert_sign") == 1);
   CHECK(clean.count("ca.no_key_cert_sign") == 0);
 

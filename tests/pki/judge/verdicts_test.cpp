@@ -3,7 +3,6 @@
 // that never saw the purpose, CA-only files passing as a server's certificate, and
 // issuance-practice lints shouting at trust anchors nobody can change.
 #include <catch2/catch.hpp>
-
 #include <ctime>
 
 #include "pki/judge/judge.h"
@@ -15,7 +14,9 @@ using namespace testing;
 
 namespace {
 
-int64_t now_s() { return static_cast<int64_t>(std::time(nullptr)); }
+int64_t now_s() {
+  return static_cast<int64_t>(std::time(nullptr));
+}
 
 certwatch::pki::JudgeOptions trusting(const fs::path& bundle) {
   certwatch::pki::JudgeOptions o;
@@ -35,8 +36,10 @@ CertOptions big_leaf(const std::string& cn) {
   auto o = CertOptions::of(cn);
   std::string sans = "subjectAltName = DNS:" + cn;
   for (int i = 0; i < 40; ++i) sans += ", DNS:alias-" + std::to_string(i) + ".example.org";
-  o.ext = "basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature\n"
-          "extendedKeyUsage = serverAuth\n" + sans + "\n";
+  o.ext =
+      "basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature\n"
+      "extendedKeyUsage = serverAuth\n" +
+      sans + "\n";
   return o;
 }
 
@@ -66,10 +69,11 @@ TEST_CASE("a PKCS#7 bundle is judged as an unordered set", "[verdicts][pkcs7]") 
     CHECK(has_note(r, "order not judged"));
     // openssl agrees that the set holds a good chain.
     CHECK(run({"openssl", "verify", "-CAfile", root.cert.string(), "-untrusted", ca.cert.string(),
-               leaf.cert.string()}).exit_code == 0);
+               leaf.cert.string()})
+              .exit_code == 0);
     // The roles still come from the path: the leaf is found wherever it stands.
-    CHECK(r.certs[1].role == "leaf");
-    CHECK(r.certs[0].role == "intermediate");
+    CHECK(r.certs[1].role == certwatch::pki::CertRole::leaf);
+    CHECK(r.certs[0].role == certwatch::pki::CertRole::intermediate);
     CHECK(r.fixed_order == std::vector<int>{1, 0});
   }
   // Completeness, extras and trust still apply to a set.
@@ -86,7 +90,8 @@ TEST_CASE("a PKCS#7 bundle is judged as an unordered set", "[verdicts][pkcs7]") 
   CHECK(has_finding(certwatch::pki::judge_file(pem, trusting(root.cert)), "chain.leaf_not_first"));
 }
 
-TEST_CASE("OpenSSL trust settings on an anchor are read for the purpose asked", "[verdicts][trust]") {
+TEST_CASE("OpenSSL trust settings on an anchor are read for the purpose asked",
+          "[verdicts][trust]") {
   TempDir tmp;
   PkiFixture f(tmp.path());
   auto root = f.root("root", CertOptions::of("Trust Settings Root").with_days(3650));
@@ -98,8 +103,8 @@ TEST_CASE("OpenSSL trust settings on an anchor are read for the purpose asked", 
             "-out", trusted.string()});
   REQUIRE(read_file(trusted).find("BEGIN TRUSTED CERTIFICATE") != std::string::npos);
   const auto verify = [&](const std::string& purpose) {
-    std::vector<std::string> argv{"openssl", "verify", "-CAfile", trusted.string(), "-untrusted",
-                                  chain.string()};
+    std::vector<std::string> argv{"openssl",        "verify",     "-CAfile",
+                                  trusted.string(), "-untrusted", chain.string()};
     if (!purpose.empty()) argv.insert(argv.end(), {"-purpose", purpose});
     argv.push_back(chain.string());
     return run(argv).exit_code == 0;
@@ -130,8 +135,9 @@ TEST_CASE("OpenSSL trust settings on an anchor are read for the purpose asked", 
   opt.purpose = certwatch::pki::Purpose::client;
   const certwatch::pki::Report c = certwatch::pki::judge_file(cchain, opt);
   CHECK_FALSE(c.trusted);
-  CHECK(run({"openssl", "verify", "-purpose", "sslclient", "-CAfile", trusted.string(), "-untrusted",
-             cchain.string(), cchain.string()}).exit_code != 0);
+  CHECK(run({"openssl", "verify", "-purpose", "sslclient", "-CAfile", trusted.string(),
+             "-untrusted", cchain.string(), cchain.string()})
+            .exit_code != 0);
 }
 
 TEST_CASE("a server's file without an end-entity certificate is critical", "[verdicts][leaf]") {
@@ -140,13 +146,21 @@ TEST_CASE("a server's file without an end-entity certificate is critical", "[ver
   auto root = f.root("root", CertOptions::of("EE Root").with_days(3650));
   auto ca = f.ca("ca", root, CertOptions::of("EE CA").with_days(1825), 1);
   // A CA certificate carrying the host's SAN, the intermediate after it.
-  auto fake = f.ca("fake", ca, CertOptions::of("mqtt.lab.local").with_extra("subjectAltName = DNS:mqtt.lab.local"));
+  auto fake =
+      f.ca("fake", ca,
+           CertOptions::of("mqtt.lab.local").with_extra("subjectAltName = DNS:mqtt.lab.local"));
   const fs::path file = f.cat("server.pem", {fake.cert, ca.cert});
   auto opt = trusting(root.cert);
 
-  SECTION("--purpose server") { opt.purpose = certwatch::pki::Purpose::server; }
-  SECTION("--host") { opt.host = "mqtt.lab.local"; }
-  SECTION("--purpose client") { opt.purpose = certwatch::pki::Purpose::client; }
+  SECTION("--purpose server") {
+    opt.purpose = certwatch::pki::Purpose::server;
+  }
+  SECTION("--host") {
+    opt.host = "mqtt.lab.local";
+  }
+  SECTION("--purpose client") {
+    opt.purpose = certwatch::pki::Purpose::client;
+  }
   const certwatch::pki::Report r = certwatch::pki::judge_file(file, opt);
   INFO(describe(r));
   const certwatch::pki::Finding* nee = find_finding(r, "chain.no_end_entity");
@@ -156,7 +170,8 @@ TEST_CASE("a server's file without an end-entity certificate is critical", "[ver
   CHECK(certwatch::pki::nagios_exit_code(r.findings) == 2);
 }
 
-TEST_CASE("a CA bundle stays a bundle without purpose or host, and inside directories", "[verdicts][leaf]") {
+TEST_CASE("a CA bundle stays a bundle without purpose or host, and inside directories",
+          "[verdicts][leaf]") {
   TempDir tmp;
   PkiFixture f(tmp.path());
   auto root = f.root("d/root", CertOptions::of("Bundle Root").with_days(3650));
@@ -183,16 +198,19 @@ TEST_CASE("issuance-practice lints are info on self-signed trust anchors", "[ver
   auto old_style = CertOptions::of("Old Style Root").with_days(3650).with_serial("0x01");
   old_style.ext = "basicConstraints = CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\n";
   auto root = f.root("root", old_style);
-  auto expired_opts = CertOptions::of("Expired Root").with_days(30).with_not_before(now - 400 * 86400);
+  auto expired_opts =
+      CertOptions::of("Expired Root").with_days(30).with_not_before(now - 400 * 86400);
   auto expired = f.root("expired", expired_opts);
   // An intermediate issued the same way is a practice someone can still fix: a warning.
   auto ca_opts = CertOptions::of("Sloppy CA").with_days(1825).with_serial("0x02");
-  ca_opts.ext = "basicConstraints = CA:TRUE, pathlen:0\nkeyUsage = critical, keyCertSign, cRLSign\n"
-                "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n";
+  ca_opts.ext =
+      "basicConstraints = CA:TRUE, pathlen:0\nkeyUsage = critical, keyCertSign, cRLSign\n"
+      "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n";
   auto ca = f.ca("ca", root, ca_opts);
   auto leaf = f.server("leaf", ca, CertOptions::of("lint.lab.local"));
 
-  const auto severity_of = [](const certwatch::pki::Report& r, const std::string& id, const std::string& target_end) {
+  const auto severity_of = [](const certwatch::pki::Report& r, const std::string& id,
+                              const std::string& target_end) {
     for (const auto& x : r.findings)
       if (x.id == id && x.target.size() >= target_end.size() &&
           x.target.compare(x.target.size() - target_end.size(), target_end.size(), target_end) == 0)
@@ -205,17 +223,21 @@ TEST_CASE("issuance-practice lints are info on self-signed trust anchors", "[ver
   const certwatch::pki::Report b = certwatch::pki::judge_file(bundle, trusting(bundle));
   INFO(describe(b));
   CHECK(severity_of(b, "cert.bad_serial", "#0") == certwatch::pki::Severity::info);
-  CHECK(severity_of(b, "ca.basic_constraints_not_critical", "#0") == certwatch::pki::Severity::info);
-  CHECK(severity_of(b, "cert.expired", "#1") == certwatch::pki::Severity::critical);  // true and useful
+  CHECK(severity_of(b, "ca.basic_constraints_not_critical", "#0") ==
+        certwatch::pki::Severity::info);
+  CHECK(severity_of(b, "cert.expired", "#1") ==
+        certwatch::pki::Severity::critical);  // true and useful
 
   // The root at the end of a chain, and the intermediate below it.
   const fs::path chain = f.cat("chain.pem", {leaf.cert, ca.cert, root.cert});
   const certwatch::pki::Report c = certwatch::pki::judge_file(chain, trusting(root.cert));
   INFO(describe(c));
   CHECK(severity_of(c, "cert.bad_serial", "#2") == certwatch::pki::Severity::info);
-  CHECK(severity_of(c, "ca.basic_constraints_not_critical", "#2") == certwatch::pki::Severity::info);
+  CHECK(severity_of(c, "ca.basic_constraints_not_critical", "#2") ==
+        certwatch::pki::Severity::info);
   CHECK(severity_of(c, "cert.bad_serial", "#1") == certwatch::pki::Severity::warning);
-  CHECK(severity_of(c, "ca.basic_constraints_not_critical", "#1") == certwatch::pki::Severity::warning);
+  CHECK(severity_of(c, "ca.basic_constraints_not_critical", "#1") ==
+        certwatch::pki::Severity::warning);
 }
 
 TEST_CASE("the system trust bundle raises no issuance-practice warnings", "[verdicts][lints]") {

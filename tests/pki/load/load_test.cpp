@@ -1,8 +1,10 @@
-#include <catch2/catch.hpp>
+#include "pki/load/load.h"
 
 #include <sys/stat.h>
 
-#include "pki/load/load.h"
+#include <catch2/catch.hpp>
+
+#include "pki/judge/finding.h"
 #include "support/fixtures.h"
 #include "support/pki_fixture.h"
 
@@ -21,9 +23,10 @@ TEST_CASE("load_bytes reads PEM chains and skips other blocks", "[load]") {
   CHECK(r->certs[1].subject_cn() == "IoT Cloud (MQTT) Server CA");
 
   // Text before blocks (openssl x509 -text output), a CSR and a key are not certificates.
-  std::string mixed = "Certificate:\n  Data: ...\n" + chain +
-                      "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n" +
-                      read_file(s.leaf.key);
+  std::string mixed =
+      "Certificate:\n  Data: ...\n" + chain +
+      "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n" +
+      read_file(s.leaf.key);
   auto m = certwatch::pki::load_bytes(mixed, "mixed");
   REQUIRE(m.ok());
   CHECK(m->certs.size() == 2);
@@ -45,8 +48,8 @@ TEST_CASE("load_bytes reads DER and PKCS#7 bundles", "[load]") {
   CHECK(der->certs[0].subject_cn() == "mqtt.my-iot-cloud.com");
 
   for (bool as_der : {false, true}) {
-    auto p7 = certwatch::pki::load_bytes(read_file(f.to_p7b({s.leaf.cert, s.server_ca.cert}, "b.p7b", as_der)),
-                              "p7b");
+    auto p7 = certwatch::pki::load_bytes(
+        read_file(f.to_p7b({s.leaf.cert, s.server_ca.cert}, "b.p7b", as_der)), "p7b");
     REQUIRE(p7.ok());
     CHECK(p7->format == (as_der ? "PKCS7-DER" : "PEM"));
     CHECK(p7->certs.size() == 2);
@@ -63,7 +66,8 @@ TEST_CASE("load_bytes counts keys, plain and encrypted, PEM and DER", "[load]") 
   CHECK(plain->certs.empty());
   CHECK_FALSE(plain->encrypted_key);
   for (bool traditional : {false, true}) {
-    auto enc = certwatch::pki::load_bytes(read_file(f.encrypt_key(key, "e.pem", "secret", traditional)), "e");
+    auto enc = certwatch::pki::load_bytes(
+        read_file(f.encrypt_key(key, "e.pem", "secret", traditional)), "e");
     REQUIRE(enc.ok());
     CHECK(enc->encrypted_key);
   }
@@ -96,13 +100,24 @@ TEST_CASE("load_bytes refuses malformed input and accepts empty input", "[load]"
   CHECK_FALSE(certwatch::pki::load_bytes(huge, "huge").ok());
 }
 
-TEST_CASE("load_file maps errors to input ids and keeps key bytes only for keys", "[load]") {
+TEST_CASE("load_file tells unreadable from malformed and keeps key bytes only for keys", "[load]") {
+  using certwatch::ErrorKind;
+  using certwatch::pki::input_finding_id;
+  namespace fid = certwatch::pki::fid;
   TempDir tmp;
   PkiFixture f(tmp.path());
   auto missing = certwatch::pki::load_file(tmp / "nope.pem");
-  CHECK(missing.error_id == "input.unreadable");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.loaded.error().kind == ErrorKind::io);
+  CHECK(input_finding_id(missing.loaded.error()) == fid::input_unreadable);
+  CHECK(missing.loaded.error().message.starts_with((tmp / "nope.pem").string() + ": "));
+  CHECK(input_finding_id(certwatch::pki::load_file(tmp.path()).loaded.error()) ==
+        fid::input_unreadable);  // a directory: not a regular file
   write_file(tmp / "bad.pem", "-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n");
-  CHECK(certwatch::pki::load_file(tmp / "bad.pem").error_id == "input.malformed");
+  auto bad = certwatch::pki::load_file(tmp / "bad.pem");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.loaded.error().kind == ErrorKind::invalid_input);
+  CHECK(input_finding_id(bad.loaded.error()) == fid::input_malformed);
 
   // Over 10 MiB: refused without reading it (a sparse file).
   {
@@ -112,8 +127,9 @@ TEST_CASE("load_file maps errors to input ids and keeps key bytes only for keys"
     std::fclose(fp);
   }
   auto big = certwatch::pki::load_file(tmp / "big.pem");
-  CHECK(big.error_id == "input.malformed");
-  CHECK(big.error.find("10 MiB") != std::string::npos);
+  REQUIRE_FALSE(big.ok());
+  CHECK(input_finding_id(big.loaded.error()) == fid::input_malformed);
+  CHECK(big.loaded.error().message.find("10 MiB") != std::string::npos);
 
   auto root = f.root("r", CertOptions::of("R"));
   auto cert = certwatch::pki::load_file(root.cert);
@@ -141,7 +157,8 @@ TEST_CASE("walk_paths recurses, filters names and survives symlink loops", "[loa
   std::vector<fs::path> roots{tmp / "a", tmp / "explicit.txt"};
   auto entries = certwatch::pki::walk_paths(roots);
   std::vector<std::string> names;
-  for (const auto& e : entries) names.push_back(e.path.filename().string() + (e.error_id.empty() ? "" : "!"));
+  for (const auto& e : entries)
+    names.push_back(e.path.filename().string() + (e.error_id.empty() ? "" : "!"));
   CHECK(names == std::vector<std::string>{"y.crt", "dangling.pem!", "x.pem", "explicit.txt"});
   CHECK(entries.back().explicit_arg);
   CHECK_FALSE(entries.front().explicit_arg);
