@@ -3,6 +3,8 @@
 // endpoint.handshake_failed, of the protocol around it endpoint.protocol_failed.
 #include "agent/probe/probe_failure.h"
 
+#include "pki/judge/finding.h"
+
 namespace certwatch::agent::probe {
 
 const char* finding_id(ProbeFailure f) {
@@ -11,12 +13,12 @@ const char* finding_id(ProbeFailure f) {
       return "";
     case ProbeFailure::resolve:
     case ProbeFailure::connect:
-      return "endpoint.unreachable";
+      return pki::fid::endpoint_unreachable.data();
     case ProbeFailure::handshake:
-      return "endpoint.handshake_failed";
+      return pki::fid::endpoint_handshake_failed.data();
     case ProbeFailure::starttls:
     case ProbeFailure::exchange:
-      return "endpoint.protocol_failed";
+      return pki::fid::endpoint_protocol_failed.data();
   }
   return "";
 }

@@ -147,7 +147,7 @@ certwatch::Result<pki::Certificate> judge_issued(const RenewTarget& t, const Iss
                                        config::issued_judge_context(t.entry, set.anchors).at(now));
   for (const auto& f : report.findings)
     if (f.severity == pki::Severity::critical || f.id.rfind("chain.", 0) == 0 ||
-        f.id == "cert.outlives_issuer")
+        f.id == pki::fid::cert_outlives_issuer)
       return certwatch::make_error("issued set refused by the check: " + f.id + ": " + f.message);
   return leaf;
 }

@@ -251,12 +251,12 @@ void RenewScheduler::publish(Managed& m) {
   }
   if (m.st.failures > 0)
     report.findings.push_back(
-        pki::make_finding(policy, "renewal.failed", target.id,
+        pki::make_finding(policy, pki::fid::renewal_failed, target.id,
                           std::to_string(m.st.failures) + " failed attempt(s), next at " +
                               certwatch::format_iso8601(m.st.next_at) + ": " + m.st.last_error));
   if (m.st.due_at > 0 && clock_.now() > m.st.due_at + kShareReloadSeconds)
     report.findings.push_back(
-        pki::make_finding(policy, "renewal.overdue", target.id,
+        pki::make_finding(policy, pki::fid::renewal_overdue, target.id,
                           "renewal was due at " + certwatch::format_iso8601(m.st.due_at)));
   inventory_.observe(target, std::move(entry));
 }
