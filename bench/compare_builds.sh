@@ -73,7 +73,7 @@ same "demo /metrics ($(grep -c '^certwatch_' "$work/metrics.new") series)" "$wor
 same "demo /api/v1/certificates" "$work/api.old" "$work/api.new"
 
 # 3. --help texts
-helps=("--help" "agent --help" "check --help" "config --help" "config check --help" "pki --help")
+helps=("--help" "agent --help" "check --help" "probe --help" "renew --help" "config --help" "config check --help" "pki --help")
 for s in init ca issue import bundle list revoke crl; do helps+=("pki $s --help"); done
 for h in "${helps[@]}"; do
   # shellcheck disable=SC2086
