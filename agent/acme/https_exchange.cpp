@@ -22,6 +22,7 @@
 
 #include "agent/acme/await_callback.h"
 #include "agent/probe/resolve.h"
+#include "config/address.h"
 #include "pki/load/load.h"
 
 namespace certwatch::agent::acme {
@@ -51,27 +52,11 @@ Result<HttpsUrl> parse_https_url(const std::string& url) {
   HttpsUrl out;
   out.target = path == std::string::npos ? "/" : url.substr(path);
   if (out.target[0] == '?') out.target.insert(0, "/");
-  std::string port;
-  if (!authority.empty() && authority[0] == '[') {
-    const size_t close = authority.find(']');
-    if (close == std::string::npos) return make_error("'" + url + "' has an unclosed IPv6 literal");
-    out.host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size() && authority[close + 1] == ':')
-      port = authority.substr(close + 2);
-  } else {
-    const size_t colon = authority.rfind(':');
-    out.host = authority.substr(0, colon);
-    if (colon != std::string::npos) port = authority.substr(colon + 1);
-  }
-  if (out.host.empty() || out.host.find('@') != std::string::npos)
-    return make_error("'" + url + "' has no usable host");
-  if (!port.empty()) {
-    if (port.size() > 5 ||
-        !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); }) ||
-        std::stoi(port) < 1 || std::stoi(port) > 65535)
-      return make_error("'" + url + "' has an invalid port");
-    out.port = static_cast<unsigned short>(std::stoi(port));
-  }
+  // One HOST:PORT rule for the whole agent (config/address.h), 443 when the port is left out.
+  auto hp = config::parse_authority(authority, 443);
+  if (!hp) return make_error("'" + url + "': " + hp.error().message, hp.error().kind);
+  out.host = hp->host;
+  out.port = hp->port;
   return out;
 }
 
