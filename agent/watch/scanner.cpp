@@ -48,7 +48,7 @@ bool looks_like_key_only(std::string_view bytes) {
 void walk_dir(const fs::path& dir, const std::shared_ptr<const WatchContext>& ctx, bool recursive,
               TargetMap& out) {
   for (auto& e : pki::walk_dir(dir, pki::WalkRules{recursive, ctx->entry.exclude})) {
-    if (!e.error.empty() && is_dir(e.path)) spdlog::warn("cannot list {}", e.error);
+    if (e.error && is_dir(e.path)) spdlog::warn("cannot list {}", e.error->message);
     out.emplace(std::move(e.path), ctx);  // first entry wins
   }
 }

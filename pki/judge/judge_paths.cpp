@@ -49,7 +49,7 @@ std::vector<Report> judge_paths(std::span<const fs::path> paths, const JudgeOpti
   std::unordered_map<std::string, std::vector<size_t>> by_stem;
   if (!key_path) {
     parallel_for(entries.size(), threads, [&](size_t i) {
-      if (entries[i].error_id.empty()) stems[i] = pairing_stem(entries[i].path);
+      if (!entries[i].error) stems[i] = pairing_stem(entries[i].path);
     });
     for (size_t i = 0; i < entries.size(); ++i)
       if (!stems[i].empty()) by_stem[stems[i]].push_back(i);
@@ -80,12 +80,9 @@ std::vector<Report> judge_paths(std::span<const fs::path> paths, const JudgeOpti
     inputs.resize(n);
     parallel_for(n, threads, [&](size_t k) {
       const WalkEntry& e = entries[base + k];
-      if (!e.error_id.empty()) {
+      if (e.error) {
         inputs[k].path = e.path;
-        // A walk entry fails when it cannot be read (pki/load/dir_walk.cpp); its id says so.
-        const ErrorKind kind =
-            e.error_id == fid::input_unreadable ? ErrorKind::io : ErrorKind::invalid_input;
-        inputs[k].loaded = make_error(e.error, kind);
+        inputs[k].loaded = *e.error;  // the walk could not use it (pki/load/dir_walk.cpp)
       } else {
         inputs[k] = load_file(e.path);
       }

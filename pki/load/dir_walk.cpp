@@ -63,7 +63,8 @@ class Walker {
       children.push_back(*it);
     if (ec) {
       if (files_ != nullptr)
-        files_->push_back({dir, false, "input.unreadable", dir.string() + ": " + ec.message()});
+        files_->push_back(
+            {dir, false, make_error(dir.string() + ": " + ec.message(), ErrorKind::io)});
       return;
     }
     std::sort(children.begin(), children.end(),
@@ -87,12 +88,13 @@ class Walker {
     if (link) {
       struct stat st {};
       if (::stat(p.c_str(), &st) != 0) {
-        files_->push_back({p, false, "input.unreadable", p.string() + ": " + std::strerror(errno)});
+        files_->push_back(
+            {p, false, make_error(p.string() + ": " + std::strerror(errno), ErrorKind::io)});
         return;
       }
       if (S_ISDIR(st.st_mode)) return;  // links to directories are never followed
     }
-    files_->push_back({p, false, {}, {}});
+    files_->push_back({p, false, std::nullopt});
   }
 
   const WalkRules& rules_;
@@ -125,13 +127,14 @@ std::vector<WalkEntry> walk_paths(std::span<const fs::path> roots) {
   for (const auto& root : roots) {
     struct stat st {};
     if (::stat(root.c_str(), &st) != 0) {
-      out.push_back({root, true, "input.unreadable", root.string() + ": " + std::strerror(errno)});
+      out.push_back(
+          {root, true, make_error(root.string() + ": " + std::strerror(errno), ErrorKind::io)});
       continue;
     }
     if (S_ISDIR(st.st_mode)) {
       if (w.first_visit(root)) w.walk(root);
     } else {
-      out.push_back({root, true, {}, {}});
+      out.push_back({root, true, std::nullopt});
     }
   }
   return out;

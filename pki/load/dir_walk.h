@@ -22,21 +22,23 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/result.h"
+
 namespace certwatch::pki {
 
 // One file found by a walk. `explicit_arg`: named as a root (as opposed to found inside a
-// directory). `error_id`/`error` are set when the entry cannot be used (a dangling symlink, a
-// directory that cannot be listed: then `path` is that directory).
+// directory). `error` is set when the entry cannot be used (a dangling symlink, a directory
+// that cannot be listed: then `path` is that directory); its kind is io (input.unreadable).
 struct WalkEntry {
   std::filesystem::path path;
   bool explicit_arg = false;
-  std::string error_id;
-  std::string error;
+  std::optional<Error> error;
 };
 
 struct WalkRules {

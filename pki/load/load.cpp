@@ -431,8 +431,8 @@ fs::path system_trust_file() {
 TrustFiles load_trust_files(std::span<const fs::path> paths) {
   TrustFiles out;
   for (const auto& w : walk_paths(paths)) {
-    if (!w.error.empty()) {
-      out.errors.push_back(w.path.string() + ": " + w.error);
+    if (w.error) {
+      out.errors.push_back(w.path.string() + ": " + w.error->message);
       continue;
     }
     auto in = load_file(w.path);
