@@ -109,9 +109,9 @@ class BeastTransport final : public HttpsTransport {
         co_return make_error("resolving " + url->host + " timed out after " +
                              std::to_string(timeout_.count()) + " ms");
       }
-      if (resolved->error)
-        co_return make_error("cannot resolve " + url->host + ": " + *resolved->error);
-      for (const auto& a : resolved->addresses) endpoints.emplace_back(a, url->port);
+      if (!*resolved)
+        co_return make_error("cannot resolve " + url->host + ": " + resolved->error().message);
+      for (const auto& a : **resolved) endpoints.emplace_back(a, url->port);
     }
 
     auto stream = std::make_shared<SslStream>(io_, ctx_);

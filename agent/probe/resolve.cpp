@@ -17,15 +17,13 @@ namespace {
 namespace asio = boost::asio;
 
 Resolved lookup(const std::string& host) {
-  Resolved r;
+  std::vector<asio::ip::address> addresses;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
-  if (const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &res); rc != 0) {
-    r.error = ::gai_strerror(rc);
-    return r;
-  }
+  if (const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &res); rc != 0)
+    return certwatch::make_error(::gai_strerror(rc), ErrorKind::not_found);
   for (const addrinfo* a = res; a != nullptr; a = a->ai_next) {
     asio::ip::address ip;
     if (a->ai_family == AF_INET) {
@@ -40,12 +38,13 @@ Resolved lookup(const std::string& host) {
       continue;
     }
     // getaddrinfo lists an address once per protocol on some systems.
-    if (std::find(r.addresses.begin(), r.addresses.end(), ip) == r.addresses.end())
-      r.addresses.push_back(ip);
+    if (std::find(addresses.begin(), addresses.end(), ip) == addresses.end())
+      addresses.push_back(ip);
   }
   ::freeaddrinfo(res);
-  if (r.addresses.empty()) r.error = "no IPv4 or IPv6 address";
-  return r;
+  if (addresses.empty())
+    return certwatch::make_error("no IPv4 or IPv6 address", ErrorKind::not_found);
+  return addresses;
 }
 
 // Shared by the lookup thread and the io side. `deliver` is cleared (under the lock) when the
@@ -71,9 +70,8 @@ class Pending final : public PendingResolve, public std::enable_shared_from_this
     timer_.async_wait([weak, timeout](const boost::system::error_code& ec) {
       auto self = weak.lock();
       if (ec || !self) return;
-      Resolved r;
-      r.error = "timed out after " + std::to_string(timeout.count()) + " ms";
-      self->finish(std::move(r));
+      self->finish(certwatch::make_error(
+          "timed out after " + std::to_string(timeout.count()) + " ms", ErrorKind::failed));
     });
     try {
       std::thread([mailbox = mailbox_, host] {
@@ -84,9 +82,8 @@ class Pending final : public PendingResolve, public std::enable_shared_from_this
     } catch (const std::system_error& e) {
       // No thread to spare: an answer like any other (posted), never an exception out of the
       // handler that started the probe.
-      Resolved r;
-      r.error = std::string("cannot start the lookup: ") + e.what();
-      mailbox_->deliver(std::move(r));
+      mailbox_->deliver(certwatch::make_error(std::string("cannot start the lookup: ") + e.what(),
+                                              ErrorKind::failed));
     }
   }
 
@@ -123,8 +120,7 @@ std::shared_ptr<PendingResolve> async_resolve(asio::io_context& io, const std::s
   const auto literal = asio::ip::make_address(host, ec);
   auto pending = std::make_shared<Pending>(io, std::move(done));
   if (!ec) {
-    Resolved r;
-    r.addresses.push_back(literal);
+    Resolved r = std::vector<asio::ip::address>{literal};
     // Posted, not called: `done` never runs inside async_resolve.
     asio::post(io, [pending, r = std::move(r)]() mutable { pending->finish(std::move(r)); });
     return pending;

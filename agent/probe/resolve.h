@@ -12,16 +12,15 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
+#include "base/result.h"
+
 namespace certwatch::agent::probe {
 
-struct Resolved {
-  std::vector<boost::asio::ip::address> addresses;  // distinct, in resolver order
-  std::optional<std::string> error;                 // set: no address
-};
+// The addresses (distinct, in resolver order; never empty), or why there are none.
+using Resolved = certwatch::Result<std::vector<boost::asio::ip::address>>;
 
 // A lookup in flight; abandon() drops its answer (the thread finishes on its own and posts
 // nothing; `done` is not called). Must be called on the io_context's thread before the

@@ -320,9 +320,7 @@ class Probe final : public ProbeHandle, public std::enable_shared_from_this<Prob
     if (resolve_) {
       resolve_->abandon();
       resolve_.reset();
-      Resolved r;
-      r.error = "probe cancelled";
-      on_resolved(std::move(r));
+      on_resolved(certwatch::make_error("probe cancelled", ErrorKind::failed));
       return;
     }
     for (auto& a : probes_)
@@ -333,11 +331,11 @@ class Probe final : public ProbeHandle, public std::enable_shared_from_this<Prob
   void on_resolved(Resolved r) {
     resolve_.reset();
     auto keep = std::move(self_);  // the address probes' handlers own us from here
-    if (r.error) {
-      result_.resolve_error = "cannot resolve " + target_.host + ": " + *r.error;
+    if (!r) {
+      result_.resolve_error = "cannot resolve " + target_.host + ": " + r.error().message;
       return complete();
     }
-    const std::vector<asio::ip::address>& addresses = r.addresses;
+    const std::vector<asio::ip::address>& addresses = *r;
     result_.addresses.resize(addresses.size());
     remaining_ = addresses.size();
     for (size_t i = 0; i < addresses.size(); ++i) {

@@ -15,9 +15,9 @@ TEST_CASE("an IP literal resolves to itself, without a lookup", "[agent][probe]"
   CHECK_FALSE(got);
   io.run();
   REQUIRE(got);
-  CHECK_FALSE(got->error);
-  REQUIRE(got->addresses.size() == 1);
-  CHECK(got->addresses.front().to_string() == "::1");
+  REQUIRE(got->ok());
+  REQUIRE((*got)->size() == 1);
+  CHECK((*got)->front().to_string() == "::1");
 }
 
 TEST_CASE("an abandoned lookup answers nothing", "[agent][probe]") {
