@@ -4,7 +4,7 @@
 
 #include <boost/asio/post.hpp>
 
-#include "agent/http/http_server.h"
+#include "agent/server/http_server.h"
 
 namespace certwatch::agent::acme {
 

@@ -27,7 +27,6 @@
 #include "agent/alerts/alert_publisher.h"
 #include "agent/clock/clock.h"
 #include "agent/daemon/sd_notify.h"
-#include "agent/http/http_server.h"
 #include "agent/http/status_page.h"
 #include "agent/inventory/inventory.h"
 #include "agent/inventory/source_sink.h"
@@ -35,6 +34,7 @@
 #include "agent/probe/endpoint_source.h"
 #include "agent/renew/ledger_source.h"
 #include "agent/renew/scheduler.h"
+#include "agent/server/http_server.h"
 #include "agent/watch/file_source.h"
 #include "config/config.h"
 

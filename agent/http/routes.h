@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "agent/clock/clock.h"
-#include "agent/http/http_server.h"
 #include "agent/http/status_page.h"
 #include "agent/inventory/inventory.h"
 #include "agent/metrics/agent_metrics.h"
+#include "agent/server/http_server.h"
 
 namespace certwatch::agent {
 

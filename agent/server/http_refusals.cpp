@@ -1,4 +1,4 @@
-#include "agent/http/http_refusals.h"
+#include "agent/server/http_refusals.h"
 
 #include <spdlog/spdlog.h>
 

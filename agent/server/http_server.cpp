@@ -1,4 +1,4 @@
-#include "agent/http/http_server.h"
+#include "agent/server/http_server.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -10,7 +10,7 @@
 #include <charconv>
 #include <vector>
 
-#include "agent/http/http_session.h"
+#include "agent/server/http_session.h"
 
 namespace certwatch::agent {
 

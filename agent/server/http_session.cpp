@@ -1,4 +1,4 @@
-#include "agent/http/http_session.h"
+#include "agent/server/http_session.h"
 
 #include <spdlog/spdlog.h>
 

@@ -26,8 +26,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "agent/http/http_refusals.h"
-#include "agent/http/http_server.h"
+#include "agent/server/http_refusals.h"
+#include "agent/server/http_server.h"
 
 namespace certwatch::agent {
 

@@ -15,7 +15,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <spdlog/spdlog.h>
 
-#include "agent/http/http_server.h"
+#include "agent/server/http_server.h"
 
 namespace {
 

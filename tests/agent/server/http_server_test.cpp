@@ -1,6 +1,6 @@
 // HttpServer over real sockets: the server runs on an io_context in a thread, the test talks
 // raw HTTP/1.1 through a blocking POSIX socket with a receive timeout, so every wait is bounded.
-#include "agent/http/http_server.h"
+#include "agent/server/http_server.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
