@@ -1,5 +1,7 @@
 #include "agent/inventory/inventory.h"
 
+#include <utility>
+
 #include <algorithm>
 
 namespace certwatch::agent {
@@ -69,9 +71,9 @@ CertPtr Inventory::intern(const pki::CertRecord& record) {
   h ^= static_cast<uint64_t>(record.index) * 0xff51afd7ed558ccdull;
   auto& slot = interned_[h];
   if (auto shared = slot.lock()) {
-    if (shared->sha256 == record.sha256 && shared->index == record.index &&
-        shared->role == record.role && shared->subject == record.subject)
-      return shared;
+    // Every field, not just the identity: a ledger row's record (built from the row) must not
+    // stand for the parsed certificate of a file, nor the other way round.
+    if (*shared == record) return shared;
     return std::make_shared<const pki::CertRecord>(record);  // hash collision: keep apart
   }
   auto fresh = std::make_shared<const pki::CertRecord>(record);
@@ -103,20 +105,24 @@ void Inventory::tell(const InventoryChange& c, const InventoryEntry* old,
 InventoryChange Inventory::observe(const TargetId& target, InventoryEntry entry) {
   if (!entry.report.certs.empty()) entry = prepare(std::move(entry));
   auto it = entries_.find(target);
-  InventoryChange c = diff_entries(target, it != entries_.end() ? &it->second : nullptr, &entry);
-  tell(c, it != entries_.end() ? &it->second : nullptr, &entry);
   // Messages (e.g. days left) and labels may differ even when the verdict does not: the
   // exported view changes with any new report, so the generation always moves.
   ++generation_;
-  if (it != entries_.end()) {
-    certificates_ -= it->second.certs.size();
-    it->second = std::move(entry);
-    certificates_ += it->second.certs.size();
-  } else {
+  if (it == entries_.end()) {
+    InventoryChange c = diff_entries(target, nullptr, &entry);
     certificates_ += entry.certs.size();
     ++targets_by_source_[static_cast<size_t>(target.source)];
-    entries_.emplace(target, std::move(entry));
+    it = entries_.emplace(target, std::move(entry)).first;
+    index_.update(&*it, nullptr, &it->second, c.certificates);
+    tell(c, nullptr, &it->second);
+    return c;
   }
+  InventoryChange c = diff_entries(target, &it->second, &entry);
+  InventoryEntry old = std::exchange(it->second, std::move(entry));
+  certificates_ += it->second.certs.size();
+  certificates_ -= old.certs.size();
+  index_.update(&*it, &old, &it->second, c.certificates);
+  tell(c, &old, &it->second);
   return c;
 }
 
@@ -124,11 +130,15 @@ std::optional<InventoryChange> Inventory::remove(const TargetId& target) {
   auto it = entries_.find(target);
   if (it == entries_.end()) return std::nullopt;
   InventoryChange c = diff_entries(target, &it->second, nullptr);
-  tell(c, &it->second, nullptr);
-  certificates_ -= it->second.certs.size();
-  --targets_by_source_[static_cast<size_t>(target.source)];
+  // The index lets go of the target's places while its node is alive; then listeners see the
+  // inventory without it.
+  index_.update(&*it, &it->second, nullptr, c.certificates);
+  InventoryEntry old = std::move(it->second);
   entries_.erase(it);
+  certificates_ -= old.certs.size();
+  --targets_by_source_[static_cast<size_t>(target.source)];
   ++generation_;
+  tell(c, &old, nullptr);
   return c;
 }
 

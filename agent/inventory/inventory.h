@@ -21,78 +21,12 @@
 #include <variant>
 #include <vector>
 
-#include "agent/inventory/file_stamp.h"
+#include "agent/inventory/certificates.h"
+#include "agent/inventory/entry.h"
 #include "agent/inventory/target.h"
 #include "pki/judge/judge.h"
 
 namespace certwatch::agent {
-
-// Certificate records are interned: identical records (same fingerprint, position and role)
-// in many files, such as the intermediates of every chain file, are stored once and shared.
-using CertPtr = std::shared_ptr<const pki::CertRecord>;
-
-// Identity of the key a certificate file was judged with (paired by stem, or the entry's
-// `key`): a rescan that sees the same certificate bytes re-judges anyway when this differs.
-struct KeyIdentity {
-  std::string path;
-  FileStamp stamp;          // dev, inode, size, mtime, ctime
-  std::string spki_sha256;  // content identity that matters for key.mismatch
-  bool encrypted = false;
-  bool operator==(const KeyIdentity&) const = default;
-};
-
-// Both absent, or both present and equal.
-inline bool same_key(const std::shared_ptr<const KeyIdentity>& a,
-                     const std::shared_ptr<const KeyIdentity>& b) {
-  return a == b || (a && b && *a == *b);
-}
-
-// What the file source keeps to tell whether a file changed and what it was judged with.
-struct FileState {
-  std::string watch;  // the `watch` path this file belongs to (`watch` in the JSON API)
-  FileStamp stamp;
-  ContentHash hash{};
-  bool read_ok = false;  // false: the report holds input.unreadable; always re-read
-  // The key compared with this file's leaf, if any (not for a file carrying its own key).
-  // A pointer, not an optional: most files have no paired key, and an inline identity would
-  // cost every entry its size (bench/agent_scale counts bytes per certificate).
-  std::shared_ptr<const KeyIdentity> key;
-  // The file holds private keys and no certificate: its change re-judges the certificate
-  // files it pairs with.
-  bool key_file = false;
-};
-
-// What the endpoint source learnt from its last probe of one address of an endpoint (the
-// target "host:port [address]"; just "host:port" while the name does not resolve).
-struct EndpointState {
-  std::string endpoint;             // "host:port" as configured (the `endpoint` label)
-  std::string address;              // the IP probed (the `address` label); "" when nothing resolved
-  bool success = false;             // connect, handshake and exchange all succeeded
-  std::string tls_version, cipher;  // of the last handshake that completed
-  double duration_seconds = 0;      // of the last probe
-  int64_t probed_at = 0;            // POSIX seconds
-  int64_t last_success = 0;         // 0: never
-};
-
-// Source-specific state, one alternative per source kind that keeps one; ledger rows and
-// managed certificates keep none (std::monostate, the default): file() is non-null only for an
-// entry a file source made.
-using SourceState = std::variant<std::monostate, FileState, EndpointState>;
-
-struct InventoryEntry {
-  // The target's certificates, in file (or served) order. Filled by Inventory::prepare() from
-  // report.certs, which is then left empty: read certificates from here.
-  std::vector<CertPtr> certs;
-  pki::Report report;
-  // When a time-dependent finding (expiry thresholds, not-yet-valid) may change: the entry is
-  // judged again then even if its source did not change.
-  int64_t rejudge_at = std::numeric_limits<int64_t>::max();
-  SourceState state;
-
-  const FileState* file() const { return std::get_if<FileState>(&state); }
-  FileState* file() { return std::get_if<FileState>(&state); }
-  const EndpointState* endpoint() const { return std::get_if<EndpointState>(&state); }
-};
 
 enum class ChangeKind { added, changed, unchanged, removed };
 
@@ -107,11 +41,14 @@ struct InventoryChange {
   };
   std::vector<SeverityChange> changed;  // same id and target, another severity
   bool certs_changed = false;           // the certificate list differs (by fingerprint)
+  // The certificates the old or the new entry holds, and what changed about each: their own
+  // findings (pki::scope_of) page from here, once per certificate, not from raised/cleared.
+  std::vector<CertificateChange> certificates;
 };
 
-// Told of every observation and removal, before the old entry is replaced (old null: a new
-// target; fresh null: the target is gone). Runs on the inventory's thread; must not call back
-// into the inventory.
+// Told of every observation and removal, once the inventory holds the fresh entry (old null: a
+// new target; fresh null: the target is gone, and no longer in entries()). Runs on the
+// inventory's thread; may read the inventory but must not change it.
 using InventoryListener = std::function<void(const InventoryChange&, const InventoryEntry* old,
                                              const InventoryEntry* fresh)>;
 
@@ -134,12 +71,15 @@ class Inventory {
   void recheck_by(const TargetId& target, int64_t at);
 
   const InventoryEntry* find(const TargetId& target) const;
-  const std::map<TargetId, InventoryEntry>& entries() const { return entries_; }
+  const Entries& entries() const { return entries_; }
   std::size_t size() const { return entries_.size(); }
   std::size_t size(SourceKind source) const {
     return targets_by_source_[static_cast<size_t>(source)];
   }
+  // Certificates held by all entries, counted once per place (the exported series).
   std::size_t certificate_count() const { return certificates_; }
+  // The inventory by certificate: every fingerprint with its places and own findings.
+  const CertificateIndex& certificates() const { return index_; }
   // Bumped on every change that affects what is exported (metrics, API).
   uint64_t generation() const { return generation_; }
 
@@ -147,7 +87,8 @@ class Inventory {
   CertPtr intern(const pki::CertRecord& record);
   void tell(const InventoryChange& c, const InventoryEntry* old, const InventoryEntry* fresh) const;
 
-  std::map<TargetId, InventoryEntry> entries_;
+  Entries entries_;
+  CertificateIndex index_;
   // Interned records by a hash of (sha256, index, role); equality is checked on lookup.
   std::unordered_map<uint64_t, std::weak_ptr<const pki::CertRecord>> interned_;
   std::vector<InventoryListener> listeners_;

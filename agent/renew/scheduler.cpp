@@ -236,6 +236,11 @@ void RenewScheduler::publish(Managed& m) {
   const auto target = managed_target(m.st.name);
   const auto& e = m.target->entry;
   InventoryEntry entry;
+  entry.state = ManagedState{.name = m.st.name,
+                             .due_at = m.st.due_at,
+                             .next_at = m.st.next_at,
+                             .failures = m.st.failures,
+                             .last_error = m.st.last_error};
   auto& report = entry.report;
   report.target = target.id;
   const auto policy = config_.severity_policy();

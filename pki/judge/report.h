@@ -33,6 +33,7 @@ struct CertRecord {
   std::string key_type;           // "EC P-256", "RSA 2048", "ED25519"
   std::string signature_algorithm;
   bool is_ca = false;
+  bool operator==(const CertRecord&) const = default;
 };
 
 // A private key found beside certificates (its material never leaves pki/).

@@ -138,15 +138,16 @@ TEST_CASE("inventory keys targets by source and id", "[agent][inventory]") {
   CHECK(to_string(endpoint.source) == "endpoint");
 }
 
-TEST_CASE("inventory reports a severity change as a change and tells every subscriber first",
+TEST_CASE("inventory reports a severity change as a change and tells every subscriber",
           "[agent][inventory]") {
   Inventory inv;
   std::vector<std::string> seen;
   inv.subscribe([&](const certwatch::agent::InventoryChange& c, const InventoryEntry* old,
                     const InventoryEntry* fresh) {
-    // Called before the replacement: the inventory still holds `old`.
+    // Called once the inventory holds the fresh entry (none after a removal); `old` is apart.
     const InventoryEntry* held = inv.find(c.target);
-    CHECK(held == old);
+    CHECK(held == fresh);
+    CHECK((old == nullptr || old != held));
     seen.push_back(std::to_string(static_cast<int>(c.kind)) + (fresh != nullptr ? "+" : "-"));
   });
   auto warn = inventory_entry({"aa"}, {"cert.expires_soon"});
