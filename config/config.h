@@ -144,6 +144,9 @@ struct MqttConfig {
   // Events kept while the broker is away (Paho's offline buffer); beyond it the oldest go.
   uint32_t buffer_limit = 10000;
   bool home_assistant = false;  // MQTT discovery: one sensor per watched leaf certificate
+  // A managed certificate whose renewal is healthy and not yet due does not page its
+  // cert.expires_soon warning: the agent is about to replace it (critical still pages).
+  bool quiet_managed_expiry = true;
   bool operator==(const MqttConfig&) const = default;
 };
 

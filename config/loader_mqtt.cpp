@@ -20,7 +20,7 @@ bool broker_url_ok(std::string_view url) {
 void Schema::mqtt(const Field& f, MqttConfig& out) {
   const auto m = r_.map(f, {"broker", "client_id", "topic_prefix", "ca", "cert", "key", "username",
                             "password_file", "qos", "keepalive", "hold", "renotify", "min_severity",
-                            "buffer_limit", "home_assistant"});
+                            "buffer_limit", "home_assistant", "quiet_managed_expiry"});
   if (const auto* v = m.required("broker"))
     if (auto s = checked(*v, broker_url_ok, "broker URL",
                          "mqtt://, mqtts://, tcp://, ssl://, ws:// or wss:// and a host "
@@ -62,6 +62,8 @@ void Schema::mqtt(const Field& f, MqttConfig& out) {
     if (auto n = r_.integer(*v, 1, 1000000)) out.buffer_limit = static_cast<uint32_t>(*n);
   if (const auto* v = m.get("home_assistant"))
     if (auto b = r_.boolean(*v)) out.home_assistant = *b;
+  if (const auto* v = m.get("quiet_managed_expiry"))
+    if (auto b = r_.boolean(*v)) out.quiet_managed_expiry = *b;
 }
 
 }  // namespace certwatch::config::sections

@@ -123,7 +123,7 @@ void AlertPublisher::on_change(const InventoryChange& change, const InventoryEnt
                                const InventoryEntry* fresh) {
   if (stopped_ || change.kind == ChangeKind::unchanged) return;
   std::vector<mq::AlertTransition> ts;
-  feed_alerts(book_, cfg_.min_severity, change, fresh, now(), ts);
+  feed_alerts(book_, policy(), change, fresh, now(), ts);
   apply(ts);
   if (cfg_.home_assistant) update_sensor(change.target, fresh);
   arm_hold_timer();
@@ -137,6 +137,18 @@ void AlertPublisher::seed(const Inventory& inventory) {
     c.raised = entry.report.findings;
     on_change(c, nullptr, &entry);
   }
+  if (stopped_) return;
+  std::vector<mq::AlertTransition> ts;
+  inventory.certificates().for_each([&](const Certificate& cert) {
+    CertificateChange c;
+    c.sha256 = cert.sha256();
+    c.now = &cert;
+    c.record = cert.record;
+    c.raised = cert.findings;
+    feed_certificate(book_, policy(), c, now(), ts);
+  });
+  apply(ts);
+  arm_hold_timer();
 }
 
 void AlertPublisher::sources_reported() {

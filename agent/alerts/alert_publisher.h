@@ -33,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/alerts/alert_feed.h"
 #include "agent/alerts/outgoing.h"
 #include "agent/clock/clock.h"
 #include "agent/inventory/inventory.h"
@@ -87,6 +88,9 @@ class AlertPublisher {
   enum class FailedWhile { connecting, connected };
 
   int64_t now() const { return clock_.now(); }
+  AlertPolicy policy() const {
+    return {.min_severity = cfg_.min_severity, .quiet_managed_expiry = cfg_.quiet_managed_expiry};
+  }
   // Runs the work of one Asio handler or timer callback of ours: what it throws (std::bad_alloc
   // while building a payload, a library's exception) is logged here and never reaches the loop.
   template <class F>

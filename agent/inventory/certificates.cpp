@@ -122,11 +122,13 @@ void CertificateIndex::update(const Entries::value_type* node, const InventoryEn
     std::vector<pki::Finding> none;
     const std::vector<pki::Finding>* after = &none;
     if (it != certs_.end() && it->second.places.empty()) {
+      change.record = std::move(it->second.record);
       certs_.erase(it);
       change.places_changed = true;
     } else if (it != certs_.end()) {
       recompute(it->second);
       change.now = &it->second;
+      change.record = it->second.record;
       change.places_changed = it->second.places != places_before;
       after = &it->second.findings;
     }

@@ -62,6 +62,7 @@ struct Certificate {
 struct CertificateChange {
   std::string sha256;
   const Certificate* now = nullptr;  // null: no place holds it any more
+  CertPtr record;                    // its facts (the last known, once it is gone)
   std::vector<pki::Finding> raised;
   std::vector<pki::Finding> cleared;
   std::vector<FindingChange> changed;  // same id, another severity

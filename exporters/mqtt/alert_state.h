@@ -29,8 +29,28 @@
 namespace certwatch::exporters::mqtt {
 
 // What an alert says about its finding and the certificate it concerns.
+// One place of the certificate an alert is about.
+struct AlertPlace {
+  std::string source;  // "file", "endpoint", "ledger"
+  std::string target;
+  int index = 0;
+  bool operator==(const AlertPlace&) const = default;
+};
+
+// The renewal of a managed certificate, on the alerts about that certificate.
+struct AlertRenewal {
+  std::string managed;  // the managed entry's name
+  int64_t due_at = 0;   // 0: due now
+  int64_t next_at = 0;
+  int failures = 0;  // consecutive
+  std::string last_error;
+  bool operator==(const AlertRenewal&) const = default;
+};
+
 struct AlertInfo {
-  std::string key;             // alert_key(finding_target, id)
+  // alert_key(finding_target, id) for a place's finding; certificate_alert_key(subject_cn,
+  // fingerprint, id) for a certificate's own finding.
+  std::string key;
   std::string source;          // "file", "endpoint", ...
   std::string target;          // the file path or host:port
   std::string finding_target;  // as the finding says it: "path#index" for one certificate
@@ -40,6 +60,11 @@ struct AlertInfo {
   std::string subject_cn;            // empty when the finding is about no one certificate
   std::string serial;                // upper-case hex, or empty
   std::optional<int64_t> not_after;  // of that certificate
+  // A certificate's own finding: its fingerprint and every place that holds it (source and
+  // target above are the first of them). Empty for a place's finding.
+  std::string fingerprint;
+  std::vector<AlertPlace> places;
+  std::optional<AlertRenewal> renewal;  // the certificate is managed
   bool operator==(const AlertInfo&) const = default;
 };
 

@@ -27,6 +27,30 @@ void alert_fields(certwatch::JsonWriter& w, const AlertInfo& info, std::string_v
   w.key("seconds_left");
   info.not_after ? w.value(*info.not_after - now) : w.null();
   w.key("since").value(certwatch::format_iso8601(since));
+  if (info.fingerprint.empty()) return;
+  // A certificate's own finding: which certificate, where it lives, how its renewal stands.
+  w.key("fingerprint_sha256").value(info.fingerprint);
+  w.key("places").begin_array();
+  for (const auto& p : info.places) {
+    w.begin_object();
+    w.key("source").value(p.source);
+    w.key("target").value(p.target);
+    w.key("index").value(p.index);
+    w.end_object();
+  }
+  w.end_array();
+  if (!info.renewal) return;
+  const auto& r = *info.renewal;
+  w.key("renewal").begin_object();
+  w.key("managed").value(r.managed);
+  w.key("due_at");
+  r.due_at != 0 ? w.value(certwatch::format_iso8601(r.due_at)) : w.null();
+  w.key("next_at");
+  r.next_at != 0 ? w.value(certwatch::format_iso8601(r.next_at)) : w.null();
+  w.key("failures").value(r.failures);
+  w.key("last_error");
+  r.last_error.empty() ? w.null() : w.value(r.last_error);
+  w.end_object();
 }
 
 }  // namespace

@@ -118,7 +118,8 @@ PublishedState parse_published(std::string_view text) {
     auto notified = number(f[4]);
     if (!severity || !since || !notified) continue;
     PublishedState::Restored r;
-    r.info = AlertInfo{f[1], f[5], f[6], f[7], f[8], *severity, f[12], f[9], f[10], number(f[11])};
+    r.info = AlertInfo{f[1], f[5],  f[6],          f[7], f[8], *severity,   f[12],
+                       f[9], f[10], number(f[11]), {},   {},   std::nullopt};
     r.since = *since;
     r.notified_at = *notified;
     st.alerts.push_back(std::move(r));

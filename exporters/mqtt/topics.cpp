@@ -1,5 +1,6 @@
 #include "exporters/mqtt/topics.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace certwatch::exporters::mqtt {
@@ -49,6 +50,22 @@ std::string alert_key(std::string_view finding_target, std::string_view finding_
       '\n';  // no finding id holds a newline: (a, b) and (a', b') cannot collide by concatenation
   both += finding_id;
   return readable_tail(finding_target) + "." + id + "." + hex16(stable_hash(both));
+}
+
+std::string certificate_alert_key(std::string_view subject_cn, std::string_view sha256,
+                                  std::string_view finding_id) {
+  std::string id;
+  for (char c : finding_id) id += plain(c) ? c : '_';
+  std::string both = "certificate\n";  // never equal to a finding target and id of alert_key
+  both += sha256;
+  both += '\n';
+  both += finding_id;
+  const std::string_view readable =
+      subject_cn.empty() ? sha256.substr(0, std::min<std::size_t>(16, sha256.size())) : subject_cn;
+  std::string name;
+  // A CN may hold '/': readable_tail would keep only what follows it.
+  for (char c : readable) name += c == '/' ? '_' : c;
+  return readable_tail(name) + "." + id + "." + hex16(stable_hash(both));
 }
 
 std::string sensor_key(std::string_view finding_target) {

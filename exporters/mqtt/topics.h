@@ -16,6 +16,13 @@ namespace certwatch::exporters::mqtt {
 // outside [A-Za-z0-9._-] replaced by '_'); the hash of the full target and id makes it unique.
 std::string alert_key(std::string_view finding_target, std::string_view finding_id);
 
+// The key of an alert about a certificate's own finding, the same whichever places hold it and
+// across restarts: "<subject CN>.<finding id>.<16 hex digits>" (the CN made plain and cut as a
+// target's tail is; the first 16 digits of the fingerprint when the CN is empty); the hash is
+// of the fingerprint and the id.
+std::string certificate_alert_key(std::string_view subject_cn, std::string_view sha256,
+                                  std::string_view finding_id);
+
 // The key of a Home Assistant sensor: one per watched leaf certificate (target, index).
 std::string sensor_key(std::string_view finding_target);
 
