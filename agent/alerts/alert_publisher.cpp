@@ -176,6 +176,7 @@ void AlertPublisher::apply(const std::vector<mq::AlertTransition>& ts) {
     switch (tr.event) {
       case mq::AlertEvent::raised:
       case mq::AlertEvent::severity_changed:
+      case mq::AlertEvent::updated:
         clearing_.erase(key);
         enqueue(outgoing::alert(topics_, key, mq::alert_payload(tr.info, host_, tr.since, t)));
         keys_dirty_ = true;
@@ -189,7 +190,9 @@ void AlertPublisher::apply(const std::vector<mq::AlertTransition>& ts) {
         keys_dirty_ = true;  // notified_at moved: a restart keeps the reminder rhythm
         break;
     }
-    enqueue(outgoing::event(topics_, mq::event_payload(tr, host_, t)));
+    // An update is the retained alert alone: its places moved, nothing to announce.
+    if (tr.event != mq::AlertEvent::updated)
+      enqueue(outgoing::event(topics_, mq::event_payload(tr, host_, t)));
   }
 }
 

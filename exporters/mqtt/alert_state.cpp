@@ -14,6 +14,8 @@ std::string_view to_string(AlertEvent e) {
       return "cleared";
     case AlertEvent::reminder:
       return "reminder";
+    case AlertEvent::updated:
+      return "updated";
   }
   return "raised";
 }
@@ -49,7 +51,10 @@ void AlertBook::observe(AlertInfo info, int64_t now, std::vector<AlertTransition
     // message's wording) follow silently; they are published with the next event.
     a.pending.reset();
     a.pending_clear = false;
+    const bool details = a.info.fingerprint != info.fingerprint || a.info.places != info.places ||
+                         a.info.renewal != info.renewal;
     a.info = std::move(info);
+    if (details) emit(AlertEvent::updated, a, std::nullopt, now, out);
   } else if (a.pending_clear || !a.pending || a.pending->severity != info.severity) {
     a.pending = std::move(info);
     a.pending_clear = false;

@@ -68,7 +68,10 @@ struct AlertInfo {
   bool operator==(const AlertInfo&) const = default;
 };
 
-enum class AlertEvent { raised, severity_changed, cleared, reminder };
+// `updated`: the same alert at the same severity, but what it says about its certificate
+// changed (the places that hold it, its renewal): the retained alert is published again,
+// without a message on `events`.
+enum class AlertEvent { raised, severity_changed, cleared, reminder, updated };
 std::string_view to_string(AlertEvent e);
 
 struct AlertTransition {

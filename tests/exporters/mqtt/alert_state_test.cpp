@@ -123,3 +123,25 @@ TEST_CASE("alert book: restored alerts are confirmed silently or cleared on sett
   CHECK(out[0].info.key == "gone");
   CHECK(book.alerts().size() == 2);
 }
+
+TEST_CASE("alert book: a certificate alert whose places change is updated, not raised again",
+          "[exporters][mqtt]") {
+  AlertBook book({60, 0});
+  std::vector<AlertTransition> out;
+  auto a = info("k", Severity::critical);
+  a.fingerprint = std::string(64, 'a');
+  a.places = {{"file", "/etc/x.pem", 0}};
+  book.observe(a, 1000, out);
+  out.clear();
+  a.message = "expired 2 days ago";  // wording alone: silent
+  book.observe(a, 1010, out);
+  CHECK(out.empty());
+  a.places.push_back({"endpoint", "127.0.0.1:8883 [127.0.0.1]", 0});
+  book.observe(a, 1020, out);
+  CHECK(names(out) == std::vector<std::string>{"updated:critical"});
+  REQUIRE(book.alerts().at("k").info.places.size() == 2);
+  out.clear();
+  a.renewal = AlertRenewal{"broker", 900, 1100, 1, "issuer down"};
+  book.observe(a, 1030, out);
+  CHECK(names(out) == std::vector<std::string>{"updated:critical"});
+}
