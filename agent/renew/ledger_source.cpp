@@ -19,6 +19,12 @@ std::string key_words(const std::string& key_type) {
   return type ? pki::describe_public_key(pki::key_type_info(*type)) : std::string();
 }
 
+// Certificate::serial_hex() of the row's certificate: the ledger stores serials without leading
+// zeros (pki::normalize_serial), the certificate prints whole octets ("0ABC", not "ABC").
+std::string certificate_serial(const std::string& serial) {
+  return serial.size() % 2 == 1 && serial != "0" ? "0" + serial : serial;
+}
+
 const config::IssuerEntry* issuer_named(const config::Config& cfg, const std::string& name) {
   for (const auto& i : cfg.issuers)
     if (i.name == name) return &i;
@@ -64,7 +70,7 @@ InventoryEntry ledger_entry(const std::string& target, const pki::LedgerEntry& r
     c.issuer_cn = ca->issuer_cn;
     c.signature_algorithm = ca->signature_algorithm;
   }
-  c.serial = row.serial;
+  c.serial = certificate_serial(row.serial);
   c.sha256 = row.sha256;
   c.not_before = row.not_before;
   c.not_after = row.not_after;

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "support/issuer_fixture.h"
+#include "support/pki_fixture.h"
 
 namespace {
 
@@ -237,4 +238,29 @@ TEST_CASE("an ACME row is named after its issuers entry, its CA being a URL", "[
   cfg.managed = {managed};
   CHECK(certwatch::agent::managed_row(cfg, acme, row));
   CHECK_FALSE(certwatch::agent::managed_row(cfg, builtin, ledger_row(0, 1)));
+}
+
+// The ledger keeps serials without leading zeros; the oracle is the certificate's own serial.
+TEST_CASE("a ledger record's serial is written as the certificate writes it", "[agent][ledger]") {
+  testing::TempDir tmp;
+  testing::PkiFixture f(tmp / "certs");
+  const auto root = f.root("root", testing::CertOptions::of("Serial Root"));
+  for (const std::string serial : {"0x0ABC", "0x1ABC", "0x00F1"}) {
+    const auto leaf =
+        f.client("leaf" + serial, root, testing::CertOptions::of("leaf").with_serial(serial));
+    const auto cert = testing::load_certs(leaf.cert).front();
+    auto ledger = certwatch::pki::Ledger::open(tmp / ("ledger" + serial + ".sqlite"));
+    REQUIRE(ledger.ok());
+    auto row = ledger_row(cert.validity().not_before, cert.validity().not_after);
+    row.serial = cert.serial_hex();
+    REQUIRE(ledger->insert(row).ok());
+    const auto rows = ledger->list();
+    REQUIRE(rows.ok());
+    REQUIRE(rows->size() == 1);
+    certwatch::config::Config cfg;
+    const auto e = certwatch::agent::ledger_entry("x", rows->front(), std::nullopt, cfg,
+                                                  cert.validity().not_before);
+    INFO(serial << " stored as " << rows->front().serial);
+    CHECK(e.report.certs.at(0).serial == cert.serial_hex());
+  }
 }
