@@ -3,7 +3,8 @@
 // endpoint served by `openssl s_server`, the ledger of a PKI directory holding two CAs under one
 // `issuers:` entry), and a ledger target starts with the name of the CA that issued its row.
 // openssl is the oracle: each series is matched to its certificate by fingerprint, and the
-// certificate's facts are openssl's words, only reformatted (colons, case, dates as seconds).
+// certificate's facts are openssl's words, only reformatted (colons, case, dates as seconds,
+// the SAN list's separators).
 #include <catch2/catch.hpp>
 #include <map>
 #include <set>
@@ -78,6 +79,7 @@ std::string last_multiline(const std::string& text, const std::string& field) {
 struct OpensslView {
   fs::path pem;
   std::string subject, issuer, subject_cn, issuer_cn, serial, fingerprint, public_key;
+  std::string sans, signature_algorithm;
   int64_t not_before = 0, not_after = 0;
 };
 
@@ -129,6 +131,24 @@ OpensslView openssl_view(const fs::path& pem) {
     v.public_key = "EC " + trimmed(t.substr(p + 12, t.find('\n', p) - p - 12));
   } else if (t.find("Public Key Algorithm: ED25519") != std::string::npos) {
     v.public_key = "ED25519";
+  }
+  // "Signature Algorithm: ecdsa-with-SHA256" (the first one: the certificate's own).
+  const auto sig = t.find("Signature Algorithm: ");
+  REQUIRE(sig != std::string::npos);
+  v.signature_algorithm = trimmed(t.substr(sig + 21, t.find('\n', sig) - sig - 21));
+
+  // "DNS:a, IP Address:127.0.0.1" in the label's spelling ("DNS:a,IP:127.0.0.1").
+  auto san =
+      testing::run({"openssl", "x509", "-in", pem.string(), "-noout", "-ext", "subjectAltName"});
+  REQUIRE(san.exit_code == 0);
+  std::istringstream san_lines(san.out);
+  std::string line;
+  std::getline(san_lines, line);  // the header
+  if (std::getline(san_lines, line)) {
+    std::string list = trimmed(line);
+    for (size_t p; (p = list.find("IP Address:")) != std::string::npos;) list.replace(p, 11, "IP:");
+    for (size_t p; (p = list.find(", ")) != std::string::npos;) list.replace(p, 2, ",");
+    v.sans = list;
   }
   return v;
 }
@@ -253,6 +273,8 @@ TEST_CASE(
         CHECK(l.at("issuer") == v.issuer);
         CHECK(l.at("fingerprint_sha256") == v.fingerprint);
         CHECK(l.at("public_key") == v.public_key);
+        CHECK(l.at("signature_algorithm") == v.signature_algorithm);
+        CHECK(l.at("sans") == v.sans);
         CHECK(agent_test::value_of(line) == 1);
       } else {
         const int64_t want =
