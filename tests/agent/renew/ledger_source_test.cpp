@@ -1,7 +1,12 @@
 #include "agent/renew/ledger_source.h"
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
+#include <sstream>
 
 #include "support/issuer_fixture.h"
 #include "support/pki_fixture.h"
@@ -132,6 +137,30 @@ struct LedgerRig {
   }
 };
 
+// Copies the default logger's output into `out` while in scope.
+class LogCapture {
+ public:
+  explicit LogCapture(std::ostringstream& out)
+      : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(out)) {
+    spdlog::default_logger()->sinks().push_back(sink_);
+  }
+  ~LogCapture() {
+    auto& sinks = spdlog::default_logger()->sinks();
+    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+  }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+
+ private:
+  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+};
+
+int occurrences(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t p = 0; (p = text.find(what, p)) != std::string::npos; p += what.size()) ++n;
+  return n;
+}
+
 // The oracle is the certificate itself, as the issuer returned it.
 void check_record(const certwatch::pki::CertRecord& r, const certwatch::pki::Certificate& c) {
   CHECK(r.subject == c.subject());
@@ -173,9 +202,19 @@ TEST_CASE(
 TEST_CASE("a CA certificate that cannot be read leaves its rows without an issuer",
           "[agent][ledger]") {
   LedgerRig rig;
+  auto second = LedgerRig::meter_request(rig.pki);
+  second.name = "meter-2";
+  const auto meter2 = LedgerRig::issued(rig.pki.issuer.issue(second));
   const fs::path ca_cert = rig.pki.issuer.ca_cert_path("device-ca");
   fs::rename(ca_cert, ca_cert.string() + ".away");
+  std::ostringstream log;
+  LogCapture capture(log);
   rig.source.apply(rig.cfg);
+  // Two rows of that CA, read through two `issuers:` entries: one warning per refresh.
+  CHECK(occurrences(log.str(), "ledger rows of CA device-ca") == 1);
+  CHECK(rig.record(LedgerRig::target("device-ca", "meter-2", meter2)) != nullptr);
+  rig.source.refresh();
+  CHECK(occurrences(log.str(), "ledger rows of CA device-ca") == 2);
   const auto* meter = rig.record(LedgerRig::target("device-ca", "meter-1", rig.meter));
   REQUIRE(meter != nullptr);
   CHECK(meter->issuer.empty());
