@@ -111,6 +111,8 @@ void LedgerSource::refresh() {
   const int64_t now = clock_.now();
   std::set<std::string> seen;
   CaFactsCache cas;  // a CA certificate replaced between refreshes is read again
+  // An ACME CA's certificate is not kept here: its rows carry no issuer facts.
+  const std::optional<CaFacts> no_ca;
   for (const auto& issuer : config_.issuers) {
     // An ACME issuer's ledger appears with its first certificate (agent/renew/acme_issuer.h).
     const auto path = issuer.acme ? acme_state_dir(config_, issuer.name) / "ledger.sqlite"
@@ -131,9 +133,7 @@ void LedgerSource::refresh() {
       if (managed_row(config_, issuer, row)) continue;
       const std::string id = ledger_target(issuer, row);
       if (!seen.insert(id).second) continue;  // two issuers entries on one directory
-      // An ACME CA's certificate is not kept here: its rows carry no issuer facts.
-      const std::optional<CaFacts> none;
-      const auto& ca = issuer.acme ? none : cas.get(issuer.pki_dir, row.ca);
+      const auto& ca = issuer.acme ? no_ca : cas.get(issuer.pki_dir, row.ca);
       inventory_.observe({SourceKind::ledger, id}, ledger_entry(id, row, ca, config_, now));
     }
   }
