@@ -5,36 +5,77 @@
 #include "agent/renew/acme_issuer.h"
 #include "config/judge_context.h"
 #include "pki/judge/expiry.h"
+#include "pki/x509/issued_facts.h"
+#include "pki/x509/rfc2253.h"
 
 namespace certwatch::agent {
 namespace {
 
-// "CN=dev-1,O=Lab" -> "dev-1" (the first CN in an RFC 2253 string; escapes are kept as is).
-std::string common_name(const std::string& dn) {
-  const auto p = dn.find("CN=");
-  if (p == std::string::npos) return "";
-  const auto e = dn.find(',', p);
-  return dn.substr(p + 3, e == std::string::npos ? std::string::npos : e - p - 3);
+// The words Certificate::key_description() gives for the row's key ("ec-p256" -> "EC P-256"),
+// so that the row labels its certificate as a file holding it does; "" for a word pki does not
+// know (a row written by another version).
+std::string key_words(const std::string& key_type) {
+  auto type = pki::parse_key_type(key_type);
+  return type ? pki::describe_public_key(pki::key_type_info(*type)) : std::string();
+}
+
+// Certificate::serial_hex() of the row's certificate: the ledger stores serials without leading
+// zeros (pki::normalize_serial), the certificate prints whole octets ("0ABC", not "ABC").
+std::string certificate_serial(const std::string& serial) {
+  return serial.size() % 2 == 1 && serial != "0" ? "0" + serial : serial;
+}
+
+const config::IssuerEntry* issuer_named(const config::Config& cfg, const std::string& name) {
+  for (const auto& i : cfg.issuers)
+    if (i.name == name) return &i;
+  return nullptr;
 }
 
 }  // namespace
 
+std::string ledger_target(const config::IssuerEntry& issuer, const pki::LedgerEntry& row) {
+  // An ACME row's CA is the directory URL; the entry names that directory's account and state
+  // (agent/renew/acme_issuer.h), one ledger per entry, so it names the row's CA as well.
+  const std::string& ca = issuer.acme ? issuer.name : row.ca;
+  return ca + "/" + row.name + "/" + row.serial;
+}
+
+bool managed_row(const config::Config& cfg, const config::IssuerEntry& issuer,
+                 const pki::LedgerEntry& row) {
+  for (const auto& m : cfg.managed) {
+    if (m.name != row.name) continue;
+    const auto* own = issuer_named(cfg, m.issuer);
+    if (own == nullptr || own->acme.has_value() != issuer.acme.has_value()) continue;
+    // By directory and CA, not by entry name: another `issuers:` entry on the same directory
+    // reads the same row.
+    if (own->acme ? own->name == issuer.name : own->pki_dir == issuer.pki_dir && own->ca == row.ca)
+      return true;
+  }
+  return false;
+}
+
 InventoryEntry ledger_entry(const std::string& target, const pki::LedgerEntry& row,
-                            const config::Config& cfg, int64_t now) {
+                            const std::optional<CaFacts>& ca, const config::Config& cfg,
+                            int64_t now) {
   InventoryEntry e;
   auto& r = e.report;
   r.target = target;
   pki::CertRecord c;
+  c.index = 0;
   c.role = pki::CertRole::leaf;
   c.subject = row.subject;
-  c.subject_cn = common_name(row.subject);
-  c.issuer_cn = row.ca;
-  c.serial = row.serial;
+  c.subject_cn = pki::rfc2253_cn(row.subject);
+  if (ca) {
+    c.issuer = ca->issuer;
+    c.issuer_cn = ca->issuer_cn;
+    c.signature_algorithm = ca->signature_algorithm;
+  }
+  c.serial = certificate_serial(row.serial);
   c.sha256 = row.sha256;
   c.not_before = row.not_before;
   c.not_after = row.not_after;
   c.sans = row.sans;
-  c.key_type = row.key_type;
+  c.key_type = key_words(row.key_type);
   r.certs.push_back(std::move(c));
   r.trusted = true;  // signed here; the ledger is the issuer's own record
   r.findings =
@@ -69,6 +110,9 @@ void LedgerSource::arm() {
 void LedgerSource::refresh() {
   const int64_t now = clock_.now();
   std::set<std::string> seen;
+  CaFactsCache cas;  // a CA certificate replaced between refreshes is read again
+  // An ACME CA's certificate is not kept here: its rows carry no issuer facts.
+  const std::optional<CaFacts> no_ca;
   for (const auto& issuer : config_.issuers) {
     // An ACME issuer's ledger appears with its first certificate (agent/renew/acme_issuer.h).
     const auto path = issuer.acme ? acme_state_dir(config_, issuer.name) / "ledger.sqlite"
@@ -86,9 +130,11 @@ void LedgerSource::refresh() {
     }
     for (const auto& row : *rows) {
       if (row.status != "valid" || (row.profile != "server" && row.profile != "client")) continue;
-      const std::string id = issuer.name + "/" + row.name + "/" + row.serial;
+      if (managed_row(config_, issuer, row)) continue;
+      const std::string id = ledger_target(issuer, row);
       if (!seen.insert(id).second) continue;  // two issuers entries on one directory
-      inventory_.observe({SourceKind::ledger, id}, ledger_entry(id, row, config_, now));
+      const auto& ca = issuer.acme ? no_ca : cas.get(issuer.pki_dir, row.ca);
+      inventory_.observe({SourceKind::ledger, id}, ledger_entry(id, row, ca, config_, now));
     }
   }
   for (const auto& id : targets_)

@@ -3,7 +3,6 @@
 // a revoked one and a superseded one (re-issued with --force) disappear at the next read of
 // the ledger (SIGHUP here; every minute otherwise).
 #include <catch2/catch.hpp>
-
 #include <csignal>
 #include <map>
 
@@ -20,20 +19,22 @@ TEST_CASE("ledger source: issued device certificates on /metrics, revoked and su
   pki_cli::ok({"pki", "init", "--dir", pki.string(), "--subject", "/CN=Fleet Root"});
   std::map<std::string, std::string> serial;
   for (const auto* dev : {"meter-1", "meter-2", "gateway-1"}) {
-    pki_cli::ok({"pki", "issue", "--dir", pki.string(), "--ca", "root-ca", "--profile", "client", "--name",
-                          dev, "--subject", std::string("/CN=") + dev, "--validity", "30d", "--out", out.string()});
+    pki_cli::ok({"pki", "issue", "--dir", pki.string(), "--ca", "root-ca", "--profile", "client",
+                 "--name", dev, "--subject", std::string("/CN=") + dev, "--validity", "30d",
+                 "--out", out.string()});
     serial[dev] = agent_test::openssl_serial(out / (std::string(dev) + ".cert.pem"));
   }
   fs::create_directories(tmp / "watched");
   const int port = testing::free_port();
   const auto config = tmp / "certwatch.yaml";
   testing::write_file(config, agent_test::agent_config(port, {tmp / "watched"}, std::nullopt) +
-                                  "issuers:\n  - {name: fleet, pki_dir: " + pki.string() + ", ca: root-ca}\n");
+                                  "issuers:\n  - {name: fleet, pki_dir: " + pki.string() +
+                                  ", ca: root-ca}\n");
   agent_test::AgentProcess agent(tmp.path(), config, port);
   REQUIRE(agent.wait_ready());
   auto expiry = [&](const std::string& dev, const std::string& s) {
     return series(agent.metrics(), "certwatch_cert_not_after_timestamp_seconds",
-                  {"source=\"ledger\"", "target=\"fleet/" + dev + "/", "serial=\"" + s + "\""});
+                  {"source=\"ledger\"", "target=\"root-ca/" + dev + "/", "serial=\"" + s + "\""});
   };
   REQUIRE(testing::eventually([&] { return expiry("meter-1", serial["meter-1"]).size() == 1; },
                               std::chrono::seconds(10)));
@@ -47,16 +48,20 @@ TEST_CASE("ledger source: issued device certificates on /metrics, revoked and su
   }
   // The root CA is not a device certificate.
   CHECK(series(agent.metrics(), "certwatch_cert_not_after_timestamp_seconds",
-               {"source=\"ledger\"", "target=\"fleet/root-ca/"}).empty());
+               {"source=\"ledger\"", "target=\"root-ca/root-ca/"})
+            .empty());
 
-  pki_cli::ok({"pki", "revoke", "--dir", pki.string(), "--name", "meter-1", "--reason", "keyCompromise"});
-  pki_cli::ok({"pki", "issue", "--dir", pki.string(), "--ca", "root-ca", "--profile", "client", "--name", "meter-2",
-               "--subject", "/CN=meter-2", "--validity", "30d", "--out", out.string(), "--force"});
+  pki_cli::ok(
+      {"pki", "revoke", "--dir", pki.string(), "--name", "meter-1", "--reason", "keyCompromise"});
+  pki_cli::ok({"pki", "issue", "--dir", pki.string(), "--ca", "root-ca", "--profile", "client",
+               "--name", "meter-2", "--subject", "/CN=meter-2", "--validity", "30d", "--out",
+               out.string(), "--force"});
   const auto renewed = agent_test::openssl_serial(out / "meter-2.cert.pem");
   REQUIRE(renewed != serial["meter-2"]);
   REQUIRE(agent.process().signal(SIGHUP));
-  REQUIRE(testing::eventually([&] { return expiry("meter-2", renewed).size() == 1; }, std::chrono::seconds(10)));
-  CHECK(expiry("meter-1", serial["meter-1"]).empty());   // revoked
-  CHECK(expiry("meter-2", serial["meter-2"]).empty());   // superseded
+  REQUIRE(testing::eventually([&] { return expiry("meter-2", renewed).size() == 1; },
+                              std::chrono::seconds(10)));
+  CHECK(expiry("meter-1", serial["meter-1"]).empty());  // revoked
+  CHECK(expiry("meter-2", serial["meter-2"]).empty());  // superseded
   CHECK(expiry("gateway-1", serial["gateway-1"]).size() == 1);
 }
