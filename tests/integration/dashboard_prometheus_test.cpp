@@ -151,14 +151,18 @@ TEST_CASE("every dashboard query evaluates on a real prometheus scraping the age
     INFO(rules_body);
     const std::string rules_text = testing::read_file(rules);
     std::size_t rule_count = 0;
+    std::size_t record_count = 0;
     for (auto pos = rules_text.find("- alert:"); pos != std::string::npos; pos = rules_text.find("- alert:", pos + 1))
       ++rule_count;
+    for (auto pos = rules_text.find("- record:"); pos != std::string::npos; pos = rules_text.find("- record:", pos + 1))
+      ++record_count;
     std::size_t ok = 0;
     for (auto pos = rules_body.find("\"health\":\"ok\""); pos != std::string::npos;
          pos = rules_body.find("\"health\":\"ok\"", pos + 1))
       ++ok;
     CHECK(rule_count == 12);
-    CHECK(ok == rule_count);
+    CHECK(record_count == 3);
+    CHECK(ok == rule_count + record_count);
     CHECK(rules_body.find("\"health\":\"err\"") == std::string::npos);
     CHECK(std::regex_search(rules_body, std::regex(R"re("lastError":"[^"])re")) == false);
     // The 5-days-left leaf becomes an alert at the next evaluation after the first scrape
