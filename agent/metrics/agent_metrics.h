@@ -6,7 +6,8 @@
 // Series per certificate: not_after/not_before timestamps (labels source, target, index,
 // role, subject_cn, issuer_cn, serial; two identical certificates in one file differ by
 // index) and certwatch_cert_info; per target: chain verdict and certificate count; one
-// certwatch_finding per active finding; self metrics. Expiry is exported whatever the
+// certwatch_finding per active finding, with the fingerprint of the certificate it names so
+// that rules alert once per certificate; self metrics. Expiry is exported whatever the
 // verdict. Thread-safety: io_context thread only (like the Registry).
 #pragma once
 

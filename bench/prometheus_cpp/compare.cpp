@@ -11,7 +11,6 @@
 //
 //   build/bench/prometheus_cpp/prometheus_cpp_compare [certificates]   (default 100000)
 #include <malloc.h>
-
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
@@ -45,12 +44,16 @@ std::size_t proc_status_kib(const char* key) {
   std::fprintf(stderr, "prometheus_cpp_compare: no %s in /proc/self/status\n", key);
   std::exit(2);
 }
-std::size_t rss() { return proc_status_kib("VmRSS"); }
+std::size_t rss() {
+  return proc_status_kib("VmRSS");
+}
 // Resets VmHWM to the current RSS (Linux >= 4.0), so the next reading is the peak from now.
 void reset_peak() {
   std::ofstream("/proc/self/clear_refs") << "5";
 }
-std::size_t peak() { return proc_status_kib("VmHWM"); }
+std::size_t peak() {
+  return proc_status_kib("VmHWM");
+}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -118,7 +121,8 @@ Figures ours(const bench::Corpus& corpus) {
           not_after.add(c.labels()).set(c.not_before + 90 * 86400);
           not_before.add(c.labels()).set(c.not_before);
           info.add(c.info_labels()).set(1);
-          if (c.has_finding) finding.add({"file", c.target, "0", "cert.expires_soon", "warning"}).set(1);
+          if (c.has_finding)
+            finding.add({"file", c.target, "0", "cert.expires_soon", "warning", c.fp}).set(1);
         }
       },
       [&] {
@@ -128,7 +132,8 @@ Figures ours(const bench::Corpus& corpus) {
       });
 }
 
-prometheus::Labels to_map(std::span<const std::string_view> names_, const std::vector<std::string_view>& values) {
+prometheus::Labels to_map(std::span<const std::string_view> names_,
+                          const std::vector<std::string_view>& values) {
   prometheus::Labels l;
   for (std::size_t i = 0; i < values.size(); ++i) l.emplace(names_[i], values[i]);
   return l;
@@ -136,8 +141,12 @@ prometheus::Labels to_map(std::span<const std::string_view> names_, const std::v
 
 Figures theirs(const bench::Corpus& corpus) {
   prometheus::Registry reg;
-  auto family = [&](const certwatch::exporters::MetricDef& d) -> prometheus::Family<prometheus::Gauge>& {
-    return prometheus::BuildGauge().Name(std::string(d.name)).Help(std::string(d.help)).Register(reg);
+  auto family =
+      [&](const certwatch::exporters::MetricDef& d) -> prometheus::Family<prometheus::Gauge>& {
+    return prometheus::BuildGauge()
+        .Name(std::string(d.name))
+        .Help(std::string(d.help))
+        .Register(reg);
   };
   auto& not_after = family(names::kCertNotAfter);
   auto& not_before = family(names::kCertNotBefore);
@@ -153,7 +162,10 @@ Figures theirs(const bench::Corpus& corpus) {
           not_before.Add(labels).Set(c.not_before);
           info.Add(to_map(names::kCertInfoLabels, c.info_labels())).Set(1);
           if (c.has_finding)
-            finding.Add(to_map(names::kFindingLabels, {"file", c.target, "0", "cert.expires_soon", "warning"})).Set(1);
+            finding
+                .Add(to_map(names::kFindingLabels,
+                            {"file", c.target, "0", "cert.expires_soon", "warning", c.fp}))
+                .Set(1);
         }
       },
       [&] {
@@ -165,8 +177,10 @@ Figures theirs(const bench::Corpus& corpus) {
 }
 
 void print(const char* name, const Figures& f) {
-  std::printf("  %-16s %8.0f B/cert  %8.1f ms/scrape  %7.1f MiB peak during scrape  %8zu samples  %5.1f MiB text\n",
-              name, f.rss_per_cert, f.scrape_ms, f.scrape_peak_mib, f.samples, f.text_mib);
+  std::printf(
+      "  %-16s %8.0f B/cert  %8.1f ms/scrape  %7.1f MiB peak during scrape  %8zu samples  %5.1f "
+      "MiB text\n",
+      name, f.rss_per_cert, f.scrape_ms, f.scrape_peak_mib, f.samples, f.text_mib);
 }
 
 }  // namespace
@@ -178,16 +192,21 @@ int main(int argc, char** argv) {
     return 2;
   }
   const bench::Corpus corpus{certs};
-  std::printf("prometheus_cpp_compare: %zu certificates (RSS grown by the series, median of 5 scrapes)\n", certs);
+  std::printf(
+      "prometheus_cpp_compare: %zu certificates (RSS grown by the series, median of 5 scrapes)\n",
+      certs);
   const Figures a = ours(corpus);
   print("certwatch", a);
   const Figures b = theirs(corpus);
   print("prometheus-cpp", b);
-  std::printf("  prometheus-cpp / certwatch: %.1fx RSS per certificate, %.1fx scrape time, %.1fx scrape peak\n",
-              b.rss_per_cert / a.rss_per_cert, b.scrape_ms / a.scrape_ms,
-              b.scrape_peak_mib / std::max(a.scrape_peak_mib, 0.1));
+  std::printf(
+      "  prometheus-cpp / certwatch: %.1fx RSS per certificate, %.1fx scrape time, %.1fx scrape "
+      "peak\n",
+      b.rss_per_cert / a.rss_per_cert, b.scrape_ms / a.scrape_ms,
+      b.scrape_peak_mib / std::max(a.scrape_peak_mib, 0.1));
   if (a.samples != b.samples) {
-    std::fprintf(stderr, "prometheus_cpp_compare: sample counts differ (%zu vs %zu)\n", a.samples, b.samples);
+    std::fprintf(stderr, "prometheus_cpp_compare: sample counts differ (%zu vs %zu)\n", a.samples,
+                 b.samples);
     return 1;
   }
   return 0;

@@ -4,10 +4,15 @@
 // Registry::gauge(def) / Registry::counter(def).
 //
 // Label rules (x509-certificate-exporter #18/#244, blackbox #1119): per-certificate gauges
-// carry only the bounded kCertLabels; long or unbounded values (full DNs, SAN lists,
-// fingerprints) appear only in certwatch_cert_info, whose value is always 1. Expiry is an
-// absolute timestamp; PromQL computes time left:
+// carry only the bounded kCertLabels; long or unbounded values (full DNs, SAN lists) appear
+// only in certwatch_cert_info, whose value is always 1. The fingerprint is the one exception
+// outside it: certwatch_finding carries fingerprint_sha256 (a function of its source, target
+// and index, so it adds no series) because the shipped rules alert once per certificate and a
+// finding has no value to join with. Expiry is an absolute timestamp; PromQL computes time
+// left:
 //   certwatch_cert_not_after_timestamp_seconds - time()
+// and the rules join it to its fingerprint through certwatch_cert_info on
+// (instance, source, target, index).
 #pragma once
 
 #include <string_view>
@@ -46,8 +51,11 @@ inline constexpr std::string_view kCertInfoLabels[] = {"source",
                                                        "signature_algorithm"};
 // source/target/index as on the certificate series, so PromQL joins a finding to its
 // certificate with on(source, target, index); index is "" for a finding about the whole target.
-inline constexpr std::string_view kFindingLabels[] = {"source", "target", "index", "id",
-                                                      "severity"};
+// fingerprint_sha256: the certificate at that index (as on certwatch_cert_info), "" when the
+// finding names none; the rules count a certificate's own findings once by it, whatever
+// places hold the certificate.
+inline constexpr std::string_view kFindingLabels[] = {"source", "target",   "index",
+                                                      "id",     "severity", "fingerprint_sha256"};
 inline constexpr std::string_view kTargetLabels[] = {"source", "target"};
 inline constexpr std::string_view kBuildInfoLabels[] = {"version", "openssl_version"};
 inline constexpr std::string_view kClientLabels[] = {"source", "target", "family"};

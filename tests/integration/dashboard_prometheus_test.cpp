@@ -1,8 +1,10 @@
 // Issue #12 acceptance 2: a real Prometheus scrapes a real agent with the shipped alert rules
 // loaded, and every PromQL expression of the shipped Grafana dashboard is evaluated through
 // its HTTP API: no errors, the expiry panels list the watched certificates (soonest first),
-// and /api/v1/rules shows every rule evaluated without error.
+// and /api/v1/rules shows every rule evaluated without error. Issue #21: a certificate in two
+// files is one alert, one row and one count.
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <ctime>
 #include <filesystem>
 #include <regex>
@@ -69,7 +71,9 @@ std::vector<DashQuery> dashboard_queries(const std::string& json) {
 // The dashboard's variables with "All" selected, and Grafana's $__rate_interval.
 std::string substitute(std::string e) {
   for (const auto& [from, to] : {std::pair<std::string, std::string>{"$host", ".*"},
-                                 {"$source", ".*"}, {"$target", ".*"}, {"$__rate_interval", "1m"}}) {
+                                 {"$source", ".*"},
+                                 {"$target", ".*"},
+                                 {"$__rate_interval", "1m"}}) {
     for (auto p = e.find(from); p != std::string::npos; p = e.find(from, p + to.size()))
       e.replace(p, from.size(), to);
   }
@@ -93,14 +97,42 @@ struct Prom {
 std::vector<std::string> subject_cns(const std::string& body) {
   std::vector<std::string> out;
   static const std::regex cn(R"re("subject_cn":"([^"]*)")re");
-  for (std::sregex_iterator it(body.begin(), body.end(), cn), end; it != end; ++it) out.push_back((*it)[1]);
+  for (std::sregex_iterator it(body.begin(), body.end(), cn), end; it != end; ++it)
+    out.push_back((*it)[1]);
   return out;
+}
+
+std::size_t occurrences(const std::string& text, const std::regex& re) {
+  return static_cast<std::size_t>(
+      std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator()));
+}
+
+// The certificate's SHA-256 fingerprint as openssl prints it, in the exporter's spelling
+// (lower-case hex, no colons).
+std::string openssl_sha256(const fs::path& pem) {
+  const auto r =
+      testing::run({"openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", pem.string()});
+  REQUIRE(r.exit_code == 0);
+  std::string out;
+  for (const char c : r.out.substr(r.out.find('=') + 1))
+    if (std::isxdigit(static_cast<unsigned char>(c)))
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The single value of an instant query's answer ("value":[time,"v"]).
+std::string scalar_value(const std::string& body) {
+  std::smatch m;
+  if (!std::regex_search(body, m, std::regex(R"re("value":\[[^,]*,"([^"]*)"\])re"))) return "";
+  return m[1];
 }
 
 }  // namespace
 
-TEST_CASE("every dashboard query evaluates on a real prometheus scraping the agent, with the rules loaded",
-          "[integration][agent][prometheus][dashboard]") {
+TEST_CASE(
+    "every dashboard query evaluates on a real prometheus scraping the agent, with the rules "
+    "loaded",
+    "[integration][agent][prometheus][dashboard]") {
   REQUIRE(testing::have_program("prometheus"));
   REQUIRE(testing::have_program("curl"));
   const fs::path dashboard = testing::source_dir() / "exporters" / "grafana" / "certwatch.json";
@@ -115,11 +147,14 @@ TEST_CASE("every dashboard query evaluates on a real prometheus scraping the age
   auto root = f.root("root", testing::CertOptions::of("Dash Root").with_days(3650));
   auto ca = f.ca("ca", root, testing::CertOptions::of("Dash Server CA").with_days(1000));
   // 90-day leaf with 5 days left: critical for the agent (cert.expires_soon) and the rules.
-  auto soon = f.server("soon", root,
-                       testing::CertOptions::of("soon.lab.local").with_days(90).with_not_before(now - 85 * 86400));
+  auto soon = f.server(
+      "soon", root,
+      testing::CertOptions::of("soon.lab.local").with_days(90).with_not_before(now - 85 * 86400));
   auto mid = f.server("mid", ca, testing::CertOptions::of("mid.lab.local").with_days(45));
   fs::create_directories(dir / "certs");
   fs::copy_file(soon.cert, dir / "certs" / "soon.pem");
+  // The same certificate in a second file: two places, one certificate.
+  fs::copy_file(soon.cert, dir / "certs" / "soon-copy.pem");
   f.cat("mid.chain.pem", {mid.cert, ca.cert});
   fs::copy_file(f.dir() / "mid.chain.pem", dir / "certs" / "mid.chain.pem");
 
@@ -137,7 +172,8 @@ TEST_CASE("every dashboard query evaluates on a real prometheus scraping the age
   std::string rules_body;
   const bool evaluated = testing::eventually(
       [&] {
-        if (p.get("/api/v1/query", {"query=certwatch_build_info"}).out.find("\"version\"") == std::string::npos)
+        if (p.get("/api/v1/query", {"query=certwatch_build_info"}).out.find("\"version\"") ==
+            std::string::npos)
           return false;
         rules_body = p.get("/api/v1/rules", {}).out;
         return rules_body.find("\"health\":\"unknown\"") == std::string::npos &&
@@ -151,20 +187,27 @@ TEST_CASE("every dashboard query evaluates on a real prometheus scraping the age
     INFO(rules_body);
     const std::string rules_text = testing::read_file(rules);
     std::size_t rule_count = 0;
-    for (auto pos = rules_text.find("- alert:"); pos != std::string::npos; pos = rules_text.find("- alert:", pos + 1))
+    std::size_t record_count = 0;
+    for (auto pos = rules_text.find("- alert:"); pos != std::string::npos;
+         pos = rules_text.find("- alert:", pos + 1))
       ++rule_count;
+    for (auto pos = rules_text.find("- record:"); pos != std::string::npos;
+         pos = rules_text.find("- record:", pos + 1))
+      ++record_count;
     std::size_t ok = 0;
     for (auto pos = rules_body.find("\"health\":\"ok\""); pos != std::string::npos;
          pos = rules_body.find("\"health\":\"ok\"", pos + 1))
       ++ok;
     CHECK(rule_count == 12);
-    CHECK(ok == rule_count);
+    CHECK(record_count == 3);
+    CHECK(ok == rule_count + record_count);
     CHECK(rules_body.find("\"health\":\"err\"") == std::string::npos);
     CHECK(std::regex_search(rules_body, std::regex(R"re("lastError":"[^"])re")) == false);
     // The 5-days-left leaf becomes an alert at the next evaluation after the first scrape
     // (pending: the rule waits 5m before firing); the 45-day one does not.
     std::string alerts;
-    const std::regex soon_alert(R"re("alertname":"CertwatchCertificateExpiryCritical"[^}]*"subject_cn":"soon.lab.local")re");
+    const std::regex soon_alert(
+        R"re("alertname":"CertwatchCertificateExpiryCritical"[^}]*"subject_cn":"soon.lab.local")re");
     CHECK(testing::eventually(
         [&] {
           alerts = p.get("/api/v1/alerts", {}).out;
@@ -173,6 +216,8 @@ TEST_CASE("every dashboard query evaluates on a real prometheus scraping the age
         std::chrono::seconds(10)));
     INFO(alerts);
     CHECK(alerts.find("mid.lab.local") == std::string::npos);
+    // One alert for the certificate, though two files hold it.
+    CHECK(occurrences(alerts, soon_alert) == 1);
   }
 
   SECTION("every dashboard expression evaluates, and the expiry panels list the certificates") {
@@ -189,7 +234,8 @@ TEST_CASE("every dashboard query evaluates on a real prometheus scraping the age
       CHECK(r.out.find("\"status\":\"success\"") != std::string::npos);
       CHECK(r.out.find("\"warnings\"") == std::string::npos);
       if (!q.instant) {  // graphs are range queries in Grafana
-        const auto rr = p.get("/api/v1/query_range", {"query=" + e, "start=" + start_s, "end=" + end_s, "step=15"});
+        const auto rr = p.get("/api/v1/query_range",
+                              {"query=" + e, "start=" + start_s, "end=" + end_s, "step=15"});
         INFO(rr.out);
         CHECK(rr.out.find("\"status\":\"success\"") != std::string::npos);
       }
@@ -197,25 +243,42 @@ TEST_CASE("every dashboard query evaluates on a real prometheus scraping the age
     const std::set<std::string> expected = {"soon.lab.local", "mid.lab.local", "Dash Server CA"};
     std::size_t expiry_panels = 0;
     for (const auto& q : queries) {
-      if (q.panel != "Soonest-expiring certificates" && q.panel.rfind("Expiry timeline", 0) != 0) continue;
+      if (q.panel != "Soonest-expiring certificates" && q.panel.rfind("Expiry timeline", 0) != 0)
+        continue;
       if (q.expr.find("certwatch_cert_not_after_timestamp_seconds") == std::string::npos) continue;
       ++expiry_panels;
       const auto r = p.get("/api/v1/query", {"query=" + substitute(q.expr)});
       INFO(q.panel << "\n" << r.out);
       const auto cns = subject_cns(r.out);
       CHECK(std::set<std::string>(cns.begin(), cns.end()) == expected);
+      CHECK(cns.size() == expected.size());  // one row per certificate, not per place
       REQUIRE_FALSE(cns.empty());
       if (q.panel == "Soonest-expiring certificates") CHECK(cns.front() == "soon.lab.local");
     }
     CHECK(expiry_panels == 2);
-    // The severity column of the expiry table: the agent's cert.expires_soon of the same
-    // source/target/index as the certificate (the label join of issue #12).
+    // The severity column of the expiry table: the agent's cert.expires_soon of the
+    // certificate, by the fingerprint openssl computes, once for its two files.
+    const std::string soon_fp = openssl_sha256(soon.cert);
+    std::size_t severity_columns = 0;
     for (const auto& q : queries) {
-      if (q.panel != "Soonest-expiring certificates" || q.expr.find("certwatch_finding") == std::string::npos) continue;
+      if (q.panel != "Soonest-expiring certificates" ||
+          q.expr.find("certwatch_finding") == std::string::npos)
+        continue;
+      ++severity_columns;
       const auto r = p.get("/api/v1/query", {"query=" + substitute(q.expr)});
       INFO(r.out);
-      CHECK(std::regex_search(r.out, std::regex(R"re("index":"0".*"severity":"critical".*"target":"[^"]*soon\.pem")re")));
-      CHECK(r.out.find("mid.chain.pem") == std::string::npos);
+      CHECK(std::regex_search(r.out, std::regex("\"fingerprint_sha256\":\"" + soon_fp +
+                                                "\".*\"severity\":\"critical\"")));
+      CHECK(occurrences(r.out, std::regex("\"fingerprint_sha256\"")) == 1);
+    }
+    CHECK(severity_columns == 1);
+    // The counters count certificates: soon (two files), mid and its CA; soon's critical
+    // expiry finding counts once.
+    for (const auto& q : queries) {
+      if (q.panel != "Certificates" && q.panel != "Critical findings") continue;
+      const auto r = p.get("/api/v1/query", {"query=" + substitute(q.expr)});
+      INFO(q.panel << "\n" << r.out);
+      CHECK(scalar_value(r.out) == (q.panel == "Certificates" ? "3" : "1"));
     }
   }
 }

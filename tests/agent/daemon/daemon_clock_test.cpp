@@ -13,11 +13,14 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool has(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+bool has(const std::string& text, const std::string& needle) {
+  return text.find(needle) != std::string::npos;
+}
 
 }  // namespace
 
-TEST_CASE("agent follows the injected clock: ok, warning, critical, expired", "[agent][daemon][clock]") {
+TEST_CASE("agent follows the injected clock: ok, warning, critical, expired",
+          "[agent][daemon][clock]") {
   testing::TempDir dir;
   testing::PkiFixture pki(dir / "pki");
   auto root = pki.root("root", testing::CertOptions::of("Clock Root").with_days(3650));
@@ -30,11 +33,16 @@ TEST_CASE("agent follows the injected clock: ok, warning, critical, expired", "[
   const int64_t not_after = certs[0].validity().not_after;
 
   const int port = testing::free_port();
-  testing::write_file(dir / "certwatch.yaml",
-                      "agent: {state_dir: " + (dir / "state").string() + "}\n"
-                      "http: {listen: \"127.0.0.1:" + std::to_string(port) + "\"}\n"
-                      "trust: [" + root.cert.string() + "]\n"
-                      "watch:\n  - {path: " + (dir / "watched").string() + "}\n");
+  testing::write_file(dir / "certwatch.yaml", "agent: {state_dir: " + (dir / "state").string() +
+                                                  "}\n"
+                                                  "http: {listen: \"127.0.0.1:" +
+                                                  std::to_string(port) +
+                                                  "\"}\n"
+                                                  "trust: [" +
+                                                  root.cert.string() +
+                                                  "]\n"
+                                                  "watch:\n  - {path: " +
+                                                  (dir / "watched").string() + "}\n");
 
   // Day one of the certificate's 100 days.
   testing::InProcessAgent agent(dir / "certwatch.yaml", not_before + 86400);
@@ -42,8 +50,8 @@ TEST_CASE("agent follows the injected clock: ok, warning, critical, expired", "[
   const std::string url = "http://127.0.0.1:" + std::to_string(port);
   auto metrics = [&] { return testing::run({"curl", "-sf", url + "/metrics"}, 10s).out; };
   auto api = [&] { return testing::run({"curl", "-sf", url + "/api/v1/certificates"}, 10s).out; };
-  const std::string finding =
-      "certwatch_finding{source=\"file\",target=\"" + (dir / "watched/leaf.chain.pem").string() + "\",index=\"0\",";
+  const std::string finding = "certwatch_finding{source=\"file\",target=\"" +
+                              (dir / "watched/leaf.chain.pem").string() + "\",index=\"0\",";
 
   // ok: no expiry finding, the expiry exported.
   CHECK_FALSE(has(metrics(), "cert.expires_soon"));
@@ -57,15 +65,18 @@ TEST_CASE("agent follows the injected clock: ok, warning, critical, expired", "[
   };
 
   // 25 days left: under min(30d, lifetime/3): warning.
-  CHECK(move_to(not_after - 25 * 86400, finding + "id=\"cert.expires_soon\",severity=\"warning\"}"));
+  CHECK(move_to(not_after - 25 * 86400,
+                finding + "id=\"cert.expires_soon\",severity=\"warning\",fingerprint_sha256=\""));
   CHECK(has(api(), "\"id\":\"cert.expires_soon\",\"severity\":\"warning\""));
   CHECK(has(api(), "\"seconds_left\":" + std::to_string(25 * 86400)));
   // 5 days left: under min(7d, lifetime/10): critical; the warning series is gone.
-  CHECK(move_to(not_after - 5 * 86400, finding + "id=\"cert.expires_soon\",severity=\"critical\"}"));
+  CHECK(move_to(not_after - 5 * 86400,
+                finding + "id=\"cert.expires_soon\",severity=\"critical\",fingerprint_sha256=\""));
   CHECK_FALSE(has(metrics(), "severity=\"warning\""));
   CHECK(has(api(), "\"id\":\"cert.expires_soon\",\"severity\":\"critical\""));
   // A day past notAfter: expired; the expiry is still exported.
-  CHECK(move_to(not_after + 86400, finding + "id=\"cert.expired\",severity=\"critical\"}"));
+  CHECK(move_to(not_after + 86400,
+                finding + "id=\"cert.expired\",severity=\"critical\",fingerprint_sha256=\""));
   CHECK_FALSE(has(metrics(), "cert.expires_soon"));
   CHECK(has(metrics(), "certwatch_cert_not_after_timestamp_seconds"));
   CHECK(has(api(), "\"id\":\"cert.expired\""));

@@ -65,7 +65,8 @@ TEST_CASE("agent metrics: one series per certificate, identical certificates tol
   // The finding carries the certificate's source/target/index, so PromQL joins them directly.
   CHECK(text.find("certwatch_finding{source=\"file\",target=\"/c/"
                   "a.pem\",index=\"1\",id=\"chain.duplicate\","
-                  "severity=\"warning\"} 1") != std::string::npos);
+                  "severity=\"warning\",fingerprint_sha256=\"" +
+                  std::string(64, 'a') + "\"} 1") != std::string::npos);
   CHECK(text.find("/c/a.pem#") == std::string::npos);
   CHECK(text.find("certwatch_chain_valid{source=\"file\",target=\"/c/a.pem\"} 0") !=
         std::string::npos);
@@ -153,9 +154,66 @@ TEST_CASE("agent metrics: a key file exports its findings but no chain verdict",
   m.update_target(certwatch::agent::file_target("/c/server.key.pem"), nullptr, &e);
   // A finding about the whole target: index is empty.
   CHECK(m.render().find("certwatch_finding{source=\"file\",target=\"/c/server.key.pem\",index=\"\","
-                        "id=\"key.permissions\"") != std::string::npos);
+                        "id=\"key.permissions\",severity=\"warning\",fingerprint_sha256=\"\"} 1") !=
+        std::string::npos);
   CHECK(m.render().find("certwatch_chain_valid{") == std::string::npos);
   CHECK(m.render().find("certwatch_target_certificates{") == std::string::npos);
   m.update_target(certwatch::agent::file_target("/c/server.key.pem"), &e, nullptr);
   CHECK(m.render().find("/c/server.key.pem") == std::string::npos);
+}
+
+TEST_CASE("agent metrics: a finding carries the fingerprint of the certificate it names",
+          "[agent][metrics]") {
+  AgentMetrics m;
+  Inventory inv;
+  certwatch::pki::Report r;
+  r.target = "/c/srv.pem";
+  r.certs = {cert(0, "srv", 2000000000), cert(1, "Sub CA", 2100000000)};
+  r.certs[0].sha256 = std::string(64, 'c');
+  r.certs[1].sha256 = std::string(64, 'd');
+  r.findings = {
+      certwatch::pki::Finding{"cert.weak_key", certwatch::pki::Severity::warning, "/c/srv.pem#1",
+                              "rsa 1024"},
+      certwatch::pki::Finding{"leaf.no_san", certwatch::pki::Severity::warning, "/c/srv.pem#0",
+                              "no SAN"},
+      certwatch::pki::Finding{"chain.order", certwatch::pki::Severity::critical, "/c/srv.pem",
+                              "order"},
+      // An index the entry does not hold names no certificate.
+      certwatch::pki::Finding{"chain.extra", certwatch::pki::Severity::warning, "/c/srv.pem#7",
+                              "extra"},
+      // Another target's index (a key file's finding may name a chain file) is not this one's.
+      certwatch::pki::Finding{"key.mismatch", certwatch::pki::Severity::critical, "/c/other.pem#0",
+                              "mismatch"}};
+  const auto e = prepared(inv, r);
+  m.update_target(certwatch::agent::file_target("/c/srv.pem"), nullptr, &e);
+  const std::string text = m.render();
+  const auto finding = [&](const std::string& target, const std::string& index,
+                           const std::string& id, const std::string& severity,
+                           const std::string& fp) {
+    return "certwatch_finding{source=\"file\",target=\"" + target + "\",index=\"" + index +
+           "\",id=\"" + id + "\",severity=\"" + severity + "\",fingerprint_sha256=\"" + fp +
+           "\"} 1\n";
+  };
+  CHECK(count(text, finding("/c/srv.pem", "1", "cert.weak_key", "warning", std::string(64, 'd'))) ==
+        1);
+  CHECK(count(text, finding("/c/srv.pem", "0", "leaf.no_san", "warning", std::string(64, 'c'))) ==
+        1);
+  CHECK(count(text, finding("/c/srv.pem", "", "chain.order", "critical", "")) == 1);
+  CHECK(count(text, finding("/c/srv.pem", "7", "chain.extra", "warning", "")) == 1);
+  CHECK(count(text, finding("/c/other.pem#0", "", "key.mismatch", "critical", "")) == 1);
+  CHECK(count(text, "certwatch_finding{") == 5);
+
+  // The same findings on a renewed certificate: the old fingerprint's series go with the old
+  // entry, none is left behind under the labels it was added with.
+  certwatch::pki::Report renewed = r;
+  renewed.certs[1].sha256 = std::string(64, 'e');
+  const auto e2 = prepared(inv, renewed);
+  m.update_target(certwatch::agent::file_target("/c/srv.pem"), &e, &e2);
+  const std::string after = m.render();
+  CHECK(after.find(std::string(64, 'd')) == std::string::npos);
+  CHECK(count(after,
+              finding("/c/srv.pem", "1", "cert.weak_key", "warning", std::string(64, 'e'))) == 1);
+  CHECK(count(after, "certwatch_finding{") == 5);
+  m.update_target(certwatch::agent::file_target("/c/srv.pem"), &e2, nullptr);
+  CHECK(m.render().find("certwatch_finding{") == std::string::npos);
 }

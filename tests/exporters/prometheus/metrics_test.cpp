@@ -1,12 +1,12 @@
 #include "exporters/prometheus/metrics.h"
 
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <limits>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "exporters/prometheus/metric_names.h"
 
@@ -226,4 +226,10 @@ TEST_CASE("the fixed metric definitions are valid and distinct", "[exporters][me
     CHECK(label != "fingerprint_sha256");
   }
   CHECK_FALSE(reg.counter(metric_names::kCertNotAfter).ok());  // type mismatch
+  // A finding names its certificate by fingerprint, appended after the labels it always had
+  // so that selectors written against source, target, index, id and severity still match.
+  const std::vector<std::string_view> finding(metric_names::kFinding.labels.begin(),
+                                              metric_names::kFinding.labels.end());
+  CHECK(finding == std::vector<std::string_view>{"source", "target", "index", "id", "severity",
+                                                 "fingerprint_sha256"});
 }
