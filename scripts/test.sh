@@ -24,13 +24,18 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEB
       -DCERTWATCH_BENCH=OFF -DCERTWATCH_UNITY=ON >/dev/null
 mkdir -p build-asan/ci
 rm -f build-asan/ci/*.rc
+# The agent an upgrade starts from (tests/integration/alerts_upgrade_test.cpp): built from this
+# checkout's history in the background too, and its test run last.
+old_agent=7fba276
 # Its own session (setsid), so that the trap below can stop the builds with their compilers.
 setsid -w bash -c '
   rc=0; cmake --build build-asan -j "$1" >build-asan/ci/asan-build.log 2>&1 || rc=$?
   echo "$rc" >build-asan/ci/asan-build.rc
   rc=0; bash scripts/fuzz.sh --build >build-asan/ci/fuzz-build.log 2>&1 || rc=$?
   echo "$rc" >build-asan/ci/fuzz-build.rc
-' background-builds "$jobs" &
+  rc=0; bash scripts/build_old_agent.sh "$2" "build/old-agent/$2" >build-asan/ci/old-agent-build.log 2>&1 || rc=$?
+  echo "$rc" >build-asan/ci/old-agent-build.rc
+' background-builds "$jobs" "$old_agent" &
 background=$!
 # Stops the background builds if this script ends early (a failing test).
 trap 'kill -- "-$background" 2>/dev/null || true' EXIT
@@ -55,7 +60,7 @@ await() {
   echo "$step: done"
 }
 
-ctest --test-dir build --output-on-failure -j "$test_jobs"
+ctest --test-dir build --output-on-failure -j "$test_jobs" -LE upgrade
 
 await asan-build
 # The sanitizer tests (ASan+UBSan at -O0) share the cores with the fuzz build: one more than
@@ -65,8 +70,11 @@ await asan-build
 # a .deb of the sanitizer tree would check nothing more; nor would the format test, which reads
 # only sources.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j "$((jobs + 1))" -LE 'package|format'
+  ctest --test-dir build-asan --output-on-failure -j "$((jobs + 1))" -LE 'package|format|upgrade'
 
 await fuzz-build
 wait "$background"
 bash scripts/fuzz.sh 90
+
+await old-agent-build
+ctest --test-dir build --output-on-failure -L upgrade

@@ -12,3 +12,8 @@ set_tests_properties(
   "integration:agent bootstraps a 60 s mosquitto certificate and renews it three times, served and usable"
   "integration:renew: a reload that does nothing ends in rollback and renewal.failed, the old certificate served again"
   PROPERTIES COST 30)
+# The upgrade test needs the agent of an earlier commit, built in the background by
+# scripts/test.sh (minutes); it runs last, alone (-L upgrade), and not in the sanitizer tree.
+set_tests_properties(
+  "integration:upgrade: the retained alerts of an agent of 7fba276 leave no stale duplicate behind"
+  PROPERTIES LABELS "integration;upgrade" TIMEOUT 1800)
