@@ -39,7 +39,7 @@ TEST_CASE("MQTT alerts follow the clock and the file on a TLS broker", "[integra
   testing::InProcessAgent agent(dir / "certwatch.yaml", not_before + 86400);
   auto alert_with = [&](const std::string& severity) {
     return [&, severity](const mqtt_test::Message& m) {
-      return has(m.topic, prefix + "/alerts/leaf.pem_0.cert.expires_soon.") &&
+      return has(m.topic, prefix + "/alerts/clock.example.cert.expires_soon.") &&
              has(m.payload, "\"severity\":\"" + severity + "\"");
     };
   };
