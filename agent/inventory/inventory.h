@@ -54,6 +54,10 @@ using InventoryListener = std::function<void(const InventoryChange&, const Inven
 
 class Inventory {
  public:
+  Inventory() = default;
+  // The certificate index points into entries_' nodes: a copy would point into another map's.
+  Inventory(const Inventory&) = delete;
+  Inventory& operator=(const Inventory&) = delete;
   // Moves report.certs into interned `certs`, and copies everything else so that what the
   // inventory keeps is allocated by the owning thread (not by a scan-pool thread's arena).
   InventoryEntry prepare(InventoryEntry fresh);
