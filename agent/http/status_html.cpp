@@ -195,10 +195,13 @@ void places_cell(std::string& h, const Certificate& c) {
   h += "<td data-v=\"" + std::to_string(c.places.size()) + "\"><details><summary>" +
        places_text(c.places.size()) + "</summary><ul class=\"places\">";
   for (const auto& p : c.places) {
-    h += "<li data-target=\"" + html_escape(p.target().id) + "\">" +
-         std::string(to_string(p.target().source)) + " " + html_escape(p.target().id) + " #" +
-         std::to_string(p.record().index) + " (" + std::string(to_string(p.record().role)) + ")";
-    if (const ManagedState* m = p.entry().managed()) h += " managed " + html_escape(m->name);
+    // The API keeps "ledger" as a managed entry's source (the metrics' word); a reader of
+    // the page is better told it is the managed entry.
+    const std::string_view kind =
+        p.target().source == SourceKind::managed ? "managed" : to_string(p.target().source);
+    h += "<li data-target=\"" + html_escape(p.target().id) + "\">" + std::string(kind) + " " +
+         html_escape(p.target().id) + " #" + std::to_string(p.record().index) + " (" +
+         std::string(to_string(p.record().role)) + ")";
     const auto own = place_findings(p);
     if (!own.empty()) findings_list(h, own, "place-findings");
     h += "</li>";

@@ -148,3 +148,34 @@ TEST_CASE("status page: one row per certificate, its places expandable, each pro
   CHECK(html.find("<section class=\"group\" data-target=\"/c/mqtt.cert.pem\">") ==
         std::string::npos);
 }
+
+TEST_CASE("a managed entry is a place of its certificate, named after the entry",
+          "[agent][status]") {
+  Lab lab;
+  InventoryEntry e;
+  ManagedState m;
+  m.name = "broker";
+  e.state = m;
+  e.report.certs = {record(kLeaf, 0, false)};
+  e.report.findings = {expired("managed/broker#0"),
+                       {"renewal.failed", Severity::critical, "managed/broker", "CA unreachable"}};
+  (void)lab.inv.observe({SourceKind::managed, "managed/broker"}, std::move(e));
+  const auto j = nlohmann::json::parse(render_certificates_json(lab.inv, 1000));
+  CHECK(j["counts"]["certificates"] == 2);
+  CHECK(j["counts"]["places"] == 5);
+  for (const auto& c : j["certificates"]) {
+    if (c["fingerprint_sha256"] != kLeaf) continue;
+    CHECK(c["findings"].size() == 1);  // still one cert.expired
+    const nlohmann::json* managed = nullptr;
+    for (const auto& p : c["places"])
+      if (p["target"] == "managed/broker") managed = &p;
+    REQUIRE(managed != nullptr);
+    CHECK((*managed)["source"] == "ledger");  // the metrics' word for it
+    CHECK((*managed)["managed"] == "broker");
+    REQUIRE((*managed)["findings"].size() == 1);
+    CHECK((*managed)["findings"][0]["id"] == "renewal.failed");
+  }
+  const std::string html = render_status_html(lab.inv, AgentStatus{}, 1000);
+  CHECK(html.find("<li data-target=\"managed/broker\">managed managed/broker #0 (leaf)<ul "
+                  "class=\"place-findings\">") != std::string::npos);
+}
