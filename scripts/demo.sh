@@ -11,19 +11,25 @@
 #   touch/replace/delete files under demo/certs and watch /metrics follow
 # A second broker on the next port serves a managed certificate of 5 minutes that the agent
 # renews (issue #11): watch certwatch_renewal_* and the served serial change.
+# For tests (tests/integration/demo_status_test.cpp): CERTWATCH_DEMO_DIR writes the demo there
+# instead of demo/, and CERTWATCH_BIN runs that binary, skipping setup and build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
 
 port="${CERTWATCH_DEMO_PORT:-9793}"
 mqtt_port="${CERTWATCH_DEMO_MQTT_PORT:-18883}"
 renew_port=$((mqtt_port + 1))
-build="${CERTWATCH_BUILD_DIR:-build}"
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j "$(nproc)" --target certwatch >/dev/null
-bin="$PWD/$build/agent/certwatch"
+if [ -n "${CERTWATCH_BIN:-}" ]; then
+  bin="$(realpath "$CERTWATCH_BIN")"
+else
+  bash scripts/setup.sh
+  build="${CERTWATCH_BUILD_DIR:-build}"
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$build" -j "$(nproc)" --target certwatch >/dev/null
+  bin="$PWD/$build/agent/certwatch"
+fi
 
-demo="$PWD/demo"
+demo="$(realpath -m "${CERTWATCH_DEMO_DIR:-$PWD/demo}")"
 pki="$demo/pki"
 broker="$demo/certs/broker"
 devices="$demo/certs/devices"

@@ -11,6 +11,7 @@ set_tests_properties(
   "pki:a 10 MiB file of same-key, same-name CAs: judged in part, in bounded time"
   "integration:agent bootstraps a 60 s mosquitto certificate and renews it three times, served and usable"
   "integration:renew: a reload that does nothing ends in rollback and renewal.failed, the old certificate served again"
+  "integration:the README demo: API and status page in chromium count its 7 certificates once, with their places"
   PROPERTIES COST 30)
 # The upgrade test needs the agent of an earlier commit, built in the background by
 # scripts/test.sh (minutes); it runs last, alone (-L upgrade), and not in the sanitizer tree.

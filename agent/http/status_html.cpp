@@ -1,17 +1,21 @@
 // The status page at `/` (render_status_html, declared in agent/http/status_page.h): a summary,
-// an SVG timeline of expiries, a sortable and filterable certificate table, and the findings
-// grouped by target. One self-contained document: styles, script and graphics are inline,
-// so a host without internet access renders it (no fonts, scripts or images from elsewhere).
-// Without JavaScript the page is still complete (sorted by expiry, nothing hidden); the
-// script only adds sorting (click a column; #sort=KEY[-desc] in the URL) and filtering
+// an SVG timeline of expiries, a sortable and filterable table with one row per certificate
+// (issue 21: its places in a <details> list, each with that place's own problems, and the
+// certificate's own findings once), and the places' findings grouped by target. One self-contained
+// document: styles, script and graphics are inline, so a host without internet access renders it
+// (no fonts, scripts or images from elsewhere). Without JavaScript the page is still complete
+// (sorted by expiry, nothing hidden); the script only adds sorting (click a column;
+// #sort=KEY[-desc] in the URL) and filtering
 // (#filter=TEXT). Colours follow the agent's severities, not a fixed day count.
 #include <algorithm>
 #include <map>
 #include <vector>
 
+#include "agent/http/certificate_view.h"
 #include "agent/http/status_page.h"
 #include "agent/http/status_script.h"
 #include "base/duration.h"
+#include "pki/judge/finding_scope.h"
 
 namespace certwatch::agent {
 namespace {
@@ -25,9 +29,9 @@ std::string time_left(int64_t seconds) {
 }
 
 struct CertRow {
-  const std::string* target;
-  const pki::CertRecord* cert;
-  int severity;  // worst finding on this certificate: -1 none, else pki::Severity
+  const Certificate* certificate;
+  const pki::CertRecord* cert;  // its facts
+  int severity;  // worst of its own findings and its places': -1 none, else pki::Severity
 };
 
 struct FindingGroup {
@@ -38,6 +42,10 @@ struct FindingGroup {
 
 std::string sev_name(int s) {
   return s < 0 ? "ok" : std::string(pki::to_string(static_cast<pki::Severity>(s)));
+}
+
+std::string places_text(std::size_t n) {
+  return std::to_string(n) + (n == 1 ? " place" : " places");
 }
 
 // Expiries on one axis from a week ago to the latest expiry (at least 90 days, at most two
@@ -90,7 +98,7 @@ void timeline_svg(std::string& h, const std::vector<CertRow>& rows, int64_t now)
            std::to_string(kBase - static_cast<int>(i + 1) * (kSq + 1)) + "\" width=\"" +
            std::to_string(kSq) + "\" height=\"" + std::to_string(kSq) + "\" class=\"" +
            sev_name(r.severity) + "\"><title>" + html_escape(r.cert->subject_cn) + " (" +
-           html_escape(*r.target) + " #" + std::to_string(r.cert->index) +
+           places_text(r.certificate->places.size()) +
            "): " + certwatch::format_iso8601(r.cert->not_after) + "</title></rect>\n";
     }
     if (bins[b].size() > kStack)
@@ -113,7 +121,8 @@ constexpr std::string_view kStyle =
     "d33}"
     ".axis{stroke:#888}.now{stroke:#36c;stroke-dasharray:3 2}.tick{font-size:11px;fill:#555}"
     ".badge{padding:0 .4em;border-radius:.3em}section.group h3{font-size:100%;margin:.8em 0 .3em}"
-    "#filter{width:24em;padding:.3em}</style>\n";
+    "#filter{width:24em;padding:.3em}ul.places,ul.place-findings,ul.cert-findings{margin:.2em 0;"
+    "padding-left:1.2em}summary{cursor:pointer}</style>\n";
 
 // What the last probe of each endpoint address saw (absent when no endpoint is configured).
 void endpoints_table(std::string& h, const Inventory& inventory, int64_t now) {
@@ -165,38 +174,71 @@ void renewals_table(std::string& h, const std::vector<RenewStatus>& renewals, in
   h += "</tbody></table>\n";
 }
 
+// A list of findings: "<severity> <id>: <message>" per item, worst first.
+void findings_list(std::string& h, std::vector<const pki::Finding*> fs, const char* cls) {
+  std::stable_sort(fs.begin(), fs.end(), [](const pki::Finding* a, const pki::Finding* b) {
+    return a->severity > b->severity;
+  });
+  h += "<ul class=\"";
+  h += cls;
+  h += "\">";
+  for (const auto* f : fs) {
+    const std::string sev(pki::to_string(f->severity));
+    h += "<li class=\"" + sev + "\"><span class=\"badge " + sev + "\">" + sev + "</span> <code>" +
+         html_escape(f->id) + "</code> " + html_escape(f->message) + "</li>";
+  }
+  h += "</ul>";
+}
+
+// The places cell: how many, and (expanded on demand) each with its own problems.
+void places_cell(std::string& h, const Certificate& c) {
+  h += "<td data-v=\"" + std::to_string(c.places.size()) + "\"><details><summary>" +
+       places_text(c.places.size()) + "</summary><ul class=\"places\">";
+  for (const auto& p : c.places) {
+    // The API keeps "ledger" as a managed entry's source (the metrics' word); a reader of
+    // the page is better told it is the managed entry.
+    const std::string_view kind =
+        p.target().source == SourceKind::managed ? "managed" : to_string(p.target().source);
+    h += "<li data-target=\"" + html_escape(p.target().id) + "\">" + std::string(kind) + " " +
+         html_escape(p.target().id) + " #" + std::to_string(p.record().index) + " (" +
+         std::string(to_string(p.record().role)) + ")";
+    const auto own = place_findings(p);
+    if (!own.empty()) findings_list(h, own, "place-findings");
+    h += "</li>";
+  }
+  h += "</ul></details></td>";
+}
+
 }  // namespace
 
 std::string render_status_html(const Inventory& inventory, const AgentStatus& status, int64_t now,
                                const std::vector<RenewStatus>& renewals) {
   std::vector<CertRow> rows;
   std::vector<FindingGroup> groups;
-  std::size_t finding_count = 0;
+  std::size_t finding_count = 0, places = 0;
   int counts[4] = {0, 0, 0, 0};
+  // A certificate's own findings count once (its row lists them); a place's findings count
+  // once per place, grouped by target below.
+  for (const Certificate* c : inventory.certificates().by_first_place()) {
+    rows.push_back({c, c->record.get(), worst_severity(*c)});
+    places += c->places.size();
+    for (const auto& f : c->findings) ++counts[static_cast<int>(f.severity)];
+  }
   for (const auto& [id, e] : inventory.entries()) {
-    const std::string& target = id.id;
-    std::map<std::string, int> worst_by_index;
-    FindingGroup g{&target, -1, {}};
+    FindingGroup g{&id.id, -1, {}};
     for (const auto& f : e.report.findings) {
+      if (pki::is_certificate_finding(f.id)) continue;
       const int s = static_cast<int>(f.severity);
       ++counts[s];
-      auto [it, fresh] =
-          worst_by_index.emplace(std::string(split_finding_target(target, f.target).second), s);
-      if (!fresh) it->second = std::max(it->second, s);
       g.worst = std::max(g.worst, s);
       g.findings.push_back(&f);
-    }
-    for (const auto& c : e.certs) {
-      const auto it = worst_by_index.find(std::to_string(c->index));
-      rows.push_back({&target, c.get(), it == worst_by_index.end() ? -1 : it->second});
     }
     finding_count += g.findings.size();
     if (!g.findings.empty()) groups.push_back(std::move(g));
   }
   std::sort(rows.begin(), rows.end(), [](const CertRow& a, const CertRow& b) {
     if (a.cert->not_after != b.cert->not_after) return a.cert->not_after < b.cert->not_after;
-    if (*a.target != *b.target) return *a.target < *b.target;
-    return a.cert->index < b.cert->index;
+    return a.cert->sha256 < b.cert->sha256;
   });
   std::stable_sort(groups.begin(), groups.end(), [](const FindingGroup& a, const FindingGroup& b) {
     return a.worst > b.worst;  // worst target first, then by name (map order)
@@ -207,18 +249,18 @@ std::string render_status_html(const Inventory& inventory, const AgentStatus& st
         [](const pki::Finding* a, const pki::Finding* b) { return a->severity > b->severity; });
 
   std::string h;
-  h.reserve(8192 + rows.size() * 420 + finding_count * 200);
+  h.reserve(8192 + rows.size() * 600 + places * 200 + finding_count * 200);
   h += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
        "<meta name=\"viewport\" "
        "content=\"width=device-width,initial-scale=1\"><title>certwatch</title>\n";
   h += kStyle;
   h += "</head><body>\n<h1>certwatch</h1>\n<p id=\"summary\">";
   const std::size_t addresses = inventory.size(SourceKind::endpoint);
-  h += std::to_string(inventory.certificate_count()) + " certificates in " +
-       std::to_string(status.files) + " files" +
-       (addresses != 0 ? " and " + std::to_string(addresses) + " endpoint addresses"
-                       : std::string()) +
-       " &middot; <span class=\"badge critical\">" + std::to_string(counts[3] + counts[2]) +
+  h += "<span id=\"certificate-count\">" + std::to_string(rows.size()) +
+       "</span> certificates in <span id=\"place-count\">" + std::to_string(places) +
+       "</span> places (" + std::to_string(status.files) + " files" +
+       (addresses != 0 ? ", " + std::to_string(addresses) + " endpoint addresses" : std::string()) +
+       ") &middot; <span class=\"badge critical\">" + std::to_string(counts[3] + counts[2]) +
        " critical/unknown</span> <span class=\"badge warning\">" + std::to_string(counts[1]) +
        " warning</span> <span class=\"badge info\">" + std::to_string(counts[0]) +
        " info</span> findings";
@@ -244,27 +286,36 @@ std::string render_status_html(const Inventory& inventory, const AgentStatus& st
        "<table id=\"certs\"><thead><tr><th data-key=\"severity\" data-type=\"num\">severity</th>"
        "<th data-key=\"expires\" data-type=\"num\" aria-sort=\"ascending\">expires</th>"
        "<th data-key=\"left\" data-type=\"num\">left</th><th data-key=\"subject\">subject CN</th>"
-       "<th data-key=\"issuer\">issuer CN</th><th data-key=\"role\">role</th><th "
-       "data-key=\"file\">file</th>"
-       "<th data-key=\"index\" data-type=\"num\">#</th><th "
+       "<th data-key=\"issuer\">issuer CN</th><th data-key=\"role\">role</th>"
+       "<th data-key=\"places\" data-type=\"num\">places</th>"
+       "<th data-key=\"findings\">findings</th><th "
        "data-key=\"serial\">serial</th></tr></thead><tbody>\n";
   for (const auto& r : rows) {
     const std::string sev = sev_name(r.severity);
     const int64_t left = r.cert->not_after - now;
-    h += "<tr class=\"" + sev + "\"><td data-v=\"" + std::to_string(r.severity) + "\">" + sev +
-         "</td><td data-v=\"" + std::to_string(r.cert->not_after) + "\">" +
-         certwatch::format_iso8601(r.cert->not_after) + "</td><td data-v=\"" +
-         std::to_string(left) + "\">" + time_left(left) + "</td><td>" +
+    const Certificate& c = *r.certificate;
+    h += "<tr class=\"" + sev + "\" data-sha256=\"" + html_escape(r.cert->sha256) +
+         "\"><td data-v=\"" + std::to_string(r.severity) + "\">" + sev + "</td><td data-v=\"" +
+         std::to_string(r.cert->not_after) + "\">" + certwatch::format_iso8601(r.cert->not_after) +
+         "</td><td data-v=\"" + std::to_string(left) + "\">" + time_left(left) + "</td><td>" +
          html_escape(r.cert->subject_cn) + "</td><td>" + html_escape(r.cert->issuer_cn) +
-         "</td><td>" + html_escape(to_string(r.cert->role)) + "</td><td>" + html_escape(*r.target) +
-         "</td><td>" + std::to_string(r.cert->index) + "</td><td>" + html_escape(r.cert->serial) +
-         "</td></tr>\n";
+         "</td><td>" + html_escape(to_string(c.places.front().record().role)) + "</td>";
+    places_cell(h, c);
+    h += "<td>";
+    if (c.findings.empty()) {
+      h += "-";
+    } else {
+      std::vector<const pki::Finding*> own;
+      for (const auto& f : c.findings) own.push_back(&f);
+      findings_list(h, own, "cert-findings");
+    }
+    h += "</td><td>" + html_escape(r.cert->serial) + "</td></tr>\n";
   }
   h += "</tbody></table>\n";
   endpoints_table(h, inventory, now);
   renewals_table(h, renewals, now);
-  h += "<h2>Findings (" + std::to_string(finding_count) + " on " + std::to_string(groups.size()) +
-       " targets)</h2>\n";
+  h += "<h2>Findings about places (" + std::to_string(finding_count) + " on " +
+       std::to_string(groups.size()) + " targets)</h2>\n";
   if (groups.empty()) h += "<p>None.</p>\n";
   for (const auto& g : groups) {
     const std::string worst = sev_name(g.worst);

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <vector>
 
+#include "agent/http/certificate_view.h"
 #include "base/duration.h"
 #include "base/json.h"
 #include "base/text_escape.h"
@@ -43,9 +44,95 @@ std::string html_escape(std::string_view given) {
   return out;
 }
 
+namespace {
+
+void write_findings(certwatch::JsonWriter& w, const std::vector<const pki::Finding*>& fs) {
+  w.begin_array();
+  for (const auto* f : fs) {
+    w.begin_object();
+    pki::write_json_fields(w, *f);
+    w.end_object();
+  }
+  w.end_array();
+}
+
+// One place of a certificate: where it is, and what is wrong with that place.
+void write_place(certwatch::JsonWriter& w, const Place& p) {
+  w.begin_object()
+      .key("source")
+      .value(to_string(p.target().source))
+      .key("target")
+      .value(p.target().id)
+      .key("index")
+      .value(p.record().index)
+      .key("role")
+      .value(to_string(p.record().role));
+  if (const FileState* f = p.entry().file()) w.key("watch").value(f->watch);
+  if (const EndpointState* e = p.entry().endpoint())
+    w.key("endpoint").value(e->endpoint).key("address").value(e->address);
+  if (const ManagedState* m = p.entry().managed()) w.key("managed").value(m->name);
+  w.key("findings");
+  write_findings(w, place_findings(p));
+  w.end_object();
+}
+
+void write_certificate(certwatch::JsonWriter& w, const Certificate& c, int64_t now) {
+  const pki::CertRecord& r = *c.record;
+  w.begin_object()
+      .key("fingerprint_sha256")
+      .value(r.sha256)
+      .key("subject")
+      .value(r.subject)
+      .key("subject_cn")
+      .value(r.subject_cn)
+      .key("issuer")
+      .value(r.issuer)
+      .key("issuer_cn")
+      .value(r.issuer_cn)
+      .key("serial")
+      .value(r.serial)
+      .key("not_before")
+      .value(r.not_before)
+      .key("not_after")
+      .value(r.not_after)
+      .key("seconds_left")
+      .value(r.not_after - now)
+      .key("sans")
+      .begin_array();
+  for (const auto& s : r.sans) w.value(s);
+  w.end_array()
+      .key("key_type")
+      .value(r.key_type)
+      .key("role")
+      .value(to_string(c.places.front().record().role))
+      .key("findings");
+  std::vector<const pki::Finding*> own;
+  for (const auto& f : c.findings) own.push_back(&f);
+  write_findings(w, own);
+  w.key("places").begin_array();
+  for (const auto& p : c.places) write_place(w, p);
+  w.end_array().end_object();
+}
+
+}  // namespace
+
 std::string render_certificates_json(const Inventory& inventory, int64_t now) {
   certwatch::JsonWriter w;
-  w.begin_object().key("generated_at").value(now).key("targets").begin_array();
+  const auto certs = inventory.certificates().by_first_place();
+  std::size_t places = 0;
+  for (const auto* c : certs) places += c->places.size();
+  w.begin_object().key("generated_at").value(now);
+  w.key("counts")
+      .begin_object()
+      .key("certificates")
+      .value(static_cast<int64_t>(certs.size()))
+      .key("places")
+      .value(static_cast<int64_t>(places))
+      .end_object();
+  w.key("certificates").begin_array();
+  for (const auto* c : certs) write_certificate(w, *c, now);
+  w.end_array();
+  w.key("targets").begin_array();
   for (const auto& [target, e] : inventory.entries()) {
     const auto& r = e.report;
     // source is the kind, as on the metrics; the watch entry a file came from is `watch`.

@@ -1,12 +1,15 @@
 // Issue #12 acceptance 3: the status page in a real browser (Debian's headless `chromium`):
 // it loads without console messages (errors, uncaught exceptions), shows every certificate
-// and finding the agent reports on /api/v1/certificates, sorts when a column header is
+// (one row each, issue 21), its places and every finding the agent reports on
+// /api/v1/certificates, sorts when a column header is
 // clicked (the page replays the clicks named in #sort=KEY[-desc]; --dump-dom shows the
 // result), and a screenshot is written into the build tree (test-artifacts/, not committed).
 #include <catch2/catch.hpp>
 #include <cctype>
 #include <ctime>
 #include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -24,10 +27,18 @@ struct Browser {
   fs::path profile;  // a fresh --user-data-dir per run
   testing::RunResult run(const std::vector<std::string>& extra, const std::string& url) {
     fs::remove_all(profile);
-    std::vector<std::string> argv = {"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                                     "--no-first-run", "--disable-background-networking",
-                                     "--disable-component-update", "--disable-sync",
-                                     "--user-data-dir=" + profile.string(), "--enable-logging=stderr", "--v=0"};
+    std::vector<std::string> argv = {"chromium",
+                                     "--headless",
+                                     "--no-sandbox",
+                                     "--disable-gpu",
+                                     "--disable-quic",
+                                     "--no-first-run",
+                                     "--disable-background-networking",
+                                     "--disable-component-update",
+                                     "--disable-sync",
+                                     "--user-data-dir=" + profile.string(),
+                                     "--enable-logging=stderr",
+                                     "--v=0"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     argv.push_back(url);
     return testing::run(argv, std::chrono::seconds(120));
@@ -45,15 +56,19 @@ std::vector<std::string> console_lines(const std::string& err) {
 
 // Text as the page's script compares it: entities decoded, lower case.
 std::string sort_key(std::string s) {
-  for (const auto& [from, to] : {std::pair<std::string, std::string>{"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""},
-                                 {"&#39;", "'"}, {"&amp;", "&"}})
-    for (auto p = s.find(from); p != std::string::npos; p = s.find(from, p + 1)) s.replace(p, from.size(), to);
+  for (const auto& [from, to] : {std::pair<std::string, std::string>{"&lt;", "<"},
+                                 {"&gt;", ">"},
+                                 {"&quot;", "\""},
+                                 {"&#39;", "'"},
+                                 {"&amp;", "&"}})
+    for (auto p = s.find(from); p != std::string::npos; p = s.find(from, p + 1))
+      s.replace(p, from.size(), to);
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
 
 struct Row {
-  std::string severity, left_v, subject, file, index;
+  std::string severity, sha256, left_v, subject, html;  // html: the whole row
 };
 
 // The certificate rows of the dumped DOM, in document order.
@@ -64,31 +79,38 @@ std::vector<Row> cert_rows(const std::string& dom) {
   if (start == std::string::npos || end == std::string::npos) return out;
   const std::string t = dom.substr(start, end - start);
   static const std::regex row(
-      R"re(<tr class="[a-z]+"[^>]*><td data-v="[-0-9]+">([a-z]+)</td><td data-v="[0-9]+">[^<]*</td><td data-v="([-0-9]+)">[^<]*</td><td>([^<]*)</td><td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td><td>([0-9]+)</td>)re");
-  for (std::sregex_iterator it(t.begin(), t.end(), row), e; it != e; ++it)
-    out.push_back({(*it)[1], (*it)[2], (*it)[3], (*it)[4], (*it)[5]});
+      R"re(<tr class="[a-z]+" data-sha256="([0-9a-f]{64})"[^>]*><td data-v="[-0-9]+">([a-z]+)</td><td data-v="[0-9]+">[^<]*</td><td data-v="([-0-9]+)">[^<]*</td><td>([^<]*)</td>)re");
+  for (std::sregex_iterator it(t.begin(), t.end(), row), e; it != e; ++it) {
+    const auto from = static_cast<std::size_t>(it->position(0));
+    out.push_back(
+        {(*it)[2], (*it)[1], (*it)[3], (*it)[4], t.substr(from, t.find("</tr>", from) - from)});
+  }
   return out;
 }
 
 }  // namespace
 
-TEST_CASE("the status page in headless chromium: no console errors, everything shown, sorts, screenshot",
-          "[integration][agent][status][chromium]") {
+TEST_CASE(
+    "the status page in headless chromium: no console errors, everything shown, sorts, screenshot",
+    "[integration][agent][status][chromium]") {
   REQUIRE(testing::have_program("chromium"));
   testing::TempDir dir;
   Browser browser{dir / "chromium-profile"};
 
   // The console check itself: a page with an error and an exception is caught.
-  testing::write_file(dir / "bad.html", "<!DOCTYPE html><p>x</p><script>console.error('boom'); nosuchfn();</script>");
+  testing::write_file(dir / "bad.html",
+                      "<!DOCTYPE html><p>x</p><script>console.error('boom'); nosuchfn();</script>");
   const auto bad = browser.run({"--dump-dom"}, "file://" + (dir / "bad.html").string());
   REQUIRE(console_lines(bad.err).size() == 2);
 
   testing::PkiFixture f(dir / "pki");
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
   auto root = f.root("root", testing::CertOptions::of("Page Root").with_days(3650));
-  auto soon = f.server("soon", root,
-                       testing::CertOptions::of("soon.lab.local").with_days(90).with_not_before(now - 88 * 86400));
-  auto later = f.server("later", root, testing::CertOptions::of("<b>later</b>.lab.local").with_days(300));
+  auto soon = f.server(
+      "soon", root,
+      testing::CertOptions::of("soon.lab.local").with_days(90).with_not_before(now - 88 * 86400));
+  auto later =
+      f.server("later", root, testing::CertOptions::of("<b>later</b>.lab.local").with_days(300));
   fs::create_directories(dir / "certs");
   fs::copy_file(soon.cert, dir / "certs" / "soon.pem");
   fs::copy_file(later.cert, dir / "certs" / "later.pem");
@@ -101,30 +123,35 @@ TEST_CASE("the status page in headless chromium: no console errors, everything s
   AgentProcess agent(dir.path(), dir / "certwatch.yaml", port);
   REQUIRE(agent.wait_ready());
 
-  // The oracle: what the agent reports in its JSON inventory.
+  // The oracle: what the agent reports in its JSON inventory, by certificate.
   const std::string api = http_get(port, "/api/v1/certificates").body;
-  std::set<std::pair<std::string, std::string>> expected_certs;  // (file, index)
-  std::set<std::string> expected_ids;
-  {
-    static const std::regex target(R"re("target":"([^"]+)","source":"file")re");
-    static const std::regex cert(R"re("index":([0-9]+))re");
-    static const std::regex finding(R"re("id":"([a-z_.]+)","severity")re");
-    std::vector<std::pair<std::size_t, std::string>> targets;
-    for (std::sregex_iterator it(api.begin(), api.end(), target), e; it != e; ++it)
-      targets.emplace_back(static_cast<std::size_t>(it->position(0)), (*it)[1]);
-    for (std::size_t t = 0; t < targets.size(); ++t) {
-      const auto end = t + 1 < targets.size() ? targets[t + 1].first : api.size();
-      const std::string part = api.substr(targets[t].first, end - targets[t].first);
-      const std::string certs = part.substr(0, part.find("\"findings\""));
-      for (std::sregex_iterator it(certs.begin(), certs.end(), cert), e; it != e; ++it)
-        expected_certs.emplace(targets[t].second, (*it)[1]);
-      for (std::sregex_iterator it(part.begin(), part.end(), finding), e; it != e; ++it)
-        expected_ids.insert(targets[t].second + " " + (*it)[1].str());
+  INFO(api);
+  const auto j = nlohmann::json::parse(api);
+  std::map<std::string, std::set<std::string>> expected_places;  // sha256 -> "target #index"
+  std::set<std::string> cert_findings;                           // "sha256 id"
+  std::set<std::string> place_findings;                          // "target id"
+  for (const auto& c : j["certificates"]) {
+    const std::string sha = c["fingerprint_sha256"];
+    for (const auto& f : c["findings"])
+      cert_findings.insert(sha + " " + f["id"].get<std::string>());
+    for (const auto& p : c["places"]) {
+      expected_places[sha].insert(p["target"].get<std::string>() + " #" +
+                                  std::to_string(p["index"].get<int>()));
+      for (const auto& f : p["findings"])
+        place_findings.insert(p["target"].get<std::string>() + " " + f["id"].get<std::string>());
     }
   }
-  INFO(api);
-  REQUIRE(expected_certs.size() == 4);  // soon, later, and the two of reversed.pem
-  REQUIRE(expected_ids.size() >= 3);    // expires_soon on soon.pem, chain.* on reversed.pem, input.* on garbage.pem
+  for (const auto& t : j["targets"])  // findings of a place that holds no certificate (garbage.pem)
+    if (t["certificates"].empty())
+      for (const auto& f : t["findings"])
+        place_findings.insert(t["target"].get<std::string>() + " " + f["id"].get<std::string>());
+  // soon, later (in later.pem and reversed.pem) and the root (in reversed.pem): 3 certificates in 4
+  // places.
+  REQUIRE(expected_places.size() == 3);
+  CHECK(j["counts"]["certificates"] == 3);
+  CHECK(j["counts"]["places"] == 4);
+  REQUIRE(cert_findings.size() >= 1);   // expires_soon on soon
+  REQUIRE(place_findings.size() >= 2);  // chain.* on reversed.pem, input.* on garbage.pem
 
   const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
 
@@ -135,20 +162,41 @@ TEST_CASE("the status page in headless chromium: no console errors, everything s
     REQUIRE(r.out.find("data-ready=\"1\"") != std::string::npos);  // the script ran to its end
     CHECK(r.out.find("<svg id=\"timeline\"") != std::string::npos);
     const auto rows = cert_rows(r.out);
-    std::set<std::pair<std::string, std::string>> shown;
-    for (const auto& row : rows) shown.emplace(row.file, row.index);
-    CHECK(shown == expected_certs);
-    CHECK(rows.size() == expected_certs.size());
-    CHECK(r.out.find("&lt;b&gt;later&lt;/b&gt;.lab.local") != std::string::npos);  // escaped, not markup
-    // Every finding, in the group of its target.
-    for (const auto& tid : expected_ids) {
+    CHECK(rows.size() == expected_places.size());
+    for (const auto& row : rows) {
+      INFO(row.html);
+      REQUIRE(expected_places.count(row.sha256) == 1);
+      // Every place of it in its expandable list, and its own findings once, in its row.
+      const auto& places = expected_places.at(row.sha256);
+      CHECK(row.html.find("<summary>" + std::to_string(places.size()) +
+                          (places.size() == 1 ? " place" : " places") + "</summary>") !=
+            std::string::npos);
+      for (const auto& place : places) {
+        const std::string target = place.substr(0, place.rfind(" #"));
+        CHECK(row.html.find("<li data-target=\"" + target + "\">") != std::string::npos);
+        CHECK(row.html.find(target + place.substr(place.rfind(" #"))) != std::string::npos);
+      }
+      for (const auto& sf : cert_findings)
+        if (sf.compare(0, 64, row.sha256) == 0)
+          CHECK(row.html.find("<code>" + sf.substr(65) + "</code>") != std::string::npos);
+    }
+    std::set<std::string> shown;
+    for (const auto& row : rows) shown.insert(row.sha256);
+    CHECK(shown.size() == rows.size());  // each certificate once
+    CHECK(r.out.find("&lt;b&gt;later&lt;/b&gt;.lab.local") !=
+          std::string::npos);  // escaped, not markup
+    CHECK(r.out.find("<span id=\"certificate-count\">3</span> certificates in <span "
+                     "id=\"place-count\">4</span> places") != std::string::npos);
+    // Every finding about a place, in the group of its target.
+    for (const auto& tid : place_findings) {
       const std::string file = tid.substr(0, tid.find(' '));
       const std::string id = tid.substr(tid.find(' ') + 1);
       const auto group = r.out.find("<section class=\"group\" data-target=\"" + file + "\"");
       INFO(tid);
       REQUIRE(group != std::string::npos);
       const auto group_end = r.out.find("</section>", group);
-      CHECK(r.out.substr(group, group_end - group).find("<td>" + id + "</td>") != std::string::npos);
+      CHECK(r.out.substr(group, group_end - group).find("<td>" + id + "</td>") !=
+            std::string::npos);
     }
     // Soonest expiry first by default; the soon leaf carries the agent's critical severity.
     REQUIRE_FALSE(rows.empty());
@@ -161,31 +209,36 @@ TEST_CASE("the status page in headless chromium: no console errors, everything s
     INFO(by_subject.err);
     CHECK(console_lines(by_subject.err).empty());
     auto rows = cert_rows(by_subject.out);
-    REQUIRE(rows.size() == expected_certs.size());
+    REQUIRE(rows.size() == expected_places.size());
     for (std::size_t i = 1; i < rows.size(); ++i) {
       INFO(rows[i - 1].subject << " / " << rows[i].subject);
       CHECK(sort_key(rows[i - 1].subject) <= sort_key(rows[i].subject));
     }
     CHECK(rows.front().subject != "soon.lab.local");  // not the server's order any more
-    CHECK(std::regex_search(by_subject.out, std::regex(R"re(data-key="subject"[^>]*aria-sort="ascending")re")));
+    CHECK(std::regex_search(by_subject.out,
+                            std::regex(R"re(data-key="subject"[^>]*aria-sort="ascending")re")));
 
     const auto by_left = browser.run({"--dump-dom"}, url + "#sort=left-desc");
     rows = cert_rows(by_left.out);
-    REQUIRE(rows.size() == expected_certs.size());
-    for (std::size_t i = 1; i < rows.size(); ++i) CHECK(std::stoll(rows[i - 1].left_v) >= std::stoll(rows[i].left_v));
+    REQUIRE(rows.size() == expected_places.size());
+    for (std::size_t i = 1; i < rows.size(); ++i)
+      CHECK(std::stoll(rows[i - 1].left_v) >= std::stoll(rows[i].left_v));
     CHECK(rows.back().subject == "soon.lab.local");
-    CHECK(std::regex_search(by_left.out, std::regex(R"re(data-key="left"[^>]*aria-sort="descending")re")));
+    CHECK(std::regex_search(by_left.out,
+                            std::regex(R"re(data-key="left"[^>]*aria-sort="descending")re")));
 
-    // Filtering hides what does not match.
+    // Filtering hides what does not match; a row matches by any of its places (later and the root).
     const auto filtered = browser.run({"--dump-dom"}, url + "#filter=reversed");
     CHECK(filtered.out.find("<span id=\"shown\">2</span>") != std::string::npos);
   }
 
   SECTION("a screenshot lands in the build tree") {
-    const fs::path out = testing::certwatch_bin().parent_path().parent_path() / "test-artifacts" / "status_page.png";
+    const fs::path out =
+        testing::certwatch_bin().parent_path().parent_path() / "test-artifacts" / "status_page.png";
     fs::create_directories(out.parent_path());
     fs::remove(out);
-    const auto r = browser.run({"--screenshot=" + out.string(), "--window-size=1280,1400", "--hide-scrollbars"}, url);
+    const auto r = browser.run(
+        {"--screenshot=" + out.string(), "--window-size=1280,1400", "--hide-scrollbars"}, url);
     INFO(r.err);
     CHECK(console_lines(r.err).empty());
     REQUIRE(fs::exists(out));
