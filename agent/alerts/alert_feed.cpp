@@ -38,9 +38,16 @@ mq::AlertInfo certificate_alert_info(const Certificate& cert, const pki::Finding
   const pki::CertRecord& c = *cert.record;
   mq::AlertInfo info;
   info.key = mq::certificate_alert_key(c.subject_cn, c.sha256, f.id);
-  const Place& first = cert.places.front();
-  info.source = std::string(to_string(first.target().source));
-  info.target = first.target().id;
+  // The places, at most kAlertPlaces of them (a CA may live in 100,000 chain files): all of
+  // them in order when they are that few, else the first that came; places_total says how many.
+  std::vector<const Place*> shown;
+  if (cert.places.size() <= mq::kAlertPlaces) {
+    shown = cert.sorted_places();
+  } else {
+    for (std::size_t i = 0; i < mq::kAlertPlaces; ++i) shown.push_back(&cert.places[i]);
+  }
+  info.source = std::string(to_string(shown.front()->target().source));
+  info.target = shown.front()->target().id;
   info.finding_target = f.target;
   info.id = f.id;
   info.severity = f.severity;
@@ -49,19 +56,18 @@ mq::AlertInfo certificate_alert_info(const Certificate& cert, const pki::Finding
   info.serial = c.serial;
   info.not_after = c.not_after;
   info.fingerprint = c.sha256;
-  info.places.reserve(cert.places.size());
-  for (const auto& p : cert.places)
-    info.places.push_back({.source = std::string(to_string(p.target().source)),
-                           .target = p.target().id,
-                           .index = p.record().index});
-  if (const Place* m = cert.managed_place()) {
-    const ManagedState& s = *m->entry().managed();
-    info.renewal = mq::AlertRenewal{.managed = s.name,
-                                    .due_at = s.due_at,
-                                    .next_at = s.next_at,
-                                    .failures = s.failures,
-                                    .last_error = s.last_error};
-  }
+  info.places_total = cert.places.size();
+  info.places.reserve(shown.size());
+  for (const Place* p : shown)
+    info.places.push_back({.source = std::string(to_string(p->target().source)),
+                           .target = p->target().id,
+                           .index = p->record().index});
+  if (const ManagedState* s = cert.managed_state())
+    info.renewal = mq::AlertRenewal{.managed = s->name,
+                                    .due_at = s->due_at,
+                                    .next_at = s->next_at,
+                                    .failures = s->failures,
+                                    .last_error = s->last_error};
   return info;
 }
 
@@ -69,8 +75,7 @@ bool pages(const AlertPolicy& policy, const Certificate& cert, const pki::Findin
   if (f.severity < policy.min_severity) return false;
   if (policy.quiet_managed_expiry && f.id == pki::fid::cert_expires_soon &&
       f.severity == pki::Severity::warning)
-    if (const Place* m = cert.managed_place(); m != nullptr && m->entry().managed()->healthy(now))
-      return false;
+    if (const ManagedState* m = cert.managed_state(); m != nullptr && m->healthy(now)) return false;
   return true;
 }
 
@@ -84,7 +89,7 @@ void feed_certificate(mq::AlertBook& book, const AlertPolicy& policy,
   if (change.now == nullptr) return;
   // Every finding the certificate has now, not just the new ones: its places or its renewal
   // may have changed what the alert says or whether it pages. An unchanged alert is a no-op.
-  for (const auto& f : change.now->findings)
+  for (const auto& f : change.now->findings())
     if (pages(policy, *change.now, f, now))
       book.observe(certificate_alert_info(*change.now, f), now, out);
     else

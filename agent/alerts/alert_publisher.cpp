@@ -144,7 +144,7 @@ void AlertPublisher::seed(const Inventory& inventory) {
     c.sha256 = cert.sha256();
     c.now = &cert;
     c.record = cert.record;
-    c.raised = cert.findings;
+    c.raised = cert.findings();
     feed_certificate(book_, policy(), c, now(), ts);
   });
   apply(ts);

@@ -18,7 +18,7 @@ std::vector<const pki::Finding*> place_findings(const Place& p) {
 
 int worst_severity(const Certificate& c) {
   int worst = -1;
-  for (const auto& f : c.findings) worst = std::max(worst, static_cast<int>(f.severity));
+  for (const auto& f : c.findings()) worst = std::max(worst, static_cast<int>(f.severity));
   for (const auto& p : c.places)
     for (const auto* f : place_findings(p)) worst = std::max(worst, static_cast<int>(f->severity));
   return worst;

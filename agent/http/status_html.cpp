@@ -194,7 +194,8 @@ void findings_list(std::string& h, std::vector<const pki::Finding*> fs, const ch
 void places_cell(std::string& h, const Certificate& c) {
   h += "<td data-v=\"" + std::to_string(c.places.size()) + "\"><details><summary>" +
        places_text(c.places.size()) + "</summary><ul class=\"places\">";
-  for (const auto& p : c.places) {
+  for (const Place* pp : c.sorted_places()) {
+    const Place& p = *pp;
     // The API keeps "ledger" as a managed entry's source (the metrics' word); a reader of
     // the page is better told it is the managed entry.
     const std::string_view kind =
@@ -222,7 +223,7 @@ std::string render_status_html(const Inventory& inventory, const AgentStatus& st
   for (const Certificate* c : inventory.certificates().by_first_place()) {
     rows.push_back({c, c->record.get(), worst_severity(*c)});
     places += c->places.size();
-    for (const auto& f : c->findings) ++counts[static_cast<int>(f.severity)];
+    for (const auto& f : c->findings()) ++counts[static_cast<int>(f.severity)];
   }
   for (const auto& [id, e] : inventory.entries()) {
     FindingGroup g{&id.id, -1, {}};
@@ -299,14 +300,15 @@ std::string render_status_html(const Inventory& inventory, const AgentStatus& st
          std::to_string(r.cert->not_after) + "\">" + certwatch::format_iso8601(r.cert->not_after) +
          "</td><td data-v=\"" + std::to_string(left) + "\">" + time_left(left) + "</td><td>" +
          html_escape(r.cert->subject_cn) + "</td><td>" + html_escape(r.cert->issuer_cn) +
-         "</td><td>" + html_escape(to_string(c.places.front().record().role)) + "</td>";
+         "</td><td>" + html_escape(to_string(c.first_place().record().role)) + "</td>";
     places_cell(h, c);
     h += "<td>";
-    if (c.findings.empty()) {
+    const std::vector<pki::Finding> own_findings = c.findings();
+    if (own_findings.empty()) {
       h += "-";
     } else {
       std::vector<const pki::Finding*> own;
-      for (const auto& f : c.findings) own.push_back(&f);
+      for (const auto& f : own_findings) own.push_back(&f);
       findings_list(h, own, "cert-findings");
     }
     h += "</td><td>" + html_escape(r.cert->serial) + "</td></tr>\n";

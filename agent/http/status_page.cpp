@@ -104,13 +104,14 @@ void write_certificate(certwatch::JsonWriter& w, const Certificate& c, int64_t n
       .key("key_type")
       .value(r.key_type)
       .key("role")
-      .value(to_string(c.places.front().record().role))
+      .value(to_string(c.first_place().record().role))
       .key("findings");
+  const std::vector<pki::Finding> own_findings = c.findings();
   std::vector<const pki::Finding*> own;
-  for (const auto& f : c.findings) own.push_back(&f);
+  for (const auto& f : own_findings) own.push_back(&f);
   write_findings(w, own);
   w.key("places").begin_array();
-  for (const auto& p : c.places) write_place(w, p);
+  for (const Place* p : c.sorted_places()) write_place(w, *p);
   w.end_array().end_object();
 }
 

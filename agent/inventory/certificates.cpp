@@ -1,31 +1,45 @@
 #include "agent/inventory/certificates.h"
 
 #include <algorithm>
-#include <cstring>
+#include <functional>
+#include <string_view>
 
+#include "base/hex.h"
 #include "pki/judge/finding_scope.h"
 
 namespace certwatch::agent {
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool place_less(const Place& a, const Place& b) {
   if (a.node != b.node) return a.target() < b.target();
   return a.position < b.position;
 }
 
-// The certificate-scope findings one place judged of the certificate it holds at `p`.
+// Calls fn(finding) for each of the certificate's own findings that `e` judged of the
+// certificate it holds at `position` (finding target "<target>#<index>").
 template <class Fn>
-void place_findings(const Place& p, Fn&& fn) {
-  const std::string at = p.finding_target();
-  for (const auto& f : p.entry().report.findings)
-    if (f.target == at && pki::is_certificate_finding(f.id)) fn(f);
+void own_findings(const TargetId& target, const InventoryEntry& e, uint32_t position, Fn&& fn) {
+  std::string at;
+  for (const auto& f : e.report.findings) {
+    if (!pki::is_certificate_finding(f.id)) continue;
+    if (at.empty()) at = target.id + "#" + std::to_string(e.certs[position]->index);
+    if (f.target == at) fn(f);
+  }
+}
+
+// The positions at which `e` holds the certificate `sha256`.
+std::vector<uint32_t> positions(const InventoryEntry* e, const std::string& sha256) {
+  std::vector<uint32_t> out;
+  if (e == nullptr) return out;
+  for (uint32_t i = 0; i < e->certs.size(); ++i)
+    if (e->certs[i]->sha256 == sha256) out.push_back(i);
+  return out;
+}
+
+FindingTally* tally_of(Certificate& c, const pki::Finding& f) {
+  for (auto& t : c.tallies)
+    if (t.finding.id == f.id && t.finding.severity == f.severity) return &t;
+  return nullptr;
 }
 
 const pki::Finding* by_id(const std::vector<pki::Finding>& fs, const std::string& id) {
@@ -40,17 +54,38 @@ std::string Place::finding_target() const {
   return target().id + "#" + std::to_string(record().index);
 }
 
-const Place* Certificate::managed_place() const {
-  for (const auto& p : places)
-    if (p.entry().managed() != nullptr) return &p;
-  return nullptr;
+std::vector<pki::Finding> Certificate::findings() const {
+  std::vector<pki::Finding> out;
+  for (const auto& t : tallies) {
+    if (t.count == 0) continue;
+    auto same = std::find_if(out.begin(), out.end(),
+                             [&](const pki::Finding& f) { return f.id == t.finding.id; });
+    if (same == out.end())
+      out.push_back(t.finding);
+    else if (t.finding.severity > same->severity)
+      *same = t.finding;
+  }
+  return out;
+}
+
+std::vector<const Place*> Certificate::sorted_places() const {
+  std::vector<const Place*> out;
+  out.reserve(places.size());
+  for (const auto& p : places) out.push_back(&p);
+  std::sort(out.begin(), out.end(),
+            [](const Place* a, const Place* b) { return place_less(*a, *b); });
+  return out;
+}
+
+const Place& Certificate::first_place() const {
+  return *std::min_element(places.begin(), places.end(), place_less);
 }
 
 std::optional<Fingerprint> parse_fingerprint(std::string_view hex) {
   Fingerprint f{};
   if (hex.size() != 2 * f.size()) return std::nullopt;
   for (std::size_t i = 0; i < f.size(); ++i) {
-    const int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+    const int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     f[i] = static_cast<unsigned char>(hi << 4 | lo);
   }
@@ -58,32 +93,15 @@ std::optional<Fingerprint> parse_fingerprint(std::string_view hex) {
 }
 
 std::size_t CertificateIndex::FingerprintHash::operator()(const Fingerprint& f) const noexcept {
-  std::size_t h;  // the fingerprint is a cryptographic hash already: its first bytes will do
-  std::memcpy(&h, f.data(), sizeof h);
-  return h;
-}
-
-void CertificateIndex::recompute(Certificate& c) const {
-  c.record = c.places.front().entry().certs[c.places.front().position];
-  for (const auto& p : c.places)
-    if (p.target().source != SourceKind::ledger) {
-      c.record = p.entry().certs[p.position];
-      break;
-    }
-  c.findings.clear();
-  for (const auto& p : c.places)
-    place_findings(p, [&](const pki::Finding& f) {
-      auto same = std::find_if(c.findings.begin(), c.findings.end(),
-                               [&](const pki::Finding& g) { return g.id == f.id; });
-      if (same == c.findings.end())
-        c.findings.push_back(f);
-      else if (f.severity > same->severity)
-        *same = f;
-    });
+  // All of it: a fingerprint is random in real life, but a hash of its first bytes alone would
+  // put crafted or test fingerprints with a common prefix in one bucket.
+  return std::hash<std::string_view>{}(
+      std::string_view(reinterpret_cast<const char*>(f.data()), f.size()));
 }
 
 void CertificateIndex::update(const Entries::value_type* node, const InventoryEntry* old,
                               const InventoryEntry* fresh, std::vector<CertificateChange>& out) {
+  const TargetId& target = node->first;
   // The fingerprints either entry holds, once each, in the order first seen.
   std::vector<std::pair<Fingerprint, std::string>> touched;
   auto touch = [&](const InventoryEntry* e) {
@@ -102,45 +120,114 @@ void CertificateIndex::update(const Entries::value_type* node, const InventoryEn
     CertificateChange change;
     change.sha256 = hex;
     auto it = certs_.find(fp);
-    std::vector<pki::Finding> before;
-    std::vector<Place> places_before;
-    if (it != certs_.end()) {
-      before = std::move(it->second.findings);
-      places_before = it->second.places;
-      auto& ps = it->second.places;
-      ps.erase(std::remove_if(ps.begin(), ps.end(), [&](const Place& p) { return p.node == node; }),
-               ps.end());
-    }
-    if (fresh != nullptr)
-      for (uint32_t i = 0; i < fresh->certs.size(); ++i) {
-        if (fresh->certs[i]->sha256 != hex) continue;
-        if (it == certs_.end()) it = certs_.emplace(fp, Certificate{}).first;
-        auto& ps = it->second.places;
-        const Place p{node, i};
-        ps.insert(std::upper_bound(ps.begin(), ps.end(), p, place_less), p);
-      }
-    std::vector<pki::Finding> none;
-    const std::vector<pki::Finding>* after = &none;
-    if (it != certs_.end() && it->second.places.empty()) {
-      change.record = std::move(it->second.record);
-      certs_.erase(it);
+    if (it == certs_.end()) it = certs_.emplace(fp, Certificate{}).first;
+    Certificate& c = it->second;
+    const std::vector<pki::Finding> before = c.findings();
+    const auto was = positions(old, hex), now = positions(fresh, hex);
+
+    // Places: only when where the entry holds the certificate moved (a new target, a removed
+    // one, another file content); seeing the same again leaves them (and their order) alone.
+    if (was != now) {
       change.places_changed = true;
-    } else if (it != certs_.end()) {
-      recompute(it->second);
-      change.now = &it->second;
-      change.record = it->second.record;
-      change.places_changed = it->second.places != places_before;
-      after = &it->second.findings;
+      for (uint32_t p : was) {
+        auto at = std::find(c.places.begin(), c.places.end(), Place{node, p});
+        if (at != c.places.end()) {
+          *at = c.places.back();  // order is not kept: sorted_places() is for display
+          c.places.pop_back();
+          --places_;
+        }
+      }
+      for (uint32_t p : now) {
+        c.places.push_back(Place{node, p});
+        ++places_;
+      }
     }
-    for (const auto& f : *after) {
-      const pki::Finding* was = by_id(before, f.id);
-      if (was == nullptr)
+
+    // The certificate's own findings: this place's old judgement out, its new one in.
+    for (uint32_t p : was)
+      own_findings(target, *old, p, [&](const pki::Finding& f) {
+        FindingTally* t = tally_of(c, f);
+        if (t == nullptr || t->count == 0) return;
+        --t->count;
+        if (t->from == node) t->from = nullptr;
+      });
+    for (uint32_t p : now)
+      own_findings(target, *fresh, p, [&](const pki::Finding& f) {
+        FindingTally* t = tally_of(c, f);
+        if (t == nullptr) {
+          c.tallies.push_back({f, node, 0});
+          t = &c.tallies.back();
+        }
+        ++t->count;
+        if (t->from == nullptr || t->from == node) {
+          t->finding = f;
+          t->from = node;
+        }
+      });
+    c.tallies.erase(std::remove_if(c.tallies.begin(), c.tallies.end(),
+                                   [](const FindingTally& t) { return t.count == 0; }),
+                    c.tallies.end());
+    // A tally whose representative left while others still judge so: another one speaks for
+    // it (a scan of the places, only in that case).
+    for (auto& t : c.tallies) {
+      if (t.from != nullptr) continue;
+      for (const auto& pl : c.places) {
+        own_findings(pl.target(), pl.entry(), pl.position, [&](const pki::Finding& f) {
+          if (t.from == nullptr && f.id == t.finding.id && f.severity == t.finding.severity) {
+            t.finding = f;
+            t.from = pl.node;
+          }
+        });
+        if (t.from != nullptr) break;
+      }
+    }
+
+    if (c.places.empty()) {
+      change.record = std::move(c.record);
+      certs_.erase(it);
+    } else {
+      // The facts: this place's latest reading, unless it is a ledger row and a place that read
+      // the certificate gave them; re-picked when this place let go of the certificate.
+      const bool ledger = target.source == SourceKind::ledger;
+      if (!now.empty()) {
+        if (!c.record || !ledger || c.record_from_ledger) {
+          c.record = fresh->certs[now.front()];
+          c.record_from_ledger = ledger;
+        }
+      } else {
+        const Place* pick = &c.places.front();
+        for (const auto& pl : c.places)
+          if (pl.target().source != SourceKind::ledger) {
+            pick = &pl;
+            break;
+          }
+        c.record = pick->entry().certs[pick->position];
+        c.record_from_ledger = pick->target().source == SourceKind::ledger;
+      }
+      // The managed place.
+      if (c.managed == node && (fresh == nullptr || fresh->managed() == nullptr || now.empty()))
+        c.managed = nullptr;
+      if (!now.empty() && fresh->managed() != nullptr) c.managed = node;
+      if (c.managed == nullptr && change.places_changed && was.size() > now.size())
+        for (const auto& pl : c.places)
+          if (pl.entry().managed() != nullptr) {
+            c.managed = pl.node;
+            break;
+          }
+      change.now = &c;
+      change.record = c.record;
+    }
+    const std::vector<pki::Finding> after =
+        change.now != nullptr ? change.now->findings() : std::vector<pki::Finding>{};
+    for (const auto& f : after) {
+      const pki::Finding* prior = by_id(before, f.id);
+      if (prior == nullptr)
         change.raised.push_back(f);
-      else if (was->severity != f.severity)
-        change.changed.push_back({*was, f});
+      else if (prior->severity != f.severity)
+        change.changed.push_back({*prior, f});
     }
     for (const auto& f : before)
-      if (by_id(*after, f.id) == nullptr) change.cleared.push_back(f);
+      if (by_id(after, f.id) == nullptr) change.cleared.push_back(f);
     out.push_back(std::move(change));
   }
 }
@@ -153,12 +240,14 @@ const Certificate* CertificateIndex::find(std::string_view sha256) const {
 }
 
 std::vector<const Certificate*> CertificateIndex::by_first_place() const {
+  std::vector<std::pair<const Place*, const Certificate*>> firsts;
+  firsts.reserve(certs_.size());
+  for (const auto& [fp, c] : certs_) firsts.emplace_back(&c.first_place(), &c);
+  std::sort(firsts.begin(), firsts.end(),
+            [](const auto& a, const auto& b) { return place_less(*a.first, *b.first); });
   std::vector<const Certificate*> out;
-  out.reserve(certs_.size());
-  for (const auto& [fp, c] : certs_) out.push_back(&c);
-  std::sort(out.begin(), out.end(), [](const Certificate* a, const Certificate* b) {
-    return place_less(a->places.front(), b->places.front());
-  });
+  out.reserve(firsts.size());
+  for (const auto& [p, c] : firsts) out.push_back(c);
   return out;
 }
 

@@ -17,6 +17,7 @@
 
 #include <utility>
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -47,6 +48,9 @@ struct AlertRenewal {
   bool operator==(const AlertRenewal&) const = default;
 };
 
+// The places an alert lists at most (the payload stays small; places_total says how many).
+inline constexpr std::size_t kAlertPlaces = 10;
+
 struct AlertInfo {
   // alert_key(finding_target, id) for a place's finding; certificate_alert_key(subject_cn,
   // fingerprint, id) for a certificate's own finding.
@@ -63,7 +67,8 @@ struct AlertInfo {
   // A certificate's own finding: its fingerprint and every place that holds it (source and
   // target above are the first of them). Empty for a place's finding.
   std::string fingerprint;
-  std::vector<AlertPlace> places;
+  std::vector<AlertPlace> places;       // at most kAlertPlaces
+  std::size_t places_total = 0;         // how many places held it when the alert was built
   std::optional<AlertRenewal> renewal;  // the certificate is managed
   bool operator==(const AlertInfo&) const = default;
 };

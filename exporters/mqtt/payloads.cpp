@@ -39,6 +39,7 @@ void alert_fields(certwatch::JsonWriter& w, const AlertInfo& info, std::string_v
     w.end_object();
   }
   w.end_array();
+  w.key("places_total").value(static_cast<int64_t>(info.places_total));
   if (!info.renewal) return;
   const auto& r = *info.renewal;
   w.key("renewal").begin_object();

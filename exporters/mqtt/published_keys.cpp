@@ -3,6 +3,7 @@
 #include <charconv>
 #include <system_error>
 
+#include "base/hex.h"
 #include "pki/deploy/atomic_file.h"
 #include "pki/load/read_file.h"
 
@@ -23,13 +24,6 @@ void put(std::string& out, std::string_view field) {
       out += c;
     }
   }
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
 }
 
 std::string unescape(std::string_view s) {
@@ -118,8 +112,8 @@ PublishedState parse_published(std::string_view text) {
     auto notified = number(f[4]);
     if (!severity || !since || !notified) continue;
     PublishedState::Restored r;
-    r.info = AlertInfo{f[1], f[5],  f[6],          f[7], f[8], *severity,   f[12],
-                       f[9], f[10], number(f[11]), {},   {},   std::nullopt};
+    r.info = AlertInfo{f[1], f[5],  f[6],          f[7], f[8], *severity, f[12],
+                       f[9], f[10], number(f[11]), {},   {},   0,         std::nullopt};
     r.since = *since;
     r.notified_at = *notified;
     st.alerts.push_back(std::move(r));

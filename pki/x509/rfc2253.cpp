@@ -2,15 +2,10 @@
 
 #include <strings.h>
 
+#include "base/hex.h"
+
 namespace certwatch::pki {
 namespace {
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 Error malformed(std::string_view text, size_t at, const std::string& why) {
   return make_error("name '" + std::string(text) + "': " + why + " at offset " + std::to_string(at),

@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "integration/agent_harness.h"
+#include "integration/chromium.h"
 #include "support/fixtures.h"
 
 using namespace agent_test;
@@ -111,34 +112,6 @@ std::vector<std::string> compare(const nlohmann::json& j, const std::vector<Expe
       problems.push_back(w.name + " (" + w.sha256 + ") listed " + std::to_string(seen) + " times");
   }
   return problems;
-}
-
-std::vector<std::string> console_lines(const std::string& err) {
-  std::vector<std::string> out;
-  std::istringstream in(err);
-  for (std::string line; std::getline(in, line);)
-    if (line.find(":CONSOLE") != std::string::npos) out.push_back(line);
-  return out;
-}
-
-testing::RunResult chromium(const fs::path& profile, const std::vector<std::string>& extra,
-                            const std::string& url) {
-  fs::remove_all(profile);
-  std::vector<std::string> argv = {"chromium",
-                                   "--headless",
-                                   "--no-sandbox",
-                                   "--disable-gpu",
-                                   "--disable-quic",
-                                   "--no-first-run",
-                                   "--disable-background-networking",
-                                   "--disable-component-update",
-                                   "--disable-sync",
-                                   "--user-data-dir=" + profile.string(),
-                                   "--enable-logging=stderr",
-                                   "--v=0"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  argv.push_back(url);
-  return testing::run(argv, std::chrono::seconds(120));
 }
 
 }  // namespace
@@ -233,9 +206,9 @@ TEST_CASE(
   const fs::path profile = dir / "chromium-profile";
   // One demo for both looks at the page (a SECTION would start it again).
   {  // the page: one row per certificate, its places listed under it
-    const auto r = chromium(profile, {"--dump-dom"}, url);
+    const auto r = chromium_test::Browser{profile}.run({"--dump-dom"}, url);
     INFO(r.err);
-    CHECK(console_lines(r.err).empty());
+    CHECK(chromium_test::console_lines(r.err).empty());
     REQUIRE(r.out.find("data-ready=\"1\"") != std::string::npos);
     CHECK(r.out.find("<span id=\"certificate-count\">7</span> certificates") != std::string::npos);
     const auto table = r.out.find("<table id=\"certs\">");
@@ -276,11 +249,10 @@ TEST_CASE(
                          "demo_status_page.png";
     fs::create_directories(out.parent_path());
     fs::remove(out);
-    const auto r = chromium(
-        profile, {"--screenshot=" + out.string(), "--window-size=1280,1600", "--hide-scrollbars"},
-        url);
+    const auto r = chromium_test::Browser{profile}.run(
+        {"--screenshot=" + out.string(), "--window-size=1280,1600", "--hide-scrollbars"}, url);
     INFO(r.err);
-    CHECK(console_lines(r.err).empty());
+    CHECK(chromium_test::console_lines(r.err).empty());
     REQUIRE(fs::exists(out));
     const std::string png = testing::read_file(out);
     CHECK(png.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0);

@@ -15,44 +15,16 @@
 #include <sstream>
 
 #include "integration/agent_harness.h"
+#include "integration/chromium.h"
 #include "support/fixtures.h"
 #include "support/pki_fixture.h"
 
 using namespace agent_test;
+using chromium_test::Browser;
+using chromium_test::console_lines;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct Browser {
-  fs::path profile;  // a fresh --user-data-dir per run
-  testing::RunResult run(const std::vector<std::string>& extra, const std::string& url) {
-    fs::remove_all(profile);
-    std::vector<std::string> argv = {"chromium",
-                                     "--headless",
-                                     "--no-sandbox",
-                                     "--disable-gpu",
-                                     "--disable-quic",
-                                     "--no-first-run",
-                                     "--disable-background-networking",
-                                     "--disable-component-update",
-                                     "--disable-sync",
-                                     "--user-data-dir=" + profile.string(),
-                                     "--enable-logging=stderr",
-                                     "--v=0"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    argv.push_back(url);
-    return testing::run(argv, std::chrono::seconds(120));
-  }
-};
-
-// Console messages of the page (chromium logs them as "INFO:CONSOLE...").
-std::vector<std::string> console_lines(const std::string& err) {
-  std::vector<std::string> out;
-  std::istringstream in(err);
-  for (std::string line; std::getline(in, line);)
-    if (line.find(":CONSOLE") != std::string::npos) out.push_back(line);
-  return out;
-}
 
 // Text as the page's script compares it: entities decoded, lower case.
 std::string sort_key(std::string s) {

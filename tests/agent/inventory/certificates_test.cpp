@@ -73,10 +73,13 @@ TEST_CASE(
   const auto* a = index.find(kA);
   REQUIRE(a != nullptr);
   REQUIRE(a->places.size() == 3);
-  CHECK(a->places[0].target().id == "/c/s.cert.pem");
-  CHECK(a->places[1].target().id == "/c/s.chain.pem");
-  CHECK(a->places[2].target() == ledger);
-  CHECK(a->places[1].finding_target() == "/c/s.chain.pem#0");
+  const auto sorted = a->sorted_places();
+  CHECK(sorted[0]->target().id == "/c/s.cert.pem");
+  CHECK(sorted[1]->target().id == "/c/s.chain.pem");
+  CHECK(sorted[2]->target() == ledger);
+  CHECK(sorted[1]->finding_target() == "/c/s.chain.pem#0");
+  CHECK(&a->first_place() == sorted[0]);
+  CHECK(index.place_count() == 4);
   // The facts come from a file that read the certificate, not from the ledger's row.
   CHECK(a->record->issuer_cn == "Real CA");
   CHECK(index.find(kB)->places.size() == 1);
@@ -116,7 +119,7 @@ TEST_CASE(
     CHECK(ch.cleared.empty());
     CHECK(ch.places_changed);
     REQUIRE(ch.now != nullptr);
-    REQUIRE(ch.now->findings.size() == 1);  // chain.order is the place's
+    REQUIRE(ch.now->findings().size() == 1);  // chain.order is the place's
     CHECK(ch.now->places.size() == 2);
     CHECK(change_of(c.certificates, kB).raised.empty());
   }
@@ -128,7 +131,7 @@ TEST_CASE(
   auto r = inv.remove(f1);
   REQUIRE(r);
   CHECK(change_of(r->certificates, kA).cleared.empty());
-  CHECK(change_of(r->certificates, kA).now->findings.at(0).target == "/c/b.pem#1");
+  CHECK(change_of(r->certificates, kA).now->findings().at(0).target == "/c/b.pem#1");
   // The last place goes: cleared, and the certificate with it.
   r = inv.remove(f2);
   REQUIRE(r);
@@ -170,10 +173,51 @@ TEST_CASE("certificates: a managed place is found and carries its renewal state"
   (void)inv.observe(file_target("/c/a.pem"), entry(file_target("/c/a.pem"), {{kA}}, {}));
   const auto* a = inv.certificates().find(kA);
   REQUIRE(a != nullptr);
-  const auto* p = a->managed_place();
-  REQUIRE(p != nullptr);
-  CHECK(p->target() == managed);
-  CHECK(p->entry().managed()->healthy(1999));
-  CHECK_FALSE(p->entry().managed()->healthy(2000));
+  const auto* m = a->managed_state();
+  REQUIRE(m != nullptr);
+  CHECK(m->name == "broker");
+  CHECK(m->healthy(1999));
+  CHECK_FALSE(m->healthy(2000));
+  // The managed place goes: so does the renewal state.
+  (void)inv.remove(managed);
+  CHECK(inv.certificates().find(kA)->managed_state() == nullptr);
   CHECK(inv.certificates().find(kA)->record->sha256 == kA);
+}
+
+TEST_CASE(
+    "certificates: a CA in many chain files is one certificate whose updates do not "
+    "walk its places",
+    "[agent][inventory]") {
+  Inventory inv;
+  // 20,000 chain files, each with its own leaf and the same CA, the CA expiring soon in each.
+  const int n = 20000;
+  auto leaf = [](int i) {
+    std::string h = std::to_string(i);
+    return std::string(64 - h.size(), 'c') + h;
+  };
+  for (int i = 0; i < n; ++i) {
+    const auto t = file_target("/chains/" + std::to_string(i) + ".pem");
+    (void)inv.observe(t,
+                      entry(t, {{leaf(i)}, {kB}}, {{"cert.expires_soon", 1, Severity::warning}}));
+  }
+  const auto* ca = inv.certificates().find(kB);
+  REQUIRE(ca != nullptr);
+  CHECK(ca->places.size() == static_cast<std::size_t>(n));
+  REQUIRE(ca->findings().size() == 1);
+  CHECK(ca->tallies.at(0).count == static_cast<uint32_t>(n));
+  // Seen again unchanged, each: no place change, no finding change.
+  for (int i = 0; i < n; i += 997) {
+    const auto t = file_target("/chains/" + std::to_string(i) + ".pem");
+    auto c =
+        inv.observe(t, entry(t, {{leaf(i)}, {kB}}, {{"cert.expires_soon", 1, Severity::warning}}));
+    CHECK_FALSE(change_of(c.certificates, kB).places_changed);
+    CHECK(change_of(c.certificates, kB).raised.empty());
+  }
+  // The representative's file goes: another file speaks for the finding.
+  const std::string rep = ca->findings().at(0).target;
+  const auto rep_target = file_target(rep.substr(0, rep.find('#')));
+  (void)inv.remove(rep_target);
+  REQUIRE(inv.certificates().find(kB)->findings().size() == 1);
+  CHECK(inv.certificates().find(kB)->findings().at(0).target != rep);
+  CHECK(inv.certificates().find(kB)->places.size() == static_cast<std::size_t>(n - 1));
 }
