@@ -204,11 +204,11 @@ void CertificateIndex::update(const Entries::value_type* node, const InventoryEn
         c.record = pick->entry().certs[pick->position];
         c.record_from_ledger = pick->target().source == SourceKind::ledger;
       }
-      // The managed place.
-      if (c.managed == node && (fresh == nullptr || fresh->managed() == nullptr || now.empty()))
-        c.managed = nullptr;
+      // The managed place: looked for among the others only when this one was it and went.
+      const bool lost = c.managed == node && (now.empty() || fresh->managed() == nullptr);
+      if (lost) c.managed = nullptr;
       if (!now.empty() && fresh->managed() != nullptr) c.managed = node;
-      if (c.managed == nullptr && change.places_changed && was.size() > now.size())
+      if (lost)
         for (const auto& pl : c.places)
           if (pl.entry().managed() != nullptr) {
             c.managed = pl.node;
