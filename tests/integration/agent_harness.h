@@ -9,6 +9,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -91,6 +92,19 @@ inline int64_t openssl_enddate(const fs::path& pem) {
   std::tm tm{};
   if (::strptime(r.out.c_str() + eq + 1, "%b %d %H:%M:%S %Y GMT", &tm) == nullptr) return -1;
   return static_cast<int64_t>(::timegm(&tm));
+}
+
+// The certificate's SHA-256 fingerprint as openssl prints it, in the exporter's spelling
+// (lower-case hex, no colons); "" when openssl cannot read it.
+inline std::string openssl_sha256(const fs::path& pem) {
+  const auto r =
+      testing::run({"openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", pem.string()});
+  if (r.exit_code != 0) return {};
+  std::string out;
+  for (const char c : r.out.substr(r.out.find('=') + 1))
+    if (std::isxdigit(static_cast<unsigned char>(c)))
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
 inline std::string openssl_serial(const fs::path& pem) {

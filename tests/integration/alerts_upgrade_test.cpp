@@ -22,7 +22,7 @@ namespace {
 
 constexpr const char* kOldRevision = "7fba276";
 
-fs::path old_agent() {
+fs::path build_old_agent() {
   const fs::path build_dir = testing::certwatch_bin().parent_path().parent_path();
   const auto r = testing::run({"bash", (fs::path(CERTWATCH_SOURCE_DIR) / "scripts" / "build_old_agent.sh").string(),
                                kOldRevision, (build_dir / "old-agent" / kOldRevision).string()},
@@ -35,7 +35,7 @@ fs::path old_agent() {
 }
 
 // The retained alerts under the prefix whose finding is `id`: topic -> payload.
-std::map<std::string, std::string> alerts_with(const std::map<std::string, std::string>& retained,
+std::map<std::string, std::string> retained_with(const std::map<std::string, std::string>& retained,
                                                const std::string& id) {
   std::map<std::string, std::string> out;
   for (const auto& [topic, payload] : retained)
@@ -43,7 +43,7 @@ std::map<std::string, std::string> alerts_with(const std::map<std::string, std::
   return out;
 }
 
-void in_past(const std::string& offset, std::vector<std::string> args) {
+void issue_in_past(const std::string& offset, std::vector<std::string> args) {
   args.insert(args.begin(), {"faketime", "-f", offset, testing::certwatch_bin().string()});
   auto r = testing::run(args, std::chrono::seconds(60));
   INFO(r.out << r.err);
@@ -56,12 +56,12 @@ TEST_CASE("upgrade: the retained alerts of an agent of 7fba276 leave no stale du
           "[integration][agent][mqtt][upgrade]") {
   REQUIRE(testing::have_program("faketime"));
   REQUIRE(testing::have_program("git"));
-  const fs::path old_bin = old_agent();
+  const fs::path old_bin = build_old_agent();
   testing::TempDir dir;
   const fs::path pki = dir / "pki", certs = dir / "certs";
-  in_past("-30d", {"pki", "init", "--dir", pki.string(), "--subject", "/CN=Upgrade Root"});
-  in_past("-30d", {"pki", "ca", "--dir", pki.string(), "--name", "server-ca", "--subject", "/CN=Upgrade Server CA"});
-  in_past("-20d", {"pki", "issue", "--dir", pki.string(), "--ca", "server-ca", "--profile", "server", "--name",
+  issue_in_past("-30d", {"pki", "init", "--dir", pki.string(), "--subject", "/CN=Upgrade Root"});
+  issue_in_past("-30d", {"pki", "ca", "--dir", pki.string(), "--name", "server-ca", "--subject", "/CN=Upgrade Server CA"});
+  issue_in_past("-20d", {"pki", "issue", "--dir", pki.string(), "--ca", "server-ca", "--profile", "server", "--name",
                    "broker", "--subject", "/CN=upgrade.lab.local", "--san", "DNS:upgrade.lab.local", "--validity",
                    "10d", "--out", certs.string()});
 
@@ -83,7 +83,7 @@ TEST_CASE("upgrade: the retained alerts of an agent of 7fba276 leave no stale du
     const bool published = testing::eventually(
         [&] {
           before = mqtt_test::retained(mqtt_pki, broker.port(), filter);
-          return alerts_with(before, "cert.expired").size() == 2;
+          return retained_with(before, "cert.expired").size() == 2;
         },
         std::chrono::seconds(40));
     INFO(testing::read_file(dir / "old-agent.log"));
@@ -91,7 +91,7 @@ TEST_CASE("upgrade: the retained alerts of an agent of 7fba276 leave no stale du
     proc->signal(SIGTERM);
     REQUIRE(proc->wait(std::chrono::seconds(20)).has_value());
   }
-  const auto old_expired = alerts_with(before, "cert.expired");
+  const auto old_expired = retained_with(before, "cert.expired");
   for (const auto& [topic, payload] : old_expired)
     CHECK(mqtt_test::json_string(payload, "fingerprint_sha256").empty());  // the old payload
 
@@ -102,7 +102,7 @@ TEST_CASE("upgrade: the retained alerts of an agent of 7fba276 leave no stale du
   const bool upgraded = testing::eventually(
       [&] {
         after = mqtt_test::retained(mqtt_pki, broker.port(), filter);
-        const auto expired = alerts_with(after, "cert.expired");
+        const auto expired = retained_with(after, "cert.expired");
         if (expired.size() != 1) return false;
         for (const auto& [topic, payload] : old_expired)
           if (after.count(topic) != 0) return false;
@@ -117,7 +117,7 @@ TEST_CASE("upgrade: the retained alerts of an agent of 7fba276 leave no stale du
     return s;
   }() << "after:\n" << seen << agent.log());
   REQUIRE(upgraded);
-  const auto expired = alerts_with(after, "cert.expired");
+  const auto expired = retained_with(after, "cert.expired");
   CHECK_FALSE(mqtt_test::json_string(expired.begin()->second, "fingerprint_sha256").empty());
   // What stays a place's alert keeps its topic: nothing under the prefix but those and the one
   // certificate alert.

@@ -56,7 +56,7 @@ std::string trimmed(std::string s) {
 }
 
 // "notAfter=Nov 24 08:14:22 2027 GMT" -> POSIX seconds.
-int64_t openssl_time(const std::string& text) {
+int64_t labels_openssl_date(const std::string& text) {
   std::tm tm{};
   REQUIRE(::strptime(text.c_str(), "%b %d %H:%M:%S %Y GMT", &tm) != nullptr);
   return static_cast<int64_t>(::timegm(&tm));
@@ -99,8 +99,8 @@ OpensslView openssl_view(const fs::path& pem) {
     if (key == "issuer") v.issuer = value;
     if (key == "serial") v.serial = agent_test::strip_zeros(value);
     if (key == "sha256 Fingerprint" || key == "SHA256 Fingerprint") v.fingerprint = value;
-    if (key == "notBefore") v.not_before = openssl_time(value);
-    if (key == "notAfter") v.not_after = openssl_time(value);
+    if (key == "notBefore") v.not_before = labels_openssl_date(value);
+    if (key == "notAfter") v.not_after = labels_openssl_date(value);
   }
   std::string fp;
   for (char c : v.fingerprint)

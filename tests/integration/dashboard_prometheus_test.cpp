@@ -107,18 +107,6 @@ std::size_t occurrences(const std::string& text, const std::regex& re) {
       std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator()));
 }
 
-// The certificate's SHA-256 fingerprint as openssl prints it, in the exporter's spelling
-// (lower-case hex, no colons).
-std::string openssl_sha256(const fs::path& pem) {
-  const auto r =
-      testing::run({"openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", pem.string()});
-  REQUIRE(r.exit_code == 0);
-  std::string out;
-  for (const char c : r.out.substr(r.out.find('=') + 1))
-    if (std::isxdigit(static_cast<unsigned char>(c)))
-      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // The single value of an instant query's answer ("value":[time,"v"]).
 std::string scalar_value(const std::string& body) {

@@ -59,15 +59,6 @@ struct GroupGuard {
   }
 };
 
-std::string fingerprint(const fs::path& pem) {
-  const auto r =
-      testing::run({"openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", pem.string()});
-  std::string hex;
-  for (char c : r.out.substr(r.out.find('=') + 1))
-    if (std::isxdigit(static_cast<unsigned char>(c)))
-      hex += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return hex;
-}
 
 // A ledger target "<ca>/<name>/<serial>" with the serial's leading zeros dropped, as
 // openssl_serial() gives it; other targets as they are.
@@ -148,30 +139,30 @@ TEST_CASE(
     // The managed certificate is read each time: the agent renews it every few minutes.
     return std::vector<Expected>{
         {"mqtt leaf",
-         fingerprint(broker / "mqtt.cert.pem"),
+         agent_test::openssl_sha256(broker / "mqtt.cert.pem"),
          {at(broker / "mqtt.chain.pem", 0), at(broker / "wrong-order.pem", 1), ep + " #0",
           row("server-ca", "mqtt", broker / "mqtt.cert.pem")}},
         {"server CA",
-         fingerprint(demo / "pki" / "server-ca" / "certs" / "server-ca.cert.pem"),
+         agent_test::openssl_sha256(demo / "pki" / "server-ca" / "certs" / "server-ca.cert.pem"),
          {at(broker / "mqtt.chain.pem", 1), at(broker / "wrong-order.pem", 0), ep + " #1",
           renew_ep + " #1", "managed/demo-broker #1"}},
         {"sensor-1",
-         fingerprint(devices / "sensor-1.cert.pem"),
+         agent_test::openssl_sha256(devices / "sensor-1.cert.pem"),
          {at(devices / "sensor-1.cert.pem", 0), at(devices / "sensor-1.chain.pem", 0),
           row("device-ca", "sensor-1", devices / "sensor-1.cert.pem")}},
         {"device CA",
-         fingerprint(demo / "pki" / "device-ca" / "certs" / "device-ca.cert.pem"),
+         agent_test::openssl_sha256(demo / "pki" / "device-ca" / "certs" / "device-ca.cert.pem"),
          {at(devices / "sensor-1.chain.pem", 1), at(devices / "sensor-2.chain.pem", 1)}},
         {"sensor-2",
-         fingerprint(devices / "sensor-2.cert.pem"),
+         agent_test::openssl_sha256(devices / "sensor-2.cert.pem"),
          {at(devices / "sensor-2.cert.pem", 0), at(devices / "sensor-2.chain.pem", 0),
           row("device-ca", "sensor-2", devices / "sensor-2.cert.pem")}},
         {"probe client",
-         fingerprint(demo / "probe" / "probe.cert.pem"),
+         agent_test::openssl_sha256(demo / "probe" / "probe.cert.pem"),
          {row("device-ca", "probe", demo / "probe" / "probe.cert.pem")}},
         // A managed entry's current certificate is the managed place, not a ledger target too.
         {"managed broker",
-         fingerprint(demo / "managed" / "broker.cert.pem"),
+         agent_test::openssl_sha256(demo / "managed" / "broker.cert.pem"),
          {renew_ep + " #0", "managed/demo-broker #0"}},
     };
   };

@@ -20,18 +20,9 @@ using namespace agent_test;
 
 namespace {
 
-// openssl's SHA-256 fingerprint of a PEM certificate, lower-case hex without colons.
-std::string openssl_sha256(const fs::path& pem) {
-  auto r = testing::run({"openssl", "x509", "-in", pem.string(), "-noout", "-fingerprint", "-sha256"});
-  REQUIRE(r.exit_code == 0);
-  std::string hex;
-  for (char c : r.out.substr(r.out.find('=') + 1))
-    if (std::isxdigit(static_cast<unsigned char>(c))) hex += static_cast<char>(std::tolower(c));
-  return hex;
-}
 
 // The firing alerts named `name` in Prometheus, as the query API's JSON.
-std::string firing(int prom_port, const std::string& name) {
+std::string firing_alerts(int prom_port, const std::string& name) {
   auto r = testing::run({"curl", "-sG", "--max-time", "5",
                          "http://127.0.0.1:" + std::to_string(prom_port) + "/api/v1/query", "--data-urlencode",
                          "query=ALERTS{alertname=\"" + name + "\",alertstate=\"firing\"}"},
@@ -39,7 +30,7 @@ std::string firing(int prom_port, const std::string& name) {
   return r.out;
 }
 
-int count_of(const std::string& text, const std::string& needle) {
+int one_alert_count(const std::string& text, const std::string& needle) {
   int n = 0;
   for (auto p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
   return n;
@@ -117,12 +108,12 @@ TEST_CASE("one expired certificate in two files, managed, served and in the ledg
   INFO(all << "\n" << agent.log());
   REQUIRE(settled);
   // Exactly one retained alert about the certificate's expiry, naming it and its places.
-  CHECK(count_of(all, "\"finding\":\"cert.expired\"") == 1);
+  CHECK(one_alert_count(all, "\"finding\":\"cert.expired\"") == 1);
   CHECK(mqtt_test::has(expiry, "\"fingerprint_sha256\":\"" + fingerprint + "\""));
   CHECK(mqtt_test::has(expiry, "\"target\":\"" + cert.string() + "\""));
   CHECK(mqtt_test::has(expiry, "\"renewal\":{\"managed\":\"broker\""));
   // No other alert speaks of the certificate's own expiry; the others are the places' own.
-  CHECK(count_of(all, "\"finding\":\"cert.expires_soon\"") == 0);
+  CHECK(one_alert_count(all, "\"finding\":\"cert.expires_soon\"") == 0);
   for (const auto& [topic, payload] : retained) {
     const std::string id = mqtt_test::json_string(payload, "finding");
     const bool own = id == "cert.expired" || id.rfind("chain.", 0) == 0 || id.rfind("endpoint.", 0) == 0 ||
@@ -138,14 +129,14 @@ TEST_CASE("one expired certificate in two files, managed, served and in the ledg
   std::string alerts;
   REQUIRE(testing::eventually(
       [&] {
-        alerts = firing(prom.port, "CertwatchCertificateExpired");
+        alerts = firing_alerts(prom.port, "CertwatchCertificateExpired");
         return mqtt_test::has(alerts, "\"alertstate\":\"firing\"");
       },
       std::chrono::seconds(40)));
   // A few more evaluations: still one.
   std::this_thread::sleep_for(std::chrono::seconds(4));
-  alerts = firing(prom.port, "CertwatchCertificateExpired");
+  alerts = firing_alerts(prom.port, "CertwatchCertificateExpired");
   INFO(alerts << "\n" << testing::read_file(dir / "prometheus.log"));
-  CHECK(count_of(alerts, "\"alertname\":\"CertwatchCertificateExpired\"") == 1);
+  CHECK(one_alert_count(alerts, "\"alertname\":\"CertwatchCertificateExpired\"") == 1);
   CHECK(mqtt_test::has(alerts, fingerprint));
 }
