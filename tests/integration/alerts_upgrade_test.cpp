@@ -45,7 +45,7 @@ std::map<std::string, std::string> retained_with(const std::map<std::string, std
 
 void issue_in_past(const std::string& offset, std::vector<std::string> args) {
   args.insert(args.begin(), {"faketime", "-f", offset, testing::certwatch_bin().string()});
-  auto r = testing::run(args, std::chrono::seconds(60));
+  auto r = testing::run(args, std::chrono::seconds(60), {}, {testing::asan_options_beside_preload()});
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
 }

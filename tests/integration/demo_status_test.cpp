@@ -121,7 +121,9 @@ TEST_CASE(
       {"bash", (testing::source_dir() / "scripts" / "demo.sh").string()}, dir / "demo.log",
       {"CERTWATCH_DEMO_DIR=" + demo.string(), "CERTWATCH_BIN=" + testing::certwatch_bin().string(),
        "CERTWATCH_DEMO_PORT=" + std::to_string(port),
-       "CERTWATCH_DEMO_MQTT_PORT=" + std::to_string(mqtt_port)});
+       "CERTWATCH_DEMO_MQTT_PORT=" + std::to_string(mqtt_port),
+       // demo.sh makes its PKI under faketime (an LD_PRELOAD) with this build's binary
+       testing::asan_options_beside_preload()});
   GroupGuard guard{script.pid()};
   // Making the PKI takes a few seconds, more under faketime on a loaded machine.
   if (!testing::eventually([&] { return http_get(port, "/healthz").status == 200; },

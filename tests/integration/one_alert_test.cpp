@@ -48,7 +48,7 @@ TEST_CASE("one expired certificate in two files, managed, served and in the ledg
   // A PKI from a month ago and a 10-day server certificate issued 20 days ago: expired.
   auto in_past = [&](const std::string& offset, std::vector<std::string> args) {
     args.insert(args.begin(), {"faketime", "-f", offset, testing::certwatch_bin().string()});
-    auto r = testing::run(args, std::chrono::seconds(60));
+    auto r = testing::run(args, std::chrono::seconds(60), {}, {testing::asan_options_beside_preload()});
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
   };

@@ -39,6 +39,13 @@ void apply_env(const std::vector<std::string>& env) {
 
 }  // namespace
 
+std::string asan_options_beside_preload() {
+  const char* current = std::getenv("ASAN_OPTIONS");
+  std::string options = current != nullptr ? current : "";
+  if (!options.empty()) options += ':';
+  return "ASAN_OPTIONS=" + options + "verify_asan_link_order=0";
+}
+
 fs::path temp_base() {
   const char* tmp = std::getenv("TMPDIR");
   return tmp != nullptr ? tmp : "/tmp";

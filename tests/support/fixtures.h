@@ -91,6 +91,11 @@ unsigned mode_of(const fs::path& p);
 void write_file(const fs::path& p, const std::string& content);
 bool have_program(const std::string& name);  // found on PATH
 
+// "ASAN_OPTIONS=..." for a sanitizer-built certwatch run under an LD_PRELOAD library
+// (faketime): the options in force plus verify_asan_link_order=0, without which ASan aborts
+// because the preloaded library comes first. A normal build ignores the variable.
+std::string asan_options_beside_preload();
+
 // Paths given by the build.
 fs::path certwatch_bin();
 fs::path source_dir();
