@@ -1,7 +1,5 @@
 #include "agent/alerts/alert_feed.h"
 
-#include <charconv>
-
 #include "exporters/mqtt/topics.h"
 #include "pki/judge/finding_scope.h"
 
@@ -19,15 +17,8 @@ mq::AlertInfo alert_info(const TargetId& target, const pki::Finding& f,
   info.severity = f.severity;
   info.message = f.message;
   if (entry == nullptr || entry->certs.empty()) return info;
-  const pki::CertRecord* cert = entry->certs.front().get();
-  const auto [whole, index] = split_finding_target(target.id, f.target);
-  (void)whole;
-  if (!index.empty()) {
-    int i = -1;
-    std::from_chars(index.data(), index.data() + index.size(), i);
-    for (const auto& c : entry->certs)
-      if (c->index == i) cert = c.get();
-  }
+  const pki::CertRecord* cert = named_certificate(*entry, target.id, f.target);
+  if (cert == nullptr) cert = entry->certs.front().get();
   info.subject_cn = cert->subject_cn;
   info.serial = cert->serial;
   info.not_after = cert->not_after;

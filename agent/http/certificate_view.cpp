@@ -9,9 +9,11 @@ namespace certwatch::agent {
 
 std::vector<const pki::Finding*> place_findings(const Place& p) {
   std::vector<const pki::Finding*> out;
-  const std::string at = p.finding_target();
+  const pki::CertRecord* mine = p.entry().certs[p.position].get();
   for (const auto& f : p.entry().report.findings)
-    if (!pki::is_certificate_finding(f.id) && (f.target == at || f.target == p.target().id))
+    if (!pki::is_certificate_finding(f.id) &&
+        (f.target == p.target().id ||
+         named_certificate(p.entry(), p.target().id, f.target) == mine))
       out.push_back(&f);
   return out;
 }

@@ -16,15 +16,13 @@ bool place_less(const Place& a, const Place& b) {
 }
 
 // Calls fn(finding) for each of the certificate's own findings that `e` judged of the
-// certificate it holds at `position` (finding target "<target>#<index>").
+// certificate it holds at `position`.
 template <class Fn>
 void own_findings(const TargetId& target, const InventoryEntry& e, uint32_t position, Fn&& fn) {
-  std::string at;
-  for (const auto& f : e.report.findings) {
-    if (!pki::is_certificate_finding(f.id)) continue;
-    if (at.empty()) at = target.id + "#" + std::to_string(e.certs[position]->index);
-    if (f.target == at) fn(f);
-  }
+  for (const auto& f : e.report.findings)
+    if (pki::is_certificate_finding(f.id) &&
+        named_certificate(e, target.id, f.target) == e.certs[position].get())
+      fn(f);
 }
 
 // The positions at which `e` holds the certificate `sha256`.

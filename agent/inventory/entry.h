@@ -9,6 +9,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -95,5 +96,11 @@ struct InventoryEntry {
   const EndpointState* endpoint() const { return std::get_if<EndpointState>(&state); }
   const ManagedState* managed() const { return std::get_if<ManagedState>(&state); }
 };
+
+// The certificate a finding names by its index ("<target>#<index>", split_finding_target),
+// or null when it names none or an index the entry does not hold. Alerts, metrics and the
+// certificate index read a finding's certificate through this one rule.
+const pki::CertRecord* named_certificate(const InventoryEntry& e, std::string_view target,
+                                         std::string_view finding_target);
 
 }  // namespace certwatch::agent

@@ -4,7 +4,6 @@
 #include <utility>
 
 #include <array>
-#include <charconv>
 #include <stdexcept>
 
 #include "exporters/gzip.h"
@@ -28,17 +27,13 @@ std::array<std::string_view, 7> cert_labels(std::string_view source, const std::
   return {source, target, index, to_string(c.role), c.subject_cn, c.issuer_cn, c.serial};
 }
 
-// The fingerprint of the certificate a finding names by its index ("" when it names none, or
-// an index the entry does not hold). Add and remove both derive it from the entry they are
-// given, so a finding's series is removed with exactly the labels it was added with.
-std::string_view finding_fingerprint(const InventoryEntry& e, std::string_view index) {
-  if (index.empty()) return {};
-  int i = 0;
-  const auto [end, ec] = std::from_chars(index.data(), index.data() + index.size(), i);
-  if (ec != std::errc() || end != index.data() + index.size()) return {};
-  for (const auto& cp : e.certs)
-    if (cp->index == i) return cp->sha256;
-  return {};
+// The fingerprint of the certificate a finding names ("" when none). Add and remove both derive
+// it from the entry they are given, so a finding's series is removed with exactly the labels it
+// was added with.
+std::string_view finding_fingerprint(const InventoryEntry& e, const std::string& target,
+                                     const pki::Finding& f) {
+  const pki::CertRecord* c = named_certificate(e, target, f.target);
+  return c != nullptr ? std::string_view(c->sha256) : std::string_view();
 }
 
 }  // namespace
@@ -134,7 +129,8 @@ void AgentMetrics::add_entry(const std::string& target, std::string_view source,
   for (const auto& f : e.report.findings) {
     const auto [t, index] = split_finding_target(target, f.target);
     finding_
-        ->add({source, t, index, f.id, pki::to_string(f.severity), finding_fingerprint(e, index)})
+        ->add(
+            {source, t, index, f.id, pki::to_string(f.severity), finding_fingerprint(e, target, f)})
         .set(1);
   }
   if (key_only(e)) return;  // a key file has findings, but no chain to be valid or not
@@ -165,7 +161,7 @@ void AgentMetrics::remove_entry(const std::string& target, std::string_view sour
   for (const auto& f : e.report.findings) {
     const auto [t, index] = split_finding_target(target, f.target);
     finding_->remove(
-        {source, t, index, f.id, pki::to_string(f.severity), finding_fingerprint(e, index)});
+        {source, t, index, f.id, pki::to_string(f.severity), finding_fingerprint(e, target, f)});
   }
   chain_valid_->remove({source, target});
   target_certs_->remove({source, target});

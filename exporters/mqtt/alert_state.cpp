@@ -47,12 +47,17 @@ void AlertBook::observe(AlertInfo info, int64_t now, std::vector<AlertTransition
     a.notified_at = now;
     emit(AlertEvent::severity_changed, a, announced, now, out);
   } else if (info.severity == announced) {
-    // Back to what was announced: a pending downgrade or clear was a flap. The details (the
-    // message's wording) follow silently; they are published with the next event.
+    // Back to what was announced: a pending downgrade or clear was a flap. The message's
+    // wording (days left) and the count of places follow silently, with the next event (a CA
+    // gaining its 100,000 places one file at a time is not 100,000 publishes); anything else
+    // the retained alert says (its certificate, the places it lists, its renewal) is
+    // published again at once.
     a.pending.reset();
     a.pending_clear = false;
-    const bool details = a.info.fingerprint != info.fingerprint || a.info.places != info.places ||
-                         a.info.renewal != info.renewal;
+    AlertInfo worded = a.info;
+    worded.message = info.message;
+    worded.places_total = info.places_total;
+    const bool details = worded != info;
     a.info = std::move(info);
     if (details) emit(AlertEvent::updated, a, std::nullopt, now, out);
   } else if (a.pending_clear || !a.pending || a.pending->severity != info.severity) {

@@ -73,9 +73,9 @@ struct AlertInfo {
   bool operator==(const AlertInfo&) const = default;
 };
 
-// `updated`: the same alert at the same severity, but what it says about its certificate
-// changed (the places that hold it, its renewal): the retained alert is published again,
-// without a message on `events`.
+// `updated`: the same alert at the same severity, but what it says changed other than the
+// message's wording (its certificate, the places that hold it, its renewal): the retained
+// alert is published again, without a message on `events`.
 enum class AlertEvent { raised, severity_changed, cleared, reminder, updated };
 std::string_view to_string(AlertEvent e);
 
