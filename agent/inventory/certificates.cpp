@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <string_view>
+#include <unordered_set>
 
 #include "base/hex.h"
 #include "pki/judge/finding_scope.h"
@@ -20,19 +21,34 @@ bool place_less(const Place& a, const Place& b) {
 template <class Fn>
 void own_findings(const TargetId& target, const InventoryEntry& e, uint32_t position, Fn&& fn) {
   for (const auto& f : e.report.findings)
-    if (pki::is_certificate_finding(f.id) &&
-        named_certificate(e, target.id, f.target) == e.certs[position].get())
+    if (pki::is_certificate_finding(f.id) && named_position(e, target.id, f.target) == position)
       fn(f);
 }
 
-// The positions at which `e` holds the certificate `sha256`.
-std::vector<uint32_t> positions(const InventoryEntry* e, const std::string& sha256) {
-  std::vector<uint32_t> out;
-  if (e == nullptr) return out;
-  for (uint32_t i = 0; i < e->certs.size(); ++i)
-    if (e->certs[i]->sha256 == sha256) out.push_back(i);
-  return out;
-}
+// What one entry holds, read in one pass over its certificates and one over its findings: the
+// positions of each certificate, and at each position the certificate's own findings. An entry
+// of N certificates (a bundle, a hostile file of 1,000 CAs) then costs O(N + findings) per
+// update, not O(N²).
+struct Holdings {
+  std::unordered_map<Fingerprint, std::vector<uint32_t>, FingerprintHash> at;
+  std::vector<std::vector<const pki::Finding*>> own;  // by position
+
+  Holdings(const TargetId& target, const InventoryEntry* e) {
+    if (e == nullptr) return;
+    own.resize(e->certs.size());
+    for (uint32_t i = 0; i < e->certs.size(); ++i)
+      if (auto fp = parse_fingerprint(e->certs[i]->sha256)) at[*fp].push_back(i);
+    for (const auto& f : e->report.findings) {
+      if (!pki::is_certificate_finding(f.id)) continue;
+      if (const auto p = named_position(*e, target.id, f.target)) own[*p].push_back(&f);
+    }
+  }
+  const std::vector<uint32_t>& positions(const Fingerprint& fp) const {
+    static const std::vector<uint32_t> none;
+    auto it = at.find(fp);
+    return it != at.end() ? it->second : none;
+  }
+};
 
 FindingTally* tally_of(Certificate& c, const pki::Finding& f) {
   for (auto& t : c.tallies)
@@ -90,7 +106,7 @@ std::optional<Fingerprint> parse_fingerprint(std::string_view hex) {
   return f;
 }
 
-std::size_t CertificateIndex::FingerprintHash::operator()(const Fingerprint& f) const noexcept {
+std::size_t FingerprintHash::operator()(const Fingerprint& f) const noexcept {
   // All of it: a fingerprint is random in real life, but a hash of its first bytes alone would
   // put crafted or test fingerprints with a common prefix in one bucket.
   return std::hash<std::string_view>{}(
@@ -100,16 +116,16 @@ std::size_t CertificateIndex::FingerprintHash::operator()(const Fingerprint& f) 
 void CertificateIndex::update(const Entries::value_type* node, const InventoryEntry* old,
                               const InventoryEntry* fresh, std::vector<CertificateChange>& out) {
   const TargetId& target = node->first;
+  const Holdings held_before(target, old), held_now(target, fresh);
   // The fingerprints either entry holds, once each, in the order first seen.
   std::vector<std::pair<Fingerprint, std::string>> touched;
+  std::unordered_set<Fingerprint, FingerprintHash> seen;
   auto touch = [&](const InventoryEntry* e) {
     if (e == nullptr) return;
     for (const auto& cp : e->certs) {
       auto fp = parse_fingerprint(cp->sha256);
       if (!fp) continue;  // a record without a fingerprint is nobody's certificate
-      if (std::none_of(touched.begin(), touched.end(),
-                       [&](const auto& t) { return t.first == *fp; }))
-        touched.emplace_back(*fp, cp->sha256);
+      if (seen.insert(*fp).second) touched.emplace_back(*fp, cp->sha256);
     }
   };
   touch(old);
@@ -121,7 +137,8 @@ void CertificateIndex::update(const Entries::value_type* node, const InventoryEn
     if (it == certs_.end()) it = certs_.emplace(fp, Certificate{}).first;
     Certificate& c = it->second;
     const std::vector<pki::Finding> before = c.findings();
-    const auto was = positions(old, hex), now = positions(fresh, hex);
+    const std::vector<uint32_t>& was = held_before.positions(fp);
+    const std::vector<uint32_t>& now = held_now.positions(fp);
 
     // Places: only when where the entry holds the certificate moved (a new target, a removed
     // one, another file content); seeing the same again leaves them (and their order) alone.
@@ -143,25 +160,25 @@ void CertificateIndex::update(const Entries::value_type* node, const InventoryEn
 
     // The certificate's own findings: this place's old judgement out, its new one in.
     for (uint32_t p : was)
-      own_findings(target, *old, p, [&](const pki::Finding& f) {
-        FindingTally* t = tally_of(c, f);
-        if (t == nullptr || t->count == 0) return;
+      for (const pki::Finding* f : held_before.own[p]) {
+        FindingTally* t = tally_of(c, *f);
+        if (t == nullptr || t->count == 0) continue;
         --t->count;
         if (t->from == node) t->from = nullptr;
-      });
+      }
     for (uint32_t p : now)
-      own_findings(target, *fresh, p, [&](const pki::Finding& f) {
-        FindingTally* t = tally_of(c, f);
+      for (const pki::Finding* f : held_now.own[p]) {
+        FindingTally* t = tally_of(c, *f);
         if (t == nullptr) {
-          c.tallies.push_back({f, node, 0});
+          c.tallies.push_back({*f, node, 0});
           t = &c.tallies.back();
         }
         ++t->count;
         if (t->from == nullptr || t->from == node) {
-          t->finding = f;
+          t->finding = *f;
           t->from = node;
         }
-      });
+      }
     c.tallies.erase(std::remove_if(c.tallies.begin(), c.tallies.end(),
                                    [](const FindingTally& t) { return t.count == 0; }),
                     c.tallies.end());

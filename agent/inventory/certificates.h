@@ -93,6 +93,9 @@ struct CertificateChange {
 using Fingerprint = std::array<unsigned char, 32>;
 // 64 hex digits (either case) to the 32 bytes; nothing for anything else.
 std::optional<Fingerprint> parse_fingerprint(std::string_view hex);
+struct FingerprintHash {
+  std::size_t operator()(const Fingerprint& f) const noexcept;
+};
 
 class CertificateIndex {
  public:
@@ -114,9 +117,6 @@ class CertificateIndex {
   std::vector<const Certificate*> by_first_place() const;
 
  private:
-  struct FingerprintHash {
-    std::size_t operator()(const Fingerprint& f) const noexcept;
-  };
   std::unordered_map<Fingerprint, Certificate, FingerprintHash> certs_;
   std::size_t places_ = 0;
 };

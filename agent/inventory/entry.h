@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -102,5 +103,8 @@ struct InventoryEntry {
 // certificate index read a finding's certificate through this one rule.
 const pki::CertRecord* named_certificate(const InventoryEntry& e, std::string_view target,
                                          std::string_view finding_target);
+// The same rule, giving the certificate's position in `e.certs`.
+std::optional<std::size_t> named_position(const InventoryEntry& e, std::string_view target,
+                                          std::string_view finding_target);
 
 }  // namespace certwatch::agent
