@@ -197,6 +197,8 @@ struct IssuerEntry {
   std::optional<std::filesystem::path> passphrase_file;  // must exist
   std::optional<AcmeIssuer> acme =
       std::nullopt;  // set: an ACME CA (pki_dir, ca, passphrase_file unused)
+  // The user PIN of the PKCS#11 token that holds the CA's key (pki/sign/); must exist.
+  std::optional<std::filesystem::path> pin_file = std::nullopt;
   bool operator==(const IssuerEntry&) const = default;
 };
 

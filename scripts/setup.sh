@@ -9,6 +9,7 @@ packages=(
   libpaho-mqttpp-dev libpaho-mqtt-dev catch2 libyaml-cpp-dev libspdlog-dev libfmt-dev
   libsystemd-dev libsqlite3-dev zlib1g-dev
   nlohmann-json3-dev  # the ACME client's JSON (agent/acme/)
+  libp11-dev  # CA keys in PKCS#11 tokens (pki/sign/)
   # tests
   mosquitto mosquitto-clients prometheus faketime nginx-light systemd curl procps
   bsdutils  # script(1): the colour test runs check on a pseudo-terminal
@@ -25,6 +26,8 @@ packages=(
   prometheus-blackbox-exporter
   # the ACME client's tests: pebble (RFC 8555 test server) and pebble-challtestsrv
   pebble
+  # PKCS#11 tests: a software token (SoftHSM2) and pkcs11-tool (opensc) to make EC keys in it
+  softhsm2 opensc
   # the fuzz target and sanitizer runtimes
   clang libclang-rt-14-dev
 )

@@ -54,7 +54,9 @@ constexpr const char* kPkiUsage =
     "'certwatch pki COMMAND --help' describes each command. Passphrases are read from\n"
     "--passphrase-file F or a systemd credential (--passphrase-credential NAME, read from\n"
     "$CREDENTIALS_DIRECTORY/NAME; <ca>.passphrase is tried when neither is given), never\n"
-    "from the command line.\n"
+    "from the command line. A CA's key may instead live in a PKCS#11 token (init, ca and\n"
+    "import take --key-uri pkcs11:...); its user PIN comes from --pin-file F or\n"
+    "--pin-credential NAME (<ca>.pin is tried), or the URI's pin-source=file:F.\n"
     "\n"
     "Exit status: 0 done, 1 refused or failed (nothing written), 3 usage error.\n";
 
@@ -129,6 +131,25 @@ std::optional<Usage> common_usage(const po::variables_map& vm) {
   return std::nullopt;
 }
 
+// A new CA key's place (pki/issue/issuer.h NewKey): --key-uri with the PIN options, or in memory.
+// Usage errors are the caller's exit 3.
+certwatch::Result<pki::NewKey> new_key_option(const po::variables_map& vm) {
+  pki::NewKey k;
+  const bool pin = vm.count("pin-file") || vm.count("pin-credential");
+  if (!vm.count("key-uri")) {
+    if (pin) return certwatch::make_error("--pin-file and --pin-credential go with --key-uri");
+    return k;
+  }
+  if (vm.count("passphrase-file") || vm.count("passphrase-credential"))
+    return certwatch::make_error(
+        "--key-uri: a key in a token has no passphrase (its user PIN logs in: --pin-file F)");
+  auto uri = pki::parse_pkcs11_uri(vm["key-uri"].as<std::string>());
+  if (!uri) return certwatch::make_error("--key-uri: " + uri.error().message);
+  k.token = std::move(*uri);
+  k.key_type_given = vm.count("key-type") && !vm["key-type"].defaulted();
+  return k;
+}
+
 // parse() and common_usage() together: nullopt means go on with p.vm.
 std::optional<int> start(const std::string& cmd, Parsed& p) {
   if (p.exit) return p.exit;
@@ -157,6 +178,7 @@ std::string with_flags(const certwatch::Error& e) {
   if (e.fix == "serial") text += "; give --serial (and --ca)";
   if (e.fix == "san") text += " (give --san DNS:name or --san IP:address)";
   if (e.fix == "passphrase") text += " (--passphrase-file F or --passphrase-credential NAME)";
+  if (e.fix == "pin") text += " (--pin-file F or --pin-credential NAME)";
   return text;
 }
 
@@ -205,13 +227,19 @@ int cmd_init(const std::vector<std::string>& args) {
       "key-type", po::value<std::string>()->default_value("ec-p256"),
       "ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096, ed25519")(
       "validity", po::value<std::string>()->default_value("3650d"), "lifetime")(
-      "force", "replace an existing root CA");
+      "force", "replace an existing root CA")(
+      "key-uri", po::value<std::string>()->value_name("URI"),
+      "keep the root key in a PKCS#11 token (RFC 7512 URI with ?module-path=): the key it "
+      "names is used, or generated there (RSA; rsa-3072 unless --key-type says)");
   add_passphrase_options(d, "", "that encrypts the root key (AES-256)");
+  add_pin_options(d, "", "of the token (with --key-uri)");
   auto parsed =
       parse("init", args, d, "Usage: certwatch pki init --dir D --subject DN [OPTIONS]",
             "Creates the self-signed root CA in D/root-ca and the device bundle D/ca-bundle.pem.");
   if (auto done = start("init", parsed)) return *done;
   const po::variables_map* vm = &parsed.vm;
+  auto new_key = new_key_option(*vm);
+  if (!new_key) return usage_error("certwatch pki init", new_key.error().message);
   pki::Issuer issuer((*vm)["dir"].as<std::string>());
   pki::InitRequest rq;
   rq.subject = (*vm)["subject"].as<std::string>();
@@ -222,6 +250,12 @@ int cmd_init(const std::vector<std::string>& args) {
   auto pass = resolve_passphrase(*vm, "", "");
   if (!pass) return fail("init", pass.error());
   rq.passphrase = std::move(*pass);
+  rq.new_key = std::move(*new_key);
+  if (rq.new_key.token) {
+    auto pin = resolve_pin(*vm, "", "");
+    if (!pin) return fail("init", pin.error());
+    rq.new_key.pin = std::move(*pin);
+  }
   auto r = issuer.init(rq);
   if (!r) return fail("init", r.error());
   return report(*r, vm->count("json") > 0);
@@ -242,15 +276,21 @@ int cmd_ca(const std::vector<std::string>& args) {
       "key-type", po::value<std::string>()->default_value("ec-p256"), "key type")(
       "validity", po::value<std::string>()->default_value("1825d"), "lifetime")(
       "clamp-validity", "clamp an explicit --validity to the parent instead of refusing")(
-      "force", "replace an existing CA of that name");
+      "force", "replace an existing CA of that name")(
+      "key-uri", po::value<std::string>()->value_name("URI"),
+      "keep the new CA's key in a PKCS#11 token (as for init)");
   add_passphrase_options(d, "", "that encrypts the new CA key");
+  add_pin_options(d, "", "of the token that holds the new CA's key (with --key-uri)");
   add_passphrase_options(d, "parent-", "of the parent CA's key");
+  add_pin_options(d, "parent-", "of the token that holds the parent CA's key");
   auto parsed =
       parse("ca", args, d, "Usage: certwatch pki ca --dir D --name NAME --subject DN [OPTIONS]",
             "Creates an intermediate CA (CA:TRUE with pathlen, keyCertSign + cRLSign, SKI, AKI)\n"
             "signed by --parent; writes D/NAME/private/NAME.key.pem (0400) and D/NAME/certs/.");
   if (auto done = start("ca", parsed)) return *done;
   const po::variables_map* vm = &parsed.vm;
+  auto new_key = new_key_option(*vm);
+  if (!new_key) return usage_error("certwatch pki ca", new_key.error().message);
   pki::Issuer issuer((*vm)["dir"].as<std::string>());
   pki::CaRequest rq;
   rq.name = (*vm)["name"].as<std::string>();
@@ -265,7 +305,13 @@ int cmd_ca(const std::vector<std::string>& args) {
   auto pass = resolve_passphrase(*vm, "", "");
   if (!pass) return fail("ca", pass.error());
   rq.passphrase = std::move(*pass);
-  auto parent_pass = resolve_passphrase(*vm, "parent-", rq.parent + ".passphrase");
+  rq.new_key = std::move(*new_key);
+  if (rq.new_key.token) {
+    auto pin = resolve_pin(*vm, "", "");
+    if (!pin) return fail("ca", pin.error());
+    rq.new_key.pin = std::move(*pin);
+  }
+  auto parent_pass = resolve_ca_secret(*vm, "parent-", rq.parent);
   if (!parent_pass) return fail("ca", parent_pass.error());
   rq.parent_passphrase = std::move(*parent_pass);
   auto r = issuer.create_ca(rq);
@@ -292,6 +338,7 @@ int cmd_issue(const std::vector<std::string>& args) {
       "out", po::value<std::string>()->value_name("DIR"), "output directory (default D/issued)")(
       "force", "replace existing output files");
   add_passphrase_options(d, "", "of the CA's key");
+  add_pin_options(d, "", "of the token that holds the CA's key");
   auto parsed =
       parse("issue", args, d,
             "Usage: certwatch pki issue --dir D --ca NAME --profile server|client --name NAME\n"
@@ -321,7 +368,7 @@ int cmd_issue(const std::vector<std::string>& args) {
   if (vm->count("out")) rq.out_dir = (*vm)["out"].as<std::string>();
   rq.force = vm->count("force") > 0;
   rq.now = std::time(nullptr);
-  auto pass = resolve_passphrase(*vm, "", rq.ca + ".passphrase");
+  auto pass = resolve_ca_secret(*vm, "", rq.ca);
   if (!pass) return fail("issue", pass.error());
   rq.ca_passphrase = std::move(*pass);
   auto r = issuer.issue(rq);
@@ -332,19 +379,22 @@ int cmd_issue(const std::vector<std::string>& args) {
 int cmd_import(const std::vector<std::string>& args) {
   auto d = common("Options");
   d.add_options()("cert", po::value<std::string>()->value_name("F")->required(),
-                  "the CA certificate (PEM)")("key",
-                                              po::value<std::string>()->value_name("F")->required(),
+                  "the CA certificate (PEM)")("key", po::value<std::string>()->value_name("F"),
                                               "its private key (PEM, encrypted or not)")(
+      "key-uri", po::value<std::string>()->value_name("URI"),
+      "instead of --key: its key is in this PKCS#11 token (RFC 7512 URI)")(
       "chain", po::value<std::string>()->value_name("F"),
       "its parent certificates (intermediates and/or root)")(
       "name", po::value<std::string>(), "CA name (default root-ca for a self-signed CA)")(
       "force", "replace an existing CA of that name");
   add_passphrase_options(d, "", "of the key (the stored key stays encrypted with it)");
-  auto parsed = parse(
-      "import", args, d,
-      "Usage: certwatch pki import --dir D --cert F --key F [--chain F] [--name NAME] [OPTIONS]",
-      "Adopts a CA made with openssl (e.g. by the seeds' commands) so that it can issue\n"
-      "without re-keying devices. The key must match the certificate, which must be a CA.");
+  add_pin_options(d, "", "of the token (with --key-uri)");
+  auto parsed =
+      parse("import", args, d,
+            "Usage: certwatch pki import --dir D --cert F --key F|--key-uri URI [--chain F]\n"
+            "                            [--name NAME] [OPTIONS]",
+            "Adopts a CA made with openssl (e.g. by the seeds' commands) so that it can issue\n"
+            "without re-keying devices. The key must match the certificate, which must be a CA.");
   if (auto done = start("import", parsed)) return *done;
   const po::variables_map* vm = &parsed.vm;
   pki::Issuer issuer((*vm)["dir"].as<std::string>());
@@ -352,9 +402,20 @@ int cmd_import(const std::vector<std::string>& args) {
   auto cert = read_file((*vm)["cert"].as<std::string>(), "--cert");
   if (!cert) return fail("import", cert.error());
   rq.cert_pem = std::move(*cert);
-  auto key = read_file((*vm)["key"].as<std::string>(), "--key");
-  if (!key) return fail("import", key.error());
-  rq.key_pem = std::move(*key);
+  if (vm->count("key") == vm->count("key-uri"))
+    return usage_error("certwatch pki import", "give --key F or --key-uri URI (one of them)");
+  if (vm->count("key-uri")) {
+    auto uri = pki::parse_pkcs11_uri((*vm)["key-uri"].as<std::string>());
+    if (!uri) return usage_error("certwatch pki import", "--key-uri: " + uri.error().message);
+    rq.key_uri = std::move(*uri);
+    auto pin = resolve_pin(*vm, "", "");
+    if (!pin) return fail("import", pin.error());
+    rq.pin = std::move(*pin);
+  } else {
+    auto key = read_file((*vm)["key"].as<std::string>(), "--key");
+    if (!key) return fail("import", key.error());
+    rq.key_pem = std::move(*key);
+  }
   if (vm->count("chain")) {
     auto chain = read_file((*vm)["chain"].as<std::string>(), "--chain");
     if (!chain) return fail("import", chain.error());
@@ -485,6 +546,7 @@ int cmd_crl(const std::vector<std::string>& args) {
       "out", po::value<std::string>()->value_name("F"),
       "output file (default D/<ca>/crl/<ca>.crl.pem)");
   add_passphrase_options(d, "", "of the CA's key");
+  add_pin_options(d, "", "of the token that holds the CA's key");
   auto parsed = parse(
       "crl", args, d, "Usage: certwatch pki crl --dir D [--ca NAME] [--next-update 30d] [--out F]",
       "Writes a v2 CRL signed by the CA listing every certificate it issued that is revoked\n"
@@ -493,7 +555,7 @@ int cmd_crl(const std::vector<std::string>& args) {
   const po::variables_map* vm = &parsed.vm;
   pki::Issuer issuer((*vm)["dir"].as<std::string>());
   const std::string ca = (*vm)["ca"].as<std::string>();
-  auto pass = resolve_passphrase(*vm, "", ca + ".passphrase");
+  auto pass = resolve_ca_secret(*vm, "", ca);
   if (!pass) return fail("crl", pass.error());
   std::optional<fs::path> out;
   if (vm->count("out")) out = (*vm)["out"].as<std::string>();
@@ -524,6 +586,12 @@ int run_pki(const std::vector<std::string>& args) {
           "certwatch pki %s: passphrases are never taken from the command line (other users "
           "can read it); use --passphrase-file F or --passphrase-credential NAME\n",
           sub.c_str());
+      return kExitUsage;
+    } else if (a == "--pin" || a.rfind("--pin=", 0) == 0) {
+      std::fprintf(stderr,
+                   "certwatch pki %s: PINs are never taken from the command line (other users "
+                   "can read it); use --pin-file F or --pin-credential NAME\n",
+                   sub.c_str());
       return kExitUsage;
     }
   static const std::vector<

@@ -28,18 +28,31 @@ fs::path credential_path(const std::string& name) {
 
 std::optional<std::string> passphrase_usage(const po::variables_map& vm,
                                             const std::string& prefix) {
-  const std::string file_opt = prefix + "passphrase-file";
-  const std::string cred_opt = prefix + "passphrase-credential";
-  if (vm.count(file_opt) && vm.count(cred_opt))
-    return "give --" + file_opt + " or --" + cred_opt + ", not both";
+  for (const char* kind : {"passphrase", "pin"}) {
+    const std::string file_opt = prefix + kind + "-file";
+    const std::string cred_opt = prefix + kind + "-credential";
+    if (vm.count(file_opt) && vm.count(cred_opt))
+      return "give --" + file_opt + " or --" + cred_opt + ", not both";
+  }
+  const bool pass =
+      vm.count(prefix + "passphrase-file") || vm.count(prefix + "passphrase-credential");
+  const bool pin = vm.count(prefix + "pin-file") || vm.count(prefix + "pin-credential");
+  if (pass && pin)
+    return "give the key's passphrase (--" + prefix + "passphrase-*) or its token's PIN (--" +
+           prefix + "pin-*), not both";
   return std::nullopt;
 }
 
-certwatch::Result<std::optional<pki::Passphrase>> resolve_passphrase(const po::variables_map& vm,
-                                                                     const std::string& prefix,
-                                                                     const std::string& fallback) {
-  const std::string file_opt = prefix + "passphrase-file";
-  const std::string cred_opt = prefix + "passphrase-credential";
+namespace {
+
+// The secret named by --<prefix><kind>-file / --<prefix><kind>-credential; with neither, the
+// systemd credential `fallback` if it exists.
+certwatch::Result<std::optional<pki::Passphrase>> resolve_kind(const po::variables_map& vm,
+                                                               const std::string& prefix,
+                                                               const std::string& kind,
+                                                               const std::string& fallback) {
+  const std::string file_opt = prefix + kind + "-file";
+  const std::string cred_opt = prefix + kind + "-credential";
   if (vm.count(file_opt)) {
     auto p = passphrase_from(vm[file_opt].as<std::string>(), "--" + file_opt);
     if (!p) return p.error();
@@ -60,6 +73,38 @@ certwatch::Result<std::optional<pki::Passphrase>> resolve_passphrase(const po::v
     return std::optional<pki::Passphrase>(std::move(*p));
   }
   return std::optional<pki::Passphrase>();
+}
+
+}  // namespace
+
+certwatch::Result<std::optional<pki::Passphrase>> resolve_passphrase(const po::variables_map& vm,
+                                                                     const std::string& prefix,
+                                                                     const std::string& fallback) {
+  return resolve_kind(vm, prefix, "passphrase", fallback);
+}
+
+certwatch::Result<std::optional<pki::Passphrase>> resolve_pin(const po::variables_map& vm,
+                                                              const std::string& prefix,
+                                                              const std::string& fallback) {
+  return resolve_kind(vm, prefix, "pin", fallback);
+}
+
+certwatch::Result<std::optional<pki::Passphrase>> resolve_ca_secret(const po::variables_map& vm,
+                                                                    const std::string& prefix,
+                                                                    const std::string& ca) {
+  if (vm.count(prefix + "pin-file") || vm.count(prefix + "pin-credential"))
+    return resolve_pin(vm, prefix, "");
+  auto pass = resolve_passphrase(vm, prefix, ca + ".passphrase");
+  if (!pass || *pass) return pass;
+  return resolve_pin(vm, prefix, ca + ".pin");
+}
+
+void add_pin_options(po::options_description& d, const std::string& prefix,
+                     const std::string& what) {
+  d.add_options()((prefix + "pin-file").c_str(), po::value<std::string>()->value_name("F"),
+                  ("file whose first line is the user PIN " + what).c_str())(
+      (prefix + "pin-credential").c_str(), po::value<std::string>()->value_name("NAME"),
+      ("systemd credential ($CREDENTIALS_DIRECTORY/NAME) holding the user PIN " + what).c_str());
 }
 
 void add_passphrase_options(po::options_description& d, const std::string& prefix,

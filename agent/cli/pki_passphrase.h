@@ -1,7 +1,7 @@
-// The passphrase options of `certwatch pki` (--passphrase-file / --passphrase-credential and
-// their --parent- twins): passphrases come only from a file or a systemd credential, never
-// from argv. The file's rule (first line, its line ending stripped) is
-// pki/load/passphrase_file.h's, the one the agent's issuers use too.
+// The passphrase and PIN options of `certwatch pki` (--passphrase-file /
+// --passphrase-credential, --pin-file / --pin-credential, and their --parent- twins): passphrases
+// come only from a file or a systemd credential, never from argv. The file's rule (first line, its
+// line ending stripped) is pki/load/passphrase_file.h's, the one the agent's issuers use too.
 #pragma once
 
 #include <boost/program_options.hpp>
@@ -13,7 +13,7 @@
 
 namespace certwatch {
 
-// A usage error in the passphrase options with `prefix`, or nullopt.
+// A usage error in the passphrase and PIN options with `prefix`, or nullopt.
 std::optional<std::string> passphrase_usage(const boost::program_options::variables_map& vm,
                                             const std::string& prefix);
 
@@ -23,6 +23,22 @@ std::optional<std::string> passphrase_usage(const boost::program_options::variab
 certwatch::Result<std::optional<pki::Passphrase>> resolve_passphrase(
     const boost::program_options::variables_map& vm, const std::string& prefix,
     const std::string& fallback);
+
+// The same for --X-pin-file / --X-pin-credential: the user PIN of a PKCS#11 token.
+certwatch::Result<std::optional<pki::Passphrase>> resolve_pin(
+    const boost::program_options::variables_map& vm, const std::string& prefix,
+    const std::string& fallback);
+
+// What opens CA `ca`'s existing key: the PIN options when given, else the passphrase options,
+// else the credential <ca>.passphrase, else <ca>.pin (pki/issue/issuer.h: a secret is the key
+// file's passphrase or its token's PIN).
+certwatch::Result<std::optional<pki::Passphrase>> resolve_ca_secret(
+    const boost::program_options::variables_map& vm, const std::string& prefix,
+    const std::string& ca);
+
+// Adds --<prefix>pin-file and --<prefix>pin-credential; `what` ends their help.
+void add_pin_options(boost::program_options::options_description& d, const std::string& prefix,
+                     const std::string& what);
 
 // Adds --<prefix>passphrase-file and --<prefix>passphrase-credential; `what` ends their help.
 void add_passphrase_options(boost::program_options::options_description& d,

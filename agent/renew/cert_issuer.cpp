@@ -14,25 +14,37 @@ namespace certwatch::agent {
 namespace fs = std::filesystem;
 namespace {
 
-// The CA key's passphrase (pki/load/passphrase_file.h has the rule), from the file the entry
-// names or its systemd credential.
+// What opens the CA's key (pki/issue/issuer.h): its passphrase, or the user PIN of the token
+// that holds it (pki/load/passphrase_file.h has the rule for both), from the file the entry
+// names or its systemd credential <name>.passphrase or <name>.pin. Read for each issuance, so
+// a changed PIN or passphrase needs no restart.
 certwatch::Result<std::optional<pki::Passphrase>> read_passphrase(
     const config::IssuerEntry& entry) {
-  std::optional<fs::path> path = entry.passphrase_file;
+  std::optional<fs::path> path = entry.passphrase_file ? entry.passphrase_file : entry.pin_file;
+  const char* what = entry.pin_file ? "PIN" : "passphrase";
   if (!path) {
     const char* creds = std::getenv("CREDENTIALS_DIRECTORY");
     std::error_code ec;
-    if (creds == nullptr || !fs::exists(fs::path(creds) / (entry.name + ".passphrase"), ec))
-      return std::optional<pki::Passphrase>();
-    path = fs::path(creds) / (entry.name + ".passphrase");
+    static constexpr std::pair<const char*, const char*> kCredentials[] = {
+        {".passphrase", "passphrase"}, {".pin", "PIN"}};
+    for (const auto& [suffix, kind] : kCredentials) {
+      const fs::path p = fs::path(creds != nullptr ? creds : "") / (entry.name + suffix);
+      if (creds != nullptr && fs::exists(p, ec)) {
+        path = p;
+        what = kind;
+        break;
+      }
+    }
+    if (!path) return std::optional<pki::Passphrase>();
   }
   auto pass = pki::read_passphrase_file(*path);
   if (!pass && pass.error().kind == certwatch::ErrorKind::invalid_input)
-    return certwatch::make_error("passphrase " + path->string() + " is empty",
+    return certwatch::make_error(std::string(what) + " " + path->string() + " is empty",
                                  certwatch::ErrorKind::invalid_input);
   if (!pass)
-    return certwatch::make_error("passphrase " + path->string() + ": " + pass.error().message,
-                                 certwatch::ErrorKind::io);
+    return certwatch::make_error(
+        std::string(what) + " " + path->string() + ": " + pass.error().message,
+        certwatch::ErrorKind::io);
   return std::optional<pki::Passphrase>(std::move(*pass));
 }
 

@@ -10,6 +10,7 @@
 #include "pki/deploy/atomic_file.h"
 #include "pki/issue/issuer_internal.h"
 #include "pki/load/load.h"
+#include "pki/load/passphrase_file.h"
 
 namespace certwatch::pki {
 
@@ -71,6 +72,13 @@ fs::path Issuer::ca_cert_path(const std::string& ca) const {
 fs::path Issuer::ca_key_path(const std::string& ca) const {
   return dir_ / ca / "private" / (ca + ".key.pem");
 }
+fs::path Issuer::ca_key_uri_path(const std::string& ca) const {
+  return dir_ / ca / "private" / (ca + ".key.pkcs11");
+}
+bool Issuer::ca_key_in_token(const std::string& ca) const {
+  std::error_code ec;
+  return fs::exists(ca_key_uri_path(ca), ec);
+}
 fs::path Issuer::ca_chain_path(const std::string& ca) const {
   return dir_ / ca / "certs" / (ca + ".chain.pem");
 }
@@ -83,8 +91,7 @@ std::vector<std::string> Issuer::ca_names() const {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir_, ec)) {
     const auto name = e.path().filename().string();
-    if (e.is_directory() && fs::exists(ca_cert_path(name)) && fs::exists(ca_key_path(name)))
-      out.push_back(name);
+    if (e.is_directory() && fs::exists(ca_cert_path(name))) out.push_back(name);
   }
   std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
     if ((a == kRootCaName) != (b == kRootCaName)) return a == kRootCaName;
@@ -114,7 +121,9 @@ Result<Ledger*> Issuer::ledger() {
 
 Result<Certificate> Issuer::ca_certificate(const std::string& ca) const {
   if (auto ok = check_file_name("CA name", ca); !ok) return ok.error();
-  if (!fs::exists(ca_cert_path(ca)) || !fs::exists(ca_key_path(ca))) {
+  // The certificate alone makes a CA known: a root whose key went offline after signing the
+  // intermediates (README "Offline root") still anchors their chains.
+  if (!fs::exists(ca_cert_path(ca))) {
     std::string known;
     for (const auto& n : ca_names()) known += (known.empty() ? "" : ", ") + n;
     return make_error("unknown CA '" + ca + "' in " + dir_.string() +
@@ -130,6 +139,56 @@ Result<Certificate> Issuer::ca_certificate(const std::string& ca) const {
   return cert;
 }
 
+Result<CaKey> Issuer::open_ca_key(const std::string& name,
+                                  const std::optional<Passphrase>& secret) const {
+  if (ca_key_in_token(name)) {
+    auto text = read_text(ca_key_uri_path(name));
+    if (!text) return text.error();
+    auto uri = parse_pkcs11_uri(first_line(*text));
+    if (!uri)
+      return make_error(ca_key_uri_path(name).string() + ": " + uri.error().message,
+                        ErrorKind::invalid_input);
+    auto key = CaKey::from_token(*uri, secret);
+    if (!key)
+      return make_error("CA '" + name + "': " + key.error().message, key.error().kind,
+                        key.error().input, key.error().fix);
+    return key;
+  }
+  std::error_code ec;
+  if (!fs::exists(ca_key_path(name), ec))
+    return make_error("CA '" + name + "' has no key in " + dir_.string() + " (neither " +
+                          ca_key_path(name).filename().string() + " nor " +
+                          ca_key_uri_path(name).filename().string() +
+                          "): it cannot sign here; an offline root signs only where its key is",
+                      ErrorKind::not_found);
+  auto key_pem = read_text(ca_key_path(name));
+  if (!key_pem) return key_pem.error();
+  auto key = private_key_from_pem(*key_pem, secret);
+  OPENSSL_cleanse(key_pem->data(), key_pem->size());
+  if (!key) return make_error("CA '" + name + "': " + key.error().message, ErrorKind::crypto);
+  return CaKey(std::move(*key));
+}
+
+Result<MadeKey> make_ca_key(KeyType type, const NewKey& spec,
+                            const std::optional<Passphrase>& passphrase) {
+  bool generated = true;
+  auto key = CaKey::create(type, spec.key_type_given, spec.token, spec.pin, &generated);
+  if (!key) return key.error();
+  auto actual = key_type_of(key->get());
+  if (!actual)
+    return make_error(key->describe() + ": " + actual.error().message, ErrorKind::refused);
+  MadeKey out{std::move(*key), {}, std::string(to_string(*actual)), {}, generated};
+  if (spec.token) {
+    out.key_uri = spec.token->text();
+    out.file_bytes = out.key_uri + "\n";
+  } else {
+    auto pem = private_key_to_pem(out.key.get(), passphrase);
+    if (!pem) return pem.error();
+    out.file_bytes = std::move(*pem);
+  }
+  return out;
+}
+
 Result<Issuer::LoadedCa*> Issuer::load_ca(const std::string& name,
                                           const std::optional<Passphrase>& passphrase) {
   // A cached CA is reused only for the same passphrase, so a wrong one is still refused.
@@ -141,11 +200,8 @@ Result<Issuer::LoadedCa*> Issuer::load_ca(const std::string& name,
   }
   auto cert = ca_certificate(name);
   if (!cert) return cert.error();
-  auto key_pem = read_text(ca_key_path(name));
-  if (!key_pem) return key_pem.error();
-  auto key = private_key_from_pem(*key_pem, passphrase);
-  OPENSSL_cleanse(key_pem->data(), key_pem->size());
-  if (!key) return make_error("CA '" + name + "': " + key.error().message, ErrorKind::crypto);
+  auto key = open_ca_key(name, passphrase);
+  if (!key) return key.error();
   if (!key_matches(key->get(), cert->public_key_object()))
     return make_error("CA '" + name + "': the key does not belong to the certificate",
                       ErrorKind::crypto);
@@ -193,12 +249,21 @@ Result<Issued> Issuer::import_ca(const ImportRequest& rq) {
     return make_error(
         "'root-ca' must be self-signed; this certificate is issued by " + cert.issuer(),
         ErrorKind::invalid_input);
-  auto key = private_key_from_pem(rq.key_pem, rq.passphrase);
-  if (!key) return make_error("key: " + key.error().message, ErrorKind::crypto, "key");
+  std::optional<CaKey> key;
+  if (rq.key_uri) {
+    auto k = CaKey::from_token(*rq.key_uri, rq.pin);
+    if (!k) return make_error("key: " + k.error().message, k.error().kind, "key", k.error().fix);
+    key.emplace(std::move(*k));
+  } else {
+    auto k = private_key_from_pem(rq.key_pem, rq.passphrase);
+    if (!k) return make_error("key: " + k.error().message, ErrorKind::crypto, "key");
+    key.emplace(std::move(*k));
+  }
   if (!key_matches(key->get(), cert.public_key_object()))
     return make_error("key does not belong to the certificate " + cert.subject(),
                       ErrorKind::invalid_input, "key");
-  if (!rq.force && (fs::exists(ca_cert_path(name)) || fs::exists(ca_key_path(name))))
+  if (!rq.force &&
+      (fs::exists(ca_cert_path(name)) || fs::exists(ca_key_path(name)) || ca_key_in_token(name)))
     return make_error("CA '" + name + "' exists", ErrorKind::exists);
 
   // Walk up from the CA through the given parents (and CAs already here) to a root.
@@ -232,16 +297,16 @@ Result<Issued> Issuer::import_ca(const ImportRequest& rq) {
     }
   }
 
-  std::string key_pem;
-  if (auto p = private_key_to_pem(key->get(), rq.passphrase && pem_key_is_encrypted(rq.key_pem)
-                                                  ? rq.passphrase
-                                                  : std::nullopt);
-      p)
-    key_pem = std::move(*p);
-  else
-    return p.error();
   OutputSet files;
-  files.add(ca_key_path(name), std::move(key_pem), kCaKeyMode);
+  if (rq.key_uri) {
+    files.add(ca_key_uri_path(name), rq.key_uri->text() + "\n", kKeyMode);
+  } else {
+    auto p = private_key_to_pem(key->get(), rq.passphrase && pem_key_is_encrypted(rq.key_pem)
+                                                ? rq.passphrase
+                                                : std::nullopt);
+    if (!p) return p.error();
+    files.add(ca_key_path(name), std::move(*p), kCaKeyMode);
+  }
   files.add(ca_cert_path(name), cert.pem(), kCertMode);
   if (!self_signed) files.add(ca_chain_path(name), pem_of(intermediates), kCertMode);
   if (auto r = files.check_absent(rq.force); !r) return r.error();
@@ -249,6 +314,7 @@ Result<Issued> Issuer::import_ca(const ImportRequest& rq) {
   auto w = files.write(rq.force);
   if (!w) return w.error();
   out.written = std::move(*w);
+  remove_other_key_file(name, rq.key_uri.has_value());
   // The device bundle follows an imported root; an imported intermediate only seeds it.
   if (root && (self_signed || !fs::exists(bundle_path()))) {
     if (auto r = write_file_atomic(bundle_path(), root->pem(), kCertMode); !r) return r.error();

@@ -74,6 +74,25 @@ void signed_by_ca(SignSpec& spec, const Certificate& ca, EVP_PKEY* ca_key) {
   spec.signer = ca_key;
 }
 
+}  // namespace
+
+// A new CA's key file: its PEM, or the URI of its key in a token.
+void Issuer::add_key_file(OutputSet& files, const std::string& ca, MadeKey& key) const {
+  if (key.key_uri.empty())
+    files.add(ca_key_path(ca), std::move(key.file_bytes), kCaKeyMode);
+  else
+    files.add(ca_key_uri_path(ca), std::move(key.file_bytes), kKeyMode);
+}
+
+// After a forced replacement: the replaced CA's key of the other kind goes, so that the
+// directory names one key (a URI file would otherwise win over a fresh PEM key).
+void Issuer::remove_other_key_file(const std::string& ca, bool in_token) const {
+  std::error_code ec;
+  fs::remove(in_token ? ca_key_path(ca) : ca_key_uri_path(ca), ec);
+}
+
+namespace {
+
 Result<Certificate> sign(const SignSpec& spec) {
   UniquePtr<X509> x(X509_new());
   if (!x) return make_error("out of memory", ErrorKind::crypto);
@@ -115,7 +134,8 @@ Result<Issued> Issuer::init(const InitRequest& rq) {
   if (!dn) return make_error("subject: " + dn.error().message, ErrorKind::invalid_input, "subject");
   auto name = to_x509_name(*dn);
   if (!name) return name.error();
-  if (!rq.force && (fs::exists(ca_cert_path(kRootCaName)) || fs::exists(ca_key_path(kRootCaName))))
+  if (!rq.force && (fs::exists(ca_cert_path(kRootCaName)) || fs::exists(ca_key_path(kRootCaName)) ||
+                    ca_key_in_token(kRootCaName)))
     return make_error("a root CA exists in " + dir_.string(), ErrorKind::exists);
   // A new root orphans every CA below the old one: their chains would still verify against
   // the old bundle only, and leaves issued from them would fail against the new one.
@@ -129,31 +149,30 @@ Result<Issued> Issuer::init(const InitRequest& rq) {
   auto window =
       validity_window(rq.now, rq.validity_seconds, nullptr, BeyondIssuer::refuse, out.warnings);
   if (!window) return window.error();
-  auto key = generate_key(rq.key_type);
+  auto key = make_ca_key(rq.key_type, rq.new_key, rq.passphrase);
   if (!key) return key.error();
   SignSpec spec;
   spec.subject = name->get();
-  spec.public_key = key->get();
-  spec.signer = key->get();
+  spec.public_key = key->key.get();
+  spec.signer = key->key.get();
   spec.window = *window;
   spec.profile.profile = Profile::root;
   auto cert = sign(spec);
   if (!cert) return cert.error();
-  auto key_pem = private_key_to_pem(key->get(), rq.passphrase);
-  if (!key_pem) return key_pem.error();
 
   OutputSet files;
-  files.add(ca_key_path(kRootCaName), std::move(*key_pem), kCaKeyMode);
+  add_key_file(files, kRootCaName, *key);
   files.add(ca_cert_path(kRootCaName), cert->pem(), kCertMode);
   files.add(bundle_path(), cert->pem(), kCertMode);
   if (auto r = files.check_absent(rq.force); !r) return r.error();
   if (auto r = make_directories(dir_, kDirMode); !r) return r.error();
   auto ledger = this->ledger();
   if (!ledger) return ledger.error();
-  auto entry = entry_for(*cert, kRootCaName, kRootCaName, std::string(to_string(rq.key_type)),
-                         Profile::root, rq.now);
+  auto entry = entry_for(*cert, kRootCaName, kRootCaName, key->key_type, Profile::root, rq.now);
+  entry.key_uri = key->key_uri;
   auto done = record_and_write(**ledger, entry, files, rq.force, out);
   if (!done) return done.error();
+  remove_other_key_file(kRootCaName, key->key.in_token());
   cas_.erase(kRootCaName);
   return out.finish(*cert);
 }
@@ -170,7 +189,8 @@ Result<Issued> Issuer::create_ca(const CaRequest& rq) {
   if (!name) return name.error();
   if (rq.path_len < 0)
     return make_error("path length must not be negative", ErrorKind::invalid_input, "path length");
-  if (!rq.force && (fs::exists(ca_cert_path(rq.name)) || fs::exists(ca_key_path(rq.name))))
+  if (!rq.force && (fs::exists(ca_cert_path(rq.name)) || fs::exists(ca_key_path(rq.name)) ||
+                    ca_key_in_token(rq.name)))
     return make_error("CA '" + rq.name + "' exists", ErrorKind::exists);
   auto parent = load_ca(rq.parent, rq.parent_passphrase);
   if (!parent) return parent.error();
@@ -183,33 +203,32 @@ Result<Issued> Issuer::create_ca(const CaRequest& rq) {
   auto window = validity_window(rq.now, rq.validity_seconds, &(*parent)->cert, rq.beyond_issuer,
                                 out.warnings);
   if (!window) return window.error();
-  auto key = generate_key(rq.key_type);
+  auto key = make_ca_key(rq.key_type, rq.new_key, rq.passphrase);
   if (!key) return key.error();
   SignSpec spec;
   spec.subject = name->get();
-  spec.public_key = key->get();
+  spec.public_key = key->key.get();
   signed_by_ca(spec, (*parent)->cert, (*parent)->key.get());
   spec.window = *window;
   spec.profile.profile = Profile::intermediate;
   spec.profile.path_len = rq.path_len;
   auto cert = sign(spec);
   if (!cert) return cert.error();
-  auto key_pem = private_key_to_pem(key->get(), rq.passphrase);
-  if (!key_pem) return key_pem.error();
   std::vector<Certificate> chain{*cert};
   for (const auto& c : (*parent)->intermediates) chain.push_back(c);
 
   OutputSet files;
-  files.add(ca_key_path(rq.name), std::move(*key_pem), kCaKeyMode);
+  add_key_file(files, rq.name, *key);
   files.add(ca_cert_path(rq.name), cert->pem(), kCertMode);
   files.add(ca_chain_path(rq.name), pem_of(chain), kCertMode);
   if (auto r = files.check_absent(rq.force); !r) return r.error();
   auto ledger = this->ledger();
   if (!ledger) return ledger.error();
-  auto entry = entry_for(*cert, rq.parent, rq.name, std::string(to_string(rq.key_type)),
-                         Profile::intermediate, rq.now);
+  auto entry = entry_for(*cert, rq.parent, rq.name, key->key_type, Profile::intermediate, rq.now);
+  entry.key_uri = key->key_uri;
   auto done = record_and_write(**ledger, entry, files, rq.force, out);
   if (!done) return done.error();
+  remove_other_key_file(rq.name, key->key.in_token());
   cas_.erase(rq.name);
   return out.finish(*cert);
 }

@@ -1,5 +1,7 @@
 // The built-in issuer: a PKI directory laid out like seed 001 (DESIGN.md):
 //   D/<ca>/private/<ca>.key.pem   CA key, 0400 (PKCS#8, AES-256 when a passphrase is set)
+//   D/<ca>/private/<ca>.key.pkcs11  or instead: the PKCS#11 URI of the CA's key in a token
+//                                 (pki/sign/pkcs11_uri.h; never a PIN), 0600
 //   D/<ca>/certs/<ca>.cert.pem    CA certificate
 //   D/<ca>/certs/<ca>.chain.pem   intermediates only: the CA and its parents, no root
 //   D/<ca>/crl/<ca>.crl.pem       the CA's latest CRL
@@ -23,10 +25,15 @@
 #include "base/result.h"
 #include "pki/issue/ledger.h"
 #include "pki/issue/profile.h"
+#include "pki/sign/pkcs11_uri.h"
 #include "pki/x509/certificate.h"
 #include "pki/x509/keygen.h"
 
 namespace certwatch::pki {
+
+class CaKey;
+class OutputSet;
+struct MadeKey;
 
 inline constexpr const char* kRootCaName = "root-ca";
 inline constexpr int64_t kBackdateSeconds = 60;
@@ -35,6 +42,20 @@ inline constexpr int64_t kBackdateSeconds = 60;
 // clamped to the issuer with a warning (defaults, and the renewer).
 enum class BeyondIssuer { refuse, clamp };
 
+// Where a new CA's key lives. Without a URI it is generated in memory and written to the CA's
+// PEM file; with one it stays in the token: the key the URI names is used if the token holds
+// it and no key type was asked for, else it is generated there (RSA only: token_key.h), and
+// the CA's directory records the URI. The PIN (or the URI's pin-source) logs in to the token.
+struct NewKey {
+  std::optional<Pkcs11Uri> token;
+  std::optional<Passphrase> pin;
+  bool key_type_given = true;  // false: a key the token already holds is used as it is
+};
+
+// A secret that opens an existing CA's key (ca_passphrase, parent_passphrase, write_crl's
+// passphrase) is the passphrase of its encrypted PEM file, or, for a CA whose key is in a
+// token, the token's user PIN.
+
 struct InitRequest {
   std::string subject;  // "/C=DE/O=x/CN=Root CA"
   KeyType key_type = KeyType::ec_p256;
@@ -42,6 +63,7 @@ struct InitRequest {
   std::optional<Passphrase> passphrase;  // encrypts the root key
   bool force = false;
   int64_t now = 0;
+  NewKey new_key;
 };
 
 struct CaRequest {
@@ -56,6 +78,7 @@ struct CaRequest {
   std::optional<Passphrase> parent_passphrase;  // opens the parent's key
   bool force = false;
   int64_t now = 0;
+  NewKey new_key;
 };
 
 struct IssueRequest {
@@ -77,10 +100,12 @@ struct IssueRequest {
 struct ImportRequest {
   std::string name;       // default root-ca for a self-signed CA; required otherwise
   std::string cert_pem;   // the CA certificate
-  std::string key_pem;    // its private key
+  std::string key_pem;    // its private key, or empty with key_uri
   std::string chain_pem;  // optional: its parents (intermediates and/or root), any order
   std::optional<Passphrase> passphrase;  // opens the key; the stored key stays encrypted with it
   bool force = false;
+  std::optional<Pkcs11Uri> key_uri;  // instead of key_pem: the key is in this token
+  std::optional<Passphrase> pin;     // logs in to that token
 };
 
 struct Issued {
@@ -105,6 +130,9 @@ class Issuer {
   const std::filesystem::path& dir() const { return dir_; }
   std::filesystem::path ca_cert_path(const std::string& ca) const;
   std::filesystem::path ca_key_path(const std::string& ca) const;
+  std::filesystem::path ca_key_uri_path(const std::string& ca) const;
+  // True when the CA's key is in a token (its directory holds a URI, not a key file).
+  bool ca_key_in_token(const std::string& ca) const;
   std::filesystem::path ca_chain_path(const std::string& ca) const;
   std::filesystem::path crl_path(const std::string& ca) const;
   std::filesystem::path bundle_path() const { return dir_ / "ca-bundle.pem"; }
@@ -138,6 +166,9 @@ class Issuer {
  private:
   struct LoadedCa;
   Result<LoadedCa*> load_ca(const std::string& name, const std::optional<Passphrase>& passphrase);
+  Result<CaKey> open_ca_key(const std::string& name, const std::optional<Passphrase>& secret) const;
+  void add_key_file(OutputSet& files, const std::string& ca, MadeKey& key) const;
+  void remove_other_key_file(const std::string& ca, bool in_token) const;
   Result<void> require_pki_dir() const;
 
   std::filesystem::path dir_;

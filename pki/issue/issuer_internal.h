@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pki/issue/issuer.h"
+#include "pki/sign/ca_key.h"
 
 namespace certwatch::pki {
 
@@ -24,7 +25,7 @@ struct Issuer::LoadedCa {
   std::string name;
   Certificate cert;
   std::vector<Certificate> intermediates;  // the CA itself first, up to (not incl.) the root
-  UniquePtr<EVP_PKEY> key;
+  CaKey key;
   std::optional<Passphrase> passphrase;  // the one that opened the key: a cache hit needs the same
 };
 
@@ -60,6 +61,19 @@ struct Outcome {
     return Issued{cert, std::move(written), std::move(warnings)};
   }
 };
+
+// A new CA's key, where `key` says (issuer.h NewKey). For one kept in memory, `pem` is what
+// the CA's key file will hold (encrypted under `passphrase`); for one in a token, the URI file's
+// text, and the ledger's key_uri.
+struct MadeKey {
+  CaKey key;
+  std::string file_bytes;
+  std::string key_type;
+  std::string key_uri;  // "" for a key in memory
+  bool generated = true;
+};
+Result<MadeKey> make_ca_key(KeyType type, const NewKey& key,
+                            const std::optional<Passphrase>& passphrase);
 
 // The ledger row of a certificate signed here.
 LedgerEntry entry_for(const Certificate& cert, const std::string& ca, const std::string& name,

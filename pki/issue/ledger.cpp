@@ -13,8 +13,8 @@ namespace certwatch::pki {
 namespace {
 
 // Version 2 adds the 'superseded' status (a certificate replaced by a forced re-issue of its
-// name) and the serial that replaced it.
-constexpr int kSchemaVersion = 2;
+// name) and the serial that replaced it; version 3 the PKCS#11 URI of a CA's key in a token.
+constexpr int kSchemaVersion = 3;
 constexpr int kBusyTimeoutMs = 30000;
 
 std::string certificates_table(const std::string& table) {
@@ -35,6 +35,7 @@ std::string certificates_table(const std::string& table) {
   revoked_at        INTEGER NOT NULL DEFAULT 0,
   revocation_reason TEXT    NOT NULL DEFAULT '',
   superseded_by     TEXT    NOT NULL DEFAULT '',
+  key_uri           TEXT    NOT NULL DEFAULT '',
   PRIMARY KEY (ca, serial)
 );
 )sql";
@@ -62,9 +63,12 @@ std::string migration_from_v1() {
          "ALTER TABLE certificates_v2 RENAME TO certificates;\n";
 }
 
+constexpr const char* kMigrationFromV2 =
+    "ALTER TABLE certificates ADD COLUMN key_uri TEXT NOT NULL DEFAULT '';\n";
+
 constexpr const char* kColumns =
     "serial, ca, name, subject, sans, not_before, not_after, sha256, key_type, profile, status, "
-    "issued_at, revoked_at, revocation_reason, superseded_by";
+    "issued_at, revoked_at, revocation_reason, superseded_by, key_uri";
 
 // One prepared statement, finalized on scope exit.
 class Stmt {
@@ -127,6 +131,7 @@ LedgerEntry row(const Stmt& st) {
   e.revoked_at = st.integer(12);
   e.revocation_reason = st.text(13);
   e.superseded_by = st.text(14);
+  e.key_uri = st.text(15);
   return e;
 }
 
@@ -186,6 +191,8 @@ Result<Ledger> Ledger::open(const std::filesystem::path& path) {
                         std::to_string(version) + ", newer than this certwatch understands");
     if (version == 1) {
       if (auto r = ledger.exec(migration_from_v1().c_str()); !r) return r;
+    } else if (version == 2) {
+      if (auto r = ledger.exec(kMigrationFromV2); !r) return r;
     } else if (auto r = ledger.exec(certificates_table("certificates").c_str()); !r) {
       return r;
     }
@@ -244,15 +251,16 @@ Result<void> Ledger::insert(const LedgerEntry& e) {
   Stmt st(
       db_,
       "INSERT INTO certificates (serial, ca, name, subject, sans, not_before, not_after, sha256, "
-      "key_type, profile, status, issued_at, revoked_at, revocation_reason, superseded_by) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+      "key_type, profile, status, issued_at, revoked_at, revocation_reason, superseded_by, "
+      "key_uri) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
   if (!st.ok()) return make_error("ledger: " + st.error());
   st.bind(1, normalize_serial(e.serial)).bind(2, e.ca).bind(3, e.name).bind(4, e.subject);
   st.bind(5, join_sans(e.sans)).bind(6, e.not_before).bind(7, e.not_after).bind(8, e.sha256);
   st.bind(9, e.key_type).bind(10, e.profile).bind(11, e.status).bind(12, e.issued_at);
   st.bind(13, e.revoked_at)
       .bind(14, e.revocation_reason)
-      .bind(15, normalize_serial_or_empty(e.superseded_by));
+      .bind(15, normalize_serial_or_empty(e.superseded_by))
+      .bind(16, e.key_uri);
   if (st.step() != SQLITE_DONE)
     return make_error("ledger: cannot record " + e.serial + ": " + st.error());
   return {};

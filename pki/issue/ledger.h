@@ -36,6 +36,7 @@ struct LedgerEntry {
   int64_t revoked_at = 0;         // 0 unless revoked
   std::string revocation_reason;  // RFC 5280 reason name, "" unless revoked
   std::string superseded_by;      // serial of the replacing certificate, "" unless superseded
+  std::string key_uri;  // a CA whose key is in a token: its PKCS#11 URI (never a PIN), else ""
 };
 
 class Ledger {

@@ -29,7 +29,7 @@ TEST_CASE("init lays out the root CA like seed 001", "[pki][issuer]") {
   CHECK(testing::read_file(d / "ca-bundle.pem") == testing::read_file(d / "root-ca" / "certs" / "root-ca.cert.pem"));
   CHECK(pki.issuer.ca_names() == std::vector<std::string>{"root-ca"});
   CHECK(pki.ledger_rows() == 1);
-  auto again = pki.issuer.init(InitRequest{"/CN=x", KeyType::ec_p256, 86400, std::nullopt, false, pki.now});
+  auto again = pki.issuer.init(InitRequest{"/CN=x", KeyType::ec_p256, 86400, std::nullopt, false, pki.now, {}});
   REQUIRE_FALSE(again.ok());
   // An existing root is an ErrorKind the CLI turns into its --force hint (pki names no flags).
   CHECK(again.error().kind == ErrorKind::exists);

@@ -194,5 +194,39 @@ PRAGMA user_version=1;
   REQUIRE(ledger->insert(make_entry("CC", "root-ca", "one")).ok());
   CHECK(*ledger->supersede("root-ca", "one", "CC") == 1);
   auto version = testing::run({"sqlite3", path.string(), "PRAGMA user_version;"});
-  CHECK(version.out == "2\n");
+  CHECK(version.out == "3\n");
+}
+
+TEST_CASE("a version 2 ledger gains the key URI column with every row kept", "[pki][ledger]") {
+  testing::TempDir tmp;
+  const auto path = tmp / "ledger.sqlite";
+  // The version 2 schema (7fba276) with one superseded row.
+  const std::string v2 = R"sql(
+CREATE TABLE certificates (
+  serial TEXT NOT NULL, ca TEXT NOT NULL, name TEXT NOT NULL, subject TEXT NOT NULL,
+  sans TEXT NOT NULL, not_before INTEGER NOT NULL, not_after INTEGER NOT NULL,
+  sha256 TEXT NOT NULL UNIQUE, key_type TEXT NOT NULL, profile TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'valid' CHECK (status IN ('valid', 'revoked', 'superseded')),
+  issued_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL DEFAULT 0,
+  revocation_reason TEXT NOT NULL DEFAULT '', superseded_by TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (ca, serial));
+CREATE INDEX certificates_name ON certificates (name);
+CREATE TABLE crl_numbers (ca TEXT PRIMARY KEY, number INTEGER NOT NULL);
+INSERT INTO certificates VALUES ('AA', 'root-ca', 'one', 'CN=one', 'DNS:one', 1, 2, 'h1', 'ec-p256', 'server', 'superseded', 1, 0, '', 'BB');
+PRAGMA user_version=2;
+)sql";
+  REQUIRE(testing::have_program("sqlite3"));
+  REQUIRE(testing::run({"sqlite3", path.string()}, std::chrono::seconds(10), v2).exit_code == 0);
+  auto ledger = Ledger::open(path);
+  if (!ledger.ok()) FAIL(ledger.error().message);
+  auto one = ledger->find_serial("AA");
+  REQUIRE(one->size() == 1);
+  CHECK(one->front().status == "superseded");
+  CHECK(one->front().superseded_by == "BB");
+  CHECK(one->front().key_uri.empty());
+  auto ca = make_entry("CC", "root-ca", "server-ca");
+  ca.key_uri = "pkcs11:token=ca;object=server-ca;type=private?module-path=/m.so";
+  REQUIRE(ledger->insert(ca).ok());
+  CHECK(ledger->find_serial("CC")->front().key_uri == ca.key_uri);
+  CHECK(testing::run({"sqlite3", path.string(), "PRAGMA user_version;"}).out == "3\n");
 }
