@@ -2,9 +2,13 @@
 // issuer (certwatch::pki::Issuer: ledger on, key/cert/chain written atomically with fsync), against the
 // seed 001 `openssl` command sequence for the same certificates, and against OpenSSL's raw
 // keygen + sign ceiling (the same extensions, nothing written) measured in the same run.
-// Issue #3, acceptance 5.
+// Issue #3, acceptance 5. With a PKCS#11 module (SoftHSM2 by default, when installed), the same
+// leaves are also issued by a second intermediate whose EC P-256 key lives in a token made for
+// the run (issue #26, acceptance 2): in-process and one CLI process per certificate, beside the
+// file-held key.
 //
 //   build/bench/issue_throughput [--count 1000] [--openssl-count 100] [--dir DIR]
+//                                [--pkcs11-module PATH|none]
 //
 // The openssl sequence spawns processes per certificate, so it runs --openssl-count times and
 // its rate is reported per certificate (scaling to --count is linear). `certwatch pki issue`
@@ -12,11 +16,13 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "bench/bench_util.h"
 #include "pki/issue/issuer.h"
+#include "pki/sign/pkcs11_uri.h"
 
 namespace fs = std::filesystem;
 
@@ -26,6 +32,7 @@ struct Args {
   int count = 1000;
   int openssl_count = 100;
   fs::path dir;
+  std::string module = "/usr/lib/softhsm/libsofthsm2.so";
 };
 
 Args parse_args(int argc, char** argv) {
@@ -37,6 +44,7 @@ Args parse_args(int argc, char** argv) {
     if (k == "--count") a.count = std::stoi(v);
     else if (k == "--openssl-count") a.openssl_count = std::stoi(v);
     else if (k == "--dir") a.dir = v;
+    else if (k == "--pkcs11-module") a.module = v == "none" ? "" : v;
     else bench::die("unknown option " + k);
   }
   if (a.dir.empty()) {
@@ -89,6 +97,65 @@ std::string openssl_script(const fs::path& pki, const fs::path& out, int n) {
   return s;
 }
 
+// A SoftHSM2 token of the run's own under `dir` (SOFTHSM2_CONF is set for this process and the
+// CLI children), with an EC P-256 key labelled server-ca-token made by pkcs11-tool.
+bool make_token(const fs::path& dir, const std::string& module) {
+  fs::create_directories(dir / "tokens");
+  const fs::path conf = dir / "softhsm2.conf";
+  FILE* f = std::fopen(conf.c_str(), "w");
+  if (f == nullptr) return false;
+  std::fprintf(f, "directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n",
+               (dir / "tokens").c_str());
+  std::fclose(f);
+  ::setenv("SOFTHSM2_CONF", conf.c_str(), 1);
+  f = std::fopen((dir / "pin").c_str(), "w");
+  if (f == nullptr) return false;
+  std::fputs("1234\n", f);
+  std::fclose(f);
+  if (bench::run_child({"softhsm2-util", "--init-token", "--free", "--label", "bench", "--pin", "1234", "--so-pin",
+                        "5678"})
+          .exit_code != 0)
+    return false;
+  return bench::run_child({"pkcs11-tool", "--module", module, "--token-label", "bench", "--login", "--pin", "1234",
+                           "--keypairgen", "--key-type", "EC:prime256v1", "--label", "server-ca-token", "--id", "01"})
+             .exit_code == 0;
+}
+
+double issue_in_process(certwatch::pki::Issuer& issuer, const std::string& ca, const std::string& stem, int count,
+                        const fs::path& out, int64_t now, const std::optional<certwatch::pki::Passphrase>& pin) {
+  const double t0 = bench::now_seconds();
+  for (int i = 0; i < count; ++i) {
+    certwatch::pki::IssueRequest rq;
+    rq.ca = ca;
+    rq.name = stem + std::to_string(i);
+    rq.subject = "/CN=" + rq.name + ".bench.local";
+    rq.sans = {"DNS:" + rq.name + ".bench.local"};
+    rq.out_dir = out;
+    rq.ca_passphrase = pin;
+    rq.now = now;
+    must(issuer.issue(rq), "issue");
+  }
+  return bench::now_seconds() - t0;
+}
+
+double issue_by_cli(const fs::path& pki_dir, const std::string& ca, const std::string& stem, int count,
+                    const fs::path& out, const std::vector<std::string>& extra) {
+  double total = 0;
+  for (int i = 0; i < count; ++i) {
+    const std::string n = stem + std::to_string(i);
+    std::vector<std::string> argv = {CERTWATCH_BIN, "pki",    "issue",     "--dir",
+                                     pki_dir.string(), "--ca", ca,          "--profile",
+                                     "server",      "--name", n,           "--subject",
+                                     "/CN=" + n + ".bench.local", "--san", "DNS:" + n + ".bench.local",
+                                     "--out",       out.string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto u = bench::run_child(argv);
+    if (u.exit_code != 0) bench::die("certwatch pki issue failed");
+    total += u.wall;
+  }
+  return total;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -124,18 +191,7 @@ int main(int argc, char** argv) {
 
   // 2. The issuer in-process: key, cert, chain written (fsync + rename), ledger row committed.
   const fs::path out = args.dir / "issued";
-  t0 = bench::now_seconds();
-  for (int i = 0; i < args.count; ++i) {
-    certwatch::pki::IssueRequest rq;
-    rq.ca = "server-ca";
-    rq.name = "leaf-" + std::to_string(i);
-    rq.subject = "/CN=leaf-" + std::to_string(i) + ".bench.local";
-    rq.sans = {"DNS:leaf-" + std::to_string(i) + ".bench.local"};
-    rq.out_dir = out;
-    rq.now = now;
-    must(issuer.issue(rq), "issue");
-  }
-  const double inproc_s = bench::now_seconds() - t0;
+  const double inproc_s = issue_in_process(issuer, "server-ca", "leaf-", args.count, out, now, std::nullopt);
 
   // 3. The seed's openssl command sequence, one shell running all of them.
   const fs::path ossl_out = args.dir / "openssl";
@@ -144,14 +200,31 @@ int main(int argc, char** argv) {
   if (ossl.exit_code != 0) bench::die("openssl sequence failed");
 
   // 4. `certwatch pki issue`, one process per certificate.
-  double cli_s = 0;
-  for (int i = 0; i < args.openssl_count; ++i) {
-    const std::string n = "cli-" + std::to_string(i);
-    auto u = bench::run_child({CERTWATCH_BIN, "pki", "issue", "--dir", pki_dir.string(), "--ca", "server-ca",
-                               "--profile", "server", "--name", n, "--subject", "/CN=" + n + ".bench.local",
-                               "--san", "DNS:" + n + ".bench.local", "--out", (args.dir / "cli").string()});
-    if (u.exit_code != 0) bench::die("certwatch pki issue failed");
-    cli_s += u.wall;
+  const double cli_s = issue_by_cli(pki_dir, "server-ca", "cli-", args.openssl_count, args.dir / "cli", {});
+
+  // 5. The same with the CA's key in a PKCS#11 token.
+  double token_inproc_s = 0, token_cli_s = 0;
+  const bool token = !args.module.empty() && fs::exists(args.module) && make_token(args.dir / "hsm", args.module);
+  if (!args.module.empty() && !token)
+    std::printf("no PKCS#11 token (module %s, softhsm2-util, pkcs11-tool): token rows skipped\n",
+                args.module.c_str());
+  if (token) {
+    certwatch::pki::Pkcs11Uri uri;
+    uri.token = "bench";
+    uri.object = "server-ca-token";
+    uri.module_path = args.module;
+    certwatch::pki::CaRequest ca;
+    ca.name = "server-ca-token";
+    ca.subject = "/C=DE/O=Bench/CN=Bench Token Server CA";
+    ca.now = now;
+    ca.new_key.token = uri;
+    ca.new_key.pin = certwatch::pki::Passphrase("1234");
+    ca.new_key.key_type_given = false;  // the EC P-256 key pkcs11-tool made
+    must(issuer.create_ca(ca), "token ca");
+    token_inproc_s = issue_in_process(issuer, "server-ca-token", "tok-", args.count, args.dir / "token",
+                                      now, certwatch::pki::Passphrase("1234"));
+    token_cli_s = issue_by_cli(pki_dir, "server-ca-token", "tokcli-", args.openssl_count, args.dir / "tokcli",
+                               {"--pin-file", (args.dir / "hsm" / "pin").string()});
   }
 
   const auto ledger_rows = must(must(issuer.ledger(), "ledger")->list(), "list").size();
@@ -168,7 +241,20 @@ int main(int argc, char** argv) {
   std::printf("\nin-process vs openssl sequence: %.1fx faster\n", inproc_rate / ossl_rate);
   std::printf("in-process vs OpenSSL ceiling:  %.1f%% of the ceiling\n", 100.0 * inproc_rate / ceiling_rate);
   std::printf("CLI per process vs openssl sequence: %.1fx\n", cli_rate / ossl_rate);
-  std::printf("ledger rows: %zu (root, server CA, %d in-process, %d CLI)\n", ledger_rows, args.count,
+  if (token) {
+    const double token_inproc_rate = args.count / token_inproc_s;
+    const double token_cli_rate = args.openssl_count / token_cli_s;
+    std::printf("\n%-58s %10s %12s\n", "CA key in a PKCS#11 token (SoftHSM2), EC P-256", "certs/s", "ms/cert");
+    std::printf("%-58s %10.1f %12.3f\n", "certwatch::pki::Issuer in-process, token key", token_inproc_rate,
+                1e3 / token_inproc_rate);
+    std::printf("%-58s %10.1f %12.3f\n", "certwatch pki issue (one process per cert), token key", token_cli_rate,
+                1e3 / token_cli_rate);
+    std::printf("token key vs file key, in-process: %.2fx the rate (%+.3f ms/cert)\n", token_inproc_rate / inproc_rate,
+                1e3 / token_inproc_rate - 1e3 / inproc_rate);
+    std::printf("token key vs file key, CLI per process: %.2fx the rate (%+.3f ms/cert)\n",
+                token_cli_rate / cli_rate, 1e3 / token_cli_rate - 1e3 / cli_rate);
+  }
+  std::printf("ledger rows: %zu (root, server CA(s), %d in-process, %d CLI per CA)\n", ledger_rows, args.count,
               args.openssl_count);
   std::error_code ec;
   fs::remove_all(args.dir, ec);

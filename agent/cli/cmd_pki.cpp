@@ -1,10 +1,10 @@
 // `certwatch pki init|ca|issue|import|bundle|list|revoke|crl`: the built-in issuer on the
-// command line (pki/issue/issuer.h does the work). Passphrases come only from a file
-// (--passphrase-file) or a systemd credential ($CREDENTIALS_DIRECTORY/NAME), never from argv,
-// where every user of the machine could read them. Exit status: 0 done, 1 refused or failed
+// command line (pki/issue/issuer.h does the work). Passphrases and token PINs come only from a
+// file (--passphrase-file, --pin-file) or a systemd credential ($CREDENTIALS_DIRECTORY/NAME),
+// never from argv, where every user of the machine could read them. Exit status: 0 done, 1 refused or failed
 // (nothing written), 3 usage error. Over 400 lines: eight sub-commands of one group, each a
-// short function over the shared option parsing and report (the passphrase options live in
-// pki_passphrase.h).
+// short function over the shared option parsing and report (the passphrase, PIN and --key-uri
+// options live in pki_passphrase.h).
 #include <utility>
 
 #include <boost/program_options.hpp>
@@ -129,25 +129,6 @@ std::optional<Usage> common_usage(const po::variables_map& vm) {
   if (vm.count("key-type"))
     if (auto t = key_type_option(vm); !t) return t.error().message;
   return std::nullopt;
-}
-
-// A new CA key's place (pki/issue/issuer.h NewKey): --key-uri with the PIN options, or in memory.
-// Usage errors are the caller's exit 3.
-certwatch::Result<pki::NewKey> new_key_option(const po::variables_map& vm) {
-  pki::NewKey k;
-  const bool pin = vm.count("pin-file") || vm.count("pin-credential");
-  if (!vm.count("key-uri")) {
-    if (pin) return certwatch::make_error("--pin-file and --pin-credential go with --key-uri");
-    return k;
-  }
-  if (vm.count("passphrase-file") || vm.count("passphrase-credential"))
-    return certwatch::make_error(
-        "--key-uri: a key in a token has no passphrase (its user PIN logs in: --pin-file F)");
-  auto uri = pki::parse_pkcs11_uri(vm["key-uri"].as<std::string>());
-  if (!uri) return certwatch::make_error("--key-uri: " + uri.error().message);
-  k.token = std::move(*uri);
-  k.key_type_given = vm.count("key-type") && !vm["key-type"].defaulted();
-  return k;
 }
 
 // parse() and common_usage() together: nullopt means go on with p.vm.
@@ -490,6 +471,7 @@ int cmd_list(const std::vector<std::string>& args) {
       if (e.status == "revoked")
         w.key("revoked_at").value(e.revoked_at).key("revocation_reason").value(e.revocation_reason);
       if (!e.superseded_by.empty()) w.key("superseded_by").value(e.superseded_by);
+      if (!e.key_uri.empty()) w.key("key_uri").value(e.key_uri);
       w.end_object();
     }
     w.end_array();

@@ -99,6 +99,25 @@ certwatch::Result<std::optional<pki::Passphrase>> resolve_ca_secret(const po::va
   return resolve_pin(vm, prefix, ca + ".pin");
 }
 
+// A new CA key's place (pki/issue/issuer.h NewKey): --key-uri with the PIN options, or in memory.
+// Usage errors are the caller's exit 3.
+certwatch::Result<pki::NewKey> new_key_option(const po::variables_map& vm) {
+  pki::NewKey k;
+  const bool pin = vm.count("pin-file") || vm.count("pin-credential");
+  if (!vm.count("key-uri")) {
+    if (pin) return certwatch::make_error("--pin-file and --pin-credential go with --key-uri");
+    return k;
+  }
+  if (vm.count("passphrase-file") || vm.count("passphrase-credential"))
+    return certwatch::make_error(
+        "--key-uri: a key in a token has no passphrase (its user PIN logs in: --pin-file F)");
+  auto uri = pki::parse_pkcs11_uri(vm["key-uri"].as<std::string>());
+  if (!uri) return certwatch::make_error("--key-uri: " + uri.error().message);
+  k.token = std::move(*uri);
+  k.key_type_given = vm.count("key-type") && !vm["key-type"].defaulted();
+  return k;
+}
+
 void add_pin_options(po::options_description& d, const std::string& prefix,
                      const std::string& what) {
   d.add_options()((prefix + "pin-file").c_str(), po::value<std::string>()->value_name("F"),

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "pki/issue/issuer.h"
 #include "pki/x509/keygen.h"
 
 namespace certwatch {
@@ -35,6 +36,10 @@ certwatch::Result<std::optional<pki::Passphrase>> resolve_pin(
 certwatch::Result<std::optional<pki::Passphrase>> resolve_ca_secret(
     const boost::program_options::variables_map& vm, const std::string& prefix,
     const std::string& ca);
+
+// A new CA key's place from --key-uri (pki/issue/issuer.h NewKey; the PIN is the caller's to
+// resolve); an error here is a usage error.
+certwatch::Result<pki::NewKey> new_key_option(const boost::program_options::variables_map& vm);
 
 // Adds --<prefix>pin-file and --<prefix>pin-credential; `what` ends their help.
 void add_pin_options(boost::program_options::options_description& d, const std::string& prefix,

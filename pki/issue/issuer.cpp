@@ -151,9 +151,11 @@ Result<Issued> Issuer::init(const InitRequest& rq) {
   if (!window) return window.error();
   auto key = make_ca_key(rq.key_type, rq.new_key, rq.passphrase);
   if (!key) return key.error();
+  auto pub = key->key.public_copy();  // the certificate keeps its own, not the token's key
+  if (!pub) return pub.error();
   SignSpec spec;
   spec.subject = name->get();
-  spec.public_key = key->key.get();
+  spec.public_key = pub->get();
   spec.signer = key->key.get();
   spec.window = *window;
   spec.profile.profile = Profile::root;
@@ -205,9 +207,11 @@ Result<Issued> Issuer::create_ca(const CaRequest& rq) {
   if (!window) return window.error();
   auto key = make_ca_key(rq.key_type, rq.new_key, rq.passphrase);
   if (!key) return key.error();
+  auto pub = key->key.public_copy();  // the certificate keeps its own, not the token's key
+  if (!pub) return pub.error();
   SignSpec spec;
   spec.subject = name->get();
-  spec.public_key = key->key.get();
+  spec.public_key = pub->get();
   signed_by_ca(spec, (*parent)->cert, (*parent)->key.get());
   spec.window = *window;
   spec.profile.profile = Profile::intermediate;

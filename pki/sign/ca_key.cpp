@@ -1,5 +1,7 @@
 #include "pki/sign/ca_key.h"
 
+#include <openssl/x509.h>
+
 #include "pki/load/passphrase_file.h"
 
 namespace certwatch::pki {
@@ -17,6 +19,19 @@ Result<Passphrase> token_pin(const Pkcs11Uri& uri, const std::optional<Passphras
   return make_error("the key is in token '" + uri.token +
                         "' and no user PIN was given (nor pin-source=file:F in its URI)",
                     ErrorKind::invalid_input, "", "pin");
+}
+
+Result<UniquePtr<EVP_PKEY>> CaKey::public_copy() const {
+  unsigned char* der = nullptr;
+  const int len = i2d_PUBKEY(get(), &der);
+  if (len <= 0)
+    return make_error("cannot encode the CA's public key: " + drain_errors(), ErrorKind::crypto);
+  const unsigned char* p = der;
+  UniquePtr<EVP_PKEY> pub(d2i_PUBKEY(nullptr, &p, len));
+  OPENSSL_free(der);
+  if (!pub)
+    return make_error("cannot decode the CA's public key: " + drain_errors(), ErrorKind::crypto);
+  return pub;
 }
 
 Result<CaKey> CaKey::from_token(const Pkcs11Uri& uri, const std::optional<Passphrase>& pin) {

@@ -29,7 +29,11 @@ class CaKey {
   static Result<CaKey> create(KeyType type, bool type_given, const std::optional<Pkcs11Uri>& uri,
                               const std::optional<Passphrase>& pin, bool* generated);
 
+  // The signing key. A token's EVP_PKEY must not outlive this CaKey: never hand it to anything
+  // that keeps a reference (X509_set_pubkey does): use public_copy() for the public half.
   EVP_PKEY* get() const { return token_ ? token_->key() : key_.get(); }
+  // The public key as a plain OpenSSL key of its own (a DER round trip), free of the token.
+  Result<UniquePtr<EVP_PKEY>> public_copy() const;
   bool in_token() const { return token_ != nullptr; }
   std::string describe() const { return token_ ? token_->describe() : "key in memory"; }
 
