@@ -67,6 +67,15 @@ class BuiltinIssuer final : public CertIssuer {
         io_, [done = std::move(done), r = std::move(result)]() mutable { done(std::move(r)); });
   }
 
+  certwatch::Result<void> discard(const std::string& leaf_pem, int64_t now) override {
+    auto leaf = pki::Certificate::from_pem(leaf_pem);
+    if (!leaf) return leaf.error();
+    pki::Issuer issuer(entry_.pki_dir);
+    auto n = issuer.withdraw(entry_.ca, leaf->serial_hex(), now);
+    if (!n) return n.error();
+    return {};
+  }
+
   std::string describe() const override {
     return "builtin CA '" + entry_.ca + "' in " + entry_.pki_dir.string();
   }

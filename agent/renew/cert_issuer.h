@@ -67,6 +67,15 @@ class CertIssuer {
   // (ACME with renewalInfo); none when the backend or its server has none, and the managed
   // entry's own schedule applies. `done` runs later on the io_context, exactly once.
   virtual void suggested_window(const std::string& leaf_der, WindowDone done) = 0;
+  // A set this issuer made never went live (refused by the judge, its deploy failed or was
+  // rolled back): the backend forgets it where it keeps records. The built-in CA revokes it in
+  // its ledger (as superseded) and makes the certificate it had superseded current again; an
+  // ACME CA keeps no ledger here, and its unused certificate expires unused.
+  virtual certwatch::Result<void> discard(const std::string& leaf_pem, int64_t now) {
+    (void)leaf_pem;
+    (void)now;
+    return {};
+  }
   // A one-line description for logs and the status page ("builtin server-ca in /etc/...").
   virtual std::string describe() const = 0;
 };

@@ -119,10 +119,14 @@ struct Transaction : std::enable_shared_from_this<Transaction> {
       fail(i, RenewStep::issue, set.error());
     } else if (auto leaf = judge_issued(t, *set, judged_at()); !leaf) {
       fail(i, RenewStep::judge, leaf.error());
+      discard(i, set->files.cert);
     } else if (auto r = t.store->deploy(set->files, t.ownership); !r) {
       fail(i, RenewStep::deploy, r.error());
+      discard(i, set->files.cert);
     } else {
       deployed[i] = true;
+      issued_leaf.resize(targets.size());
+      issued_leaf[i] = set->files.cert;
       out.serial = leaf->serial_hex();
       out.not_before = leaf->validity().not_before;
       out.not_after = leaf->validity().not_after;
@@ -198,6 +202,17 @@ struct Transaction : std::enable_shared_from_this<Transaction> {
     out.rollback = t.store->restore_previous(t.ownership);
     out.rolled_back = out.rollback.ok();
     rolled_back_any = true;
+    // Only a set that is no longer live is forgotten: a failed restore leaves it deployed.
+    if (out.rolled_back) discard(i, issued_leaf[i]);
+  }
+
+  // The issuer forgets a set that never went live (cert_issuer.h), so that its records name
+  // the live certificate as current; a failure to do so is logged, not the renewal's verdict.
+  void discard(size_t i, const std::string& leaf_pem) {
+    auto& t = *targets[i];
+    if (auto r = t.issuer->discard(leaf_pem, now); !r)
+      spdlog::warn("renew {}: the unused certificate stays current in the issuer's records: {}",
+                   t.entry.name, r.error().message);
   }
 
   void reload_after_rollback() {
@@ -228,7 +243,8 @@ struct Transaction : std::enable_shared_from_this<Transaction> {
   RenewDone done;
   std::vector<RenewOutcome> outcomes;
   std::vector<bool> deployed;
-  std::vector<std::string> expected;  // new leaf fingerprints
+  std::vector<std::string> expected;     // new leaf fingerprints
+  std::vector<std::string> issued_leaf;  // new leaves (PEM), for discard after a rollback
   bool rolled_back_any = false;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };

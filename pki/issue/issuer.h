@@ -157,6 +157,9 @@ class Issuer {
                              const std::optional<std::string>& serial,
                              const std::optional<std::string>& name, const std::string& reason,
                              int64_t now);
+  // A certificate issued here that never went live (the renewer rolled its deploy back): see
+  // Ledger::withdraw. Returns how many superseded certificates are current again.
+  Result<int> withdraw(const std::string& ca, const std::string& serial, int64_t now);
   // Signs and writes the CA's CRL (default D/<ca>/crl/<ca>.crl.pem).
   Result<CrlResult> write_crl(const std::string& ca, const std::optional<Passphrase>& passphrase,
                               int64_t next_update_seconds, int64_t now,

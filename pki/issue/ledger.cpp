@@ -326,6 +326,30 @@ Result<void> Ledger::revoke(const std::string& ca, const std::string& serial,
   });
 }
 
+Result<int> Ledger::withdraw(const std::string& ca, const std::string& serial, int64_t when) {
+  int reinstated = 0;
+  auto done = in_transaction([&]() -> Result<void> {
+    Stmt rv(db_,
+            "UPDATE certificates SET status = 'revoked', revoked_at = ?1, "
+            "revocation_reason = 'superseded' WHERE ca = ?2 AND serial = ?3 AND status = 'valid'");
+    if (!rv.ok()) return make_error("ledger: " + rv.error());
+    rv.bind(1, when).bind(2, ca).bind(3, normalize_serial(serial));
+    if (rv.step() != SQLITE_DONE) return make_error("ledger: " + rv.error());
+    if (sqlite3_changes(db_) != 1)
+      return make_error("no valid certificate with serial " + serial + " issued by " + ca);
+    Stmt re(db_,
+            "UPDATE certificates SET status = 'valid', superseded_by = '' "
+            "WHERE ca = ?1 AND superseded_by = ?2 AND status = 'superseded'");
+    if (!re.ok()) return make_error("ledger: " + re.error());
+    re.bind(1, ca).bind(2, normalize_serial(serial));
+    if (re.step() != SQLITE_DONE) return make_error("ledger: " + re.error());
+    reinstated = sqlite3_changes(db_);
+    return {};
+  });
+  if (!done) return done.error();
+  return reinstated;
+}
+
 Result<std::vector<LedgerEntry>> Ledger::revoked(const std::string& ca) {
   Stmt st(db_, (std::string("SELECT ") + kColumns +
                 " FROM certificates WHERE ca = ?1 AND status = 'revoked' ORDER BY revoked_at")

@@ -68,6 +68,10 @@ class Ledger {
   // revoked.
   Result<void> revoke(const std::string& ca, const std::string& serial, const std::string& reason,
                       int64_t when);
+  // An issuance that never went live (its deploy was rolled back): the valid certificate
+  // `serial` is revoked as superseded, and the certificates it had superseded are valid (current)
+  // again; returns how many. One transaction.
+  Result<int> withdraw(const std::string& ca, const std::string& serial, int64_t when);
   // Revoked entries of one CA (for its CRL).
   Result<std::vector<LedgerEntry>> revoked(const std::string& ca);
   // Increments and returns the CA's CRL number (starts at 1).

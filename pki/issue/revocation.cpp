@@ -38,6 +38,13 @@ Result<LedgerEntry> Issuer::revoke(const std::optional<std::string>& ca,
   return e;
 }
 
+Result<int> Issuer::withdraw(const std::string& ca, const std::string& serial, int64_t now) {
+  if (auto ok = require_pki_dir(); !ok) return ok.error();
+  auto ledger = this->ledger();
+  if (!ledger) return ledger.error();
+  return (*ledger)->withdraw(ca, serial, now);
+}
+
 Result<CrlResult> Issuer::write_crl(const std::string& ca,
                                     const std::optional<Passphrase>& passphrase,
                                     int64_t next_update_seconds, int64_t now,

@@ -4,6 +4,7 @@
 // rollback and renewal.failed with the old certificate served (point 4). Fault points and the
 // ENOSPC switch are compiled into test builds only (pki/deploy/fault_point.h).
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 
@@ -102,6 +103,24 @@ TEST_CASE("renew: a reload that does nothing ends in rollback and renewal.failed
   CHECK(r.err.find("previous set restored") != std::string::npos);
   CHECK(agent_test::openssl_serial(lab.certs / "server.cert.pem") == served);
   CHECK(lab.live_set_problem().empty());
+  // The ledger names the live certificate current; the discarded one (its key thrown away) is
+  // revoked as superseded, so `pki revoke --name broker` would take the live one.
+  {
+    const auto rows = nlohmann::json::parse(
+        pki_cli::ok({"pki", "list", "--dir", lab.pki.string(), "--ca", "server-ca", "--json"}).out);
+    int valid = 0, withdrawn = 0;
+    for (const auto& row : rows) {
+      if (row["name"] != "broker") continue;
+      if (row["status"] == "valid") {
+        ++valid;
+        CHECK(agent_test::strip_zeros(row["serial"].get<std::string>()) == agent_test::strip_zeros(served));
+      } else if (row["status"] == "revoked" && row["revocation_reason"] == "superseded") {
+        ++withdrawn;
+      }
+    }
+    CHECK(valid == 1);
+    CHECK(withdrawn == 1);
+  }
 
   // The agent: due within seconds, fails the same way, renewal.failed on /metrics.
   agent_test::AgentProcess agent(tmp.path(), config, lab.http_port);

@@ -230,3 +230,32 @@ PRAGMA user_version=2;
   CHECK(ledger->find_serial("CC")->front().key_uri == ca.key_uri);
   CHECK(testing::run({"sqlite3", path.string(), "PRAGMA user_version;"}).out == "3\n");
 }
+
+TEST_CASE("withdraw: an issuance that never went live is revoked and the one it superseded is current again",
+          "[pki][ledger]") {
+  testing::TempDir tmp;
+  auto ledger = Ledger::open(tmp / "ledger.sqlite");
+  REQUIRE(ledger.ok());
+  REQUIRE(ledger->insert(make_entry("0A", "server-ca", "broker")).ok());
+  auto next = make_entry("0B", "server-ca", "broker");
+  REQUIRE(ledger->in_transaction([&]() -> certwatch::Result<void> {
+                  if (auto r = ledger->insert(next); !r) return r;
+                  if (auto n = ledger->supersede("server-ca", "broker", "0B"); !n) return n.error();
+                  return {};
+                })
+              .ok());
+  REQUIRE(ledger->find_name("broker")->front().serial == "B");
+  auto n = ledger->withdraw("server-ca", "0B", 4000);
+  REQUIRE(n.ok());
+  CHECK(*n == 1);
+  auto current = ledger->find_name("broker");
+  REQUIRE(current->size() == 1);
+  CHECK(current->front().serial == "A");
+  CHECK(current->front().superseded_by.empty());
+  auto gone = ledger->find_serial("0B")->front();
+  CHECK(gone.status == "revoked");
+  CHECK(gone.revocation_reason == "superseded");
+  CHECK(ledger->revoked("server-ca")->size() == 1);
+  // Only a valid certificate can be withdrawn, once.
+  CHECK_FALSE(ledger->withdraw("server-ca", "0B", 4001).ok());
+}
