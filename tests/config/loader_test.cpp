@@ -198,7 +198,7 @@ TEST_CASE("duplicates: watch paths (after resolution), keys, names", "[config][l
       "issuers: [{name: ca, pki_dir: /p}, {name: ca, pki_dir: /q}]\n"
       "managed:\n"
       "  - {name: m, issuer: ca, subject: /CN=a, cert: a, key: b}\n"
-      "  - {name: m, issuer: cb, subject: /CN=a, cert: a, key: b}\n";
+      "  - {name: m, issuer: cb, subject: /CN=a, cert: c, key: d}\n";
   CHECK(errors_of(managed, LoadOptions{.check_files = false}) ==
         std::vector<std::string>{
             "c.yaml:1:43: issuers[1].name: duplicate issuer name 'ca'",
