@@ -360,7 +360,6 @@ class Probe final : public ProbeHandle, public std::enable_shared_from_this<Prob
       if (auto p = a.lock()) p->cancel(why);
   }
 
- private:
   void on_resolved(Resolved r) {
     resolve_.reset();
     auto keep = std::move(self_);  // the address probes' handlers own us from here
