@@ -44,6 +44,10 @@ struct AgentConfig {
   uint32_t probe_concurrency = 64;  // endpoint probes in flight at most (each holds a socket)
   // First retry after a failed renewal; it doubles with each failure in a row, up to 1 h.
   Seconds renew_retry{Seconds{60}};
+  // How far a freshly issued leaf's notBefore may lie ahead of this host's clock and still be
+  // deployed: a CA that does not back-date (pebble) or runs a little ahead is not refused for
+  // it (../shared/REFERENCE.md, clock skew). Beyond it the set is refused as not yet valid.
+  Seconds issued_clock_skew{Seconds{300}};
   bool operator==(const AgentConfig&) const = default;
 };
 

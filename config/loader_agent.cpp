@@ -7,7 +7,7 @@ namespace certwatch::config::sections {
 
 void Schema::agent(const Field& f, AgentConfig& out) {
   const auto m = r_.map(f, {"state_dir", "rescan_interval", "thresholds", "debounce",
-                            "probe_concurrency", "renew_retry"});
+                            "probe_concurrency", "renew_retry", "issued_clock_skew"});
   if (const auto* v = m.get("state_dir"))
     if (auto p = r_.path(*v, Need::nothing)) out.state_dir = *p;
   if (const auto* v = m.get("rescan_interval"))
@@ -18,6 +18,8 @@ void Schema::agent(const Field& f, AgentConfig& out) {
     if (auto n = r_.integer(*v, 1, 10000)) out.probe_concurrency = static_cast<uint32_t>(*n);
   if (const auto* v = m.get("renew_retry"))
     if (auto d = r_.duration(*v, Seconds{1}, Seconds{3600})) out.renew_retry = *d;
+  if (const auto* v = m.get("issued_clock_skew"))
+    if (auto d = r_.duration(*v, Seconds{0}, Seconds{86400})) out.issued_clock_skew = *d;
   if (const auto* v = m.get("thresholds")) {
     const auto t = r_.map(*v, {"warning", "critical"});
     const Field* w = t.get("warning");

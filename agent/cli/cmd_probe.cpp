@@ -34,7 +34,9 @@ constexpr const char* kUsage =
     "resolves to, performs a TLS handshake and judges the chain each address served, in the\n"
     "order it was sent, as `certwatch check` judges a file: order, completeness, trust, host\n"
     "name, expiry, lints. The host name checked is --host, else --sni, else HOST.\n"
-    "Each step (resolve, connect, handshake) has its own deadline, --timeout (default 10s).\n"
+    "Each step (resolve, connect, STARTTLS dialogue, handshake, MQTT exchange) has one\n"
+    "deadline for the whole step, --timeout (default 10s); the whole probe ends within four\n"
+    "times it (five with --protocol other than tls).\n"
     "A failed connect is endpoint.unreachable, a failed handshake endpoint.handshake_failed,\n"
     "a refused or missing CONNACK (--protocol mqtt) or a failed STARTTLS dialogue (smtp, imap,\n"
     "pop3, ftp, postgres) endpoint.protocol_failed.\n\n"
@@ -64,8 +66,9 @@ int run_probe(const std::vector<std::string>& args) {
       "protocol", po::value(&cli.protocol)->value_name("P"),
       "tls (direct TLS; the default), mqtt (then an MQTT 3.1.1 CONNECT must get CONNACK 0), or\n"
       "smtp, imap, pop3, ftp, postgres (STARTTLS: the protocol's plaintext dialogue first)")(
-      "timeout", po::value(&cli.timeout)->value_name("DUR"), "deadline of each step (default 10s)")(
-      "host", po::value(&cli.host)->value_name("NAME"), "host name or IP the leaf must match")(
+      "timeout", po::value(&cli.timeout)->value_name("DUR"),
+      "deadline of each whole step (default 10s)")("host", po::value(&cli.host)->value_name("NAME"),
+                                                   "host name or IP the leaf must match")(
       "purpose", po::value(&cli.purpose)->value_name("server|client"),
       "what the leaf is used for (default server)")("json", po::bool_switch(&cli.json),
                                                     "JSON output")(

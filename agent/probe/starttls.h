@@ -1,9 +1,9 @@
 // The plaintext dialogues that precede a TLS handshake on STARTTLS ports (SMTP RFC 3207, IMAP
 // RFC 3501 6.2.1, POP3 RFC 2595 4, FTP RFC 4217 4, PostgreSQL's SSLRequest), written sans-I/O:
-// the dialogue says what to send and when to read, the prober owns the socket and its
-// deadlines and feeds back whatever arrived, split anywhere. It never asks for a byte past the
-// server's go-ahead, because the TLS handshake follows on the same socket; a server that sent
-// bytes after its go-ahead has failed (they would be taken for TLS, or are an injection).
+// the dialogue says what to send and when to read, the prober owns the socket and the one
+// deadline of the whole dialogue and feeds back whatever arrived, split anywhere. It never asks for
+// a byte past the server's go-ahead, because the TLS handshake follows on the same socket; a server
+// that sent bytes after its go-ahead has failed (they would be taken for TLS, or are an injection).
 // Everything the server says is bounded (kMaxStartTlsInput in all, kMaxStartTlsLine per line)
 // and quoted escaped and cut in failure texts. Thread-safety: one dialogue per connection,
 // used from one thread at a time.
@@ -50,6 +50,10 @@ class StartTlsDialogue {
   StartTlsNext received(
       std::string_view bytes);  // feed what arrived (any split: byte-by-byte must work)
   StartTlsNext closed();        // the server closed the connection
+  // Where the dialogue stands, for the prober's text when its deadline passes mid-dialogue:
+  // "the greeting", "the reply to EHLO"...; and the bytes the server sent so far.
+  const std::string& waiting_for() const { return waiting_for_; }
+  std::size_t received_bytes() const { return total_; }
 
  private:
   // Where the dialogue stands; `waiting_for_` names it for a failure text.

@@ -1,6 +1,8 @@
-// start_probe and probe_tls (see tls_probe.h). Every step of an address (connect, handshake,
-// the exchange after it) arms one deadline timer that closes the socket when it passes, so a
-// black-hole address costs one timeout and nothing more, and nothing waits for anything else.
+// start_probe and probe_tls (see tls_probe.h). Every step of an address (connect, the STARTTLS
+// dialogue, handshake, the MQTT exchange) arms one deadline timer for the whole step, which
+// closes the socket when it passes: a black-hole address costs one timeout and nothing more, a
+// server that trickles its greeting byte by byte cannot stretch a step read by read, and
+// nothing waits for anything else. The probe as a whole has a bound of its own (probe_bound).
 // Over 400 lines: an address's steps (connect, STARTTLS, handshake, the late alert, the MQTT
 // exchange) are one state machine that reads top to bottom, sharing its socket and deadline.
 // Boost 1.74's asio/ssl compiles inline code that names OpenSSL's deprecated RSA/DH calls,
@@ -93,8 +95,10 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
         [self = shared_from_this()](const error_code& ec) { self->on_connect(ec); });
   }
 
-  void cancel() {
+  // `why` becomes the reason of a step this ends (the probe's bound names itself).
+  void cancel(std::string why) {
     cancelled_ = true;
+    cancel_reason_ = std::move(why);
     close();
   }
 
@@ -119,8 +123,11 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
   // True when the step's handler ran because its deadline passed (or the probe was cancelled).
   bool disarm() {
     timer_.cancel();
-    return expired_ || cancelled_;
+    return expired();
   }
+  // The same question inside a step whose deadline stays armed (the STARTTLS dialogue, the MQTT
+  // exchange: one deadline over several reads and writes).
+  bool expired() const { return expired_ || cancelled_; }
 
   void close() {
     error_code ignored;
@@ -132,8 +139,7 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
     if (!done_) return;
     close();
     out_.failed = failure;
-    out_.reason =
-        cancelled_ && failure != ProbeFailure::none ? "probe cancelled" : std::move(reason);
+    out_.reason = cancelled_ && failure != ProbeFailure::none ? cancel_reason_ : std::move(reason);
     out_.duration = std::chrono::duration_cast<milliseconds>(SteadyClock::now() - started_);
     auto done = std::move(done_);
     done_ = nullptr;
@@ -147,11 +153,20 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
     const auto starttls = starttls_of(target_.protocol);
     if (!starttls) return handshake();
     dialogue_.emplace(*starttls, std::string());
+    // One deadline for the whole dialogue: each read may bring a single byte (issue 22).
+    arm(target_.step_timeout, Deadline::close);
     next_starttls_step(dialogue_->start());
   }
 
-  // STARTTLS: the dialogue says what to send and when to read; every write and read is a
-  // step under its own deadline, and nothing is read past the server's go-ahead.
+  std::string dialogue_timed_out() const {
+    return "STARTTLS (" + std::string(config::to_string(target_.protocol)) + ") " +
+           timed_out("dialogue", target_.step_timeout) + " (waiting for " +
+           dialogue_->waiting_for() + ", " + std::to_string(dialogue_->received_bytes()) +
+           " bytes received)";
+  }
+
+  // STARTTLS: the dialogue says what to send and when to read; its writes and reads share the
+  // deadline armed in on_connect, and nothing is read past the server's go-ahead.
   void next_starttls_step(StartTlsNext next) {
     if (!next)
       return finish(ProbeFailure::starttls, "STARTTLS (" +
@@ -161,28 +176,28 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
     if (!step.send.empty()) {
       plain_out_ = std::move(step.send);
       step.send.clear();
-      arm(target_.step_timeout, Deadline::close);
-      asio::async_write(
-          stream_.next_layer(), asio::buffer(plain_out_),
-          [self = shared_from_this(), step = std::move(step)](const error_code& ec,
-                                                              size_t) mutable {
-            if (self->disarm())
-              return self->finish(ProbeFailure::starttls,
-                                  timed_out("STARTTLS write", self->target_.step_timeout));
-            if (ec) return self->finish(ProbeFailure::starttls, "STARTTLS write: " + ec.message());
-            self->next_starttls_step(std::move(step));
-          });
+      asio::async_write(stream_.next_layer(), asio::buffer(plain_out_),
+                        [self = shared_from_this(), step = std::move(step)](const error_code& ec,
+                                                                            size_t) mutable {
+                          if (self->expired())
+                            return self->finish(ProbeFailure::starttls, self->dialogue_timed_out());
+                          if (ec)
+                            return self->finish(ProbeFailure::starttls,
+                                                "STARTTLS write: " + ec.message());
+                          self->next_starttls_step(std::move(step));
+                        });
       return;
     }
-    if (step.ready) return handshake();
+    if (step.ready) {
+      if (disarm()) return finish(ProbeFailure::starttls, dialogue_timed_out());
+      return handshake();
+    }
     if (!step.read)
       return finish(ProbeFailure::starttls, "STARTTLS: the dialogue ended without a go-ahead");
-    arm(target_.step_timeout, Deadline::close);
     stream_.next_layer().async_read_some(
         asio::buffer(plain_in_), [self = shared_from_this()](const error_code& ec, size_t n) {
-          if (self->disarm())
-            return self->finish(ProbeFailure::starttls,
-                                timed_out("STARTTLS read", self->target_.step_timeout));
+          if (self->expired())
+            return self->finish(ProbeFailure::starttls, self->dialogue_timed_out());
           if (ec == asio::error::eof) return self->next_starttls_step(self->dialogue_->closed());
           if (ec) return self->finish(ProbeFailure::starttls, "STARTTLS read: " + ec.message());
           self->next_starttls_step(
@@ -254,12 +269,12 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
         [self = shared_from_this()](const error_code& ec, size_t) { self->on_connect_sent(ec); });
   }
 
+  // CONNECT and CONNACK share the deadline armed in after_handshake.
   void on_connect_sent(const error_code& ec) {
-    if (disarm())
+    if (expired())
       return finish(ProbeFailure::exchange, timed_out("MQTT CONNECT", target_.step_timeout));
     if (ec && ec.category() == asio::error::get_ssl_category()) return refused(ec);
     if (ec) return finish(ProbeFailure::exchange, "MQTT CONNECT: " + ec.message());
-    arm(target_.step_timeout, Deadline::close);
     asio::async_read(
         stream_, asio::buffer(connack_),
         [self = shared_from_this()](const error_code& e, size_t) { self->on_connack(e); });
@@ -286,6 +301,7 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
   SteadyClock::duration connect_time_{};
   bool expired_ = false;
   bool cancelled_ = false;
+  std::string cancel_reason_;
   char byte_ = 0;
   std::vector<unsigned char> connect_packet_;
   std::array<unsigned char, kConnackSize> connack_{};
@@ -298,7 +314,11 @@ class AddressProbe : public std::enable_shared_from_this<AddressProbe> {
 class Probe final : public ProbeHandle, public std::enable_shared_from_this<Probe> {
  public:
   Probe(asio::io_context& io, TlsTarget target, std::shared_ptr<ProbeContext> ctx, ProbeDone done)
-      : io_(io), target_(std::move(target)), ctx_(std::move(ctx)), done_(std::move(done)) {}
+      : io_(io),
+        target_(std::move(target)),
+        ctx_(std::move(ctx)),
+        done_(std::move(done)),
+        bound_(io) {}
 
   void start() {
     if (const certwatch::Error* unusable = ctx_->error()) {
@@ -308,6 +328,14 @@ class Probe final : public ProbeHandle, public std::enable_shared_from_this<Prob
       return;
     }
     std::weak_ptr<Probe> weak = shared_from_this();
+    // The safety net behind the steps' own deadlines: whatever a step does, `done` runs by then.
+    const auto bound = probe_bound(target_);
+    bound_.expires_after(bound);
+    bound_.async_wait([weak, bound](const error_code& ec) {
+      if (auto self = weak.lock(); self && !ec)
+        self->stop("probe timed out after " + std::to_string(bound.count()) +
+                   " ms (its bound for all steps)");
+    });
     resolve_ = async_resolve(io_, target_.host, target_.step_timeout, [weak](Resolved r) {
       if (auto self = weak.lock()) self->on_resolved(std::move(r));
     });
@@ -315,19 +343,23 @@ class Probe final : public ProbeHandle, public std::enable_shared_from_this<Prob
     self_ = shared_from_this();
   }
 
-  void cancel() override {
+  void cancel() override { stop("probe cancelled"); }
+
+ private:
+  void stop(const std::string& why) {
+    if (cancelled_) return;
     cancelled_ = true;
+    cancel_reason_ = why;
     if (resolve_) {
       resolve_->abandon();
       resolve_.reset();
-      on_resolved(certwatch::make_error("probe cancelled", ErrorKind::failed));
+      on_resolved(certwatch::make_error(why, ErrorKind::failed));
       return;
     }
     for (auto& a : probes_)
-      if (auto p = a.lock()) p->cancel();
+      if (auto p = a.lock()) p->cancel(why);
   }
 
- private:
   void on_resolved(Resolved r) {
     resolve_.reset();
     auto keep = std::move(self_);  // the address probes' handlers own us from here
@@ -353,11 +385,12 @@ class Probe final : public ProbeHandle, public std::enable_shared_from_this<Prob
       }
       probes_.push_back(p);
       p->start();
-      if (cancelled_) p->cancel();
+      if (cancelled_) p->cancel(cancel_reason_);
     }
   }
 
   void complete() {
+    bound_.cancel();
     auto done = std::move(done_);
     done_ = nullptr;
     if (done) done(std::move(result_));
@@ -373,9 +406,18 @@ class Probe final : public ProbeHandle, public std::enable_shared_from_this<Prob
   TlsProbeResult result_;
   size_t remaining_ = 0;
   bool cancelled_ = false;
+  std::string cancel_reason_;
+  asio::steady_timer bound_;
 };
 
 }  // namespace
+
+milliseconds probe_bound(const TlsTarget& target) {
+  // resolve, connect, handshake, the wait for a late TLS 1.3 alert; then the dialogue before
+  // the handshake or the exchange after it.
+  const int steps = target.protocol == Protocol::tls ? 4 : 5;
+  return steps * target.step_timeout;
+}
 
 bool is_ip_literal(const std::string& s) {
   error_code ec;

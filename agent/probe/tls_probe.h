@@ -1,5 +1,7 @@
 // One probe of a remote TLS endpoint: resolve the name, then for every address it resolves to
-// (A and AAAA) connect and handshake on its own, each step under its own deadline, and keep
+// (A and AAAA) connect and handshake on its own, each step under one deadline for the whole
+// step (a STARTTLS dialogue or an MQTT exchange of many reads and writes included), the whole
+// probe under probe_bound(), and keep
 // what the server sent. Judging the chain is the caller's (pki/judge/judge.h); this file owns the
 // sockets only, pki/verify/served_chain.h owns the certificates.
 //
@@ -36,8 +38,8 @@ struct TlsTarget {
   std::string host;  // name or IP literal, without brackets
   uint16_t port = 0;
   std::string sni;  // "" : none sent (an IP literal is never sent as SNI, RFC 6066 3)
-  std::chrono::milliseconds step_timeout{
-      10000};  // for each of resolve, connect, handshake, exchange
+  // For each of resolve, connect, STARTTLS dialogue, handshake, MQTT exchange: the whole step.
+  std::chrono::milliseconds step_timeout{10000};
   // The STARTTLS protocols run their plaintext dialogue (starttls_of) after connect and
   // before the handshake; tls and mqtt have none.
   Protocol protocol = Protocol::tls;
@@ -59,6 +61,12 @@ struct TlsProbeResult {
   std::optional<std::string> resolve_error;  // set: no address was probed
   std::vector<AddressOutcome> addresses;     // in resolver order
 };
+
+// How long a whole probe of `target` may take: step_timeout for each step it can take (resolve,
+// connect, handshake, the wait for a late TLS 1.3 alert, and the STARTTLS dialogue or the MQTT
+// exchange). Each step ends by its own deadline first; this bound is the net that makes `done`
+// run even so, every address then failing with "probe timed out after N ms".
+std::chrono::milliseconds probe_bound(const TlsTarget& target);
 
 // An IPv4 or IPv6 address in textual form (never sent as SNI; no brackets).
 bool is_ip_literal(const std::string& s);
@@ -107,14 +115,14 @@ class ProbeHandle {
 using ProbeDone = std::function<void(TlsProbeResult)>;
 
 // Starts probing `target` on `io`: addresses are probed concurrently, each step bounded by
-// step_timeout. `done` runs on `io` exactly once, when every address has an outcome (or
-// resolution failed), unless the io_context is destroyed first. With a context that holds an
-// error, nothing is resolved: `done` gets one outcome (address "") failed at the handshake.
+// step_timeout, the whole probe by probe_bound(target). `done` runs on `io` exactly once, when
+// every address has an outcome (or resolution failed), unless the io_context is destroyed first.
+// With a context that holds an error, nothing is resolved: `done` gets one outcome (address "")
+// failed at the handshake.
 std::shared_ptr<ProbeHandle> start_probe(boost::asio::io_context& io, const TlsTarget& target,
                                          std::shared_ptr<ProbeContext> ctx, ProbeDone done);
 
-// start_probe() on a private io_context, to completion. Blocks for at most about three step
-// timeouts (resolve, then connect and handshake of all addresses at once) plus the exchange;
+// start_probe() on a private io_context, to completion. Blocks for at most probe_bound(target);
 // never throws.
 TlsProbeResult probe_tls(const TlsTarget& target, SSL_CTX* ctx);
 

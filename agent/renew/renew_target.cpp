@@ -2,11 +2,13 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <set>
 
 #include "agent/renew/acme_issuer.h"
+#include "base/duration.h"
 #include "config/judge_context.h"
 #include "pki/load/load.h"
 #include "pki/x509/key.h"
@@ -81,6 +83,7 @@ std::vector<std::shared_ptr<RenewTarget>> make_renew_targets(boost::asio::io_con
   for (const auto& e : cfg.managed) {
     auto t = std::make_shared<RenewTarget>();
     t->entry = e;
+    t->issued_clock_skew = cfg.agent.issued_clock_skew;
     t->issuer = issuers[e.issuer];
     t->store = std::make_unique<pki::CertSetStore>(renew_state_dir(cfg, e.name),
                                                    pki::CertSetFiles{e.key, e.cert, e.chain});
@@ -143,12 +146,31 @@ certwatch::Result<pki::Certificate> judge_issued(const RenewTarget& t, const Iss
     return prefixed("issued set: ", r.error());
   auto key = pki::key_from_bytes(set.files.key, "issued key", 0600);
   if (!key) return certwatch::make_error("issued key: " + key.error().message);
-  const auto report = pki::judge_chain(t.entry.name, loaded->certs, *key,
-                                       config::issued_judge_context(t.entry, set.anchors).at(now));
+  // A CA that does not back-date (pebble), or whose clock runs ahead of ours, hands out a set
+  // whose notBefore is a moment in the future: within the tolerance it is judged at that
+  // notBefore, so that every other check still applies, and deployed.
+  int64_t ahead = 0;
+  for (const auto& c : loaded->certs) ahead = std::max(ahead, c.validity().not_before - now);
+  const int64_t tolerance = t.issued_clock_skew.count();
+  const bool tolerated = ahead > 0 && ahead <= tolerance;
+  const auto report = pki::judge_chain(
+      t.entry.name, loaded->certs, *key,
+      config::issued_judge_context(t.entry, set.anchors).at(tolerated ? now + ahead : now));
   for (const auto& f : report.findings)
     if (f.severity == pki::Severity::critical || f.id.rfind("chain.", 0) == 0 ||
-        f.id == pki::fid::cert_outlives_issuer)
-      return certwatch::make_error("issued set refused by the check: " + f.id + ": " + f.message);
+        f.id == pki::fid::cert_outlives_issuer) {
+      std::string why = f.message;
+      if (f.id == pki::fid::cert_not_yet_valid && ahead > tolerance)
+        why = "notBefore is " + certwatch::format_duration(ahead) +
+              " ahead of this host's clock, beyond the " + certwatch::format_duration(tolerance) +
+              " tolerance (agent.issued_clock_skew)";
+      return certwatch::make_error("issued set refused by the check: " + f.id + ": " + why);
+    }
+  if (tolerated)
+    spdlog::info(
+        "renew {}: notBefore is {} s ahead of this host's clock; accepted within the {} "
+        "tolerance",
+        t.entry.name, ahead, certwatch::format_duration(tolerance));
   return leaf;
 }
 

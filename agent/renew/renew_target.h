@@ -5,6 +5,7 @@
 // Thread-safety: io_context thread only.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -27,6 +28,8 @@ struct RenewTarget {
   std::unique_ptr<pki::CertSetStore> store;
   pki::CertSetOwnership ownership;
   std::shared_ptr<const EndpointContext> verify;  // null: no verify_endpoint
+  // agent.issued_clock_skew: how far an issued leaf's notBefore may be ahead of `now`.
+  std::chrono::seconds issued_clock_skew{300};
   // Fails when the owner or group does not resolve: every renewal fails with it.
   certwatch::Result<void> setup;
 };
@@ -47,7 +50,9 @@ certwatch::Result<void> check_live_set(
 
 // Judges an issued set before anything live is touched: key matches the leaf, the chain is
 // complete and in order up to the issuer's root, the leaf lies inside its issuer's validity,
-// SANs, subject and key type are the configured ones. An error names the first problem.
+// SANs, subject and key type are the configured ones. An error names the first problem. A
+// notBefore up to issued_clock_skew ahead of `now` is accepted (judged at that notBefore, and
+// logged); further ahead it is refused with the skew named.
 certwatch::Result<pki::Certificate> judge_issued(const RenewTarget& t, const IssuedSet& set,
                                                  int64_t now);
 

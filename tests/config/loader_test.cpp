@@ -26,7 +26,8 @@ std::vector<std::string> errors_of(const std::string& text, LoadOptions options 
   return lines_of(r.error().message);
 }
 
-certwatch::config::Config load_ok(const std::string& text, const std::filesystem::path& base = "/base") {
+certwatch::config::Config load_ok(const std::string& text,
+                                  const std::filesystem::path& base = "/base") {
   auto r = certwatch::config::load_config_string(text, "c.yaml", base);
   INFO((r ? std::string() : r.error().message));
   REQUIRE(r.ok());
@@ -198,7 +199,7 @@ TEST_CASE("duplicates: watch paths (after resolution), keys, names", "[config][l
       "issuers: [{name: ca, pki_dir: /p}, {name: ca, pki_dir: /q}]\n"
       "managed:\n"
       "  - {name: m, issuer: ca, subject: /CN=a, cert: a, key: b}\n"
-      "  - {name: m, issuer: cb, subject: /CN=a, cert: a, key: b}\n";
+      "  - {name: m, issuer: cb, subject: /CN=a, cert: c, key: d}\n";
   CHECK(errors_of(managed, LoadOptions{.check_files = false}) ==
         std::vector<std::string>{
             "c.yaml:1:43: issuers[1].name: duplicate issuer name 'ca'",
@@ -206,14 +207,17 @@ TEST_CASE("duplicates: watch paths (after resolution), keys, names", "[config][l
             "c.yaml:4:23: managed[1].issuer: no issuer named 'cb' (did you mean 'ca'?)",
         });
   // One entry per endpoint: its target names the inventory targets and series.
-  CHECK(errors_of("endpoints:\n  - target: 'h.example:8883'\n  - {target: 'h.example:8883', protocol: mqtt}\n") ==
-        std::vector<std::string>{
-            "c.yaml:3:14: endpoints[1].target: duplicate endpoint h.example:8883 (also endpoints[0])"});
+  CHECK(errors_of("endpoints:\n  - target: 'h.example:8883'\n  - {target: 'h.example:8883', "
+                  "protocol: mqtt}\n") ==
+        std::vector<std::string>{"c.yaml:3:14: endpoints[1].target: duplicate endpoint "
+                                 "h.example:8883 (also endpoints[0])"});
   CHECK(errors_of("agent: {probe_concurrency: 0}\nendpoints: [{target: 'h:1'}]\n").size() == 1);
-  CHECK(load_ok("agent: {probe_concurrency: 500}\nendpoints: [{target: 'h:1'}]\n").agent.probe_concurrency == 500);
+  CHECK(load_ok("agent: {probe_concurrency: 500}\nendpoints: [{target: 'h:1'}]\n")
+            .agent.probe_concurrency == 500);
   CHECK(errors_of("agent: {renew_retry: 2h}\nwatch: [{path: a}]\n") ==
         std::vector<std::string>{"c.yaml:1:22: agent.renew_retry: must be at most 1h"});
-  CHECK(load_ok("agent: {renew_retry: 5s}\nwatch: [{path: a}]\n").agent.renew_retry == std::chrono::seconds(5));
+  CHECK(load_ok("agent: {renew_retry: 5s}\nwatch: [{path: a}]\n").agent.renew_retry ==
+        std::chrono::seconds(5));
 }
 
 TEST_CASE("every problem of a file is reported, in file order", "[config][loader][errors]") {
@@ -368,7 +372,8 @@ severities: {leaf.long_validity: critical, cert.v1: info}
   CHECK(c.mqtt->keepalive == std::chrono::minutes(1));
 
   REQUIRE(c.issuers.size() == 1);
-  CHECK(c.issuers[0] == certwatch::config::IssuerEntry{"server-ca", d / "pki", "server-ca", d / "pass"});
+  CHECK(c.issuers[0] ==
+        certwatch::config::IssuerEntry{"server-ca", d / "pki", "server-ca", d / "pass"});
 
   REQUIRE(c.managed.size() == 3);
   const auto& m = c.managed[0];
@@ -465,7 +470,8 @@ TEST_CASE("the shipped examples are valid", "[config][loader][examples]") {
   CHECK(minimal->watch.size() == 1);
 
   // The full example names files of a real host: valid apart from files that do not exist.
-  auto full = certwatch::config::load_config(examples / "certwatch.yaml", LoadOptions{.check_files = false});
+  auto full = certwatch::config::load_config(examples / "certwatch.yaml",
+                                             LoadOptions{.check_files = false});
   INFO((full ? std::string() : full.error().message));
   REQUIRE(full.ok());
   CHECK(full->watch.size() == 3);
@@ -492,7 +498,8 @@ TEST_CASE("managed entries are checked by the issuer's own rules", "[config][loa
     return errs[0];
   };
   // An attribute type OpenSSL cannot encode.
-  CHECK_THAT(one_error("subject: /FOO=bar"), Contains("managed[0].subject: bad subject '/FOO=bar'"));
+  CHECK_THAT(one_error("subject: /FOO=bar"),
+             Contains("managed[0].subject: bad subject '/FOO=bar'"));
   // DNS labels as the issuer checks them: no leading '-', at most 63 characters.
   CHECK_THAT(one_error("subject: /CN=a, sans: [DNS:-a.lab]"),
              Contains("bad SAN 'DNS:-a.lab': label starts or ends with '-'"));
@@ -500,9 +507,10 @@ TEST_CASE("managed entries are checked by the issuer's own rules", "[config][loa
              Contains("label longer than 63 characters"));
   // And what the issuer accepts loads: e-mail and URI SANs, every key type it generates.
   for (const auto& k : certwatch::pki::key_type_names()) {
-    auto c = certwatch::config::load_config_string(head + "subject: /CN=a, key_type: " + std::string(k) +
-                                            ", sans: ['email:ops@lab.local', 'URI:spiffe://lab/m']}\n",
-                                        "c.yaml", "/base", LoadOptions{.check_files = false});
+    auto c = certwatch::config::load_config_string(
+        head + "subject: /CN=a, key_type: " + std::string(k) +
+            ", sans: ['email:ops@lab.local', 'URI:spiffe://lab/m']}\n",
+        "c.yaml", "/base", LoadOptions{.check_files = false});
     INFO((c ? std::string() : c.error().message));
     REQUIRE(c.ok());
     CHECK(certwatch::pki::to_string(c->managed[0].key_type) == k);
@@ -510,17 +518,30 @@ TEST_CASE("managed entries are checked by the issuer's own rules", "[config][loa
   }
 }
 
-TEST_CASE("clients: lists client families per watch entry and endpoint", "[config][loader][clients]") {
-  const auto c = load_ok("watch:\n  - path: /x\n    clients: [mbedtls, openssl, mbedtls]\n"
-                         "endpoints:\n  - target: 'h:8883'\n    clients: [go, gnutls]\n");
+TEST_CASE("clients: lists client families per watch entry and endpoint",
+          "[config][loader][clients]") {
+  const auto c = load_ok(
+      "watch:\n  - path: /x\n    clients: [mbedtls, openssl, mbedtls]\n"
+      "endpoints:\n  - target: 'h:8883'\n    clients: [go, gnutls]\n");
   CHECK(c.watch[0].clients == std::vector<std::string>{"mbedtls", "openssl"});
   CHECK(c.endpoints[0].clients == std::vector<std::string>{"go", "gnutls"});
   CHECK(load_ok("watch:\n  - path: /x\n").watch[0].clients.empty());
-  CHECK(errors_of("watch:\n  - path: /x\n    clients: [openssl, mbedtsl]\n") ==
-        std::vector<std::string>{
-            "c.yaml:3:24: watch[0].clients[1]: bad value 'mbedtsl', expected one of openssl, gnutls, "
-            "go, mbedtls (did you mean 'mbedtls'?)"});
+  CHECK(
+      errors_of("watch:\n  - path: /x\n    clients: [openssl, mbedtsl]\n") ==
+      std::vector<std::string>{
+          "c.yaml:3:24: watch[0].clients[1]: bad value 'mbedtsl', expected one of openssl, gnutls, "
+          "go, mbedtls (did you mean 'mbedtls'?)"});
   const auto errs = errors_of("endpoints:\n  - target: 'h:1'\n    clients: mbedtls\n");
   REQUIRE(errs.size() == 1);
   CHECK_THAT(errs[0], Contains("c.yaml:3:14: endpoints[0].clients"));
+}
+
+TEST_CASE("agent.issued_clock_skew: 5m by default, 0s to 1d", "[config][loader]") {
+  CHECK(load_ok("watch: [{path: a}]\n").agent.issued_clock_skew == std::chrono::minutes(5));
+  CHECK(load_ok("agent: {issued_clock_skew: 0s}\nwatch: [{path: a}]\n").agent.issued_clock_skew ==
+        std::chrono::seconds(0));
+  CHECK(load_ok("agent: {issued_clock_skew: 2m}\nwatch: [{path: a}]\n").agent.issued_clock_skew ==
+        std::chrono::minutes(2));
+  CHECK(errors_of("agent: {issued_clock_skew: 2d}\nwatch: [{path: a}]\n") ==
+        std::vector<std::string>{"c.yaml:1:28: agent.issued_clock_skew: must be at most 1d"});
 }

@@ -89,3 +89,65 @@ TEST_CASE("an owner that does not resolve fails the target's setup as not_found"
   CHECK(setup.error().kind == certwatch::ErrorKind::not_found);
   CHECK(setup.error().message == "owner 'certwatch-no-such-user' does not exist");
 }
+
+namespace {
+
+// A set for "svc" issued by the lab's root as if this host's clock were `ahead` seconds behind
+// the CA's: the issuer back-dates by a minute, so its clock is set a minute further on.
+int issued_sets = 0;
+IssuedSet issued_ahead(testing::Pki& lab, int64_t ahead) {
+  auto rq = lab.server("svc");
+  rq.now = lab.now + ahead + 60;
+  rq.out_dir = lab.tmp / ("out-" + std::to_string(ahead) + "-" + std::to_string(++issued_sets));
+  const auto r = lab.issuer.issue(rq);
+  INFO((r ? std::string() : r.error().message));
+  REQUIRE(r.ok());
+  const auto stem = (rq.out_dir / "svc").string();
+  IssuedSet set;
+  set.files = {testing::read_file(stem + ".key.pem"), testing::read_file(stem + ".cert.pem"),
+               testing::read_file(stem + ".chain.pem")};
+  auto root = certwatch::pki::Certificate::from_pem(
+      testing::read_file(lab.tmp / "pki" / "root-ca" / "certs" / "root-ca.cert.pem"));
+  REQUIRE(root.ok());
+  set.anchors.push_back(*root);
+  auto leaf = certwatch::pki::Certificate::from_pem(set.files.cert);
+  REQUIRE(leaf.ok());
+  REQUIRE(leaf->validity().not_before == lab.now + ahead);
+  return set;
+}
+
+}  // namespace
+
+TEST_CASE("judge_issued: a notBefore a little ahead is accepted, hours ahead refused with the skew",
+          "[agent][renew]") {
+  testing::Pki lab;
+  boost::asio::io_context io;
+  auto cfg = managed_svc(lab);
+  CHECK(cfg.agent.issued_clock_skew == std::chrono::minutes(5));  // the default
+  auto targets = make_renew_targets(io, cfg);
+  REQUIRE(targets.size() == 1);
+  const auto& t = *targets.front();
+
+  // pebble does not back-date: a second or thirty ahead is a fresh, good certificate.
+  for (const int64_t ahead : {1, 30}) {
+    const auto set = issued_ahead(lab, ahead);
+    const auto leaf = judge_issued(t, set, lab.now);
+    INFO("ahead " << ahead << " s: " << (leaf ? std::string() : leaf.error().message));
+    CHECK(leaf.ok());
+  }
+
+  const auto late = judge_issued(t, issued_ahead(lab, 2 * 3600), lab.now);
+  REQUIRE_FALSE(late.ok());
+  CHECK(late.error().message ==
+        "issued set refused by the check: cert.not_yet_valid: notBefore is 2h ahead of this "
+        "host's clock, beyond the 5m tolerance (agent.issued_clock_skew)");
+
+  // The tolerance is the config's: with none, 30 s ahead is refused.
+  cfg.agent.issued_clock_skew = std::chrono::seconds(0);
+  auto strict = make_renew_targets(io, cfg);
+  const auto refused = judge_issued(*strict.front(), issued_ahead(lab, 30), lab.now);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message ==
+        "issued set refused by the check: cert.not_yet_valid: notBefore is 30s ahead of this "
+        "host's clock, beyond the 0s tolerance (agent.issued_clock_skew)");
+}
