@@ -1,9 +1,9 @@
 // `certwatch pki init|ca|issue|import|bundle|list|revoke|crl`: the built-in issuer on the
 // command line (pki/issue/issuer.h does the work). Passphrases and token PINs come only from a
 // file (--passphrase-file, --pin-file) or a systemd credential ($CREDENTIALS_DIRECTORY/NAME),
-// never from argv, where every user of the machine could read them. Exit status: 0 done, 1 refused or failed
-// (nothing written), 3 usage error. Over 400 lines: eight sub-commands of one group, each a
-// short function over the shared option parsing and report (the passphrase, PIN and --key-uri
+// never from argv, where every user of the machine could read them. Exit status: 0 done, 1 refused
+// or failed (nothing written), 3 usage error. Over 400 lines: eight sub-commands of one group, each
+// a short function over the shared option parsing and report (the passphrase, PIN and --key-uri
 // options live in pki_passphrase.h).
 #include <utility>
 
