@@ -346,3 +346,49 @@ TEST_CASE("pkcs11: pki import --key-uri with another certificate's key names --k
   CHECK(r.err.find("--key-uri") != std::string::npos);
   CHECK(r.err.find("--key does not") == std::string::npos);
 }
+
+TEST_CASE(
+    "pkcs11: the PIN comes from a file, a systemd credential or the URI's pin-source, never the "
+    "command line",
+    "[integration][pki][pkcs11]") {
+  testing::TempDir tmp;
+  testing::SoftHsm hsm(tmp.path());
+  const std::string d = (tmp / "pki").string(), out = (tmp / "out").string();
+  // pin-source=file:F in the URI: no PIN option at all, and the stored URI names the file only.
+  token_ok(hsm, {"pki", "init", "--dir", d, "--subject", "/CN=Pin Root", "--key-type", "rsa-2048",
+                 "--key-uri", hsm.uri("root") + "&pin-source=file:" + hsm.pin_file().string()});
+  const auto stored =
+      testing::read_file(tmp / "pki" / "root-ca" / "private" / "root-ca.key.pkcs11");
+  CHECK(stored.find("pin-source=file:" + hsm.pin_file().string()) != std::string::npos);
+  CHECK(stored.find(testing::SoftHsm::pin()) == std::string::npos);
+  token_ok(hsm, {"pki", "issue", "--dir", d, "--ca", "root-ca", "--profile", "client", "--name",
+                 "by-uri", "--subject", "/CN=by-uri", "--out", out});
+  pki_cli::openssl_verify({"-CAfile", d + "/ca-bundle.pem", out + "/by-uri.cert.pem"});
+
+  // A systemd credential: named, or <ca>.pin found without a name.
+  const auto creds = tmp / "credentials";
+  fs::create_directories(creds);
+  testing::write_file(creds / "hsm-pin", testing::SoftHsm::pin() + "\n");
+  testing::write_file(creds / "server-ca.pin", testing::SoftHsm::pin() + "\n");
+  auto env = hsm.env();
+  env.push_back("CREDENTIALS_DIRECTORY=" + creds.string());
+  ok({"pki", "ca", "--dir", d, "--name", "server-ca", "--subject", "/CN=Pin Server CA",
+      "--key-type", "rsa-2048", "--key-uri", hsm.uri("server-ca"), "--pin-credential", "hsm-pin"},
+     env);
+  ok({"pki", "issue", "--dir", d, "--ca", "server-ca", "--profile", "client", "--name",
+      "by-credential", "--subject", "/CN=by-credential", "--out", out},
+     env);
+  pki_cli::openssl_verify({"-CAfile", d + "/ca-bundle.pem", "-untrusted",
+                           out + "/by-credential.chain.pem", out + "/by-credential.cert.pem"});
+
+  // Neither: refused with how to give one. On the command line: refused before anything runs.
+  auto none = pki_cli::certwatch({"pki", "crl", "--dir", d, "--ca", "server-ca"}, hsm.env());
+  CHECK(none.exit_code == 1);
+  CHECK(none.err.find("no user PIN was given") != std::string::npos);
+  CHECK(none.err.find("--pin-file F") != std::string::npos);
+  auto argv_pin = pki_cli::certwatch(
+      {"pki", "crl", "--dir", d, "--ca", "server-ca", "--pin", testing::SoftHsm::pin()}, hsm.env());
+  CHECK(argv_pin.exit_code == 3);
+  CHECK(argv_pin.err.find("PINs are never taken from the command line") != std::string::npos);
+  CHECK_FALSE(fs::exists(tmp / "pki" / "server-ca" / "crl"));
+}
