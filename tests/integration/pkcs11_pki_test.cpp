@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// `certwatch ARGS --pin-file F` with the token's environment; requires success.
+// `certwatch ARGS` with the token's environment (its SOFTHSM2_CONF); requires success.
 testing::RunResult token_ok(const testing::SoftHsm& hsm, std::vector<std::string> args) {
   return ok(std::move(args), hsm.env());
 }

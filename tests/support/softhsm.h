@@ -16,7 +16,8 @@ namespace fs = std::filesystem;
 class SoftHsm {
  public:
   // Initialises a token labelled `label` under dir/softhsm with user PIN pin() and writes the
-  // PIN to pin_file(). Fails the test (REQUIRE) when softhsm2-util is missing or refuses.
+  // PIN to pin_file(). Throws (the test fails, saying why) when SoftHSM2 is missing or
+  // softhsm2-util refuses.
   explicit SoftHsm(const fs::path& dir, std::string label = "ca");
   SoftHsm(const SoftHsm&) = delete;
   SoftHsm& operator=(const SoftHsm&) = delete;
