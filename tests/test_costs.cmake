@@ -13,6 +13,10 @@ set_tests_properties(
   "integration:renew: a reload that does nothing ends in rollback and renewal.failed, the old certificate served again"
   "integration:the README demo: API and status page in chromium count its 7 certificates once, with their places"
   PROPERTIES COST 30)
+set_tests_properties(
+  "integration:pkcs11: the agent renews a mosquitto certificate through the token CA, served and usable"
+  "integration:pkcs11: a removed token, then a wrong PIN, fail the renewal and touch nothing live until they are fixed"
+  PROPERTIES COST 20)
 # The upgrade test needs the agent of an earlier commit, built in the background by
 # scripts/test.sh (minutes); it runs last, alone (-L upgrade), and not in the sanitizer tree.
 set_tests_properties(
