@@ -146,6 +146,7 @@ std::string with_flags(const certwatch::Error& e) {
       {"name", "--name"},
       {"certificate", "--cert"},
       {"key", "--key"},
+      {"key URI", "--key-uri"},
       {"chain", "--chain"},
       {"path length", "--path-len"},
       {"next update", "--next-update"},

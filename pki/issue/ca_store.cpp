@@ -250,9 +250,13 @@ Result<Issued> Issuer::import_ca(const ImportRequest& rq) {
         "'root-ca' must be self-signed; this certificate is issued by " + cert.issuer(),
         ErrorKind::invalid_input);
   std::optional<CaKey> key;
+  // The request field the key came from, as the messages start with it.
+  const std::string key_input = rq.key_uri ? "key URI" : "key";
   if (rq.key_uri) {
     auto k = CaKey::from_token(*rq.key_uri, rq.pin);
-    if (!k) return make_error("key: " + k.error().message, k.error().kind, "key", k.error().fix);
+    if (!k)
+      return make_error(key_input + ": " + k.error().message, k.error().kind, key_input,
+                        k.error().fix);
     key.emplace(std::move(*k));
   } else {
     auto k = private_key_from_pem(rq.key_pem, rq.passphrase);
@@ -260,8 +264,8 @@ Result<Issued> Issuer::import_ca(const ImportRequest& rq) {
     key.emplace(std::move(*k));
   }
   if (!key_matches(key->get(), cert.public_key_object()))
-    return make_error("key does not belong to the certificate " + cert.subject(),
-                      ErrorKind::invalid_input, "key");
+    return make_error(key_input + " does not belong to the certificate " + cert.subject(),
+                      ErrorKind::invalid_input, key_input);
   if (!rq.force &&
       (fs::exists(ca_cert_path(name)) || fs::exists(ca_key_path(name)) || ca_key_in_token(name)))
     return make_error("CA '" + name + "' exists", ErrorKind::exists);

@@ -325,12 +325,10 @@ TEST_CASE("pkcs11: a wrong PIN or an absent token is refused by name and nothing
   }
 }
 
-// Product bug (pki/issue/ca_store.cpp, the import's key check): a --key-uri whose key is not the
-// certificate's is refused with "--key does not belong to the certificate ...", naming an option
-// that was not given, because the error's input is "key" for both kinds of key. Marked
-// [!shouldfail] until the message names --key-uri; then this test fails: drop the tag.
+// A --key-uri whose key is not the certificate's is refused naming --key-uri, the option given
+// (it once said "--key does not belong", naming an option that was not given).
 TEST_CASE("pkcs11: pki import --key-uri with another certificate's key names --key-uri",
-          "[integration][pki][pkcs11][!shouldfail]") {
+          "[integration][pki][pkcs11]") {
   testing::TempDir tmp;
   testing::SoftHsm hsm(tmp.path());
   const std::string d = (tmp / "pki").string(), pin = hsm.pin_file().string();

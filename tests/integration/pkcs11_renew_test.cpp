@@ -154,3 +154,39 @@ TEST_CASE(
   CHECK(testing::eventually([&] { return !failed(); }, std::chrono::seconds(5)));
   CHECK(agent.process().running());
 }
+
+// README "Offline root": the root's key (a file) signs the token intermediate and leaves the
+// host; renewals, leaves and the intermediate's CRL go on without it, and what would need it
+// says so.
+TEST_CASE("pkcs11: with the root's key offline, the token intermediate renews, issues and signs its CRL",
+          "[integration][renew][pkcs11]") {
+  testing::TempDir tmp;
+  RenewLab lab(tmp.path());
+  testing::SoftHsm hsm(tmp.path());
+  make_token_ca(lab, hsm);
+  const fs::path root_key = lab.pki / "root-ca" / "private" / "root-ca.key.pem";
+  const fs::path offline = tmp / "offline" / "root-ca.key.pem";
+  fs::create_directories(offline.parent_path());
+  fs::rename(root_key, offline);
+
+  const auto config = lab.write_config(
+      through_token_ca(lab, lab.config("1h", "", "", false), hsm.pin_file()));
+  auto boot = lab.renew(config, {}, hsm.env());
+  INFO(boot.out << boot.err);
+  REQUIRE(boot.exit_code == 0);
+  CHECK(issuer_of(lab.certs / "server.cert.pem").find("CN = Renew Lab Token CA") != std::string::npos);
+  CHECK(lab.live_set_problem().empty());
+  const std::string pin = hsm.pin_file().string();
+  pki_cli::ok({"pki", "issue", "--dir", lab.pki.string(), "--ca", "token-ca", "--profile", "client", "--name",
+               "device-1", "--subject", "/CN=device-1", "--pin-file", pin},
+              hsm.env());
+  pki_cli::ok({"pki", "crl", "--dir", lab.pki.string(), "--ca", "token-ca", "--pin-file", pin}, hsm.env());
+  auto crl = testing::run({"openssl", "crl", "-in", (lab.pki / "token-ca" / "crl" / "token-ca.crl.pem").string(),
+                           "-noout", "-CAfile", (lab.pki / "token-ca" / "certs" / "token-ca.cert.pem").string()});
+  CHECK(crl.exit_code == 0);
+  // What needs the root's key says where it is not.
+  auto root_crl = pki_cli::certwatch({"pki", "crl", "--dir", lab.pki.string(), "--ca", "root-ca"});
+  CHECK(root_crl.exit_code == 1);
+  CHECK(root_crl.err.find("has no key") != std::string::npos);
+  CHECK_FALSE(fs::exists(root_key));
+}
