@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <functional>
 #include <string_view>
-#include <unordered_set>
 
 #include "base/hex.h"
 #include "pki/judge/finding_scope.h"
@@ -30,14 +29,22 @@ void own_findings(const TargetId& target, const InventoryEntry& e, uint32_t posi
 // of N certificates (a bundle, a hostile file of 1,000 CAs) then costs O(N + findings) per
 // update, not O(N²).
 struct Holdings {
-  std::unordered_map<Fingerprint, std::vector<uint32_t>, FingerprintHash> at;
+  using Positions = std::unordered_map<Fingerprint, std::vector<uint32_t>, FingerprintHash>;
+  const InventoryEntry* entry;
+  Positions at;
+  std::vector<const Positions::value_type*> order;    // each fingerprint once, as first seen
   std::vector<std::vector<const pki::Finding*>> own;  // by position
 
-  Holdings(const TargetId& target, const InventoryEntry* e) {
+  Holdings(const TargetId& target, const InventoryEntry* e) : entry(e) {
     if (e == nullptr) return;
     own.resize(e->certs.size());
-    for (uint32_t i = 0; i < e->certs.size(); ++i)
-      if (auto fp = parse_fingerprint(e->certs[i]->sha256)) at[*fp].push_back(i);
+    for (uint32_t i = 0; i < e->certs.size(); ++i) {
+      auto fp = parse_fingerprint(e->certs[i]->sha256);
+      if (!fp) continue;  // a record without a fingerprint is nobody's certificate
+      auto [it, fresh] = at.try_emplace(*fp);
+      it->second.push_back(i);
+      if (fresh) order.push_back(&*it);
+    }
     for (const auto& f : e->report.findings) {
       if (!pki::is_certificate_finding(f.id)) continue;
       if (const auto p = named_position(*e, target.id, f.target)) own[*p].push_back(&f);
@@ -47,6 +54,10 @@ struct Holdings {
     static const std::vector<uint32_t> none;
     auto it = at.find(fp);
     return it != at.end() ? it->second : none;
+  }
+  // The certificate's fingerprint as the entry writes it.
+  const std::string& hex(const Positions::value_type* node) const {
+    return entry->certs[node->second.front()]->sha256;
   }
 };
 
@@ -118,19 +129,13 @@ void CertificateIndex::update(const Entries::value_type* node, const InventoryEn
   const TargetId& target = node->first;
   const Holdings held_before(target, old), held_now(target, fresh);
   // The fingerprints either entry holds, once each, in the order first seen.
-  std::vector<std::pair<Fingerprint, std::string>> touched;
-  std::unordered_set<Fingerprint, FingerprintHash> seen;
-  auto touch = [&](const InventoryEntry* e) {
-    if (e == nullptr) return;
-    for (const auto& cp : e->certs) {
-      auto fp = parse_fingerprint(cp->sha256);
-      if (!fp) continue;  // a record without a fingerprint is nobody's certificate
-      if (seen.insert(*fp).second) touched.emplace_back(*fp, cp->sha256);
-    }
-  };
-  touch(old);
-  touch(fresh);
-  for (const auto& [fp, hex] : touched) {
+  std::vector<std::pair<const Fingerprint*, const std::string*>> touched;
+  for (const auto* h : held_before.order) touched.emplace_back(&h->first, &held_before.hex(h));
+  for (const auto* h : held_now.order)
+    if (held_before.at.count(h->first) == 0) touched.emplace_back(&h->first, &held_now.hex(h));
+  for (const auto& [fp_ptr, hex_ptr] : touched) {
+    const Fingerprint& fp = *fp_ptr;
+    const std::string& hex = *hex_ptr;
     CertificateChange change;
     change.sha256 = hex;
     auto it = certs_.find(fp);
