@@ -60,17 +60,6 @@ std::vector<std::string> private_files(const fs::path& dir, const std::string& c
   return out;
 }
 
-// Every file under `dir` with its content; the ledger's files are compared by ledger_dump
-// (a read may touch them).
-std::map<std::string, std::string> token_pki_files(const fs::path& dir) {
-  std::map<std::string, std::string> out;
-  if (!fs::exists(dir)) return out;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    if (e.path().filename().string().rfind("ledger.sqlite", 0) == 0) continue;
-    out[e.path().string()] = e.is_regular_file() ? testing::read_file(e.path()) : "<dir>";
-  }
-  return out;
-}
 
 void openssl_crl_verifies(const std::string& crl, const std::string& ca_file) {
   auto r = testing::run({"openssl", "crl", "-in", crl, "-CAfile", ca_file, "-noout"});
@@ -259,7 +248,7 @@ TEST_CASE("pkcs11: a wrong PIN or an absent token is refused by name and nothing
   token_ok(hsm, {"pki", "issue", "--dir", d, "--ca", "root-ca", "--profile", "client", "--name",
                  "dev-1", "--subject", "/CN=dev-1", "--out", out, "--pin-file", pin});
   ok({"pki", "revoke", "--dir", d, "--name", "dev-1"});
-  const auto before = token_pki_files(dir);
+  const auto before = pki_cli::pki_files(dir);
   const auto ledger_before = ledger_dump(dir);
   const std::string crl_file = d + "/root-ca/crl/root-ca.crl.pem";
 
@@ -281,7 +270,7 @@ TEST_CASE("pkcs11: a wrong PIN or an absent token is refused by name and nothing
     };
   };
   const auto nothing_written = [&] {
-    CHECK(token_pki_files(dir) == before);
+    CHECK(pki_cli::pki_files(dir) == before);
     CHECK(ledger_dump(dir) == ledger_before);
   };
   SECTION("a wrong PIN") {

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -57,6 +59,17 @@ inline int extension_count(const std::string& text) {
   int n = 0;
   for (size_t pos = 0; (pos = text.find("\n            X509v3 ", pos)) != std::string::npos; ++pos) ++n;
   return n;
+}
+
+// Every file under `dir` with its content (the ledger's own files excluded: reads touch them).
+inline std::map<std::string, std::string> pki_files(const std::filesystem::path& dir) {
+  std::map<std::string, std::string> out;
+  if (!std::filesystem::exists(dir)) return out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.path().filename().string().rfind("ledger.sqlite", 0) == 0) continue;
+    out[e.path().string()] = e.is_regular_file() ? testing::read_file(e.path()) : "<dir>";
+  }
+  return out;
 }
 
 inline int pem_count(const std::string& pem) {

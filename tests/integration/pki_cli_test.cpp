@@ -23,16 +23,6 @@ std::string serial_of(const fs::path& pem) {
   return v;
 }
 
-// Every file under `dir` with its content (the ledger's own files excluded: reads touch them).
-std::map<std::string, std::string> snapshot(const fs::path& dir) {
-  std::map<std::string, std::string> out;
-  if (!fs::exists(dir)) return out;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    if (e.path().filename().string().rfind("ledger.sqlite", 0) == 0) continue;
-    out[e.path().string()] = e.is_regular_file() ? testing::read_file(e.path()) : "<dir>";
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -89,7 +79,7 @@ TEST_CASE("pki import refuses a leaf by saying it is not a CA, with or without -
   ok({"pki", "issue", "--dir", d, "--ca", "root-ca", "--profile", "server", "--name", "leaf", "--subject",
       "/CN=leaf.lab", "--san", "DNS:leaf.lab", "--out", out});
   const std::string cert = (tmp / "out" / "leaf.cert.pem").string(), key = (tmp / "out" / "leaf.key.pem").string();
-  const auto before = snapshot(tmp / "pki");
+  const auto before = pki_cli::pki_files(tmp / "pki");
   for (const bool with_name : {false, true}) {
     std::vector<std::string> args{"pki", "import", "--dir", d, "--cert", cert, "--key", key};
     if (with_name) args.insert(args.end(), {"--name", "leaf-ca"});
@@ -100,7 +90,7 @@ TEST_CASE("pki import refuses a leaf by saying it is not a CA, with or without -
     CHECK(r.err.find("pki issue") != std::string::npos);
     CHECK(r.err.find("--name is required") == std::string::npos);
   }
-  CHECK(snapshot(tmp / "pki") == before);
+  CHECK(pki_cli::pki_files(tmp / "pki") == before);
 
   // An intermediate CA without --name: the message asks for the name and says why.
   testing::sh("cd " + tmp.path().string() +
@@ -117,7 +107,7 @@ TEST_CASE("pki import refuses a leaf by saying it is not a CA, with or without -
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("is an intermediate CA") != std::string::npos);
   CHECK(r.err.find("--name") != std::string::npos);
-  CHECK(snapshot(tmp / "pki") == before);
+  CHECK(pki_cli::pki_files(tmp / "pki") == before);
 }
 
 TEST_CASE("pki issue --csr signs a CSR made with openssl and refuses a broken one", "[integration][pki]") {
@@ -146,8 +136,8 @@ TEST_CASE("pki issue --csr signs a CSR made with openssl and refuses a broken on
 
   // A CSR whose signature does not verify (one byte of the signature flipped), and a file
   // that is not a CSR: refused, nothing written.
-  const auto before_pki = snapshot(tmp / "pki");
-  const auto before_out = snapshot(tmp / "out");
+  const auto before_pki = pki_cli::pki_files(tmp / "pki");
+  const auto before_out = pki_cli::pki_files(tmp / "out");
   testing::sh("cd " + tmp.path().string() + " && openssl req -in dev.csr -outform DER -out dev.der");
   std::string der = testing::read_file(tmp / "dev.der");
   REQUIRE(der.size() > 10);
@@ -164,7 +154,7 @@ TEST_CASE("pki issue --csr signs a CSR made with openssl and refuses a broken on
     CHECK(r.exit_code == 1);
     CHECK(r.err.find("--csr") != std::string::npos);
   }
-  CHECK(snapshot(tmp / "pki") == before_pki);
-  CHECK(snapshot(tmp / "out") == before_out);
+  CHECK(pki_cli::pki_files(tmp / "pki") == before_pki);
+  CHECK(pki_cli::pki_files(tmp / "out") == before_out);
   (void)issued;
 }
