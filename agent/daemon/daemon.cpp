@@ -239,8 +239,9 @@ void Daemon::probes_finished(std::size_t successes, std::size_t failures) {
   metrics_.probes_finished(successes, failures);
 }
 
-void Daemon::renewal_scheduled(const std::string& name, int64_t next_at, int64_t last_success) {
-  metrics_.set_renewal(name, next_at, last_success);
+void Daemon::renewal_scheduled(const std::string& name, int64_t next_at, int64_t last_success,
+                               int failures, int served) {
+  metrics_.set_renewal(name, next_at, last_success, failures, served);
 }
 
 void Daemon::renewal_removed(const std::string& name) {

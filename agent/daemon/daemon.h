@@ -86,7 +86,8 @@ class Daemon : private SourceSink {
   void read_errors(std::size_t count) override;
   void probes_finished(std::size_t successes, std::size_t failures) override;
   void settled() override;  // the self metrics (files, certificates, directories)
-  void renewal_scheduled(const std::string& name, int64_t next_at, int64_t last_success) override;
+  void renewal_scheduled(const std::string& name, int64_t next_at, int64_t last_success,
+                         int failures, int served) override;
   void renewal_removed(const std::string& name) override;
   // Metrics, and an MQTT event when mqtt: is set.
   void renewal_finished(const RenewOutcome& o) override;

@@ -32,9 +32,12 @@ class SourceSink {
   // Any source: targets changed outside a full scan (an event, a probe, a re-judge), so
   // counts of targets and certificates may have moved.
   virtual void settled() {}
-  // Renewal: the schedule of one managed certificate, set or changed; and gone.
+  // Renewal: the schedule of one managed certificate, set or changed; and gone. `failures`:
+  // consecutive failed attempts; `served`: 1 when the server was last seen serving the
+  // deployed leaf, 0 when it served another one, -1 when nothing can be asked (no
+  // verify_endpoint or expect_file endpoint) or it was not asked yet.
   virtual void renewal_scheduled(const std::string& /*name*/, int64_t /*next_at*/,
-                                 int64_t /*last_success*/) {}
+                                 int64_t /*last_success*/, int /*failures*/, int /*served*/) {}
   virtual void renewal_removed(const std::string& /*name*/) {}
   // Renewal: a transaction ended (one call per certificate it renewed).
   virtual void renewal_finished(const RenewOutcome& /*outcome*/) {}

@@ -71,7 +71,9 @@ AgentMetrics::AgentMetrics()
       endpoints_(must(registry_.gauge(mn::kEndpoints))),
       renewal_next_(must(registry_.gauge(mn::kRenewalNext))),
       renewal_last_success_(must(registry_.gauge(mn::kRenewalLastSuccess))),
-      renewals_(must(registry_.counter(mn::kRenewals))) {
+      renewals_(must(registry_.counter(mn::kRenewals))),
+      renewal_failures_(must(registry_.gauge(mn::kRenewalFailures))),
+      renewal_served_(must(registry_.gauge(mn::kRenewalServed))) {
   build_info_->add({CERTWATCH_VERSION, OpenSSL_version(OPENSSL_VERSION_STRING)}).set(1);
   // Self metrics exist from the start, so dashboards and promtool see them before a scan.
   scans_->add({});
@@ -220,15 +222,23 @@ void AgentMetrics::config_loaded(bool ok, int64_t at) {
   changed();
 }
 
-void AgentMetrics::set_renewal(const std::string& name, int64_t next_at, int64_t last_success) {
+void AgentMetrics::set_renewal(const std::string& name, int64_t next_at, int64_t last_success,
+                               int failures, int served) {
   renewal_next_->add({name}).set(static_cast<double>(next_at));
   renewal_last_success_->add({name}).set(static_cast<double>(last_success));
+  renewal_failures_->add({name}).set(failures);
+  if (served >= 0)
+    renewal_served_->add({name}).set(served);
+  else
+    renewal_served_->remove_where("name", name);
   changed();
 }
 
 void AgentMetrics::remove_renewal(const std::string& name) {
   renewal_next_->remove_where("name", name);
   renewal_last_success_->remove_where("name", name);
+  renewal_failures_->remove_where("name", name);
+  renewal_served_->remove_where("name", name);
   changed();
 }
 

@@ -42,7 +42,9 @@ class AgentMetrics {
   void probes_finished(std::size_t successes, std::size_t failures);
   void set_endpoints(std::size_t n);
   // Renewal schedule of one managed certificate (issue #11); remove_renewal when it is gone.
-  void set_renewal(const std::string& name, int64_t next_at, int64_t last_success);
+  // `served` < 0: unknown, no certwatch_renewal_served series.
+  void set_renewal(const std::string& name, int64_t next_at, int64_t last_success, int failures,
+                   int served);
   void remove_renewal(const std::string& name);
   void renewal_finished(bool ok);
 
@@ -97,6 +99,8 @@ class AgentMetrics {
   exporters::GaugeFamily* renewal_next_;
   exporters::GaugeFamily* renewal_last_success_;
   exporters::CounterFamily* renewals_;
+  exporters::GaugeFamily* renewal_failures_;
+  exporters::GaugeFamily* renewal_served_;
 };
 
 // 1 when the chain verifies to a trusted anchor and no critical chain.* finding is active.

@@ -170,7 +170,7 @@ void RenewScheduler::ask_again_in(Managed& m, int64_t seconds) {
 
 void RenewScheduler::arm(Managed& m) {
   if (stopped_) return;
-  sink_.renewal_scheduled(m.st.name, m.st.next_at, m.st.last_success);
+  sink_.renewal_scheduled(m.st.name, m.st.next_at, m.st.last_success, m.st.failures, m.st.served);
   const int64_t delay = std::max<int64_t>(0, m.st.next_at - clock_.now());
   m.timer->wait_for(std::chrono::seconds(delay), [this, name = m.st.name](bool fired) {
     if (fired && !stopped_) fire(name);

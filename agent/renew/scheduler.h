@@ -45,6 +45,10 @@ struct RenewStatus {
   int64_t next_at = 0;  // the next attempt (due_at, or later after failures)
   int64_t last_success = 0;
   int failures = 0;  // consecutive
+  // 1: the server was last seen serving the deployed leaf; 0: it served another one; -1: not
+  // known (no verify_endpoint nor an endpoint whose expect_file is the managed file, or not
+  // asked yet). certwatch_renewal_served.
+  int served = -1;
   std::string last_error;
   bool ari = false;    // due_at comes from the CA's suggested window (ARI)
   std::string serial;  // of the deployed leaf

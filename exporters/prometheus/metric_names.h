@@ -183,6 +183,16 @@ inline constexpr MetricDef kRenewals{"certwatch_renewals_total", MetricType::cou
                                      "Renewal transactions finished, by result (success, failure).",
                                      kResultLabels};
 
+inline constexpr MetricDef kRenewalFailures{
+    "certwatch_renewal_failures", MetricType::gauge,
+    "Consecutive failed renewal attempts of the managed certificate (0 after a success).",
+    kRenewalLabels};
+inline constexpr MetricDef kRenewalServed{
+    "certwatch_renewal_served", MetricType::gauge,
+    "1 when the server was last seen serving the deployed leaf of the managed certificate, 0 "
+    "when it served another one (absent: nothing to ask).",
+    kRenewalLabels};
+
 inline constexpr MetricDef kAll[] = {kCertNotAfter,
                                      kCertNotBefore,
                                      kCertInfo,
@@ -208,6 +218,8 @@ inline constexpr MetricDef kAll[] = {kCertNotAfter,
                                      kEndpoints,
                                      kRenewalNext,
                                      kRenewalLastSuccess,
-                                     kRenewals};
+                                     kRenewals,
+                                     kRenewalFailures,
+                                     kRenewalServed};
 
 }  // namespace certwatch::exporters::metric_names
