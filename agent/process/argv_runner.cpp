@@ -112,6 +112,10 @@ certwatch::Result<void> run_argv(const std::vector<std::string>& args,
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
+  // Nothing else of ours reaches the child: a reload command that outlives the agent (killed,
+  // or restarted by systemd) must not hold its listening sockets, or the next agent cannot
+  // bind its port. Not every descriptor is opened with CLOEXEC (Asio's are not).
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   pid_t pid = 0;
   const int err = ::posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);

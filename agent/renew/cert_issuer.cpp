@@ -76,6 +76,13 @@ class BuiltinIssuer final : public CertIssuer {
     return {};
   }
 
+  certwatch::Result<int> reinstate(const std::string& leaf_pem, int64_t now) override {
+    auto leaf = pki::Certificate::from_pem(leaf_pem);
+    if (!leaf) return leaf.error();
+    pki::Issuer issuer(entry_.pki_dir);
+    return issuer.reinstate(entry_.ca, leaf->serial_hex(), now);
+  }
+
   std::string describe() const override {
     return "builtin CA '" + entry_.ca + "' in " + entry_.pki_dir.string();
   }

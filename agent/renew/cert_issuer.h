@@ -76,6 +76,15 @@ class CertIssuer {
     (void)now;
     return {};
   }
+  // The live leaf (PEM) is the current certificate of its name in the backend's records again,
+  // where sets that never went live superseded it (a crash between issuance and deploy): the
+  // built-in CA withdraws them (Ledger::reinstate). Returns how many; call while holding the
+  // managed entry's transaction, or another process's fresh issuance could be taken for one.
+  virtual certwatch::Result<int> reinstate(const std::string& leaf_pem, int64_t now) {
+    (void)leaf_pem;
+    (void)now;
+    return 0;
+  }
   // A one-line description for logs and the status page ("builtin server-ca in /etc/...").
   virtual std::string describe() const = 0;
 };

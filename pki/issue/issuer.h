@@ -160,6 +160,8 @@ class Issuer {
   // A certificate issued here that never went live (the renewer rolled its deploy back): see
   // Ledger::withdraw. Returns how many superseded certificates are current again.
   Result<int> withdraw(const std::string& ca, const std::string& serial, int64_t now);
+  // The live certificate is the current one of its name again: see Ledger::reinstate.
+  Result<int> reinstate(const std::string& ca, const std::string& live_serial, int64_t now);
   // Signs and writes the CA's CRL (default D/<ca>/crl/<ca>.crl.pem).
   Result<CrlResult> write_crl(const std::string& ca, const std::optional<Passphrase>& passphrase,
                               int64_t next_update_seconds, int64_t now,

@@ -350,6 +350,36 @@ Result<int> Ledger::withdraw(const std::string& ca, const std::string& serial, i
   return reinstated;
 }
 
+Result<int> Ledger::reinstate(const std::string& ca, const std::string& live_serial, int64_t when) {
+  // Each round withdraws the current end of the chain that starts at the live certificate; a
+  // chain is as long as the crashes that made it, so the bound is generous.
+  constexpr int kMaxRounds = 64;
+  int withdrawn = 0;
+  for (int round = 0; round < kMaxRounds; ++round) {
+    auto live = find_serial(live_serial, ca);
+    if (!live) return live.error();
+    if (live->empty() || live->front().status != "superseded") return withdrawn;
+    std::string tip = live->front().superseded_by;
+    for (int step = 0; step < kMaxRounds; ++step) {
+      auto row = find_serial(tip, ca);
+      if (!row) return row.error();
+      if (row->empty())
+        return make_error("ledger: " + live_serial + " was superseded by " + tip +
+                          ", which is not in the ledger");
+      if (row->front().status == "valid") break;
+      if (row->front().status != "superseded")
+        return make_error("ledger: the live certificate " + live_serial + " was superseded by " +
+                          tip + ", which is " + row->front().status);
+      tip = row->front().superseded_by;
+    }
+    auto n = withdraw(ca, tip, when);
+    if (!n) return n.error();
+    ++withdrawn;
+  }
+  return make_error("ledger: " + live_serial + " is still superseded after " +
+                    std::to_string(kMaxRounds) + " withdrawals");
+}
+
 Result<std::vector<LedgerEntry>> Ledger::revoked(const std::string& ca) {
   Stmt st(db_, (std::string("SELECT ") + kColumns +
                 " FROM certificates WHERE ca = ?1 AND status = 'revoked' ORDER BY revoked_at")

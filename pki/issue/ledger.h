@@ -72,6 +72,12 @@ class Ledger {
   // `serial` is revoked as superseded, and the certificates it had superseded are valid (current)
   // again; returns how many. One transaction.
   Result<int> withdraw(const std::string& ca, const std::string& serial, int64_t when);
+  // The certificate `live_serial` is live, yet later issuances of its name that never went live
+  // superseded it (a crash between issuance and deploy, or between a rollback and its
+  // withdraw): each of them, from the newest back, is withdrawn until it is current again.
+  // Nothing changes when it is current already or unknown here. Returns how many were
+  // withdrawn; an error if the chain of supersessions ends in a revoked certificate.
+  Result<int> reinstate(const std::string& ca, const std::string& live_serial, int64_t when);
   // Revoked entries of one CA (for its CRL).
   Result<std::vector<LedgerEntry>> revoked(const std::string& ca);
   // Increments and returns the CA's CRL number (starts at 1).

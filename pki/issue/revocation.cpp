@@ -45,6 +45,13 @@ Result<int> Issuer::withdraw(const std::string& ca, const std::string& serial, i
   return (*ledger)->withdraw(ca, serial, now);
 }
 
+Result<int> Issuer::reinstate(const std::string& ca, const std::string& live_serial, int64_t now) {
+  if (auto ok = require_pki_dir(); !ok) return ok.error();
+  auto ledger = this->ledger();
+  if (!ledger) return ledger.error();
+  return (*ledger)->reinstate(ca, live_serial, now);
+}
+
 Result<CrlResult> Issuer::write_crl(const std::string& ca,
                                     const std::optional<Passphrase>& passphrase,
                                     int64_t next_update_seconds, int64_t now,

@@ -4,6 +4,9 @@
 // (catch_discover_tests), so stop_argv_runs() here stops nothing elsewhere.
 #include "agent/process/argv_runner.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <boost/asio/steady_timer.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -30,6 +33,20 @@ TEST_CASE("run_argv reports success, the exit status with the first stderr line,
   const auto missing = run_argv({"/nonexistent/hook"}, 1s, "test command");
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().message == "test command /nonexistent/hook: No such file or directory");
+}
+
+TEST_CASE("a command inherits no descriptor of ours beyond stdin, stdout and stderr", "[argv]") {
+  // Opened without O_CLOEXEC, as Asio opens its sockets: a reload command that outlives a
+  // killed agent must not keep its listening port.
+  const int fd = ::open("/dev/null", O_RDONLY);
+  REQUIRE(fd > 2);
+  const auto r = run_argv(
+      {"sh", "-c",
+       "if [ -e /proc/self/fd/" + std::to_string(fd) + " ]; then echo inherited >&2; exit 1; fi"},
+      5s, "test command");
+  ::close(fd);
+  INFO((r ? std::string() : r.error().message));
+  CHECK(r.ok());
 }
 
 TEST_CASE("a stopping agent ends the commands in flight, even one that ignores SIGTERM",

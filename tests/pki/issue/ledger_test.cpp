@@ -26,6 +26,17 @@ LedgerEntry make_entry(const std::string& serial, const std::string& ca, const s
   e.issued_at = 1500;
   return e;
 }
+
+// A renewal's issuance: the new entry, and the valid ones of its name superseded by it.
+certwatch::Result<void> issue_superseding(Ledger& ledger, const std::string& serial) {
+  auto e = make_entry(serial, "server-ca", "broker");
+  return ledger.in_transaction([&]() -> certwatch::Result<void> {
+    if (auto r = ledger.insert(e); !r) return r;
+    if (auto n = ledger.supersede("server-ca", "broker", serial); !n) return n.error();
+    return {};
+  });
+}
+
 }  // namespace
 
 TEST_CASE("ledger records, lists, finds and revokes", "[pki][ledger]") {
@@ -237,13 +248,7 @@ TEST_CASE("withdraw: an issuance that never went live is revoked and the one it 
   auto ledger = Ledger::open(tmp / "ledger.sqlite");
   REQUIRE(ledger.ok());
   REQUIRE(ledger->insert(make_entry("0A", "server-ca", "broker")).ok());
-  auto next = make_entry("0B", "server-ca", "broker");
-  REQUIRE(ledger->in_transaction([&]() -> certwatch::Result<void> {
-                  if (auto r = ledger->insert(next); !r) return r;
-                  if (auto n = ledger->supersede("server-ca", "broker", "0B"); !n) return n.error();
-                  return {};
-                })
-              .ok());
+  REQUIRE(issue_superseding(*ledger, "0B").ok());
   REQUIRE(ledger->find_name("broker")->front().serial == "B");
   auto n = ledger->withdraw("server-ca", "0B", 4000);
   REQUIRE(n.ok());
@@ -258,4 +263,43 @@ TEST_CASE("withdraw: an issuance that never went live is revoked and the one it 
   CHECK(ledger->revoked("server-ca")->size() == 1);
   // Only a valid certificate can be withdrawn, once.
   CHECK_FALSE(ledger->withdraw("server-ca", "0B", 4001).ok());
+}
+
+TEST_CASE("reinstate: the live certificate is current again after two issuances that never went live",
+          "[pki][ledger]") {
+  testing::TempDir tmp;
+  auto ledger = Ledger::open(tmp / "ledger.sqlite");
+  REQUIRE(ledger.ok());
+  REQUIRE(issue_superseding(*ledger, "0A").ok());  // live
+  REQUIRE(issue_superseding(*ledger, "0B").ok());  // crashed before its deploy
+  REQUIRE(issue_superseding(*ledger, "0C").ok());  // crashed again
+  CHECK(ledger->find_name("broker")->front().serial == "C");
+  auto n = ledger->reinstate("server-ca", "0A", 5000);
+  REQUIRE(n.ok());
+  CHECK(*n == 2);
+  auto current = ledger->find_name("broker");
+  REQUIRE(current->size() == 1);
+  CHECK(current->front().serial == "A");
+  for (const char* s : {"0B", "0C"}) {
+    auto gone = ledger->find_serial(s)->front();
+    CHECK(gone.status == "revoked");
+    CHECK(gone.revocation_reason == "superseded");
+  }
+  // Current already, or unknown: nothing changes.
+  CHECK(*ledger->reinstate("server-ca", "0A", 5001) == 0);
+  CHECK(*ledger->reinstate("server-ca", "0F", 5001) == 0);
+  CHECK(ledger->revoked("server-ca")->size() == 2);
+}
+
+TEST_CASE("reinstate: a live certificate superseded by a revoked one is an error, nothing changed",
+          "[pki][ledger]") {
+  testing::TempDir tmp;
+  auto ledger = Ledger::open(tmp / "ledger.sqlite");
+  REQUIRE(ledger.ok());
+  REQUIRE(ledger->insert(make_entry("0A", "server-ca", "broker")).ok());
+  REQUIRE(issue_superseding(*ledger, "0B").ok());
+  REQUIRE(ledger->revoke("server-ca", "0B", "keyCompromise", 4000).ok());
+  auto n = ledger->reinstate("server-ca", "0A", 5000);
+  CHECK_FALSE(n.ok());
+  CHECK(ledger->find_serial("0A")->front().status == "superseded");
 }
