@@ -162,7 +162,21 @@ TEST_CASE(
     CHECK(r.err.find("127.0.0.1 still serves") == std::string::npos);
   }
 
-  // 3. the agent: endpoint.stale on the second address only; renewal.failed naming it, served 0.
+  // 3. a forced renewal: neither node serves the new leaf (s_server does not reload), and the
+  // transaction's proof names each of them, not only the last one.
+  {
+    auto r = testing::run(ma::with_hosts(hosts, {testing::certwatch_bin().string(), "renew", "-c",
+                                                 cfg.string(), "broker", "--force"}),
+                          std::chrono::seconds(120));
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("does not serve the new certificate") != std::string::npos);
+    CHECK(ma::serial_after(r.err, "127.0.0.1 still serves serial ") == deployed);
+    CHECK(ma::serial_after(r.err, "127.0.0.2 still serves serial ") == stale);
+    CHECK(agent_test::openssl_serial(lab.certs / "server.cert.pem") == deployed);  // restored
+  }
+
+  // 4. the agent: endpoint.stale on the second address only; renewal.failed naming it, served 0.
   {
     const auto log = tmp / "agent.log";
     testing::Process agent(
@@ -190,7 +204,7 @@ TEST_CASE(
     CHECK(why.find("127.0.0.1 serves") == std::string::npos);
   }
 
-  // 4. the second node gets the deployed set: reconcile says it is served everywhere.
+  // 5. the second node gets the deployed set: reconcile says it is served everywhere.
   node2_server.reset();
   REQUIRE(testing::eventually([&] { return !ma::accepts("127.0.0.2", port); },
                               std::chrono::seconds(10)));
