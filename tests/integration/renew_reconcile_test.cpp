@@ -180,4 +180,5 @@ TEST_CASE(
   CHECK(row["last_error"].get<std::string>().find("served certificate was stale") !=
         std::string::npos);
   CHECK(agent.log().find("served certificate was stale") != std::string::npos);
+  CHECK(agent_test::http_get(lab.http_port, "/").body.find("(not served)") != std::string::npos);
 }
