@@ -29,7 +29,7 @@ constexpr const char* kUsage =
     "Usage: certwatch probe HOST:PORT [--sni NAME] [--ca-bundle F]... [--cert F --key F]\n"
     "                       [--protocol P] [--timeout DUR] [--host NAME] [--purpose "
     "server|client]\n"
-    "                       [--json]\n\n"
+    "                       [--expect-file F] [--json]\n\n"
     "Connects to HOST:PORT (an IPv6 address in brackets: [::1]:8883), once per address the name\n"
     "resolves to, performs a TLS handshake and judges the chain each address served, in the\n"
     "order it was sent, as `certwatch check` judges a file: order, completeness, trust, host\n"
@@ -39,7 +39,8 @@ constexpr const char* kUsage =
     "times it (five with --protocol other than tls).\n"
     "A failed connect is endpoint.unreachable, a failed handshake endpoint.handshake_failed,\n"
     "a refused or missing CONNACK (--protocol mqtt) or a failed STARTTLS dialogue (smtp, imap,\n"
-    "pop3, ftp, postgres) endpoint.protocol_failed.\n\n"
+    "pop3, ftp, postgres) endpoint.protocol_failed. With --expect-file, an address whose leaf\n"
+    "is not the file's first certificate is endpoint.stale (every address is compared).\n\n"
     "Exit codes (Nagios): 0 nothing worse than info, 1 warning, 2 critical,\n"
     "3 unknown (a name that does not resolve, bad input or usage error) when nothing is "
     "critical.\n\n"
@@ -47,6 +48,7 @@ constexpr const char* kUsage =
 
 struct ProbeCli {
   std::string target, sni, cert, key, protocol = "tls", timeout = "10s", host, purpose = "server";
+  std::string expect_file;
   std::vector<std::string> bundles;
   bool json = false;
 };
@@ -70,8 +72,10 @@ int run_probe(const std::vector<std::string>& args) {
       "deadline of each whole step (default 10s)")("host", po::value(&cli.host)->value_name("NAME"),
                                                    "host name or IP the leaf must match")(
       "purpose", po::value(&cli.purpose)->value_name("server|client"),
-      "what the leaf is used for (default server)")("json", po::bool_switch(&cli.json),
-                                                    "JSON output")(
+      "what the leaf is used for (default server)")(
+      "expect-file", po::value(&cli.expect_file)->value_name("F"),
+      "the certificate every address should serve (endpoint.stale if not)")(
+      "json", po::bool_switch(&cli.json), "JSON output")(
       "target", po::value(&cli.target)->value_name("HOST:PORT"), "the endpoint");
   po::positional_options_description pos;
   pos.add("target", 1);
@@ -110,6 +114,7 @@ int run_probe(const std::vector<std::string>& args) {
   // the name is the argument as typed (the reports' targets).
   agent::EndpointContext endpoint;
   endpoint.name = cli.target;
+  if (!cli.expect_file.empty()) endpoint.entry.expect_file = cli.expect_file;
   endpoint.judge = config::cli_judge_context(std::move(flags));
 
   auto ctx = agent::probe::new_client_ssl_ctx();

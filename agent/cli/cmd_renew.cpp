@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent/cli/command.h"
+#include "agent/renew/reconcile.h"
 #include "agent/renew/reloader.h"
 #include "agent/renew/transaction.h"
 #include "base/duration.h"
@@ -27,6 +28,9 @@ constexpr const char* kUsage =
     "writes key, certificate and chain atomically (keeping the previous set under\n"
     "agent.state_dir), reloads the server and proves by handshake that it serves the new\n"
     "certificate, rolling back if it does not.\n"
+    "Before (when nothing is due) and after renewing, asks the server (verify_endpoint, or an\n"
+    "endpoints: entry whose expect_file is the managed file) whether it serves the deployed\n"
+    "certificate on every address; if not, reloads it and checks again, and says so.\n"
     "\n"
     "Options:\n"
     "  -c, --config FILE  the agent's config\n"
@@ -35,7 +39,8 @@ constexpr const char* kUsage =
     "  -h, --help         show this help\n"
     "\n"
     "Exit status: 0 renewed or not due, 2 the renewal failed (nothing live changed, or the\n"
-    "previous set restored), 3 usage or config error.\n";
+    "previous set restored) or the server does not serve the deployed certificate even after\n"
+    "a reload, 3 usage or config error.\n";
 
 struct Args {
   std::string config, name;
@@ -101,9 +106,19 @@ int run(const std::vector<std::string>& args) {
   } else {
     std::printf("%s: must be issued: %s\n", a.name.c_str(), usable.error().message.c_str());
   }
+  // Reconcile (reconcile.h): what the server serves, said as it is; a failure is exit 2.
+  const auto reconcile_served = [&] {
+    agent::ReconcileOutcome r;
+    agent::reconcile(io, target, agent::reconcile_endpoints(*cfg, *target), agent::VerifyPolicy{},
+                     [&r](agent::ReconcileOutcome out) { r = std::move(out); });
+    io.run();
+    io.restart();
+    std::fprintf(r.failed() ? stderr : stdout, "%s: %s\n", a.name.c_str(), r.message.c_str());
+    return r.failed() ? kExitCritical : kExitOk;
+  };
   if (usable && due > now && !a.force) {
-    std::printf("%s: not due; nothing done (--force renews anyway)\n", a.name.c_str());
-    return kExitOk;
+    std::printf("%s: not due (--force renews anyway)\n", a.name.c_str());
+    return a.dry_run ? kExitOk : reconcile_served();
   }
   if (a.dry_run) {
     std::printf("%s: would issue from %s, write %s, %s%s, reload by %s%s\n", a.name.c_str(),
@@ -126,7 +141,9 @@ int run(const std::vector<std::string>& args) {
         }
       });
   io.run();
-  return code;
+  io.restart();
+  const int served = reconcile_served();
+  return code != kExitOk ? code : served;
 }
 
 const CommandRegistration reg{

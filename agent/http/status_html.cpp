@@ -164,9 +164,9 @@ void renewals_table(std::string& h, const std::vector<RenewStatus>& renewals, in
   for (const auto& r : renewals) {
     const std::string cls = r.failures > 0 ? "critical" : r.running ? "info" : "ok";
     h += "<tr class=\"" + cls + "\"><td>" + html_escape(r.name) + (r.running ? " (renewing)" : "") +
-         "</td><td>" + html_escape(r.serial) + "</td><td>" +
-         (r.not_after != 0 ? certwatch::format_iso8601(r.not_after) : "-") + "</td><td>" +
-         when(r.due_at) + "</td><td>" + when(r.next_at) + "</td><td>" +
+         "</td><td>" + html_escape(r.serial) + (r.served == 0 ? " (not served)" : "") +
+         "</td><td>" + (r.not_after != 0 ? certwatch::format_iso8601(r.not_after) : "-") +
+         "</td><td>" + when(r.due_at) + "</td><td>" + when(r.next_at) + "</td><td>" +
          (r.last_success != 0 ? certwatch::format_iso8601(r.last_success) : std::string("never")) +
          "</td><td>" + std::to_string(r.failures) + "</td><td>" + html_escape(r.last_error) +
          "</td></tr>\n";

@@ -29,7 +29,13 @@ std::string render_renewals_json(const RenewScheduler& scheduler, int64_t now) {
         .value(s.last_error)
         .key("running")
         .value(s.running)
-        .end_object();
+        // Whether the server serves `serial` (reconcile.h); null: not known.
+        .key("served");
+    if (s.served < 0)
+      w.null();
+    else
+      w.value(s.served == 1);
+    w.end_object();
   }
   w.end_array().end_object();
   return w.take();

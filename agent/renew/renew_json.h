@@ -1,5 +1,6 @@
 // The renewal schedule as JSON, for GET /api/v1/renewals: one object per managed certificate
-// (name, serial, not_after, due_at, next_at, last_success, failures, last_error, running).
+// (name, serial, not_after, due_at, next_at, last_success, failures, last_error, running,
+// served: whether the server serves that serial, null when not known).
 // Thread-safety: io_context thread only (reads the scheduler).
 #pragma once
 

@@ -80,6 +80,10 @@ void RenewScheduler::apply(const config::Config& cfg) {
     schedule_from_live(m);
     publish(m);
     arm(m);
+    // A crash between a deploy and its reload leaves the old certificate served: asked at
+    // start unless the renewal that is due anyway reloads.
+    m.asks = reconcile_endpoints(cfg, *m.target);
+    if (m.st.next_at > clock_.now()) start_reconcile(m);
   }
 }
 
@@ -179,7 +183,7 @@ void RenewScheduler::arm(Managed& m) {
 
 void RenewScheduler::fire(const std::string& name) {
   auto it = managed_.find(name);
-  if (it == managed_.end() || it->second.st.running) return;
+  if (it == managed_.end() || it->second.st.running || it->second.reconciling) return;
   const int64_t now = clock_.now();
   std::vector<std::shared_ptr<RenewTarget>> batch{it->second.target};
   it->second.st.running = true;
@@ -229,7 +233,47 @@ void RenewScheduler::finished(const std::vector<RenewOutcome>& outcomes) {
     }
     publish(m);
     arm(m);
+    start_reconcile(m);
   }
+}
+
+void RenewScheduler::start_reconcile(Managed& m) {
+  if (stopped_ || m.reconciling) return;
+  m.reconciling = ++reconciles_;
+  reconcile(io_, m.target, m.asks, verify_,
+            [this, alive = alive_, name = m.st.name, id = m.reconciling](ReconcileOutcome r) {
+              if (*alive) reconciled(name, id, r);
+            });
+}
+
+// A server that cannot be made to serve the deployed leaf is a failed attempt like any
+// other: renewal.failed with the reason, and the retry's transaction reloads and proves again.
+void RenewScheduler::reconciled(const std::string& name, uint64_t id, const ReconcileOutcome& r) {
+  auto it = managed_.find(name);
+  if (it == managed_.end() || it->second.reconciling != id) return;
+  auto& m = it->second;
+  m.reconciling = 0;
+  m.st.served = r.served;
+  const int64_t now = clock_.now();
+  using R = ReconcileOutcome::Result;
+  if (r.result == R::failed) {
+    spdlog::error("renew {}: {}", name, r.message);
+    if (m.st.failures == 0) {
+      m.st.failures = 1;
+      m.st.last_error = r.message;
+      int64_t next = now + std::min(kMaxBackoff, config_.agent.renew_retry.count());
+      if (m.st.not_after > now) next = std::min(next, m.st.not_after);
+      m.st.next_at = std::max(next, now + 1);
+    } else if (m.st.last_error.find(r.message) == std::string::npos) {
+      m.st.last_error += "; " + r.message;
+    }
+  } else if (r.result == R::reloaded || r.result == R::unreachable) {
+    spdlog::warn("renew {}: {}", name, r.message);
+  } else {
+    spdlog::info("renew {}: {}", name, r.message);
+  }
+  publish(m);
+  arm(m);
 }
 
 void RenewScheduler::publish(Managed& m) {

@@ -10,6 +10,9 @@
 // - Failure: retry after agent.renew_retry (1 min), doubling, capped at 1 h and never later than
 // notAfter;
 //   renewal.failed (critical) until a success; renewal.overdue once the due time has passed.
+// - Reconcile (reconcile.h): at start for each deployed entry that is not due, and after each
+//   transaction; RenewStatus::served is its verdict, and a server that a reload cannot make
+//   serve the deployed leaf is a failed attempt (renewal.failed with the reason).
 // - Certificates with the same reload that are due within the same minute share one
 //   transaction, so the server reloads once.
 // Each managed certificate is an inventory target (kind managed, id "managed/<name>")
@@ -32,6 +35,7 @@
 #include "agent/clock/clock.h"
 #include "agent/inventory/inventory.h"
 #include "agent/inventory/source_sink.h"
+#include "agent/renew/reconcile.h"
 #include "agent/renew/transaction.h"
 #include "config/config.h"
 #include "pki/judge/trust_store.h"
@@ -85,6 +89,10 @@ class RenewScheduler {
     std::unique_ptr<ClockTimer> ari_timer;
     std::string leaf_der;
     int64_t window_start = 0, window_end = 0;
+    // Reconcile (reconcile.h): the servers that can be asked, and the one in flight (0: none;
+    // a renewal due meanwhile waits for it).
+    std::vector<std::shared_ptr<const EndpointContext>> asks;
+    uint64_t reconciling = 0;
   };
 
   void schedule_from_live(Managed& m);
@@ -93,6 +101,8 @@ class RenewScheduler {
   void arm(Managed& m);
   void fire(const std::string& name);
   void finished(const std::vector<RenewOutcome>& outcomes);
+  void start_reconcile(Managed& m);
+  void reconciled(const std::string& name, uint64_t id, const ReconcileOutcome& r);
   void publish(Managed& m);
   int64_t window(const Managed& m) const;
 
@@ -106,6 +116,7 @@ class RenewScheduler {
   bool configured_ = false;
   bool stopped_ = false;
   std::map<std::string, Managed> managed_;
+  uint64_t reconciles_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // transactions outliving us
   std::mt19937_64 rng_{std::random_device{}()};
 };

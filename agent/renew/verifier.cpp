@@ -25,21 +25,28 @@ struct Verification : std::enable_shared_from_this<Verification> {
 
   void judge(const probe::TlsProbeResult& r) {
     bool all = !r.addresses.empty();
-    if (r.resolve_error) outcome.message = *r.resolve_error;  // "cannot resolve HOST: why"
+    // Every address that fails is named, not only the last: with a name that resolves to
+    // several nodes, the operator must learn which one is stale.
+    std::vector<std::string> problems;
+    outcome.stale.clear();
+    if (r.resolve_error) problems.push_back(*r.resolve_error);  // "cannot resolve HOST: why"
     for (const auto& a : r.addresses) {
       if (a.chain.empty()) {
         all = false;
-        outcome.message = a.address + ": " +
-                          (a.reason.empty() ? std::string(probe::describe(a.failed)) : a.reason);
+        problems.push_back(a.address + ": " +
+                           (a.reason.empty() ? std::string(probe::describe(a.failed)) : a.reason));
         continue;
       }
       outcome.served_sha256 = a.chain.front().sha256_hex();
       outcome.served_serial = a.chain.front().serial_hex();
       if (outcome.served_sha256 != expected) {
         all = false;
-        outcome.message = a.address + " still serves serial " + outcome.served_serial;
+        outcome.stale.push_back(a.address + " serves serial " + outcome.served_serial);
+        problems.push_back(a.address + " still serves serial " + outcome.served_serial);
       }
     }
+    outcome.message.clear();
+    for (const auto& p : problems) outcome.message += (outcome.message.empty() ? "" : "; ") + p;
     if (all) {
       outcome.served = true;
       outcome.message.clear();

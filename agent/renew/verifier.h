@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "agent/probe/tls_probe.h"
 
@@ -29,7 +30,10 @@ struct VerifyOutcome {
   bool served = false;        // every address served the expected leaf
   std::string served_sha256;  // of the last leaf seen ("" if none)
   std::string served_serial;
-  std::string message;  // why not, for renewal.failed
+  // The last attempt's addresses that completed a handshake with another leaf, as
+  // "ADDRESS serves serial S" (a stale node; empty when every failure was a failed step).
+  std::vector<std::string> stale;
+  std::string message;  // why not, naming every address that failed, for renewal.failed
   int attempts = 0;
 };
 
