@@ -48,10 +48,12 @@ void DnsHookSolver::present(const Challenge& challenge, SolverDone done) {
   spdlog::info("acme dns-01: set hook for _acme-challenge.{}.", challenge.identifier);
   start_argv(
       io_, substitute_hook(settings_.set, challenge), settings_.hook_timeout, "dns-01 set hook",
-      [this, alive = alive_, done = std::move(done)](certwatch::Result<void> r) mutable {
+      [this, alive = alive_, token = challenge.token,
+       done = std::move(done)](certwatch::Result<void> r) mutable {
         if (!*alive) return done(certwatch::make_error("dns-01 solver is gone"));
         if (!r || settings_.propagation.count() == 0) return done(r);
         auto timer = std::make_shared<boost::asio::steady_timer>(io_, settings_.propagation);
+        waits_[token] = timer;
         timer->async_wait([timer, done = std::move(done)](boost::system::error_code) mutable {
           done(certwatch::Result<void>());
         });
@@ -59,6 +61,10 @@ void DnsHookSolver::present(const Challenge& challenge, SolverDone done) {
 }
 
 void DnsHookSolver::cleanup(const Challenge& challenge, SolverDone done) {
+  if (auto it = waits_.find(challenge.token); it != waits_.end()) {
+    if (auto timer = it->second.lock()) timer->cancel();
+    waits_.erase(it);
+  }
   spdlog::info("acme dns-01: clear hook for _acme-challenge.{}.", challenge.identifier);
   start_argv(io_, substitute_hook(settings_.clear, challenge), settings_.hook_timeout,
              "dns-01 clear hook", std::move(done));

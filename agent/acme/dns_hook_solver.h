@@ -9,7 +9,9 @@
 #include <utility>  // before asio: Boost 1.74 + GCC 12 + C++20
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,6 +46,9 @@ class DnsHookSolver final : public ChallengeSolver {
   DnsHookSettings settings_;
   // Cleared on destruction: a hook finishing later must not touch a dead solver.
   std::shared_ptr<bool> alive_;
+  // Propagation waits by token: cleanup() ends its challenge's wait, so a cancelled order (a
+  // stopping agent) does not keep the io_context running for `propagation`.
+  std::map<std::string, std::weak_ptr<boost::asio::steady_timer>> waits_;
 };
 
 }  // namespace certwatch::agent::acme
