@@ -46,9 +46,15 @@ class DnsHookSolver final : public ChallengeSolver {
   DnsHookSettings settings_;
   // Cleared on destruction: a hook finishing later must not touch a dead solver.
   std::shared_ptr<bool> alive_;
-  // Propagation waits by token: cleanup() ends its challenge's wait, so a cancelled order (a
-  // stopping agent) does not keep the io_context running for `propagation`.
-  std::map<std::string, std::weak_ptr<boost::asio::steady_timer>> waits_;
+  // The propagation wait of each presented token: cleanup() ends it, or keeps it from starting
+  // when the set hook is still running, so a cancelled order (a stopping agent) does not keep
+  // the io_context running for `propagation`.
+  struct PropagationWait {
+    explicit PropagationWait(boost::asio::io_context& io) : timer(io) {}
+    boost::asio::steady_timer timer;
+    bool ended = false;
+  };
+  std::map<std::string, std::shared_ptr<PropagationWait>> waits_;
 };
 
 }  // namespace certwatch::agent::acme
