@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdio>
 #include <string>
 
 #include "agent/acme/client_registry.h"
@@ -60,6 +61,42 @@ bool has(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
 }
 
+// Starts the agent on a bootstrap order (nothing deployed: it starts at once), sends SIGTERM
+// once its log shows `moment` (then 2 s more), and checks the stop: exit 0 within kSlack, the
+// order cancelled, nothing deployed, the http-01 port closed, and no listener opened after the
+// signal. Prints the time from the signal to the exit.
+void sigterm_during_order(const std::string& moment) {
+  if (!testing::have_program("pebble")) FAIL("pebble missing");
+  SlowLab s;
+  const auto& lab = s.lab;
+  const auto config = s.config("      order_timeout: 5m\n");
+  agent_test::AgentProcess agent(s.tmp.path(), config, lab.http_port);
+  REQUIRE(agent.wait_ready(30s));
+  REQUIRE(testing::eventually([&] { return has(agent.log(), moment); }, 40s));
+  testing::sleep_ms(2000);
+  REQUIRE(agent.process().running());
+  const auto opened_before = agent.log().find("acme http-01: listening") != std::string::npos;
+  const auto signalled = std::chrono::steady_clock::now();
+  agent.process().signal(SIGTERM);
+  const auto code = agent.process().wait(kSlack);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - signalled);
+  const std::string log = agent.log();
+  INFO(log << "\nexit after " << took.count() << " ms");
+  std::printf("SIGTERM after \"%s\": the agent exited after %lld ms\n", moment.c_str(),
+              static_cast<long long>(took.count()));
+  CHECK(code == std::optional<int>(0));
+  CHECK(took <= kSlack);
+  const auto stop_line = log.find("SIGTERM");
+  REQUIRE(stop_line != std::string::npos);
+  CHECK_FALSE(has(log.substr(stop_line), "acme http-01: listening"));
+  CHECK(has(log.substr(stop_line), "cancelled"));
+  if (opened_before) CHECK(has(log.substr(stop_line), "acme http-01: no challenge pending"));
+  CHECK_FALSE(fs::exists(lab.certs / "server.cert.pem"));
+  CHECK_FALSE(fs::exists(lab.certs / "server.key.pem"));
+  CHECK_FALSE(testing::wait_for_port(s.listen_port, 200ms));
+}
+
 }  // namespace acme_deadline_test
 
 using namespace acme_deadline_test;
@@ -92,33 +129,14 @@ TEST_CASE(
     "acme: SIGTERM during an order stops the agent within seconds and nothing is opened or "
     "deployed after it",
     "[integration][acme]") {
-  if (!testing::have_program("pebble")) FAIL("pebble missing");
-  SlowLab s;
-  const auto& lab = s.lab;
-  const auto config = s.config("      order_timeout: 5m\n");
-  agent_test::AgentProcess agent(s.tmp.path(), config, lab.http_port);
-  REQUIRE(agent.wait_ready(30s));
-  // Bootstrap: nothing is deployed, so the order starts at once; the signal comes while its
-  // first requests crawl through the proxy, before any challenge is presented.
-  REQUIRE(testing::eventually([&] { return has(agent.log(), "ACME order at"); }, 20s));
-  testing::sleep_ms(2000);
-  REQUIRE(agent.process().running());
-  const auto signalled = std::chrono::steady_clock::now();
-  agent.process().signal(SIGTERM);
-  const auto code = agent.process().wait(kSlack);
-  const auto took = std::chrono::steady_clock::now() - signalled;
-  const std::string log = agent.log();
-  INFO(log << "\nexit after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
-           << " ms");
-  CHECK(code == std::optional<int>(0));
-  CHECK(took <= kSlack);
-  const auto stop_line = log.find("SIGTERM");
-  REQUIRE(stop_line != std::string::npos);
-  CHECK_FALSE(has(log.substr(stop_line), "acme http-01: listening"));
-  CHECK(has(log.substr(stop_line), "cancelled"));
-  CHECK_FALSE(fs::exists(lab.certs / "server.cert.pem"));
-  CHECK_FALSE(fs::exists(lab.certs / "server.key.pem"));
-  CHECK_FALSE(testing::wait_for_port(s.listen_port, 200ms));
+  // The signal comes while the first requests crawl through the proxy, before any challenge.
+  sigterm_during_order("ACME order at");
+}
+
+TEST_CASE("acme: SIGTERM while the http-01 listener answers closes it and deploys nothing",
+          "[integration][acme]") {
+  // The challenge is presented; pebble is being told to validate, polls follow.
+  sigterm_during_order("acme http-01: listening");
 }
 
 TEST_CASE("acme: stop_acme_clients cancels the orders in flight and refuses later clients",
@@ -160,9 +178,8 @@ TEST_CASE("acme: stop_acme_clients ends a request in flight at once", "[integrat
   acme_test::RecordingSolver solver;
   boost::asio::steady_timer later(lab.io);
   later.expires_after(2s);  // the first exchanges crawl through the proxy meanwhile
-  later.async_wait([&](const boost::system::error_code&) {
-    certwatch::agent::acme::stop_acme_clients(lab.io);
-  });
+  later.async_wait(
+      [&](const boost::system::error_code&) { certwatch::agent::acme::stop_acme_clients(lab.io); });
   const auto started = std::chrono::steady_clock::now();
   const auto e = acme_test::error_of(lab.order(*client, {"slow.acme.test"}, solver, 20s));
   INFO(e);
