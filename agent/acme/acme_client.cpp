@@ -12,6 +12,7 @@
 
 #include "agent/acme/acme_session.h"
 #include "agent/acme/await_callback.h"
+#include "agent/acme/client_registry.h"
 #include "agent/acme/order_flow.h"
 #include "agent/acme/renewal_info.h"
 #include "pki/acme/jws.h"
@@ -40,6 +41,9 @@ struct State {
     return [this, current](asio::steady_timer* t) {
       if (t != nullptr) {
         parked.insert(t);
+        // Cancelled before the wait began (from inside a solver's present): a cancel() would
+        // find no wait to end, so the wait is made to end at once.
+        if (cancelled) t->expires_at(asio::steady_timer::time_point::min());
       } else {
         parked.erase(*current);
       }
@@ -81,11 +85,14 @@ asio::awaitable<void> order_task(std::shared_ptr<State> state, OrderRequest requ
                    {}};
   Result<OrderResult> result = make_error("acme: cancelled");
   if (!state->cancelled) {
+    // Every request, poll and wait of the order ends by its deadline, not only the polls.
+    state->session->set_deadline(ctx.deadline);
     try {
       result = co_await run_order(ctx, request);
     } catch (const std::exception& e) {  // nlohmann or asio throwing: never out of the handler
       result = make_error(std::string("acme: ") + e.what());
     }
+    state->session->set_deadline(std::chrono::steady_clock::time_point::max());
   }
   if (!result.ok()) state->session->forget();
   co_await cleanup_all(state, solver, std::move(ctx.presented));
@@ -127,8 +134,13 @@ class BrokenClient final : public Client {
 
 class ClientImpl final : public Client {
  public:
-  explicit ClientImpl(std::shared_ptr<State> state) : state_(std::move(state)) {}
-  ~ClientImpl() override { cancel(); }
+  explicit ClientImpl(std::shared_ptr<State> state) : state_(std::move(state)) {
+    ClientRegistry::of(state_->io).add(this);
+  }
+  ~ClientImpl() override {
+    ClientRegistry::of(state_->io).remove(this);
+    cancel();
+  }
 
   void order(const OrderRequest& request, ChallengeSolver& solver,
              std::function<void(Result<OrderResult>)> done) override {
@@ -164,7 +176,9 @@ std::unique_ptr<Client> Client::make(asio::io_context& io, ClientSettings settin
       HttpsTransport::make(io, state->settings.server_trust, state->settings.request_timeout);
   // make() cannot fail by signature: a bad key or trust fails every call with the reason.
   std::string broken;
-  if (!thumbprint)
+  if (ClientRegistry::of(io).stopped())
+    broken = "acme: cancelled: the agent is stopping";
+  else if (!thumbprint)
     broken = "acme: account key: " + thumbprint.error().message;
   else if (!transport)
     broken = "acme: " + transport.error().message;

@@ -35,13 +35,26 @@ std::string AcmeSession::endpoint(const std::string& name) const {
   return directory_[name].get<std::string>();
 }
 
+asio::awaitable<Result<HttpsResponse>> AcmeSession::exchange(HttpsRequest request,
+                                                             const std::string& step) {
+  request.deadline = deadline_;
+  auto r = co_await transport_.exchange(std::move(request));
+  if (r) co_return r;
+  // Cut short by the order's deadline rather than by request_timeout: the order's verdict.
+  if (std::chrono::steady_clock::now() >= deadline_)
+    co_return make_error("acme: order timed out at " + step + " (order_timeout " +
+                         std::to_string(settings_.order_timeout.count()) +
+                         " ms): " + r.error().message);
+  co_return make_error("acme: " + step + ": " + r.error().message);
+}
+
 asio::awaitable<Result<HttpsResponse>> AcmeSession::get(const std::string& url,
                                                         const std::string& step) {
   // Every argument of a co_await call in agent/acme is a named object: GCC 12 destroys class
   // temporaries of a co_await expression twice (double free).
-  HttpsRequest request{"GET", url, "", ""};
-  auto r = co_await transport_.exchange(std::move(request));
-  if (!r) co_return make_error("acme: " + step + ": " + r.error().message);
+  HttpsRequest request{"GET", url, "", "", {}};
+  auto r = co_await exchange(std::move(request), step);
+  if (!r) co_return r.error();
   keep_nonce(*r);
   if (!is_success(*r)) co_return make_error(problem_message(*r, step));
   co_return r;
@@ -65,9 +78,10 @@ asio::awaitable<Result<void>> AcmeSession::ensure_directory() {
 }
 
 asio::awaitable<Result<void>> AcmeSession::fresh_nonce() {
-  HttpsRequest request{"HEAD", endpoint("newNonce"), "", ""};
-  auto r = co_await transport_.exchange(std::move(request));
-  if (!r) co_return make_error("acme: newNonce: " + r.error().message);
+  HttpsRequest request{"HEAD", endpoint("newNonce"), "", "", {}};
+  const std::string step = "newNonce";
+  auto r = co_await exchange(std::move(request), step);
+  if (!r) co_return r.error();
   keep_nonce(*r);
   if (nonce_.empty()) co_return make_error("acme: newNonce: the server sent no Replay-Nonce");
   co_return Result<void>();
@@ -85,9 +99,9 @@ asio::awaitable<Result<HttpsResponse>> AcmeSession::signed_post(const std::strin
     auto jws = pki::sign_jws(
         key_, pki::JwsHeader{std::exchange(nonce_, {}), url, use_jwk ? "" : account_url_}, payload);
     if (!jws) co_return make_error("acme: " + step + ": " + jws.error().message);
-    HttpsRequest request{"POST", url, kJoseJson, *jws};
-    auto r = co_await transport_.exchange(std::move(request));
-    if (!r) co_return make_error("acme: " + step + ": " + r.error().message);
+    HttpsRequest request{"POST", url, kJoseJson, *jws, {}};
+    auto r = co_await exchange(std::move(request), step);
+    if (!r) co_return r.error();
     keep_nonce(*r);
     if (is_success(*r)) co_return r;
     if (problem_type(*r) == "badNonce" && attempt < kBadNonceRetries) continue;

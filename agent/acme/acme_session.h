@@ -12,6 +12,7 @@
 // clang-format on
 
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -38,6 +39,11 @@ class AcmeSession {
   boost::asio::awaitable<certwatch::Result<HttpsResponse>> get(const std::string& url,
                                                                const std::string& step);
 
+  // Every exchange from now on ends by `deadline` (an order's, ClientSettings::order_timeout),
+  // and one cut short by it fails as "acme: order timed out at <step>"; time_point::max(): only
+  // request_timeout bounds an exchange.
+  void set_deadline(std::chrono::steady_clock::time_point deadline) { deadline_ = deadline; }
+
   // Drops the directory, nonce and account: after a failed order the next one starts from the
   // directory again (a restarted server knows neither the nonce nor the account).
   void forget();
@@ -54,6 +60,9 @@ class AcmeSession {
   boost::asio::awaitable<certwatch::Result<void>> fresh_nonce();
   boost::asio::awaitable<certwatch::Result<HttpsResponse>> create_account();
   void keep_nonce(const HttpsResponse& response);
+  // One exchange bounded by the deadline; a transport failure names `step`.
+  boost::asio::awaitable<certwatch::Result<HttpsResponse>> exchange(HttpsRequest request,
+                                                                    const std::string& step);
 
   HttpsTransport& transport_;
   const ClientSettings& settings_;
@@ -61,6 +70,7 @@ class AcmeSession {
   nlohmann::json directory_;
   std::string nonce_;
   std::string account_url_;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
 };
 
 // Whether `response` is 2xx.

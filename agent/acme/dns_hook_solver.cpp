@@ -46,19 +46,26 @@ void DnsHookSolver::present(const Challenge& challenge, SolverDone done) {
   // The TXT value is derived from the key authorization but does not reveal it; the log names
   // the record only.
   spdlog::info("acme dns-01: set hook for _acme-challenge.{}.", challenge.identifier);
+  auto wait = std::make_shared<PropagationWait>(io_);
+  waits_[challenge.token] = wait;
   start_argv(
       io_, substitute_hook(settings_.set, challenge), settings_.hook_timeout, "dns-01 set hook",
-      [this, alive = alive_, done = std::move(done)](certwatch::Result<void> r) mutable {
+      [this, alive = alive_, wait, done = std::move(done)](certwatch::Result<void> r) mutable {
         if (!*alive) return done(certwatch::make_error("dns-01 solver is gone"));
-        if (!r || settings_.propagation.count() == 0) return done(r);
-        auto timer = std::make_shared<boost::asio::steady_timer>(io_, settings_.propagation);
-        timer->async_wait([timer, done = std::move(done)](boost::system::error_code) mutable {
+        if (!r || settings_.propagation.count() == 0 || wait->ended) return done(r);
+        wait->timer.expires_after(settings_.propagation);
+        wait->timer.async_wait([wait, done = std::move(done)](boost::system::error_code) {
           done(certwatch::Result<void>());
         });
       });
 }
 
 void DnsHookSolver::cleanup(const Challenge& challenge, SolverDone done) {
+  if (auto it = waits_.find(challenge.token); it != waits_.end()) {
+    it->second->ended = true;
+    it->second->timer.cancel();
+    waits_.erase(it);
+  }
   spdlog::info("acme dns-01: clear hook for _acme-challenge.{}.", challenge.identifier);
   start_argv(io_, substitute_hook(settings_.clear, challenge), settings_.hook_timeout,
              "dns-01 clear hook", std::move(done));

@@ -9,7 +9,9 @@
 #include <utility>  // before asio: Boost 1.74 + GCC 12 + C++20
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,6 +46,15 @@ class DnsHookSolver final : public ChallengeSolver {
   DnsHookSettings settings_;
   // Cleared on destruction: a hook finishing later must not touch a dead solver.
   std::shared_ptr<bool> alive_;
+  // The propagation wait of each presented token: cleanup() ends it, or keeps it from starting
+  // when the set hook is still running, so a cancelled order (a stopping agent) does not keep
+  // the io_context running for `propagation`.
+  struct PropagationWait {
+    explicit PropagationWait(boost::asio::io_context& io) : timer(io) {}
+    boost::asio::steady_timer timer;
+    bool ended = false;
+  };
+  std::map<std::string, std::shared_ptr<PropagationWait>> waits_;
 };
 
 }  // namespace certwatch::agent::acme

@@ -88,7 +88,13 @@ class BeastTransport final : public HttpsTransport {
     auto url = parse_https_url(request.url);
     if (!url) co_return url.error();
     const std::string where = url->host + ":" + std::to_string(url->port);
-    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+    const auto started = std::chrono::steady_clock::now();
+    const auto deadline = std::min(started + timeout_, request.deadline);
+    // What the exchange was allowed, for the messages: the timeout, or less when the request's
+    // deadline came first.
+    const auto allowed =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - started).count();
+    if (allowed <= 0) co_return make_error("no time left for " + request.method + " " + where);
 
     error_code ec;
     std::vector<tcp::endpoint> endpoints;
@@ -102,25 +108,30 @@ class BeastTransport final : public HttpsTransport {
           [&](std::function<void(probe::Resolved)> cb) {
             pending = probe::async_resolve(io_, url->host, timeout_, std::move(cb));
           };
-      const std::function<void(asio::steady_timer*)> no_park;
-      auto resolved = co_await await_callback<probe::Resolved>(deadline, resolve, no_park);
+      // Parked where cancel() finds it: a cancel must not wait for a slow resolver.
+      const std::function<void(asio::steady_timer*)> park = [this](asio::steady_timer* t) {
+        resolving_ = t;
+      };
+      auto resolved = co_await await_callback<probe::Resolved>(deadline, resolve, park);
       if (!resolved) {
         if (pending) pending->abandon();
+        if (cancelled_) co_return make_error("cancelled");
         co_return make_error("resolving " + url->host + " timed out after " +
-                             std::to_string(timeout_.count()) + " ms");
+                             std::to_string(allowed) + " ms");
       }
       if (!*resolved)
         co_return make_error("cannot resolve " + url->host + ": " + resolved->error().message);
       for (const auto& a : **resolved) endpoints.emplace_back(a, url->port);
     }
 
+    if (cancelled_) co_return make_error("cancelled");  // during the resolve
     auto stream = std::make_shared<SslStream>(io_, ctx_);
     active_ = stream;
     auto fail = [&](const char* step, const error_code& e) -> certwatch::Error {
       if (cancelled_) return make_error("cancelled");
       if (e == beast::error::timeout)
         return make_error(std::string(step) + " " + where + " timed out after " +
-                          std::to_string(timeout_.count()) + " ms");
+                          std::to_string(allowed) + " ms");
       return make_error(std::string(step) + " " + where + " failed: " + e.message());
     };
     auto& tcp_layer = stream->next_layer();
@@ -192,6 +203,7 @@ class BeastTransport final : public HttpsTransport {
 
   void cancel() override {
     cancelled_ = true;
+    if (resolving_ != nullptr) resolving_->cancel();
     if (auto s = active_.lock()) {
       beast::error_code ignored;
       s->next_layer().socket().close(ignored);
@@ -204,6 +216,7 @@ class BeastTransport final : public HttpsTransport {
   std::chrono::milliseconds timeout_;
   size_t body_limit_;
   std::weak_ptr<SslStream> active_;
+  asio::steady_timer* resolving_ = nullptr;  // the resolve being awaited, if any
   bool cancelled_ = false;
 };
 

@@ -31,6 +31,9 @@ struct HttpsRequest {
   std::string url;             // https://host[:port]/path
   std::string content_type;    // POST only
   std::string body;
+  // The exchange ends by this moment at the latest, even when the transport's own timeout
+  // would allow more (an ACME order's deadline: acme_session.h).
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 struct HttpsResponse {
@@ -59,7 +62,8 @@ class HttpsTransport {
       boost::asio::io_context& io, const std::vector<std::filesystem::path>& trust,
       std::chrono::milliseconds timeout, size_t body_limit = 1 << 20);
   virtual ~HttpsTransport() = default;
-  // One exchange; any status is a response, transport failures are errors.
+  // One exchange, bounded by the transport's timeout and the request's deadline, whichever
+  // comes first; any status is a response, transport failures are errors.
   virtual boost::asio::awaitable<certwatch::Result<HttpsResponse>> exchange(
       HttpsRequest request) = 0;
   // Aborts the exchange in flight and every later one (they fail with "cancelled").

@@ -108,9 +108,10 @@ asio::awaitable<Result<json>> poll(OrderContext& ctx, const std::string& url,
     if (auto ra = parse_retry_after(r->header("retry-after"), now_unix))
       wait = std::min<milliseconds>(std::chrono::seconds(*ra), kMaxRetryAfter);
     if (SteadyClock::now() + wait > ctx.deadline)
-      co_return make_error(
-          "acme: timeout at " + step + ": still " + (status.empty() ? "without status" : status) +
-          " when the order's deadline (order_timeout " + ms(ctx.order_timeout) + ") passed");
+      co_return make_error("acme: order timed out at " + step + " (order_timeout " +
+                           ms(ctx.order_timeout) + "): still " +
+                           (status.empty() ? "without status" : status) +
+                           " when the order's deadline passed");
     co_await pause(wait, ctx.on_wait);
   }
 }
@@ -151,15 +152,18 @@ asio::awaitable<Result<void>> solve_authorization(OrderContext& ctx, const std::
   challenge.key_authorization = challenge.token + "." + ctx.thumbprint;
   if (type == "dns-01") challenge.dns_value = dns_txt_value(challenge.key_authorization);
 
+  // A cancel (the agent stopping) while the authorization was fetched: nothing is presented,
+  // so no listener opens and no hook runs after it.
+  if (ctx.cancelled()) co_return make_error("acme: cancelled at challenge " + identifier);
   ctx.presented.push_back(challenge);
   const std::function<void(std::function<void(Result<void>)>)> present =
       [&](std::function<void(Result<void>)> cb) { ctx.solver.present(challenge, std::move(cb)); };
   auto presented = co_await await_callback<Result<void>>(ctx.deadline, present, ctx.on_wait);
   if (ctx.cancelled()) co_return make_error("acme: cancelled at challenge " + identifier);
   if (!presented)
-    co_return make_error("acme: timeout at challenge " + identifier + ": " + ctx.solver.describe() +
-                         " did not finish presenting before the order's deadline (order_timeout " +
-                         ms(ctx.order_timeout) + ")");
+    co_return make_error("acme: order timed out at challenge " + identifier + " (order_timeout " +
+                         ms(ctx.order_timeout) + "): " + ctx.solver.describe() +
+                         " did not finish presenting before the order's deadline");
   if (!presented->ok())
     co_return make_error("acme: " + type + " solver failed for " + identifier + ": " +
                          presented->error().message);

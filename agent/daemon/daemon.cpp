@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <utility>
 
+#include "agent/acme/client_registry.h"
 #include "agent/daemon/change_log.h"
 #include "agent/http/routes.h"
 #include "agent/process/argv_runner.h"
@@ -203,6 +204,8 @@ void Daemon::shutdown() {
   // dns-01 hooks and reload commands in flight: ended, so that io_.run() returns within
   // seconds rather than after their timeouts (their work guards hold it).
   stop_argv_runs();
+  // ACME orders in flight: cancelled (nothing of theirs is deployed), later ones refused.
+  acme::stop_acme_clients(io_);
 }
 
 void Daemon::arm_watchdog() {

@@ -73,3 +73,27 @@ TEST_CASE("a failing dns-01 hook fails with its first stderr line, a hanging one
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message == "dns-01 set hook /nonexistent/hook: No such file or directory");
 }
+
+TEST_CASE("cleanup ends the propagation wait of its challenge (a cancelled order)",
+          "[acme][dns01]") {
+  testing::TempDir d;
+  testing::LoopThread loop;
+  DnsHookSettings s;
+  s.set = {script(d, "set", "exit 0").string()};
+  s.clear = {script(d, "clear", "exit 0").string()};
+  s.propagation = std::chrono::seconds(60);
+  DnsHookSolver solver(loop.io, s);
+  const auto c = testing::make_challenge("dns-01", "t3");
+  auto presented = std::make_shared<std::promise<certwatch::Result<void>>>();
+  auto answer = presented->get_future();
+  boost::asio::post(loop.io, [&solver, &c, presented] {
+    solver.present(c, [presented](certwatch::Result<void> r) { presented->set_value(r); });
+  });
+  // The set hook running or the 60 s wait begun: the order gives up and cleans up.
+  REQUIRE(answer.wait_for(std::chrono::milliseconds(300)) == std::future_status::timeout);
+  const auto start = std::chrono::steady_clock::now();
+  REQUIRE(loop.wait([&](auto done) { solver.cleanup(c, done); }).ok());
+  // Before, the wait held the agent's io_context for the whole propagation after a SIGTERM.
+  REQUIRE(answer.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+}
