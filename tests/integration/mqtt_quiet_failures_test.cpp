@@ -4,6 +4,8 @@
 //   certwatch_mqtt_messages_denied_total{reason="not_authorized"}, not in published_total,
 //   and logged once per topic pattern without its payload; with `protocol: "3.1.1"` the
 //   broker acknowledges the same publishes and they count as published (the README says so);
+// - a clear the broker refuses is not taken as delivered: its key stays in the published-keys
+//   file until a broker that allows it has acknowledged the clear;
 // - a TCP listener that accepts and never answers: the error says no CONNACK came within the
 //   connect timeout, not that the broker ended the CONNECT.
 #include <utility>  // before asio: Boost 1.74 + GCC 12 + C++20
@@ -151,4 +153,53 @@ TEST_CASE("MQTT: a broker that accepts and never answers is said so, not 'ended 
   CHECK(has(log, "cannot connect to mqtt://" + where + ": " + why));
   CHECK(agent_test::value_of(agent_test::series(agent.metrics(), "certwatch_mqtt_connected")[0]) ==
         0);
+}
+
+TEST_CASE("MQTT: a clear the broker refuses stays pending until a broker takes it",
+          "[integration][mqtt][mosquitto]") {
+  using mqtt_quiet_test::counter;
+  if (!testing::have_program("mosquitto")) FAIL("mosquitto is not installed");
+  testing::TempDir dir;
+  mqtt_test::TlsPki pki(dir / "pki");
+  const std::string prefix = "certwatch/clear";
+  const auto acl = dir / "acl";
+  testing::write_file(acl, "topic readwrite " + prefix + "/status\ntopic read " + prefix + "/#\n");
+  mqtt_test::Broker broker(dir.path(), pki, false, "acl_file " + acl.string() + "\n");
+  std::filesystem::create_directories(dir / "watched");
+  auto leaf = pki.fixture.server("gone", pki.root,
+                                 testing::CertOptions::of("gone.example")
+                                     .with_days(1)
+                                     .with_not_before(std::time(nullptr) - 3 * 86400));
+  std::filesystem::copy_file(leaf.cert, dir / "watched" / "gone.pem");
+  const int port = testing::free_port();
+  testing::write_file(dir / "certwatch.yaml",
+                      agent_test::agent_config(port, {dir / "watched"}, pki.root.cert) +
+                          mqtt_test::mqtt_section(pki, broker.url(), prefix, "  hold: 0s\n"));
+  agent_test::AgentProcess agent(dir.path(), dir / "certwatch.yaml", port);
+  REQUIRE(agent.wait_ready());
+  const auto denied = [&] {
+    return counter(agent.metrics(), "certwatch_mqtt_messages_denied_total",
+                   "reason=\"not_authorized\"");
+  };
+  REQUIRE(testing::eventually([&] { return denied() >= 2; }, 60s));  // the alert and its event
+  // The certificate goes: the alert clears, and its clear (and event) are refused too.
+  std::filesystem::remove(dir / "watched" / "gone.pem");
+  const auto published = dir / "state" / "mqtt" / "published";
+  const auto clearing = [&] {
+    return has(testing::read_file(published), "clearing\tgone.example");
+  };
+  const bool refused = testing::eventually([&] { return denied() >= 4; }, 60s);
+  INFO(agent.log());
+  REQUIRE(refused);
+  // Refused is not delivered: the topic is still to be cleared (on a 3.1.1 broker the clear is
+  // acknowledged and the key forgotten, the retained alert staying on a broker that has it).
+  CHECK(clearing());
+  CHECK(counter(agent.metrics(), "certwatch_mqtt_messages_published_total", "kind=\"alert\"") == 0);
+  // The ACL allows the agent and the broker restarts: the reconnection clears the topic, the
+  // broker takes it, and the key goes.
+  testing::write_file(acl, "topic readwrite " + prefix + "/#\n");
+  broker.stop();
+  broker.start();
+  CHECK(testing::eventually([&] { return !clearing(); }, 60s));
+  CHECK(counter(agent.metrics(), "certwatch_mqtt_messages_published_total", "kind=\"alert\"") >= 1);
 }
