@@ -35,6 +35,23 @@ double counter(const std::string& metrics, const std::string& name, const std::s
   return s.empty() ? -1 : agent_test::value_of(s[0]);
 }
 
+// ACL lines for anonymous clients (the agent and mosquitto_sub authenticate by certificate
+// only): `prefix`/status may be written, everything else under `prefix` only read.
+std::string status_only_acl(const std::string& prefix) {
+  return "topic readwrite " + prefix + "/status\ntopic read " + prefix + "/#\n";
+}
+
+// A leaf (CN `name`.example) that expired two days ago, copied into `dir`/watched.
+void watch_expired_leaf(const testing::TempDir& dir, mqtt_test::TlsPki& pki,
+                        const std::string& name) {
+  auto leaf = pki.fixture.server(name, pki.root,
+                                 testing::CertOptions::of(name + ".example")
+                                     .with_days(1)
+                                     .with_not_before(std::time(nullptr) - 3 * 86400));
+  std::filesystem::create_directories(dir / "watched");
+  std::filesystem::copy_file(leaf.cert, dir / "watched" / (name + ".pem"));
+}
+
 }  // namespace mqtt_quiet_test
 
 TEST_CASE("MQTT: publishes an ACL denies are seen with MQTT 5, not with 3.1.1",
@@ -44,21 +61,11 @@ TEST_CASE("MQTT: publishes an ACL denies are seen with MQTT 5, not with 3.1.1",
   testing::TempDir dir;
   mqtt_test::TlsPki pki(dir / "pki");
   const std::string prefix = "certwatch/acl";
-  // Anonymous clients (the agent and mosquitto_sub authenticate by certificate only): the
-  // status topic may be written, everything else under the prefix only read.
-  testing::write_file(dir / "acl",
-                      "topic readwrite " + prefix + "/status\ntopic read " + prefix + "/#\n");
+  testing::write_file(dir / "acl", mqtt_quiet_test::status_only_acl(prefix));
   mqtt_test::Broker broker(dir.path(), pki, false, "acl_file " + (dir / "acl").string() + "\n");
   mqtt_test::Subscriber sub(dir.path(), pki, broker.port(), prefix + "/#", "sub-acl");
   // Two expired certificates: two alerts and two events, all denied.
-  std::filesystem::create_directories(dir / "watched");
-  const int64_t old = std::time(nullptr) - 3 * 86400;
-  for (const std::string name : {"one", "two"}) {
-    auto leaf = pki.fixture.server(
-        name, pki.root,
-        testing::CertOptions::of(name + ".example").with_days(1).with_not_before(old));
-    std::filesystem::copy_file(leaf.cert, dir / "watched" / (name + ".pem"));
-  }
+  for (const std::string name : {"one", "two"}) mqtt_quiet_test::watch_expired_leaf(dir, pki, name);
   const int port = testing::free_port();
 
   SECTION("MQTT 5 (the default): denied, counted, logged once per pattern, not published") {
@@ -163,14 +170,9 @@ TEST_CASE("MQTT: a clear the broker refuses stays pending until a broker takes i
   mqtt_test::TlsPki pki(dir / "pki");
   const std::string prefix = "certwatch/clear";
   const auto acl = dir / "acl";
-  testing::write_file(acl, "topic readwrite " + prefix + "/status\ntopic read " + prefix + "/#\n");
+  testing::write_file(acl, mqtt_quiet_test::status_only_acl(prefix));
   mqtt_test::Broker broker(dir.path(), pki, false, "acl_file " + acl.string() + "\n");
-  std::filesystem::create_directories(dir / "watched");
-  auto leaf = pki.fixture.server("gone", pki.root,
-                                 testing::CertOptions::of("gone.example")
-                                     .with_days(1)
-                                     .with_not_before(std::time(nullptr) - 3 * 86400));
-  std::filesystem::copy_file(leaf.cert, dir / "watched" / "gone.pem");
+  mqtt_quiet_test::watch_expired_leaf(dir, pki, "gone");
   const int port = testing::free_port();
   testing::write_file(dir / "certwatch.yaml",
                       agent_test::agent_config(port, {dir / "watched"}, pki.root.cert) +
