@@ -7,13 +7,16 @@
 // - a clear the broker refuses is not taken as delivered: its key stays in the published-keys
 //   file until a broker that allows it has acknowledged the clear;
 // - a TCP listener that accepts and never answers: the error says no CONNACK came within the
-//   connect timeout, not that the broker ended the CONNECT.
+//   connect timeout, not that the broker ended the CONNECT;
+// - a reload that removes mqtt: takes certwatch_mqtt_connected away (no alert for a broker the
+//   agent no longer has).
 #include <utility>  // before asio: Boost 1.74 + GCC 12 + C++20
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <csignal>
 #include <ctime>
 
 #include "integration/agent_harness.h"
@@ -204,4 +207,33 @@ TEST_CASE("MQTT: a clear the broker refuses stays pending until a broker takes i
   broker.start();
   CHECK(testing::eventually([&] { return !clearing(); }, 60s));
   CHECK(counter(agent.metrics(), "certwatch_mqtt_messages_published_total", "kind=\"alert\"") >= 1);
+}
+
+TEST_CASE("MQTT: a reload that removes mqtt: leaves no connection to be down",
+          "[integration][mqtt]") {
+  testing::TempDir dir;
+  std::filesystem::create_directories(dir / "watched");
+  const int port = testing::free_port();
+  const std::string base = agent_test::agent_config(port, {dir / "watched"}, std::nullopt);
+  // A broker that is not there: connected 0 and an error, as an agent whose broker is down.
+  testing::write_file(dir / "certwatch.yaml", base + "mqtt:\n  broker: \"mqtt://127.0.0.1:" +
+                                                  std::to_string(testing::free_port()) +
+                                                  "\"\n  topic_prefix: certwatch/gone\n");
+  agent_test::AgentProcess agent(dir.path(), dir / "certwatch.yaml", port);
+  REQUIRE(agent.wait_ready());
+  REQUIRE(testing::eventually(
+      [&] {
+        return !agent_test::series(agent.metrics(), "certwatch_mqtt_last_connect_error_info")
+                    .empty();
+      },
+      30s));
+  CHECK(agent_test::series(agent.metrics(), "certwatch_mqtt_connected").size() == 1);
+  testing::write_file(dir / "certwatch.yaml", base);
+  REQUIRE(agent.process().signal(SIGHUP));
+  // CertwatchMqttDisconnected would page for ever on a series left at 0.
+  const bool gone = testing::eventually(
+      [&] { return agent_test::series(agent.metrics(), "certwatch_mqtt_connected").empty(); }, 30s);
+  INFO(agent.log());
+  CHECK(gone);
+  CHECK(agent_test::series(agent.metrics(), "certwatch_mqtt_last_connect_error_info").empty());
 }
