@@ -127,6 +127,10 @@ struct EndpointEntry {
 };
 
 // `mqtt:` (optional section: no alerts over MQTT without it).
+// `mqtt.protocol`: MQTT 5 tells a publish the broker refused (an ACL's denial) from a delivered
+// one; 3.1.1 acknowledges both alike.
+enum class MqttProtocol { v5, v3_1_1 };
+
 struct MqttConfig {
   std::string broker;        // mqtt://, mqtts://, tcp://, ssl://, ws:// or wss:// URL
   std::string client_id;     // default "certwatch-<hostname>"
@@ -137,6 +141,7 @@ struct MqttConfig {
   std::optional<std::string> username;
   std::optional<std::filesystem::path> password_file;  // must exist; never logged
   int qos = 1;                                         // 0, 1 or 2
+  MqttProtocol protocol = MqttProtocol::v5;
   Seconds keepalive{Seconds{30}};
   // Alerts (exporters/mqtt/alert_state.h): a lower severity or a clear is announced once it
   // has held this long (against flapping); a reminder on `events` every `renotify` while an

@@ -1,11 +1,16 @@
 // The `mqtt:` section of the config: the broker the alerts are published to.
+#include <array>
 #include <string>
+#include <string_view>
 
 #include "config/loader_sections.h"
 
 namespace certwatch::config::sections {
 
 namespace {
+
+// `mqtt.protocol`, in MqttProtocol's order.
+constexpr std::array<std::string_view, 2> kProtocols{"5", "3.1.1"};
 
 bool broker_url_ok(std::string_view url) {
   for (std::string_view scheme : {"mqtt://", "mqtts://", "tcp://", "ssl://", "ws://", "wss://"})
@@ -18,9 +23,10 @@ bool broker_url_ok(std::string_view url) {
 }  // namespace
 
 void Schema::mqtt(const Field& f, MqttConfig& out) {
-  const auto m = r_.map(f, {"broker", "client_id", "topic_prefix", "ca", "cert", "key", "username",
-                            "password_file", "qos", "keepalive", "hold", "renotify", "min_severity",
-                            "buffer_limit", "home_assistant", "quiet_managed_expiry"});
+  const auto m =
+      r_.map(f, {"broker", "client_id", "topic_prefix", "ca", "cert", "key", "username",
+                 "password_file", "qos", "protocol", "keepalive", "hold", "renotify",
+                 "min_severity", "buffer_limit", "home_assistant", "quiet_managed_expiry"});
   if (const auto* v = m.required("broker"))
     if (auto s = checked(*v, broker_url_ok, "broker URL",
                          "mqtt://, mqtts://, tcp://, ssl://, ws:// or wss:// and a host "
@@ -44,6 +50,9 @@ void Schema::mqtt(const Field& f, MqttConfig& out) {
   if (const auto* v = m.get("password_file")) out.password_file = r_.path(*v, Need::file);
   if (const auto* v = m.get("qos"))
     if (auto n = r_.integer(*v, 0, 2)) out.qos = static_cast<int>(*n);
+  if (const auto* v = m.get("protocol"))
+    if (auto i = r_.choice(*v, kProtocols))
+      out.protocol = *i == 0 ? MqttProtocol::v5 : MqttProtocol::v3_1_1;
   if (const auto* v = m.get("keepalive"))
     if (auto d = r_.duration(*v, Seconds{1})) out.keepalive = *d;
   if (const auto* v = m.get("hold"))

@@ -75,6 +75,7 @@ void AlertPublisher::start() {
   o.key = cfg_.key;
   o.username = cfg_.username;
   o.will_topic = topics_.status();
+  o.protocol = cfg_.protocol == config::MqttProtocol::v5 ? mq::Protocol::v5 : mq::Protocol::v3_1_1;
   if (cfg_.password_file) {
     auto pw = pki::read_regular_file(*cfg_.password_file, pki::kMaxSecretBytes);
     if (!pw) {
@@ -95,12 +96,11 @@ void AlertPublisher::start() {
   };
   mq::MqttClientEvents ev;
   ev.connected = guard(&AlertPublisher::on_connected);
-  ev.connect_failed =
-      [g = guard(&AlertPublisher::on_failure)](const std::optional<std::string>& why) {
-        g(why, FailedWhile::connecting);
-      };
+  ev.connect_failed = [g = guard(&AlertPublisher::on_failure)](const mq::ConnectFailure& f) {
+    g(f, FailedWhile::connecting);
+  };
   ev.connection_lost = [g = guard(&AlertPublisher::on_failure)](const std::string& why) {
-    g(std::optional<std::string>(why), FailedWhile::connected);
+    g(mq::ConnectFailure{.why = why}, FailedWhile::connected);
   };
   ev.delivered = guard(&AlertPublisher::on_delivered);
   ev.failed = guard(&AlertPublisher::on_client_error);
@@ -308,19 +308,28 @@ void AlertPublisher::arm_hold_timer() {
   });
 }
 
-void AlertPublisher::on_delivered(uint64_t id, mq::Delivery how) {
+void AlertPublisher::on_delivered(uint64_t id, mq::Delivery how, int reason) {
   auto it = in_flight_.find(id);
   if (it == in_flight_.end())
     return;  // dropped from Paho's buffer, or restored from an earlier run
   InFlight f = std::move(it->second);
   in_flight_.erase(it);
   metrics_.set_buffered(in_flight_.size());
+  // The window has room again, whatever the outcome: what waits behind it goes on.
+  if (!queue_.empty()) schedule_flush();
+  // Neither a failure nor a refusal is a delivery: a clear stays in clearing_ (and in the keys
+  // file), and every retained topic is published again by the next reconciliation.
   if (how == mq::Delivery::failed) {
     if (f.kind == MessageKind::event) metrics_.dropped();
-    return;  // a retained topic is published again by the next reconciliation
+    return;
   }
+  if (how == mq::Delivery::refused) return on_denied(f.kind, reason);
   metrics_.published(to_string(f.kind));
-  if (!queue_.empty()) schedule_flush();
+  // The pattern goes through again: a later denial there is news, and is logged.
+  if (!denials_said_.empty()) {
+    const std::string pattern = topic_pattern(f.kind);
+    std::erase_if(denials_said_, [&](const auto& d) { return d.first == pattern; });
+  }
   auto& acked = f.acknowledges == Acknowledges::sensor_removal ? unsensors_ : clearing_;
   if (f.acknowledges != Acknowledges::nothing && acked.erase(f.key) > 0) keys_dirty_ = true;
   if (keys_dirty_) schedule_flush();

@@ -116,10 +116,14 @@ class AlertPublisher {
   void arm_sensor_refresh();
   void connect();
   void on_connected();
-  // `why`: nothing when Paho kept no reason (diagnosed here).
-  void on_failure(const std::optional<std::string>& why, FailedWhile when);
+  // `f.why`: nothing when Paho kept no reason (diagnosed here).
+  void on_failure(const exporters::mqtt::ConnectFailure& f, FailedWhile when);
   void report_failure(const std::string& why, FailedWhile when);
-  void on_delivered(uint64_t id, exporters::mqtt::Delivery how);
+  void on_delivered(uint64_t id, exporters::mqtt::Delivery how, int reason);
+  // A publish the broker refused (MQTT 5 reason >= 0x80): counted, logged once per topic
+  // pattern and reason until a publish to that pattern goes through again.
+  void on_denied(MessageKind kind, int reason);
+  std::string topic_pattern(MessageKind kind) const;
   void save_keys();
 
   boost::asio::io_context& io_;
@@ -154,6 +158,7 @@ class AlertPublisher {
   std::size_t offline_events_ = 0;           // events handed to Paho since the connection went
   std::optional<std::string> last_failure_;  // the reason last logged (nothing while connected)
   std::optional<std::string> keys_error_;    // the keys file's last write error, logged once
+  std::set<std::pair<std::string, int>> denials_said_;  // (topic pattern, reason) logged
   bool connected_ = false;
   bool flush_posted_ = false;
   bool keys_dirty_ = false;

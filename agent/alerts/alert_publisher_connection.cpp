@@ -1,12 +1,13 @@
 // The publisher's connection to the broker: attempts with backoff, what it says when one
 // fails (Paho's reason, else the client certificate's validity, else a diagnosis of the broker),
-// and what the Paho client reports as an error of its own.
+// what the Paho client reports as an error of its own, and the publishes the broker refuses.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 
 #include "agent/alerts/alert_publisher.h"
 #include "agent/alerts/broker_diagnosis.h"
+#include "exporters/mqtt/reason_codes.h"
 
 namespace certwatch::agent {
 namespace mq = exporters::mqtt;
@@ -52,15 +53,19 @@ void AlertPublisher::on_connected() {
   reconcile();
 }
 
-void AlertPublisher::on_failure(const std::optional<std::string>& why, FailedWhile when) {
+void AlertPublisher::on_failure(const mq::ConnectFailure& f, FailedWhile when) {
   connected_ = false;
   metrics_.set_connected(mq::BrokerLink::down);
-  if (why) return report_failure(*why, when);
+  if (f.why) return report_failure(*f.why, when);
   if (cfg_.cert)
     if (auto problem = client_cert_problem(*cfg_.cert, now()))
       return report_failure(*problem, when);
+  // A transport found sound means the broker itself failed the CONNECT: by closing it, or,
+  // when Paho waited its whole connect timeout, by never answering.
+  std::optional<std::chrono::seconds> unanswered;
+  if (f.unanswered) unanswered = client_->options().connect_timeout;
   diagnose_broker(io_, cfg_.broker, BrokerTls{.ca = cfg_.ca, .cert = cfg_.cert, .key = cfg_.key},
-                  kDiagnosisTimeout, now(),
+                  kDiagnosisTimeout, now(), unanswered,
                   [this, when, alive = std::weak_ptr<bool>(alive_)](BrokerDiagnosis d) {
                     if (auto a = alive.lock(); a && *a && !stopped_)
                       shielded("the broker diagnosis", [&] { report_failure(d.words, when); });
@@ -84,6 +89,33 @@ void AlertPublisher::report_failure(const std::string& why, FailedWhile when) {
       [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
         if (auto a = alive.lock(); a && *a && !ec) shielded("reconnecting", [&] { connect(); });
       });
+}
+
+std::string AlertPublisher::topic_pattern(MessageKind kind) const {
+  switch (kind) {
+    case MessageKind::status:
+      return topics_.status();
+    case MessageKind::alert:
+      return topics_.alert("+");
+    case MessageKind::event:
+      return topics_.events();
+    case MessageKind::discovery:
+      return topics_.discovery(node_id_, "+") + " and " + topics_.sensor_state("+");
+  }
+  return topics_.prefix + "/#";
+}
+
+void AlertPublisher::on_denied(MessageKind kind, int reason) {
+  const mq::Refusal refusal = mq::publish_refusal(reason);
+  metrics_.denied(refusal.label);
+  // The topic's pattern, never the payload, and once until that pattern goes through again:
+  // an ACL that denies every alert is one line, not one per alert and reconnect.
+  std::string pattern = topic_pattern(kind);
+  if (!denials_said_.emplace(pattern, reason).second) return;
+  spdlog::error(
+      "MQTT: {} refused our publishes to {}: {}; they are not delivered (counted in "
+      "certwatch_mqtt_messages_denied_total): check the broker's ACL for client id {}",
+      cfg_.broker, pattern, refusal.words, cfg_.client_id);
 }
 
 }  // namespace certwatch::agent

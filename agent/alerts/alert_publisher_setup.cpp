@@ -22,6 +22,7 @@ void update_alert_publisher(std::unique_ptr<AlertPublisher>& publisher, boost::a
   if (publisher && cfg.mqtt && publisher->config() == *cfg.mqtt &&
       publisher->state_dir() == cfg.agent.state_dir)
     return;
+  const bool had_publisher = publisher != nullptr;
   if (publisher) {
     // Another broker or prefix: what this one left retained there would stay forever.
     const bool moved = !cfg.mqtt || cfg.mqtt->broker != publisher->config().broker ||
@@ -29,7 +30,13 @@ void update_alert_publisher(std::unique_ptr<AlertPublisher>& publisher, boost::a
     moved ? publisher->retire() : publisher->stop();
     publisher.reset();
   }
-  if (!cfg.mqtt) return;
+  if (!cfg.mqtt) {
+    if (had_publisher) {  // the section went: no broker to be disconnected from any more
+      exporters::mqtt::forget_connection(registry);
+      touched();
+    }
+    return;
+  }
   publisher = std::make_unique<AlertPublisher>(io, clock, *cfg.mqtt, cfg.agent.state_dir, registry,
                                                std::move(touched));
   publisher->start();

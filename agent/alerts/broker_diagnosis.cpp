@@ -54,9 +54,18 @@ BrokerDiagnosis failed(std::string words) {
   return {.transport_ok = false, .words = std::move(words)};
 }
 
-// Every step the agent can check passed: the broker refused the CONNECT itself.
+// Every step the agent can check passed: the broker refused the CONNECT itself, or left it
+// unanswered.
 BrokerDiagnosis broker_refused(std::string words) {
   return {.transport_ok = true, .words = std::move(words)};
+}
+
+// What the broker did with the CONNECT, as far as the agent can tell.
+std::string connect_fate(const std::optional<std::chrono::seconds>& unanswered) {
+  if (unanswered)
+    return "sent no CONNACK within " + std::to_string(unanswered->count()) +
+           " s (it accepts connections and never answers: see its log and load)";
+  return "ended the MQTT CONNECT (see its log)";
 }
 
 bool tls_scheme(const std::string& url) {
@@ -66,7 +75,8 @@ bool tls_scheme(const std::string& url) {
 // What the handshake showed: the broker's chain against our trust (the anchors Paho verifies
 // the broker with) and its host name.
 BrokerDiagnosis judge_served(const probe::AddressOutcome& a, const BrokerTls& tls,
-                             const BrokerAddress& address, const std::string& where, int64_t now) {
+                             const BrokerAddress& address, const std::string& where, int64_t now,
+                             const std::optional<std::chrono::seconds>& unanswered) {
   pki::TrustStore trust;  // read per diagnosis: the files may have changed since the last one
   const pki::Report r =
       pki::judge_chain(where, a.chain, std::nullopt,
@@ -78,14 +88,14 @@ BrokerDiagnosis judge_served(const probe::AddressOutcome& a, const BrokerTls& tl
     if (f.id == pki::fid::leaf_hostname_mismatch)
       return failed("TLS handshake with " + where +
                     " failed: certificate verify failed: " + f.message);
-  return broker_refused("TLS with " + where +
-                        " works; the broker ended the MQTT CONNECT (see its log)");
+  return broker_refused("TLS with " + where + " works; the broker " + connect_fate(unanswered));
 }
 
 }  // namespace
 
 void diagnose_broker(boost::asio::io_context& io, const std::string& url, const BrokerTls& tls,
                      std::chrono::milliseconds timeout, int64_t now,
+                     std::optional<std::chrono::seconds> unanswered,
                      std::function<void(BrokerDiagnosis)> done) {
   auto address = broker_address(url);
   if (!address)
@@ -107,8 +117,8 @@ void diagnose_broker(boost::asio::io_context& io, const std::string& url, const 
   const std::string where = address->host + ":" + std::to_string(address->port);
   (void)probe::start_probe(
       io, target, std::make_shared<probe::ProbeContext>(ssl.get()),
-      [done = std::move(done), tls, address = *address, where, use_tls,
-       now](probe::TlsProbeResult r) {
+      [done = std::move(done), tls, address = *address, where, use_tls, now,
+       unanswered](probe::TlsProbeResult r) {
         if (r.resolve_error) return done(failed(*r.resolve_error));
         const probe::AddressOutcome& a = r.addresses.front();
         if (a.failed == probe::ProbeFailure::connect) {
@@ -119,11 +129,11 @@ void diagnose_broker(boost::asio::io_context& io, const std::string& url, const 
         // A plain MQTT listener answers our ClientHello by closing: TCP is
         // what we could check.
         if (!use_tls)
-          return done(broker_refused("the broker at " + where +
-                                     " accepts TCP but ended the MQTT CONNECT (see its log)"));
+          return done(broker_refused("the broker at " + where + " accepts TCP but " +
+                                     connect_fate(unanswered)));
         if (a.chain.empty())
           return done(failed("TLS handshake with " + where + " failed: " + a.reason));
-        done(judge_served(a, tls, address, where, now));
+        done(judge_served(a, tls, address, where, now, unanswered));
       });
 }
 

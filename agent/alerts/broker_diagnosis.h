@@ -36,8 +36,8 @@ std::optional<std::string> client_cert_problem(const std::filesystem::path& cert
 // What the diagnosis found. The connection failed either way (that is why it runs); `words`
 // say why. When every step the agent can check passed (resolve, connect, handshake and the
 // served chain judged against the agent's CA), `transport_ok` is true and the words say the
-// broker itself ended the MQTT CONNECT: a sentence that is no error of ours, typed as such
-// rather than told apart by its text.
+// broker itself ended the MQTT CONNECT or never answered it: a sentence that is no error of
+// ours, typed as such rather than told apart by its text.
 struct BrokerDiagnosis {
   bool transport_ok = false;
   std::string words;
@@ -53,8 +53,12 @@ struct BrokerTls {
 // Resolves, connects, and for TLS URLs shakes hands with the agent's CA and client
 // certificate and waits briefly for the broker's verdict on that certificate. The served chain
 // is judged at `now` (the caller's Clock when the diagnosis starts: it lasts `timeout` at most).
+// `unanswered`: the failed attempt waited this long and got nothing back; when the transport
+// is sound, the words then say that no CONNACK came within it (a broker that accepts and never
+// answers), not that the broker ended the CONNECT.
 void diagnose_broker(boost::asio::io_context& io, const std::string& url, const BrokerTls& tls,
                      std::chrono::milliseconds timeout, int64_t now,
+                     std::optional<std::chrono::seconds> unanswered,
                      std::function<void(BrokerDiagnosis)> done);
 
 }  // namespace certwatch::agent

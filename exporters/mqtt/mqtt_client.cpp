@@ -6,14 +6,24 @@
 #include <exception>
 #include <system_error>
 
+#include "exporters/mqtt/reason_codes.h"
 #include "pki/deploy/atomic_file.h"
 
 namespace certwatch::exporters::mqtt {
 namespace {
 
-// CONNACK return codes of MQTT 3.1.1 (section 3.2.2.3), which Paho passes as the failure code.
+// The broker's MQTT 5 reason code on a token, or 0 (none, or MQTT 3.1.1).
+int broker_reason(const ::mqtt::token& tok) {
+  const int reason = tok.get_reason_code();
+  return reason == ::mqtt::ReasonCode::MQTTPP_V3_CODE ? 0 : reason;
+}
+
+// CONNACK return codes of MQTT 3.1.1 (section 3.2.2.3), which Paho passes as the failure code,
+// and the reason codes of MQTT 5 (Paho passes them as the failure code or as the reason).
 // Nothing when Paho keeps no reason (a TCP or TLS failure): the caller diagnoses.
-std::optional<std::string> connack_reason(int rc) {
+std::optional<std::string> connack_reason(int rc, int reason) {
+  if (reason >= kFirstFailureReason) return connack5_refusal(reason);
+  if (rc >= kFirstFailureReason) return connack5_refusal(rc);
   switch (rc) {
     case 1:
       return "broker refused the connection: unacceptable protocol version (CONNACK 1)";
@@ -72,6 +82,10 @@ struct MqttClient::Bridge : ::mqtt::iaction_listener {
   std::weak_ptr<Bridge> self;
   std::atomic<unsigned> missed_outcomes{0};  // connect outcomes and losses not posted
   std::atomic<unsigned> missed_reports{0};   // delivery reports not posted
+  // When the current connect attempt began (steady clock), and how long Paho gives it: an
+  // attempt that fails after all of it had no answer at all.
+  std::atomic<std::chrono::steady_clock::rep> attempt_started{0};
+  std::chrono::milliseconds connect_timeout{0};
 
   // What a Paho callback reports: whether the caller waits for it to connect again.
   enum class Report { outcome, delivery };
@@ -131,15 +145,21 @@ struct MqttClient::Bridge : ::mqtt::iaction_listener {
     if (outcomes > 0)
       shielded("client event", [&] {
         if (events.connect_failed)
-          events.connect_failed(std::string("the outcome of a connect attempt was lost"));
+          events.connect_failed({.why = std::string("the outcome of a connect attempt was lost")});
       });
   }
   // Connect attempts.
   void on_failure(const ::mqtt::token& tok) override {
     guarded(Report::outcome, [&] {
       const int rc = tok.get_return_code();
-      later([rc](Bridge& b) {
-        if (b.events.connect_failed) b.events.connect_failed(connack_reason(rc));
+      const auto elapsed = std::chrono::steady_clock::now().time_since_epoch() -
+                           std::chrono::steady_clock::duration(attempt_started.load());
+      // Paho's own timeout (a failure with no reason); a small margin for its timer's tick.
+      const bool unanswered =
+          rc == MQTTASYNC_FAILURE && elapsed >= connect_timeout - std::chrono::milliseconds(500);
+      later([rc, reason = broker_reason(tok), unanswered](Bridge& b) {
+        if (b.events.connect_failed)
+          b.events.connect_failed({.why = connack_reason(rc, reason), .unanswered = unanswered});
       });
     });
   }
@@ -157,17 +177,24 @@ namespace {
 // Publishes: the id travels as the token's user context.
 struct DeliveryListener : ::mqtt::iaction_listener {
   std::weak_ptr<MqttClient::Bridge> bridge;
-  void report(const ::mqtt::token& tok, Delivery how) {
+  void report(const ::mqtt::token& tok, Delivery how, int reason) {
     const auto id = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(tok.get_user_context()));
     if (auto b = bridge.lock())
       b->guarded(MqttClient::Bridge::Report::delivery, [&] {
-        b->later([id, how](MqttClient::Bridge& br) {
-          if (br.events.delivered) br.events.delivered(id, how);
+        b->later([id, how, reason](MqttClient::Bridge& br) {
+          if (br.events.delivered) br.events.delivered(id, how, reason);
         });
       });
   }
-  void on_failure(const ::mqtt::token& tok) override { report(tok, Delivery::failed); }
-  void on_success(const ::mqtt::token& tok) override { report(tok, Delivery::done); }
+  // MQTT 5: a PUBACK (QoS 1) or PUBREC (QoS 2) at 0x80 or above arrives here with its reason.
+  void on_failure(const ::mqtt::token& tok) override {
+    const int reason = broker_reason(tok);
+    if (reason >= kFirstFailureReason)
+      report(tok, Delivery::refused, reason);
+    else
+      report(tok, Delivery::failed, 0);
+  }
+  void on_success(const ::mqtt::token& tok) override { report(tok, Delivery::done, 0); }
 };
 
 }  // namespace
@@ -187,15 +214,17 @@ certwatch::Result<std::unique_ptr<MqttClient>> MqttClient::create(MqttClientOpti
   bridge->post = std::move(post);
   bridge->events = std::move(events);
   bridge->self = bridge;
+  bridge->connect_timeout = o.connect_timeout;
   std::unique_ptr<MqttClient> c(new MqttClient(std::move(o), bridge));
   const MqttClientOptions& opt = c->options_;
+  const bool v5 = opt.protocol == Protocol::v5;
   std::error_code ec;
   // Owner only: the persisted messages name every certificate and finding of the host.
   if (auto made = pki::make_directories(opt.persistence_dir, 0700); !made)
     return certwatch::make_error("MQTT persistence directory " + opt.persistence_dir.string() +
                                  ": " + made.error().message);
   try {
-    ::mqtt::create_options create(MQTTVERSION_3_1_1);
+    ::mqtt::create_options create(v5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
     create.set_send_while_disconnected(true, true);  // also before the first connection
     create.set_max_buffered_messages(opt.max_buffered);
     create.set_delete_oldest_messages(true);
@@ -203,7 +232,14 @@ certwatch::Result<std::unique_ptr<MqttClient>> MqttClient::create(MqttClientOpti
     c->paho_->client = std::make_unique<::mqtt::async_client>(paho_uri(opt.broker), opt.client_id,
                                                               create, opt.persistence_dir.string());
     ::mqtt::connect_options& co = c->paho_->connect_options;
-    co.set_clean_session(false);  // the broker keeps our session: QoS 1 survives a reconnect
+    co.set_mqtt_version(v5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
+    // The broker keeps our session: QoS 1 survives a reconnect. MQTT 5 ends a session at the
+    // disconnect unless it is given an expiry: the largest, "never", as 3.1.1 sessions are.
+    co.set_clean_session(false);
+    if (v5) {
+      co.set_clean_start(false);
+      co.set_properties({::mqtt::property(::mqtt::property::SESSION_EXPIRY_INTERVAL, int32_t{-1})});
+    }
     co.set_keep_alive_interval(static_cast<int>(opt.keepalive.count()));
     co.set_connect_timeout(static_cast<int>(opt.connect_timeout.count()));
     co.set_automatic_reconnect(false);
@@ -254,13 +290,15 @@ MqttClient::~MqttClient() {
 }
 
 void MqttClient::connect() {
+  bridge_->attempt_started = std::chrono::steady_clock::now().time_since_epoch().count();
   try {
     paho_->client->connect(paho_->connect_options, nullptr, *bridge_);
   } catch (const std::exception& e) {
     // Reported like Paho's own answer: on the loop, after this call returns.
     bridge_->guarded(Bridge::Report::outcome, [&] {
       bridge_->later([why = std::string(e.what())](Bridge& b) {
-        if (b.events.connect_failed) b.events.connect_failed(std::string("connect failed: ") + why);
+        if (b.events.connect_failed)
+          b.events.connect_failed({.why = std::string("connect failed: ") + why});
       });
     });
   }

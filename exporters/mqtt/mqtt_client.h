@@ -2,6 +2,10 @@
 // threads (connected, lost, connect failed, delivered) is handed to `post` and
 // reaches `MqttClientEvents` on the loop's thread; nothing else is touched on Paho's threads.
 //
+// MQTT 5 by default: its acknowledgements carry a reason code, so a publish the broker refuses
+// (an ACL's denial: PUBACK 0x87) arrives as Delivery::refused. MQTT 3.1.1 acknowledges a denied
+// publish like any other (the broker drops it silently); it stays available for old brokers.
+//
 // What Paho does for us (and we do not redo): file persistence under `persistence_dir` of
 // in-flight QoS 1/2 messages and of messages published while disconnected (restored when a
 // client with the same id and directory is created again, e.g. after kill -9), the offline
@@ -26,6 +30,9 @@
 
 namespace certwatch::exporters::mqtt {
 
+// The MQTT version spoken (config `mqtt.protocol`).
+enum class Protocol { v5, v3_1_1 };
+
 struct MqttClientOptions {
   std::string broker;  // as configured: mqtt://, mqtts://, tcp://, ssl://, ws://, wss://
   std::string client_id;
@@ -40,19 +47,30 @@ struct MqttClientOptions {
   std::optional<std::string> username;
   std::optional<std::string> password;  // never logged
   std::string will_topic;               // gets a retained "offline" when the connection dies
+  Protocol protocol = Protocol::v5;
 };
 
 // Whether the broker keeps a message for later subscribers (MQTT's retain flag).
 enum class Retain { no, yes };
-// How a publish() ended: acknowledged (QoS 1/2) or written (QoS 0), or failed.
-enum class Delivery { done, failed };
+// How a publish() ended: acknowledged (QoS 1/2) or written (QoS 0); refused by the broker
+// with an MQTT 5 reason code of 0x80 or above (QoS 1/2 only); or failed (not handed over).
+enum class Delivery { done, refused, failed };
+
+// A connect attempt that failed. `why` is nothing when Paho gave no reason (any TCP or TLS
+// failure: its C++ API keeps none). `unanswered`: the attempt lasted the whole
+// connect_timeout, i.e. nothing (no TCP or TLS answer, no CONNACK) came back in time, as
+// opposed to a refusal or a closed connection.
+struct ConnectFailure {
+  std::optional<std::string> why;
+  bool unanswered = false;
+};
 
 struct MqttClientEvents {
   std::function<void()> connected;
-  // `why` is nothing when Paho gave no reason (any TCP or TLS failure: its C++ API keeps none).
-  std::function<void(const std::optional<std::string>& why)> connect_failed;
+  std::function<void(const ConnectFailure& failure)> connect_failed;
   std::function<void(const std::string& why)> connection_lost;
-  std::function<void(uint64_t id, Delivery how)> delivered;
+  // `reason`: the broker's MQTT 5 reason code when refused, else 0.
+  std::function<void(uint64_t id, Delivery how, int reason)> delivered;
   // An exception met on Paho's threads or in one of the handlers above, converted; the
   // connection is not changed by it (a lost connect outcome also arrives as connect_failed).
   std::function<void(const certwatch::Error& error)> failed;

@@ -20,11 +20,13 @@ MqttMetrics::MqttMetrics(Registry& registry, std::function<void()> touched)
       published_(must(registry.counter(kMqttPublished))),
       buffered_(must(registry.gauge(kMqttBuffered))),
       dropped_(must(registry.counter(kMqttDropped))),
+      denied_(must(registry.counter(kMqttDenied))),
       failures_(must(registry.counter(kMqttConnectFailures))),
       last_error_(must(registry.gauge(kMqttLastError))) {
   connected_->add().set(0);
   buffered_->add().set(0);
   dropped_->add();
+  denied_->add({"not_authorized"});  // the ACL's reason, there from the start for rules and graphs
   failures_->add();
   for (std::string_view kind : {"status", "alert", "event", "discovery"}) published_->add({kind});
   touched_();
@@ -55,6 +57,16 @@ void MqttMetrics::set_buffered(std::size_t n) {
 
 void MqttMetrics::dropped(std::size_t n) {
   dropped_->add().increment(static_cast<double>(n));
+  touched_();
+}
+
+void forget_connection(Registry& registry) {
+  must(registry.gauge(kMqttConnected))->clear();
+  must(registry.gauge(kMqttLastError))->clear();
+}
+
+void MqttMetrics::denied(std::string_view reason) {
+  denied_->add({reason}).increment();
   touched_();
 }
 

@@ -16,6 +16,7 @@ namespace certwatch::exporters::mqtt {
 
 inline constexpr std::string_view kKindLabels[] = {"kind"};
 inline constexpr std::string_view kErrorLabels[] = {"error"};
+inline constexpr std::string_view kReasonLabels[] = {"reason"};
 
 inline constexpr MetricDef kMqttConnected{
     "certwatch_mqtt_connected",
@@ -38,6 +39,12 @@ inline constexpr MetricDef kMqttDropped{
     "MQTT events dropped because the offline buffer was full (the oldest go; alert topics are "
     "reconciled instead of buffered).",
     {}};
+inline constexpr MetricDef kMqttDenied{
+    "certwatch_mqtt_messages_denied_total", MetricType::counter,
+    "MQTT messages the broker refused (MQTT 5 reason code 0x80 or above, e.g. not_authorized: "
+    "an ACL), by reason; not counted as published. Always 0 with protocol 3.1.1, which cannot "
+    "tell.",
+    kReasonLabels};
 inline constexpr MetricDef kMqttConnectFailures{
     "certwatch_mqtt_connect_failures_total",
     MetricType::counter,
@@ -49,11 +56,17 @@ inline constexpr MetricDef kMqttLastError{
     "while connected.",
     kErrorLabels};
 
-inline constexpr MetricDef kMqttAll[] = {kMqttConnected, kMqttPublished,       kMqttBuffered,
-                                         kMqttDropped,   kMqttConnectFailures, kMqttLastError};
+inline constexpr MetricDef kMqttAll[] = {kMqttConnected, kMqttPublished, kMqttBuffered,
+                                         kMqttDropped,   kMqttDenied,    kMqttConnectFailures,
+                                         kMqttLastError};
 
 // certwatch_mqtt_connected: 1 while up.
 enum class BrokerLink { down, up };
+
+// The mqtt: section is gone (a reload): certwatch_mqtt_connected and the last error go too, so
+// that nothing (CertwatchMqttDisconnected) takes the agent for one that lost its broker. The
+// counters stay: they only ever go up.
+void forget_connection(Registry& registry);
 
 class MqttMetrics {
  public:
@@ -65,6 +78,8 @@ class MqttMetrics {
   void published(std::string_view kind);
   void set_buffered(std::size_t n);
   void dropped(std::size_t n = 1);
+  // `reason`: a label of publish_refusal() (reason_codes.h).
+  void denied(std::string_view reason);
 
  private:
   std::function<void()> touched_;
@@ -72,6 +87,7 @@ class MqttMetrics {
   CounterFamily* published_;
   GaugeFamily* buffered_;
   CounterFamily* dropped_;
+  CounterFamily* denied_;
   CounterFamily* failures_;
   GaugeFamily* last_error_;
 };

@@ -60,7 +60,7 @@ TEST_CASE("the diagnosis tells a sound transport from a failed one by type", "[a
   // A plain listener that closes at once, as a broker does that ends the CONNECT.
   listener.async_accept([](const boost::system::error_code&, asio::ip::tcp::socket) {});
   std::optional<BrokerDiagnosis> open;
-  diagnose_broker(io, "mqtt://" + where, {}, std::chrono::milliseconds(3000), 0,
+  diagnose_broker(io, "mqtt://" + where, {}, std::chrono::milliseconds(3000), 0, std::nullopt,
                   [&](BrokerDiagnosis d) { open = std::move(d); });
   io.run();
   REQUIRE(open);
@@ -71,10 +71,27 @@ TEST_CASE("the diagnosis tells a sound transport from a failed one by type", "[a
   listener.close();
   io.restart();
   std::optional<BrokerDiagnosis> closed;
-  diagnose_broker(io, "mqtt://" + where, {}, std::chrono::milliseconds(3000), 0,
+  diagnose_broker(io, "mqtt://" + where, {}, std::chrono::milliseconds(3000), 0, std::nullopt,
                   [&](BrokerDiagnosis d) { closed = std::move(d); });
   io.run();
   REQUIRE(closed);
   CHECK_FALSE(closed->transport_ok);
   CHECK(closed->words.starts_with("cannot connect to " + where + ": "));
+}
+
+TEST_CASE("the diagnosis of an unanswered CONNECT says no CONNACK came, not that it ended",
+          "[agent][alerts]") {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ip::tcp::acceptor listener(io, {asio::ip::make_address("127.0.0.1"), 0});
+  const std::string where = "127.0.0.1:" + std::to_string(listener.local_endpoint().port());
+  std::optional<BrokerDiagnosis> silent;
+  diagnose_broker(io, "mqtt://" + where, {}, std::chrono::milliseconds(3000), 0,
+                  std::chrono::seconds(10), [&](BrokerDiagnosis d) { silent = std::move(d); });
+  io.run();
+  REQUIRE(silent);
+  CHECK(silent->transport_ok);
+  CHECK(silent->words == "the broker at " + where +
+                             " accepts TCP but sent no CONNACK within 10 s (it accepts connections "
+                             "and never answers: see its log and load)");
 }

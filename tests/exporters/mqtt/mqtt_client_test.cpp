@@ -3,6 +3,10 @@
 // Paho is real; the broker is a refused port on loopback, so every connect attempt fails fast.
 #include "exporters/mqtt/mqtt_client.h"
 
+#include <utility>  // before asio: Boost 1.74 + GCC 12 + C++20
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
@@ -81,7 +85,7 @@ TEST_CASE("MQTT client: a connect outcome that cannot be posted is said on the l
   std::vector<std::string> errors;
   std::vector<std::optional<std::string>> failures;
   mq::MqttClientEvents ev;
-  ev.connect_failed = [&](const std::optional<std::string>& why) { failures.push_back(why); };
+  ev.connect_failed = [&](const mq::ConnectFailure& f) { failures.push_back(f.why); };
   ev.failed = [&](const certwatch::Error& e) { errors.push_back(e.message); };
   auto client = mq::MqttClient::create(refused_broker_options(dir), loop.post(), std::move(ev));
   REQUIRE(client);
@@ -112,7 +116,7 @@ TEST_CASE("MQTT client: a handler that throws becomes an Error, not an exception
   MqttClientTestLoop loop;
   std::vector<std::string> errors;
   mq::MqttClientEvents ev;
-  ev.connect_failed = [](const std::optional<std::string>&) -> void {
+  ev.connect_failed = [](const mq::ConnectFailure&) -> void {
     throw std::runtime_error("the handler broke");
   };
   ev.failed = [&](const certwatch::Error& e) { errors.push_back(e.message); };
@@ -129,10 +133,10 @@ TEST_CASE("MQTT client: a refused TCP connect fails with no reason, for the call
           "[exporters][mqtt]") {
   testing::TempDir dir;
   MqttClientTestLoop loop;
-  std::vector<std::optional<std::string>> failures;
+  std::vector<mq::ConnectFailure> failures;
   std::vector<std::string> errors;
   mq::MqttClientEvents ev;
-  ev.connect_failed = [&](const std::optional<std::string>& why) { failures.push_back(why); };
+  ev.connect_failed = [&](const mq::ConnectFailure& f) { failures.push_back(f); };
   ev.failed = [&](const certwatch::Error& e) { errors.push_back(e.message); };
   auto client = mq::MqttClient::create(refused_broker_options(dir), loop.post(), std::move(ev));
   REQUIRE(client);
@@ -140,6 +144,32 @@ TEST_CASE("MQTT client: a refused TCP connect fails with no reason, for the call
   REQUIRE(loop.wait_posts(1));
   loop.run();
   REQUIRE(failures.size() == 1);
-  CHECK_FALSE(failures[0].has_value());
+  CHECK_FALSE(failures[0].why.has_value());
+  CHECK_FALSE(failures[0].unanswered);  // refused at once: an answer, not silence
   CHECK(errors.empty());
+}
+
+TEST_CASE("MQTT client: a broker that accepts and never answers is told apart as unanswered",
+          "[exporters][mqtt]") {
+  testing::TempDir dir;
+  MqttClientTestLoop loop;
+  // A listening socket nobody accepts on: the kernel completes the TCP handshake, no byte comes.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor silent(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  std::vector<mq::ConnectFailure> failures;
+  mq::MqttClientEvents ev;
+  ev.connect_failed = [&](const mq::ConnectFailure& f) { failures.push_back(f); };
+  auto options = refused_broker_options(dir);
+  options.broker = "mqtt://127.0.0.1:" + std::to_string(silent.local_endpoint().port());
+  options.connect_timeout = std::chrono::seconds(2);
+  const auto started = std::chrono::steady_clock::now();
+  auto client = mq::MqttClient::create(options, loop.post(), std::move(ev));
+  REQUIRE(client);
+  (*client)->connect();
+  REQUIRE(loop.wait_posts(1));
+  loop.run();
+  CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(1500));
+  REQUIRE(failures.size() == 1);
+  CHECK_FALSE(failures[0].why.has_value());
+  CHECK(failures[0].unanswered);
 }
