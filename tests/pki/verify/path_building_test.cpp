@@ -136,7 +136,8 @@ TEST_CASE("OpenSSL takes the first same-name CA when the leaf has no AKI, and sa
       f.server("leaf", genuine,
                CertOptions::of("twin.test")
                    .with_ext("basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature\n"
-                             "extendedKeyUsage = serverAuth\nsubjectAltName = DNS:twin.test\n"));
+                             "extendedKeyUsage = serverAuth\nsubjectAltName = DNS:twin.test\n"
+                             "authorityKeyIdentifier = none\n"));
   const fs::path bundle = f.cat("bundle.pem", {root.cert});
   // The re-keyed CA first: OpenSSL takes it (name matches, nothing to compare) and fails.
   auto r = judged_like_openssl(f.cat("wrong-first.pem", {leaf.cert, rekeyed.cert, genuine.cert}),
