@@ -49,7 +49,7 @@ class Drawer {
   std::mt19937_64 rng_;
 };
 
-std::string key_id(EVP_PKEY* key) {
+std::string spki_key_id(EVP_PKEY* key) {
   unsigned char* der = nullptr;
   const int len = i2d_PUBKEY(key, &der);
   if (len <= 0) throw std::runtime_error("i2d_PUBKEY failed");
@@ -111,7 +111,17 @@ std::string make_cert(const Spec& s, const std::vector<Entity>& ents, const KeyP
   if (s.time == Time::not_yet_valid) from = now + 5 * kDay + s.days_extra, to = now + 900 * kDay;
   ASN1_TIME_set(X509_getm_notBefore(x.get()), static_cast<time_t>(from));
   ASN1_TIME_set(X509_getm_notAfter(x.get()), static_cast<time_t>(to));
-  X509_set_pubkey(x.get(), pool.key(subj.key));
+  // The subject's key as X509_set_pubkey would write it (id-ecPublicKey, P-256, the point),
+  // without a trip through the encoder.
+  const std::string& pt = pool.point(subj.key);
+  auto* penc = static_cast<unsigned char*>(OPENSSL_memdup(pt.data(), pt.size()));
+  if (penc == nullptr ||
+      X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x.get()), OBJ_nid2obj(NID_X9_62_id_ecPublicKey),
+                             V_ASN1_OBJECT, OBJ_nid2obj(NID_X9_62_prime256v1), penc,
+                             static_cast<int>(pt.size())) != 1) {
+    OPENSSL_free(penc);
+    throw std::runtime_error("X509_PUBKEY_set0_param failed");
+  }
   if (s.ca) {
     add_conf(x.get(), NID_basic_constraints,
              "critical,CA:TRUE" +
@@ -126,8 +136,8 @@ std::string make_cert(const Spec& s, const std::vector<Entity>& ents, const KeyP
     add_conf(x.get(), NID_ext_key_usage, "serverAuth");
     add_conf(x.get(), NID_subject_alt_name, "DNS:" + subj.cn);
   }
-  if (s.ski) add_key_id(x.get(), NID_subject_key_identifier, key_id(pool.key(subj.key)));
-  if (s.aki) add_key_id(x.get(), NID_authority_key_identifier, key_id(pool.key(iss.key)));
+  if (s.ski) add_key_id(x.get(), NID_subject_key_identifier, pool.key_id(subj.key));
+  if (s.aki) add_key_id(x.get(), NID_authority_key_identifier, pool.key_id(iss.key));
   if (X509_sign(x.get(), pool.key(iss.key), EVP_sha256()) <= 0)
     throw std::runtime_error("X509_sign failed");
   return pem_of(x.get());
@@ -182,6 +192,12 @@ KeyPool::KeyPool(size_t keys) {
   for (size_t i = 0; i < keys; ++i) {
     UniquePtr<EVP_PKEY> k(EVP_EC_gen("P-256"));
     if (!k) throw std::runtime_error("EVP_EC_gen failed");
+    ids_.push_back(spki_key_id(k.get()));
+    unsigned char* pt = nullptr;
+    const size_t len = EVP_PKEY_get1_encoded_public_key(k.get(), &pt);
+    if (len == 0) throw std::runtime_error("EVP_PKEY_get1_encoded_public_key failed");
+    points_.emplace_back(reinterpret_cast<const char*>(pt), len);
+    OPENSSL_free(pt);
     keys_.push_back(std::move(k));
   }
 }

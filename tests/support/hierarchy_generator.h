@@ -23,9 +23,14 @@ class KeyPool {
   explicit KeyPool(size_t keys);
   size_t size() const { return keys_.size(); }
   EVP_PKEY* key(size_t i) const { return keys_[i].get(); }
+  // Encoded once: OpenSSL 3 runs its encoder for every i2d_PUBKEY and X509_set_pubkey, which
+  // was most of the cost of a hierarchy.
+  const std::string& key_id(size_t i) const { return ids_[i]; }    // SHA-1 of the SPKI DER
+  const std::string& point(size_t i) const { return points_[i]; }  // the EC public point
 
  private:
   std::vector<certwatch::pki::UniquePtr<EVP_PKEY>> keys_;
+  std::vector<std::string> ids_, points_;
 };
 
 struct Hierarchy {

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "pki/judge/judge.h"
+#include "pki/verify/clients.h"
 #include "support/fixtures.h"
 #include "support/pki_fixture.h"
 
@@ -77,6 +78,20 @@ TEST_CASE("a root cross-signed by an old root, served above the trusted new root
   CHECK(find_finding(r, "chain.extra")->target == served.string() + "#2");
   CHECK(find_finding(r, "chain.extra")->message.find("cross-sign") != std::string::npos);
   CHECK(r.fixed_order == std::vector<int>{0, 1});
+  {
+    // Each client family ends the path at the anchor too (clients_test.cpp proves it against
+    // the real clients).
+    certwatch::pki::JudgeOptions o;
+    o.trust = load_certs(bundle);
+    o.now = static_cast<int64_t>(std::time(nullptr));
+    for (auto family : certwatch::pki::client_families()) o.clients.emplace_back(family);
+    const auto predicted = certwatch::pki::judge_file(served, o);
+    REQUIRE(predicted.clients.size() == 4);
+    for (const auto& v : predicted.clients) {
+      INFO(v.family << ": " << v.reason);
+      CHECK(v.accepts);
+    }
+  }
 
   // Clients that trust only the old root still reach it through the copy.
   const fs::path old_bundle = f.cat("old-bundle.pem", {h.old_root.cert});
