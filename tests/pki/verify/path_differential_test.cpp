@@ -17,9 +17,10 @@ namespace {
 // Seeds whose hierarchies disagreed with openssl verify (the generator as it is now; a change
 // to the generator's draws changes what a seed makes, so this table is then redone by running
 // the sweep against the code before the fix). The 71 of seeds 1-2000 below disagreed with the
-// walk certwatch did before it took OpenSSL's path (issue 23): followed a served cross-signed
-// copy past a trusted anchor, took a link certificate for the end of the path, preferred
-// the file's copy of a CA to the anchor's.
+// walk certwatch did before it took OpenSSL's path (issue 23): it followed a served
+// cross-signed copy, link certificate or same-name CA past a trusted issuer (chain.incomplete,
+// chain.untrusted, pathLen or expiry on that path), or took an OpenSSL failure on its path as
+// explained by an expiry finding off the path it had walked.
 constexpr uint64_t kPathRegressionSeeds[] = {
     9,    19,   31,   95,   117,  121,  152,  167,  247,  278,  353,  383,  478,  559,  564,
     682,  693,  766,  805,  816,  823,  851,  853,  884,  887,  901,  950,  967,  987,  1001,
