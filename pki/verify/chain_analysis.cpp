@@ -1,8 +1,9 @@
 // analyze_chain (pki/verify/chain.h) in its steps: index the file (duplicates), choose the leaf,
-// walk the path up through the issuer graph, assign roles, then the findings about the path and
-// about the file's order. The graph merges the file's certificates with the trust anchors and
-// verifies each (child, issuer) pair once through the VerifyCache. A little over 400 lines:
-// the steps share the graph's Node and helpers, which no other file needs.
+// take the path OpenSSL builds from it and place it on the issuer graph, assign roles, then the
+// findings about the path and about the file's order. The graph merges the file's certificates
+// with the trust anchors and verifies each (child, issuer) pair once through the VerifyCache;
+// it chooses the leaf and explains what OpenSSL's path lacks. About 500 lines: the steps share
+// the graph's Node and helpers, which no other file needs (a split would need them in a header).
 #include <openssl/x509.h>
 
 #include <algorithm>
