@@ -1,9 +1,7 @@
 // analyze_chain (pki/verify/chain.h) in its steps: index the file (duplicates), choose the leaf,
-// take the path OpenSSL builds from it and place it on the issuer graph, assign roles, then the
-// findings about the path and about the file's order. The graph merges the file's certificates
-// with the trust anchors and verifies each (child, issuer) pair once through the VerifyCache;
-// it chooses the leaf and explains what OpenSSL's path lacks. About 500 lines: the steps share
-// the graph's Node and helpers, which no other file needs (a split would need them in a header).
+// take the path OpenSSL builds from it (pki/verify/openssl_path.cpp), assign roles, then the
+// findings about the path and about the file's order. The issuer graph (pki/verify/chain_graph.h)
+// chooses the leaf and explains what OpenSSL's path lacks.
 #include <openssl/x509.h>
 
 #include <algorithm>
@@ -13,155 +11,17 @@
 #include <vector>
 
 #include "pki/load/chain_limits.h"
-#include "pki/verify/chain.h"
+#include "pki/verify/chain_graph.h"
 
 namespace certwatch::pki {
+
+using namespace chain_steps;  // the steps' shared graph and state
+
 namespace {
-
-// A certificate of the pool the graph is built over: the file's distinct certificates and
-// the trust anchors, merged by fingerprint.
-struct Node {
-  const Certificate* cert = nullptr;
-  int file_index = -1;  // first occurrence in the file
-  int trust_index = -1;
-  bool self_signed = false;
-};
-
-std::string cn_or_dn(const Certificate& c) {
-  std::string cn = c.subject_cn();
-  return cn.empty() ? c.subject() : cn;
-}
-
-std::string quoted(const Certificate& c) {
-  return "'" + cn_or_dn(c) + "'";
-}
-
-class Graph {
- public:
-  explicit Graph(const ChainInput& in) : in_(in) {
-    const auto& trust = *in.trust;
-    std::map<std::string, int> by_sha;
-    for (int i = 0; i < static_cast<int>(in.file.size()); ++i) {
-      auto [it, inserted] =
-          by_sha.emplace(in.file_sha256[static_cast<size_t>(i)], static_cast<int>(nodes_.size()));
-      if (!inserted) continue;
-      nodes_.push_back(Node{&in.file[static_cast<size_t>(i)], i, -1, false});
-    }
-    for (int t = 0; t < static_cast<int>(trust.certs().size()); ++t) {
-      auto it = by_sha.find(trust.sha256()[static_cast<size_t>(t)]);
-      if (it != by_sha.end()) {
-        nodes_[static_cast<size_t>(it->second)].trust_index = t;
-      } else {
-        trust_node_[t] = -1;  // created lazily: bundles can hold hundreds of anchors
-      }
-    }
-    for (auto& n : nodes_) n.self_signed = n.cert->self_issued() && signed_by(*n.cert, *n.cert);
-  }
-
-  std::vector<Node>& nodes() { return nodes_; }
-  // A bound of pki/load/chain_limits.h cut the work short: the graph may miss an issuer.
-  bool limited() const { return limited_; }
-
-  bool signed_by(const Certificate& child, const Certificate& issuer) {
-    // Bounded (pki/load/chain_limits.h): past the budget a pair counts as not signed.
-    if (signature_checks_ >= kMaxSignatureChecks) {
-      limited_ = true;
-      return false;
-    }
-    ++signature_checks_;
-    return in_.cache != nullptr ? in_.cache->signed_by(child, issuer) : child.signed_by(issuer);
-  }
-
-  // Candidate issuers of node `n` that verify, best first (file copies in file order, then
-  // anchors). `name_only` receives the count of candidates that matched by name alone.
-  std::vector<int> issuers_of(int n, int& name_only) {
-    auto cached = issuers_.find(n);
-    if (cached != issuers_.end()) {
-      name_only = name_only_[n];
-      return cached->second;
-    }
-    const Certificate& child = *nodes_[static_cast<size_t>(n)].cert;
-    const X509_NAME* issuer_name = X509_get_issuer_name(child.native());
-    const std::string aki = child.aki_keyid_hex();
-    std::vector<int> candidates;
-    const size_t file_nodes = nodes_.size();
-    for (size_t i = 0; i < file_nodes; ++i) {
-      if (static_cast<int>(i) == n || nodes_[i].file_index < 0) continue;
-      if (X509_NAME_cmp(issuer_name, X509_get_subject_name(nodes_[i].cert->native())) == 0)
-        candidates.push_back(static_cast<int>(i));
-    }
-    for (int t : in_.trust->by_subject(issuer_name)) candidates.push_back(node_for_trust(t));
-    std::vector<int> out;
-    int names = 0;
-    int tried = 0;
-    std::set<int> done;
-    for (int c : candidates) {
-      if (c == n || !done.insert(c).second) continue;
-      ++names;
-      const Certificate& cand = *nodes_[static_cast<size_t>(c)].cert;
-      const std::string ski = cand.ski_hex();
-      if (!aki.empty() && !ski.empty() && aki != ski) continue;  // OpenSSL skips these too
-      if (tried++ == kMaxIssuerCandidates) {
-        limited_ = true;
-        break;
-      }
-      if (signed_by(child, cand)) out.push_back(c);
-    }
-    issuers_[n] = out;
-    name_only_[n] = names;
-    name_only = names;
-    return out;
-  }
-
-  // The node of anchor `t`, merged with the file's copy when the file holds it.
-  int node_for_trust(int t) {
-    auto it = trust_node_.find(t);
-    if (it != trust_node_.end() && it->second >= 0) return it->second;
-    for (size_t i = 0; i < nodes_.size(); ++i)
-      if (nodes_[i].trust_index == t) return static_cast<int>(i);
-    const Certificate& c = in_.trust->certs()[static_cast<size_t>(t)];
-    nodes_.push_back(Node{&c, -1, t, false});
-    nodes_.back().self_signed = c.self_issued() && signed_by(c, c);
-    trust_node_[t] = static_cast<int>(nodes_.size()) - 1;
-    return trust_node_[t];
-  }
-
- private:
-  const ChainInput& in_;
-  std::vector<Node> nodes_;
-  std::map<int, int> trust_node_;
-  std::map<int, std::vector<int>> issuers_;
-  std::map<int, int> name_only_;
-  int signature_checks_ = 0;
-  bool limited_ = false;
-};
 
 std::string position(int i) {
   return "position " + std::to_string(i);
 }
-
-// What the steps of analyze_chain share: the input, the graph, each file index's node, and
-// the analysis they fill in.
-struct Step {
-  const ChainInput& in;
-  const JudgeOptions& opt;
-  const std::string target;
-  const int n;
-  Graph g;
-  std::vector<int> node_of;  // node of each file index (duplicates map to their first copy)
-  ChainAnalysis& out;
-
-  Step(const ChainInput& input, ChainAnalysis& analysis)
-      : in(input),
-        opt(*input.options),
-        target(input.target),
-        n(static_cast<int>(input.file.size())),
-        g(input),
-        out(analysis) {}
-  std::vector<Node>& nodes() { return g.nodes(); }
-  bool distinct(int i) const { return out.duplicate_of[static_cast<size_t>(i)] < 0; }
-  std::string cert_target(int i) const { return target + "#" + std::to_string(i); }
-};
 
 // Duplicates by fingerprint, and the graph node of every file index.
 void index_file(Step& s) {
@@ -230,116 +90,6 @@ int choose_leaf(Step& s) {
   }
   if (leaf < 0) leaf = 0;
   return leaf;
-}
-
-// The graph node of a certificate of OpenSSL's path: a file certificate (by its place in the
-// span OpenSSL was given) or an anchor of the TrustIndex.
-int node_of_cert(Step& s, const Certificate* c) {
-  const Certificate* first = s.in.file.data();
-  if (c >= first && c < first + s.n) return s.node_of[static_cast<size_t>(c - first)];
-  const auto& anchors = s.in.trust->certs();
-  if (!anchors.empty() && c >= anchors.data() && c < anchors.data() + anchors.size())
-    return s.g.node_for_trust(static_cast<int>(c - anchors.data()));
-  return -1;
-}
-
-// A (child, issuer) pair of OpenSSL's path whose signature does not verify, when OpenSSL took a
-// same-name CA with another key (no AKI told them apart; it does not backtrack).
-void wrong_key_issuer(Step& s, int child, int issuer) {
-  auto& nodes = s.nodes();
-  const Certificate& c = *nodes[static_cast<size_t>(child)].cert;
-  const Certificate& i = *nodes[static_cast<size_t>(issuer)].cert;
-  if (c.same_as(i) || s.g.signed_by(c, i)) return;
-  int names = 0;
-  const auto right = s.g.issuers_of(child, names);
-  const bool anchor_named = !s.in.trust->by_subject(X509_get_issuer_name(c.native())).empty();
-  std::string msg = "a CA named '" + c.issuer() + "' (serial " + i.serial_hex() +
-                    ") is taken as the issuer of " + quoted(c) +
-                    " but did not sign it (different key: re-issued CA or wrong trust anchor)";
-  if (!right.empty())
-    msg += "; the CA that did (serial " +
-           nodes[static_cast<size_t>(right.front())].cert->serial_hex() +
-           ") is not chosen: OpenSSL picks among same-name candidates by AKI/SKI and validity, "
-           "not by signature, and does not go back; " +
-           (c.aki_keyid_hex().empty() ? quoted(c) + " has no AKI to tell them apart"
-                                      : "the wrong one has no SKI to compare with the AKI");
-  s.out.findings.push_back(make_finding(
-      s.opt.policy, anchor_named ? "chain.untrusted" : "chain.incomplete", s.target, msg));
-}
-
-// The path from the leaf up as OpenSSL 3 builds it (X509_verify_cert on the leaf with the
-// whole file as untrusted helpers): at each step a trusted issuer before any of the file's,
-// candidates by name, AKI/SKI and key type, the first valid in time, alternative chains when
-// the first fails, and the path ends at the first trusted issuer. A served cross-signed copy
-// above a trusted anchor is then not on the path, nor is a key-rollover link certificate
-// (self-issued, not self-signed) taken for a root. Returns the path nodes with more than one
-// verifying issuer and no trusted one among them (trusted first leaves no choice).
-std::vector<int> walk_path(Step& s) {
-  ChainAnalysis& out = s.out;
-  auto& nodes = s.nodes();
-  const ChainInput& in = s.in;
-  out.verdict = openssl_verdict(in.file[static_cast<size_t>(out.leaf)], in.file, *in.trust,
-                                s.opt.now, in.cache, s.opt.purpose);
-  std::vector<int> path_nodes;
-  for (const Certificate* c : out.verdict.path) {
-    const int k = node_of_cert(s, c);
-    if (k < 0) break;
-    path_nodes.push_back(k);
-  }
-  if (path_nodes.empty()) path_nodes.push_back(s.node_of[static_cast<size_t>(out.leaf)]);
-  for (int k : path_nodes) {
-    const Node& node = nodes[static_cast<size_t>(k)];
-    out.path.push_back(PathNode{node.file_index, node.trust_index});
-  }
-  const Node top = nodes[static_cast<size_t>(path_nodes.back())];  // a copy: nodes may grow
-  switch (out.verdict.error) {
-    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-      out.end = PathEnd::untrusted_root;
-      break;
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-      out.end = PathEnd::missing_issuer;
-      break;
-    default:  // ok, or a refusal after the path was built (time, extensions, signature)
-      out.end = out.verdict.ok || top.trust_index >= 0 ? PathEnd::anchor : PathEnd::missing_issuer;
-  }
-  if (out.end == PathEnd::missing_issuer) {
-    out.missing_issuer = top.cert->issuer();
-    int names = 0;
-    const auto issuers = s.g.issuers_of(path_nodes.back(), names);
-    const bool loops = std::any_of(issuers.begin(), issuers.end(), [&](int c) {
-      return std::find(path_nodes.begin(), path_nodes.end(), c) != path_nodes.end();
-    });
-    if (loops) {
-      out.end = PathEnd::loop;
-    } else if (issuers.empty() && names > 0) {
-      // The name is known but no candidate's key signed this certificate: a re-keyed CA
-      // or the wrong anchor. Say so rather than "missing".
-      const bool anchor_named =
-          !in.trust->by_subject(X509_get_issuer_name(top.cert->native())).empty();
-      out.findings.push_back(make_finding(
-          s.opt.policy, anchor_named ? "chain.untrusted" : "chain.incomplete", s.target,
-          "a CA named '" + out.missing_issuer + "' is present but did not sign " +
-              quoted(*top.cert) + " (different key: re-issued CA or wrong trust anchor)"));
-      out.missing_issuer.clear();
-    }
-  }
-  if (out.verdict.error == X509_V_ERR_CERT_SIGNATURE_FAILURE) {
-    const size_t d = static_cast<size_t>(out.verdict.error_depth);
-    if (d + 1 < path_nodes.size()) wrong_key_issuer(s, path_nodes[d], path_nodes[d + 1]);
-  }
-  std::vector<int> ambiguous;
-  for (size_t k = 0; k + 1 < path_nodes.size(); ++k) {
-    int names = 0;
-    const auto issuers = s.g.issuers_of(path_nodes[k], names);
-    const bool trusted = std::any_of(issuers.begin(), issuers.end(), [&](int c) {
-      return nodes[static_cast<size_t>(c)].trust_index >= 0;
-    });
-    if (issuers.size() > 1 && !trusted) ambiguous.push_back(path_nodes[k]);
-  }
-  return ambiguous;
 }
 
 // Roles: on the path by position (leaf, intermediate, root); duplicates as their first copy;
