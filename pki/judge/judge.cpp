@@ -72,6 +72,8 @@ std::vector<std::string_view> explained_by(int code) {
       return {"ca.path_len_exceeded"};
     case X509_V_ERR_KEYUSAGE_NO_CERTSIGN:
       return {"ca.no_key_cert_sign"};
+    case X509_V_ERR_CERT_SIGNATURE_FAILURE:  // a same-name CA with another key on the path
+      return {"chain.untrusted", "chain.incomplete"};
     case X509_V_ERR_INVALID_PURPOSE:
       return {"leaf.purpose_mismatch"};
     default:
@@ -79,8 +81,17 @@ std::vector<std::string_view> explained_by(int code) {
   }
 }
 
-bool has_id(const std::vector<Finding>& fs, std::string_view id) {
-  return std::any_of(fs.begin(), fs.end(), [&](const Finding& f) { return f.id == id; });
+// A finding with `id` about the file itself or a certificate on the path (one off the path,
+// an expired extra, does not explain why the path failed).
+bool has_path_id(const Report& rep, const ChainAnalysis& a, std::string_view id) {
+  return std::any_of(rep.findings.begin(), rep.findings.end(), [&](const Finding& f) {
+    if (f.id != id) return false;
+    if (f.target == rep.target) return true;
+    for (const PathNode& p : a.path)
+      if (p.file_index >= 0 && f.target == rep.target + "#" + std::to_string(p.file_index))
+        return true;
+    return false;
+  });
 }
 
 void add_key_findings(const KeyRecord& k, const JudgeOptions& o, std::vector<Finding>& out) {
@@ -149,16 +160,18 @@ Report judge_impl(std::string target, std::span<const Certificate> chain,
     for (auto& f : run_lints(ctx, rep.target + "#" + std::to_string(i)))
       rep.findings.push_back(std::move(f));
   }
-  // A trust anchor's pathLenConstraint also limits the path (its own lints are not ours).
-  if (a.path.size() > 1 && a.path.back().file_index < 0) {
-    const Certificate* top = path_cert(a.path.size() - 1);
+  // A trust anchor's pathLenConstraint also limits the path (its own lints are not ours), as
+  // does an anchor's met on the way up (a trusted intermediate that OpenSSL went past).
+  for (size_t k = 2; k < a.path.size(); ++k) {
+    if (a.path[k].file_index >= 0) continue;
+    const Certificate* anchor = path_cert(k);
     int below = 0;
-    for (size_t j = 1; j + 1 < a.path.size(); ++j)
+    for (size_t j = 1; j < k; ++j)
       if (!path_cert(j)->self_issued()) ++below;
-    if (const auto pl = top->path_len(); pl && below > *pl)
+    if (const auto pl = anchor->path_len(); pl && below > *pl)
       rep.findings.push_back(
           make_finding(options.policy, "ca.path_len_exceeded", rep.target,
-                       "trust anchor '" + top->subject_cn() + "' allows " + std::to_string(*pl) +
+                       "trust anchor '" + anchor->subject_cn() + "' allows " + std::to_string(*pl) +
                            " CA(s) below it, the path has " + std::to_string(below)));
   }
 
@@ -170,20 +183,20 @@ Report judge_impl(std::string target, std::span<const Certificate> chain,
   // leaf when the file does not start with it (to explain the leaf's own path). A PKCS#7 set
   // has no first certificate: its leaf is the one judged. The purpose reaches OpenSSL (as
   // `openssl verify -purpose sslserver`): the EKU and the anchors' trust settings depend on it.
+  // The leaf's verdict is the one its path (analyze_chain) was built from.
   const int judged = unordered ? a.leaf : 0;
-  const Verdict first = openssl_verdict(chain[static_cast<size_t>(judged)], chain, trust,
-                                        options.now, &cache, options.purpose);
+  const Verdict& leaf = a.verdict;
+  const Verdict first = a.leaf == judged
+                            ? leaf
+                            : openssl_verdict(chain[static_cast<size_t>(judged)], chain, trust,
+                                              options.now, &cache, options.purpose);
   rep.trusted = first.ok;
   if (!first.ok) rep.verify_error = first.error_name;
-  const Verdict leaf = a.leaf == judged
-                           ? first
-                           : openssl_verdict(chain[static_cast<size_t>(a.leaf)], chain, trust,
-                                             options.now, &cache, options.purpose);
   if (!leaf.ok) {
     const auto explaining = explained_by(leaf.error);
     const bool explained =
         std::any_of(explaining.begin(), explaining.end(),
-                    [&](std::string_view id) { return has_id(rep.findings, id); });
+                    [&](std::string_view id) { return has_path_id(rep, a, id); });
     if (!explained)
       rep.findings.push_back(make_finding(options.policy, "chain.verify_failed", rep.target,
                                           "OpenSSL: " + leaf.error_name + " (" +

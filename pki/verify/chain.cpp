@@ -336,6 +336,14 @@ Verdict openssl_verdict(const Certificate& target, std::span<const Certificate> 
   const int rc = X509_verify_cert(ctx.get());
   v.error = X509_STORE_CTX_get_error(ctx.get());
   v.ok = rc == 1 && v.error == X509_V_OK;
+  // cv.find knows every object OpenSSL can have put there: the target, the untrusted
+  // certificates (their own objects, up-ref'd) and the store's anchors.
+  STACK_OF(X509)* built = X509_STORE_CTX_get0_chain(ctx.get());
+  for (int i = 0; i < sk_X509_num(built); ++i) {
+    const Certificate* c = cv.find(sk_X509_value(built, i));
+    if (c == nullptr) break;
+    v.path.push_back(c);
+  }
   if (!v.ok) {
     if (v.error == X509_V_OK) v.error = X509_V_ERR_UNSPECIFIED;
     v.error_name = verify_error_name(v.error);

@@ -1,7 +1,10 @@
 // Chain analysis: the graph child -> issuer over a file's certificates and the trust anchors
 // (name match, AKI/SKI agreement, signature verified once per pair through the VerifyCache),
-// the path from the leaf up, and the order of the file against that path. Also the trust
-// verdict exactly as `openssl verify -CAfile BUNDLE -untrusted CHAIN CHAIN` computes it.
+// the path from the leaf up, and the order of the file against that path. The path is the one
+// OpenSSL 3 builds (X509_verify_cert: trusted issuers first, then the file; AKI/SKI and key
+// type; alternative chains; it ends at the first trusted issuer), so the trust findings and
+// the lints speak of the path clients use. Also the trust verdict exactly as
+// `openssl verify -CAfile BUNDLE -untrusted CHAIN CHAIN` computes it.
 // Thread-safety: TrustIndex is immutable after construction and may be shared between threads;
 // the functions are reentrant.
 #pragma once
@@ -55,6 +58,10 @@ struct Verdict {
   int error = 0;           // X509_V_ERR_* code
   std::string error_name;  // "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY"; "" when ok
   int error_depth = 0;
+  // The path OpenSSL built (X509_STORE_CTX_get0_chain), target first: the certificates of
+  // `target`, `untrusted` or the TrustIndex it is made of (pointers into them, valid as long
+  // as they are). On failure, as far as OpenSSL got.
+  std::vector<const Certificate*> path;
 };
 // With a purpose, as `openssl verify -purpose sslserver|sslclient`: the leaf's EKU is checked
 // and an anchor's OpenSSL trust settings (TRUSTED CERTIFICATE) are read for that purpose.
@@ -73,7 +80,7 @@ struct PathNode {
 };
 
 enum class PathEnd {
-  anchor,          // a self-signed trust anchor: a complete, trusted path
+  anchor,          // a trust anchor: a complete path (OpenSSL may still refuse it: expiry...)
   untrusted_root,  // a self-signed certificate that is not a trust anchor
   missing_issuer,  // the issuer of the last node is neither in the file nor trusted
   loop,            // the issuers go round in a circle
@@ -90,6 +97,7 @@ struct ChainAnalysis {
   bool key_matched = false;       // a key was given, opened, and belongs to a certificate here
   std::vector<Finding> findings;  // chain.* and key.mismatch
   std::vector<int> fixed_order;   // file indexes: path order, leaf first, root included
+  Verdict verdict;                // OpenSSL's verdict on the leaf; `path` was made from it
 };
 
 struct ChainInput {

@@ -1,8 +1,7 @@
 // analyze_chain (pki/verify/chain.h) in its steps: index the file (duplicates), choose the leaf,
-// walk the path up through the issuer graph, assign roles, then the findings about the path and
-// about the file's order. The graph merges the file's certificates with the trust anchors and
-// verifies each (child, issuer) pair once through the VerifyCache. A little over 400 lines:
-// the steps share the graph's Node and helpers, which no other file needs.
+// take the path OpenSSL builds from it (pki/verify/openssl_path.cpp), assign roles, then the
+// findings about the path and about the file's order. The issuer graph (pki/verify/chain_graph.h)
+// chooses the leaf and explains what OpenSSL's path lacks.
 #include <openssl/x509.h>
 
 #include <algorithm>
@@ -12,154 +11,17 @@
 #include <vector>
 
 #include "pki/load/chain_limits.h"
-#include "pki/verify/chain.h"
+#include "pki/verify/chain_graph.h"
 
 namespace certwatch::pki {
+
+using namespace chain_steps;  // the steps' shared graph and state
+
 namespace {
-
-// A certificate of the pool the graph is built over: the file's distinct certificates and
-// the trust anchors, merged by fingerprint.
-struct Node {
-  const Certificate* cert = nullptr;
-  int file_index = -1;  // first occurrence in the file
-  int trust_index = -1;
-  bool self_signed = false;
-};
-
-std::string cn_or_dn(const Certificate& c) {
-  std::string cn = c.subject_cn();
-  return cn.empty() ? c.subject() : cn;
-}
-
-std::string quoted(const Certificate& c) {
-  return "'" + cn_or_dn(c) + "'";
-}
-
-class Graph {
- public:
-  explicit Graph(const ChainInput& in) : in_(in) {
-    const auto& trust = *in.trust;
-    std::map<std::string, int> by_sha;
-    for (int i = 0; i < static_cast<int>(in.file.size()); ++i) {
-      auto [it, inserted] =
-          by_sha.emplace(in.file_sha256[static_cast<size_t>(i)], static_cast<int>(nodes_.size()));
-      if (!inserted) continue;
-      nodes_.push_back(Node{&in.file[static_cast<size_t>(i)], i, -1, false});
-    }
-    for (int t = 0; t < static_cast<int>(trust.certs().size()); ++t) {
-      auto it = by_sha.find(trust.sha256()[static_cast<size_t>(t)]);
-      if (it != by_sha.end()) {
-        nodes_[static_cast<size_t>(it->second)].trust_index = t;
-      } else {
-        trust_node_[t] = -1;  // created lazily: bundles can hold hundreds of anchors
-      }
-    }
-    for (auto& n : nodes_) n.self_signed = n.cert->self_issued() && signed_by(*n.cert, *n.cert);
-  }
-
-  std::vector<Node>& nodes() { return nodes_; }
-  // A bound of pki/load/chain_limits.h cut the work short: the graph may miss an issuer.
-  bool limited() const { return limited_; }
-
-  bool signed_by(const Certificate& child, const Certificate& issuer) {
-    // Bounded (pki/load/chain_limits.h): past the budget a pair counts as not signed.
-    if (signature_checks_ >= kMaxSignatureChecks) {
-      limited_ = true;
-      return false;
-    }
-    ++signature_checks_;
-    return in_.cache != nullptr ? in_.cache->signed_by(child, issuer) : child.signed_by(issuer);
-  }
-
-  // Candidate issuers of node `n` that verify, best first (file copies in file order, then
-  // anchors). `name_only` receives the count of candidates that matched by name alone.
-  std::vector<int> issuers_of(int n, int& name_only) {
-    auto cached = issuers_.find(n);
-    if (cached != issuers_.end()) {
-      name_only = name_only_[n];
-      return cached->second;
-    }
-    const Certificate& child = *nodes_[static_cast<size_t>(n)].cert;
-    const X509_NAME* issuer_name = X509_get_issuer_name(child.native());
-    const std::string aki = child.aki_keyid_hex();
-    std::vector<int> candidates;
-    const size_t file_nodes = nodes_.size();
-    for (size_t i = 0; i < file_nodes; ++i) {
-      if (static_cast<int>(i) == n || nodes_[i].file_index < 0) continue;
-      if (X509_NAME_cmp(issuer_name, X509_get_subject_name(nodes_[i].cert->native())) == 0)
-        candidates.push_back(static_cast<int>(i));
-    }
-    for (int t : in_.trust->by_subject(issuer_name)) candidates.push_back(node_for_trust(t));
-    std::vector<int> out;
-    int names = 0;
-    int tried = 0;
-    std::set<int> done;
-    for (int c : candidates) {
-      if (c == n || !done.insert(c).second) continue;
-      ++names;
-      const Certificate& cand = *nodes_[static_cast<size_t>(c)].cert;
-      const std::string ski = cand.ski_hex();
-      if (!aki.empty() && !ski.empty() && aki != ski) continue;  // OpenSSL skips these too
-      if (tried++ == kMaxIssuerCandidates) {
-        limited_ = true;
-        break;
-      }
-      if (signed_by(child, cand)) out.push_back(c);
-    }
-    issuers_[n] = out;
-    name_only_[n] = names;
-    name_only = names;
-    return out;
-  }
-
- private:
-  int node_for_trust(int t) {
-    auto it = trust_node_.find(t);
-    if (it != trust_node_.end() && it->second >= 0) return it->second;
-    for (size_t i = 0; i < nodes_.size(); ++i)
-      if (nodes_[i].trust_index == t) return static_cast<int>(i);
-    const Certificate& c = in_.trust->certs()[static_cast<size_t>(t)];
-    nodes_.push_back(Node{&c, -1, t, false});
-    nodes_.back().self_signed = c.self_issued() && signed_by(c, c);
-    trust_node_[t] = static_cast<int>(nodes_.size()) - 1;
-    return trust_node_[t];
-  }
-
-  const ChainInput& in_;
-  std::vector<Node> nodes_;
-  std::map<int, int> trust_node_;
-  std::map<int, std::vector<int>> issuers_;
-  std::map<int, int> name_only_;
-  int signature_checks_ = 0;
-  bool limited_ = false;
-};
 
 std::string position(int i) {
   return "position " + std::to_string(i);
 }
-
-// What the steps of analyze_chain share: the input, the graph, each file index's node, and
-// the analysis they fill in.
-struct Step {
-  const ChainInput& in;
-  const JudgeOptions& opt;
-  const std::string target;
-  const int n;
-  Graph g;
-  std::vector<int> node_of;  // node of each file index (duplicates map to their first copy)
-  ChainAnalysis& out;
-
-  Step(const ChainInput& input, ChainAnalysis& analysis)
-      : in(input),
-        opt(*input.options),
-        target(input.target),
-        n(static_cast<int>(input.file.size())),
-        g(input),
-        out(analysis) {}
-  std::vector<Node>& nodes() { return g.nodes(); }
-  bool distinct(int i) const { return out.duplicate_of[static_cast<size_t>(i)] < 0; }
-  std::string cert_target(int i) const { return target + "#" + std::to_string(i); }
-};
 
 // Duplicates by fingerprint, and the graph node of every file index.
 void index_file(Step& s) {
@@ -230,60 +92,6 @@ int choose_leaf(Step& s) {
   return leaf;
 }
 
-// The path from the leaf up, to a self-signed certificate, a missing issuer or a loop.
-// Returns the path nodes with more than one verifying issuer.
-std::vector<int> walk_path(Step& s) {
-  ChainAnalysis& out = s.out;
-  auto& nodes = s.nodes();
-  const JudgeOptions& opt = s.opt;
-  std::vector<int> ambiguous;
-  std::set<int> visited;
-  int cur = s.node_of[static_cast<size_t>(out.leaf)];
-  for (;;) {
-    visited.insert(cur);
-    const Node node = nodes[static_cast<size_t>(cur)];  // a copy: issuers_of() may grow nodes
-    out.path.push_back(PathNode{node.file_index, node.trust_index});
-    if (node.self_signed) {
-      out.end = node.trust_index >= 0 ? PathEnd::anchor : PathEnd::untrusted_root;
-      break;
-    }
-    int names = 0;
-    auto issuers = s.g.issuers_of(cur, names);
-    if (issuers.size() > 1) ambiguous.push_back(cur);
-    if (issuers.empty()) {
-      out.end = PathEnd::missing_issuer;
-      out.missing_issuer = node.cert->issuer();
-      if (names > 0) {
-        // The name is known but no candidate's key signed this certificate: a re-keyed CA
-        // or the wrong anchor. Say so rather than "missing".
-        bool anchor_named =
-            !s.in.trust->by_subject(X509_get_issuer_name(node.cert->native())).empty();
-        out.findings.push_back(make_finding(
-            opt.policy, anchor_named ? "chain.untrusted" : "chain.incomplete", s.target,
-            "a CA named '" + out.missing_issuer + "' is present but did not sign " +
-                quoted(*node.cert) + " (different key: re-issued CA or wrong trust anchor)"));
-        out.missing_issuer.clear();
-      }
-      break;
-    }
-    // Prefer an issuer that is valid now; candidates are already in preference order.
-    int next = issuers.front();
-    for (int c : issuers) {
-      const Validity v = nodes[static_cast<size_t>(c)].cert->validity();
-      if (v.not_before <= opt.now && opt.now <= v.not_after) {
-        next = c;
-        break;
-      }
-    }
-    if (visited.count(next) != 0) {
-      out.end = PathEnd::loop;
-      break;
-    }
-    cur = next;
-  }
-  return ambiguous;
-}
-
 // Roles: on the path by position (leaf, intermediate, root); duplicates as their first copy;
 // off the path "unrelated", except in a CA bundle. Returns which file indexes are on the path.
 std::vector<bool> assign_roles(Step& s) {
@@ -324,17 +132,17 @@ void path_findings(Step& s, const std::vector<int>& ambiguous) {
   auto& nodes = s.nodes();
   const JudgeOptions& opt = s.opt;
   const ChainInput& in = s.in;
+  const auto cert_at = [&](const PathNode& p) -> const Certificate& {
+    return p.file_index >= 0 ? in.file[static_cast<size_t>(p.file_index)]
+                             : in.trust->certs()[static_cast<size_t>(p.trust_index)];
+  };
   if (out.end == PathEnd::untrusted_root) {
-    const PathNode& top = out.path.back();
-    const Certificate& root = in.file[static_cast<size_t>(top.file_index)];
+    const Certificate& root = cert_at(out.path.back());
     out.findings.push_back(make_finding(opt.policy, "chain.untrusted", s.target,
                                         "the path ends at root " + quoted(root) + " (" +
                                             root.subject() + "), which is not a trust anchor"));
   } else if (out.end == PathEnd::missing_issuer && !out.missing_issuer.empty()) {
-    const PathNode& top = out.path.back();
-    const Certificate& c = top.file_index >= 0
-                               ? in.file[static_cast<size_t>(top.file_index)]
-                               : in.trust->certs()[static_cast<size_t>(top.trust_index)];
+    const Certificate& c = cert_at(out.path.back());
     out.findings.push_back(
         make_finding(opt.policy, "chain.incomplete", s.target,
                      "missing issuer '" + out.missing_issuer + "' of " + quoted(c) +
@@ -358,6 +166,20 @@ void path_findings(Step& s, const std::vector<int>& ambiguous) {
                      std::to_string(issuers.size()) + " certificates could sign " +
                          quoted(*nodes[static_cast<size_t>(a)].cert) + ": " + which));
   }
+}
+
+// The path node holding the same CA as `c` (subject and public key) under another
+// certificate: a cross-signed copy or a link certificate served beside the one the path uses.
+const PathNode* same_ca_on_path(Step& s, const Certificate& c) {
+  for (const PathNode& p : s.out.path) {
+    const Certificate& on = p.file_index >= 0
+                                ? s.in.file[static_cast<size_t>(p.file_index)]
+                                : s.in.trust->certs()[static_cast<size_t>(p.trust_index)];
+    if (!on.same_as(c) && on.subject() == c.subject() &&
+        on.spki_sha256_hex() == c.spki_sha256_hex())
+      return &p;
+  }
+  return nullptr;
 }
 
 // Findings about the file against the path: duplicates; for a chain file (not a CA bundle)
@@ -399,10 +221,15 @@ void file_findings(Step& s, const std::vector<bool>& on_path) {
   }
   for (int i = 0; i < n; ++i) {
     if (!s.distinct(i) || on_path[static_cast<size_t>(i)]) continue;
-    out.findings.push_back(make_finding(opt.policy, "chain.extra", s.cert_target(i),
-                                        quoted(in.file[static_cast<size_t>(i)]) + " at " +
-                                            position(i) + " is not on the path from the leaf " +
-                                            quoted(in.file[static_cast<size_t>(leaf)])));
+    const Certificate& extra = in.file[static_cast<size_t>(i)];
+    std::string msg = quoted(extra) + " at " + position(i) + " is not on the path from the leaf " +
+                      quoted(in.file[static_cast<size_t>(leaf)]);
+    if (const PathNode* same = same_ca_on_path(s, extra))
+      msg += ": another certificate of the same CA (same name and key) issued by '" +
+             extra.issuer() + "', a cross-sign or a key-rollover link; the path goes through " +
+             (same->trust_index >= 0 ? "the trust anchor" : "the file's other certificate") +
+             " for that CA; clients that trust only '" + extra.issuer() + "' need this one";
+    out.findings.push_back(make_finding(opt.policy, "chain.extra", s.cert_target(i), msg));
   }
   if (out.end == PathEnd::anchor || out.end == PathEnd::untrusted_root) {
     const int root = out.path.back().file_index;

@@ -118,6 +118,13 @@ bool is_anchor(const Certificate& c, const TrustIndex& trust) {
   return false;
 }
 
+// An anchor with the subject and the public key of `c` (another certificate of the same CA).
+bool same_key_as_anchor(const Certificate& c, const TrustIndex& trust) {
+  for (int t : trust.by_subject(X509_get_subject_name(c.native())))
+    if (trust.certs()[static_cast<size_t>(t)].spki_sha256_hex() == c.spki_sha256_hex()) return true;
+  return false;
+}
+
 // Checks shared by GnuTLS and Go on a path (leaf first, anchor last): validity of every
 // certificate, SHA-1 below the anchor, CA flags of issuers, EKU (serverAuth) on every
 // certificate that carries one.
@@ -155,12 +162,20 @@ ClientVerdict gnutls_client(const ClientContext& c) {
     }
     if (!found) break;
   }
-  // Cut at a certificate the trust list holds (it ends the path as the anchor).
-  for (size_t i = 0; i < path.size(); ++i)
+  // Cut at a certificate the trust list holds (it ends the path as the anchor). Past the
+  // leaf, one with an anchor's name and key is cut with everything after it, and the path
+  // goes on from the anchor (_gnutls_verify_crt_status, _gnutls_check_if_same_key): a served
+  // cross-signed copy or link certificate of a trusted root is not followed.
+  for (size_t i = 0; i < path.size(); ++i) {
     if (is_anchor(*path[i], *c.trust)) {
       path.resize(i + 1);
       break;
     }
+    if (i > 0 && same_key_as_anchor(*path[i], *c.trust)) {
+      path.resize(i);
+      break;
+    }
+  }
   if (!is_anchor(*path.back(), *c.trust)) {
     const Certificate* a = anchor_for(*path.back(), *c.trust);
     if (a == nullptr)

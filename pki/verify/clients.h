@@ -3,7 +3,9 @@
 // rules are the ones its library applies (read from its source, proved by
 // tests/integration/clients_test.cpp against the real client on loopback):
 //   openssl  OpenSSL 3.0 (s_client, Debian's security level 2), X509_verify_cert itself
-//   gnutls   GnuTLS 3.7 (gnutls-cli): sorts the chain, SHA-1 insecure, EKU on every CA
+//            (trusted issuers first: a served cross-sign above an anchor is not followed)
+//   gnutls   GnuTLS 3.7 (gnutls-cli): sorts the chain, cuts it at a trusted CA's name and
+//            key, SHA-1 insecure, EKU on every CA
 //   go       Go 1.19 crypto/x509: any path through the pool, SHA-1 rejected, KU ignored on leaves
 //   mbedtls  mbedTLS 2.28 with a 4 KiB record (max_fragment_length 4096, as small devices):
 //            issuers only after their child, SHA-1 and RSA < 2048 rejected, KU enforced

@@ -78,6 +78,28 @@ std::vector<Case> make_matrix(PkiFixture& f) {
   add("ec duplicate intermediate", {leaf.cert, int2.cert, int2.cert, int1.cert}, leaf.key, true);
   add("ec extra unrelated", {leaf.cert, int2.cert, stray.cert, int1.cert}, leaf.key, false);
   add("ec CA first (leaf not first)", {int2.cert, leaf.cert, int1.cert}, int2.key, true);
+  // Path building (issue 23). The trusted EC root cross-signed by an old root nobody here
+  // trusts (Let's Encrypt 2021-2024: ISRG Root X1 under DST Root CA X3), served last.
+  auto old_root = f.root("ec/oldroot", CertOptions::of("Matrix Old Root").with_days(3650));
+  auto cross = f.ca("ec/cross", old_root,
+                    CertOptions::of("Matrix EC Root").with_days(400).with_key(root.key), std::nullopt);
+  add("ec root cross-signed by an untrusted old root, served", {leaf.cert, int2.cert, int1.cert, cross.cert},
+      leaf.key, true);
+  // Key rollover under the trusted root's name: an old key (self-signed, untrusted) certifies
+  // the trusted root's key (NewWithOld), and the trusted key certifies the old one (OldWithNew)
+  // for a CA still under the old key.
+  auto prev = f.root("ec/prevroot", CertOptions::of("Matrix EC Root").with_days(3650));
+  auto new_with_old = f.ca("ec/newwithold", prev,
+                           CertOptions::of("Matrix EC Root").with_days(3000).with_key(root.key), std::nullopt);
+  add("ec link certificate (new key by old) served", {leaf.cert, int2.cert, int1.cert, new_with_old.cert},
+      leaf.key, true);
+  auto old_with_new = f.ca("ec/oldwithnew", root,
+                           CertOptions::of("Matrix EC Root").with_days(3000).with_key(prev.key), std::nullopt);
+  auto prev_int = f.ca("ec/previnterm", prev, CertOptions::of("Matrix EC Old-Key CA").with_days(1825), 0);
+  auto prev_leaf = f.server("ec/prevleaf", prev_int, CertOptions::of(kHost));
+  add("ec link certificate (old key by new) completes the path", {prev_leaf.cert, prev_int.cert, old_with_new.cert},
+      prev_leaf.key, true);
+  add("ec old-key CA without its link certificate", {prev_leaf.cert, prev_int.cert}, prev_leaf.key, false);
   // EKU variants.
   auto client_leaf = f.client("ec/clientleaf", int2, CertOptions::of(kHost).with_extra("subjectAltName = DNS:" + std::string(kHost)));
   add("ec leaf EKU clientAuth only", {client_leaf.cert, int2.cert, int1.cert}, client_leaf.key, true);
