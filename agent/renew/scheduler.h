@@ -12,6 +12,11 @@
 //   renewal.failed (critical) until a success; renewal.overdue once the due time has passed.
 // - Certificates with the same reload that are due within the same minute share one
 //   transaction, so the server reloads once.
+// - One transaction per entry across threads and processes: each holds the entry's
+//   DeployLock (pki/deploy/deploy_lock.h) from recovery to its end. A due entry whose lock
+//   another process (`certwatch renew`) holds is not a failure: it is tried again every
+//   kLockPoll on the agent clock, and the live set read again before deciding. An apply()
+//   that changes an entry while its transaction runs defers the new entry until it finished.
 // Each managed certificate is an inventory target (kind managed, id "managed/<name>")
 // holding its deployed chain as judged and the renewal findings, so they reach /metrics
 // (certwatch_finding), the API and the status page like any other finding.
@@ -26,6 +31,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -85,13 +91,17 @@ class RenewScheduler {
     std::unique_ptr<ClockTimer> ari_timer;
     std::string leaf_der;
     int64_t window_start = 0, window_end = 0;
+    bool waiting = false;   // due, but another process holds the lock
+    bool deferred = false;  // a changed entry waiting for the transaction of the old one
   };
 
   void schedule_from_live(Managed& m);
   void ask_suggested_window(Managed& m);
   void ask_again_in(Managed& m, int64_t seconds);
   void arm(Managed& m);
+  void recover(Managed& m);
   void fire(const std::string& name);
+  void wait_for_lock(Managed& m, const std::string& holder);
   void finished(const std::vector<RenewOutcome>& outcomes);
   void publish(Managed& m);
   int64_t window(const Managed& m) const;
@@ -106,6 +116,7 @@ class RenewScheduler {
   bool configured_ = false;
   bool stopped_ = false;
   std::map<std::string, Managed> managed_;
+  std::set<std::string> in_flight_;  // entries whose transaction runs; survives apply()
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // transactions outliving us
   std::mt19937_64 rng_{std::random_device{}()};
 };
