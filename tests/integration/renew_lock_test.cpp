@@ -17,6 +17,13 @@ namespace fs = std::filesystem;
 
 namespace renew_lock_test {
 
+// The ASan+UBSan build runs 3-5x slower: the windows a test holds open, and its bounds, grow.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int kSlow = 4;
+#else
+constexpr int kSlow = 1;
+#endif
+
 // Signals the broker to reload, then holds the transaction open for `seconds`.
 std::string slow_reload(const RenewLab& lab, int seconds) {
   return "{command: [sh, -c, \"kill -HUP $(cat " + lab.pid_file.string() + ") && sleep " +
@@ -120,8 +127,8 @@ TEST_CASE(
   };
   auto one = start("one");
   auto two = start("two");
-  const auto code_one = one->wait(std::chrono::seconds(90));
-  const auto code_two = two->wait(std::chrono::seconds(90));
+  const auto code_one = one->wait(std::chrono::seconds(90 * kSlow));
+  const auto code_two = two->wait(std::chrono::seconds(90 * kSlow));
   REQUIRE(code_one);
   REQUIRE(code_two);
   const auto out_one = testing::read_file(tmp / "renew-one.out"),
@@ -168,9 +175,10 @@ TEST_CASE(
   //    second renewal, no failure.
   testing::Process cli(
       {testing::certwatch_bin().string(), "renew", "-c", config.string(), "broker"},
-      tmp / "cli.out", {"CERTWATCH_FAULT_PAUSE=before_deploy:5000"});
+      tmp / "cli.out", {"CERTWATCH_FAULT_PAUSE=before_deploy:" + std::to_string(5000 * kSlow)});
   // Issued (the ledger has its row): it is paused before its deploy now.
-  REQUIRE(testing::eventually([&] { return ledger(lab).size() == 2; }, std::chrono::seconds(20)));
+  REQUIRE(testing::eventually([&] { return ledger(lab).size() == 2; },
+                              std::chrono::seconds(20 * kSlow)));
   agent_test::AgentProcess agent(tmp.path(), config, lab.http_port);
   REQUIRE(agent.wait_ready());
   CHECK(testing::eventually(
@@ -178,8 +186,8 @@ TEST_CASE(
         return agent.log().find("its renewal is held by pid " + std::to_string(cli.pid()) +
                                 " (renew)") != std::string::npos;
       },
-      std::chrono::seconds(10)));
-  const auto cli_code = cli.wait(std::chrono::seconds(60));
+      std::chrono::seconds(10 * kSlow)));
+  const auto cli_code = cli.wait(std::chrono::seconds(60 * kSlow));
   const auto cli_out = testing::read_file(tmp / "cli.out");
   INFO("renew:\n" << cli_out);
   REQUIRE(cli_code);
@@ -191,7 +199,7 @@ TEST_CASE(
         return agent.log().find("serial " + by_cli) != std::string::npos &&
                agent.log().find("deployed by another process meanwhile") != std::string::npos;
       },
-      std::chrono::seconds(15)));
+      std::chrono::seconds(15 * kSlow)));
   testing::sleep_ms(1500);  // a second transaction, if one started, would have begun by now
   CHECK(renew_test::renewals(agent.metrics(), "success") == 0);
   CHECK(renew_test::renewals(agent.metrics(), "failure") == 0);
@@ -203,7 +211,8 @@ TEST_CASE(
   due_config(lab, "DNS:two.lab.local");
   const auto started = starts(agent);
   REQUIRE(agent.process().signal(SIGHUP));
-  REQUIRE(testing::eventually([&] { return starts(agent) > started; }, std::chrono::seconds(20)));
+  REQUIRE(testing::eventually([&] { return starts(agent) > started; },
+                              std::chrono::seconds(20 * kSlow)));
   auto now = lab.renew(config, {"--force", "--wait", "0"});
   INFO("renew --wait 0:\n" << now.out << now.err);
   CHECK(now.exit_code == 4);
@@ -233,13 +242,14 @@ TEST_CASE(
   agent_test::AgentProcess agent(tmp.path(), config, lab.http_port);
   REQUIRE(agent.wait_ready());
   // Its renewal starts at once (the SANs changed); while its reload sleeps, the entry changes.
-  REQUIRE(testing::eventually([&] { return starts(agent) == 1; }, std::chrono::seconds(20)));
+  REQUIRE(
+      testing::eventually([&] { return starts(agent) == 1; }, std::chrono::seconds(20 * kSlow)));
   due_config(lab, "DNS:two.lab.local");
   REQUIRE(agent.process().signal(SIGHUP));
   // The first transaction ends, then the changed entry's own renewal follows it: two
   // successes one after the other, no failure.
   REQUIRE(testing::eventually([&] { return renew_test::renewals(agent.metrics(), "success") >= 2; },
-                              std::chrono::seconds(40)));
+                              std::chrono::seconds(40 * kSlow)));
   INFO(agent.log());
   CHECK(agent.log().find("changed while its renewal runs") != std::string::npos);
   CHECK(renew_test::renewals(agent.metrics(), "failure") == 0);

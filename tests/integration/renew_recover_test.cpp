@@ -15,6 +15,13 @@ namespace fs = std::filesystem;
 
 namespace renew_recover_test {
 
+// The ASan+UBSan build runs 3-5x slower: the windows a test holds open, and its bounds, grow.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int kSlow = 4;
+#else
+constexpr int kSlow = 1;
+#endif
+
 // The lab's config with the key in `keys` instead of beside the certificate.
 std::string split_config(const RenewLab& lab, const fs::path& keys, const std::string& text) {
   std::string out = text;
@@ -109,7 +116,7 @@ TEST_CASE(
   // Writable again: the next attempt renews, whole.
   ro.off();
   REQUIRE(testing::eventually([&] { return renew_test::renewals(agent.metrics(), "success") >= 1; },
-                              std::chrono::seconds(40)));
+                              std::chrono::seconds(40 * kSlow)));
   CHECK(pairing_problem(key, cert).empty());
   CHECK(agent_test::openssl_serial(cert) != old_serial);
   CHECK(testing::eventually([&] { return !has_finding(agent, "renewal.failed"); },
@@ -149,9 +156,9 @@ TEST_CASE(
   REQUIRE(lab.live_set_problem() == "key does not match certificate");
   // Another process holds the entry (flock(1) on its lock): the agent may not repair it yet,
   // and shows what is live.
-  testing::Process holder(
-      {"flock", (lab.state / "renew" / "broker" / "lock").string(), "sleep", "6"},
-      tmp / "flock.out");
+  testing::Process holder({"flock", (lab.state / "renew" / "broker" / "lock").string(), "sleep",
+                           std::to_string(6 * kSlow)},
+                          tmp / "flock.out");
   testing::sleep_ms(300);
   agent_test::AgentProcess agent(tmp.path(), config, lab.http_port);
   REQUIRE(agent.wait_ready());
@@ -159,9 +166,9 @@ TEST_CASE(
   CHECK(testing::eventually([&] { return has_finding(agent, "key.mismatch"); },
                             std::chrono::seconds(5)));
   // Released: the agent finishes the interrupted deploy under the lock.
-  REQUIRE(holder.wait(std::chrono::seconds(15)));
+  REQUIRE(holder.wait(std::chrono::seconds(15 * kSlow)));
   CHECK(testing::eventually([&] { return !has_finding(agent, "key.mismatch"); },
-                            std::chrono::seconds(20)));
+                            std::chrono::seconds(20 * kSlow)));
   CHECK(lab.live_set_problem().empty());
   CHECK_FALSE(fs::exists(lab.state / "renew" / "broker" / "intent"));
 }
