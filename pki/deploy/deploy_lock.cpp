@@ -34,7 +34,10 @@ Result<std::optional<DeployLock>> DeployLock::try_acquire(const fs::path& dir,
   if (auto r = make_directories(dir, 0700); !r) return r.error();
   const auto path = lock_path(dir);
   // Never unlinked: a waiter holding the old inode would lock a file nobody else sees.
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  // flock needs no write access: a lock file another user made (root's `certwatch renew`
+  // beside the agent's own user) still excludes; only who holds it goes unsaid.
+  if (fd < 0 && errno == EACCES) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return make_error("cannot open " + path.string() + ": " + std::strerror(errno), ErrorKind::io);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
