@@ -139,6 +139,9 @@ int run(const std::vector<std::string>& args) {
 
   // Held until the process ends: through the decision, the transaction and its rollback.
   std::optional<pki::DeployLock> lock;
+  // An abandoned deploy is renewed afresh, due or not: the renewal it belonged to was wanted,
+  // and the certificate it issued is not the live one.
+  bool abandoned = false;
   if (!a.dry_run) {
     auto taken = take_lock(target->store->dir(), a.name, a.wait_seconds);
     if (!taken) {
@@ -147,13 +150,15 @@ int run(const std::vector<std::string>& args) {
     }
     if (!*taken) return kExitLocked;
     lock = std::move(*taken);
-    if (auto r = target->store->recover(target->ownership); !r)
+    auto r = target->store->recover(target->ownership);
+    abandoned = r && r->outcome == pki::Recovery::Outcome::abandoned;
+    if (!r)
       std::fprintf(stderr, "%s: %s\n", a.name.c_str(), r.error().message.c_str());
     else if (r->outcome == pki::Recovery::Outcome::finished)
       std::printf("%s: finished a deploy that a crash interrupted\n", a.name.c_str());
-    else if (r->outcome == pki::Recovery::Outcome::abandoned)
-      std::fprintf(stderr, "%s: an interrupted deploy could not be finished: %s\n", a.name.c_str(),
-                   r->reason.c_str());
+    else if (abandoned)
+      std::fprintf(stderr, "%s: an interrupted deploy could not be finished: %s; renewing afresh\n",
+                   a.name.c_str(), r->reason.c_str());
   }
   const auto live = target->store->read_live();
   const auto usable = agent::check_live_set(*target, live);
@@ -169,7 +174,7 @@ int run(const std::vector<std::string>& args) {
   } else {
     std::printf("%s: must be issued: %s\n", a.name.c_str(), usable.error().message.c_str());
   }
-  if (usable && due > now && !a.force) {
+  if (usable && due > now && !a.force && !abandoned) {
     std::printf("%s: not due; nothing done (--force renews anyway)\n", a.name.c_str());
     return kExitOk;
   }

@@ -6,8 +6,6 @@
 // `pki list` for the ledger.
 #include <catch2/catch.hpp>
 #include <csignal>
-#include <map>
-#include <nlohmann/json.hpp>
 #include <regex>
 
 #include "integration/renew_harness.h"
@@ -37,41 +35,11 @@ std::string with_san(std::string text, const std::string& san) {
   return text;
 }
 
-std::string norm(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return agent_test::strip_zeros(s);
-}
-
 // The serial a `certwatch renew` printed as renewed ("" if none).
 std::string printed_serial(const std::string& out) {
   std::smatch m;
   static const std::regex re("renewed: serial ([0-9A-Fa-f]+)");
-  return std::regex_search(out, m, re) ? norm(m[1].str()) : "";
-}
-
-// The ledger's rows of "broker": serial -> status; none when it cannot be read.
-std::map<std::string, std::string> ledger(const RenewLab& lab) {
-  std::map<std::string, std::string> out;
-  // Polled while a renewal writes the ledger: a failed read is an empty answer, not an abort.
-  const auto r =
-      pki_cli::certwatch({"pki", "list", "--dir", lab.pki.string(), "--ca", "server-ca", "--json"});
-  const auto rows = nlohmann::json::parse(r.out, nullptr, false);
-  if (r.exit_code != 0 || !rows.is_array()) return out;
-  for (const auto& row : rows)
-    if (row["name"] == "broker")
-      out[norm(row["serial"].get<std::string>())] = row["status"].get<std::string>();
-  return out;
-}
-
-std::vector<std::string> valid_rows(const RenewLab& lab) {
-  std::vector<std::string> out;
-  for (const auto& [serial, status] : ledger(lab))
-    if (status == "valid") out.push_back(serial);
-  return out;
-}
-
-std::string disk_serial(const RenewLab& lab) {
-  return norm(agent_test::openssl_serial(lab.certs / "server.cert.pem"));
+  return std::regex_search(out, m, re) ? renew_test::comparable_serial(m[1].str()) : "";
 }
 
 // How many transactions the agent started ("renew broker: starting" in its log).
@@ -91,10 +59,10 @@ bool renewal_failed(agent_test::AgentProcess& agent) {
 
 // What every test ends with: the files whole, served, and the ledger's one current row.
 void check_truth(const RenewLab& lab) {
-  const auto disk = disk_serial(lab);
+  const auto disk = renew_test::disk_serial(lab);
   CHECK(lab.live_set_problem().empty());
-  CHECK(norm(lab.served_serial()) == disk);
-  CHECK(valid_rows(lab) == std::vector<std::string>{disk});
+  CHECK(renew_test::comparable_serial(lab.served_serial()) == disk);
+  CHECK(renew_test::valid_rows(lab) == std::vector<std::string>{disk});
 }
 
 // The lab bootstrapped (signal reload) and its broker started on the deployed set.
@@ -120,12 +88,19 @@ TEST_CASE(
   auto broker = serving(lab);
   const auto config = lab.write_config(lab.config("1h", "", slow_reload(lab, 2)));
   const auto start = [&](const std::string& tag) {
+    // Paused before its deploy (a slow CA): the first one still holds the entry when the
+    // second one starts, however loaded the machine.
     return std::make_unique<testing::Process>(
         std::vector<std::string>{testing::certwatch_bin().string(), "renew", "-c", config.string(),
                                  "broker", "--force"},
-        tmp / ("renew-" + tag + ".out"));
+        tmp / ("renew-" + tag + ".out"),
+        std::vector<std::string>{"CERTWATCH_FAULT_PAUSE=before_deploy:" +
+                                 std::to_string(3000 * kSlow)});
   };
   auto one = start("one");
+  // The first one has issued (the ledger has its row) when the second one starts.
+  REQUIRE(testing::eventually([&] { return renew_test::ledger(lab).size() == 2; },
+                              std::chrono::seconds(20 * kSlow)));
   auto two = start("two");
   const auto code_one = one->wait(std::chrono::seconds(90 * kSlow));
   const auto code_two = two->wait(std::chrono::seconds(90 * kSlow));
@@ -136,24 +111,19 @@ TEST_CASE(
   INFO("one:\n" << out_one << "\ntwo:\n" << out_two);
   CHECK(*code_one == 0);
   CHECK(*code_two == 0);
-  // Exactly one of them waited, and named the other.
-  const auto waited_for = [](const std::string& out, int pid) {
-    return out.find("waiting: the renewal of broker is held by pid " + std::to_string(pid) +
-                    " (renew) since ") != std::string::npos;
-  };
-  const bool one_waited = waited_for(out_one, two->pid()),
-             two_waited = waited_for(out_two, one->pid());
-  REQUIRE(one_waited != two_waited);
-  const auto first = printed_serial(one_waited ? out_two : out_one);
-  const auto second = printed_serial(one_waited ? out_one : out_two);
+  // The second one waited, and named the first.
+  CHECK(out_one.find("waiting:") == std::string::npos);
+  CHECK(out_two.find("waiting: the renewal of broker is held by pid " + std::to_string(one->pid()) +
+                     " (renew) since ") != std::string::npos);
+  const auto first = printed_serial(out_one), second = printed_serial(out_two);
   REQUIRE_FALSE(first.empty());
   REQUIRE_FALSE(second.empty());
   CHECK(first != second);
   // The last one's serial is the live one; the first one's was live until the second replaced
   // it: the ledger says superseded, not current.
-  CHECK(second == disk_serial(lab));
+  CHECK(second == renew_test::disk_serial(lab));
   check_truth(lab);
-  const auto rows = ledger(lab);
+  const auto rows = renew_test::ledger(lab);
   REQUIRE(rows.count(first) == 1);
   CHECK(rows.at(first) != "valid");
 }
@@ -177,7 +147,7 @@ TEST_CASE(
       {testing::certwatch_bin().string(), "renew", "-c", config.string(), "broker"},
       tmp / "cli.out", {"CERTWATCH_FAULT_PAUSE=before_deploy:" + std::to_string(5000 * kSlow)});
   // Issued (the ledger has its row): it is paused before its deploy now.
-  REQUIRE(testing::eventually([&] { return ledger(lab).size() == 2; },
+  REQUIRE(testing::eventually([&] { return renew_test::ledger(lab).size() == 2; },
                               std::chrono::seconds(20 * kSlow)));
   agent_test::AgentProcess agent(tmp.path(), config, lab.http_port);
   REQUIRE(agent.wait_ready());
@@ -193,7 +163,7 @@ TEST_CASE(
   REQUIRE(cli_code);
   CHECK(*cli_code == 0);
   const auto by_cli = printed_serial(cli_out);
-  CHECK(by_cli == disk_serial(lab));
+  CHECK(by_cli == renew_test::disk_serial(lab));
   CHECK(testing::eventually(
       [&] {
         return agent.log().find("serial " + by_cli) != std::string::npos &&
@@ -224,7 +194,7 @@ TEST_CASE(
   CHECK(after.out.find("waiting: the renewal of broker is held by pid " +
                        std::to_string(agent.process().pid()) + " (agent)") != std::string::npos);
   CHECK(renew_test::renewals(agent.metrics(), "success") == 1);
-  CHECK(printed_serial(after.out) == disk_serial(lab));
+  CHECK(printed_serial(after.out) == renew_test::disk_serial(lab));
   CHECK_FALSE(renewal_failed(agent));
   check_truth(lab);
 }

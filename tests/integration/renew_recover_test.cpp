@@ -142,6 +142,22 @@ TEST_CASE(
   CHECK(lab.live_set_problem().empty());
   CHECK(agent_test::openssl_serial(lab.certs / "server.cert.pem") != old_serial);
   CHECK_FALSE(fs::exists(lab.state / "renew" / "broker" / "intent"));
+  CHECK(renew_test::valid_rows(lab) == std::vector<std::string>{renew_test::disk_serial(lab)});
+
+  // The same without --force, on a certificate that is not due: the abandoned renewal was
+  // wanted, and its certificate (current in the ledger) is not the live one, so it renews.
+  REQUIRE(lab.renew(config, {"--force"}, {"CERTWATCH_FAULT=after_key_write"}).exit_code ==
+          certwatch::pki::kFaultExitCode);
+  fs::remove(lab.state / "renew" / "broker" / "next" / "key.pem");
+  const auto live_before = renew_test::disk_serial(lab);
+  auto plain = lab.renew(config);
+  INFO(plain.out << plain.err);
+  CHECK(plain.exit_code == 0);
+  CHECK(plain.err.find("renewing afresh") != std::string::npos);
+  CHECK(plain.out.find("renewed: serial") != std::string::npos);
+  CHECK(renew_test::disk_serial(lab) != live_before);
+  CHECK(lab.live_set_problem().empty());
+  CHECK(renew_test::valid_rows(lab) == std::vector<std::string>{renew_test::disk_serial(lab)});
 }
 
 TEST_CASE(
