@@ -2,8 +2,8 @@
 // when a transaction fails. On the agent's Clock, so tests move time instead of sleeping.
 //
 // - Bootstrap: a managed certificate that is missing, unreadable, or does not match its
-//   entry (key, SANs, key type) is due at once. An interrupted deploy is finished first
-//   (pki/deploy/cert_set.h recover()).
+//   entry (key, SANs, key type) is due at once. An interrupted deploy is finished first, or
+//   undone when it cannot be (pki/deploy/cert_set.h recover()); an undone one is due at once.
 // - Due: notAfter - renew_before (default a third of the configured validity), minus a
 //   jitter of up to validity/20 drawn once per certificate; or, when the issuer offers ARI
 //   (an ACME directory with renewalInfo), a moment drawn in the CA's suggested window.
