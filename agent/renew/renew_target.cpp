@@ -174,4 +174,17 @@ certwatch::Result<pki::Certificate> judge_issued(const RenewTarget& t, const Iss
   return leaf;
 }
 
+certwatch::Result<int> reinstate_live(const RenewTarget& t, int64_t now) {
+  auto live = t.store->read_live();
+  if (!live) return live.error();
+  if (!*live) return 0;
+  auto n = t.issuer->reinstate((*live)->cert, now);
+  if (n && *n > 0)
+    spdlog::warn(
+        "renew {}: the live certificate is current again in the issuer's records ({} "
+        "issuance(s) that never went live withdrawn)",
+        t.entry.name, *n);
+  return n;
+}
+
 }  // namespace certwatch::agent

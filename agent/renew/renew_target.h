@@ -48,6 +48,13 @@ std::vector<std::shared_ptr<RenewTarget>> make_renew_targets(boost::asio::io_con
 certwatch::Result<void> check_live_set(
     const RenewTarget& t, const certwatch::Result<std::optional<pki::CertSetBytes>>& live);
 
+// The live certificate is the current one of its name in the issuer's records again, where
+// sets that never went live superseded it (a crash between issuance and deploy, or between a
+// rollback and its withdraw; cert_issuer.h reinstate()). Call under the entry's lock, after
+// the store's recover(). Logs what it withdrew and returns how many; nothing to do when no
+// set is live.
+certwatch::Result<int> reinstate_live(const RenewTarget& t, int64_t now);
+
 // Judges an issued set before anything live is touched: key matches the leaf, the chain is
 // complete and in order up to the issuer's root, the leaf lies inside its issuer's validity,
 // SANs, subject and key type are the configured ones. An error names the first problem. A

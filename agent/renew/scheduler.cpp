@@ -3,12 +3,15 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 
 #include "agent/renew/acme_issuer.h"
 #include "agent/renew/reloader.h"
 #include "base/duration.h"
 #include "config/judge_context.h"
+#include "pki/deploy/deploy_lock.h"
 #include "pki/load/load.h"
+#include "pki/x509/key.h"
 
 namespace certwatch::agent {
 namespace {
@@ -20,6 +23,9 @@ constexpr int64_t kMaxBackoff = 3600;
 // (a mass revocation) is heard within a day. The shortest interval is agent.renew_retry.
 constexpr int64_t kAriDefaultRetry = 6 * 3600;
 constexpr int64_t kAriMaxRetry = 86400;
+// A due entry whose lock another process holds is tried again this often (agent clock): a
+// `certwatch renew` takes seconds, and the files it leaves decide what happens next.
+constexpr std::chrono::seconds kLockPoll{1};
 
 bool renewal_config_changed(const config::Config& a, const config::Config& b) {
   return a.managed != b.managed || a.issuers != b.issuers || a.endpoints != b.endpoints ||
@@ -72,11 +78,17 @@ void RenewScheduler::apply(const config::Config& cfg) {
     m.reload_key = m.target->entry.reload.kind == config::Reload::Kind::none
                        ? ""
                        : describe_reload(m.target->entry.reload);
-    // A deploy a crash interrupted is finished before anything else looks at the files.
-    if (auto r = m.target->store->recover(m.target->ownership); !r)
-      spdlog::error("renew {}: {}", name, r.error().message);
-    else if (*r)
-      spdlog::warn("renew {}: finished a deploy that was interrupted", name);
+    if (in_flight_.count(name) != 0) {
+      // The old entry's transaction still runs and holds the lock: a second one now would
+      // reload beside it and could roll back onto its set. The new entry is scheduled from
+      // the files that transaction leaves, when it finished (finished()).
+      m.deferred = m.st.running = true;
+      spdlog::info("renew {}: changed while its renewal runs; the new entry applies after it",
+                   name);
+      publish(m);
+      continue;
+    }
+    recover(m);
     schedule_from_live(m);
     publish(m);
     arm(m);
@@ -181,36 +193,122 @@ void RenewScheduler::arm(Managed& m) {
   });
 }
 
+// A deploy a crash interrupted is ended (pki/deploy/cert_set.h recover()) before anything else
+// looks at the files, under the entry's lock: while another process holds it, that process is
+// mid-transaction and ends its deploy itself. One that cannot be finished is abandoned (the
+// previous set back), reported as a failed renewal, and a fresh transaction follows at once.
+void RenewScheduler::recover(Managed& m) {
+  auto lock = pki::DeployLock::try_acquire(m.target->store->dir(), "agent");
+  if (!lock || !*lock) {
+    if (!lock) spdlog::error("renew {}: {}", m.st.name, lock.error().message);
+    return;
+  }
+  auto r = m.target->store->recover(m.target->ownership);
+  if (!r) {
+    spdlog::error("renew {}: {}", m.st.name, r.error().message);
+    return;
+  }
+  if (r->outcome == pki::Recovery::Outcome::finished)
+    spdlog::warn("renew {}: finished a deploy that was interrupted", m.st.name);
+  if (auto n = reinstate_live(*m.target, clock_.now()); !n)
+    spdlog::warn("renew {}: cannot reinstate the live certificate in the issuer's records: {}",
+                 m.st.name, n.error().message);
+  if (r->outcome != pki::Recovery::Outcome::abandoned) return;
+  spdlog::error("renew {}: an interrupted deploy could not be finished: {}; renewing again",
+                m.st.name, r->reason);
+  ++m.st.failures;
+  m.st.last_error = "an interrupted deploy could not be finished: " + r->reason;
+  m.st.next_at = clock_.now();
+}
+
+// Another process (`certwatch renew`) holds the entry's lock: not a failure, the entry is
+// tried again after kLockPoll.
+void RenewScheduler::wait_for_lock(Managed& m, const std::string& holder) {
+  if (!m.waiting)
+    spdlog::info("renew {}: due, but its renewal is held by {}; trying again when it is released",
+                 m.st.name, holder);
+  m.waiting = true;
+  m.timer->wait_for(kLockPoll, [this, name = m.st.name](bool fired) {
+    if (fired && !stopped_) fire(name);
+  });
+}
+
 void RenewScheduler::fire(const std::string& name) {
   auto it = managed_.find(name);
   if (it == managed_.end() || it->second.st.running || it->second.reconciling) return;
+  auto& first = it->second;
   const int64_t now = clock_.now();
-  std::vector<std::shared_ptr<RenewTarget>> batch{it->second.target};
-  it->second.st.running = true;
-  if (!it->second.reload_key.empty())
-    for (auto& [other, m] : managed_)
-      if (other != name && !m.st.running && m.reload_key == it->second.reload_key &&
-          m.st.next_at <= now + kShareReloadSeconds) {
-        m.timer->cancel();
-        m.st.running = true;
-        batch.push_back(m.target);
-      }
-  for (const auto& t : batch)
+  auto lock = pki::DeployLock::try_acquire(first.target->store->dir(), "agent");
+  if (!lock) {
+    RenewOutcome o;
+    o.name = name;
+    o.failed_step = RenewStep::setup;
+    o.failure = lock.error();
+    o.error = describe_failure(o);
+    return finished({o});
+  }
+  if (!*lock)
+    return wait_for_lock(first, pki::describe(pki::DeployLock::holder(first.target->store->dir())));
+  if (first.waiting) {
+    // The holder may just have renewed it: decide again from the files it left.
+    first.waiting = false;
+    const std::string before = first.st.serial;
+    schedule_from_live(first);
+    if (!first.st.serial.empty() && first.st.serial != before) {
+      spdlog::info("renew {}: serial {} was deployed by another process meanwhile", name,
+                   first.st.serial);
+      first.st.failures = 0;
+      first.st.last_error.clear();
+      first.st.next_at = first.st.due_at;
+    }
+    if (first.st.next_at > now) {
+      publish(first);
+      return arm(first);
+    }
+  }
+  auto locks = std::make_shared<std::vector<pki::DeployLock>>();
+  locks->push_back(std::move(**lock));
+  std::vector<std::shared_ptr<RenewTarget>> batch{first.target};
+  first.st.running = true;
+  if (!first.reload_key.empty())
+    for (auto& [other, m] : managed_) {
+      if (other == name || m.st.running || m.reload_key != first.reload_key ||
+          m.st.next_at > now + kShareReloadSeconds)
+        continue;
+      // One whose lock is held elsewhere goes on its own timer, and waits there.
+      auto l = pki::DeployLock::try_acquire(m.target->store->dir(), "agent");
+      if (!l || !*l) continue;
+      locks->push_back(std::move(**l));
+      m.timer->cancel();
+      m.st.running = true;
+      batch.push_back(m.target);
+    }
+  for (const auto& t : batch) {
+    in_flight_.insert(t->entry.name);
     spdlog::info("renew {}: starting ({})", t->entry.name, t->issuer->describe());
+  }
+  // The locks are held until the transaction's last step (a rollback's reload included) is
+  // done and its outcome recorded.
   run_renewal(io_, std::move(batch), now, verify_,
-              [this, alive = alive_](std::vector<RenewOutcome> outcomes) {
+              [this, alive = alive_, locks](std::vector<RenewOutcome> outcomes) {
                 if (*alive) finished(outcomes);
+                locks->clear();
               });
 }
 
 void RenewScheduler::finished(const std::vector<RenewOutcome>& outcomes) {
   const int64_t now = clock_.now();
   for (const auto& o : outcomes) {
+    in_flight_.erase(o.name);
     sink_.renewal_finished(o);
     auto it = managed_.find(o.name);
     if (it == managed_.end()) continue;
     auto& m = it->second;
     m.st.running = false;
+    if (m.deferred) {
+      m.deferred = false;
+      spdlog::info("renew {}: the changed entry applies now that its renewal finished", o.name);
+    }
     if (o.ok) {
       spdlog::info("renew {}: serial {} deployed{}, valid until {} ({:.3f} s)", o.name, o.serial,
                    o.verified ? " and served" : "", certwatch::format_iso8601(o.not_after),
@@ -233,15 +331,29 @@ void RenewScheduler::finished(const std::vector<RenewOutcome>& outcomes) {
     }
     publish(m);
     arm(m);
-    start_reconcile(m);
+    // After the transaction's locks are released (they are, right after this returns): the
+    // reconcile takes the entry's lock of its own.
+    boost::asio::post(io_, [this, alive = alive_, name = o.name] {
+      if (!*alive || stopped_) return;
+      if (auto it = managed_.find(name); it != managed_.end()) start_reconcile(it->second);
+    });
   }
 }
 
+// Under the entry's lock, since a reconcile may reload the server: while another process
+// holds it, that process is mid-transaction and proves (and reconciles) its own set.
 void RenewScheduler::start_reconcile(Managed& m) {
-  if (stopped_ || m.reconciling) return;
+  if (stopped_ || m.reconciling || m.st.running) return;
+  auto lock = pki::DeployLock::try_acquire(m.target->store->dir(), "agent");
+  if (!lock || !*lock) {
+    if (!lock) spdlog::error("renew {}: {}", m.st.name, lock.error().message);
+    return;
+  }
+  auto held = std::make_shared<pki::DeployLock>(std::move(**lock));
   m.reconciling = ++reconciles_;
   reconcile(io_, m.target, m.asks, verify_,
-            [this, alive = alive_, name = m.st.name, id = m.reconciling](ReconcileOutcome r) {
+            [this, alive = alive_, name = m.st.name, id = m.reconciling, held](ReconcileOutcome r) {
+              (void)held;  // the entry's lock, released when the reconcile ends
               if (*alive) reconciled(name, id, r);
             });
 }
@@ -293,8 +405,13 @@ void RenewScheduler::publish(Managed& m) {
   if (live && *live) {
     auto loaded = pki::load_bytes(e.chain ? (*live)->chain : (*live)->cert, target.id);
     if (loaded && !loaded->certs.empty()) {
+      // The live key is paired with the leaf, so that a key and certificate that do not
+      // belong together show here as key.mismatch. Its mode is the entry's (configured) and
+      // not judged here: 0 keeps key.permissions out.
+      std::optional<pki::KeyRecord> key;
+      if (auto k = pki::key_from_bytes((*live)->key, e.key.string(), 0); k) key = std::move(*k);
       // The issuer's bundle through the store: read again when it was rotated since.
-      report = pki::judge_chain(target.id, loaded->certs, std::nullopt,
+      report = pki::judge_chain(target.id, loaded->certs, key,
                                 config::judge_context(config_, e, trust_).at(clock_.now()));
     }
   }

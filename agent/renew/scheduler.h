@@ -2,8 +2,8 @@
 // when a transaction fails. On the agent's Clock, so tests move time instead of sleeping.
 //
 // - Bootstrap: a managed certificate that is missing, unreadable, or does not match its
-//   entry (key, SANs, key type) is due at once. An interrupted deploy is finished first
-//   (pki/deploy/cert_set.h recover()).
+//   entry (key, SANs, key type) is due at once. An interrupted deploy is finished first, or
+//   undone when it cannot be (pki/deploy/cert_set.h recover()); an undone one is due at once.
 // - Due: notAfter - renew_before (default a third of the configured validity), minus a
 //   jitter of up to validity/20 drawn once per certificate; or, when the issuer offers ARI
 //   (an ACME directory with renewalInfo), a moment drawn in the CA's suggested window.
@@ -15,6 +15,11 @@
 //   serve the deployed leaf is a failed attempt (renewal.failed with the reason).
 // - Certificates with the same reload that are due within the same minute share one
 //   transaction, so the server reloads once.
+// - One transaction per entry across threads and processes: each holds the entry's
+//   DeployLock (pki/deploy/deploy_lock.h) from recovery to its end. A due entry whose lock
+//   another process (`certwatch renew`) holds is not a failure: it is tried again every
+//   kLockPoll on the agent clock, and the live set read again before deciding. An apply()
+//   that changes an entry while its transaction runs defers the new entry until it finished.
 // Each managed certificate is an inventory target (kind managed, id "managed/<name>")
 // holding its deployed chain as judged and the renewal findings, so they reach /metrics
 // (certwatch_finding), the API and the status page like any other finding.
@@ -29,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -93,13 +99,17 @@ class RenewScheduler {
     // a renewal due meanwhile waits for it).
     std::vector<std::shared_ptr<const EndpointContext>> asks;
     uint64_t reconciling = 0;
+    bool waiting = false;   // due, but another process holds the lock
+    bool deferred = false;  // a changed entry waiting for the transaction of the old one
   };
 
   void schedule_from_live(Managed& m);
   void ask_suggested_window(Managed& m);
   void ask_again_in(Managed& m, int64_t seconds);
   void arm(Managed& m);
+  void recover(Managed& m);
   void fire(const std::string& name);
+  void wait_for_lock(Managed& m, const std::string& holder);
   void finished(const std::vector<RenewOutcome>& outcomes);
   void start_reconcile(Managed& m);
   void reconciled(const std::string& name, uint64_t id, const ReconcileOutcome& r);
@@ -117,6 +127,7 @@ class RenewScheduler {
   bool stopped_ = false;
   std::map<std::string, Managed> managed_;
   uint64_t reconciles_ = 0;
+  std::set<std::string> in_flight_;  // entries whose transaction runs; survives apply()
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // transactions outliving us
   std::mt19937_64 rng_{std::random_device{}()};
 };

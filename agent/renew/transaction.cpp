@@ -87,10 +87,20 @@ struct Transaction : std::enable_shared_from_this<Transaction> {
       fail(i, RenewStep::setup, t.setup.error());
       return issue(i + 1);
     }
-    if (auto r = t.store->recover(t.ownership); !r) {
-      fail(i, RenewStep::recover, r.error());
+    auto recovered = t.store->recover(t.ownership);
+    if (!recovered) {
+      fail(i, RenewStep::recover, recovered.error());
       return issue(i + 1);
     }
+    // The caller holds the entry's lock, so an intent here is a crash's, never a live
+    // transaction's; one that could not be finished is reported and this one goes on.
+    if (recovered->outcome == pki::Recovery::Outcome::abandoned)
+      spdlog::error("renew {}: an interrupted deploy could not be finished: {}", t.entry.name,
+                    recovered->reason);
+    // A failure here is the records' problem, not this renewal's: logged, and it goes on.
+    if (auto r = reinstate_live(t, now); !r)
+      spdlog::warn("renew {}: cannot reinstate the live certificate in the issuer's records: {}",
+                   t.entry.name, r.error().message);
     IssueOrder order{.name = t.entry.name,
                      .profile = t.entry.profile,
                      .subject = t.entry.subject,

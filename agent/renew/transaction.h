@@ -3,8 +3,11 @@
 // anything live is touched, deploy the set atomically (pki/deploy/cert_set.h); then reload the
 // server once; then prove by handshake that each verify_endpoint serves its new leaf. A set
 // whose proof fails is rolled back to the previous one and the server reloaded again.
-// Fault points (pki/deploy/fault_point.h, test builds): after_key_write, after_cert_write,
-// after_chain_write (in the deploy), before_reload, after_reload.
+// Fault points (pki/deploy/fault_point.h, test builds): before_deploy, after_key_write,
+// after_cert_write, after_chain_write (in the deploy), before_reload, after_reload.
+// One transaction per entry: the caller holds each target's DeployLock
+// (pki/deploy/deploy_lock.h) until `done` ran, so the recovery, the deploy and the rollback
+// here never meet another transaction's files.
 // Thread-safety: io_context thread only; the targets must outlive the transaction.
 #pragma once
 

@@ -144,7 +144,8 @@ Result<void> write_file_atomic(const std::filesystem::path& path, std::string_vi
   return write_files_atomic({FileWrite{path, bytes, mode}}, options);
 }
 
-Result<void> write_files_atomic(const std::vector<FileWrite>& files, AtomicWriteOptions options) {
+Result<void> write_files_atomic(const std::vector<FileWrite>& files, AtomicWriteOptions options,
+                                const std::function<void(size_t)>& after_rename) {
   std::vector<std::unique_ptr<TempFile>> staged;
   for (const auto& f : files) {
     auto t = stage(f.path, f.bytes, f.mode, f.uid, f.gid);
@@ -160,6 +161,7 @@ Result<void> write_files_atomic(const std::vector<FileWrite>& files, AtomicWrite
     }
     const auto d = dir_of(files[i].path);
     if (std::find(dirs.begin(), dirs.end(), d) == dirs.end()) dirs.push_back(d);
+    if (after_rename) after_rename(i);
   }
   for (const auto& d : dirs)
     if (auto r = fsync_directory(d); !r) return r;

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <functional>
 #include <string_view>
 #include <vector>
 
@@ -35,8 +36,10 @@ struct FileWrite {
   uid_t uid = static_cast<uid_t>(-1);
   gid_t gid = static_cast<gid_t>(-1);
 };
+// `after_rename(i)` runs after the i-th rename, before the next one (the renewer's fault points).
 Result<void> write_files_atomic(const std::vector<FileWrite>& files,
-                                AtomicWriteOptions options = {});
+                                AtomicWriteOptions options = {},
+                                const std::function<void(size_t)>& after_rename = {});
 
 // Creates `dir` and its missing parents with `mode` (umask not applied to the last level).
 // An existing directory is left as it is.

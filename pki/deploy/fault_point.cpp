@@ -9,6 +9,12 @@ namespace certwatch::pki {
 
 #ifdef CERTWATCH_FAULT_POINTS
 void fault_point(std::string_view name) {
+  if (const char* pause = std::getenv("CERTWATCH_FAULT_PAUSE"); pause != nullptr) {
+    const std::string_view p(pause);
+    const auto colon = p.find(':');
+    if (colon != std::string_view::npos && p.substr(0, colon) == name)
+      ::usleep(static_cast<useconds_t>(std::atol(pause + colon + 1)) * 1000);
+  }
   const char* want = std::getenv("CERTWATCH_FAULT");
   if (want != nullptr && name == want) ::_exit(kFaultExitCode);
 }

@@ -5,6 +5,8 @@
 //   CERTWATCH_FAULT=<point>            fault_point("<point>") ends the process at once (_exit 86),
 //                                      as a crash or a power cut would: nothing is flushed
 //   CERTWATCH_FAULT_ENOSPC=<file>      while <file> exists, every atomic write fails with ENOSPC
+//   CERTWATCH_FAULT_PAUSE=<point>:<ms> fault_point("<point>") first sleeps <ms> (a slow step:
+//                                      holds a transaction open for the lock tests)
 //
 // Thread-safety: reads the environment only.
 #pragma once

@@ -6,7 +6,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "integration/agent_harness.h"
@@ -120,6 +122,39 @@ struct RenewLab {
                         std::chrono::seconds(15));
   }
 };
+
+// A serial as the tests compare them: upper-case hex without leading zeros.
+inline std::string comparable_serial(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return agent_test::strip_zeros(s);
+}
+
+// The ledger's rows of "broker": serial -> status; none when it cannot be read.
+inline std::map<std::string, std::string> ledger(const RenewLab& lab) {
+  std::map<std::string, std::string> out;
+  // Polled while a renewal writes the ledger: a failed read is an empty answer, not an abort.
+  const auto r =
+      pki_cli::certwatch({"pki", "list", "--dir", lab.pki.string(), "--ca", "server-ca", "--json"});
+  const auto rows = nlohmann::json::parse(r.out, nullptr, false);
+  if (r.exit_code != 0 || !rows.is_array()) return out;
+  for (const auto& row : rows)
+    if (row["name"] == "broker")
+      out[comparable_serial(row["serial"].get<std::string>())] = row["status"].get<std::string>();
+  return out;
+}
+
+// The serials the ledger calls current (status valid) for "broker".
+inline std::vector<std::string> valid_rows(const RenewLab& lab) {
+  std::vector<std::string> out;
+  for (const auto& [serial, status] : ledger(lab))
+    if (status == "valid") out.push_back(serial);
+  return out;
+}
+
+// The serial of the live certificate file.
+inline std::string disk_serial(const RenewLab& lab) {
+  return comparable_serial(agent_test::openssl_serial(lab.certs / "server.cert.pem"));
+}
 
 // Sum of certwatch_renewals_total{result=...} in a /metrics body.
 inline double renewals(const std::string& metrics, const std::string& result) {

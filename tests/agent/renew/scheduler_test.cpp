@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <ctime>
 
+#include "pki/deploy/deploy_lock.h"
 #include "support/issuer_fixture.h"
 
 using namespace certwatch::agent;
@@ -231,5 +232,34 @@ TEST_CASE("renew scheduler: a missing CA key gives renewal.failed and touches no
   CHECK(rig.outcomes[0].failed_step == RenewStep::issue);
   CHECK(has(rig.finding_ids("svc"), "renewal.failed"));
   CHECK(testing::snapshot(live) == before);
+  rig.scheduler.stop();
+}
+
+TEST_CASE(
+    "renew scheduler: a due entry whose lock another process holds waits without failing, then "
+    "renews",
+    "[agent][renew]") {
+  testing::Pki lab;
+  const fs::path live = lab.tmp / "live";
+  fs::create_directories(live);
+  const auto cfg = one_managed(lab, live, std::nullopt);  // nothing deployed: due at once
+  // Another process (`certwatch renew`) holds the entry.
+  auto held = certwatch::pki::DeployLock::try_acquire(lab.tmp / "state" / "renew" / "svc", "renew");
+  REQUIRE(held.ok());
+  REQUIRE(held->has_value());
+  Rig rig(lab.now);
+  rig.scheduler.apply(cfg);
+  rig.advance(0);
+  rig.advance(5);
+  CHECK(rig.outcomes.empty());
+  CHECK(rig.scheduler.status().front().failures == 0);
+  CHECK_FALSE(has(rig.finding_ids("svc"), "renewal.failed"));
+  CHECK_FALSE(fs::exists(live / "svc.cert.pem"));
+  // Released: the next poll (1 s on the agent clock) takes it and renews.
+  held->reset();
+  rig.advance(1);
+  REQUIRE(rig.outcomes.size() == 1);
+  CHECK(rig.outcomes[0].ok);
+  CHECK(fs::exists(live / "svc.cert.pem"));
   rig.scheduler.stop();
 }

@@ -54,7 +54,7 @@ TEST_CASE("cert set: recover() finishes a deploy whose intent record was left be
   fs::create_directories(d);
   CertSetStore store(tmp / "state", {d / "k.pem", d / "c.pem", std::nullopt});
   REQUIRE(store.deploy(set_of("old"), {}).ok());
-  REQUIRE_FALSE(*store.recover({}));  // nothing interrupted
+  REQUIRE(store.recover({})->outcome == Recovery::Outcome::none);  // nothing interrupted
   // What a crash after the key write leaves: the new set staged, the intent, a mixed live set.
   REQUIRE(write_files_atomic({{tmp / "state" / "next" / "key.pem", "key-new"},
                               {tmp / "state" / "next" / "cert.pem", "cert-new"}}).ok());
@@ -62,7 +62,7 @@ TEST_CASE("cert set: recover() finishes a deploy whose intent record was left be
   REQUIRE(write_file_atomic(d / "k.pem", "key-new", 0600).ok());
   auto r = store.recover({});
   REQUIRE(r.ok());
-  CHECK(*r);
+  CHECK(r->outcome == Recovery::Outcome::finished);
   CHECK(live(d, "k.pem") == "key-new");
   CHECK(live(d, "c.pem") == "cert-new");
   CHECK_FALSE(fs::exists(tmp / "state" / "intent"));
@@ -109,4 +109,119 @@ TEST_CASE("cert set: owner and group are given before the rename, and kept on th
   CHECK(st.st_gid == own.gid);
   CHECK((st.st_mode & 07777) == 0640);
   CHECK(live(d, "k.pem") == "key-2");
+}
+
+namespace cert_set_recovery_test {
+// A store whose key and certificate live in different directories, with sets 1 and 2 deployed
+// (2 live, 1 archived), then what a crash after the key write of set 3 leaves: set 2 archived
+// as previous/2, set 3 staged, the intent naming previous/2, key 3 beside certificate 2.
+struct Crashed {
+  fs::path state, keys, certs;
+  CertSetStore store;
+  explicit Crashed(const fs::path& root)
+      : state(root / "state"),
+        keys(root / "keys"),
+        certs(root / "certs"),
+        store(state, {keys / "k.pem", certs / "c.pem", std::nullopt}) {
+    fs::create_directories(keys);
+    fs::create_directories(certs);
+    REQUIRE(store.deploy(set_of("1"), {}).ok());
+    REQUIRE(store.deploy(set_of("2"), {}).ok());
+    fs::create_directories(state / "previous" / "2");
+    REQUIRE(write_files_atomic({{state / "previous" / "2" / "key.pem", "key-2"},
+                                {state / "previous" / "2" / "cert.pem", "cert-2"},
+                                {state / "next" / "key.pem", "key-3"},
+                                {state / "next" / "cert.pem", "cert-3"}})
+                .ok());
+    REQUIRE(write_file_atomic(state / "intent", "deploy next previous 2\n", 0600).ok());
+    REQUIRE(write_file_atomic(keys / "k.pem", "key-3", 0600).ok());
+  }
+};
+
+// `chattr +i` on a directory: even root cannot create or rename files in it (a read-only
+// mount's effect, without a mount). Undone on destruction. Not every file system has it.
+struct Immutable {
+  fs::path dir;
+  bool on = false;
+  explicit Immutable(fs::path d) : dir(std::move(d)) {
+    on = testing::run({"chattr", "+i", dir.string()}).exit_code == 0;
+  }
+  ~Immutable() {
+    if (on) testing::run({"chattr", "-i", dir.string()});
+  }
+  Immutable(const Immutable&) = delete;
+  Immutable& operator=(const Immutable&) = delete;
+};
+}  // namespace cert_set_recovery_test
+
+TEST_CASE(
+    "cert set: recover() abandons a staged set whose key went missing, the previous set whole "
+    "again",
+    "[pki][cert_set]") {
+  testing::TempDir tmp;
+  cert_set_recovery_test::Crashed c(tmp.path());
+  fs::remove(c.state / "next" / "key.pem");
+  auto r = c.store.recover({});
+  REQUIRE(r.ok());
+  CHECK(r->outcome == Recovery::Outcome::abandoned);
+  CHECK(r->reason.find("key.pem missing") != std::string::npos);
+  CHECK(live(c.keys, "k.pem") == "key-2");
+  CHECK(live(c.certs, "c.pem") == "cert-2");
+  CHECK_FALSE(fs::exists(c.state / "intent"));
+  CHECK_FALSE(fs::exists(c.state / "previous" / "2"));  // live again, archived by the next deploy
+  // Nothing blocks the next deploy.
+  REQUIRE(c.store.deploy(set_of("4"), {}).ok());
+  CHECK(live(c.keys, "k.pem") == "key-4");
+  CHECK(live(c.certs, "c.pem") == "cert-4");
+}
+
+TEST_CASE(
+    "cert set: a certificate directory that cannot be written: recovery and deploy leave a whole "
+    "set",
+    "[pki][cert_set]") {
+  testing::TempDir tmp;
+  cert_set_recovery_test::Crashed c(tmp.path());
+  {
+    cert_set_recovery_test::Immutable ro(c.certs);
+    if (!ro.on) {
+      WARN("chattr +i is not supported here: the read-only directory is not tested");
+      return;
+    }
+    // The new set cannot be finished (no file can be created beside the certificate): the
+    // previous key goes back, beside the certificate that never changed.
+    auto r = c.store.recover({});
+    REQUIRE(r.ok());
+    CHECK(r->outcome == Recovery::Outcome::abandoned);
+    CHECK(live(c.keys, "k.pem") == "key-2");
+    CHECK(live(c.certs, "c.pem") == "cert-2");
+    CHECK_FALSE(fs::exists(c.state / "intent"));
+    // A deploy meanwhile fails before any live file changes, and leaves no intent behind.
+    auto d = c.store.deploy(set_of("5"), {});
+    REQUIRE_FALSE(d.ok());
+    CHECK(d.error().message.find("the previous set is live again") != std::string::npos);
+    CHECK(live(c.keys, "k.pem") == "key-2");
+    CHECK(live(c.certs, "c.pem") == "cert-2");
+    CHECK_FALSE(fs::exists(c.state / "intent"));
+  }
+  // Writable again: the next deploy goes through.
+  REQUIRE(c.store.deploy(set_of("6"), {}).ok());
+  CHECK(live(c.keys, "k.pem") == "key-6");
+  CHECK(live(c.certs, "c.pem") == "cert-6");
+}
+
+TEST_CASE("cert set: a rename that fails midway puts the files already replaced back",
+          "[pki][cert_set]") {
+  testing::TempDir tmp;
+  const auto d = tmp / "etc";
+  fs::create_directories(d);
+  CertSetStore store(tmp / "state", {d / "k.pem", d / "c.pem", std::nullopt});
+  REQUIRE(store.deploy(set_of("1"), {}).ok());
+  // The certificate path becomes a directory: its temp file is written, the key renamed,
+  // and the certificate's rename fails; the key must not stay the new one.
+  fs::remove(d / "c.pem");
+  fs::create_directories(d / "c.pem" / "x");
+  auto r = store.deploy(set_of("2"), {});
+  REQUIRE_FALSE(r.ok());
+  CHECK(live(d, "k.pem") == "key-1");
+  CHECK_FALSE(fs::exists(tmp / "state" / "intent"));
 }
