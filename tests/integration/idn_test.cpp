@@ -118,29 +118,33 @@ TEST_CASE("probe --sni sends a Unicode name as its A-label", "[integration][idna
 TEST_CASE("config check accepts Unicode names and refuses invalid IDNA at file:line:col",
           "[integration][idna][config]") {
   TempDir dir;
-  const auto good = (dir / "idn.yaml").string();
-  write_file(dir / "idn.yaml",
-             "endpoints:\n"
-             "  - {target: '127.0.0.1:8883', sni: 'Bücher.lab.test'}\n"
-             "issuers: [{name: ca, pki_dir: pki}]\n"
-             "managed:\n"
-             "  - {name: m, issuer: ca, subject: /CN=bücher.lab.test, cert: a.pem, key: a.key,\n"
-             "     sans: ['DNS:bücher.lab.test', 'DNS:*.bücher.lab.test', IP:127.0.0.1]}\n");
-  const RunResult ok = idn_certwatch("config", {"check", "--no-file-checks", good});
+  // One endpoint with `sni` and one managed entry with `sans` (the SNI's quote at column 37, the
+  // second SAN's at column 32 of line 6).
+  const auto config_check = [&](const std::string& name, const std::string& sni,
+                                const std::string& sans) {
+    write_file(dir / name,
+               "endpoints:\n"
+               "  - {target: '127.0.0.1:8883', sni: '" +
+                   sni +
+                   "'}\n"
+                   "issuers: [{name: ca, pki_dir: pki}]\n"
+                   "managed:\n"
+                   "  - {name: m, issuer: ca, subject: /CN=m, cert: a.pem, key: a.key,\n"
+                   "     sans: [" +
+                   sans + "]}\n");
+    return idn_certwatch("config", {"check", "--no-file-checks", (dir / name).string()});
+  };
+
+  const RunResult ok = config_check("idn.yaml", "Bücher.lab.test",
+                                    "'DNS:bücher.lab.test', 'DNS:*.bücher.lab.test', IP:127.0.0.1");
   INFO(ok.out << ok.err);
   CHECK(ok.exit_code == 0);
-  CHECK_THAT(ok.out, Contains(good + ": ok"));
+  CHECK_THAT(ok.out, Contains((dir / "idn.yaml").string() + ": ok"));
 
-  const auto bad = (dir / "bad.yaml").string();
-  write_file(dir / "bad.yaml",
-             "endpoints:\n"
-             "  - {target: '127.0.0.1:8883', sni: '☃.lab.test'}\n"
-             "issuers: [{name: ca, pki_dir: pki}]\n"
-             "managed:\n"
-             "  - {name: m, issuer: ca, subject: /CN=m, cert: a.pem, key: a.key,\n"
-             "     sans: ['DNS:ok.lab.test', 'DNS:xn--53h.lab.test']}\n");
-  const RunResult r = idn_certwatch("config", {"check", "--no-file-checks", bad});
+  const RunResult r =
+      config_check("bad.yaml", "☃.lab.test", "'DNS:ok.lab.test', 'DNS:xn--53h.lab.test'");
   INFO(r.out << r.err);
+  const std::string bad = (dir / "bad.yaml").string();
   CHECK(r.exit_code == 3);
   CHECK_THAT(r.err, Contains(bad + ":2:37: endpoints[0].sni: '☃.lab.test' is not a valid "
                                    "internationalised host name (IDNA 2008)"));
