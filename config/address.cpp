@@ -7,6 +7,7 @@
 #include <charconv>
 #include <string>
 
+#include "base/idna.h"
 #include "pki/x509/dn.h"
 
 namespace certwatch::config {
@@ -83,13 +84,22 @@ certwatch::Result<HostPort> parse_host_port(std::string_view text) {
   if (!split) return split.error();
   if (auto ip = pki::normalize_ip(split->host)) {
     hp.host = *ip;
-  } else if (!split->bracketed && pki::check_dns_name(split->host).ok()) {
-    hp.host = std::string(split->host);
-  } else {
-    return certwatch::make_error("bad address '" + std::string(text) +
-                                 "': host is neither a DNS name nor an IP address");
+    return hp;
   }
-  return hp;
+  if (!split->bracketed) {
+    // Resolvers, SNI and certificates take A-labels: a U-label host is converted here once.
+    auto ascii = certwatch::host_to_ascii(split->host);
+    if (!ascii)
+      return certwatch::make_error(
+          "bad address '" + std::string(text) + "': " + ascii.error().message,
+          ErrorKind::invalid_input);
+    if (pki::check_dns_name(*ascii).ok()) {
+      hp.host = std::move(*ascii);
+      return hp;
+    }
+  }
+  return certwatch::make_error("bad address '" + std::string(text) +
+                               "': host is neither a DNS name nor an IP address");
 }
 
 certwatch::Result<HostPort> parse_authority(std::string_view text, uint16_t default_port) {

@@ -13,7 +13,8 @@ namespace certwatch::config {
 // "IP:PORT" or "[IPv6]:PORT" to bind to; "localhost" means 127.0.0.1. Port 1-65535.
 certwatch::Result<ListenAddress> parse_listen_address(std::string_view text);
 
-// "HOST:PORT" or "[IPv6]:PORT" to connect to; HOST is a DNS name or an IP literal.
+// "HOST:PORT" or "[IPv6]:PORT" to connect to; HOST is a DNS name or an IP literal. A DNS name
+// comes back in A-labels (base/idna.h); a name that is not valid IDNA is an error.
 certwatch::Result<HostPort> parse_host_port(std::string_view text);
 
 // A URL's authority, whose port may be left out: "HOST", "HOST:PORT", "[IPv6]", "[IPv6]:PORT";

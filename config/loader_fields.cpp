@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/idna.h"
 #include "config/address.h"
 #include "config/loader_sections.h"
 #include "pki/verify/clients.h"
@@ -41,8 +42,14 @@ std::optional<std::string> Schema::host_name(const Field& f) {
   auto s = r_.string(f);
   if (!s) return std::nullopt;
   if (pki::normalize_ip(*s)) return s;
-  auto dns = pki::check_dns_name(*s);
-  if (dns) return s;
+  // Certificates and SNI carry A-labels: a U-label name is kept in its "xn--" form.
+  auto ascii = certwatch::host_to_ascii(*s);
+  if (!ascii) {
+    r_.problem(f.mark(), f.where + ": " + ascii.error().message);
+    return std::nullopt;
+  }
+  auto dns = pki::check_dns_name(*ascii);
+  if (dns) return *ascii;
   r_.problem(f.mark(), f.where + ": '" + *s + "' is neither a DNS name nor an IP address (" +
                            dns.error().message + ")");
   return std::nullopt;

@@ -10,6 +10,7 @@ packages=(
   libsystemd-dev libsqlite3-dev zlib1g-dev
   nlohmann-json3-dev  # the ACME client's JSON (agent/acme/)
   libp11-dev  # CA keys in PKCS#11 tokens (pki/sign/)
+  libidn2-dev  # internationalised host names to A-labels (base/idna)
   # tests
   mosquitto mosquitto-clients prometheus faketime nginx-light systemd curl procps
   bsdutils  # script(1): the colour test runs check on a pseudo-terminal

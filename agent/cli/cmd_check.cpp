@@ -272,7 +272,7 @@ int run_check(const std::vector<std::string>& args) {
       "trust anchors (PEM/DER/PKCS#7); repeatable; default: the system store")(
       "key", po::value(&cli.key)->value_name("F"), "private key to pair with the leaf")(
       "host", po::value(&cli.host)->value_name("NAME"),
-      "host name or IP the leaf must match (SAN)")(
+      "host name or IP the leaf must match (SAN); a Unicode name is matched as its A-label")(
       "purpose", po::value(&cli.purpose)->value_name("server|client"),
       "what the leaf is used for (checks extendedKeyUsage)")(
       "warning", po::value(&cli.warning)->value_name("DUR"),
@@ -297,6 +297,7 @@ int run_check(const std::vector<std::string>& args) {
   // The system clock, read once: every file of this run is judged at one instant.
   const auto now = static_cast<int64_t>(std::time(nullptr));
   config::CliJudgeFlags flags;
+  if (auto done = host_option_to_ascii(cmd, "--host", cli.host)) return *done;
   if (!cli.host.empty()) flags.host = cli.host;
   if (!cli.purpose.empty()) {
     auto purpose = pki::parse_purpose(cli.purpose);

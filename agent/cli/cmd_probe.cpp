@@ -33,7 +33,8 @@ constexpr const char* kUsage =
     "Connects to HOST:PORT (an IPv6 address in brackets: [::1]:8883), once per address the name\n"
     "resolves to, performs a TLS handshake and judges the chain each address served, in the\n"
     "order it was sent, as `certwatch check` judges a file: order, completeness, trust, host\n"
-    "name, expiry, lints. The host name checked is --host, else --sni, else HOST.\n"
+    "name, expiry, lints. The host name checked is --host, else --sni, else HOST; a Unicode\n"
+    "name (HOST, --sni, --host) is sent and matched as its A-label (IDNA 2008).\n"
     "Each step (resolve, connect, STARTTLS dialogue, handshake, MQTT exchange) has one\n"
     "deadline for the whole step, --timeout (default 10s); the whole probe ends within four\n"
     "times it (five with --protocol other than tls).\n"
@@ -92,6 +93,9 @@ int run_probe(const std::vector<std::string>& args) {
   if (!seconds) return usage_error(cmd, "--timeout: " + seconds.error().message);
   if (*seconds < 1 || *seconds > 3600) return usage_error(cmd, "--timeout must be from 1s to 1h");
   if (cli.cert.empty() != cli.key.empty()) return usage_error(cmd, "--cert and --key go together");
+  // SNI and the certificate's SANs carry A-labels (HOST is converted by parse_host_port).
+  if (auto done = host_option_to_ascii(cmd, "--sni", cli.sni)) return *done;
+  if (auto done = host_option_to_ascii(cmd, "--host", cli.host)) return *done;
 
   // The system clock, read once: every address of this run is judged at one instant.
   const auto now = static_cast<int64_t>(std::time(nullptr));

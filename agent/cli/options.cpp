@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "agent/cli/command.h"
+#include "base/idna.h"
 
 namespace certwatch {
 
@@ -22,6 +23,15 @@ std::optional<int> parse_command_line(
   } catch (const po::error& e) {
     return usage_error(args[0], e.what());
   }
+  return std::nullopt;
+}
+
+std::optional<int> host_option_to_ascii(std::string_view command, std::string_view flag,
+                                        std::string& name) {
+  if (name.empty()) return std::nullopt;
+  auto ascii = host_to_ascii(name);
+  if (!ascii) return usage_error(command, std::string(flag) + ": " + ascii.error().message);
+  name = std::move(*ascii);
   return std::nullopt;
 }
 

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "base/duration.h"
+#include "base/idna.h"
 #include "pki/judge/expiry.h"
 #include "pki/x509/dn.h"
 
@@ -181,7 +182,9 @@ Out hostname_mismatch(const Ctx& c) {
   if (rc == 1) return std::nullopt;
   std::string sans;
   for (const auto& s : c.cert.sans()) sans += (sans.empty() ? "" : ", ") + to_string(s);
-  return hit("'" + host + "' is not among the SANs (" + (sans.empty() ? "none" : sans) + ")");
+  // The host is in A-labels (base/idna.h converted what was typed); people read the U-labels.
+  return hit("'" + host_for_display(host) + "' is not among the SANs (" +
+             (sans.empty() ? "none" : sans) + ")");
 }
 
 bool has_purpose(const Ctx& c) {

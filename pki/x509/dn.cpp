@@ -7,6 +7,8 @@
 #include <array>
 #include <cctype>
 
+#include "base/idna.h"
+
 namespace certwatch::pki {
 
 Result<std::string> normalize_ip(std::string_view text) {
@@ -175,6 +177,10 @@ Result<SubjectAltName> parse_san(std::string_view text) {
   san.value = std::string(text.substr(colon + 1));
   if (type == "dns") {
     san.type = SubjectAltName::Type::dns;
+    // Certificates hold A-labels: a U-label typed here is issued as its "xn--" form.
+    auto ascii = host_to_ascii(san.value);
+    if (!ascii) return make_error("SAN '" + std::string(text) + "': " + ascii.error().message);
+    san.value = std::move(*ascii);
     std::transform(san.value.begin(), san.value.end(), san.value.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   } else if (type == "ip") {

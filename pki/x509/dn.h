@@ -29,7 +29,8 @@ std::string format_dn(const std::vector<DnEntry>& dn);
 
 // One SAN: "DNS:name" (a hostname, "*.x" wildcard allowed as the first label), "IP:v4|v6",
 // "email:a@b", "URI:scheme:...". The type prefix is case-insensitive. An address given as
-// DNS is refused (it must be typed IP so that clients match it).
+// DNS is refused (it must be typed IP so that clients match it). A DNS name's U-labels become
+// A-labels (base/idna.h: "DNS:bücher.example" is issued as xn--bcher-kva.example).
 Result<SubjectAltName> parse_san(std::string_view text);
 // Checks a SAN that came from elsewhere (a CSR) by the same rules.
 Result<void> validate_san(const SubjectAltName& san);

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "pki/x509/dn.h"
+
+#include <catch2/catch.hpp>
 
 using namespace certwatch;
 using namespace certwatch::pki;
@@ -62,13 +62,32 @@ TEST_CASE("SANs are typed and validated", "[pki][dn]") {
   CHECK(parse_san("email:ops@lab.local").ok());
   CHECK(parse_san("URI:spiffe://lab/mqtt").ok());
 
-  for (auto bad : {"mqtt.lab.local", "DNS:", "DNS:bad_host!", "DNS:a..b", "DNS:-a.b", "DNS:a.*.b",
-                   "DNS:*", "DNS:10.0.0.1", "IP:300.1.1.1", "IP:host", "FOO:x", "email:nope",
-                   "URI:nocolon"}) {
+  for (auto bad :
+       {"mqtt.lab.local", "DNS:", "DNS:bad_host!", "DNS:a..b", "DNS:-a.b", "DNS:a.*.b", "DNS:*",
+        "DNS:10.0.0.1", "IP:300.1.1.1", "IP:host", "FOO:x", "email:nope", "URI:nocolon"}) {
     INFO(bad);
     CHECK_FALSE(parse_san(bad).ok());
   }
   auto ipdns = parse_san("DNS:10.0.0.1");
   REQUIRE_FALSE(ipdns.ok());
   CHECK(ipdns.error().message.find("IP:10.0.0.1") != std::string::npos);
+}
+
+TEST_CASE("a DNS SAN typed in U-labels is issued in A-labels", "[pki][dn][idna]") {
+  auto u = parse_san("DNS:Bücher.lab.test");
+  REQUIRE(u.ok());
+  CHECK(u->value == "xn--bcher-kva.lab.test");
+  auto w = parse_san("DNS:*.bücher.lab.test");
+  REQUIRE(w.ok());
+  CHECK(w->value == "*.xn--bcher-kva.lab.test");
+  auto a = parse_san("DNS:XN--BCHER-KVA.lab.test");
+  REQUIRE(a.ok());
+  CHECK(a->value == "xn--bcher-kva.lab.test");
+  for (auto bad :
+       {"DNS:☃.lab.test", "DNS:xn--53h.lab.test", "DNS:bücher..lab.test", "DNS:bücher.lab.test."}) {
+    INFO(bad);
+    auto r = parse_san(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.rfind("SAN '" + std::string(bad) + "': ", 0) == 0);
+  }
 }
