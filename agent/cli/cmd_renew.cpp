@@ -141,8 +141,7 @@ int run(const std::vector<std::string>& args) {
   for (auto& t : agent::make_renew_targets(io, *cfg))
     if (t->entry.name == a.name) target = t;
   if (!target) return usage_error(cmd, "no managed entry named '" + a.name + "'");
-  const int64_t now = std::time(nullptr);
-  const auto& e = target->entry;
+  int64_t now = std::time(nullptr);
 
   // Held until the process ends: through the decision, the transaction and its rollback.
   std::optional<pki::DeployLock> lock;
@@ -157,6 +156,19 @@ int run(const std::vector<std::string>& args) {
     }
     if (!*taken) return kExitLocked;
     lock = std::move(*taken);
+    // The entry may have changed while this waited (the agent renews with the config a SIGHUP
+    // gave it): read the config again, now that nobody else can renew NAME. A config that no
+    // longer loads or names NAME elsewhere keeps the one read at the start.
+    if (auto again = config::load_config(a.config); again) {
+      std::shared_ptr<agent::RenewTarget> fresh;
+      for (auto& t : agent::make_renew_targets(io, *again))
+        if (t->entry.name == a.name) fresh = t;
+      if (fresh && fresh->store->dir() == target->store->dir()) {
+        cfg = std::move(again);
+        target = std::move(fresh);
+      }
+    }
+    now = std::time(nullptr);
     auto r = target->store->recover(target->ownership);
     abandoned = r && r->outcome == pki::Recovery::Outcome::abandoned;
     if (!r)
@@ -176,6 +188,7 @@ int run(const std::vector<std::string>& args) {
           "never went live withdrawn)\n",
           a.name.c_str(), *n);
   }
+  const auto& e = target->entry;
   const auto live = target->store->read_live();
   const auto usable = agent::check_live_set(*target, live);
   int64_t due = now;

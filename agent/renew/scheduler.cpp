@@ -78,6 +78,8 @@ void RenewScheduler::apply(const config::Config& cfg) {
     m.reload_key = m.target->entry.reload.kind == config::Reload::Kind::none
                        ? ""
                        : describe_reload(m.target->entry.reload);
+    // What reconcile can ask (reconcile.h), for a deferred entry too.
+    m.asks = reconcile_endpoints(cfg, *m.target);
     if (in_flight_.count(name) != 0) {
       // The old entry's transaction still runs and holds the lock: a second one now would
       // reload beside it and could roll back onto its set. The new entry is scheduled from
@@ -94,7 +96,6 @@ void RenewScheduler::apply(const config::Config& cfg) {
     arm(m);
     // A crash between a deploy and its reload leaves the old certificate served: asked at
     // start unless the renewal that is due anyway reloads.
-    m.asks = reconcile_endpoints(cfg, *m.target);
     if (m.st.next_at > clock_.now()) start_reconcile(m);
   }
 }
