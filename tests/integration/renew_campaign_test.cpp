@@ -20,7 +20,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 
@@ -165,7 +164,7 @@ struct Campaign {
     return log.substr(log.size() > 2500 ? log.size() - 2500 : 0);
   }
 
-  std::string disk_serial() const { return agent_test::openssl_serial(cert_file()); }
+  std::string disk_serial() const { return renew_test::disk_serial(lab); }
 
   // Everything the trial must end with; "" when it holds, else the first thing that does not.
   std::string inconsistency() const {
@@ -174,20 +173,15 @@ struct Campaign {
     if (kpub.exit_code != 0 || cpub.exit_code != 0) return "unreadable key or certificate";
     if (kpub.out != cpub.out) return "live key does not match live certificate";
     const auto disk = disk_serial();
-    if (agent_test::openssl_serial(chain_file()) != disk)
+    if (renew_test::comparable_serial(agent_test::openssl_serial(chain_file())) != disk)
       return "chain's leaf is not the certificate";
-    const auto served = lab.served_serial();
+    const auto served = renew_test::comparable_serial(lab.served_serial());
     if (served != disk) return "served serial " + served + " != deployed serial " + disk;
     const auto sans = testing::run(
         {"openssl", "x509", "-in", cert_file().string(), "-noout", "-ext", "subjectAltName"});
     if ((sans.out.find("alt.lab.local") != std::string::npos) != alt_san)
       return "the live certificate's SANs are not the entry's: " + sans.out;
-    const auto rows = nlohmann::json::parse(
-        pki_cli::ok({"pki", "list", "--dir", lab.pki.string(), "--ca", "server-ca", "--json"}).out);
-    std::vector<std::string> valid;
-    for (const auto& row : rows)
-      if (row["name"] == "broker" && row["status"] == "valid")
-        valid.push_back(agent_test::strip_zeros(row["serial"].get<std::string>()));
+    const auto valid = renew_test::valid_rows(lab);
     if (valid.size() != 1 || valid[0] != disk) {
       std::string s = "ledger's valid rows for broker:";
       for (const auto& v : valid) s += " " + v;
@@ -198,30 +192,15 @@ struct Campaign {
 
   // Whether the ledger knows `serial` (issued by this CA for broker).
   bool in_ledger(const std::string& serial) const {
-    const auto rows = nlohmann::json::parse(
-        pki_cli::ok({"pki", "list", "--dir", lab.pki.string(), "--ca", "server-ca", "--json"}).out);
-    for (const auto& row : rows)
-      if (row["name"] == "broker" &&
-          agent_test::strip_zeros(row["serial"].get<std::string>()) == serial)
-        return true;
-    return false;
+    return renew_test::ledger(lab).count(serial) != 0;
   }
 };
-
-// The serial a successful `renew` printed ("broker: renewed: serial X, ..."), "" if none.
-std::string printed_serial(const std::string& out) {
-  const std::string key = "renewed: serial ";
-  const auto p = out.find(key);
-  if (p == std::string::npos) return "";
-  const auto e = out.find(',', p);
-  return agent_test::strip_zeros(out.substr(p + key.size(), e - p - key.size()));
-}
 
 // What a finished renew printed is true: a success names a serial the ledger issued; a failure
 // says why. `last`: no one changed the set after it, so a success's serial is on disk.
 std::string printed_problem(const Campaign& c, const Finished& f, bool last) {
   if (f.exit_code == 0) {
-    const auto serial = printed_serial(f.out);
+    const auto serial = renew_test::printed_serial(f.out);
     if (serial.empty()) {
       // "not due" cannot be printed with --force; the only other success is a wait that found
       // the entry renewed by the holder, which must say so.
@@ -314,8 +293,9 @@ TEST_CASE(
       if (auto p = printed_problem(c, fb, !a_last); !p.empty())
         problems.push_back("second renew: " + p);
       if (fa.exit_code == 0 && fb.exit_code == 0 &&
-          printed_serial(fa.out) == printed_serial(fb.out) && !printed_serial(fa.out).empty())
-        problems.push_back("both renews printed serial " + printed_serial(fa.out));
+          renew_test::printed_serial(fa.out) == renew_test::printed_serial(fb.out) &&
+          !renew_test::printed_serial(fa.out).empty())
+        problems.push_back("both renews printed serial " + renew_test::printed_serial(fa.out));
       clock_from = Clock::now();
     } else if (kind == "sighup") {
       const auto tag = "t" + std::to_string(trial);

@@ -8,6 +8,7 @@
 
 #include <map>
 #include <memory>
+#include <regex>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -154,6 +155,13 @@ inline std::vector<std::string> valid_rows(const RenewLab& lab) {
 // The serial of the live certificate file.
 inline std::string disk_serial(const RenewLab& lab) {
   return comparable_serial(agent_test::openssl_serial(lab.certs / "server.cert.pem"));
+}
+
+// The serial a successful `certwatch renew` printed ("NAME: renewed: serial X, ..."), "" if none.
+inline std::string printed_serial(const std::string& out) {
+  std::smatch m;
+  static const std::regex re("renewed: serial ([0-9A-Fa-f]+)");
+  return std::regex_search(out, m, re) ? comparable_serial(m[1].str()) : "";
 }
 
 // Sum of certwatch_renewals_total{result=...} in a /metrics body.

@@ -35,13 +35,6 @@ std::string with_san(std::string text, const std::string& san) {
   return text;
 }
 
-// The serial a `certwatch renew` printed as renewed ("" if none).
-std::string printed_serial(const std::string& out) {
-  std::smatch m;
-  static const std::regex re("renewed: serial ([0-9A-Fa-f]+)");
-  return std::regex_search(out, m, re) ? renew_test::comparable_serial(m[1].str()) : "";
-}
-
 // How many transactions the agent started ("renew broker: starting" in its log).
 size_t starts(agent_test::AgentProcess& agent) {
   const auto log = agent.log();
@@ -115,7 +108,7 @@ TEST_CASE(
   CHECK(out_one.find("waiting:") == std::string::npos);
   CHECK(out_two.find("waiting: the renewal of broker is held by pid " + std::to_string(one->pid()) +
                      " (renew) since ") != std::string::npos);
-  const auto first = printed_serial(out_one), second = printed_serial(out_two);
+  const auto first = renew_test::printed_serial(out_one), second = renew_test::printed_serial(out_two);
   REQUIRE_FALSE(first.empty());
   REQUIRE_FALSE(second.empty());
   CHECK(first != second);
@@ -162,7 +155,7 @@ TEST_CASE(
   INFO("renew:\n" << cli_out);
   REQUIRE(cli_code);
   CHECK(*cli_code == 0);
-  const auto by_cli = printed_serial(cli_out);
+  const auto by_cli = renew_test::printed_serial(cli_out);
   CHECK(by_cli == renew_test::disk_serial(lab));
   CHECK(testing::eventually(
       [&] {
@@ -194,7 +187,7 @@ TEST_CASE(
   CHECK(after.out.find("waiting: the renewal of broker is held by pid " +
                        std::to_string(agent.process().pid()) + " (agent)") != std::string::npos);
   CHECK(renew_test::renewals(agent.metrics(), "success") == 1);
-  CHECK(printed_serial(after.out) == renew_test::disk_serial(lab));
+  CHECK(renew_test::printed_serial(after.out) == renew_test::disk_serial(lab));
   CHECK_FALSE(renewal_failed(agent));
   check_truth(lab);
 }
