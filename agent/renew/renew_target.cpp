@@ -178,13 +178,18 @@ certwatch::Result<int> reinstate_live(const RenewTarget& t, int64_t now) {
   auto live = t.store->read_live();
   if (!live) return live.error();
   if (!*live) return 0;
-  auto n = t.issuer->reinstate((*live)->cert, now);
-  if (n && *n > 0)
+  return t.issuer->reinstate((*live)->cert, now);
+}
+
+void log_reinstated(const std::string& name, const certwatch::Result<int>& n) {
+  if (!n)
+    spdlog::warn("renew {}: cannot reinstate the live certificate in the issuer's records: {}",
+                 name, n.error().message);
+  else if (*n > 0)
     spdlog::warn(
         "renew {}: the live certificate is current again in the issuer's records ({} "
         "issuance(s) that never went live withdrawn)",
-        t.entry.name, *n);
-  return n;
+        name, *n);
 }
 
 }  // namespace certwatch::agent

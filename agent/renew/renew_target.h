@@ -51,9 +51,10 @@ certwatch::Result<void> check_live_set(
 // The live certificate is the current one of its name in the issuer's records again, where
 // sets that never went live superseded it (a crash between issuance and deploy, or between a
 // rollback and its withdraw; cert_issuer.h reinstate()). Call under the entry's lock, after
-// the store's recover(). Logs what it withdrew and returns how many; nothing to do when no
-// set is live.
+// the store's recover(). Returns how many it withdrew; nothing to do when no set is live.
 certwatch::Result<int> reinstate_live(const RenewTarget& t, int64_t now);
+// The agent's log line for reinstate_live's answer (nothing when there was nothing to do).
+void log_reinstated(const std::string& name, const certwatch::Result<int>& n);
 
 // Judges an issued set before anything live is touched: key matches the leaf, the chain is
 // complete and in order up to the issuer's root, the leaf lies inside its issuer's validity,

@@ -211,9 +211,7 @@ void RenewScheduler::recover(Managed& m) {
   }
   if (r->outcome == pki::Recovery::Outcome::finished)
     spdlog::warn("renew {}: finished a deploy that was interrupted", m.st.name);
-  if (auto n = reinstate_live(*m.target, clock_.now()); !n)
-    spdlog::warn("renew {}: cannot reinstate the live certificate in the issuer's records: {}",
-                 m.st.name, n.error().message);
+  log_reinstated(m.st.name, reinstate_live(*m.target, clock_.now()));
   if (r->outcome != pki::Recovery::Outcome::abandoned) return;
   spdlog::error("renew {}: an interrupted deploy could not be finished: {}; renewing again",
                 m.st.name, r->reason);

@@ -98,9 +98,7 @@ struct Transaction : std::enable_shared_from_this<Transaction> {
       spdlog::error("renew {}: an interrupted deploy could not be finished: {}", t.entry.name,
                     recovered->reason);
     // A failure here is the records' problem, not this renewal's: logged, and it goes on.
-    if (auto r = reinstate_live(t, now); !r)
-      spdlog::warn("renew {}: cannot reinstate the live certificate in the issuer's records: {}",
-                   t.entry.name, r.error().message);
+    log_reinstated(t.entry.name, reinstate_live(t, now));
     IssueOrder order{.name = t.entry.name,
                      .profile = t.entry.profile,
                      .subject = t.entry.subject,

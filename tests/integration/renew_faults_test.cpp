@@ -148,3 +148,34 @@ TEST_CASE("renew: a renewal-loop config is refused at load with a clear message"
   CHECK(lab.renew(config).exit_code == 3);
   CHECK_FALSE(fs::exists(lab.certs / "server.cert.pem"));
 }
+
+TEST_CASE("renew: a crash between issuance and deploy leaves the live certificate current in the ledger after restart",
+          "[integration][renew][faults][ledger]") {
+  testing::TempDir tmp;
+  RenewLab lab(tmp.path());
+  const auto config = lab.write_config(lab.config("1h", "", "{command: [true]}", false));
+  REQUIRE(lab.renew(config).exit_code == 0);  // bootstrap
+  const auto live = renew_test::disk_serial(lab);
+  REQUIRE(renew_test::valid_rows(lab) == std::vector<std::string>{live});
+  // Twice: the second run first withdraws what the first one left, then leaves one of its own.
+  for (int crash = 0; crash < 2; ++crash) {
+    auto r = lab.renew(config, {"--force"}, {"CERTWATCH_FAULT=before_deploy"});
+    REQUIRE(r.exit_code == certwatch::pki::kFaultExitCode);
+  }
+  REQUIRE(renew_test::disk_serial(lab) == live);
+  const auto phantom = renew_test::valid_rows(lab);
+  REQUIRE(phantom.size() == 1);
+  CHECK(phantom.front() != live);
+  // The restart (not due: nothing is issued) makes the live certificate current again; both
+  // that never went live are revoked as superseded, so `pki revoke --name broker` takes the
+  // live one.
+  auto restart = lab.renew(config);
+  INFO(restart.out << restart.err);
+  REQUIRE(restart.exit_code == 0);
+  CHECK(restart.out.find("current again in the ledger (1 issuance(s)") != std::string::npos);
+  CHECK(renew_test::valid_rows(lab) == std::vector<std::string>{live});
+  int withdrawn = 0;
+  for (const auto& [serial, status] : renew_test::ledger(lab))
+    if (serial != live && status == "revoked") ++withdrawn;
+  CHECK(withdrawn == 2);
+}
