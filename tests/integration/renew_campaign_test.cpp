@@ -31,11 +31,8 @@ namespace fs = std::filesystem;
 using renew_test::RenewLab;
 using Clock = std::chrono::steady_clock;
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;  // everything several times slower: wider bounds, fewer trials
-#else
-constexpr bool kSanitized = false;
-#endif
+// everything several times slower under the sanitizers: wider bounds, fewer trials
+constexpr bool kSanitized = renew_test::kSlow > 1;
 
 constexpr std::array<const char*, 5> kKinds = {"kill9_renew", "kill9_agent", "concurrent", "sighup",
                                                "read_only"};
@@ -74,16 +71,14 @@ struct Campaign {
   fs::path write_config(bool bootstrap = false) {
     const std::string reload =
         "{command: [sh, -c, \"sleep 1; kill -HUP $(cat " + lab.pid_file.string() + ")\"]}";
-    auto text =
-        bootstrap ? lab.config("1h", "", "{command: [true]}", false) : lab.config("1h", "", reload);
-    const auto replace = [&](const std::string& from, const std::string& to) {
+    auto text = lab.split_key(keys, bootstrap ? lab.config("1h", "", "{command: [true]}", false)
+                                              : lab.config("1h", "", reload));
+    if (alt_san) {
+      const std::string from = "sans: [DNS:mqtt.lab.local,";
       const auto p = text.find(from);
       REQUIRE(p != std::string::npos);
-      text.replace(p, from.size(), to);
-    };
-    replace("key: " + (lab.certs / "server.key.pem").string(), "key: " + key_file().string());
-    if (alt_san)
-      replace("sans: [DNS:mqtt.lab.local,", "sans: [DNS:mqtt.lab.local, DNS:alt.lab.local,");
+      text.replace(p, from.size(), "sans: [DNS:mqtt.lab.local, DNS:alt.lab.local,");
+    }
     return lab.write_config(text);
   }
 
@@ -168,10 +163,7 @@ struct Campaign {
 
   // Everything the trial must end with; "" when it holds, else the first thing that does not.
   std::string inconsistency() const {
-    auto kpub = testing::run({"openssl", "pkey", "-in", key_file().string(), "-pubout"});
-    auto cpub = testing::run({"openssl", "x509", "-in", cert_file().string(), "-noout", "-pubkey"});
-    if (kpub.exit_code != 0 || cpub.exit_code != 0) return "unreadable key or certificate";
-    if (kpub.out != cpub.out) return "live key does not match live certificate";
+    if (auto p = renew_test::pairing_problem(key_file(), cert_file()); !p.empty()) return p;
     const auto disk = disk_serial();
     if (renew_test::comparable_serial(agent_test::openssl_serial(chain_file())) != disk)
       return "chain's leaf is not the certificate";
@@ -310,15 +302,12 @@ TEST_CASE(
       clock_from = Clock::now();
     } else {  // read_only
       const auto tag = "t" + std::to_string(trial);
-      REQUIRE(testing::run({"chattr", "+i", c.lab.certs.string()}).exit_code == 0);
       // Writable again however this block ends, so the temporary directory can go.
-      struct Writable {
-        fs::path dir;
-        ~Writable() { testing::run({"chattr", "-i", dir.string()}); }
-      } writable{c.lab.certs};
+      renew_test::Immutable read_only(c.lab.certs);
+      REQUIRE(read_only.on);
       auto renew = c.start_renew(tag);
       testing::sleep_ms(500 + delay_ms);
-      testing::run({"chattr", "-i", c.lab.certs.string()});
+      read_only.off();
       auto f = c.finish_renew(*renew, tag);
       if (auto p = printed_problem(c, f, true); !p.empty()) problems.push_back("renew: " + p);
       clock_from = Clock::now();

@@ -15,13 +15,6 @@ namespace fs = std::filesystem;
 
 namespace renew_lock_test {
 
-// The ASan+UBSan build runs 3-5x slower: the windows a test holds open, and its bounds, grow.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr int kSlow = 4;
-#else
-constexpr int kSlow = 1;
-#endif
-
 // Signals the broker to reload, then holds the transaction open for `seconds`.
 std::string slow_reload(const RenewLab& lab, int seconds) {
   return "{command: [sh, -c, \"kill -HUP $(cat " + lab.pid_file.string() + ") && sleep " +
@@ -88,15 +81,15 @@ TEST_CASE(
                                  "broker", "--force"},
         tmp / ("renew-" + tag + ".out"),
         std::vector<std::string>{"CERTWATCH_FAULT_PAUSE=before_deploy:" +
-                                 std::to_string(3000 * kSlow)});
+                                 std::to_string(3000 * renew_test::kSlow)});
   };
   auto one = start("one");
   // The first one has issued (the ledger has its row) when the second one starts.
   REQUIRE(testing::eventually([&] { return renew_test::ledger(lab).size() == 2; },
-                              std::chrono::seconds(20 * kSlow)));
+                              std::chrono::seconds(20 * renew_test::kSlow)));
   auto two = start("two");
-  const auto code_one = one->wait(std::chrono::seconds(90 * kSlow));
-  const auto code_two = two->wait(std::chrono::seconds(90 * kSlow));
+  const auto code_one = one->wait(std::chrono::seconds(90 * renew_test::kSlow));
+  const auto code_two = two->wait(std::chrono::seconds(90 * renew_test::kSlow));
   REQUIRE(code_one);
   REQUIRE(code_two);
   const auto out_one = testing::read_file(tmp / "renew-one.out"),
@@ -108,7 +101,8 @@ TEST_CASE(
   CHECK(out_one.find("waiting:") == std::string::npos);
   CHECK(out_two.find("waiting: the renewal of broker is held by pid " + std::to_string(one->pid()) +
                      " (renew) since ") != std::string::npos);
-  const auto first = renew_test::printed_serial(out_one), second = renew_test::printed_serial(out_two);
+  const auto first = renew_test::printed_serial(out_one),
+             second = renew_test::printed_serial(out_two);
   REQUIRE_FALSE(first.empty());
   REQUIRE_FALSE(second.empty());
   CHECK(first != second);
@@ -138,10 +132,11 @@ TEST_CASE(
   //    second renewal, no failure.
   testing::Process cli(
       {testing::certwatch_bin().string(), "renew", "-c", config.string(), "broker"},
-      tmp / "cli.out", {"CERTWATCH_FAULT_PAUSE=before_deploy:" + std::to_string(5000 * kSlow)});
+      tmp / "cli.out",
+      {"CERTWATCH_FAULT_PAUSE=before_deploy:" + std::to_string(5000 * renew_test::kSlow)});
   // Issued (the ledger has its row): it is paused before its deploy now.
   REQUIRE(testing::eventually([&] { return renew_test::ledger(lab).size() == 2; },
-                              std::chrono::seconds(20 * kSlow)));
+                              std::chrono::seconds(20 * renew_test::kSlow)));
   agent_test::AgentProcess agent(tmp.path(), config, lab.http_port);
   REQUIRE(agent.wait_ready());
   CHECK(testing::eventually(
@@ -149,8 +144,8 @@ TEST_CASE(
         return agent.log().find("its renewal is held by pid " + std::to_string(cli.pid()) +
                                 " (renew)") != std::string::npos;
       },
-      std::chrono::seconds(10 * kSlow)));
-  const auto cli_code = cli.wait(std::chrono::seconds(60 * kSlow));
+      std::chrono::seconds(10 * renew_test::kSlow)));
+  const auto cli_code = cli.wait(std::chrono::seconds(60 * renew_test::kSlow));
   const auto cli_out = testing::read_file(tmp / "cli.out");
   INFO("renew:\n" << cli_out);
   REQUIRE(cli_code);
@@ -162,7 +157,7 @@ TEST_CASE(
         return agent.log().find("serial " + by_cli) != std::string::npos &&
                agent.log().find("deployed by another process meanwhile") != std::string::npos;
       },
-      std::chrono::seconds(15 * kSlow)));
+      std::chrono::seconds(15 * renew_test::kSlow)));
   testing::sleep_ms(1500);  // a second transaction, if one started, would have begun by now
   CHECK(renew_test::renewals(agent.metrics(), "success") == 0);
   CHECK(renew_test::renewals(agent.metrics(), "failure") == 0);
@@ -175,7 +170,7 @@ TEST_CASE(
   const auto started = starts(agent);
   REQUIRE(agent.process().signal(SIGHUP));
   REQUIRE(testing::eventually([&] { return starts(agent) > started; },
-                              std::chrono::seconds(20 * kSlow)));
+                              std::chrono::seconds(20 * renew_test::kSlow)));
   auto now = lab.renew(config, {"--force", "--wait", "0"});
   INFO("renew --wait 0:\n" << now.out << now.err);
   CHECK(now.exit_code == 4);
@@ -205,14 +200,14 @@ TEST_CASE(
   agent_test::AgentProcess agent(tmp.path(), config, lab.http_port);
   REQUIRE(agent.wait_ready());
   // Its renewal starts at once (the SANs changed); while its reload sleeps, the entry changes.
-  REQUIRE(
-      testing::eventually([&] { return starts(agent) == 1; }, std::chrono::seconds(20 * kSlow)));
+  REQUIRE(testing::eventually([&] { return starts(agent) == 1; },
+                              std::chrono::seconds(20 * renew_test::kSlow)));
   due_config(lab, "DNS:two.lab.local");
   REQUIRE(agent.process().signal(SIGHUP));
   // The first transaction ends, then the changed entry's own renewal follows it: two
   // successes one after the other, no failure.
   REQUIRE(testing::eventually([&] { return renew_test::renewals(agent.metrics(), "success") >= 2; },
-                              std::chrono::seconds(40 * kSlow)));
+                              std::chrono::seconds(40 * renew_test::kSlow)));
   INFO(agent.log());
   CHECK(agent.log().find("changed while its renewal runs") != std::string::npos);
   CHECK(renew_test::renewals(agent.metrics(), "failure") == 0);

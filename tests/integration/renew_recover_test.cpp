@@ -15,45 +15,6 @@ namespace fs = std::filesystem;
 
 namespace renew_recover_test {
 
-// The ASan+UBSan build runs 3-5x slower: the windows a test holds open, and its bounds, grow.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr int kSlow = 4;
-#else
-constexpr int kSlow = 1;
-#endif
-
-// The lab's config with the key in `keys` instead of beside the certificate.
-std::string split_config(const RenewLab& lab, const fs::path& keys, const std::string& text) {
-  std::string out = text;
-  const auto from = (lab.certs / "server.key.pem").string();
-  out.replace(out.find(from), from.size(), (keys / "server.key.pem").string());
-  return out;
-}
-
-// "" when the key and the certificate pair (openssl compares the public keys), else what is wrong.
-std::string pairing_problem(const fs::path& key, const fs::path& cert) {
-  auto kpub = testing::run({"openssl", "pkey", "-in", key.string(), "-pubout"});
-  auto cpub = testing::run({"openssl", "x509", "-in", cert.string(), "-noout", "-pubkey"});
-  if (kpub.exit_code != 0 || cpub.exit_code != 0) return "unreadable key or certificate";
-  return kpub.out == cpub.out ? "" : "key does not match certificate";
-}
-
-// `chattr +i dir` for the scope; `on` is false where the file system has no such attribute.
-struct Immutable {
-  fs::path dir;
-  bool on = false;
-  explicit Immutable(fs::path d) : dir(std::move(d)) {
-    on = testing::run({"chattr", "+i", dir.string()}).exit_code == 0;
-  }
-  ~Immutable() { off(); }
-  void off() {
-    if (on) testing::run({"chattr", "-i", dir.string()});
-    on = false;
-  }
-  Immutable(const Immutable&) = delete;
-  Immutable& operator=(const Immutable&) = delete;
-};
-
 bool has_finding(agent_test::AgentProcess& agent, const std::string& id) {
   return !agent_test::series(agent.metrics(), "certwatch_finding", {"id=\"" + id + "\""}).empty();
 }
@@ -80,15 +41,15 @@ TEST_CASE(
   const auto keys = tmp / "keys";
   fs::create_directories(keys);
   const auto key = keys / "server.key.pem", cert = lab.certs / "server.cert.pem";
-  auto text = split_config(lab, keys, lab.config("1h", "", "{command: [true]}", false));
+  auto text = lab.split_key(keys, lab.config("1h", "", "{command: [true]}", false));
   text.insert(text.find("http:"), "  renew_retry: 1s\n");
   const auto config = lab.write_config(text);
   crash_after_key_write(lab, config);
-  REQUIRE(pairing_problem(key, cert) == "key does not match certificate");
+  REQUIRE(renew_test::pairing_problem(key, cert) == "key does not match certificate");
   // The certificate is still the bootstrapped one.
   const auto old_serial = agent_test::openssl_serial(cert);
 
-  Immutable ro(lab.certs);
+  renew_test::Immutable ro(lab.certs);
   if (!ro.on) {
     WARN("chattr +i is not supported on this file system: the read-only directory is not tested");
     return;
@@ -102,7 +63,7 @@ TEST_CASE(
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (std::chrono::steady_clock::now() < until) {
     ++samples;
-    if (!pairing_problem(key, cert).empty()) ++mismatched;
+    if (!renew_test::pairing_problem(key, cert).empty()) ++mismatched;
     testing::sleep_ms(50);
   }
   INFO(agent.log());
@@ -116,8 +77,8 @@ TEST_CASE(
   // Writable again: the next attempt renews, whole.
   ro.off();
   REQUIRE(testing::eventually([&] { return renew_test::renewals(agent.metrics(), "success") >= 1; },
-                              std::chrono::seconds(40 * kSlow)));
-  CHECK(pairing_problem(key, cert).empty());
+                              std::chrono::seconds(40 * renew_test::kSlow)));
+  CHECK(renew_test::pairing_problem(key, cert).empty());
   CHECK(agent_test::openssl_serial(cert) != old_serial);
   CHECK(testing::eventually([&] { return !has_finding(agent, "renewal.failed"); },
                             std::chrono::seconds(5)));
@@ -173,7 +134,7 @@ TEST_CASE(
   // Another process holds the entry (flock(1) on its lock): the agent may not repair it yet,
   // and shows what is live.
   testing::Process holder({"flock", (lab.state / "renew" / "broker" / "lock").string(), "sleep",
-                           std::to_string(6 * kSlow)},
+                           std::to_string(6 * renew_test::kSlow)},
                           tmp / "flock.out");
   testing::sleep_ms(300);
   agent_test::AgentProcess agent(tmp.path(), config, lab.http_port);
@@ -182,9 +143,9 @@ TEST_CASE(
   CHECK(testing::eventually([&] { return has_finding(agent, "key.mismatch"); },
                             std::chrono::seconds(5)));
   // Released: the agent finishes the interrupted deploy under the lock.
-  REQUIRE(holder.wait(std::chrono::seconds(15 * kSlow)));
+  REQUIRE(holder.wait(std::chrono::seconds(15 * renew_test::kSlow)));
   CHECK(testing::eventually([&] { return !has_finding(agent, "key.mismatch"); },
-                            std::chrono::seconds(20 * kSlow)));
+                            std::chrono::seconds(20 * renew_test::kSlow)));
   CHECK(lab.live_set_problem().empty());
   CHECK_FALSE(fs::exists(lab.state / "renew" / "broker" / "intent"));
 }
