@@ -32,7 +32,7 @@ struct IdnPki {
   CertFiles root, leaf;
   explicit IdnPki(const fs::path& dir)
       : f(dir),
-        root(f.root("idn-root", CertOptions::of("IDN Test Root"))),
+        root(f.root("idn-root", CertOptions::of("IDN Test Root").with_days(3650))),
         leaf(f.server("idn-leaf", root, CertOptions::of(kIdnAscii))) {}
 };
 
